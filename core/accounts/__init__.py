@@ -1,0 +1,1 @@
+"""Accounts: users, passwords, sign-in and API tokens (SPEC §6)."""

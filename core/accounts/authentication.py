@@ -1,0 +1,91 @@
+"""Sign-in by email and password, session look-ups and short-lived API tokens (SPEC §6, §12)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from sqlalchemy import func, select, update
+
+from core import clock
+from core.accounts.passwords import burn_time, verify_password
+from core.actor import SYSTEM, Actor
+from core.db import unit_of_work
+from core.errors import Unauthenticated
+from core.models import User
+
+TOKEN_ALGORITHM = "HS256"  # noqa: S105 - an algorithm name
+TOKEN_AUDIENCE = "doktu-api"  # noqa: S105 - an audience name
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    id: uuid.UUID
+    email: str
+    role: str
+    full_name: str
+    session_version: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.role)
+
+    @classmethod
+    def from_row(cls, user: User) -> AuthenticatedUser:
+        return cls(user.id, user.email, user.role, user.full_name, user.session_version)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(email: str, password: str) -> AuthenticatedUser:
+    """Check the credentials; one answer for an unknown email and a wrong password (no enumeration)."""
+    with unit_of_work(SYSTEM) as uow:
+        user = uow.session.scalar(
+            select(User).where(func.lower(User.email) == normalise_email(email))
+        )
+        if user is None or not user.is_active:
+            burn_time(password)
+            raise Unauthenticated("Email or password is incorrect.")
+        if not verify_password(password, user.password_hash):
+            raise Unauthenticated("Email or password is incorrect.")
+        uow.session.execute(update(User).where(User.id == user.id).values(last_login_at=clock.now()))
+        return AuthenticatedUser.from_row(user)
+
+
+def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | None:
+    """The user behind a session or token, unless switched off or signed out everywhere since."""
+    with unit_of_work(SYSTEM) as uow:
+        user = uow.session.get(User, user_id)
+        if user is None or not user.is_active or user.session_version != session_version:
+            return None
+        return AuthenticatedUser.from_row(user)
+
+
+def issue_token(user: AuthenticatedUser, *, secret: str, ttl_seconds: int) -> str:
+    now = clock.now()
+    claims = {
+        "sub": str(user.id), "role": user.role, "ver": user.session_version,
+        "aud": TOKEN_AUDIENCE, "iat": now, "nbf": now, "exp": now + timedelta(seconds=ttl_seconds),
+    }
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def user_from_token(token: str, *, secret: str) -> AuthenticatedUser:
+    """Verify a bearer token and return its still-valid user, or raise Unauthenticated."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
+            options={"require": ["sub", "exp", "role", "ver"]},
+        )
+        user_id = uuid.UUID(claims["sub"])
+        version = int(claims["ver"])
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise Unauthenticated("The access token is invalid or has expired.") from exc
+    user = load_user(user_id, version)
+    if user is None or user.role != claims["role"]:
+        raise Unauthenticated("The access token is invalid or has expired.")
+    return user

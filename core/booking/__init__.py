@@ -1,0 +1,1 @@
+"""Appointments: states, the reschedule/cancel policy, history (SPEC §5)."""

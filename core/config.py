@@ -1,0 +1,154 @@
+"""Typed settings, read once from the environment (SPEC §15). Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_DEMO_PASSWORD = "Doktu-demo-2026!"  # noqa: S105 - documented in the README; refused in production
+APP_DB_ROLE = "doktu_app"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; raised at start-up, never later."""
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain `postgres://` / `postgresql://` URLs and pin the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str = ""
+    database_url: str | None = None  # owner connection (migrations); app uses SET ROLE doktu_app
+    database_app_url: str | None = None  # optional direct login as doktu_app
+    redis_url: str | None = None
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    demo_password: str = DEV_DEMO_PASSWORD
+    jwt_ttl_seconds: int = 900
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:5000"
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str = ""
+    zoom_sdk_key: str | None = None
+    zoom_sdk_secret: str | None = None
+    sendgrid_api_key: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    smtp_url: str | None = None
+    cal_api_key: str | None = None
+    recaptcha_site_key: str | None = None
+    recaptcha_secret_key: str | None = None
+    otel_endpoint: str | None = None
+    stun_url: str = "stun:stun.l.google.com:19302"
+    session_cookie_secure: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_testing(self) -> bool:
+        return self.env == "test"
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        mode = get("DOKTU_ENV") or "development"
+        if mode not in {"development", "test", "production"}:
+            raise ConfigError("DOKTU_ENV must be development, test or production")
+        instance = Path(get("DOKTU_INSTANCE_PATH") or "instance").resolve()
+        database_url = get("DATABASE_URL")
+        values = dict(
+            env=mode,
+            secret_key=get("SECRET_KEY") or "",
+            database_url=sqlalchemy_url(database_url) if database_url else None,
+            database_app_url=sqlalchemy_url(v) if (v := get("DATABASE_APP_URL")) else None,
+            redis_url=get("REDIS_URL"),
+            instance_path=instance,
+            demo_password=get("DOKTU_DEMO_PASSWORD") or ("" if mode == "production" else DEV_DEMO_PASSWORD),
+            jwt_ttl_seconds=int(get("JWT_TTL_SECONDS") or 900),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            public_base_url=(get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            stripe_secret_key=get("STRIPE_SECRET_KEY"),
+            stripe_publishable_key=get("STRIPE_PUBLISHABLE_KEY"),
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
+            zoom_sdk_key=get("ZOOM_SDK_KEY"),
+            zoom_sdk_secret=get("ZOOM_SDK_SECRET"),
+            sendgrid_api_key=get("SENDGRID_API_KEY"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_from_number=get("TWILIO_FROM_NUMBER"),
+            smtp_url=get("SMTP_URL"),
+            cal_api_key=get("CAL_API_KEY"),
+            recaptcha_site_key=get("RECAPTCHA_SITE_KEY"),
+            recaptcha_secret_key=get("RECAPTCHA_SECRET_KEY"),
+            otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
+            session_cookie_secure=(get("SESSION_COOKIE_SECURE") or ("1" if mode == "production" else "0"))
+            in {"1", "true", "yes"},
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        return settings.with_defaults()
+
+    def with_defaults(self) -> Settings:
+        """Fail fast in production; give development a stable secret of its own."""
+        if self.is_production:
+            missing = [name for name, value in (
+                ("SECRET_KEY", self.secret_key), ("DATABASE_URL", self.database_url),
+                ("REDIS_URL", self.redis_url), ("DOKTU_DEMO_PASSWORD", self.demo_password),
+                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+            ) if not value]
+            if missing:
+                raise ConfigError("production needs " + ", ".join(missing))
+            if len(self.secret_key) < 32:
+                raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+            return self
+        changes: dict = {}
+        if not self.secret_key:
+            changes["secret_key"] = _instance_secret(self.instance_path, "secret_key")
+        if not self.stripe_webhook_secret:
+            changes["stripe_webhook_secret"] = "whsec_" + _instance_secret(self.instance_path, "whsec")
+        return _replace(self, **changes) if changes else self
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """A random secret kept in the instance folder so sessions survive restarts in development."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _replace(settings: Settings, **changes) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)

@@ -1,0 +1,126 @@
+"""Engine, sessions and the unit of work that sets the per-transaction RLS context (SPEC §2).
+
+The app never runs queries as the table owner: every pooled connection switches to the
+`doktu_app` role when it is opened (or logs in as it through DATABASE_APP_URL), so the
+row-level security policies apply to every statement, raw ones included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import tasks
+from core.actor import Actor
+from core.config import APP_DB_ROLE
+from core.errors import ServiceUnavailable, SlotConflict
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs that mean "someone else got this time first": the exclusion guard, a deadlock
+# between two bookers, a serialization failure. They answer 409, never 500 (SPEC §2).
+CONFLICT_SQLSTATES = {"23P01", "40P01", "40001"}
+
+
+@dataclass
+class Database:
+    engine: Engine
+    session_factory: sessionmaker
+    owner_url: str
+
+
+_db: Database | None = None
+
+
+def make_app_engine(url: str, *, app_url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine whose connections always run as the unprivileged app role."""
+    engine = create_engine(app_url or url, pool_pre_ping=True, future=True, **kwargs)
+    if not app_url:
+        @event.listens_for(engine, "connect")
+        def _become_app_role(dbapi_conn, _record):  # pragma: no branch - one line of SQL
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET ROLE {APP_DB_ROLE}")
+            dbapi_conn.commit()  # SET is transactional: keep it past the pool's reset rollback
+    return engine
+
+
+def configure(url: str, *, app_url: str | None = None, **engine_kwargs: Any) -> Database:
+    global _db
+    if _db is not None:
+        _db.engine.dispose()
+    engine = make_app_engine(url, app_url=app_url, **engine_kwargs)
+    _db = Database(engine, sessionmaker(bind=engine, expire_on_commit=False), url)
+    return _db
+
+
+def current() -> Database:
+    if _db is None:
+        raise RuntimeError("core.db is not configured: call core.db.configure() first")
+    return _db
+
+
+def set_session_factory(factory: sessionmaker) -> sessionmaker:
+    """Swap the session factory (tests bind it to a connection that is rolled back)."""
+    db = current()
+    previous, db.session_factory = db.session_factory, factory
+    return previous
+
+
+def apply_rls_context(session: Session, actor: Actor) -> None:
+    user_id, role = actor.rls_settings()
+    session.execute(
+        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true)"),
+        {"u": user_id, "r": role},
+    )
+
+
+@dataclass
+class UnitOfWork:
+    session: Session
+    actor: Actor
+    _after_commit: list[tuple[str, tuple, dict]] = field(default_factory=list)
+
+    def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> None:
+        """Run a side effect (email, SMS, …) only once the transaction has committed."""
+        self._after_commit.append((dotted_path, args, kwargs))
+
+
+@contextmanager
+def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None) -> Iterator[UnitOfWork]:
+    """One transaction for one actor: RLS context first, commit at the end, side effects after."""
+    session = current().session_factory()
+    uow = UnitOfWork(session, actor)
+    try:
+        with session.begin():
+            apply_rls_context(session, actor)
+            yield uow
+    except DBAPIError as exc:
+        raise translate_db_error(exc) from exc
+    finally:
+        session.close()
+    for dotted_path, args, kwargs in uow._after_commit:
+        tasks.dispatch(dotted_path, *args, **kwargs)
+    if on_commit:
+        on_commit()
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def translate_db_error(exc: DBAPIError) -> Exception:
+    """Map database refusals that are part of the domain to domain errors; keep the rest."""
+    state = sqlstate(exc)
+    if state in CONFLICT_SQLSTATES:
+        return SlotConflict()
+    if isinstance(exc, OperationalError) and state is None:
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return ServiceUnavailable()
+    return exc

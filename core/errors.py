@@ -1,0 +1,109 @@
+"""Domain errors: one type per broken rule, each with a stable code and HTTP status (SPEC §12)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "ERR_INTERNAL"
+    status = 500
+    default_message = "Something went wrong."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details or {}
+
+
+class ValidationFailed(DomainError):
+    code, status = "ERR_VALIDATION", 422
+    default_message = "The request is not valid."
+
+
+class Unauthenticated(DomainError):
+    code, status = "ERR_UNAUTHENTICATED", 401
+    default_message = "Please sign in."
+
+
+class Forbidden(DomainError):
+    code, status = "ERR_FORBIDDEN", 403
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(DomainError):
+    code, status = "ERR_NOT_FOUND", 404
+    default_message = "Not found."
+
+
+class SlotConflict(DomainError):
+    code, status = "ERR_SLOT_CONFLICT", 409
+    default_message = "This time is no longer available."
+
+
+class DuplicateEmail(DomainError):
+    code, status = "ERR_DUP_EMAIL", 409
+    default_message = "An account with this email already exists."
+
+
+class TimeWindow(DomainError):
+    code, status = "ERR_TIME_WINDOW", 422
+    default_message = "This is not possible at this time."
+
+
+class MaxReschedules(DomainError):
+    code, status = "ERR_MAX_RESCHEDULES", 422
+    default_message = "This appointment cannot be rescheduled again."
+
+
+class ProfileIncomplete(DomainError):
+    code, status = "ERR_PROFILE_INCOMPLETE", 422
+    default_message = "Please complete your health profile first."
+
+
+class PaymentFailed(DomainError):
+    code, status = "ERR_PAYMENT_FAILED", 402
+    default_message = "The payment did not go through."
+
+
+class VideoTestRequired(DomainError):
+    code, status = "ERR_VIDEO_TEST_REQUIRED", 409
+    default_message = "Please run the device test first."
+
+
+class RateLimited(DomainError):
+    code, status = "ERR_RATE_LIMITED", 429
+    default_message = "Too many attempts. Please wait and try again."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    code, status = "ERR_UNAVAILABLE", 503
+    default_message = "The service is briefly unavailable. Please retry."
+
+
+def all_error_types() -> list[type[DomainError]]:
+    """Every DomainError subclass, so a test can compare the codes with the committed list."""
+    found, todo = [], [DomainError]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+class CsrfRejected(DomainError):
+    code, status = "ERR_CSRF", 400
+    default_message = "Your session form expired. Please reload the page and try again."
+
+
+class MethodNotAllowed(DomainError):
+    code, status = "ERR_METHOD_NOT_ALLOWED", 405
+    default_message = "This method is not allowed here."
+
+
+class PayloadTooLarge(DomainError):
+    code, status = "ERR_PAYLOAD_TOO_LARGE", 413
+    default_message = "The request is too large."

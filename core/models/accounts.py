@@ -1,0 +1,63 @@
+"""Users, patients' health profiles, password-reset tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, timestamp_now, uuid_pk
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('patient', 'doctor', 'admin')", name="role"),
+        CheckConstraint("email = lower(email) AND position('@' in email) > 1", name="email_normalised"),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), server_default="patient")
+    full_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8), server_default="en")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Bumped on password change: every session and token issued before it stops working.
+    session_version: Mapped[int] = mapped_column(server_default=text("1"))
+    created_at: Mapped[datetime] = timestamp_now()
+    last_login_at: Mapped[datetime | None]
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint(
+            "gender IS NULL OR gender IN ('female', 'male', 'non_binary', 'undisclosed')", name="gender"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    date_of_birth: Mapped[date | None]
+    gender: Mapped[str | None] = mapped_column(String(16))
+    primary_conditions: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    allergies: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    onboarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex; the token is never stored
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = timestamp_now()

@@ -1,0 +1,106 @@
+"""Appointments, their change history, ratings and video readiness tests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, timestamp_now, uuid_pk
+
+APPOINTMENT_STATUSES = ("pending", "paid", "confirmed", "completed", "cancelled", "no_show")
+# Statuses that occupy the doctor's time: the double-booking guard and the buffer count these.
+ACTIVE_STATUSES = ("pending", "paid", "confirmed")
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'confirmed', 'completed', 'cancelled', 'no_show')", name="status"
+        ),
+        CheckConstraint("cancelled_by IS NULL OR cancelled_by IN ('patient', 'doctor', 'admin')",
+                        name="cancelled_by"),
+        CheckConstraint("status <> 'cancelled' OR cancelled_at IS NOT NULL", name="cancel_time"),
+        CheckConstraint("reschedule_count BETWEEN 0 AND 2", name="max_reschedules"),
+        CheckConstraint("end_at > start_at", name="positive_length"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        Index("ix_appointments_doctor_start", "doctor_id", "start_at"),
+        Index("ix_appointments_patient_start", "patient_id", "start_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    doctor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("doctors.id", ondelete="RESTRICT"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slots.id", ondelete="SET NULL"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    reschedule_count: Mapped[int] = mapped_column(server_default=text("0"))
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    hold_expires_at: Mapped[datetime | None]
+    price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
+    currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
+    created_at: Mapped[datetime] = timestamp_now()
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class AppointmentChange(Base):
+    __tablename__ = "appointment_changes"
+    __table_args__ = (
+        CheckConstraint("action IN ('reschedule', 'cancel')", name="action"),
+        CheckConstraint("actor_role IN ('patient', 'doctor', 'admin', 'system')", name="actor_role"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    doctor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"), index=True)
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class VideoTest(Base):
+    __tablename__ = "video_tests"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('passed', 'audio_only', 'failed')", name="outcome"),
+        CheckConstraint("passed = (outcome <> 'failed')", name="passed_matches_outcome"),
+        Index("ix_video_tests_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    passed: Mapped[bool]
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = timestamp_now()

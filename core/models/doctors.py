@@ -1,0 +1,68 @@
+"""Doctors' public profiles (readable by everyone) and their Cal.com busy events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, timestamp_now, uuid_pk
+
+
+class Doctor(Base):
+    __tablename__ = "doctors"
+    __table_args__ = (
+        CheckConstraint("rating_avg IS NULL OR rating_avg BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # Short public number: the RPPS shown on profiles is 10003{number}789 (SPEC §7).
+    number: Mapped[int] = mapped_column(Identity(start=1), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    specialty: Mapped[str] = mapped_column(String(100), index=True)
+    languages: Mapped[list[str]] = mapped_column(ARRAY(String(8)), server_default="{}")
+    bio: Mapped[str] = mapped_column(Text, server_default="")
+    education: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    expertise: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    philosophy: Mapped[str] = mapped_column(Text, server_default="")
+    faqs: Mapped[list] = mapped_column(JSONB, server_default="[]")
+    timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
+    online: Mapped[bool] = mapped_column(server_default=text("true"))
+    rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_count: Mapped[int] = mapped_column(server_default=text("0"))
+    price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class ExternalBusy(Base):
+    """A busy interval ingested from the doctor's Cal.com calendar; blocks slots like a booking."""
+
+    __tablename__ = "external_busy"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "external_id"),
+        CheckConstraint("end_at > start_at", name="positive_length"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    doctor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(32), server_default="cal.com")
+    updated_at: Mapped[datetime] = timestamp_now()

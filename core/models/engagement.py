@@ -1,0 +1,94 @@
+"""Messages between patient and doctor, funnel events, the notifications outbox, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, timestamp_now, uuid_pk
+
+FUNNEL_STEPS = (
+    "availability_viewed", "slot_held", "signed_up", "checkout_started", "paid",
+    "device_test_passed", "joined",
+)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("char_length(body) BETWEEN 1 AND 5000", name="body_length"),
+        CheckConstraint("sender_id <> recipient_id", name="not_to_self"),
+        Index("ix_messages_recipient_created", "recipient_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now()
+    read_at: Mapped[datetime | None]
+
+
+class FunnelEvent(Base):
+    __tablename__ = "funnel_events"
+    __table_args__ = (
+        CheckConstraint("step IN (" + ", ".join(f"'{s}'" for s in FUNNEL_STEPS) + ")", name="step"),
+        Index("ix_funnel_events_occurred_step", "occurred_at", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    occurred_at: Mapped[datetime] = timestamp_now()
+    visitor_id: Mapped[str | None] = mapped_column(String(64))  # random cookie id, not personal data
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    step: Mapped[str] = mapped_column(String(32))
+    doctor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("doctors.id", ondelete="SET NULL"))
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+
+
+class OutboxMessage(Base):
+    """Every email/SMS we send or would send: the dev outbox and the delivery log."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'dev')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    channel: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSONB, server_default="[]")
+    status: Mapped[str] = mapped_column(String(8), server_default="queued")
+    provider: Mapped[str | None] = mapped_column(String(32))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = timestamp_now()
+    sent_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only trail of who did what (views of health records included)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    occurred_at: Mapped[datetime] = timestamp_now()
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    request_id: Mapped[str | None] = mapped_column(String(64))

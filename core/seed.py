@@ -1,0 +1,150 @@
+"""Demo data (SPEC §14): 10 doctors, their weekday slots for the next 7 days, a patient, an admin,
+and one completed appointment rated 5★. Idempotent: a second run adds nothing new."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from core import clock
+from core.accounts.passwords import hash_password
+from core.actor import SYSTEM
+from core.db import unit_of_work
+from core.models import Appointment, Doctor, Patient, Rating, Slot, User
+
+DEMO_DOMAIN = "demo.doktu.eu"
+PATIENT_EMAIL = f"patient@{DEMO_DOMAIN}"
+ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
+SLOT_BLOCKS = ((time(8, 0), time(12, 0)), (time(14, 0), time(18, 0)))
+SLOT_LENGTH = timedelta(minutes=30)
+
+DOCTORS = [
+    ("Dr. Camille Martin", "General practice", ["fr", "en"], "5.0", "Europe/Paris"),
+    ("Dr. Lukas Becker", "Dermatology", ["de", "en"], "4.9", "Europe/Berlin"),
+    ("Dr. Sofia Rossi", "Paediatrics", ["it", "en", "fr"], "4.9", "Europe/Rome"),
+    ("Dr. Javier García", "Psychiatry", ["es", "en"], "4.8", "Europe/Madrid"),
+    ("Dr. Emma de Vries", "Gynaecology", ["nl", "en", "de"], "5.0", "Europe/Amsterdam"),
+    ("Dr. Anna Kowalska", "Cardiology", ["pl", "en"], "4.9", "Europe/Warsaw"),
+    ("Dr. Hugo Lefèvre", "ENT", ["fr", "en"], "4.8", "Europe/Paris"),
+    ("Dr. Ines Almeida", "Endocrinology", ["pt", "en", "es"], "4.9", "Europe/Lisbon"),
+    ("Dr. Oliver Schmid", "Allergy and immunology", ["de", "fr", "en"], "4.8", "Europe/Zurich"),
+    ("Dr. Nora Lindqvist", "Sports medicine", ["sv", "en"], "5.0", "Europe/Stockholm"),
+]
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    users_created: int
+    slots_created: int
+    logins: list[tuple[str, str]]
+
+
+def doctor_email(n: int) -> str:
+    return f"doctor{n}@{DEMO_DOMAIN}"
+
+
+def doctor_profile(name: str, specialty: str) -> dict:
+    surname = name.split()[-1]
+    return {
+        "bio": f"{name} has practised {specialty.lower()} for over twelve years and has run video "
+               "consultations since 2019, for patients across Europe.",
+        "education": [f"MD, {specialty} residency", "European board certification"],
+        "expertise": [specialty, "Video consultation", "Prescriptions and follow-up"],
+        "philosophy": "Listen first, explain clearly, and decide together.",
+        "faqs": [
+            {"q": "Can I get a prescription?",
+             "a": f"Yes, Dr. {surname} can issue an e-prescription valid in your country when appropriate."},
+            {"q": "What if I need an examination?",
+             "a": "You will be referred to an in-person colleague near you."},
+        ],
+    }
+
+
+def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
+    """Create the demo data once; running it again changes nothing (SPEC §14)."""
+    if not password:
+        raise ValueError("DOKTU_DEMO_PASSWORD is required to seed")
+    now = clock.now()
+    password_hash = hash_password(password)  # one hash for every demo login: seeding stays fast
+    with unit_of_work(SYSTEM) as uow:
+        s = uow.session
+        created = 0
+        users: dict[str, User] = {}
+        wanted = [(ADMIN_EMAIL, "admin", "Ada Admin"), (PATIENT_EMAIL, "patient", "Paula Patient")]
+        wanted += [(doctor_email(i + 1), "doctor", d[0]) for i, d in enumerate(DOCTORS)]
+        for email, role, full_name in wanted:
+            user = s.scalar(select(User).where(func.lower(User.email) == email))
+            if user is None:
+                user = User(email=email, role=role, full_name=full_name, password_hash=password_hash)
+                s.add(user)
+                created += 1
+            users[email] = user
+        s.flush()
+
+        patient = s.scalar(select(Patient).where(Patient.user_id == users[PATIENT_EMAIL].id))
+        if patient is None:
+            patient = Patient(user_id=users[PATIENT_EMAIL].id, date_of_birth=date(1990, 4, 12),
+                              gender="female", primary_conditions=["Asthma"], allergies=["Penicillin"],
+                              onboarded_at=now)
+            s.add(patient)
+
+        doctors: list[Doctor] = []
+        for i, (name, specialty, languages, rating, tz) in enumerate(DOCTORS):
+            user = users[doctor_email(i + 1)]
+            doctor = s.scalar(select(Doctor).where(Doctor.user_id == user.id))
+            if doctor is None:
+                doctor = Doctor(user_id=user.id, display_name=name, specialty=specialty,
+                                languages=languages, timezone=tz, rating_avg=Decimal(rating),
+                                rating_count=40 + 7 * i, **doctor_profile(name, specialty))
+                s.add(doctor)
+            doctors.append(doctor)
+        s.flush()
+
+        slots_created = 0
+        for doctor in doctors:
+            rows = weekday_slot_rows(doctor.id, ZoneInfo(doctor.timezone), now, today)
+            if rows:
+                inserted = s.scalars(insert(Slot).values(rows).on_conflict_do_nothing(
+                    index_elements=["doctor_id", "start_at"]).returning(Slot.id)).all()
+                slots_created += len(inserted)
+
+        first = doctors[0]
+        has_rating = s.scalar(
+            select(func.count()).select_from(Rating).where(Rating.patient_id == patient.id)
+        )
+        if not has_rating:
+            local = ZoneInfo(first.timezone)
+            start = datetime.combine((now - timedelta(days=2)).astimezone(local).date(), time(10, 0), local)
+            end = start + SLOT_LENGTH
+            visit = Appointment(doctor_id=first.id, patient_id=patient.id, start_at=start, end_at=end,
+                                status="completed", completed_at=end, price_cents=first.price_cents)
+            s.add(visit)
+            s.flush()
+            s.add(Rating(appointment_id=visit.id, patient_id=patient.id, doctor_id=first.id, stars=5,
+                         comment="Clear, kind and on time."))
+    logins = [(email, role) for email, role, _ in wanted]
+    return SeedReport(created, slots_created, logins)
+
+
+def weekday_slot_rows(doctor_id, tz: ZoneInfo, now: datetime, today: date | None = None) -> list[dict]:
+    """Explicit 30-minute slots 08:00–12:00 and 14:00–18:00 local, Monday to Friday, next 7 days."""
+    first_day = today or now.astimezone(tz).date()
+    rows = []
+    for offset in range(7):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for block_start, block_end in SLOT_BLOCKS:
+            start = datetime.combine(day, block_start, tz)
+            end_of_block = datetime.combine(day, block_end, tz)
+            while start < end_of_block:
+                if start > now:
+                    rows.append({"doctor_id": doctor_id, "start_at": start, "end_at": start + SLOT_LENGTH,
+                                 "is_available": True, "source": "seed"})
+                start += SLOT_LENGTH
+    return rows

@@ -1,0 +1,1 @@
+"""Background jobs: thin entry points that call core services (DESIGN "jobs/")."""

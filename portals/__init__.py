@@ -1,0 +1,94 @@
+"""The application factory: one Flask server, four portals (DESIGN "The shape in one picture")."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from core import db
+from core.cache import connect_redis
+from core.config import Settings
+from core.embedded import start_embedded_postgres
+from core.models import Base
+from portals.migrate import MIGRATIONS_DIR
+from portals.state import DoktuState
+
+log = logging.getLogger(__name__)
+
+
+class _MetadataOnly:
+    """Flask-Migrate wants a `db` with `.metadata`; our models live in plain SQLAlchemy."""
+
+    metadata = Base.metadata
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder="static", template_folder="templates",
+                instance_path=str(settings.instance_path))
+    configure_flask(app, settings)
+    database_url = settings.database_url or start_embedded_postgres(settings.instance_path)
+    db.configure(database_url, app_url=settings.database_app_url)
+    app.extensions["doktu"] = DoktuState(settings, database_url, connect_redis(settings.redis_url))
+    register_extensions(app, settings)
+    register_blueprints(app)
+    mount_portals(app)
+    from jobs.runtime import init_jobs
+
+    init_jobs(app)
+    return app
+
+
+def configure_flask(app: Flask, settings: Settings) -> None:
+    from portals.observability import configure_logging
+
+    if not settings.is_testing:
+        configure_logging(settings.log_level)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="doktu_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        TESTING=settings.is_testing,
+        JSON_SORT_KEYS=False,
+    )
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    from portals.api import init_api
+    from portals.auth import init_auth
+    from portals.observability import init_observability
+    from portals.security import init_security
+
+    init_observability(app, settings)
+    init_api(app)
+    init_auth(app)
+    init_security(app)
+    Migrate(app, _MetadataOnly(), directory=str(MIGRATIONS_DIR))
+
+
+def register_blueprints(app: Flask) -> None:
+    from portals.api import register_openapi
+    from portals.patient import patient
+    from portals.public import public
+
+    app.register_blueprint(public)
+    app.register_blueprint(patient)
+    register_openapi(app)
+
+
+def mount_portals(app: Flask) -> None:
+    from portals.admin.dash_app import create_admin_dash
+    from portals.doctor.dash_app import create_doctor_dash
+
+    create_doctor_dash(app)
+    create_admin_dash(app)

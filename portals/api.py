@@ -1,0 +1,163 @@
+"""API plumbing: pydantic models documented by spectree, and the one place errors become responses.
+
+spectree was chosen after a spike: it validates with pydantic v2 on plain Flask blueprints (no
+custom Flask subclass, so the two Dash apps mount on the same server untouched), generates the
+OpenAPI 3.1 document from the same models, and lets one hook rewrite its validation errors into
+our SPEC §12 envelope. Its UI pages load scripts from a CDN, so they are switched off.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from spectree import SpecTree
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from core.errors import (
+    CsrfRejected,
+    DomainError,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
+from portals.observability import request_id
+
+log = logging.getLogger(__name__)
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire (SPEC §12), snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ErrorBody(ApiModel):
+    code: str
+    message: str
+    request_id: str | None = None
+    details: Any = None
+
+
+class ErrorEnvelope(ApiModel):
+    error: ErrorBody
+
+
+def _describe_validation(err: Exception) -> list[dict]:
+    errors = getattr(err, "errors", None)
+    if not callable(errors):
+        return []
+    return [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "invalid")}
+        for e in errors(include_url=False, include_input=False)
+    ]
+
+
+def _validation_hook(_req, resp, err, _instance, *_args) -> None:
+    """spectree calls this before answering a validation failure: give it our envelope."""
+    if err is None or resp is None:
+        return
+    details = _describe_validation(err)
+    first = details[0] if details else None
+    message = f"{first['field'] or 'body'}: {first['message']}" if first else "The request is not valid."
+    resp.set_data(envelope_json(ValidationFailed(message, details={"fields": details})))
+    resp.mimetype = "application/json"
+
+
+api_spec = SpecTree(
+    "flask", title="Doktu API", version="1.0.0", path="api", page_templates={},
+    before=_validation_hook, validation_error_status=422, annotations=False,
+    description="Tele-consultation booking. Errors: {\"error\": {\"code\", \"message\"}} (SPEC §12).",
+)
+
+
+def to_json(model: ApiModel, status: int = 200) -> tuple[Response, int]:
+    return jsonify(model.model_dump(mode="json", by_alias=True)), status
+
+
+def envelope(error: DomainError) -> dict:
+    body: dict[str, Any] = {"code": error.code, "message": error.message, "requestId": request_id()}
+    if error.details:
+        body["details"] = error.details
+    return {"error": body}
+
+
+def envelope_json(error: DomainError) -> bytes:
+    import json
+
+    return json.dumps(envelope(error)).encode()
+
+
+def wants_json() -> bool:
+    path = request.path
+    return path.startswith("/api/") or path == "/api" or "/_dash-" in path
+
+
+HTTP_ERRORS: dict[int, type[DomainError]] = {
+    400: ValidationFailed, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
+    405: MethodNotAllowed, 413: PayloadTooLarge, 415: ValidationFailed, 429: RateLimited,
+}
+
+
+def respond_with_error(error: DomainError):
+    if isinstance(error, Unauthenticated) and not wants_json():
+        return redirect(url_for("public.login", next=request.full_path.rstrip("?")))
+    if error.status >= 500:
+        log.error("request failed", extra={"code": error.code})
+    if wants_json():
+        response = jsonify(envelope(error))
+        response.status_code = error.status
+    else:
+        response = Response(
+            render_template("errors/error.html", error=error, request_id=request_id()),
+            status=error.status,
+        )
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def _http_error(exc: HTTPException):
+    error_type = HTTP_ERRORS.get(exc.code or 500)
+    if error_type is None:
+        return exc
+    message = None if error_type in (NotFound, MethodNotAllowed) else exc.description
+    return respond_with_error(error_type(message))
+
+
+def _unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("unhandled error")
+    error = DomainError("An unexpected error occurred. Our team has been told; quote the request id.")
+    return respond_with_error(error)
+
+
+def _database_down(exc: OperationalError):
+    log.warning("database unavailable", extra={"error": type(exc.orig).__name__})
+    return respond_with_error(ServiceUnavailable())
+
+
+def init_api(app: Flask) -> None:
+    app.register_error_handler(DomainError, respond_with_error)
+    app.register_error_handler(CSRFError, lambda exc: respond_with_error(CsrfRejected()))
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def register_openapi(app: Flask) -> None:
+    """Call after every blueprint is registered: spectree documents the routes it can see."""
+    api_spec.register(app)

@@ -1,0 +1,96 @@
+"""Flask-Login wiring: session users, bearer tokens on /api, and role checks for pages."""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask import Flask, request
+from flask_login import LoginManager, UserMixin, current_user
+
+from core.accounts.authentication import AuthenticatedUser, load_user, user_from_token
+from core.actor import ANONYMOUS, Actor
+from core.errors import Forbidden, Unauthenticated
+from portals.state import state
+
+login_manager = LoginManager()
+login_manager.login_view = "public.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.session_protection = "basic"
+
+
+class SessionUser(UserMixin):
+    """The signed-in user as Flask-Login sees them. The session id embeds the session version,
+    so changing the password (which bumps it) signs out every other session."""
+
+    def __init__(self, user: AuthenticatedUser, via_token: bool = False):
+        self.user = user
+        self.via_token = via_token
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.session_version}"
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def actor(self) -> Actor:
+        return self.user.actor
+
+
+@login_manager.user_loader
+def _load_session_user(session_id: str) -> SessionUser | None:
+    try:
+        raw_id, raw_version = session_id.split(":")
+        user = load_user(uuid.UUID(raw_id), int(raw_version))
+    except ValueError:
+        return None
+    return SessionUser(user) if user else None
+
+
+@login_manager.request_loader
+def _load_bearer_user(req) -> SessionUser | None:
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    user = user_from_token(header[7:].strip(), secret=state().settings.secret_key)
+    return SessionUser(user, via_token=True)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    raise Unauthenticated()
+
+
+def has_bearer_token() -> bool:
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def current_actor() -> Actor:
+    return current_user.actor if current_user.is_authenticated else ANONYMOUS
+
+
+def require_role(*roles: str):
+    """Views: the caller must be signed in with one of these roles (the service checks again)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise Unauthenticated()
+            if current_user.role not in roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.init_app(app)

@@ -1,0 +1,91 @@
+"""The `doktu` command (SPEC §15): a Flask CLI group bound to the app factory."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as db_group
+
+from core.config import Settings
+from core.seed import seed_demo
+from portals import create_app
+from portals.migrate import upgrade
+from portals.state import state
+
+
+def _create_app(*_args):
+    return create_app()
+
+
+class DoktuGroup(FlaskGroup):
+    """Lists and finds its commands without building the app (no database start for --help)."""
+
+    def get_command(self, ctx, name):
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx):
+        return click.Group.list_commands(self, ctx)
+
+
+@click.group(cls=DoktuGroup, create_app=_create_app, add_default_commands=True,
+             add_version_option=False, load_dotenv=False)
+def cli() -> None:
+    """Doktu: tele-consultation booking."""
+
+
+cli.add_command(db_group)
+
+
+def print_logins(report, password: str, url: str | None = None) -> None:
+    if url:
+        click.secho(f"\n  Doktu is running at {url}\n", fg="green", bold=True)
+    click.echo("  Demo logins (password: " + password + "):")
+    for email, role in report.logins:
+        click.echo(f"    {role:<8} {email}")
+    click.echo("")
+
+
+@db_group.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Create the demo doctors, patient, admin and slots (idempotent)."""
+    settings = state(current_app).settings
+    report = seed_demo(settings.demo_password)
+    click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
+    print_logins(report, settings.demo_password if not settings.is_production else "<DOKTU_DEMO_PASSWORD>")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=None, type=int, help="Default: 2 × cores + 1 (1 in embedded mode).")
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Serve with gunicorn, the production WSGI server."""
+    from portals.server import serve
+
+    serve(Settings.from_env(), host=host, port=port, workers=workers)
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+def demo_command(host: str, port: int) -> None:
+    """One command: embedded PostgreSQL and Redis, migrate, seed, serve."""
+    from portals.server import serve
+
+    settings = Settings.from_env(database_url=None, redis_url=None, database_app_url=None)
+    app = create_app(settings)
+    upgrade(state(app).database_url)
+    with app.app_context():
+        report = seed_demo(settings.demo_password)
+    print_logins(report, settings.demo_password, f"http://{host}:{port}/")
+    serve(settings, host=host, port=port, workers=1)
+
+
+@cli.command("worker")
+def worker_command() -> None:
+    """Run the RQ worker and the periodic jobs (RQ cron)."""
+    from jobs.runtime import run_worker
+
+    run_worker(create_app())

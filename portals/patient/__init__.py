@@ -1,0 +1,7 @@
+"""Patient portal: the dashboard and booking pages (SPEC §9)."""
+
+from flask import Blueprint
+
+patient = Blueprint("patient", __name__)
+
+from portals.patient import pages  # noqa: E402,F401
