@@ -1,0 +1,122 @@
+"""The database itself refuses two active appointments of one doctor within 45 minutes (SPEC §2),
+even when every Python check is bypassed with raw SQL."""
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from core import clock
+from core import db as core_db
+from core.actor import SYSTEM
+from core.db import translate_db_error, unit_of_work
+from core.errors import SlotConflict
+
+INSERT = text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at, status)
+                 VALUES (:doctor, :patient, :start, :start + interval '30 minutes', :status)""")
+
+
+@pytest.fixture
+def parties(make_user):
+    return make_user("doctor").doctor.id, make_user("patient").patient.id, make_user("patient").patient.id
+
+
+def book(doctor, patient, start, status="pending"):
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(INSERT, {"doctor": doctor, "patient": patient, "start": start, "status": status})
+
+
+@pytest.mark.parametrize("minutes_apart", [0, 15, 30, 44])
+def test_second_booking_within_45_minutes_is_refused(parties, minutes_apart):
+    doctor, p1, p2 = parties
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    book(doctor, p1, start)
+    with pytest.raises(SlotConflict):
+        book(doctor, p2, start + timedelta(minutes=minutes_apart))
+
+
+@pytest.mark.parametrize("minutes_apart", [45, -45, 60])
+def test_bookings_45_minutes_or_more_apart_are_allowed(parties, minutes_apart):
+    doctor, p1, p2 = parties
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    book(doctor, p1, start)
+    book(doctor, p2, start + timedelta(minutes=minutes_apart))
+
+
+def test_cancelled_and_completed_appointments_do_not_block(parties):
+    doctor, p1, p2 = parties
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at,
+                                       status, cancelled_at, cancelled_by)
+                                    VALUES (:d, :p, :s, :s + interval '30 minutes', 'cancelled', now(), 'patient')"""),
+                            {"d": doctor, "p": p1, "s": start})
+    book(doctor, p2, start)
+
+
+def test_moving_an_appointment_onto_another_is_refused(parties):
+    doctor, p1, p2 = parties
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    book(doctor, p1, start)
+    book(doctor, p2, start + timedelta(hours=2))
+    with pytest.raises(SlotConflict), unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("""UPDATE appointments SET start_at = :s, end_at = :s + interval '30 minutes'
+                                     WHERE patient_id = :p"""), {"s": start + timedelta(minutes=20), "p": p2})
+
+
+def test_other_doctors_are_independent(make_user, parties):
+    doctor, p1, p2 = parties
+    other = make_user("doctor").doctor.id
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    book(doctor, p1, start)
+    book(other, p2, start)
+
+
+def test_fifty_concurrent_bookers_of_one_time_give_exactly_one_booking(app):
+    """Real, separate connections committing at once: one wins, the rest get a conflict
+    (never a deadlock, never a 500)."""
+    engine = core_db.current().engine
+    suffix = uuid.uuid4().hex[:8]
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        doctor_user = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+            VALUES (:e, 'doctor', 'Dr Race', 'x') RETURNING id"""), {"e": f"race-doc-{suffix}@example.test"}).scalar()
+        doctor = conn.execute(text("""INSERT INTO doctors (user_id, display_name, specialty)
+            VALUES (:u, 'Dr Race', 'GP') RETURNING id"""), {"u": doctor_user}).scalar()
+        patients = []
+        for i in range(50):
+            uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                VALUES (:e, 'patient', 'Racer', 'x') RETURNING id"""),
+                {"e": f"racer{i}-{suffix}@example.test"}).scalar()
+            patients.append(conn.execute(text("INSERT INTO patients (user_id) VALUES (:u) RETURNING id"),
+                                         {"u": uid}).scalar())
+    start = clock.now().replace(microsecond=0) + timedelta(days=4)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(patients))
+
+    def attempt(i: int, patient) -> None:
+        barrier.wait()
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+                conn.execute(INSERT, {"doctor": doctor, "patient": patient,
+                                      "start": start + timedelta(minutes=(i % 4) * 10), "status": "pending"})
+            outcomes.append("booked")
+        except Exception as exc:  # each failure must be a domain conflict
+            outcomes.append(type(translate_db_error(exc)).__name__)
+
+    threads = [threading.Thread(target=attempt, args=(i, p)) for i, p in enumerate(patients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert outcomes.count("booked") == 1
+        assert outcomes.count("SlotConflict") == len(patients) - 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+            conn.execute(text("DELETE FROM appointments WHERE doctor_id = :d"), {"d": doctor})
+            conn.execute(text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.test"})
