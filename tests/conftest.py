@@ -70,7 +70,8 @@ def database_url(server_url) -> Iterator[str]:
     url = create_fresh_database(server_url, name)
     upgrade(url)
     yield url
-    core_db.current().engine.dispose()
+    if core_db._db is not None:  # the app was built: close its pool before dropping
+        core_db.current().engine.dispose()
     drop_database(server_url, name)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Identity,
+    Index,
     Numeric,
     String,
     Text,
@@ -57,6 +58,7 @@ class ExternalBusy(Base):
     __table_args__ = (
         UniqueConstraint("doctor_id", "external_id"),
         CheckConstraint("end_at > start_at", name="positive_length"),
+        Index("ix_external_busy_doctor_start", "doctor_id", "start_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, timestamp_now, uuid_pk
@@ -18,6 +18,7 @@ class Slot(Base):
         CheckConstraint("end_at > start_at", name="positive_length"),
         CheckConstraint("(locked_until IS NULL) = (locked_by IS NULL)", name="hold_complete"),
         CheckConstraint("source IN ('doctor', 'template', 'seed')", name="source"),
+        Index("ix_slots_locked_until", "locked_until", postgresql_where=text("locked_until IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
