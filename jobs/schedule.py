@@ -5,11 +5,13 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from jobs.maintenance import purge_reset_tokens
+from jobs.scheduling import unlock_stale_slots_job
 
 QUEUE = "default"
 
 # (function, schedule, name): `interval` seconds or a `cron` expression.
 PERIODIC = [
+    (unlock_stale_slots_job, {"interval": 60}, "unlock-stale-slots"),
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),
 ]
 

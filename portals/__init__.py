@@ -78,11 +78,13 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portals.api import register_openapi
+    from portals.doctor.api import doctor_api
     from portals.patient import patient
     from portals.public import public
 
     app.register_blueprint(public)
     app.register_blueprint(patient)
+    app.register_blueprint(doctor_api)
     register_openapi(app)
 
 

@@ -138,7 +138,7 @@ def make_user(db):
 
     def create(role: str = "patient", *, email: str | None = None, full_name: str = "Test Person",
                **profile) -> Made:
-        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.test"
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@tests.doktu.eu"  # .test is refused by email-validator
         with unit_of_work(SYSTEM) as uow:
             user = User(email=email, role=role, full_name=full_name, password_hash=TEST_PASSWORD_HASH)
             uow.session.add(user)

@@ -16,7 +16,7 @@ class Slot(Base):
     __table_args__ = (
         UniqueConstraint("doctor_id", "start_at"),
         CheckConstraint("end_at > start_at", name="positive_length"),
-        CheckConstraint("(locked_until IS NULL) = (locked_by IS NULL)", name="hold_complete"),
+        CheckConstraint("locked_by IS NULL OR locked_until IS NOT NULL", name="hold_complete"),
         CheckConstraint("source IN ('doctor', 'template', 'seed')", name="source"),
         Index("ix_slots_locked_until", "locked_until", postgresql_where=text("locked_until IS NOT NULL")),
     )

@@ -167,7 +167,7 @@ def upgrade() -> None:
     sa.Column('locked_by', sa.UUID(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("source IN ('doctor', 'template', 'seed')", name=op.f('ck_slots_source')),
-    sa.CheckConstraint('(locked_until IS NULL) = (locked_by IS NULL)', name=op.f('ck_slots_hold_complete')),
+    sa.CheckConstraint('locked_by IS NULL OR locked_until IS NOT NULL', name=op.f('ck_slots_hold_complete')),
     sa.CheckConstraint('end_at > start_at', name=op.f('ck_slots_positive_length')),
     sa.ForeignKeyConstraint(['doctor_id'], ['doctors.id'], name=op.f('fk_slots_doctor_id_doctors'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['locked_by'], ['users.id'], name=op.f('fk_slots_locked_by_users'), ondelete='SET NULL'),

@@ -1,0 +1,69 @@
+"""Unified availability for one doctor or many (SPEC §3 `unified-availability`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import NotFound, ValidationFailed
+from core.scheduling.calendars import load_calendars
+from core.scheduling.engine import Availability, next_free
+
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=62)
+MAX_BATCH = 50
+
+
+def resolve_window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """Default: the next 7 days. At most 62 days; `from` before `to`; times with an offset."""
+    for value, name in ((start, "from"), (end, "to")):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"`{name}` needs a time zone offset, e.g. 2026-03-02T09:00:00+01:00.")
+    start = start or now
+    end = end or start + DEFAULT_WINDOW
+    if end <= start:
+        raise ValidationFailed("`to` must be after `from`.")
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed("The window can be at most 62 days.")
+    return start, end
+
+
+@dataclass(frozen=True)
+class DoctorAvailability:
+    doctor_id: uuid.UUID
+    timezone: str
+    slots: list[Availability]
+
+
+def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | None = None,
+                        end: datetime | None = None) -> DoctorAvailability:
+    """Explicit slots back-filled by the template, minus buffers, notice, others' holds (SPEC §3)."""
+    now = clock.now()
+    start, end = resolve_window(start, end, now)
+    with unit_of_work(actor) as uow:
+        calendars = load_calendars(uow.session, [doctor_id], start, end, now)
+    if doctor_id not in calendars:
+        raise NotFound("No such doctor.")
+    calendar = calendars[doctor_id]
+    slots = calendar.availability(start, end, now, actor.user_id)
+    return DoctorAvailability(doctor_id, calendar.tz.key, slots)
+
+
+def next_free_slots(actor: Actor, doctor_ids: list[uuid.UUID], *, count: int = 2,
+                    start: datetime | None = None, end: datetime | None = None
+                    ) -> dict[uuid.UUID, list[Availability]]:
+    """The next `count` bookable starts of many doctors, in three queries whatever their number."""
+    if len(doctor_ids) > MAX_BATCH:
+        raise ValidationFailed(f"At most {MAX_BATCH} doctors at once.")
+    now = clock.now()
+    start, end = resolve_window(start, end, now)
+    with unit_of_work(actor) as uow:
+        calendars = load_calendars(uow.session, list(dict.fromkeys(doctor_ids)), start, end, now)
+    return {
+        doctor_id: next_free(calendar.availability(start, end, now, actor.user_id), count)
+        for doctor_id, calendar in calendars.items()
+    }

@@ -1,0 +1,278 @@
+"""A doctor's own availability: list, turn on/off, batch, conflicts, Online/Offline (SPEC §3, §4).
+
+A doctor's choice always sticks. Turning a slot off keeps its row (is_available = false), so the
+template never re-fills it. Editing a single slot on a day that still follows the template first
+copies that day's template (10:00–21:00 in 30-minute slots) into explicit rows, so one click
+changes one slot and not the whole day.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow, ValidationFailed
+from core.models import ACTIVE_STATUSES, Appointment, Doctor, Slot
+from core.scheduling.calendars import TEMPLATE_SOURCE
+from core.scheduling.engine import DEFAULT_TEMPLATE
+from core.scheduling.holds import lock_doctor
+
+SLOT_LENGTH = timedelta(minutes=30)
+GRID = timedelta(minutes=15)
+MAX_SLOT = timedelta(hours=4)
+MAX_BATCH_DAYS = 62
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: uuid.UUID
+    start: datetime
+    end: datetime
+    is_available: bool
+    is_held: bool
+    is_booked: bool
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # "slot" | "appointment"
+    start: datetime
+    end: datetime
+    slot_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    created: int
+    updated: int
+    skipped: list[datetime]
+
+
+@dataclass(frozen=True)
+class DoctorProfile:
+    id: uuid.UUID
+    number: int
+    name: str
+    specialty: str
+    timezone: str
+    online: bool
+    languages: list[str]
+
+
+def own_doctor(session: Session, actor: Actor) -> Doctor:
+    """The doctor row of the acting doctor; anyone else is refused (role check in the service)."""
+    if actor.role != "doctor" or actor.user_id is None:
+        raise Forbidden("Only doctors can manage availability.")
+    doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.user_id))
+    if doctor is None:
+        raise Forbidden("This account has no doctor profile.")
+    return doctor
+
+
+def validate_interval(start: datetime, end: datetime | None, now: datetime) -> datetime:
+    if start.tzinfo is None or (end is not None and end.tzinfo is None):
+        raise ValidationFailed("Times need a time zone offset, e.g. 2026-03-02T09:00:00+01:00.")
+    end = end or start + SLOT_LENGTH
+    if end <= start:
+        raise ValidationFailed("The end must be after the start.")
+    off_grid = start.minute % 15 or start.second or start.microsecond
+    if end - start > MAX_SLOT or (end - start) % GRID or off_grid:
+        raise ValidationFailed(
+            "Slots start on a quarter hour and last 15 minutes to 4 hours, in 15-minute steps.")
+    if start < now:
+        raise TimeWindow("Past times cannot be changed.")
+    return end
+
+
+def _conflicts(session: Session, doctor_id: uuid.UUID, start: datetime, end: datetime,
+               ignore_start: bool) -> list[Conflict]:
+    """Explicit slots overlapping [start, end) (other than the one starting at `start` when we are
+    updating it) and active appointments overlapping it."""
+    slot_filter = [Slot.doctor_id == doctor_id, Slot.start_at < end, Slot.end_at > start]
+    if ignore_start:
+        slot_filter.append(Slot.start_at != start)
+    slots = session.execute(select(Slot.id, Slot.start_at, Slot.end_at).where(*slot_filter)).all()
+    busy = session.execute(
+        text("""SELECT start_at, end_at FROM doctor_busy_times(ARRAY[CAST(:d AS uuid)], :s, :e)
+                 WHERE kind = 'appointment'"""), {"d": doctor_id, "s": start, "e": end}).all()
+    return sorted(
+        [Conflict("slot", s.start_at, s.end_at, s.id) for s in slots]
+        + [Conflict("appointment", b.start_at, b.end_at) for b in busy],
+        key=lambda c: c.start,
+    )
+
+
+def check_conflicts(actor: Actor, start: datetime, end: datetime | None = None) -> list[Conflict]:
+    """What a new slot [start, end) would overlap: the doctor's slots and appointments."""
+    end = validate_interval(start, end, clock.now())
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        return _conflicts(uow.session, doctor.id, start, end, ignore_start=False)
+
+
+def list_slots(actor: Actor, start: datetime, end: datetime) -> list[SlotView]:
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        booked = select(Appointment.id).where(
+            Appointment.doctor_id == doctor.id, Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.start_at < Slot.end_at, Appointment.end_at > Slot.start_at,
+        ).exists()
+        rows = uow.session.execute(
+            select(Slot, booked.label("booked"))
+            .where(Slot.doctor_id == doctor.id, Slot.start_at >= start, Slot.start_at < end)
+            .order_by(Slot.start_at)
+        ).all()
+        return [
+            SlotView(s.id, s.start_at, s.end_at, s.is_available,
+                     s.locked_until is not None and s.locked_until > now, is_booked)
+            for s, is_booked in rows
+        ]
+
+
+def _materialise_template_day(session: Session, doctor: Doctor, day: date, now: datetime) -> None:
+    """Copy-on-write: a template day becomes explicit, keeping 10:00–21:00 in 30-minute slots."""
+    tz = ZoneInfo(doctor.timezone)
+    day_start = datetime.combine(day, time(0), tz)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    explicit = session.scalar(select(func.count()).select_from(Slot).where(
+        Slot.doctor_id == doctor.id, Slot.start_at >= day_start, Slot.start_at < day_end,
+        or_(Slot.source != TEMPLATE_SOURCE, ~Slot.is_available)))
+    if explicit:
+        return
+    start = datetime.combine(day, DEFAULT_TEMPLATE.day_start, tz)
+    last_end = datetime.combine(day, DEFAULT_TEMPLATE.day_end, tz)
+    rows = []
+    while start + SLOT_LENGTH <= last_end:
+        if start > now:
+            rows.append({"doctor_id": doctor.id, "start_at": start, "end_at": start + SLOT_LENGTH,
+                         "is_available": True, "source": "doctor"})
+        start += SLOT_LENGTH
+    if rows:
+        # A patient's hold may have materialised one of these starts already: keep it, make it explicit.
+        stmt = insert(Slot).values(rows)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["doctor_id", "start_at"], set_={"source": "doctor"}))
+
+
+def set_slot(actor: Actor, start: datetime, end: datetime | None = None, *,
+             is_available: bool = True) -> SlotView:
+    """Turn a slot on (green) or off (white). Overlaps with other slots or appointments → 409."""
+    now = clock.now()
+    end = validate_interval(start, end, now)
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor = own_doctor(session, actor)
+        lock_doctor(session, doctor.id)
+        conflicts = _conflicts(session, doctor.id, start, end, ignore_start=True)
+        if is_available and conflicts:
+            raise SlotConflict("This time overlaps another slot or an appointment.",
+                               details={"conflicts": [c.start.isoformat() for c in conflicts]})
+        if not is_available and any(c.kind == "appointment" for c in conflicts):
+            raise SlotConflict("This time is booked: cancel the appointment instead.")
+        _materialise_template_day(session, doctor, start.astimezone(ZoneInfo(doctor.timezone)).date(), now)
+        existing = session.scalar(select(Slot).where(Slot.doctor_id == doctor.id, Slot.start_at == start))
+        held = existing is not None and existing.locked_until is not None and existing.locked_until > now
+        if held and not is_available:
+            raise SlotConflict("A patient is booking this slot right now. Try again in a few minutes.")
+        slot_id = session.scalar(
+            insert(Slot).values(doctor_id=doctor.id, start_at=start, end_at=end, is_available=is_available,
+                                source="doctor")
+            .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
+                                   set_={"end_at": end, "is_available": is_available, "source": "doctor"})
+            .returning(Slot.id))
+        return SlotView(slot_id, start, end, is_available, False, False)
+
+
+def turn_off_slot(actor: Actor, slot_id: uuid.UUID) -> SlotView:
+    """`DELETE /api/doctor/time-slots/<id>`: the slot stays as unavailable, so it stays off."""
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        slot = uow.session.get(Slot, slot_id)
+        if slot is None or slot.doctor_id != doctor.id:
+            raise NotFound("No such slot in your calendar.")
+        start, end = slot.start_at, slot.end_at
+    return set_slot(actor, start, end, is_available=False)
+
+
+def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: set[int],
+                    start_time: time, end_time: time, is_available: bool = True) -> BatchResult:
+    """E.g. "weekdays 08:00–12:00 for 4 weeks": 30-minute slots in the doctor's time zone.
+    Starts in the past or overlapping an appointment (or, to turn on, another slot) are skipped."""
+    if last_day < first_day:
+        raise ValidationFailed("The last day must not be before the first day.")
+    if (last_day - first_day).days >= MAX_BATCH_DAYS:
+        raise ValidationFailed(f"A batch covers at most {MAX_BATCH_DAYS} days.")
+    if end_time <= start_time or start_time.minute % 30 or end_time.minute % 30:
+        raise ValidationFailed("Hours run on the half hour, and the end comes after the start.")
+    if not weekdays or not weekdays <= set(range(7)):
+        raise ValidationFailed("Weekdays are numbers 0 (Monday) to 6 (Sunday).")
+    now = clock.now()
+    created = updated = 0
+    skipped: list[datetime] = []
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor = own_doctor(session, actor)
+        lock_doctor(session, doctor.id)
+        tz = ZoneInfo(doctor.timezone)
+        day = first_day
+        while day <= last_day:
+            if day.weekday() in weekdays:
+                start = datetime.combine(day, start_time, tz)
+                stop = datetime.combine(day, end_time, tz)
+                while start + SLOT_LENGTH <= stop:
+                    outcome = _batch_one(session, doctor.id, start, is_available, now)
+                    if outcome == "skipped":
+                        skipped.append(start)
+                    elif outcome == "created":
+                        created += 1
+                    else:
+                        updated += 1
+                    start += SLOT_LENGTH
+            day += timedelta(days=1)
+    return BatchResult(created, updated, skipped)
+
+
+def _batch_one(session: Session, doctor_id: uuid.UUID, start: datetime, is_available: bool,
+               now: datetime) -> str:
+    end = start + SLOT_LENGTH
+    if start <= now:
+        return "skipped"
+    conflicts = _conflicts(session, doctor_id, start, end, ignore_start=True)
+    if any(c.kind == "appointment" for c in conflicts) or (is_available and conflicts):
+        return "skipped"
+    row = session.execute(
+        insert(Slot).values(doctor_id=doctor_id, start_at=start, end_at=end, is_available=is_available,
+                            source="doctor")
+        .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
+                               set_={"end_at": end, "is_available": is_available, "source": "doctor"},
+                               where=and_(Slot.locked_until.is_(None) | (Slot.locked_until <= now)))
+        .returning(Slot.id, text("(xmax = 0) AS inserted"))
+    ).one_or_none()
+    if row is None:
+        return "skipped"  # held by a patient right now
+    return "created" if row.inserted else "updated"
+
+
+def doctor_profile(actor: Actor) -> DoctorProfile:
+    with unit_of_work(actor) as uow:
+        d = own_doctor(uow.session, actor)
+        return DoctorProfile(d.id, d.number, d.display_name, d.specialty, d.timezone, d.online,
+                             list(d.languages))
+
+
+def set_online(actor: Actor, online: bool) -> DoctorProfile:
+    """Offline hides every slot of the doctor from patients at once (SPEC §9)."""
+    with unit_of_work(actor) as uow:
+        d = own_doctor(uow.session, actor)
+        uow.session.execute(update(Doctor).where(Doctor.id == d.id).values(online=online))
+    return doctor_profile(actor)

@@ -1,0 +1,198 @@
+"""The pure availability engine (SPEC §3): plain values in, bookable starts out.
+
+No I/O, no framework: the service layer loads rows and calls `unified_availability`.
+All instants are timezone-aware; days and working hours are the doctor's local ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BUFFER = timedelta(minutes=45)  # no start closer than this to an active appointment's start
+ADVANCE_NOTICE = timedelta(minutes=60)  # nothing bookable sooner than this from now
+
+
+@dataclass(frozen=True)
+class WorkingTemplate:
+    """Default hours where a day has no explicit slots: starts every `step`, each consultation
+    `duration` long and over by `day_end`. `day_end=time(0)` means midnight at the end of the day."""
+
+    day_start: time = time(10, 0)
+    day_end: time = time(21, 0)
+    step: timedelta = timedelta(minutes=15)
+    duration: timedelta = timedelta(minutes=30)
+
+
+DEFAULT_TEMPLATE = WorkingTemplate()
+
+
+@dataclass(frozen=True)
+class ExplicitSlot:
+    slot_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    is_available: bool
+
+
+@dataclass(frozen=True)
+class Hold:
+    start: datetime
+    holder_id: uuid.UUID
+    until: datetime
+    slot_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Busy:
+    """An external (Cal.com) busy interval [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Availability:
+    start: datetime
+    end: datetime
+    is_available: bool
+    is_booked: bool
+    slot_id: uuid.UUID | None = None
+    held_by_viewer: bool = False
+
+
+def _aware(*values: datetime | None) -> None:
+    for value in values:
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError("the availability engine needs timezone-aware datetimes")
+
+
+def _local_days(tz: ZoneInfo, start: datetime, end: datetime) -> list[date]:
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _local(day: date, moment: time, tz: ZoneInfo) -> datetime:
+    """A local wall-clock time as a UTC instant; `time(0)` as an end means the next midnight."""
+    return datetime.combine(day, moment, tz).astimezone(UTC)
+
+
+def template_starts(tz: ZoneInfo, window_start: datetime, window_end: datetime,
+                    template: WorkingTemplate = DEFAULT_TEMPLATE) -> list[datetime]:
+    """Template starts on every local day of the window, stepping in real (UTC) time so that
+    DST days neither skip nor repeat an instant (spring forward: no 02:xx; fall back: the
+    repeated hour gives two distinct instants)."""
+    _aware(window_start, window_end)
+    starts: list[datetime] = []
+    for day in _local_days(tz, window_start, window_end):
+        starts.extend(_day_template(tz, day, template))
+    return starts
+
+
+def _day_template(tz: ZoneInfo, day: date, template: WorkingTemplate) -> Iterable[datetime]:
+    open_at = _local(day, template.day_start, tz)
+    end_day = day + timedelta(days=1) if template.day_end == time(0) else day
+    close_at = _local(end_day, template.day_end, tz)
+    same_offset = (datetime.combine(day, template.day_start, tz).utcoffset()
+                   == datetime.combine(end_day, template.day_end, tz).utcoffset())
+    if same_offset:  # the usual case: no clock change within working hours
+        moment = open_at
+        while moment + template.duration <= close_at:
+            yield moment
+            moment += template.step
+        return
+    # A clock change inside working hours: walk real time across the whole local day and keep
+    # starts whose wall-clock time lies in the hours (each instant once).
+    moment = _local(day, time(0), tz)
+    day_over = _local(day + timedelta(days=1), time(0), tz)
+    open_wall = datetime.combine(day, template.day_start)
+    close_wall = datetime.combine(end_day, template.day_end)
+    while moment < day_over:
+        wall = moment.astimezone(tz).replace(tzinfo=None)
+        end_wall = (moment + template.duration).astimezone(tz).replace(tzinfo=None)
+        if wall.date() == day and open_wall <= wall and end_wall <= close_wall:
+            yield moment
+        moment += template.step
+
+
+def _near(sorted_starts: Sequence[datetime], moment: datetime, distance: timedelta) -> bool:
+    """Is any start strictly closer than `distance` to `moment`?"""
+    i = bisect_right(sorted_starts, moment - distance)  # first start strictly after moment - distance
+    return i < len(sorted_starts) and sorted_starts[i] < moment + distance
+
+
+def _overlaps(intervals: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
+                         appointment_starts: Sequence[datetime], busy: Sequence[Busy] = (),
+                         holds: Sequence[Hold] = (), online: bool = True, now: datetime,
+                         window_start: datetime, window_end: datetime, viewer_id: uuid.UUID | None = None,
+                         template: WorkingTemplate = DEFAULT_TEMPLATE) -> list[Availability]:
+    """What a viewer may book with a doctor in [window_start, window_end) (SPEC §3):
+
+    - a local day with any explicit available slot offers only those; other days the template;
+    - a slot the doctor turned off is never re-filled by the template;
+    - no start within 45 min of an active appointment or of another viewer's live hold (a hold
+      blocks its neighbours like a booking, so nobody picks a start that fails at payment);
+    - nothing starts sooner than 60 min from now (exactly 60 is fine);
+    - Cal.com busy intervals block what they overlap; an offline doctor offers nothing.
+    Booked appointments are listed too (is_booked) so a page can show them.
+    """
+    _aware(now, window_start, window_end, *appointment_starts, *(s.start for s in explicit),
+           *(h.start for h in holds), *(b.start for b in busy))
+    if not online or window_end <= window_start:
+        return []
+    earliest = max(window_start, now + ADVANCE_NOTICE)
+    live = [h for h in holds if h.until > now]
+    mine = {h.start: h.slot_id for h in live if viewer_id is not None and h.holder_id == viewer_id}
+    blockers = sorted([*appointment_starts, *(h.start for h in live if h.start not in mine)])
+    busy_intervals = sorted((b.start, b.end) for b in busy)
+
+    available: dict[date, list[ExplicitSlot]] = {}
+    turned_off: list[tuple[datetime, datetime]] = []
+    for slot in explicit:
+        if slot.is_available:
+            available.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+        else:
+            turned_off.append((slot.start, slot.end))
+
+    result: list[Availability] = []
+    for day in _local_days(tz, window_start, window_end):
+        if day in available:
+            candidates = [(s.start, s.end, s.slot_id) for s in sorted(available[day], key=lambda s: s.start)]
+        else:
+            candidates = [(c, c + template.duration, None) for c in _day_template(tz, day, template)
+                          if not _overlaps(turned_off, c, c + template.duration)]
+        for start, end, slot_id in candidates:
+            if start < earliest or start >= window_end:
+                continue
+            if _near(blockers, start, BUFFER) or _overlaps(busy_intervals, start, end):
+                continue
+            if start in mine:
+                result.append(Availability(start, end, True, False, slot_id or mine[start], True))
+            else:
+                result.append(Availability(start, end, True, False, slot_id))
+
+    for start in appointment_starts:
+        if max(window_start, now) <= start < window_end:
+            result.append(Availability(start, start + template.duration, False, True))
+    result.sort(key=lambda a: a.start)
+    return result
+
+
+def next_free(availability: Iterable[Availability], n: int) -> list[Availability]:
+    """The first `n` bookable entries."""
+    found: list[Availability] = []
+    for entry in availability:
+        if entry.is_available:
+            found.append(entry)
+            if len(found) == n:
+                break
+    return found

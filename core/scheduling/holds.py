@@ -1,0 +1,152 @@
+"""Slot holds (SPEC §3 `POST /api/slots/hold`): atomic in PostgreSQL, mirrored in Redis.
+
+PostgreSQL is the source of truth: a per-doctor advisory lock serialises holders (and bookers,
+whose guard takes the same lock), the engine re-checks the start under that lock, and one
+conditional upsert takes the slot only if it is free, expired or already ours. Redis keeps
+`slot_holds:<slotId>` (TTL 900 s) as a mirror for other processes; if Redis is down, holds work.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.actor import SYSTEM, Actor
+from core.db import unit_of_work
+from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow
+from core.models import Slot
+from core.scheduling.calendars import TEMPLATE_SOURCE, load_calendars
+from core.scheduling.engine import ADVANCE_NOTICE
+
+HOLD_TTL = timedelta(minutes=15)
+log = logging.getLogger(__name__)
+
+_TAKE = text("""
+    INSERT INTO slots (doctor_id, start_at, end_at, is_available, source, locked_until, locked_by)
+    VALUES (:doctor, :start, :end, true, :source, :until, :me)
+    ON CONFLICT (doctor_id, start_at) DO UPDATE
+       SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
+     WHERE slots.is_available
+       AND (slots.locked_by IS NULL OR slots.locked_until <= :now OR slots.locked_by = EXCLUDED.locked_by)
+    RETURNING id, locked_until
+""")
+_RELEASE_OTHERS = text("""
+    UPDATE slots SET locked_by = NULL, locked_until = NULL
+     WHERE doctor_id = :doctor AND locked_by = :me AND start_at <> :start
+    RETURNING id
+""")
+
+
+@dataclass(frozen=True)
+class SlotHold:
+    slot_id: uuid.UUID
+    doctor_id: uuid.UUID
+    start: datetime
+    end: datetime
+    locked_until: datetime
+
+
+class HoldMirror:
+    """Redis mirror of holds. Every call is best effort: PostgreSQL already decided."""
+
+    def __init__(self, client: redis.Redis | None):
+        self.client = client
+
+    @staticmethod
+    def key(slot_id: uuid.UUID) -> str:
+        return f"slot_holds:{slot_id}"
+
+    def set(self, slot_id: uuid.UUID, holder: uuid.UUID, ttl: timedelta = HOLD_TTL) -> None:
+        self._run(lambda c: c.set(self.key(slot_id), str(holder), ex=int(ttl.total_seconds())))
+
+    def clear(self, slot_ids: list[uuid.UUID]) -> None:
+        if slot_ids:
+            self._run(lambda c: c.delete(*(self.key(s) for s in slot_ids)))
+
+    def _run(self, action) -> None:
+        if self.client is None:
+            return
+        try:
+            action(self.client)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("slot hold mirror unavailable", extra={"error": type(exc).__name__})
+
+
+def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
+    """The same per-doctor lock as the double-booking trigger: holders and bookers take turns."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                    {"k": f"doktu:doctor:{doctor_id}"})
+
+
+def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: datetime | None = None,
+              slot_id: uuid.UUID | None = None, mirror: HoldMirror | None = None) -> SlotHold:
+    """Hold a free start for 15 minutes for a patient (SPEC §3). Re-holding your own hold renews
+    it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
+    if actor.role != "patient" or actor.user_id is None:
+        raise Forbidden("Only patients can hold a slot.")
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        if slot_id is not None:
+            row = session.get(Slot, slot_id)
+            if row is None:
+                raise NotFound("No such slot.")
+            doctor_id, start = row.doctor_id, row.start_at
+        if doctor_id is None or start is None:
+            raise NotFound("Name a slot, or a doctor and a start time.")
+        if start - now < ADVANCE_NOTICE:
+            raise TimeWindow("Consultations can be booked up to 60 minutes before they start.")
+        lock_doctor(session, doctor_id)
+        just_this = start + timedelta(seconds=1)
+        calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
+        if calendar is None:
+            raise NotFound("No such doctor.")
+        offered = calendar.availability(start, just_this, now, actor.user_id)
+        entry = next((a for a in offered if a.start == start and a.is_available), None)
+        if entry is None:
+            raise SlotConflict("This time is no longer available. Please pick another.")
+        released = list(session.scalars(_RELEASE_OTHERS, {"doctor": doctor_id, "me": actor.user_id,
+                                                          "start": start}))
+        taken = session.execute(_TAKE, {
+            "doctor": doctor_id, "start": start, "end": entry.end, "source": TEMPLATE_SOURCE,
+            "until": now + HOLD_TTL, "me": actor.user_id, "now": now,
+        }).one_or_none()
+        if taken is None:
+            raise SlotConflict("This time is no longer available. Please pick another.")
+        hold = SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until)
+    mirror = mirror or HoldMirror(None)
+    mirror.clear(released)
+    mirror.set(hold.slot_id, actor.user_id)
+    return hold
+
+
+def release_hold(actor: Actor, slot_id: uuid.UUID, *, mirror: HoldMirror | None = None) -> None:
+    """Give a held slot back (the patient changed their mind)."""
+    with unit_of_work(actor) as uow:
+        released = uow.session.execute(
+            text("""UPDATE slots SET locked_by = NULL, locked_until = NULL
+                     WHERE id = :slot AND locked_by = :me RETURNING id"""),
+            {"slot": slot_id, "me": actor.user_id},
+        ).scalar()
+    if released is None:
+        raise NotFound("You hold no such slot.")
+    (mirror or HoldMirror(None)).clear([slot_id])
+
+
+def unlock_stale_slots(*, mirror: HoldMirror | None = None) -> int:
+    """Job every 60 s (SPEC §3): release every hold whose 15 minutes are over."""
+    with unit_of_work(SYSTEM) as uow:
+        ids = list(uow.session.scalars(
+            text("""UPDATE slots SET locked_by = NULL, locked_until = NULL
+                     WHERE locked_until <= :now RETURNING id"""), {"now": clock.now()}))
+    (mirror or HoldMirror(None)).clear(ids)
+    return len(ids)
+
+

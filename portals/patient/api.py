@@ -1,0 +1,66 @@
+"""Patient API: slot holds (SPEC §3)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask import request
+from flask_login import current_user
+from pydantic import model_validator
+from spectree import Response
+
+from core.scheduling.holds import HoldMirror, hold_slot, release_hold
+from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.auth import require_role
+from portals.patient import patient
+from portals.state import state
+
+
+class HoldRequest(ApiModel):
+    doctor_id: uuid.UUID | None = None
+    start: datetime | None = None
+    slot_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> HoldRequest:
+        if self.slot_id is None and (self.doctor_id is None or self.start is None):
+            raise ValueError("give {doctorId, start} or {slotId}")
+        if self.start is not None and self.start.tzinfo is None:
+            raise ValueError("start needs a time zone offset")
+        return self
+
+
+class HoldOut(ApiModel):
+    slot_id: uuid.UUID
+    doctor_id: uuid.UUID
+    start: datetime
+    end: datetime
+    locked_until: datetime
+
+
+def mirror() -> HoldMirror:
+    return HoldMirror(state().redis)
+
+
+@patient.post("/api/slots/hold")
+@require_role("patient")
+@api_spec.validate(json=HoldRequest, resp=Response(HTTP_201=HoldOut, HTTP_404=ErrorEnvelope,
+                                                   HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+                   tags=["availability"])
+def hold():
+    """Hold a free slot for 15 minutes; a second caller gets 409 ERR_SLOT_CONFLICT."""
+    body: HoldRequest = request.context.json
+    held = hold_slot(current_user.actor, doctor_id=body.doctor_id, start=body.start,
+                     slot_id=body.slot_id, mirror=mirror())
+    return to_json(HoldOut(slot_id=held.slot_id, doctor_id=held.doctor_id, start=held.start,
+                           end=held.end, locked_until=held.locked_until), 201)
+
+
+@patient.delete("/api/slots/hold/<uuid:slot_id>")
+@require_role("patient")
+@api_spec.validate(resp=Response("HTTP_204", HTTP_404=ErrorEnvelope), tags=["availability"])
+def release(slot_id: uuid.UUID):
+    """Give a held slot back."""
+    release_hold(current_user.actor, slot_id, mirror=mirror())
+    return "", 204
