@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -256,7 +256,7 @@ def _batch_one(session: Session, doctor_id: uuid.UUID, start: datetime, is_avail
         .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
                                set_={"end_at": end, "is_available": is_available, "source": "doctor"},
                                where=and_(Slot.locked_until.is_(None) | (Slot.locked_until <= now)))
-        .returning(Slot.id, text("(xmax = 0) AS inserted"))
+        .returning(Slot.id, literal_column("(xmax = 0)").label("inserted"))  # 0: a fresh row
     ).one_or_none()
     if row is None:
         return "skipped"  # held by a patient right now
