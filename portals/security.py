@@ -13,8 +13,9 @@ csrf = CSRFProtect()
 
 # Dash portals and the role each requires (SPEC §12 "Pages").
 PORTALS = {"/doctor": "doctor", "/admin": "admin"}
-# Stripe signs its webhook; it cannot carry our CSRF token.
-CSRF_EXEMPT_PATHS = {"/api/payment/webhook"}
+# Stripe signs its webhook; the token endpoint trades credentials for a token in the body and
+# reads no cookie, so a cross-site page gains nothing from calling it.
+CSRF_EXEMPT_PATHS = {"/api/payment/webhook", "/api/auth/token"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
