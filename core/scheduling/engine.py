@@ -167,7 +167,7 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
     duration = int(template.duration.total_seconds())
     live = [h for h in holds if h.until > now]
     mine = {_ts(h.start): h.slot_id for h in live if viewer_id is not None and h.holder_id == viewer_id}
-    booked = sorted(_ts(a) for a in appointment_starts)
+    booked = sorted({_ts(a) for a in appointment_starts})
     blockers = sorted([*booked, *(t for t in (_ts(h.start) for h in live) if t not in mine)])
     busy_intervals = sorted((_ts(b.start), _ts(b.end)) for b in busy)
 
