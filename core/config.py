@@ -152,3 +152,18 @@ def _replace(settings: Settings, **changes) -> Settings:
     from dataclasses import replace
 
     return replace(settings, **changes)
+
+
+_current: Settings | None = None
+
+
+def set_current(settings: Settings) -> None:
+    """Remember the settings the app was built with (jobs read them from here)."""
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    if _current is None:
+        raise RuntimeError("settings are not loaded: build the app first")
+    return _current

@@ -5,13 +5,14 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from jobs.maintenance import purge_reset_tokens
-from jobs.scheduling import unlock_stale_slots_job
+from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 
 QUEUE = "default"
 
 # (function, schedule, name): `interval` seconds or a `cron` expression.
 PERIODIC = [
     (unlock_stale_slots_job, {"interval": 60}, "unlock-stale-slots"),
+    (sync_cal_job, {"cron": "*/5 * * * *"}, "cal-sync"),
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),
 ]
 

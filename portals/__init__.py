@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Flask
 from flask_migrate import Migrate
 
-from core import db
+from core import config, db
 from core.cache import connect_redis
 from core.config import Settings
 from core.embedded import start_embedded_postgres
@@ -27,6 +27,7 @@ class _MetadataOnly:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    config.set_current(settings)
     app = Flask(__name__, static_folder="static", template_folder="templates",
                 instance_path=str(settings.instance_path))
     configure_flask(app, settings)

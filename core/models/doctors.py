@@ -48,6 +48,11 @@ class Doctor(Base):
     rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
     rating_count: Mapped[int] = mapped_column(server_default=text("0"))
     price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
+    # Cal.com: the calendar whose busy times block slots, and the schedule we push slots to.
+    cal_credential_id: Mapped[int | None]
+    cal_external_id: Mapped[str | None] = mapped_column(String(254))
+    cal_schedule_id: Mapped[int | None]
+    cal_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = timestamp_now()
 
 
