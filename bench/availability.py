@@ -241,6 +241,8 @@ def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, sec
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big", action="store_true", help="also 1,000 doctors with 3 months of appointments")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: doktu serve's)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent hold clients")
     args = parser.parse_args()
     server = sqlalchemy_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -261,7 +263,8 @@ def main() -> None:
     with engine.connect() as conn:
         doctor_ids = [str(r[0]) for r in conn.execute(text("SELECT id FROM doctors ORDER BY number"))]
     port = free_port()
-    proc = subprocess.Popen([doktu, "serve", "--port", str(port)], env=env,
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    proc = subprocess.Popen([doktu, "serve", "--port", str(port), *workers], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -275,7 +278,7 @@ def main() -> None:
         print(f"api, seeded data, one doctor 7 days: {latency(port, one)}")
         print(f"api, seeded data, 10-doctor batch:   {latency(port, batch)}")
         print(f"api, 10-doctor batch SQL statements: {sql_count_for_batch(db_url, doctor_ids[:10])} (target <= 3)")
-        bench_holds(port, engine, doctor_ids)
+        bench_holds(port, engine, doctor_ids, clients=args.clients)
         if args.big:
             make_big(engine)
             with engine.connect() as conn:

@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
 from core.config import Settings
+from core.scheduling.cal_service import sync_calendars
 from core.seed import seed_demo
 from portals import create_app
 from portals.migrate import upgrade
@@ -37,6 +38,14 @@ def cli() -> None:
 cli.add_command(db_group)
 
 
+def seed_calendars(cal_api_key: str | None) -> str:
+    """SPEC §14: without CAL_API_KEY the doctors get the deterministic fake Cal.com events."""
+    if cal_api_key:
+        return "Cal.com: CAL_API_KEY is set; the worker syncs real calendars every 5 minutes."
+    report = sync_calendars(None)
+    return f"Cal.com (dev fake): {report['events']} busy events for {report['doctors']} doctors."
+
+
 def print_logins(report, password: str, url: str | None = None) -> None:
     if url:
         click.secho(f"\n  Doktu is running at {url}\n", fg="green", bold=True)
@@ -53,6 +62,7 @@ def seed_command() -> None:
     settings = state(current_app).settings
     report = seed_demo(settings.demo_password)
     click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
+    click.echo(seed_calendars(settings.cal_api_key))
     print_logins(report, settings.demo_password if not settings.is_production else "<DOKTU_DEMO_PASSWORD>")
 
 
@@ -79,6 +89,7 @@ def demo_command(host: str, port: int) -> None:
     upgrade(state(app).database_url)
     with app.app_context():
         report = seed_demo(settings.demo_password)
+        click.echo(seed_calendars(settings.cal_api_key))
     print_logins(report, settings.demo_password, f"http://{host}:{port}/")
     serve(settings, host=host, port=port, workers=1)
 

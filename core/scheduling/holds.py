@@ -28,19 +28,23 @@ from core.scheduling.engine import ADVANCE_NOTICE
 HOLD_TTL = timedelta(minutes=15)
 log = logging.getLogger(__name__)
 
+# One statement: give back this patient's other hold with the doctor (one hold per doctor),
+# then take the slot only if it is free, expired or already ours.
 _TAKE = text("""
-    INSERT INTO slots (doctor_id, start_at, end_at, is_available, source, locked_until, locked_by)
-    VALUES (:doctor, :start, :end, true, :source, :until, :me)
-    ON CONFLICT (doctor_id, start_at) DO UPDATE
-       SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
-     WHERE slots.is_available
-       AND (slots.locked_by IS NULL OR slots.locked_until <= :now OR slots.locked_by = EXCLUDED.locked_by)
-    RETURNING id, locked_until
-""")
-_RELEASE_OTHERS = text("""
-    UPDATE slots SET locked_by = NULL, locked_until = NULL
-     WHERE doctor_id = :doctor AND locked_by = :me AND start_at <> :start
-    RETURNING id
+    WITH released AS (
+        UPDATE slots SET locked_by = NULL, locked_until = NULL
+         WHERE doctor_id = :doctor AND locked_by = :me AND start_at <> :start
+        RETURNING id
+    ), taken AS (
+        INSERT INTO slots (doctor_id, start_at, end_at, is_available, source, locked_until, locked_by)
+        VALUES (:doctor, :start, :end, true, :source, :until, :me)
+        ON CONFLICT (doctor_id, start_at) DO UPDATE
+           SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
+         WHERE slots.is_available
+           AND (slots.locked_by IS NULL OR slots.locked_until <= :now OR slots.locked_by = EXCLUDED.locked_by)
+        RETURNING id, locked_until
+    )
+    SELECT taken.id, taken.locked_until, ARRAY(SELECT id FROM released) AS released FROM taken
 """)
 
 
@@ -112,8 +116,6 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
         entry = next((a for a in offered if a.start == start and a.is_available), None)
         if entry is None:
             raise SlotConflict("This time is no longer available. Please pick another.")
-        released = list(session.scalars(_RELEASE_OTHERS, {"doctor": doctor_id, "me": actor.user_id,
-                                                          "start": start}))
         taken = session.execute(_TAKE, {
             "doctor": doctor_id, "start": start, "end": entry.end, "source": TEMPLATE_SOURCE,
             "until": now + HOLD_TTL, "me": actor.user_id, "now": now,
@@ -121,6 +123,7 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
         if taken is None:
             raise SlotConflict("This time is no longer available. Please pick another.")
         hold = SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until)
+        released = list(taken.released)
     mirror = mirror or HoldMirror(None)
     mirror.clear(released)
     mirror.set(hold.slot_id, actor.user_id)
