@@ -52,6 +52,7 @@ class Settings:
     otel_endpoint: str | None = None
     stun_url: str = "stun:stun.l.google.com:19302"
     session_cookie_secure: bool = False
+    rate_limits: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -110,6 +111,8 @@ class Settings:
             stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
             session_cookie_secure=(get("SESSION_COOKIE_SECURE") or ("1" if mode == "production" else "0"))
             in {"1", "true", "yes"},
+            # Tests switch throttling on where they test it; everywhere else it is on.
+            rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
         )
         values.update(overrides)
         settings = cls(**values)

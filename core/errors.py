@@ -107,3 +107,13 @@ class MethodNotAllowed(DomainError):
 class PayloadTooLarge(DomainError):
     code, status = "ERR_PAYLOAD_TOO_LARGE", 413
     default_message = "The request is too large."
+
+
+class LinkExpired(DomainError):
+    code, status = "ERR_LINK_EXPIRED", 410
+    default_message = "This link has expired or was already used. Ask for a new one."
+
+
+class ChallengeRequired(DomainError):
+    code, status = "ERR_CHALLENGE_REQUIRED", 403
+    default_message = "Please answer the security question to continue."

@@ -67,6 +67,7 @@ def configure_flask(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from portals.api import init_api
     from portals.auth import init_auth
+    from portals.limits import init_limits
     from portals.observability import init_observability
     from portals.security import init_security
 
@@ -74,6 +75,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     init_api(app)
     init_auth(app)
     init_security(app)
+    init_limits(app)
     Migrate(app, _MetadataOnly(), directory=str(MIGRATIONS_DIR))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import request
 from flask_login import current_user
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from spectree import Response
 
+from core.accounts.profile import get_profile, save_profile
 from core.scheduling.holds import HoldMirror, hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
@@ -64,3 +65,44 @@ def release(slot_id: uuid.UUID):
     """Give a held slot back."""
     release_hold(current_user.actor, slot_id, mirror=mirror())
     return "", 204
+
+
+class ProfileIn(ApiModel):
+    date_of_birth: date
+    gender: str = Field(description="female | male | non_binary | undisclosed")
+    primary_conditions: list[str] = Field(default_factory=list, max_length=20)
+    allergies: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ProfileOut(ApiModel):
+    date_of_birth: date | None
+    gender: str | None
+    primary_conditions: list[str]
+    allergies: list[str]
+    completed: bool
+    progress: int
+
+
+def _profile_out(p) -> ProfileOut:
+    return ProfileOut(date_of_birth=p.date_of_birth, gender=p.gender, primary_conditions=p.primary_conditions,
+                      allergies=p.allergies, completed=p.completed, progress=p.progress)
+
+
+@patient.get("/api/patient/profile")
+@require_role("patient")
+@api_spec.validate(resp=Response(HTTP_200=ProfileOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope),
+                   tags=["patient"])
+def profile():
+    """The signed-in patient's health profile and onboarding progress."""
+    return to_json(_profile_out(get_profile(current_user.actor)))
+
+
+@patient.put("/api/patient/profile")
+@require_role("patient")
+@api_spec.validate(json=ProfileIn, resp=Response(HTTP_200=ProfileOut, HTTP_422=ErrorEnvelope), tags=["patient"])
+def update_profile():
+    """Save the health profile; the first complete save finishes onboarding."""
+    body: ProfileIn = request.context.json
+    saved = save_profile(current_user.actor, date_of_birth=body.date_of_birth, gender=body.gender,
+                         primary_conditions=body.primary_conditions, allergies=body.allergies)
+    return to_json(_profile_out(saved))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import render_template
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
+from core.accounts.profile import GENDERS, get_profile, save_profile
 from core.booking.queries import list_appointments
+from core.errors import DomainError
 from portals.auth import require_role
 from portals.patient import patient
+from portals.public.pages import safe_next
 
 DEFAULT_TZ = "Europe/Paris"
 
@@ -24,3 +30,43 @@ def dashboard():
         for a in list_appointments(current_user.actor)
     ]
     return render_template("patient/dashboard.html", appointments=appointments, timezone=DEFAULT_TZ)
+
+
+class ProfileForm(FlaskForm):
+    date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter your date of birth.")])
+    gender = RadioField("Gender", choices=list(GENDERS.items()),
+                        validators=[DataRequired("Choose one of the options.")])
+    primary_conditions = TextAreaField("Ongoing health conditions, one per line (leave empty if none)",
+                                       validators=[Length(max=2500)])
+    allergies = TextAreaField("Allergies, one per line (leave empty if none)", validators=[Length(max=2500)])
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+@patient.route("/onboarding", methods=["GET", "POST"])
+@require_role("patient")
+def onboarding():
+    """The health profile: required before the first payment, editable later (SPEC §6)."""
+    next_url = safe_next(request.args.get("next"))
+    profile = get_profile(current_user.actor)
+    form = ProfileForm(data=None if request.method == "POST" else {
+        "date_of_birth": profile.date_of_birth, "gender": profile.gender,
+        "primary_conditions": "\n".join(profile.primary_conditions), "allergies": "\n".join(profile.allergies),
+    })
+    error = None
+    if form.validate_on_submit():
+        try:
+            profile = save_profile(current_user.actor, date_of_birth=form.date_of_birth.data,
+                                   gender=form.gender.data,
+                                   primary_conditions=_lines(form.primary_conditions.data),
+                                   allergies=_lines(form.allergies.data))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            flash("Your health profile is saved.", "info")
+            return redirect(next_url or url_for("patient.dashboard"))
+    status = 422 if (error or form.errors) else 200
+    return render_template("patient/onboarding.html", form=form, profile=profile, error=error,
+                           next_url=next_url), status

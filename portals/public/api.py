@@ -6,16 +6,33 @@ import uuid
 from datetime import UTC
 from decimal import Decimal
 
-from flask import request
+from flask import request, session
+from flask_login import login_user
 from pydantic import EmailStr, Field, field_validator
 from spectree import Response
 
 from core.accounts.authentication import authenticate, issue_token
+from core.accounts.reset_tokens import request_password_reset
+from core.accounts.signup import sign_up
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
+from core.errors import ChallengeRequired, Unauthenticated
 from core.scheduling.availability import doctor_availability, next_free_slots
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import current_actor
+from portals.auth import SessionUser, current_actor, has_bearer_token
+from portals.limits import (
+    PER_ACCOUNT_AUTH,
+    PER_ACCOUNT_FORGOT,
+    PER_IP_AUTH,
+    PER_IP_FORGOT,
+    PER_IP_SIGNUP,
+    account_key,
+    challenge_solved,
+    fresh_challenge,
+    human_check_needed,
+    limiter,
+    record_failure,
+)
 from portals.public import public
 from portals.schemas import AvailabilityOut, WindowQuery
 from portals.state import state
@@ -49,12 +66,18 @@ class DoctorList(ApiModel):
 
 
 @public.post("/api/auth/token")
+@limiter.limit(PER_IP_AUTH)
+@limiter.limit(PER_ACCOUNT_AUTH, key_func=account_key)
 @api_spec.validate(json=TokenRequest, resp=Response(HTTP_200=TokenResponse, HTTP_401=ErrorEnvelope,
                                                     HTTP_422=ErrorEnvelope), tags=["auth"])
 def create_token():
     """Exchange email and password for a short-lived bearer token (JWT, HS256)."""
     body: TokenRequest = request.context.json
-    user = authenticate(str(body.email), body.password)
+    try:
+        user = authenticate(str(body.email), body.password)
+    except Unauthenticated:
+        record_failure(str(body.email))
+        raise
     settings = state().settings
     token = issue_token(user, secret=settings.secret_key, ttl_seconds=settings.jwt_ttl_seconds)
     return to_json(TokenResponse(access_token=token, expires_in=settings.jwt_ttl_seconds))
@@ -122,3 +145,59 @@ def doctors_next_slots():
         str(doctor_id): [AvailabilityOut.from_entry(e, UTC) for e in entries]
         for doctor_id, entries in found.items()
     }))
+
+
+class SignupRequest(ApiModel):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+    full_name: str = Field(default="", max_length=200)
+    recaptcha_token: str | None = Field(default=None, max_length=4096)
+    challenge_token: str | None = Field(default=None, max_length=512)
+    challenge_answer: str | None = Field(default=None, max_length=6)
+
+
+class SignupResponse(ApiModel):
+    id: uuid.UUID
+    email: str
+    role: str
+
+
+class ForgotRequest(ApiModel):
+    email: str = Field(max_length=254)
+
+
+class Accepted(ApiModel):
+    status: str = "accepted"
+    message: str
+
+
+@public.post("/api/auth/signup")
+@limiter.limit(PER_IP_SIGNUP)
+@api_spec.validate(json=SignupRequest, resp=Response(HTTP_201=SignupResponse, HTTP_403=ErrorEnvelope,
+                                                     HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope,
+                                                     HTTP_429=ErrorEnvelope), tags=["auth"])
+def api_signup():
+    """Create a patient account (password policy; ERR_DUP_EMAIL whatever the email's case) and sign in.
+    When a human check is needed the answer is 403 ERR_CHALLENGE_REQUIRED with a question to answer."""
+    body: SignupRequest = request.context.json
+    if not challenge_solved(body.challenge_token, body.challenge_answer) and \
+            human_check_needed(body.email, body.recaptcha_token, "signup"):
+        challenge = fresh_challenge()
+        raise ChallengeRequired(details={"question": challenge.question, "challengeToken": challenge.token})
+    user = sign_up(body.email, body.password, body.full_name, visitor_id=request.cookies.get("doktu_visitor"))
+    if not has_bearer_token():
+        session.clear()
+        login_user(SessionUser(user))
+    return to_json(SignupResponse(id=user.id, email=user.email, role=user.role), 201)
+
+
+@public.post("/api/auth/forgot")
+@limiter.limit(PER_IP_FORGOT)
+@limiter.limit(PER_ACCOUNT_FORGOT, key_func=account_key)
+@api_spec.validate(json=ForgotRequest, resp=Response(HTTP_202=Accepted, HTTP_422=ErrorEnvelope,
+                                                     HTTP_429=ErrorEnvelope), tags=["auth"])
+def api_forgot():
+    """Email a single-use reset link valid 60 minutes. The same answer whether or not the email exists."""
+    body: ForgotRequest = request.context.json
+    request_password_reset(body.email, base_url=state().settings.public_base_url)
+    return to_json(Accepted(message="If an account exists for this email, a reset link is on its way."), 202)

@@ -7,10 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import text
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
 
 from core import db
 from core.accounts.authentication import authenticate
@@ -18,7 +15,20 @@ from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
 from portals.auth import SessionUser
+from portals.limits import (
+    PER_ACCOUNT_AUTH,
+    PER_IP_AUTH,
+    account_key,
+    challenge_solved,
+    clear_failures,
+    fresh_challenge,
+    human_check_needed,
+    limiter,
+    recaptcha_site_key,
+    record_failure,
+)
 from portals.public import public
+from portals.public.forms import LoginForm
 from portals.state import state
 
 log = logging.getLogger(__name__)
@@ -40,13 +50,6 @@ def _template_helpers() -> dict:
     return {"home_for_role": home_for_role, "initials": initials}
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email."),
-                                            Email("Enter a valid email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=200)])
-
-
 def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths: never an open redirect."""
     if not target:
@@ -63,24 +66,37 @@ def home():
 
 
 @public.route("/login", methods=["GET", "POST"])
+@limiter.limit(PER_IP_AUTH, methods=["POST"])
+@limiter.limit(PER_ACCOUNT_AUTH, key_func=account_key, methods=["POST"])
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for_role(current_user.role))
     form = LoginForm()
-    error = None
+    error, challenge, status = None, None, 200
     if form.validate_on_submit():
-        try:
-            user = authenticate(form.email.data, form.password.data)
-        except Unauthenticated as exc:
-            error = exc.message
+        email = form.email.data
+        solved = challenge_solved(form.challenge_token.data, form.challenge_answer.data)
+        if not solved and human_check_needed(email, form.recaptcha_token.data, "login"):
+            error, status = "Please answer the security question below.", 403
         else:
-            session.clear()  # a fresh session at sign-in: no fixation
-            login_user(SessionUser(user))
-            log.info("signed in", extra={"userId": str(user.id), "role": user.role})
-            return redirect(next_url or home_for_role(user.role))
-    status = 401 if error else (422 if form.errors else 200)
-    return render_template("public/login.html", form=form, error=error, next_url=next_url), status
+            try:
+                user = authenticate(email, form.password.data)
+            except Unauthenticated as exc:
+                record_failure(email)
+                error, status = exc.message, 401
+            else:
+                clear_failures(email)
+                session.clear()  # a fresh session at sign-in: no fixation
+                login_user(SessionUser(user))
+                log.info("signed in", extra={"userId": str(user.id), "role": user.role})
+                return redirect(next_url or home_for_role(user.role))
+        if human_check_needed(email, None, "login") or status == 403:
+            challenge = fresh_challenge()
+    elif form.errors:
+        status = 422
+    return render_template("public/login.html", form=form, error=error, next_url=next_url, challenge=challenge,
+                           site_key=recaptcha_site_key()), status
 
 
 @public.route("/logout", methods=["GET", "POST"])

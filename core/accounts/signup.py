@@ -1,0 +1,48 @@
+"""Sign-up (SPEC §6): a new account is a patient; emails are unique whatever their case."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core.accounts.authentication import AuthenticatedUser
+from core.accounts.passwords import hash_password
+from core.accounts.policy import check_password
+from core.actor import SYSTEM
+from core.db import unit_of_work
+from core.errors import DuplicateEmail, ValidationFailed
+from core.models import FunnelEvent, Patient, User
+
+
+def normalise_email(raw: str) -> str:
+    """Valid syntax and a lower-cased address (the database compares on lower(email))."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(f"Enter a valid email address ({exc}).",
+                               details={"fields": [{"field": "email", "message": str(exc)}]}) from exc
+
+
+def sign_up(email: str, password: str, full_name: str = "", *, visitor_id: str | None = None) -> AuthenticatedUser:
+    email = normalise_email(email)
+    policy = check_password(password, user_inputs=(email, email.split("@")[0], full_name))
+    if not policy.ok:
+        raise ValidationFailed(" ".join(policy.problems),
+                               details={"fields": [{"field": "password", "message": p} for p in policy.problems]})
+    name = full_name.strip()[:200] or email.split("@")[0]
+    password_hash = hash_password(password)
+    try:
+        with unit_of_work(SYSTEM) as uow:
+            s = uow.session
+            if s.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
+                raise DuplicateEmail()
+            user = User(email=email, role="patient", full_name=name, password_hash=password_hash)
+            s.add(user)
+            s.flush()
+            s.add(Patient(user_id=user.id))
+            s.add(FunnelEvent(step="signed_up", user_id=user.id, visitor_id=visitor_id))
+            s.flush()
+            return AuthenticatedUser.from_row(user)
+    except IntegrityError as exc:  # two sign-ups with one email at the same moment
+        raise DuplicateEmail() from exc
