@@ -29,9 +29,9 @@ FAILURE_WINDOW = 15 * 60
 def init_limits(app: Flask) -> None:
     settings = state(app).settings
     app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
-    app.config["RATELIMIT_ENABLED"] = settings.rate_limits
     app.config["RATELIMIT_KEY_PREFIX"] = "doktu-limits"
     limiter.init_app(app)
+    limiter.enabled = settings.rate_limits  # after init_app, so the storage exists either way
 
 
 def _hashed(value: str) -> str:

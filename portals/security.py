@@ -13,9 +13,9 @@ csrf = CSRFProtect()
 
 # Dash portals and the role each requires (SPEC §12 "Pages").
 PORTALS = {"/doctor": "doctor", "/admin": "admin"}
-# Stripe signs its webhook; the token endpoint trades credentials for a token in the body and
-# reads no cookie, so a cross-site page gains nothing from calling it.
-CSRF_EXEMPT_PATHS = {"/api/payment/webhook", "/api/auth/token"}
+# Stripe signs its webhook. The auth endpoints read no session and take JSON only, which a
+# cross-site page cannot send without a CORS preflight that we never grant.
+CSRF_EXEMPT_PATHS = {"/api/payment/webhook", "/api/auth/token", "/api/auth/signup", "/api/auth/forgot"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -102,6 +102,7 @@ def app(settings):
 @pytest.fixture
 def db(app, monkeypatch) -> Iterator[sessionmaker]:
     """Every unit of work in the test runs inside one transaction that is rolled back at the end."""
+    app.extensions["doktu"].redis.flushdb()  # queues, failure counters, holds: nothing leaks between tests
     conn = core_db.current().engine.connect()
     outer = conn.begin()
     factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)

@@ -43,7 +43,8 @@ def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> Polic
         problems.append("Add a digit.")
     if not any(_is_symbol(ch) for ch in password):
         problems.append("Add a symbol, such as ! ? # or -.")
-    score = zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])["score"] if password else 0
+    hints = [u[:MAX_BYTES] for u in user_inputs if u]
+    score = zxcvbn(password[:MAX_BYTES], user_inputs=hints)["score"] if password else 0
     if not problems and score < MIN_STRENGTH:
         problems.append("This password is too easy to guess. Avoid common words, names and patterns.")
     return PolicyResult(problems, score)

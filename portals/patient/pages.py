@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from core.accounts.profile import GENDERS, get_profile, save_profile
@@ -34,7 +35,7 @@ def dashboard():
 
 class ProfileForm(FlaskForm):
     date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter your date of birth.")])
-    gender = RadioField("Gender", choices=list(GENDERS.items()),
+    gender = RadioField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
                         validators=[DataRequired("Choose one of the options.")])
     primary_conditions = TextAreaField("Ongoing health conditions, one per line (leave empty if none)",
                                        validators=[Length(max=2500)])
@@ -69,4 +70,4 @@ def onboarding():
             return redirect(next_url or url_for("patient.dashboard"))
     status = 422 if (error or form.errors) else 200
     return render_template("patient/onboarding.html", form=form, profile=profile, error=error,
-                           next_url=next_url), status
+                           next_url=next_url, genders=GENDERS), status
