@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, html
+from dash import Dash, dcc, html
 from flask import Flask
 from flask_wtf.csrf import generate_csrf
 
@@ -49,7 +49,8 @@ def create_portal_dash(server: Flask, name: str, title: str) -> Dash:
 def sign_out_form() -> html.Form:
     return html.Form(
         [
-            html.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            # dash.html has no Input element; dcc.Input renders a plain <input type="hidden">.
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
             html.Button("Sign out", type="submit", className="dk-btn dk-btn--ghost"),
         ],
         action="/logout",

@@ -34,9 +34,11 @@ def section_key(pathname: str | None) -> str:
 
 
 def sidebar_links(active: str) -> list:
+    # dcc.Link takes no aria-* keywords: the current section says so in visually hidden text.
     return [
-        dcc.Link(label, href=f"/admin/{key}", id=f"admin-nav-{key}",
-                 **({"aria-current": "page"} if key == active else {}))
+        dcc.Link([label, html.Span(" (current section)", className="visually-hidden")]
+                 if key == active else label,
+                 href=f"/admin/{key}", id=f"admin-nav-{key}", className="is-active" if key == active else None)
         for key, label in SECTIONS
     ]
 

@@ -33,7 +33,7 @@ def doctor_layout():
         html.Main(
             dbc.Row([
                 dbc.Col(html.Section([
-                    html.H1("Upcoming consultations", className="h3"),
+                    html.H1("Upcoming consultations", className="h3", id="doctor-upcoming-title"),
                     upcoming_table(upcoming, tz) if upcoming else html.P(
                         "No upcoming consultations.", className="dk-muted", id="doctor-upcoming-empty"),
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
