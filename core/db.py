@@ -34,6 +34,12 @@ class Database:
     engine: Engine
     session_factory: sessionmaker
     owner_url: str
+    default_factory: sessionmaker | None = None
+
+    @property
+    def factory_injected(self) -> bool:
+        """A test bound sessions to its own rolled-back connection."""
+        return self.session_factory is not self.default_factory
 
 
 _db: Database | None = None
@@ -56,7 +62,8 @@ def configure(url: str, *, app_url: str | None = None, **engine_kwargs: Any) -> 
     if _db is not None:
         _db.engine.dispose()
     engine = make_app_engine(url, app_url=app_url, **engine_kwargs)
-    _db = Database(engine, sessionmaker(bind=engine, expire_on_commit=False), url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    _db = Database(engine, factory, url, factory)
     return _db
 
 
@@ -71,6 +78,17 @@ def set_session_factory(factory: sessionmaker) -> sessionmaker:
     db = current()
     previous, db.session_factory = db.session_factory, factory
     return previous
+
+
+def query_once(statement, params: dict) -> list:
+    """One read outside any transaction (autocommit: a single round trip), for hot paths that
+    call SECURITY DEFINER functions. Inside a test's transaction when a test injected sessions."""
+    db = current()
+    if db.factory_injected:
+        with db.session_factory() as session:
+            return session.execute(statement, params).all()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(statement, params).all()
 
 
 def apply_rls_context(session: Session, actor: Actor) -> None:

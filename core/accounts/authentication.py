@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
-from core import clock
+from core import clock, db
 from core.accounts.passwords import burn_time, verify_password
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
@@ -56,13 +56,17 @@ def authenticate(email: str, password: str) -> AuthenticatedUser:
         return AuthenticatedUser.from_row(user)
 
 
+_SESSION_USER = text("SELECT id, email, role, full_name, session_version FROM app_session_user(:id, :version)")
+
+
 def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | None:
-    """The user behind a session or token, unless switched off or signed out everywhere since."""
-    with unit_of_work(SYSTEM) as uow:
-        user = uow.session.get(User, user_id)
-        if user is None or not user.is_active or user.session_version != session_version:
-            return None
-        return AuthenticatedUser.from_row(user)
+    """The user behind a session or token, unless switched off or signed out everywhere since.
+    Runs on every authenticated request: one statement, autocommit, no transaction around it."""
+    rows = db.query_once(_SESSION_USER, {"id": user_id, "version": session_version})
+    if not rows:
+        return None
+    row = rows[0]
+    return AuthenticatedUser(row.id, row.email, row.role, row.full_name, row.session_version)
 
 
 def issue_token(user: AuthenticatedUser, *, secret: str, ttl_seconds: int) -> str:
