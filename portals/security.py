@@ -48,6 +48,8 @@ def protect_writes() -> None:
     """Cookie sessions need the CSRF token on every write; bearer-token API calls do not."""
     if request.method not in UNSAFE_METHODS or request.path in CSRF_EXEMPT_PATHS:
         return
+    if request.routing_exception is not None:
+        return  # 404/405 answer anyway; nothing will be written
     if has_bearer_token():
         return
     csrf.protect()
