@@ -169,3 +169,41 @@ def login(client):
         return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
     return sign_in
+
+
+@dataclass
+class CommittedClinic:
+    doctor_id: uuid.UUID
+    patients: list[tuple[uuid.UUID, uuid.UUID]]  # (user id, patient id)
+
+
+@pytest.fixture
+def committed_clinic(app):
+    """A doctor and n patients committed for real, for tests that race separate connections;
+    deleted again afterwards."""
+    engine = core_db.current().engine
+    suffix = uuid.uuid4().hex[:8]
+
+    def create(patients: int) -> CommittedClinic:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+            doctor_user = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                VALUES (:e, 'doctor', 'Dr Race', 'x') RETURNING id"""), {"e": f"race-doc-{suffix}@tests.doktu.eu"}).scalar()
+            doctor = conn.execute(text("""INSERT INTO doctors (user_id, display_name, specialty)
+                VALUES (:u, 'Dr Race', 'GP') RETURNING id"""), {"u": doctor_user}).scalar()
+            people = []
+            for i in range(patients):
+                uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                    VALUES (:e, 'patient', 'Racer', 'x') RETURNING id"""),
+                    {"e": f"racer{i}-{suffix}@tests.doktu.eu"}).scalar()
+                pid = conn.execute(text("INSERT INTO patients (user_id) VALUES (:u) RETURNING id"), {"u": uid}).scalar()
+                people.append((uid, pid))
+        return CommittedClinic(doctor, people)
+
+    yield create
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        conn.execute(text("""DELETE FROM appointments WHERE doctor_id IN
+            (SELECT d.id FROM doctors d JOIN users u ON u.id = d.user_id WHERE u.email LIKE :p)"""),
+            {"p": f"%-{suffix}@tests.doktu.eu"})
+        conn.execute(text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@tests.doktu.eu"})

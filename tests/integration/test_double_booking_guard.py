@@ -2,7 +2,6 @@
 even when every Python check is bypassed with raw SQL."""
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -74,49 +73,30 @@ def test_other_doctors_are_independent(make_user, parties):
     book(other, p2, start)
 
 
-def test_fifty_concurrent_bookers_of_one_time_give_exactly_one_booking(app):
+def test_fifty_concurrent_bookers_of_one_time_give_exactly_one_booking(committed_clinic):
     """Real, separate connections committing at once: one wins, the rest get a conflict
     (never a deadlock, never a 500)."""
     engine = core_db.current().engine
-    suffix = uuid.uuid4().hex[:8]
-    with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-        doctor_user = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
-            VALUES (:e, 'doctor', 'Dr Race', 'x') RETURNING id"""), {"e": f"race-doc-{suffix}@example.test"}).scalar()
-        doctor = conn.execute(text("""INSERT INTO doctors (user_id, display_name, specialty)
-            VALUES (:u, 'Dr Race', 'GP') RETURNING id"""), {"u": doctor_user}).scalar()
-        patients = []
-        for i in range(50):
-            uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
-                VALUES (:e, 'patient', 'Racer', 'x') RETURNING id"""),
-                {"e": f"racer{i}-{suffix}@example.test"}).scalar()
-            patients.append(conn.execute(text("INSERT INTO patients (user_id) VALUES (:u) RETURNING id"),
-                                         {"u": uid}).scalar())
+    clinic = committed_clinic(50)
     start = clock.now().replace(microsecond=0) + timedelta(days=4)
     outcomes: list[str] = []
-    barrier = threading.Barrier(len(patients))
+    barrier = threading.Barrier(len(clinic.patients))
 
     def attempt(i: int, patient) -> None:
         barrier.wait()
         try:
             with engine.begin() as conn:
                 conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-                conn.execute(INSERT, {"doctor": doctor, "patient": patient,
+                conn.execute(INSERT, {"doctor": clinic.doctor_id, "patient": patient,
                                       "start": start + timedelta(minutes=(i % 4) * 10), "status": "pending"})
             outcomes.append("booked")
         except Exception as exc:  # each failure must be a domain conflict
             outcomes.append(type(translate_db_error(exc)).__name__)
 
-    threads = [threading.Thread(target=attempt, args=(i, p)) for i, p in enumerate(patients)]
+    threads = [threading.Thread(target=attempt, args=(i, pid)) for i, (_, pid) in enumerate(clinic.patients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    try:
-        assert outcomes.count("booked") == 1
-        assert outcomes.count("SlotConflict") == len(patients) - 1
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-            conn.execute(text("DELETE FROM appointments WHERE doctor_id = :d"), {"d": doctor})
-            conn.execute(text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.test"})
+    assert outcomes.count("booked") == 1
+    assert outcomes.count("SlotConflict") == len(clinic.patients) - 1

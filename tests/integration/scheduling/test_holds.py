@@ -9,7 +9,6 @@ import redis
 from sqlalchemy import select, text
 
 from core import clock
-from core import db as core_db
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
 from core.errors import SlotConflict
@@ -113,45 +112,28 @@ def test_only_signed_in_patients_hold(client, doctor, make_user, login, csrf_hea
     assert hold_as(client, login, csrf_header, doctor.email, **body).status_code == 403
 
 
-def test_twenty_concurrent_holders_of_one_slot_one_wins(app, clock_at):
+def test_twenty_concurrent_holders_of_one_slot_one_wins(committed_clinic, clock_at):
     """Real separate connections, committed: exactly one hold, every other caller a 409."""
-    engine = core_db.current().engine
-    suffix = uuid.uuid4().hex[:8]
-    with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-        uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
-            VALUES (:e, 'doctor', 'Dr Hold', 'x') RETURNING id"""), {"e": f"hold-doc-{suffix}@example.test"}).scalar()
-        doctor_id = conn.execute(text("""INSERT INTO doctors (user_id, display_name, specialty)
-            VALUES (:u, 'Dr Hold', 'GP') RETURNING id"""), {"u": uid}).scalar()
-        patients = [conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
-            VALUES (:e, 'patient', 'P', 'x') RETURNING id"""), {"e": f"holder{i}-{suffix}@example.test"}).scalar()
-            for i in range(20)]
-        for p in patients:
-            conn.execute(text("INSERT INTO patients (user_id) VALUES (:u)"), {"u": p})
+    clinic = committed_clinic(20)
     outcomes: list[str] = []
-    barrier = threading.Barrier(len(patients))
+    barrier = threading.Barrier(len(clinic.patients))
 
     def attempt(user_id):
         barrier.wait()
         try:
-            hold_slot(Actor(user_id, "patient"), doctor_id=doctor_id, start=paris(3, 14))
+            hold_slot(Actor(user_id, "patient"), doctor_id=clinic.doctor_id, start=paris(3, 14))
             outcomes.append("held")
         except SlotConflict:
             outcomes.append("conflict")
         except Exception as exc:
             outcomes.append(type(exc).__name__)
 
-    threads = [threading.Thread(target=attempt, args=(p,)) for p in patients]
+    threads = [threading.Thread(target=attempt, args=(uid,)) for uid, _ in clinic.patients]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    try:
-        assert sorted(outcomes) == ["conflict"] * 19 + ["held"]
-        with unit_of_work(SYSTEM) as uow:
-            held = uow.session.scalars(select(Slot).where(Slot.doctor_id == doctor_id)).all()
-        assert len(held) == 1 and held[0].locked_by in patients
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-            conn.execute(text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.test"})
+    assert sorted(outcomes) == ["conflict"] * 19 + ["held"]
+    with unit_of_work(SYSTEM) as uow:
+        held = uow.session.scalars(select(Slot).where(Slot.doctor_id == clinic.doctor_id)).all()
+    assert len(held) == 1 and held[0].locked_by in {uid for uid, _ in clinic.patients}
