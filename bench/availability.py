@@ -17,10 +17,13 @@ import argparse
 import http.client
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -183,6 +186,43 @@ def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, sec
     tz = ZoneInfo("Europe/Paris")
     base = (datetime.now(tz) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     starts = [base + timedelta(days=d, minutes=15 * k) for d in range(7) for k in range(43)]
+    if shutil.which("wrk"):
+        holds_with_wrk(port, tokens[:clients], doctor_ids, starts, clients, seconds)
+    else:
+        holds_with_python(port, tokens, doctor_ids, starts, clients, seconds)
+    report_double_holds(engine)
+    race(port, tokens, doctor_ids[0], base + timedelta(days=8, hours=2))
+
+
+WRK_SCRIPT = """
+local tokens, bodies, n = {tokens}, {bodies}, 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/api/slots/hold",
+    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n % #tokens + 1]}},
+    bodies[(n * 7) % #bodies + 1])
+end
+"""
+
+
+def holds_with_wrk(port, tokens, doctor_ids, starts, clients, seconds) -> None:
+    """wrk (C) drives the load, so the client does not eat the server's two cores."""
+    bodies = [json.dumps({"doctorId": d, "start": s.isoformat()}) for d in doctor_ids for s in starts[::3]]
+    lua = WRK_SCRIPT.format(tokens="{" + ",".join(json.dumps(t) for t in tokens) + "}",
+                            bodies="{" + ",".join(json.dumps(b) for b in bodies) + "}")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua)
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "-s", f.name, "--latency",
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+    p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    print(f"holds (wrk, {clients} connections, {int(seconds)} s): {float(rps):.0f} requests/s, p50 {p50}, "
+          f"p99 {p99}; {non2xx.group(1) if non2xx else 0} answered 409/422 (slot taken or too soon)")
+
+
+def holds_with_python(port, tokens, doctor_ids, starts, clients, seconds) -> None:
     outcomes = {"held": 0, "conflict": 0, "other": 0}
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
@@ -207,9 +247,11 @@ def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, sec
         th.join()
     elapsed = time.perf_counter() - t
     total = sum(outcomes.values())
-    print(f"holds: {total / elapsed:.0f} requests/s with {clients} clients over {elapsed:.1f} s "
+    print(f"holds (python client): {total / elapsed:.0f} requests/s with {clients} clients over {elapsed:.1f} s "
           f"({outcomes['held']} held, {outcomes['conflict']} refused, {outcomes['other']} other)")
 
+
+def report_double_holds(engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("SELECT set_config('app.role', 'system', true)"))
         doubles = conn.execute(text("""
@@ -218,7 +260,8 @@ def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, sec
                AND abs(extract(epoch FROM a.start_at - b.start_at)) < 45 * 60""")).scalar()
     print(f"holds: {doubles} pairs of live holds by different patients within 45 min of each other")
 
-    race_start = base + timedelta(days=8, hours=2)
+
+def race(port, tokens, doctor_id, race_start) -> None:
     barrier = threading.Barrier(50)
     race: list[int] = []
 
@@ -226,7 +269,7 @@ def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, sec
         client = Client(port, tokens[i])
         barrier.wait()
         status, _ = client.request("POST", "/api/slots/hold",
-                                   {"doctorId": doctor_ids[0], "start": race_start.isoformat()})
+                                   {"doctorId": doctor_id, "start": race_start.isoformat()})
         race.append(status)
 
     threads = [threading.Thread(target=racer, args=(i,)) for i in range(50)]
