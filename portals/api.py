@@ -135,6 +135,9 @@ def _http_error(exc: HTTPException):
     error_type = HTTP_ERRORS.get(exc.code or 500)
     if error_type is None:
         return exc
+    if error_type is RateLimited:  # the limiter's description names its internal limits
+        retry = exc.get_response().headers.get("Retry-After") if hasattr(exc, "get_response") else None
+        return respond_with_error(RateLimited(retry_after=int(retry) if retry and retry.isdigit() else 60))
     message = None if error_type in (NotFound, MethodNotAllowed) else exc.description
     return respond_with_error(error_type(message))
 
