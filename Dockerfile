@@ -6,6 +6,7 @@ COPY core core
 COPY portals portals
 COPY jobs jobs
 COPY migrations migrations
+COPY content content
 COPY wsgi.py ./
 RUN pip install --no-cache-dir . && useradd --create-home --uid 10001 doktu
 USER doktu

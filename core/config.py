@@ -12,6 +12,13 @@ DEV_DEMO_PASSWORD = "Doktu-demo-2026!"  # noqa: S105 - documented in the README;
 APP_DB_ROLE = "doktu_app"
 
 
+def default_content_dir() -> Path:
+    """The repository's `content/` in a source checkout; `./content` where the package is installed
+    (the Docker image copies it to /app/content, its working directory)."""
+    beside_code = Path(__file__).resolve().parents[1] / "content"
+    return beside_code if beside_code.is_dir() else Path("content").resolve()
+
+
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; raised at start-up, never later."""
 
@@ -32,6 +39,7 @@ class Settings:
     database_app_url: str | None = None  # optional direct login as doktu_app
     redis_url: str | None = None
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    content_dir: Path = field(default_factory=default_content_dir)  # legal pages and blog posts (Markdown)
     demo_password: str = DEV_DEMO_PASSWORD
     jwt_ttl_seconds: int = 900
     log_level: str = "INFO"
@@ -90,6 +98,7 @@ class Settings:
             database_app_url=sqlalchemy_url(v) if (v := get("DATABASE_APP_URL")) else None,
             redis_url=get("REDIS_URL"),
             instance_path=instance,
+            content_dir=Path(v).resolve() if (v := get("CONTENT_DIR")) else default_content_dir(),
             demo_password=get("DOKTU_DEMO_PASSWORD") or ("" if mode == "production" else DEV_DEMO_PASSWORD),
             jwt_ttl_seconds=int(get("JWT_TTL_SECONDS") or 900),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),

@@ -13,6 +13,7 @@ from core.cache import connect_redis
 from core.config import Settings
 from core.embedded import start_embedded_postgres
 from core.models import Base
+from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
 from portals.state import DoktuState
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["doktu"] = DoktuState(settings, database_url, connect_redis(settings.redis_url))
     register_extensions(app, settings)
     register_blueprints(app)
+    init_assets(app)
     mount_portals(app)
     from jobs.runtime import init_jobs
 

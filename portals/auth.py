@@ -39,6 +39,10 @@ class SessionUser(UserMixin):
         return self.user.role
 
     @property
+    def display_name(self) -> str:
+        return self.user.full_name or self.user.email
+
+    @property
     def actor(self) -> Actor:
         return self.user.actor
 

@@ -7,7 +7,9 @@ from dash import Dash, dcc, html
 from flask import Flask
 from flask_wtf.csrf import generate_csrf
 
-STYLESHEETS = ["/static/vendor/bootstrap-5.3.9.min.css", "/static/css/doktu.css"]
+from portals.assets import asset_url
+
+STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
 
 # Dash's default index has <html> without lang (axe: html-has-lang).
 INDEX_STRING = """<!DOCTYPE html>

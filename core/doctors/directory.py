@@ -1,16 +1,25 @@
-"""The public doctor directory (SPEC §12 `GET /api/doctors`)."""
+"""The public doctor directory (SPEC §7, §12 `GET /api/doctors`): cards, search and profiles."""
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
+from core.errors import NotFound, ValidationFailed
 from core.models import Doctor
+from core.scheduling.calendars import load_calendars
+
+PAGE_SIZE = 12
+MAX_QUERY = 100
 
 
 @dataclass(frozen=True)
@@ -31,11 +40,96 @@ class DoctorSummary:
         return f"10003{self.number}789"
 
 
+@dataclass(frozen=True)
+class DoctorProfile(DoctorSummary):
+    bio: str = ""
+    education: list[str] = field(default_factory=list)
+    expertise: list[str] = field(default_factory=list)
+    philosophy: str = ""
+    faqs: list[dict] = field(default_factory=list)
+    price_cents: int = 3500
+
+
+def _summary(d: Doctor) -> DoctorSummary:
+    return DoctorSummary(d.id, d.number, d.display_name, d.specialty, list(d.languages),
+                         d.rating_avg, d.rating_count, d.online, d.timezone)
+
+
 def list_doctors(actor: Actor) -> list[DoctorSummary]:
     with unit_of_work(actor) as uow:
         rows = uow.session.scalars(select(Doctor).order_by(Doctor.number)).all()
-        return [
-            DoctorSummary(d.id, d.number, d.display_name, d.specialty, list(d.languages),
-                          d.rating_avg, d.rating_count, d.online, d.timezone)
-            for d in rows
-        ]
+        return [_summary(d) for d in rows]
+
+
+def get_doctor(actor: Actor, doctor_id: uuid.UUID) -> DoctorProfile:
+    with unit_of_work(actor) as uow:
+        d = uow.session.get(Doctor, doctor_id)
+        if d is None:
+            raise NotFound("No such doctor.")
+        faqs = [f for f in (d.faqs or []) if isinstance(f, dict) and f.get("q") and f.get("a")]
+        return DoctorProfile(d.id, d.number, d.display_name, d.specialty, list(d.languages), d.rating_avg,
+                             d.rating_count, d.online, d.timezone, bio=d.bio, education=list(d.education),
+                             expertise=list(d.expertise), philosophy=d.philosophy, faqs=faqs,
+                             price_cents=d.price_cents)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    name: str = ""
+    specialty: str = ""
+    language: str = ""
+    day: date | None = None  # available on this day, in the viewer's zone
+
+    def __post_init__(self) -> None:
+        if len(self.name) > MAX_QUERY or len(self.specialty) > MAX_QUERY or len(self.language) > 8:
+            raise ValidationFailed("Search terms are too long.")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    doctors: list[DoctorSummary]
+    total: int
+    page: int
+    pages: int
+    specialties: list[str]
+    languages: list[str]
+
+
+def _day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, zone)
+
+
+def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone: ZoneInfo,
+                   page_size: int = PAGE_SIZE) -> SearchPage:
+    """Doctors by name (any part, any case), specialty, language and a day with a free time,
+    ordered by rating. Filters narrow in SQL; the day filter asks the slot engine, in one batch."""
+    query = select(Doctor)
+    if filters.name.strip():
+        query = query.where(Doctor.display_name.ilike(f"%{_escape_like(filters.name.strip())}%", escape="\\"))
+    if filters.specialty:
+        query = query.where(Doctor.specialty == filters.specialty)
+    if filters.language:
+        query = query.where(Doctor.languages.any(filters.language.lower()))
+    query = query.order_by(Doctor.rating_avg.desc().nulls_last(), Doctor.number)
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        rows = [_summary(d) for d in session.scalars(query)]
+        if filters.day is not None:
+            now = clock.now()
+            start, end = _day_window(filters.day, zone)
+            start = max(start, now)
+            calendars = load_calendars(session, [d.id for d in rows], start, end, now) if end > start else {}
+            free = {i for i, c in calendars.items()
+                    if any(a.is_available for a in c.availability(start, end, now, actor.user_id))}
+            rows = [d for d in rows if d.id in free]
+        specialties = list(session.scalars(select(Doctor.specialty).distinct().order_by(Doctor.specialty)))
+        languages = sorted(session.scalars(select(func.unnest(Doctor.languages)).distinct()))
+    pages = max(1, math.ceil(len(rows) / page_size))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * page_size: page * page_size]
+    return SearchPage(shown, len(rows), page, pages, specialties, languages)
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -89,12 +89,40 @@ def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
                     {"k": f"doktu:doctor:{doctor_id}"})
 
 
+def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datetime,
+              now: datetime) -> tuple[SlotHold, list[uuid.UUID]]:
+    """Inside the caller's transaction: lock the doctor, re-check the start with the engine, take
+    the slot. Returns the hold and the slots given back (the patient's previous hold)."""
+    if start - now < ADVANCE_NOTICE:
+        raise TimeWindow("Consultations can be booked up to 60 minutes before they start.")
+    lock_doctor(session, doctor_id)
+    just_this = start + timedelta(seconds=1)
+    calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
+    if calendar is None:
+        raise NotFound("No such doctor.")
+    offered = calendar.availability(start, just_this, now, actor.user_id)
+    entry = next((a for a in offered if a.start == start and a.is_available), None)
+    if entry is None:
+        raise SlotConflict("This time is no longer available. Please pick another.")
+    taken = session.execute(_TAKE, {
+        "doctor": doctor_id, "start": start, "end": entry.end, "source": TEMPLATE_SOURCE,
+        "until": now + HOLD_TTL, "me": actor.user_id, "now": now,
+    }).one_or_none()
+    if taken is None:
+        raise SlotConflict("This time is no longer available. Please pick another.")
+    return SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until), list(taken.released)
+
+
+def require_patient(actor: Actor) -> None:
+    if actor.role != "patient" or actor.user_id is None:
+        raise Forbidden("Only patients can hold a slot.")
+
+
 def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: datetime | None = None,
               slot_id: uuid.UUID | None = None, mirror: HoldMirror | None = None) -> SlotHold:
     """Hold a free start for 15 minutes for a patient (SPEC §3). Re-holding your own hold renews
     it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
-    if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only patients can hold a slot.")
+    require_patient(actor)
     now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session
@@ -105,25 +133,7 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
             doctor_id, start = row.doctor_id, row.start_at
         if doctor_id is None or start is None:
             raise NotFound("Name a slot, or a doctor and a start time.")
-        if start - now < ADVANCE_NOTICE:
-            raise TimeWindow("Consultations can be booked up to 60 minutes before they start.")
-        lock_doctor(session, doctor_id)
-        just_this = start + timedelta(seconds=1)
-        calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
-        if calendar is None:
-            raise NotFound("No such doctor.")
-        offered = calendar.availability(start, just_this, now, actor.user_id)
-        entry = next((a for a in offered if a.start == start and a.is_available), None)
-        if entry is None:
-            raise SlotConflict("This time is no longer available. Please pick another.")
-        taken = session.execute(_TAKE, {
-            "doctor": doctor_id, "start": start, "end": entry.end, "source": TEMPLATE_SOURCE,
-            "until": now + HOLD_TTL, "me": actor.user_id, "now": now,
-        }).one_or_none()
-        if taken is None:
-            raise SlotConflict("This time is no longer available. Please pick another.")
-        hold = SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until)
-        released = list(taken.released)
+        hold, released = take_hold(session, actor, doctor_id, start, now)
     mirror = mirror or HoldMirror(None)
     mirror.clear(released)
     mirror.set(hold.slot_id, actor.user_id)
@@ -144,12 +154,17 @@ def release_hold(actor: Actor, slot_id: uuid.UUID, *, mirror: HoldMirror | None 
 
 
 def unlock_stale_slots(*, mirror: HoldMirror | None = None) -> int:
-    """Job every 60 s (SPEC §3): release every hold whose 15 minutes are over."""
+    """Job every 60 s (SPEC §3): release every hold whose 15 minutes are over, and cancel the
+    unpaid pending appointments made on them, so their time is offered again."""
+    now = clock.now()
     with unit_of_work(SYSTEM) as uow:
         ids = list(uow.session.scalars(
             text("""UPDATE slots SET locked_by = NULL, locked_until = NULL
-                     WHERE locked_until <= :now RETURNING id"""), {"now": clock.now()}))
+                     WHERE locked_until <= :now RETURNING id"""), {"now": now}))
+        uow.session.execute(
+            text("""UPDATE appointments
+                       SET status = 'cancelled', cancelled_at = :now, updated_at = :now,
+                           cancel_reason = 'Hold expired before payment'
+                     WHERE status = 'pending' AND hold_expires_at <= :now"""), {"now": now})
     (mirror or HoldMirror(None)).clear(ids)
     return len(ids)
-
-

@@ -1,16 +1,17 @@
-"""Patient API: slot holds (SPEC §3)."""
+"""Patient API: slot holds, pending appointments and the health profile (SPEC §3, §6, §12)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 from pydantic import Field, model_validator
 from spectree import Response
 
 from core.accounts.profile import get_profile, save_profile
+from core.booking.pending import create_pending
 from core.scheduling.holds import HoldMirror, hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
@@ -65,6 +66,48 @@ def release(slot_id: uuid.UUID):
     """Give a held slot back."""
     release_hold(current_user.actor, slot_id, mirror=mirror())
     return "", 204
+
+
+class PendingRequest(ApiModel):
+    doctor_id: uuid.UUID
+    start: datetime
+
+    @model_validator(mode="after")
+    def _offset(self) -> PendingRequest:
+        if self.start.tzinfo is None:
+            raise ValueError("start needs a time zone offset")
+        return self
+
+
+class PendingOut(ApiModel):
+    id: uuid.UUID
+    status: str
+    doctor_id: uuid.UUID
+    start: datetime
+    end: datetime
+    hold_expires_at: datetime
+    price_cents: int
+    currency: str
+    checkout_url: str = Field(description="Where the patient pays for the held time.")
+    checkout_session_id: str | None = Field(
+        default=None, description="The payment provider's checkout session, once payment has started.")
+
+
+@patient.post("/api/appointments/create-pending")
+@require_role("patient")
+@api_spec.validate(json=PendingRequest, resp=Response(HTTP_201=PendingOut, HTTP_404=ErrorEnvelope,
+                                                      HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+                   tags=["appointments"])
+def create_pending_appointment():
+    """Hold the time for 15 minutes and create the pending appointment the payment confirms.
+    409 ERR_SLOT_CONFLICT when the time was taken. The same patient asking again for the same time
+    gets the same appointment. (The health profile is required later, when payment starts.)"""
+    body: PendingRequest = request.context.json
+    pending = create_pending(current_user.actor, body.doctor_id, body.start, mirror=mirror())
+    return to_json(PendingOut(id=pending.id, status=pending.status, doctor_id=pending.doctor_id,
+                              start=pending.start, end=pending.end, hold_expires_at=pending.hold_expires_at,
+                              price_cents=pending.price_cents, currency=pending.currency,
+                              checkout_url=url_for("patient.checkout", appointment_id=pending.id)), 201)
 
 
 class ProfileIn(ApiModel):

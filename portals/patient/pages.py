@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
@@ -11,8 +12,11 @@ from wtforms import DateField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from core import clock
 from core.accounts.profile import GENDERS, get_profile, save_profile
+from core.booking.pending import get_pending
 from core.booking.queries import list_appointments
+from core.doctors.directory import get_doctor
 from core.errors import DomainError
 from portals.auth import require_role
 from portals.patient import patient
@@ -71,3 +75,21 @@ def onboarding():
     status = 422 if (error or form.errors) else 200
     return render_template("patient/onboarding.html", form=form, profile=profile, error=error,
                            next_url=next_url, genders=GENDERS), status
+
+
+@patient.get("/checkout/<uuid:appointment_id>")
+@require_role("patient")
+def checkout(appointment_id: uuid.UUID):
+    """The held time, its price and how long it stays held; payment starts here (SPEC §8)."""
+    pending = get_pending(current_user.actor, appointment_id)
+    if pending.status != "pending":
+        flash("This booking is no longer waiting for payment.", "info")
+        return redirect(url_for("patient.dashboard"))
+    doctor = get_doctor(current_user.actor, pending.doctor_id)
+    seconds_left = max(0, int((pending.hold_expires_at - clock.now()).total_seconds()))
+    profile = get_profile(current_user.actor)
+    form = None if profile.completed else ProfileForm(data={
+        "date_of_birth": profile.date_of_birth, "gender": profile.gender})
+    return render_template("patient/checkout.html", pending=pending, doctor=doctor, seconds_left=seconds_left,
+                           profile=profile, form=form, genders=GENDERS, error=None,
+                           next_url=url_for("patient.checkout", appointment_id=appointment_id))

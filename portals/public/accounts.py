@@ -58,6 +58,11 @@ def signup():
                 error = exc.message
             else:
                 sign_in(user)
+                if next_url and next_url.startswith("/book/"):
+                    # A booking in progress goes on at once (the time gets held); the health
+                    # profile is asked at checkout, before the first payment (SPEC §6).
+                    flash("Welcome to Doktu! Your account is ready.", "info")
+                    return redirect(next_url)
                 flash("Welcome to Doktu! Tell us a little about your health to finish.", "info")
                 return redirect(url_for("patient.onboarding", next=next_url) if next_url
                                 else url_for("patient.onboarding"))

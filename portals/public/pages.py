@@ -14,7 +14,8 @@ from core.accounts.authentication import authenticate
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
-from portals.auth import SessionUser
+from core.scheduling.availability import next_free_slots
+from portals.auth import SessionUser, current_actor
 from portals.limits import (
     PER_ACCOUNT_AUTH,
     PER_IP_AUTH,
@@ -29,10 +30,12 @@ from portals.limits import (
 )
 from portals.public import public
 from portals.public.forms import LoginForm
+from portals.public.visitor import clock_time, day_label, long_moment
 from portals.state import state
 
 log = logging.getLogger(__name__)
 
+HOME_GRID = 10
 ROLE_HOMES = {"patient": "/dashboard", "doctor": "/doctor/", "admin": "/admin/"}
 
 
@@ -47,7 +50,13 @@ def initials(name: str) -> str:
 
 @public.app_context_processor
 def _template_helpers() -> dict:
-    return {"home_for_role": home_for_role, "initials": initials}
+    return {"home_for_role": home_for_role, "initials": initials, "clock_time": clock_time,
+            "day_label": day_label, "long_moment": long_moment, "money": money}
+
+
+def money(cents: int, currency: str = "EUR") -> str:
+    symbol = {"EUR": "€"}.get(currency, currency + " ")
+    return f"{symbol}{cents // 100}" if cents % 100 == 0 else f"{symbol}{cents / 100:.2f}"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -62,7 +71,11 @@ def safe_next(target: str | None) -> str | None:
 
 @public.get("/")
 def home():
-    return render_template("public/home.html", doctors=list_doctors(ANONYMOUS))
+    """The fixed 10-doctor grid with each doctor's next two free times, from one batch query."""
+    doctors = list_doctors(ANONYMOUS)[:HOME_GRID]
+    actor = current_actor()
+    next_slots = next_free_slots(actor, [d.id for d in doctors], count=2) if doctors else {}
+    return render_template("public/home.html", doctors=doctors, next_slots=next_slots)
 
 
 @public.route("/login", methods=["GET", "POST"])

@@ -31,6 +31,30 @@ def test_home(page: Page, width: int):
     assert_no_violations(page)
 
 
+# The content pages (SPEC §7): how it works, pricing, the legal pages, the blog and one post.
+CONTENT_PAGES = ["/how-it-works", "/pricing", "/legal/gdpr", "/legal/privacy", "/legal/terms", "/legal/hipaa",
+                 "/blog", "/blog/preparing-for-your-video-consultation"]
+
+
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "mobile-375"])
+@pytest.mark.parametrize("path", CONTENT_PAGES)
+def test_content_pages(page: Page, path: str, width: int):
+    page.set_viewport_size({"width": width, "height": 800})
+    response = page.goto(path)
+    assert response is not None and response.status == 200
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    if width == 375:  # long tables and words wrap: nothing wider than the screen on a phone
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_no_violations(page)
+
+
+def test_not_found_page(page: Page):
+    response = page.goto("/blog/no-such-article")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    assert_no_violations(page)
+
+
 def test_login_page_and_its_field_errors(page: Page):
     page.goto("/login")
     assert_no_violations(page)

@@ -1,0 +1,59 @@
+"""Public content pages: how it works, pricing, the legal pages and the blog (SPEC §7, §8).
+
+Legal pages and blog posts are Markdown files under the content folder (`CONTENT_DIR`), loaded
+and rendered by `core.content`; an unknown or malformed slug is the site's 404 page.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import config
+from core.content import Document, list_documents, load_document
+from core.errors import NotFound
+from core.payments.plans import CONSULTATION_MINUTES, LATE_DOCTOR_CANCELLATION_CREDIT_CENTS, PAY_PER_VISIT_CENTS, PLANS
+from portals.public import public
+
+LEGAL, BLOG = "legal", "blog"
+
+
+def _document(section: str, slug: str, what: str) -> Document:
+    document = load_document(config.current().content_dir, section, slug)
+    if document is None:
+        raise NotFound(f"We could not find that {what}.")
+    return document
+
+
+@public.get("/how-it-works")
+def how_it_works():
+    return render_template("public/how_it_works.html", visit_cents=PAY_PER_VISIT_CENTS, minutes=CONSULTATION_MINUTES)
+
+
+@public.get("/pricing")
+def pricing():
+    return render_template("public/pricing.html", visit_cents=PAY_PER_VISIT_CENTS, plans=PLANS,
+                           minutes=CONSULTATION_MINUTES, late_credit_cents=LATE_DOCTOR_CANCELLATION_CREDIT_CENTS)
+
+
+# Markup(...) below: core.content escapes every raw HTML tag and checks every link and image, so
+# the rendered body is safe to insert as is.
+
+
+@public.get("/legal/<slug>")
+def legal_page(slug: str):
+    document = _document(LEGAL, slug, "legal page")
+    others = sorted(list_documents(config.current().content_dir, LEGAL), key=lambda d: d.title)
+    return render_template("public/legal.html", document=document, body=Markup(document.html),  # noqa: S704
+                           documents=others)
+
+
+@public.get("/blog")
+def blog_index():
+    return render_template("public/blog_index.html", posts=list_documents(config.current().content_dir, BLOG))
+
+
+@public.get("/blog/<slug>")
+def blog_post(slug: str):
+    post = _document(BLOG, slug, "article")
+    return render_template("public/blog_post.html", post=post, body=Markup(post.html))  # noqa: S704

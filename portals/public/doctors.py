@@ -1,0 +1,94 @@
+"""Doctor search and profiles with the booking card (SPEC §7). Server-rendered first; the booking
+card's script only re-renders the same markup from the availability API."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from flask import render_template, request
+
+from core import clock
+from core.doctors.directory import SearchFilters, get_doctor, search_doctors
+from core.errors import ValidationFailed
+from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_free_slots
+from portals.auth import current_actor
+from portals.public import public
+from portals.public.visitor import visitor_zone
+
+STRIP_DAYS = 7
+SHOWN_PILLS = 4
+
+
+def _parse_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("Dates look like 2026-03-02.") from None
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+@public.get("/doctors")
+def doctor_search():
+    zone = visitor_zone()
+    error = None
+    try:
+        day = _parse_day(request.args.get("date"))
+        filters = SearchFilters(name=request.args.get("q", ""), specialty=request.args.get("specialty", ""),
+                                language=request.args.get("language", ""), day=day)
+    except ValidationFailed as exc:
+        error, filters = exc.message, SearchFilters()
+    actor = current_actor()
+    found = search_doctors(actor, filters, page=_int_arg("page", 1), zone=zone)
+    next_slots = next_free_slots(actor, [d.id for d in found.doctors], count=2) if found.doctors else {}
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("public/doctors.html", found=found, filters=filters, next_slots=next_slots,
+                           error=error, args=args, today=clock.now().astimezone(zone).date()), 200
+
+
+def booking_days(doctor_id: uuid.UUID, first: date, selected: date):
+    """The card's 7-day strip from `first` and the free starts of each day (one engine call)."""
+    zone = visitor_zone()
+    now = clock.now()
+    start = max(datetime.combine(first, time.min, zone), now)
+    end = datetime.combine(first + timedelta(days=STRIP_DAYS), time.min, zone)
+    found = doctor_availability(current_actor(), doctor_id, start, end) if end > start else None
+    per_day: dict[date, list] = defaultdict(list)
+    for entry in found.slots if found else []:
+        if entry.is_available:
+            per_day[entry.start.astimezone(zone).date()].append(entry)
+    days = [first + timedelta(days=i) for i in range(STRIP_DAYS)]
+    return days, per_day
+
+
+@public.get("/doctors/<uuid:doctor_id>")
+def doctor_profile(doctor_id: uuid.UUID):
+    doctor = get_doctor(current_actor(), doctor_id)
+    zone = visitor_zone()
+    today = clock.now().astimezone(zone).date()
+    last_first = today + MAX_WINDOW - timedelta(days=STRIP_DAYS)
+    try:
+        first = _parse_day(request.args.get("from")) or today
+        selected = _parse_day(request.args.get("day"))
+    except ValidationFailed:
+        first, selected = today, None
+    first = min(max(first, today), last_first)
+    days, per_day = booking_days(doctor_id, first, selected or first)
+    if selected is None or not first <= selected < first + timedelta(days=STRIP_DAYS):
+        # Open on the first day of the strip that has a free time.
+        selected = next((d for d in days if per_day.get(d)), first)
+    return render_template(
+        "public/doctor_profile.html", doctor=doctor, days=days, per_day=per_day, selected=selected,
+        slots=per_day.get(selected, []), shown=SHOWN_PILLS, today=today,
+        prev_from=first - timedelta(days=STRIP_DAYS) if first > today else None,
+        next_from=first + timedelta(days=STRIP_DAYS) if first < last_first else None,
+        zone=zone.key)

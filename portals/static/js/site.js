@@ -1,0 +1,80 @@
+/* Doktu site script: progressive enhancement only; every page works without it. */
+(function () {
+  "use strict";
+  var header = document.querySelector("[data-dk-header]");
+  var toggle = document.querySelector("[data-dk-menu-toggle]");
+  var menu = document.getElementById("dk-menu");
+
+  /* The visitor's time zone: remembered for the server, and used to re-label times now. */
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  if (zone && document.cookie.indexOf("doktu_tz=" + zone) === -1) {
+    document.cookie = "doktu_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+  var clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var day = new Intl.DateTimeFormat("en-GB", { weekday: "short" });
+  var longDay = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" });
+  window.doktuFormat = {
+    clock: function (d) { return clock.format(d); },
+    day: function (d) { return day.format(d); },
+    longDay: function (d) { return longDay.format(d).replace(",", ""); },
+    zone: zone
+  };
+  function relabel(root) {
+    (root || document).querySelectorAll("time[data-dk-time]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) { return; }
+      el.textContent = el.dataset.dkTime === "day" ? window.doktuFormat.day(d) + " " + clock.format(d) : clock.format(d);
+    });
+    if (zone) { (root || document).querySelectorAll("[data-dk-zone]").forEach(function (el) { el.textContent = zone; }); }
+  }
+  window.doktuRelabel = relabel;
+  relabel(document);
+
+  /* Header: solid with a shadow after 64 px; hides on the way down, returns on the way up. */
+  if (header) {
+    var last = window.scrollY;
+    var onScroll = function () {
+      var y = window.scrollY;
+      header.classList.toggle("is-scrolled", y > 64);
+      var menuOpen = toggle && toggle.getAttribute("aria-expanded") === "true";
+      var focusInside = header.contains(document.activeElement) && document.activeElement !== document.body;
+      header.classList.toggle("is-hidden", y > 64 && y > last && !menuOpen && !focusInside);
+      last = y;
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    header.addEventListener("focusin", function () { header.classList.remove("is-hidden"); });
+    onScroll();
+  }
+
+  /* Mobile menu: a full-screen overlay; focus stays inside while open; Escape closes it. */
+  if (toggle && menu) {
+    var focusables = function () {
+      return [toggle].concat(Array.prototype.slice.call(menu.querySelectorAll("a[href], button, summary")));
+    };
+    var setOpen = function (open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      document.body.classList.toggle("dk-menu-open", open);
+      if (open) { var first = menu.querySelector("a[href], button"); if (first) { first.focus(); } }
+    };
+    toggle.addEventListener("click", function () { setOpen(toggle.getAttribute("aria-expanded") !== "true"); });
+    document.addEventListener("keydown", function (ev) {
+      if (toggle.getAttribute("aria-expanded") !== "true") { return; }
+      if (ev.key === "Escape") { setOpen(false); toggle.focus(); return; }
+      if (ev.key !== "Tab") { return; }
+      var items = focusables();
+      var i = items.indexOf(document.activeElement);
+      if (ev.shiftKey && i <= 0) { ev.preventDefault(); items[items.length - 1].focus(); }
+      else if (!ev.shiftKey && i === items.length - 1) { ev.preventDefault(); items[0].focus(); }
+    });
+    window.matchMedia("(min-width: 768px)").addEventListener("change", function (mq) { if (mq.matches) { setOpen(false); } });
+  }
+
+  /* Account menu (a <details>): Escape or a click elsewhere closes it. */
+  document.querySelectorAll("[data-dk-account]").forEach(function (details) {
+    document.addEventListener("click", function (ev) { if (!details.contains(ev.target)) { details.open = false; } });
+    details.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && details.open) { details.open = false; details.querySelector("summary").focus(); }
+    });
+  });
+})();
