@@ -34,6 +34,8 @@ def _cache_versioned(response: Response) -> Response:
 
 def init_assets(app: Flask) -> None:
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    # Static files are streamed; Flask-Compress leaves gzip out of its streaming list by default.
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip", "deflate"])
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", 512)
     Compress(app)

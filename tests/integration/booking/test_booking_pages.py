@@ -185,4 +185,5 @@ def test_assets_are_compressed_and_cache_busted(client):
     asset = client.get(css.group(1), headers={"Accept-Encoding": "br"})
     assert asset.headers["Content-Encoding"] == "br"
     assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert client.get(css.group(1), headers={"Accept-Encoding": "gzip"}).headers["Content-Encoding"] == "gzip"
     assert "immutable" not in client.get("/static/css/doktu.css").headers.get("Cache-Control", "")
