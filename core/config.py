@@ -61,6 +61,8 @@ class Settings:
     stun_url: str = "stun:stun.l.google.com:19302"
     session_cookie_secure: bool = False
     rate_limits: bool = True
+    # Reschedules a patient may make per calendar month, all appointments together (SPEC §5); 0 = no cap.
+    reschedule_monthly_cap: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -122,6 +124,7 @@ class Settings:
             in {"1", "true", "yes"},
             # Tests switch throttling on where they test it; everywhere else it is on.
             rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
+            reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),
         )
         values.update(overrides)
         settings = cls(**values)
@@ -146,6 +149,14 @@ class Settings:
         if not self.stripe_webhook_secret:
             changes["stripe_webhook_secret"] = "whsec_" + _instance_secret(self.instance_path, "whsec")
         return _replace(self, **changes) if changes else self
+
+
+def _non_negative_int(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise ConfigError(f"{name} must be a whole number ≥ 0")
+    return int(value)
 
 
 def _instance_secret(instance: Path, name: str) -> str:

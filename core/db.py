@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import tasks
-from core.actor import Actor
+from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
 from core.errors import ServiceUnavailable, SlotConflict
 
@@ -108,6 +108,22 @@ class UnitOfWork:
     def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> None:
         """Run a side effect (email, SMS, …) only once the transaction has committed."""
         self._after_commit.append((dotted_path, args, kwargs))
+
+
+@contextmanager
+def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
+    """Inside the actor's transaction, run a few statements as the system, then as the actor again.
+
+    For the part of a use case the actor's own row-level rights do not cover but the use case
+    must do — a patient's cancellation refunds their payment and credits them, which no patient may
+    write directly. The service has checked the actor's right to the use case before; pending ORM
+    changes are flushed first, so the actor's own writes are still checked under the actor's policies.
+    On an error the context is not restored: the transaction is being rolled back anyway."""
+    uow.session.flush()
+    apply_rls_context(uow.session, SYSTEM)
+    yield uow.session
+    uow.session.flush()
+    apply_rls_context(uow.session, uow.actor)
 
 
 @contextmanager

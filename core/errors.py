@@ -49,6 +49,13 @@ class TimeWindow(DomainError):
     default_message = "This is not possible at this time."
 
 
+class InvalidTransition(DomainError):
+    """The appointment's state does not allow this move (cancelling a cancelled one, …)."""
+
+    code, status = "ERR_INVALID_STATE", 409
+    default_message = "This appointment can no longer be changed this way."
+
+
 class MaxReschedules(DomainError):
     code, status = "ERR_MAX_RESCHEDULES", 422
     default_message = "This appointment cannot be rescheduled again."
@@ -117,3 +124,8 @@ class LinkExpired(DomainError):
 class ChallengeRequired(DomainError):
     code, status = "ERR_CHALLENGE_REQUIRED", 403
     default_message = "Please answer the security question to continue."
+
+
+class WebhookRejected(DomainError):
+    code, status = "ERR_WEBHOOK_SIGNATURE", 400
+    default_message = "The webhook signature is not valid."

@@ -155,10 +155,14 @@ def _database_down(exc: OperationalError):
     return respond_with_error(ServiceUnavailable())
 
 
+# The webhook's signature covers the raw bytes: it decides (400), whatever the content type says.
+RAW_BODY_PATHS = {"/api/payment/webhook"}
+
+
 def require_json_bodies() -> None:
     """API writes with a body speak JSON; anything else is a clear 422, not a crash later."""
     if (request.path.startswith("/api/") and request.method in {"POST", "PUT", "PATCH"}
-            and request.content_length and not request.is_json):
+            and request.content_length and not request.is_json and request.path not in RAW_BODY_PATHS):
         raise ValidationFailed("Send the body as JSON (Content-Type: application/json).")
 
 

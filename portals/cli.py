@@ -100,3 +100,30 @@ def worker_command() -> None:
     from jobs.runtime import run_worker
 
     run_worker(create_app())
+
+
+@cli.group("payments")
+def payments_group() -> None:
+    """Payments: the local stand-in for Stripe."""
+
+
+@payments_group.command("renew-local-subscriptions")
+@click.option("--now", "now_text", default=None, metavar="ISO-8601",
+              help="Pretend it is this moment (e.g. next month) to see the renewals it brings.")
+@click.option("--decline", is_flag=True, help="The renewal payments are declined (plans become past_due).")
+@with_appcontext
+def renew_local_subscriptions_command(now_text: str | None, decline: bool) -> None:
+    """Play Stripe's part at the end of each local plan month: renew (signed invoice.paid events to
+    the webhook), end the plans whose cancellation was asked for, lapse unused credit."""
+    from datetime import UTC, datetime
+
+    from core.payments.local_subscriptions import renew_local_subscriptions
+
+    if state(current_app).settings.stripe_secret_key:
+        raise click.ClickException("STRIPE_SECRET_KEY is set: Stripe renews the plans itself.")
+    now = None
+    if now_text:
+        now = datetime.fromisoformat(now_text)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    report = renew_local_subscriptions(now, decline=decline)
+    click.echo(", ".join(f"{key}: {value}" for key, value in report.items()))

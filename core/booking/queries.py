@@ -1,4 +1,5 @@
-"""Read models of appointments. Row-level security decides whose rows an actor can see."""
+"""Read models of appointments, with their payment. Row-level security decides whose rows an
+actor can see: these queries never filter by user themselves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from sqlalchemy import select
 
 from core.actor import Actor
 from core.db import unit_of_work
-from core.models import Appointment, Doctor
+from core.errors import NotFound
+from core.models import Appointment, Doctor, Payment
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    status: str
+    provider: str
+    amount_cents: int
+    refunded_cents: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -22,10 +33,28 @@ class AppointmentView:
     start_at: datetime
     end_at: datetime
     status: str
+    reschedule_count: int = 0
+    hold_expires_at: datetime | None = None
+    payment: PaymentView | None = None
+
+
+def _latest_payments(session, appointment_ids: list[uuid.UUID]) -> dict[uuid.UUID, PaymentView]:
+    """The payment that counts for each appointment: a settled one, else the newest attempt."""
+    rank = {"succeeded": 0, "refunded": 0, "partially_refunded": 0}
+    found: dict[uuid.UUID, tuple[tuple, PaymentView]] = {}
+    if not appointment_ids:
+        return {}
+    rows = session.scalars(select(Payment).where(Payment.appointment_id.in_(appointment_ids)))
+    for p in rows:
+        key = (rank.get(p.status, 1), -p.created_at.timestamp())
+        view = PaymentView(p.status, p.provider, p.amount_cents, p.refunded_cents, p.currency)
+        if p.appointment_id not in found or key < found[p.appointment_id][0]:
+            found[p.appointment_id] = (key, view)
+    return {k: v for k, (_, v) in found.items()}
 
 
 def list_appointments(actor: Actor, *, limit: int = 100) -> list[AppointmentView]:
-    """The actor's appointments, soonest first: RLS filters rows, not this query."""
+    """The actor's appointments, soonest first, each with its payment."""
     with unit_of_work(actor) as uow:
         rows = uow.session.execute(
             select(Appointment, Doctor.display_name)
@@ -33,7 +62,20 @@ def list_appointments(actor: Actor, *, limit: int = 100) -> list[AppointmentView
             .order_by(Appointment.start_at)
             .limit(limit)
         ).all()
-        return [
-            AppointmentView(a.id, a.doctor_id, name, a.patient_id, a.start_at, a.end_at, a.status)
-            for a, name in rows
-        ]
+        payments = _latest_payments(uow.session, [a.id for a, _ in rows])
+        return [_view(a, name, payments.get(a.id)) for a, name in rows]
+
+
+def get_appointment(actor: Actor, appointment_id: uuid.UUID) -> AppointmentView:
+    with unit_of_work(actor) as uow:
+        row = uow.session.execute(
+            select(Appointment, Doctor.display_name).join(Doctor, Doctor.id == Appointment.doctor_id)
+            .where(Appointment.id == appointment_id)).one_or_none()
+        if row is None:
+            raise NotFound("No such appointment.")
+        return _view(row[0], row[1], _latest_payments(uow.session, [appointment_id]).get(appointment_id))
+
+
+def _view(a: Appointment, doctor_name: str, payment: PaymentView | None) -> AppointmentView:
+    return AppointmentView(a.id, a.doctor_id, doctor_name, a.patient_id, a.start_at, a.end_at, a.status,
+                           a.reschedule_count, a.hold_expires_at, payment)

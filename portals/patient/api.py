@@ -12,6 +12,8 @@ from spectree import Response
 
 from core.accounts.profile import get_profile, save_profile
 from core.booking.pending import create_pending
+from core.errors import ProfileIncomplete
+from core.payments.checkout import start_payment
 from core.scheduling.holds import HoldMirror, hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
@@ -101,13 +103,20 @@ class PendingOut(ApiModel):
 def create_pending_appointment():
     """Hold the time for 15 minutes and create the pending appointment the payment confirms.
     409 ERR_SLOT_CONFLICT when the time was taken. The same patient asking again for the same time
-    gets the same appointment. (The health profile is required later, when payment starts.)"""
+    gets the same appointment. `checkoutUrl` is the checkout page (summary, health profile if still
+    missing, card or credit); `checkoutSessionId` is the open payment session, `null` until the
+    health profile is saved (SPEC §6: required before the first payment)."""
     body: PendingRequest = request.context.json
     pending = create_pending(current_user.actor, body.doctor_id, body.start, mirror=mirror())
+    try:
+        session_id = start_payment(current_user.actor, pending.id).session_id
+    except ProfileIncomplete:
+        session_id = None  # the checkout page asks the health profile first, then opens the session
     return to_json(PendingOut(id=pending.id, status=pending.status, doctor_id=pending.doctor_id,
                               start=pending.start, end=pending.end, hold_expires_at=pending.hold_expires_at,
                               price_cents=pending.price_cents, currency=pending.currency,
-                              checkout_url=url_for("patient.checkout", appointment_id=pending.id)), 201)
+                              checkout_url=url_for("patient.checkout", appointment_id=pending.id),
+                              checkout_session_id=session_id), 201)
 
 
 class ProfileIn(ApiModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -15,26 +14,12 @@ from wtforms.validators import DataRequired, Length
 from core import clock
 from core.accounts.profile import GENDERS, get_profile, save_profile
 from core.booking.pending import get_pending
-from core.booking.queries import list_appointments
 from core.doctors.directory import get_doctor
 from core.errors import DomainError
+from core.payments.checkout import credit_balance
 from portals.auth import require_role
 from portals.patient import patient
 from portals.public.pages import safe_next
-
-DEFAULT_TZ = "Europe/Paris"
-
-
-@patient.get("/dashboard")
-@require_role("patient")
-def dashboard():
-    tz = ZoneInfo(DEFAULT_TZ)
-    appointments = [
-        {"start_local": a.start_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M"),
-         "doctor_name": a.doctor_name, "status": a.status}
-        for a in list_appointments(current_user.actor)
-    ]
-    return render_template("patient/dashboard.html", appointments=appointments, timezone=DEFAULT_TZ)
 
 
 class ProfileForm(FlaskForm):
@@ -92,4 +77,5 @@ def checkout(appointment_id: uuid.UUID):
         "date_of_birth": profile.date_of_birth, "gender": profile.gender})
     return render_template("patient/checkout.html", pending=pending, doctor=doctor, seconds_left=seconds_left,
                            profile=profile, form=form, genders=GENDERS, error=None,
+                           credit_cents=credit_balance(current_user.actor),
                            next_url=url_for("patient.checkout", appointment_id=appointment_id))

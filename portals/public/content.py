@@ -6,12 +6,14 @@ and rendered by `core.content`; an unknown or malformed slug is the site's 404 p
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
+from flask_login import current_user
 from markupsafe import Markup
 
 from core import config
 from core.content import Document, list_documents, load_document
 from core.errors import NotFound
+from core.payments import subscriptions
 from core.payments.plans import CONSULTATION_MINUTES, LATE_DOCTOR_CANCELLATION_CREDIT_CENTS, PAY_PER_VISIT_CENTS, PLANS
 from portals.public import public
 
@@ -32,8 +34,16 @@ def how_it_works():
 
 @public.get("/pricing")
 def pricing():
+    """Prices and plans; a signed-in patient also sees their plan, and the outcome of the plan
+    checkout they return from (`?plan_session=`, Stripe's success_url)."""
+    current, returned = None, None
+    if current_user.is_authenticated and current_user.role == "patient":
+        current = subscriptions.current_plan(current_user.actor)
+        if request.args.get("plan_session"):
+            returned = subscriptions.plan_session(current_user.actor, request.args["plan_session"][:255])
     return render_template("public/pricing.html", visit_cents=PAY_PER_VISIT_CENTS, plans=PLANS,
-                           minutes=CONSULTATION_MINUTES, late_credit_cents=LATE_DOCTOR_CANCELLATION_CREDIT_CENTS)
+                           minutes=CONSULTATION_MINUTES, late_credit_cents=LATE_DOCTOR_CANCELLATION_CREDIT_CENTS,
+                           current_plan=current, returned=returned)
 
 
 # Markup(...) below: core.content escapes every raw HTML tag and checks every link and image, so

@@ -180,7 +180,7 @@ def test_patient_lands_on_the_dashboard_with_the_seeded_appointment(page: Page, 
     login(PATIENT)
 
     expect(page).to_have_url(re.compile(r"/dashboard$"))
-    expect(page.get_by_role("heading", name="My appointments")).to_be_visible()
+    expect(page.get_by_role("heading", name="Past and cancelled")).to_be_visible()
     # Other browser tests may book with the demo patient too: the seeded visit is the completed one.
     row = page.get_by_role("row").filter(has_text="Dr. Camille Martin").filter(has_text="completed")
     expect(row).to_have_count(1)

@@ -1,0 +1,73 @@
+"""A patient's billing overview (SPEC §9 Billing tab): payments with their refunds, the credit
+balance and its ledger, and the plan. RLS shows each patient only their own rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core.actor import Actor
+from core.db import unit_of_work
+from core.models import Appointment, CreditEntry, Doctor, Payment, Subscription
+from core.payments import credits
+
+CREDIT_KIND_LABELS = {
+    "grant": "Plan credit", "spend": "Consultation paid with credit", "refund_credit": "Refund as credit",
+    "late_credit": "Apology credit (late doctor cancellation)", "adjustment": "Adjustment",
+}
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    id: uuid.UUID
+    created_at: datetime
+    description: str
+    provider: str
+    status: str
+    amount_cents: int
+    refunded_cents: int
+    currency: str
+    appointment_start: datetime | None
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    created_at: datetime
+    label: str
+    amount_cents: int
+    balance_after_cents: int
+
+
+@dataclass(frozen=True)
+class Billing:
+    payments: list[PaymentLine]
+    credit_cents: int
+    credit_lines: list[CreditLine]
+    plan: str | None
+    plan_status: str | None
+
+
+def billing_overview(actor: Actor, *, limit: int = 50) -> Billing:
+    with unit_of_work(actor) as uow:
+        s = uow.session
+        rows = s.execute(
+            select(Payment, Appointment.start_at, Doctor.display_name)
+            .outerjoin(Appointment, Appointment.id == Payment.appointment_id)
+            .outerjoin(Doctor, Doctor.id == Appointment.doctor_id)
+            .where(Payment.user_id == actor.user_id, Payment.status != "pending")
+            .order_by(Payment.created_at.desc()).limit(limit)).all()
+        payments = [PaymentLine(p.id, p.created_at,
+                                f"Consultation with {name}" if name else f"{p.kind.title()} payment",
+                                p.provider, p.status, p.amount_cents, p.refunded_cents, p.currency, start)
+                    for p, start, name in rows]
+        entries = s.scalars(select(CreditEntry).where(CreditEntry.user_id == actor.user_id)
+                            .order_by(CreditEntry.created_at.desc()).limit(limit)).all()
+        lines = [CreditLine(e.created_at, CREDIT_KIND_LABELS.get(e.kind, e.kind), e.amount_cents,
+                            e.balance_after_cents) for e in entries]
+        plan = s.scalar(select(Subscription).where(Subscription.user_id == actor.user_id)
+                        .order_by(Subscription.created_at.desc()).limit(1))
+        return Billing(payments, credits.balance(s, actor.user_id), lines,
+                       plan.plan if plan else None, plan.status if plan else None)

@@ -1,0 +1,169 @@
+"""The payment gateway (SPEC §8): Stripe when `STRIPE_SECRET_KEY` is set, otherwise the local
+stand-in, whose checkout page delivers signed Stripe-shaped events to the same webhook handler.
+
+Every write carries an idempotency key, so a retried call never charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from core import config
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+class PaymentGateway(Protocol):
+    name: str  # payments.provider
+
+    def create_checkout_session(self, *, amount_cents: int, currency: str, description: str,
+                                customer_email: str, success_url: str, cancel_url: str,
+                                metadata: dict[str, str], idempotency_key: str) -> CheckoutSession: ...
+
+    def refund(self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str: ...
+
+    def session_url(self, session_id: str) -> str: ...
+
+    def retrieve_session(self, session_id: str) -> dict | None: ...
+
+    def create_subscription_session(self, *, plan_code: str, plan_name: str, amount_cents: int, currency: str,
+                                    customer_email: str, success_url: str, cancel_url: str,
+                                    metadata: dict[str, str], idempotency_key: str) -> CheckoutSession: ...
+
+    def cancel_subscription_at_period_end(self, *, subscription_id: str, idempotency_key: str) -> None: ...
+
+    def expire_session(self, session_id: str) -> None: ...
+
+
+class StripeGateway:
+    """Stripe Checkout in payment mode, and refunds, through the current `StripeClient`."""
+
+    name = "stripe"
+
+    def __init__(self, secret_key: str, *, http_client=None):
+        import stripe
+
+        self.client = stripe.StripeClient(secret_key, max_network_retries=2, http_client=http_client)
+
+    def create_checkout_session(self, *, amount_cents, currency, description, customer_email, success_url,
+                                cancel_url, metadata, idempotency_key) -> CheckoutSession:
+        session = self.client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "customer_email": customer_email,
+                "line_items": [{"quantity": 1, "price_data": {
+                    "currency": currency.lower(), "unit_amount": amount_cents,
+                    "product_data": {"name": description}}}],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "metadata": metadata,
+                "payment_intent_data": {"metadata": metadata},
+                "expires_at": _stripe_min_expiry(),
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return CheckoutSession(session.id, session.url)
+
+    def session_url(self, session_id: str) -> str:
+        return self.client.v1.checkout.sessions.retrieve(session_id).url
+
+    def retrieve_session(self, session_id: str) -> dict | None:
+        return self.client.v1.checkout.sessions.retrieve(session_id).to_dict()
+
+    def create_subscription_session(self, *, plan_code, plan_name, amount_cents, currency, customer_email,
+                                    success_url, cancel_url, metadata, idempotency_key) -> CheckoutSession:
+        """Checkout in subscription mode with a monthly recurring price: Stripe creates the
+        subscription and its first invoice; our metadata rides on both (webhooks find the plan by it)."""
+        session = self.client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer_email": customer_email,
+                "line_items": [{"quantity": 1, "price_data": {
+                    "currency": currency.lower(), "unit_amount": amount_cents,
+                    "recurring": {"interval": "month", "interval_count": 1},
+                    "product_data": {"name": f"Doktu {plan_name} plan", "metadata": {"plan": plan_code}}}}],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+                "expires_at": _stripe_min_expiry(),
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return CheckoutSession(session.id, session.url)
+
+    def cancel_subscription_at_period_end(self, *, subscription_id, idempotency_key) -> None:
+        self.client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True},
+                                            options={"idempotency_key": idempotency_key})
+
+    def expire_session(self, session_id: str) -> None:
+        """Close an open Checkout Session (a plan checkout replaced by another one)."""
+        import contextlib
+
+        import stripe
+
+        # Already complete or expired: the webhook tells which.
+        with contextlib.suppress(stripe.InvalidRequestError):
+            self.client.v1.checkout.sessions.expire(session_id, options={"idempotency_key": f"expire:{session_id}"})
+
+    def refund(self, *, payment_intent_id, amount_cents, idempotency_key) -> str:
+        refund = self.client.v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": amount_cents},
+            options={"idempotency_key": idempotency_key},
+        )
+        return refund.id
+
+
+def _stripe_min_expiry() -> int:
+    """Stripe's shortest Checkout lifetime is 30 minutes; our hold is 15, and a payment completed
+    after the hold is re-checked (see webhooks: late payments are confirmed or refunded)."""
+    import time
+
+    return int(time.time()) + 30 * 60 + 60
+
+
+class LocalGateway:
+    """The offline stand-in: sessions are ours (`cs_local_…`), paid on /pay/<session id>."""
+
+    name = "local"
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def create_checkout_session(self, *, amount_cents, currency, description, customer_email, success_url,
+                                cancel_url, metadata, idempotency_key) -> CheckoutSession:
+        session_id = "cs_local_" + secrets.token_hex(12)
+        return CheckoutSession(session_id, self.session_url(session_id))
+
+    def session_url(self, session_id: str) -> str:
+        return f"{self.base_url}/pay/{session_id}"
+
+    def retrieve_session(self, session_id: str) -> dict | None:
+        return None  # local sessions report through their own signed events; nothing to reconcile
+
+    def create_subscription_session(self, *, plan_code, plan_name, amount_cents, currency, customer_email,
+                                    success_url, cancel_url, metadata, idempotency_key) -> CheckoutSession:
+        session_id = "cs_local_" + secrets.token_hex(12)
+        return CheckoutSession(session_id, self.session_url(session_id))
+
+    def cancel_subscription_at_period_end(self, *, subscription_id, idempotency_key) -> None:
+        """Nothing to tell: `renew_local_subscriptions` ends a plan whose cancellation was requested."""
+
+    def expire_session(self, session_id: str) -> None:
+        """Nothing to tell: the local page refuses a session whose payment was cancelled."""
+
+    def refund(self, *, payment_intent_id, amount_cents, idempotency_key) -> str:
+        return "re_local_" + secrets.token_hex(12)
+
+
+def current_gateway() -> PaymentGateway:
+    settings = config.current()
+    if settings.stripe_secret_key:
+        return StripeGateway(settings.stripe_secret_key)
+    return LocalGateway(settings.public_base_url)

@@ -1,0 +1,151 @@
+"""The patient dashboard (SPEC §9): Appointments · Book new · Health profile · Billing, as plain
+server-rendered pages (each tab is a URL), with the reschedule and cancel flows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core import clock
+from core.accounts.profile import GENDERS, get_profile
+from core.booking import changes
+from core.booking.dashboard import cancel_preview, patient_overview
+from core.booking.queries import get_appointment
+from core.doctors.directory import list_doctors
+from core.errors import DomainError
+from core.payments.billing import billing_overview
+from core.scheduling.availability import next_free_slots
+from portals.auth import require_role
+from portals.patient import patient
+from portals.patient.api import mirror
+from portals.public.doctors import STRIP_DAYS, booking_days
+from portals.public.visitor import visitor_zone
+
+TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
+        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing")]
+
+
+def _render(template: str, tab: str, **context):
+    return render_template(template, tabs=TABS, tab=tab, **context)
+
+
+@patient.get("/dashboard")
+@require_role("patient")
+def dashboard():
+    return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(current_user.actor))
+
+
+@patient.get("/dashboard/book")
+@require_role("patient")
+def dashboard_book():
+    doctors = list_doctors(current_user.actor)[:10]
+    slots = next_free_slots(current_user.actor, [d.id for d in doctors], count=2) if doctors else {}
+    return _render("patient/dashboard_book.html", "patient.dashboard_book", doctors=doctors, next_slots=slots)
+
+
+@patient.get("/dashboard/profile")
+@require_role("patient")
+def dashboard_profile():
+    from portals.patient.pages import ProfileForm
+
+    profile = get_profile(current_user.actor)
+    form = ProfileForm(data={"date_of_birth": profile.date_of_birth, "gender": profile.gender,
+                             "primary_conditions": "\n".join(profile.primary_conditions),
+                             "allergies": "\n".join(profile.allergies)})
+    return _render("patient/dashboard_profile.html", "patient.dashboard_profile", profile=profile, form=form,
+                   genders=GENDERS, error=None, next_url=url_for("patient.dashboard_profile"))
+
+
+@patient.get("/dashboard/billing")
+@require_role("patient")
+def dashboard_billing():
+    return _render("patient/dashboard_billing.html", "patient.dashboard_billing",
+                   billing=billing_overview(current_user.actor))
+
+
+# ---- cancel ----
+
+@patient.route("/dashboard/appointments/<uuid:appointment_id>/cancel", methods=["GET", "POST"])
+@require_role("patient")
+def cancel_page(appointment_id: uuid.UUID):
+    """States the refund before the patient confirms; the service decides again on POST."""
+    appointment = get_appointment(current_user.actor, appointment_id)
+    now = clock.now()
+    if request.method == "POST":
+        refund_as = request.form.get("refund_as", "card")
+        try:
+            done = changes.cancel(current_user.actor, appointment_id, request.form.get("reason") or None,
+                                  refund_as=refund_as, mirror=mirror())
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("patient.cancel_page", appointment_id=appointment_id))
+        flash(_cancel_message(done.refund), "info")
+        return redirect(url_for("patient.dashboard"))
+    try:
+        preview = {choice: cancel_preview(appointment, now, choice) for choice in ("card", "credit")}
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("patient.dashboard"))
+    from core.booking import policy
+
+    refusal = policy.cancel_refusal(actor_role="patient", now=now, start=appointment.start_at,
+                                    status=appointment.status, reason=None)
+    return _render("patient/cancel.html", "patient.dashboard", appointment=appointment, preview=preview,
+                   refusal=refusal.message if refusal else None)
+
+
+def _cancel_message(refund) -> str:
+    from portals.public.pages import money
+
+    parts = ["Your appointment is cancelled."]
+    if refund.refund_cents:
+        parts.append(f"{money(refund.refund_cents)} is refunded to your card (it shows in 5–10 days).")
+    if refund.credit_cents:
+        parts.append(f"{money(refund.credit_cents)} is added to your credit.")
+    if refund.late_credit_cents:
+        parts.append(f"We added {money(refund.late_credit_cents)} of credit for the inconvenience.")
+    return " ".join(parts)
+
+
+# ---- reschedule ----
+
+@patient.route("/dashboard/appointments/<uuid:appointment_id>/reschedule", methods=["GET", "POST"])
+@require_role("patient")
+def reschedule_page(appointment_id: uuid.UUID):
+    appointment = get_appointment(current_user.actor, appointment_id)
+    if request.method == "POST":
+        try:
+            new_start = datetime.fromisoformat(request.form.get("start", ""))
+            moved = changes.reschedule(current_user.actor, appointment_id, new_start=new_start, mirror=mirror())
+        except ValueError:
+            flash("Please pick a time from the list.", "error")
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            from portals.public.visitor import long_moment
+
+            flash(f"Your appointment is moved to {long_moment(moved.start)}.", "info")
+            return redirect(url_for("patient.dashboard"))
+        return redirect(url_for("patient.reschedule_page", appointment_id=appointment_id))
+    zone = visitor_zone()
+    today = clock.now().astimezone(zone).date()
+    try:
+        first = date.fromisoformat(request.args.get("from", "")) if request.args.get("from") else today
+    except ValueError:
+        first = today
+    first = min(max(first, today), today + timedelta(days=56))
+    days, per_day = booking_days(appointment.doctor_id, first, first)
+    try:
+        selected = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        selected = None
+    if selected not in days:
+        selected = next((d for d in days if per_day.get(d)), first)
+    slots = [e for e in per_day.get(selected, []) if e.start != appointment.start_at]
+    return _render("patient/reschedule.html", "patient.dashboard", appointment=appointment, days=days,
+                   per_day=per_day, selected=selected, slots=slots, today=today,
+                   prev_from=first - timedelta(days=STRIP_DAYS) if first > today else None,
+                   next_from=first + timedelta(days=STRIP_DAYS), zone=zone.key)

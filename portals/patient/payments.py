@@ -1,0 +1,350 @@
+"""Paying for a held time (SPEC §8): the checkout page's buttons, the local stand-in for Stripe's
+page, the return page, and the payment API. Thin: every rule lives in core.payments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from pydantic import Field
+from spectree import Response
+
+from core.booking.queries import get_appointment, list_appointments
+from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete
+from core.payments import checkout, subscriptions
+from core.payments.local_checkout import CardOutcome, card_outcome, deliver_failure, deliver_success
+from core.payments.local_subscriptions import deliver_plan_success
+from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.auth import require_role
+from portals.patient import patient
+from portals.state import state
+
+
+def _checkout_page(appointment_id: uuid.UUID):
+    return redirect(url_for("patient.checkout", appointment_id=appointment_id))
+
+
+@patient.post("/checkout/<uuid:appointment_id>/pay")
+@require_role("patient")
+def pay_by_card(appointment_id: uuid.UUID):
+    """Open (or reuse) the checkout session and go to it: Stripe's page, or the local stand-in."""
+    try:
+        session = checkout.start_payment(current_user.actor, appointment_id)
+    except ProfileIncomplete:
+        flash("Please save your health profile first: your doctor reads it before the consultation.", "error")
+        return _checkout_page(appointment_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("patient.dashboard"))
+    return redirect(session.url, code=303)
+
+
+@patient.post("/checkout/<uuid:appointment_id>/pay-with-credit")
+@require_role("patient")
+def pay_by_credit(appointment_id: uuid.UUID):
+    try:
+        checkout.pay_with_credit(current_user.actor, appointment_id)
+    except (PaymentFailed, ProfileIncomplete) as exc:
+        flash(exc.message, "error")
+        return _checkout_page(appointment_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("patient.dashboard"))
+    return redirect(url_for("patient.checkout_done", appointment_id=appointment_id))
+
+
+@patient.get("/checkout/<uuid:appointment_id>/done")
+@require_role("patient")
+def checkout_done(appointment_id: uuid.UUID):
+    """Stripe's success_url. The webhook, not this page, confirms the payment: until it has, the
+    page says the payment is being confirmed and refreshes itself."""
+    appointment = get_appointment(current_user.actor, appointment_id)
+    return render_template("patient/checkout_done.html", appointment=appointment)
+
+
+# ---- the local stand-in for Stripe Checkout (no STRIPE_SECRET_KEY) ----
+
+def _local_session(session_id: str) -> checkout.SessionInfo:
+    if state().settings.stripe_secret_key:
+        raise NotFound("Payments go through Stripe here.")
+    info = checkout.session_info(current_user.actor, session_id)
+    if info.provider != "local":
+        raise NotFound("No such checkout session.")
+    return info
+
+
+@patient.route("/pay/<session_id>", methods=["GET", "POST"])
+@require_role("patient")
+def local_checkout(session_id: str):
+    plan = _local_plan_session(session_id)
+    if plan is not None:
+        return _local_plan_checkout(plan)
+    info = _local_session(session_id)
+    appointment = get_appointment(current_user.actor, info.appointment_id)
+    if info.status in ("succeeded", "refunded", "partially_refunded"):
+        return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
+    error, status = None, 200
+    if request.method == "POST":
+        outcome = card_outcome(request.form.get("card_number", ""))
+        if outcome is CardOutcome.INVALID or not _expiry_ok(request.form.get("expiry", "")) \
+                or not request.form.get("cvc", "").isdigit():
+            error, status = "Your card number, expiry date or security code is incorrect.", 422
+        elif outcome is CardOutcome.DECLINED:
+            deliver_failure(session_id, info.metadata, decline_code="generic_decline")
+            error, status = "Your card was declined. Please try another card.", 402
+        elif outcome is CardOutcome.REQUIRES_ACTION:
+            return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id))
+        else:
+            deliver_success(session_id, info.amount_cents, info.metadata)
+            return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
+    return render_template("patient/local_checkout.html", info=info, appointment=appointment, error=error), status
+
+
+@patient.route("/pay/<session_id>/authenticate", methods=["GET", "POST"])
+@require_role("patient")
+def local_checkout_authenticate(session_id: str):
+    """The extra confirmation step of card 4000 0025 0000 3155 (3-D Secure in Stripe's test mode)."""
+    plan = _local_plan_session(session_id)
+    if plan is not None:
+        return _local_plan_authenticate(plan)
+    info = _local_session(session_id)
+    if request.method == "POST":
+        if request.form.get("decision") == "complete":
+            deliver_success(session_id, info.amount_cents, info.metadata)
+            return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
+        deliver_failure(session_id, info.metadata, decline_code="authentication_required")
+        flash("The payment was not authenticated. Please try again or use another card.", "error")
+        return redirect(url_for("patient.local_checkout", session_id=session_id))
+    return render_template("patient/local_checkout_authenticate.html", info=info)
+
+
+# ---- plans (SPEC §8): the pricing page's buttons and the local checkout of a plan ----
+
+def _plan_done(session_id: str):
+    return redirect(url_for("public.pricing", plan_session=session_id), code=303)
+
+
+def _local_plan_session(session_id: str) -> subscriptions.PlanSession | None:
+    if state().settings.stripe_secret_key:
+        return None  # _local_session answers 404
+    plan = subscriptions.plan_session(current_user.actor, session_id)
+    if plan is not None and plan.provider != "local":
+        raise NotFound("No such checkout session.")
+    return plan
+
+
+def _local_plan_checkout(plan: subscriptions.PlanSession):
+    if plan.is_paid:
+        return _plan_done(plan.session_id)
+    if plan.status == "cancelled":
+        flash("That checkout was replaced or has expired. Please choose your plan again.", "error")
+        return redirect(url_for("public.pricing"))
+    error, status = None, 200
+    if request.method == "POST":
+        outcome = card_outcome(request.form.get("card_number", ""))
+        if outcome is CardOutcome.INVALID or not _expiry_ok(request.form.get("expiry", "")) \
+                or not request.form.get("cvc", "").isdigit():
+            error, status = "Your card number, expiry date or security code is incorrect.", 422
+        elif outcome is CardOutcome.DECLINED:
+            deliver_failure(plan.session_id, plan.metadata, decline_code="generic_decline")
+            error, status = "Your card was declined. Please try another card.", 402
+        elif outcome is CardOutcome.REQUIRES_ACTION:
+            return redirect(url_for("patient.local_checkout_authenticate", session_id=plan.session_id))
+        else:
+            deliver_plan_success(plan)
+            return _plan_done(plan.session_id)
+    return render_template("patient/local_checkout_plan.html", info=plan, error=error), status
+
+
+def _local_plan_authenticate(plan: subscriptions.PlanSession):
+    if plan.is_paid:
+        return _plan_done(plan.session_id)
+    if request.method == "POST":
+        if request.form.get("decision") == "complete":
+            deliver_plan_success(plan)
+            return _plan_done(plan.session_id)
+        deliver_failure(plan.session_id, plan.metadata, decline_code="authentication_required")
+        flash("The payment was not authenticated. Please try again or use another card.", "error")
+        return redirect(url_for("patient.local_checkout", session_id=plan.session_id))
+    return render_template("patient/local_checkout_authenticate.html", info=plan)
+
+
+@patient.post("/plans/<plan_code>/subscribe")
+@require_role("patient")
+def subscribe(plan_code: str):
+    """The pricing page's "Choose Basic/Premium": open the plan's checkout and go to it."""
+    try:
+        session = subscriptions.start_subscription(current_user.actor, plan_code)
+    except ProfileIncomplete:
+        flash("Please save your health profile first: it is needed before your first payment.", "error")
+        return redirect(url_for("patient.onboarding", next=url_for("public.pricing")))
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("public.pricing"))
+    return redirect(session.url, code=303)
+
+
+@patient.post("/plans/cancel")
+@require_role("patient")
+def cancel_plan():
+    try:
+        plan = subscriptions.cancel_subscription(current_user.actor)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        ends = f" on {plan.current_period_end:%-d %B %Y}" if plan.current_period_end else ""
+        flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
+              f"the month you have paid for{ends}.", "info")
+    return redirect(url_for("public.pricing"), code=303)
+
+
+def _expiry_ok(value: str) -> bool:
+    import re
+
+    from core import clock
+
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2})\s*", value or "")
+    if not match or not 1 <= int(match.group(1)) <= 12:
+        return False
+    today = clock.now().date()
+    return (2000 + int(match.group(2)), int(match.group(1))) >= (today.year, today.month)
+
+
+# ---- API ----
+
+class PaymentStartRequest(ApiModel):
+    appointment_id: uuid.UUID
+
+
+class PaymentStartOut(ApiModel):
+    appointment_id: uuid.UUID
+    checkout_session_id: str
+    checkout_url: str
+
+
+@patient.post("/api/payment/start")
+@require_role("patient")
+@api_spec.validate(json=PaymentStartRequest, resp=Response(HTTP_201=PaymentStartOut, HTTP_404=ErrorEnvelope,
+                                                           HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+                   tags=["payments"])
+def api_payment_start():
+    """Open the checkout session of a held appointment (the same session while it is open).
+    422 ERR_PROFILE_INCOMPLETE until the health profile is saved; 409 once the hold is gone."""
+    body: PaymentStartRequest = request.context.json
+    session = checkout.start_payment(current_user.actor, body.appointment_id)
+    return to_json(PaymentStartOut(appointment_id=session.appointment_id, checkout_session_id=session.session_id,
+                                   checkout_url=session.url), 201)
+
+
+class SubscribeRequest(ApiModel):
+    plan: Literal["basic", "premium"]
+
+
+class SubscribeOut(ApiModel):
+    subscription_id: uuid.UUID
+    plan: str
+    checkout_session_id: str
+    checkout_url: str
+
+
+class PlanOut(ApiModel):
+    subscription_id: uuid.UUID
+    plan: str
+    status: str = Field(description="active | past_due | cancelled")
+    credits_per_month: int
+    price: int = Field(description="cents per month")
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+
+
+def plan_out(p: subscriptions.PlanStatus) -> PlanOut:
+    return PlanOut(subscription_id=p.subscription_id, plan=p.plan.code, status=p.status,
+                   credits_per_month=p.plan.credits_per_month, price=p.plan.price_cents,
+                   current_period_end=p.current_period_end, cancel_at_period_end=p.cancel_at_period_end)
+
+
+@patient.post("/api/payment/subscribe")
+@require_role("patient")
+@api_spec.validate(json=SubscribeRequest, resp=Response(HTTP_201=SubscribeOut, HTTP_403=ErrorEnvelope,
+                                                        HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+                   tags=["payments"])
+def api_subscribe():
+    """Open the checkout of a monthly plan (Basic €29: 1 credit a month; Premium €59: 3 credits and
+    priority support). 409 ERR_INVALID_STATE with a live plan (cancel it first); 422
+    ERR_PROFILE_INCOMPLETE until the health profile is saved. The same open checkout on a repeat."""
+    body: SubscribeRequest = request.context.json
+    session = subscriptions.start_subscription(current_user.actor, body.plan)
+    return to_json(SubscribeOut(subscription_id=session.subscription_id, plan=session.plan,
+                                checkout_session_id=session.session_id, checkout_url=session.url), 201)
+
+
+@patient.get("/api/payment/subscription")
+@require_role("patient")
+@api_spec.validate(resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
+def api_subscription():
+    """The caller's plan: the live one, or a cancelled one whose paid month is not over."""
+    plan = subscriptions.current_plan(current_user.actor)
+    if plan is None:
+        raise NotFound("You have no plan.")
+    return to_json(plan_out(plan))
+
+
+@patient.delete("/api/payment/subscription")
+@require_role("patient")
+@api_spec.validate(resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
+def api_cancel_subscription():
+    """Cancel the plan at the end of the paid month (it stays active with its credits until
+    `currentPeriodEnd`). Idempotent; 404 without a live plan."""
+    return to_json(plan_out(subscriptions.cancel_subscription(current_user.actor)))
+
+
+class PaymentOut(ApiModel):
+    status: str
+    provider: str
+    amount: int = Field(description="cents")
+    refunded_amount: int = Field(description="cents")
+    currency: str
+
+
+class AppointmentOut(ApiModel):
+    id: uuid.UUID
+    doctor_id: uuid.UUID
+    doctor_name: str
+    start: datetime
+    end: datetime
+    status: str
+    reschedule_count: int
+    hold_expires_at: datetime | None
+    payment: PaymentOut | None
+
+
+class AppointmentList(ApiModel):
+    appointments: list[AppointmentOut]
+
+
+def appointment_out(a) -> AppointmentOut:
+    p = a.payment
+    return AppointmentOut(
+        id=a.id, doctor_id=a.doctor_id, doctor_name=a.doctor_name, start=a.start_at,
+        end=a.end_at, status=a.status, reschedule_count=a.reschedule_count, hold_expires_at=a.hold_expires_at,
+        payment=PaymentOut(status=p.status, provider=p.provider, amount=p.amount_cents,
+                           refunded_amount=p.refunded_cents, currency=p.currency) if p else None)
+
+
+@patient.get("/api/appointments")
+@require_role("patient", "doctor", "admin")
+@api_spec.validate(resp=Response(HTTP_200=AppointmentList, HTTP_401=ErrorEnvelope), tags=["appointments"])
+def api_appointments():
+    """The caller's appointments (a patient's own, a doctor's own, all for an admin), with payment."""
+    return to_json(AppointmentList(appointments=[appointment_out(a) for a in list_appointments(current_user.actor)]))
+
+
+@patient.get("/api/appointments/<uuid:appointment_id>")
+@require_role("patient", "doctor", "admin")
+@api_spec.validate(resp=Response(HTTP_200=AppointmentOut, HTTP_404=ErrorEnvelope), tags=["appointments"])
+def api_appointment(appointment_id: uuid.UUID):
+    """One appointment with its status and payment {status, amount, refundedAmount}."""
+    return to_json(appointment_out(get_appointment(current_user.actor, appointment_id)))

@@ -1,0 +1,93 @@
+"""The real Stripe client, offline: recorded answers served to `StripeClient`, so the requests it
+builds (endpoint, form fields, Idempotency-Key) are checked as Stripe would receive them."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+import stripe
+from sqlalchemy import select
+
+from core import clock
+from core.actor import SYSTEM
+from core.db import unit_of_work
+from core.models import Appointment, Payment
+from core.payments import checkout
+from core.payments.gateway import StripeGateway
+from core.payments.reconcile import reconcile_pending_payments
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stripe"
+
+
+class RecordedStripe(stripe.HTTPClient):
+    """Answers each request with the next recorded response and remembers what was sent."""
+
+    name = "recorded"
+
+    def __init__(self, *answers: tuple[str, int]):
+        super().__init__()
+        self.answers = list(answers)
+        self.sent: list[dict] = []
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        self.sent.append({"method": method, "url": url, "headers": dict(headers or {}),
+                          "form": parse_qs(post_data.decode() if isinstance(post_data, bytes) else post_data or "")})
+        fixture, status = self.answers.pop(0)
+        return (FIXTURES / fixture).read_text(), status, {"request-id": "req_recorded"}
+
+    def close(self):
+        pass
+
+
+def test_checkout_session_request_has_price_metadata_and_an_idempotency_key(held, monkeypatch):
+    http = RecordedStripe(("checkout_session_created.json", 200))
+    monkeypatch.setattr(checkout, "current_gateway", lambda: StripeGateway("sk_test_recorded", http_client=http))
+    patient, pending = held()
+    session = checkout.start_payment(patient.actor, pending.id)
+    assert (session.session_id, session.url) == ("cs_test_a1B2c3D4e5",
+                                                  "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4e5")
+    [sent] = http.sent
+    assert sent["method"] == "post" and sent["url"].endswith("/v1/checkout/sessions")
+    form = {k: v[0] for k, v in sent["form"].items()}
+    assert form["mode"] == "payment" and form["line_items[0][price_data][unit_amount]"] == "3500"
+    assert form["line_items[0][price_data][currency]"] == "eur"
+    assert form["metadata[appointment_id]"] == str(pending.id)
+    assert form["customer_email"] == patient.email
+    with unit_of_work(SYSTEM) as uow:
+        payment = uow.session.scalar(select(Payment).where(Payment.appointment_id == pending.id))
+    assert form["metadata[payment_id]"] == str(payment.id)
+    assert sent["headers"]["Idempotency-Key"] == f"checkout:{payment.id}"
+    assert (payment.provider, payment.provider_session_id) == ("stripe", "cs_test_a1B2c3D4e5")
+
+
+def test_refunds_carry_their_idempotency_key_and_stripe_errors_surface():
+    http = RecordedStripe(("refund_created.json", 200), ("error_invalid_request.json", 400))
+    gateway = StripeGateway("sk_test_recorded", http_client=http)
+    assert gateway.refund(payment_intent_id="pi_3PaidIntent", amount_cents=3500,
+                          idempotency_key="refund:p1:3500") == "re_3RefundOne"
+    form = {k: v[0] for k, v in http.sent[0]["form"].items()}
+    assert form == {"payment_intent": "pi_3PaidIntent", "amount": "3500"}
+    assert http.sent[0]["headers"]["Idempotency-Key"] == "refund:p1:3500"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        gateway.refund(payment_intent_id="pi_3PaidIntent", amount_cents=3500, idempotency_key="refund:p1:7000")
+    assert refused.value.code == "charge_already_refunded"
+
+
+def test_reconciliation_confirms_a_paid_session_whose_webhook_never_came(held, monkeypatch, clock_at):
+    http = RecordedStripe(("checkout_session_created.json", 200))
+    gateway = StripeGateway("sk_test_recorded", http_client=http)
+    monkeypatch.setattr(checkout, "current_gateway", lambda: gateway)
+    patient, pending = held()
+    checkout.start_payment(patient.actor, pending.id)
+    assert reconcile_pending_payments(gateway) == {"checked": 0, "confirmed": 0, "expired": 0}  # within grace
+    clock_at(clock.now() + timedelta(minutes=11))
+    http.answers.append(("checkout_session_paid.json", 200))
+    assert reconcile_pending_payments(gateway) == {"checked": 1, "confirmed": 1, "expired": 0}
+    assert http.sent[-1]["url"].endswith("/v1/checkout/sessions/cs_test_a1B2c3D4e5")
+    with unit_of_work(SYSTEM) as uow:
+        payment = uow.session.scalar(select(Payment).where(Payment.appointment_id == pending.id))
+        assert (payment.status, payment.provider_payment_id) == ("succeeded", "pi_3PaidIntent")
+        assert uow.session.get(Appointment, pending.id).status == "confirmed"
+    assert json.loads((FIXTURES / "checkout_session_paid.json").read_text())["amount_total"] == 3500

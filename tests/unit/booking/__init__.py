@@ -1,0 +1,1 @@
+"""A package only so that this folder's test_policy.py and accounts' can share a basename."""
