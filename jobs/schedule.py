@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from jobs.maintenance import purge_reset_tokens
-from jobs.payments import reconcile_payments_job
+from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 
 QUEUE = "default"
@@ -16,6 +16,7 @@ PERIODIC = [
     (sync_cal_job, {"cron": "*/5 * * * *"}, "cal-sync"),
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),
     (reconcile_payments_job, {"cron": "*/10 * * * *"}, "reconcile-payments"),
+    (lapse_plan_credits_job, {"cron": "*/15 * * * *"}, "lapse-plan-credits"),
 ]
 
 

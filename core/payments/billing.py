@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from core.actor import Actor
 from core.db import unit_of_work
-from core.models import Appointment, CreditEntry, Doctor, Payment, Subscription
+from core.models import Appointment, CreditEntry, Doctor, Payment
 from core.payments import credits
+from core.payments.subscriptions import current_plan
 
 CREDIT_KIND_LABELS = {
     "grant": "Plan credit", "spend": "Consultation paid with credit", "refund_credit": "Refund as credit",
@@ -67,7 +68,8 @@ def billing_overview(actor: Actor, *, limit: int = 50) -> Billing:
                             .order_by(CreditEntry.created_at.desc()).limit(limit)).all()
         lines = [CreditLine(e.created_at, CREDIT_KIND_LABELS.get(e.kind, e.kind), e.amount_cents,
                             e.balance_after_cents) for e in entries]
-        plan = s.scalar(select(Subscription).where(Subscription.user_id == actor.user_id)
-                        .order_by(Subscription.created_at.desc()).limit(1))
-        return Billing(payments, credits.balance(s, actor.user_id), lines,
-                       plan.plan if plan else None, plan.status if plan else None)
+        balance = credits.balance(s, actor.user_id)
+    plan = current_plan(actor)  # the live plan, not an abandoned checkout
+    return Billing(payments, balance, lines, plan.plan.name if plan else None,
+                   ("active until the end of the paid month" if plan.cancel_at_period_end else plan.status)
+                   if plan else None)

@@ -28,7 +28,7 @@ def reconcile_pending_payments(gateway: PaymentGateway | None = None) -> dict[st
         return counts
     with unit_of_work(SYSTEM) as uow:
         sessions = list(uow.session.scalars(select(Payment.provider_session_id).where(
-            Payment.provider == "stripe", Payment.status.in_(("pending", "failed")),
+            Payment.provider == "stripe", Payment.kind == "visit", Payment.status.in_(("pending", "failed")),
             Payment.provider_session_id.is_not(None), Payment.created_at <= clock.now() - GRACE,
         ).order_by(Payment.created_at).limit(BATCH)))
     for session_id in sessions:
