@@ -29,6 +29,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event, text
@@ -261,7 +262,13 @@ def report_double_holds(engine) -> None:
     print(f"holds: {doubles} pairs of live holds by different patients within 45 min of each other")
 
 
-def race(port, tokens, doctor_id, race_start) -> None:
+def race(port, tokens, doctor_id, after) -> None:
+    """50 patients at once for the first start the doctor offers after `after` (an offered one:
+    on a day with explicit slots the template's times are not bookable)."""
+    _, offered = Client(port).request("GET", f"/api/doctors/{doctor_id}/unified-availability?"
+                                      + urlencode({"from": after.isoformat(), "to": (after + timedelta(days=7))
+                                                   .isoformat()}))
+    race_start = next(datetime.fromisoformat(s["start"]) for s in offered["slots"] if s["isAvailable"])
     barrier = threading.Barrier(50)
     race: list[int] = []
 
