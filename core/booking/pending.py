@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from core import clock
+from core import clock, funnel
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import NotFound
@@ -72,6 +72,7 @@ def create_pending(actor: Actor, doctor_id: uuid.UUID, start: datetime, *,
                                   hold_expires_at=hold.locked_until, price_cents=doctor.price_cents)
         session.add(appointment)
         session.flush()
+        funnel.record(session, "slot_held", user_id=actor.user_id, doctor_id=doctor_id, appointment_id=appointment.id)
         created = _view(appointment)
     mirror = mirror or HoldMirror(None)
     mirror.clear(released)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from core import clock, config
+from core import clock, config, funnel
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
 from core.booking.lifecycle import can_transition
@@ -79,6 +79,8 @@ def start_payment(actor: Actor, appointment_id: uuid.UUID) -> Checkout:
                                 provider=gateway.name, provider_session_id=session.id,
                                 amount_cents=appointment.price_cents, currency=appointment.currency,
                                 status="pending", created_at=clock.now(), updated_at=clock.now()))
+        funnel.record(uow.session, "checkout_started", user_id=actor.user_id, doctor_id=appointment.doctor_id,
+                      appointment_id=appointment.id)
         return Checkout(appointment.id, session.id, session.url)
 
 
@@ -99,6 +101,8 @@ def pay_with_credit(actor: Actor, appointment_id: uuid.UUID) -> None:
                           created_at=clock.now(), updated_at=clock.now())
         uow.session.add(payment)
         uow.session.flush()
+        funnel.record(uow.session, "checkout_started", user_id=actor.user_id, doctor_id=appointment.doctor_id,
+                      appointment_id=appointment.id)
         credits.add_entry(uow.session, actor.user_id, "spend", -appointment.price_cents,
                           appointment_id=appointment.id, payment_id=payment.id, note="Consultation paid with credit")
         confirm_paid(uow, payment, provider_payment_id=None)
@@ -143,6 +147,9 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     if appointment.slot_id is not None:
         uow.session.execute(update(Slot).where(Slot.id == appointment.slot_id)
                             .values(locked_by=None, locked_until=None))
+    if outcome != "refunded_late":
+        funnel.record(uow.session, "paid", user_id=payment.user_id, doctor_id=appointment.doctor_id,
+                      appointment_id=appointment.id)
     uow.session.add(AuditEvent(actor_id=None, actor_role="system", action=f"payment.{outcome}",
                                subject_type="appointment", subject_id=str(appointment.id),
                                details={"paymentId": str(payment.id), "provider": payment.provider,

@@ -24,6 +24,7 @@ from portals.limits import (
 from portals.public import public
 from portals.public.forms import ForgotForm, HumanCheckFields, ResetForm, SignupForm
 from portals.public.pages import home_for_role, safe_next
+from portals.public.visitor import visitor_id
 from portals.state import state
 
 
@@ -53,7 +54,7 @@ def signup():
         else:
             try:
                 user = sign_up(form.email.data, form.password.data, form.full_name.data,
-                               visitor_id=request.cookies.get("doktu_visitor"))
+                               visitor_id=visitor_id())
             except DomainError as exc:
                 error = exc.message
             else:

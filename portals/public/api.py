@@ -34,6 +34,7 @@ from portals.limits import (
     record_failure,
 )
 from portals.public import public
+from portals.public.visitor import visitor_id
 from portals.schemas import AvailabilityOut, WindowQuery
 from portals.state import state
 
@@ -184,7 +185,7 @@ def api_signup():
             human_check_needed(body.email, body.recaptcha_token, "signup"):
         challenge = fresh_challenge()
         raise ChallengeRequired(details={"question": challenge.question, "challengeToken": challenge.token})
-    user = sign_up(body.email, body.password, body.full_name, visitor_id=request.cookies.get("doktu_visitor"))
+    user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id())
     if not has_bearer_token():
         session.clear()
         login_user(SessionUser(user))

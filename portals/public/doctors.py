@@ -12,10 +12,11 @@ from flask import render_template, request
 from core import clock
 from core.doctors.directory import SearchFilters, get_doctor, search_doctors
 from core.errors import ValidationFailed
+from core.funnel import record_view
 from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_free_slots
 from portals.auth import current_actor
 from portals.public import public
-from portals.public.visitor import visitor_zone
+from portals.public.visitor import visitor_id, visitor_zone
 
 STRIP_DAYS = 7
 SHOWN_PILLS = 4
@@ -73,6 +74,7 @@ def booking_days(doctor_id: uuid.UUID, first: date, selected: date):
 @public.get("/doctors/<uuid:doctor_id>")
 def doctor_profile(doctor_id: uuid.UUID):
     doctor = get_doctor(current_actor(), doctor_id)
+    record_view(current_actor(), doctor_id, visitor_id())
     zone = visitor_zone()
     today = clock.now().astimezone(zone).date()
     last_first = today + MAX_WINDOW - timedelta(days=STRIP_DAYS)

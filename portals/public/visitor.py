@@ -2,18 +2,25 @@
 
 The browser reports its zone in the `doktu_tz` cookie (set by site.js); until it has, pages use
 Europe/Paris and site.js re-labels the <time> elements in place, so the first paint needs no script.
+
+A signed-in user who chose a zone in Settings (`users.timezone`) sees that zone instead, on every
+device: it comes with the session user (`app_session_user()`, already loaded for the request), so
+it costs no query. The `doktu_tz_saved` cookie tells site.js to re-label in that zone too.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import request
+from flask import Response, g, has_request_context, request, session
+from flask_login import current_user
 
 DEFAULT_ZONE = "Europe/Paris"
 COOKIE = "doktu_tz"
+SAVED_COOKIE = "doktu_tz_saved"  # the signed-in user's chosen zone, for site.js (not HttpOnly)
 
 
 @lru_cache(maxsize=1)
@@ -21,9 +28,42 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def saved_zone() -> str | None:
+    """The zone the signed-in user chose, or None (none chosen, or nobody signed in)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return _user_zone(current_user)
+
+
+def device_zone() -> str | None:
+    """The zone the browser reported (the `doktu_tz` cookie), if it is a real one."""
+    name = request.cookies.get(COOKIE, "") if has_request_context() else ""
+    return name if name in _known_zones() else None
+
+
 def visitor_zone() -> ZoneInfo:
-    name = request.cookies.get(COOKIE, "")
-    return ZoneInfo(name if name in _known_zones() else DEFAULT_ZONE)
+    """The zone to show times in: the user's saved zone, else the device's, else Europe/Paris."""
+    return ZoneInfo(saved_zone() or device_zone() or DEFAULT_ZONE)
+
+
+def _user_zone(session_user) -> str | None:
+    name = getattr(getattr(session_user, "user", None), "timezone", None)
+    return name if name in _known_zones() else None
+
+
+def sync_saved_zone_cookie(response: Response) -> Response:
+    """Keep `doktu_tz_saved` equal to the signed-in user's saved zone (absent otherwise), so the
+    times site.js re-labels agree with the server's. Only when the request loaded the user anyway
+    (pages do, static files do not): never a query of its own."""
+    loaded = g.get("_login_user")  # Flask-Login's per-request cache of current_user
+    if loaded is None:
+        return response
+    saved = _user_zone(loaded) if loaded.is_authenticated else None
+    if saved and request.cookies.get(SAVED_COOKIE) != saved:
+        response.set_cookie(SAVED_COOKIE, saved, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure)
+    elif not saved and SAVED_COOKIE in request.cookies:
+        response.delete_cookie(SAVED_COOKIE, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def clock_time(moment: datetime) -> str:
@@ -40,3 +80,10 @@ def long_moment(moment: datetime) -> str:
     """Tuesday 3 March 2026 at 14:45 (Europe/Paris), for summaries and screen readers."""
     local = moment.astimezone(visitor_zone())
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local.tzinfo.key})"
+
+
+def visitor_id() -> str:
+    """A random id for the funnel, kept in the session cookie we set anyway (no extra cookie)."""
+    if "vid" not in session:
+        session["vid"] = secrets.token_hex(8)
+    return session["vid"]
