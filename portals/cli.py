@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -85,6 +88,8 @@ def demo_command(host: str, port: int) -> None:
     from portals.server import serve
 
     settings = Settings.from_env(database_url=None, redis_url=None, database_app_url=None)
+    if not os.environ.get("PUBLIC_BASE_URL"):  # links in emails point at this demo, whatever its port
+        settings = dataclasses.replace(settings, public_base_url=f"http://{host}:{port}")
     app = create_app(settings)
     upgrade(state(app).database_url)
     with app.app_context():

@@ -142,7 +142,8 @@ class LocalGateway:
         return CheckoutSession(session_id, self.session_url(session_id))
 
     def session_url(self, session_id: str) -> str:
-        return f"{self.base_url}/pay/{session_id}"
+        # Relative: the stand-in page is on whichever host and port is serving (demo, tests, --port).
+        return f"/pay/{session_id}"
 
     def retrieve_session(self, session_id: str) -> dict | None:
         return None  # local sessions report through their own signed events; nothing to reconcile
