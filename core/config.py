@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEV_DEMO_PASSWORD = "Doktu-demo-2026!"  # noqa: S105 - documented in the README; refused in production
 APP_DB_ROLE = "doktu_app"
+ZOOM_VIDEO_SDK_SCRIPT = "https://source.zoom.us/videosdk/zoom-video-2.3.15.min.js"
 
 
 def default_content_dir() -> Path:
@@ -49,6 +50,9 @@ class Settings:
     stripe_webhook_secret: str = ""
     zoom_sdk_key: str | None = None
     zoom_sdk_secret: str | None = None
+    # Where the join page loads Zoom's Video SDK from, only when the keys above are set (SPEC §0: a
+    # third-party script on the one page that needs it). A copy on our own origin works too.
+    zoom_sdk_script_url: str = ZOOM_VIDEO_SDK_SCRIPT
     sendgrid_api_key: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -110,6 +114,7 @@ class Settings:
             stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
             zoom_sdk_key=get("ZOOM_SDK_KEY"),
             zoom_sdk_secret=get("ZOOM_SDK_SECRET"),
+            zoom_sdk_script_url=get("ZOOM_SDK_SCRIPT_URL") or ZOOM_VIDEO_SDK_SCRIPT,
             sendgrid_api_key=get("SENDGRID_API_KEY"),
             twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=get("TWILIO_AUTH_TOKEN"),

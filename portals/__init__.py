@@ -82,6 +82,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portals.admin.api import admin_api
     from portals.api import register_openapi
     from portals.doctor.api import doctor_api
     from portals.patient import patient
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public)
     app.register_blueprint(patient)
     app.register_blueprint(doctor_api)
+    app.register_blueprint(admin_api)
     register_openapi(app)
 
 

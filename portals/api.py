@@ -156,7 +156,8 @@ def _database_down(exc: OperationalError):
 
 
 # The webhook's signature covers the raw bytes: it decides (400), whatever the content type says.
-RAW_BODY_PATHS = {"/api/payment/webhook"}
+# The video upload probe takes any bytes (it only counts them).
+RAW_BODY_PATHS = {"/api/payment/webhook", "/api/video-test/upload"}
 
 
 def require_json_bodies() -> None:

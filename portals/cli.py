@@ -59,13 +59,22 @@ def print_logins(report, password: str, url: str | None = None) -> None:
 
 
 @db_group.command("seed")
+@click.option("--history", "history_months", default=0, type=click.IntRange(0, 60), metavar="MONTHS",
+              help="Also generate MONTHS of demo history (bookings, payments, funnel) for the admin console.")
 @with_appcontext
-def seed_command() -> None:
+def seed_command(history_months: int) -> None:
     """Create the demo doctors, patient, admin and slots (idempotent)."""
     settings = state(current_app).settings
     report = seed_demo(settings.demo_password)
     click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
     click.echo(seed_calendars(settings.cal_api_key))
+    if history_months:
+        from core.seed_history import seed_history
+
+        history = seed_history(history_months)
+        click.echo("History: already there (nothing added)." if history.skipped else
+                   f"History: {history.months} months, {history.patients} patients, {history.appointments} "
+                   f"appointments, {history.payments} payments, {history.funnel_events} funnel events.")
     print_logins(report, settings.demo_password if not settings.is_production else "<DOKTU_DEMO_PASSWORD>")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import Flask
@@ -28,10 +31,14 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def create_portal_dash(server: Flask, name: str, title: str) -> Dash:
-    """A Dash app mounted at /<name>/ on the Flask server; callbacks go on `app.callback` only."""
+def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callable[[Exception], Any] | None = None,
+                       scripts: list[str] | None = None) -> Dash:
+    """A Dash app mounted at /<name>/ on the Flask server; callbacks go on `app.callback` only.
+    `scripts`: our own static scripts (same origin, cache-busted URLs) the portal needs."""
     app = Dash(
         name,
+        on_error=on_error,
+        external_scripts=[{"src": src, "defer": "defer"} for src in scripts or []],
         server=False,
         url_base_pathname=f"/{name}/",
         title=title,

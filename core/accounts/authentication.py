@@ -27,6 +27,7 @@ class AuthenticatedUser:
     role: str
     full_name: str
     session_version: int
+    timezone: str | None = None  # the zone the user chose for showing times; None follows the device
 
     @property
     def actor(self) -> Actor:
@@ -34,7 +35,7 @@ class AuthenticatedUser:
 
     @classmethod
     def from_row(cls, user: User) -> AuthenticatedUser:
-        return cls(user.id, user.email, user.role, user.full_name, user.session_version)
+        return cls(user.id, user.email, user.role, user.full_name, user.session_version, user.timezone)
 
 
 def normalise_email(email: str) -> str:
@@ -56,7 +57,8 @@ def authenticate(email: str, password: str) -> AuthenticatedUser:
         return AuthenticatedUser.from_row(user)
 
 
-_SESSION_USER = text("SELECT id, email, role, full_name, session_version FROM app_session_user(:id, :version)")
+_SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone "
+                     "FROM app_session_user(:id, :version)")
 
 
 def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | None:
@@ -66,7 +68,7 @@ def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | N
     if not rows:
         return None
     row = rows[0]
-    return AuthenticatedUser(row.id, row.email, row.role, row.full_name, row.session_version)
+    return AuthenticatedUser(row.id, row.email, row.role, row.full_name, row.session_version, row.timezone)
 
 
 def issue_token(user: AuthenticatedUser, *, secret: str, ttl_seconds: int) -> str:

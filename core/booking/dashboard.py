@@ -14,9 +14,11 @@ from core.booking.changes import patient_month_reschedules
 from core.booking.lifecycle import is_booked
 from core.booking.queries import AppointmentView, list_appointments
 from core.db import unit_of_work
+from core.errors import DomainError
+from core.video import policy as video_policy
+from core.video.policy import JOIN_CLOSES, JOIN_OPENS  # SPEC §10: join from 5 min before the start to 30 after
+from core.video.readiness import latest_test
 
-JOIN_OPENS = timedelta(minutes=5)  # SPEC §10: join from 5 min before the start…
-JOIN_CLOSES = timedelta(minutes=30)  # …to 30 min after it
 TEST_PROMPT = timedelta(minutes=10)  # prompt to test devices from 10 min before
 
 
@@ -29,6 +31,11 @@ class DashboardItem:
     reschedules_left: int
     join_open: bool
     test_prompt: bool
+    join_refusal: DomainError | None = None  # why "Join video" is disabled (core.video.policy); None = open
+
+    @property
+    def join_opens_at(self) -> datetime:
+        return self.appointment.start_at - JOIN_OPENS
 
     @property
     def can_reschedule(self) -> bool:
@@ -65,6 +72,7 @@ def patient_overview(actor: Actor) -> Overview:
     cap = config.current().reschedule_monthly_cap
     with unit_of_work(actor) as uow:
         month = patient_month_reschedules(uow.session, actor, now)
+        tested = latest_test(uow.session, actor.user_id) if actor.user_id else None
     upcoming, past = [], []
     for a in list_appointments(actor, limit=500):
         active = a.status in ACTIVE and a.end_at + JOIN_CLOSES > now
@@ -85,8 +93,9 @@ def patient_overview(actor: Actor) -> Overview:
             cancel_refusal=cancel.message if cancel else None,
             refund=None if cancel else cancel_preview(a, now),
             reschedules_left=max(0, policy.MAX_RESCHEDULES - a.reschedule_count),
-            join_open=is_booked(a.status) and a.start_at - JOIN_OPENS <= now < a.start_at + JOIN_CLOSES,
-            test_prompt=is_booked(a.status) and a.start_at - TEST_PROMPT <= now < a.start_at + JOIN_CLOSES,
+            join_open=is_booked(a.status) and video_policy.in_join_window(now, a.start_at),
+            test_prompt=is_booked(a.status) and a.start_at - TEST_PROMPT <= now <= a.start_at + JOIN_CLOSES,
+            join_refusal=video_policy.join_refusal(now=now, start=a.start_at, status=a.status, latest_test=tested),
         ))
     past.reverse()  # most recent first
     return Overview(upcoming, past, month, cap)

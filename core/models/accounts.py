@@ -25,10 +25,14 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), server_default="patient")
     full_name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(8), server_default="en")
-    timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
+    # An IANA zone the user chose for showing times; NULL follows the device (the doktu_tz cookie).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     # Bumped on password change: every session and token issued before it stops working.
     session_version: Mapped[int] = mapped_column(server_default=text("1"))
+    # Appointment reminders (SPEC §11): by email unless switched off; by SMS to patients.phone if on.
+    email_reminders: Mapped[bool] = mapped_column(server_default=text("true"))
+    sms_reminders: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = timestamp_now()
     last_login_at: Mapped[datetime | None]
 
@@ -47,7 +51,7 @@ class Patient(Base):
     gender: Mapped[str | None] = mapped_column(String(16))
     primary_conditions: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     allergies: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164, e.g. +33612345678
     onboarded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = timestamp_now()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal_column, or_, select, text, update
@@ -212,7 +212,9 @@ def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: 
         raise ValidationFailed("The last day must not be before the first day.")
     if (last_day - first_day).days >= MAX_BATCH_DAYS:
         raise ValidationFailed(f"A batch covers at most {MAX_BATCH_DAYS} days.")
-    if end_time <= start_time or start_time.minute % 30 or end_time.minute % 30:
+    until_midnight = end_time == time(0)  # 00:00 as an end: the end of the day
+    if (end_time <= start_time and not until_midnight) or start_time.minute % 30 or end_time.minute % 30 \
+            or start_time.second or end_time.second:
         raise ValidationFailed("Hours run on the half hour, and the end comes after the start.")
     if not weekdays or not weekdays <= set(range(7)):
         raise ValidationFailed("Weekdays are numbers 0 (Monday) to 6 (Sunday).")
@@ -227,8 +229,10 @@ def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: 
         day = first_day
         while day <= last_day:
             if day.weekday() in weekdays:
-                start = datetime.combine(day, start_time, tz)
-                stop = datetime.combine(day, end_time, tz)
+                # Step in real (UTC) time: on the days the clocks change, no slot is skipped or repeated.
+                start = datetime.combine(day, start_time, tz).astimezone(UTC)
+                stop_day = day + timedelta(days=1) if until_midnight else day
+                stop = datetime.combine(stop_day, end_time, tz).astimezone(UTC)
                 while start + SLOT_LENGTH <= stop:
                     outcome = _batch_one(session, doctor.id, start, is_available, now)
                     if outcome == "skipped":

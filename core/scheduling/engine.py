@@ -168,7 +168,9 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
     live = [h for h in holds if h.until > now]
     mine = {_ts(h.start): h.slot_id for h in live if viewer_id is not None and h.holder_id == viewer_id}
     booked = sorted({_ts(a) for a in appointment_starts})
-    blockers = sorted([*booked, *(t for t in (_ts(h.start) for h in live) if t not in mine)])
+    # Another holder's hold blocks, even at a start the viewer also holds (one row holds one
+    # holder in the database, but the rule must not depend on it).
+    blockers = sorted([*booked, *(_ts(h.start) for h in live if viewer_id is None or h.holder_id != viewer_id)])
     busy_intervals = sorted((_ts(b.start), _ts(b.end)) for b in busy)
 
     available: dict[date, list[tuple[int, int, uuid.UUID | None]]] = {}

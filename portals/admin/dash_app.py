@@ -1,17 +1,41 @@
-"""The admin console (Dash at /admin/): frame and the seven sections of SPEC §9."""
+"""The admin console (Dash at /admin/): seven sections (SPEC §9) under one date filter.
+
+Overview: the eight KPI tiles (refreshed every 60 s, each definition in a tooltip), the alert
+feed's top items, the funnel and bookings-per-day charts and the figures per day. Appointments,
+Doctors, Patients, Payments: tables paged on the server. Alerts: the feed with calls to action.
+Exports: every CSV. The period (today, yesterday, last 7 or 30 days, Europe/Paris) drives every
+section. Callbacks read inputs, call core.metrics and return components — no SQL, no rule here.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html
+from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Flask, has_request_context
 from flask_login import current_user
 
+from core import clock
+from core.metrics import alerts, kpis, listings
+from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
+from portals.admin import views
+from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
     ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("exports", "Exports"),
+]
+DEFAULT_RANGE = "week"
+REFRESH_MS = 60_000
+EXPORTS = [
+    ("kpis", "KPI summary", "The eight KPIs of the period and of the previous one, with their definitions.",
+     "/api/metrics/export.csv?range={range}"),
+    ("daily", "Figures per day", "Booked, completed, no-shows, net revenue, paying accounts and new patients per day.",
+     "/api/metrics/export.csv?range={range}&table=daily"),
+    *[(key, listing.title, listing.description, None) for key, listing in listings.LISTINGS.items()],
+    ("alerts", "Alerts", "The alert feed as it stands now.", "/api/metrics/alerts"),
 ]
 
 
@@ -25,7 +49,88 @@ def create_admin_dash(server: Flask) -> Dash:
         key = section_key(pathname)
         return section_body(key), sidebar_links(key)
 
+    @app.callback(Output("admin-range", "data"), Input({"type": "admin-range-option", "range": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def choose_range(clicks):
+        if not isinstance(ctx.triggered_id, dict) or not any(clicks):
+            return no_update
+        return valid_range(ctx.triggered_id["range"])
+
+    @app.callback(Output({"type": "admin-range-option", "range": ALL}, "aria-pressed"),
+                  Input("admin-range", "data"))
+    def show_range(range_name: str | None):
+        chosen = valid_range(range_name)
+        return ["true" if name == chosen else "false" for name in RANGE_NAMES]
+
+    @app.callback(Output("admin-period", "children"), Input("admin-range", "data"),
+                  Input("admin-tick", "n_intervals"))
+    def describe_period(range_name: str | None, _tick):
+        return period_text(current_period(range_name))
+
+    @app.callback(Output({"type": "admin-kpi-value", "key": ALL}, "children"),
+                  Output({"type": "admin-kpi-change", "key": ALL}, "children"),
+                  Output({"type": "admin-kpi-change", "key": ALL}, "className"),
+                  Output("admin-overview-alerts", "children"),
+                  Output("admin-funnel-chart", "figure"),
+                  Output("admin-bookings-chart", "figure"),
+                  Output("admin-daily", "children"),
+                  Output("admin-updated", "children"),
+                  Input("admin-range", "data"), Input("admin-tick", "n_intervals"),
+                  Input("admin-overview-ready", "data"))
+    def refresh_overview(range_name: str | None, _tick, _ready):
+        return overview_outputs(valid_range(range_name))
+
+    @app.callback(Output({"type": "admin-table", "view": MATCH}, "children"),
+                  Output({"type": "admin-pager-status", "view": MATCH}, "children"),
+                  Output({"type": "admin-prev", "view": MATCH}, "disabled"),
+                  Output({"type": "admin-next", "view": MATCH}, "disabled"),
+                  Output({"type": "admin-page", "view": MATCH}, "data"),
+                  Input({"type": "admin-prev", "view": MATCH}, "n_clicks"),
+                  Input({"type": "admin-next", "view": MATCH}, "n_clicks"),
+                  Input("admin-range", "data"),
+                  State({"type": "admin-page", "view": MATCH}, "data"))
+    def show_page(_prev, _next, range_name: str | None, page: int | None):
+        view = ctx.outputs_list[0]["id"]["view"]
+        wanted = 1
+        if isinstance(ctx.triggered_id, dict):
+            step = -1 if ctx.triggered_id["type"] == "admin-prev" else 1
+            wanted = (page or 1) + step
+        return table_outputs(view, valid_range(range_name), wanted)
+
+    @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
+                  Input("admin-alerts-ready", "data"))
+    def show_alerts(_tick, _ready):
+        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count()))
+
+    @app.callback(Output("admin-exports-table", "children"), Input("admin-range", "data"),
+                  Input("admin-exports-ready", "data"))
+    def show_exports(range_name: str | None, _ready):
+        return exports_table(valid_range(range_name))
+
+    @app.callback(Output({"type": "admin-download", "view": MATCH}, "data"),
+                  Input({"type": "admin-csv", "view": MATCH}, "n_clicks"),
+                  State("admin-range", "data"), prevent_initial_call=True)
+    def download_csv(clicks, range_name: str | None):
+        if not clicks:
+            return no_update
+        view = ctx.triggered_id["view"]
+        return csv_download(view, valid_range(range_name))
+
     return app
+
+
+def valid_range(range_name: str | None) -> str:
+    return range_name if range_name in RANGE_NAMES else DEFAULT_RANGE
+
+
+def current_period(range_name: str | None) -> Period:
+    return period_for(valid_range(range_name), clock.now())
+
+
+def period_text(period: Period) -> str:
+    previous = period.previous()
+    return (f"{period.label}: {period.describe()} (Paris time), compared with "
+            f"{previous.describe()}.")
 
 
 def section_key(pathname: str | None) -> str:
@@ -44,9 +149,133 @@ def sidebar_links(active: str) -> list:
 
 
 def section_body(key: str) -> list:
-    title = dict(SECTIONS)[key]
-    return [html.H1(title, className="h3", id="admin-section-title"),
-            html.P("This section fills in with the analytics issue.", className="dk-muted")]
+    if key == "overview":
+        return overview_body()
+    if key in listings.LISTINGS:
+        listing = listings.LISTINGS[key]
+        return views.table_view(key, listing.title, listing.description)
+    if key == "alerts":
+        return [
+            html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),
+                      views.csv_button("alerts", "Download CSV")], className="admin-section-head"),
+            html.P("What needs attention now, most severe first, each with what to do. Alerts look at today and "
+                   "the last 7 and 30 days whatever the period chosen above; refreshed every minute.",
+                   className="dk-muted"),
+            html.Div(html.P("Loading…", className="dk-muted"), id="admin-alerts-table"),
+            dcc.Store(id="admin-alerts-ready", data=True),
+            html.H2("Rules", className="h5 admin-rules-title"),
+            html.Ul([html.Li(definition) for _, definition in alerts.rule_definitions()], className="admin-rules"),
+        ]
+    return [
+        html.H1("Exports", className="h3", id="admin-section-title"),
+        html.P("CSV files of the period chosen above (UTF-8, times in ISO 8601 UTC, money in cents). Analysts can "
+               "fetch the same with an admin token from the metrics API.", className="dk-muted"),
+        html.Div(html.P("Loading…", className="dk-muted"), id="admin-exports-table"),
+        dcc.Store(id="admin-exports-ready", data=True),
+    ]
+
+
+def overview_body() -> list:
+    return [
+        html.Div([html.H1("Overview", className="h3", id="admin-section-title"),
+                  html.P("", id="admin-updated", className="dk-muted admin-updated")],
+                 className="admin-section-head"),
+        views.kpi_tiles(),
+        dbc.Row([
+            dbc.Col(html.Section([
+                html.Div([html.H2("Alerts", className="h5", id="admin-overview-alerts-title"),
+                          dcc.Link("All alerts", href="/admin/alerts", className="admin-more")],
+                         className="admin-section-head"),
+                html.Div(html.P("Loading…", className="dk-muted"), id="admin-overview-alerts"),
+            ], className="dk-card admin-card", **{"aria-labelledby": "admin-overview-alerts-title"}), lg=12),
+        ], className="g-3 admin-row"),
+        dbc.Row([
+            dbc.Col(views.chart("admin-funnel-chart", "The booking funnel of the period: people at each step, "
+                                "from availability viewed to joined."), lg=6),
+            dbc.Col(views.chart("admin-bookings-chart", "Bookings per day; the figures are in the table below."),
+                    lg=6),
+        ], className="g-3 admin-row"),
+        html.Section([
+            html.Div([html.H2("Figures per day", className="h5", id="admin-daily-title"),
+                      views.csv_button("daily", "Download CSV")], className="admin-section-head"),
+            html.Div(id="admin-daily"),
+        ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-daily-title"}),
+        dcc.Store(id="admin-overview-ready", data=True),
+    ]
+
+
+def overview_outputs(range_name: str):
+    actor = current_user.actor
+    result = kpis.overview(actor, range_name)
+    rows = result.kpis.to_dict("records")
+    values = [views.format_value(r["unit"], r["value"]) for r in rows]
+    changes = [views.tile_change(r, result.period) for r in rows]
+    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count())
+    funnel = kpis.funnel(actor, range_name)
+    period = result.period
+    window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
+    series = kpis.daily_series(actor, window)
+    updated = f"Updated {clock.now().astimezone(period.tz):%H:%M:%S}; refreshes every minute."
+    return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
+            views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
+            views.daily_table(series, period), updated)
+
+
+def table_outputs(view: str, range_name: str, page: int):
+    found = listings.page_of(current_user.actor, view, range_name, page)
+    return (views.page_table(found), views.pager_status(found), found.page <= 1, found.page >= found.pages,
+            found.page)
+
+
+def exports_table(range_name: str) -> html.Div:
+    rows = []
+    for key, title, description, api in EXPORTS:
+        api_cell = html.Code(api.format(range=range_name)) if api else html.Span("—", className="dk-muted")
+        rows.append(html.Tr([html.Th(title, scope="row"), html.Td(description),
+                             html.Td(views.csv_button(key, f"Download {title} CSV")), html.Td(api_cell)]))
+    return html.Div(html.Table([
+        html.Caption(f"CSV exports, {RANGE_LABELS[range_name].lower()}", className="visually-hidden"),
+        html.Thead(html.Tr([html.Th("Export", scope="col"), html.Th("Contents", scope="col"),
+                            html.Th("Download", scope="col"), html.Th("API", scope="col")])),
+        html.Tbody(rows),
+    ], className="dk-table admin-table", id="admin-exports"), className="admin-table-wrap", tabIndex="0",
+        role="region", **{"aria-label": "CSV exports"})
+
+
+def csv_download(view: str, range_name: str) -> dict:
+    actor = current_user.actor
+    if view in ("kpis", "daily"):
+        content = kpis.export_csv(actor, range_name, view)
+    elif view == "alerts":
+        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()))
+    else:
+        content = listings.listing_csv(actor, view, range_name)
+    stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
+    return {"content": content, "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
+
+
+def alerts_csv(found: list) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["severity", "code", "title", "detail", "action", "action_href"])
+    for a in found:
+        writer.writerow([a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""])
+    return buffer.getvalue()
+
+
+def range_filter() -> html.Div:
+    """Four toggle buttons (one pressed) in a labelled group; the choice lives in a session store.
+    Dash's RadioItems renders role=listbox/option around focusable inputs, which axe refuses."""
+    return html.Div([
+        html.Span("Period", id="admin-filter-label", className="admin-filter__legend"),
+        html.Div([html.Button(RANGE_LABELS[name], id={"type": "admin-range-option", "range": name}, type="button",
+                              className="admin-filter__option", **{"aria-pressed": "false", "data-range": name})
+                  for name in RANGE_NAMES], className="admin-filter__options"),
+        dcc.Store(id="admin-range", storage_type="session", data=DEFAULT_RANGE),
+    ], className="admin-filter", role="group", **{"aria-labelledby": "admin-filter-label"})
 
 
 def admin_layout():
@@ -54,11 +283,18 @@ def admin_layout():
         return loading_shell()
     return html.Div([
         dcc.Location(id="admin-url"),
+        dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         portal_header("Admin console", current_user.user.full_name),
         dbc.Row([
             dbc.Col(html.Nav(sidebar_links("overview"), id="admin-sidebar", className="dk-sidebar",
                              **{"aria-label": "Admin sections"}), md=3, lg=2),
-            dbc.Col(html.Main(html.Div(section_body("overview"), id="admin-section"),
-                              id="main", className="dk-portal-main", tabIndex="-1"), md=9, lg=10),
+            dbc.Col(html.Main([
+                html.Div([range_filter(), html.P(period_text(current_period(DEFAULT_RANGE)), id="admin-period",
+                                                 className="dk-muted admin-period", role="status",
+                                                 **{"aria-live": "polite"})],
+                         className="admin-toolbar"),
+                # Filled by show_section from the URL (so the overview is not computed twice on load).
+                html.Div(html.P("Loading…", className="dk-muted"), id="admin-section"),
+            ], id="main", className="dk-portal-main", tabIndex="-1"), md=9, lg=10),
         ], className="g-0"),
     ])

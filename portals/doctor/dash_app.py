@@ -1,60 +1,421 @@
-"""The doctor portal (Dash at /doctor/): frame, upcoming consultations. SPEC §4, §9."""
+"""The doctor portal (Dash at /doctor/): upcoming consultations, quick actions, Online/Offline, the
+Day/Week/Month calendar, patient records, settings and messages (SPEC §4, §9; issue 8).
+
+Layout and wiring only: each callback hands its inputs and the signed-in doctor to a function in
+`portals.doctor.callbacks`, which calls one core service. The first render happens in the layout
+(no extra round trip); after that, presses and the 30-second refresh send `dash.Patch`es of what
+changed.
+"""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import dash_bootstrap_components as dbc
-from dash import Dash, html
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update, set_props
 from flask import Flask, has_request_context
 from flask_login import current_user
 
-from core.booking.queries import list_appointments
-from core.clock import now
+from core import clock
+from core.errors import DomainError
+from core.scheduling import doctor_slots
+from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
+from core.scheduling.engine import DEFAULT_TEMPLATE
+from portals.assets import asset_url
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.doctor import calendar_view as cv
+from portals.doctor import callbacks as cb
+from portals.doctor import panels
+from portals.doctor import upcoming_view as uv
 
-DOCTOR_TZ = "Europe/Paris"
+REFRESH_MS = 30_000
+VERSION = "doctor-cal-version"
+UPCOMING_VERSION = "doctor-upcoming-version"
 
 
 def create_doctor_dash(server: Flask) -> Dash:
-    app = create_portal_dash(server, "doctor", "Doktu — Doctor portal")
+    app = create_portal_dash(server, "doctor", "Doktu — Doctor portal", on_error=_show_domain_error,
+                             scripts=[asset_url("js/doctor-calendar.js")])
     app.layout = doctor_layout
+    register_callbacks(app)
     return app
+
+
+def _show_domain_error(error: Exception):
+    """A refusal the callback did not expect (e.g. the database briefly away): say it, change nothing."""
+    if isinstance(error, DomainError):
+        set_props("doctor-alert", {"children": error.message, "is_open": True})
+        return None
+    raise error
+
+
+def _actor():
+    return current_user.actor
 
 
 def doctor_layout():
     if not has_request_context() or not current_user.is_authenticated:
         return loading_shell()
-    tz = ZoneInfo(DOCTOR_TZ)
-    upcoming = [a for a in list_appointments(current_user.actor) if a.end_at >= now()][:5]
+    actor = _actor()
+    profile = doctor_slots.doctor_profile(actor)
+    now = clock.now()
+    today = cb.today_for(profile.timezone, now)
+    nav = {"view": "week", "anchor": today.isoformat()}
+    grid, key, sigs, title, _ = cb.render_calendar(actor, nav)
+    upcoming, upcoming_sig = cb.refresh_upcoming(actor, None, force=True)
     return html.Div([
-        portal_header("Doctor portal", current_user.user.full_name,
-                      [html.Span(f"Time zone: {DOCTOR_TZ}", className="dk-muted", id="doctor-tz")]),
-        html.Main(
+        dcc.Interval(id="doctor-refresh", interval=REFRESH_MS),
+        dcc.Store(id=cv.NAV, data=nav), dcc.Store(id=cv.KEY, data=key), dcc.Store(id=cv.SIGS, data=sigs),
+        dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=VERSION), dcc.Store(id=UPCOMING_VERSION),
+        dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
+        dcc.Store(id="doctor-msg-with"),
+        portal_header("Doctor portal", current_user.user.full_name, [
+            html.Span(f"Times in {cv.zone_label(profile.timezone, now)}", className="dk-muted dk-portal-tz",
+                      id="doctor-tz"),
+            html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
+                        className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
+        ]),
+        html.Main([
+            dbc.Alert(id="doctor-alert", is_open=False, dismissable=True, color="danger", className="mb-3"),
             dbc.Row([
                 dbc.Col(html.Section([
                     html.H1("Upcoming consultations", className="h3", id="doctor-upcoming-title"),
-                    upcoming_table(upcoming, tz) if upcoming else html.P(
-                        "No upcoming consultations.", className="dk-muted", id="doctor-upcoming-empty"),
+                    html.Div(id=uv.STATUS, role="status", className="dk-live"),
+                    html.Div(upcoming, id=uv.LIST),
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
-                dbc.Col(html.Section([
-                    html.H2("Quick actions", className="h4"),
-                    html.P("Availability, patient records and device tests live here.",
-                           className="dk-muted"),
-                ], className="dk-card"), lg=4),
+                dbc.Col(quick_actions(profile.online), lg=4),
             ], className="g-3"),
-            id="main", className="dk-portal-main", tabIndex="-1",
-        ),
+            schedule_section(title, grid, profile.online, today),
+        ], id="main", className="dk-portal-main", tabIndex="-1"),
+        cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(),
     ])
 
 
-def upcoming_table(rows, tz: ZoneInfo) -> html.Table:
-    return html.Table([
-        html.Caption("Your next five appointments", className="visually-hidden"),
-        html.Thead(html.Tr([html.Th("When", scope="col"), html.Th("Status", scope="col")])),
-        html.Tbody([
-            html.Tr([html.Td(a.start_at.astimezone(tz).strftime("%a %d %b, %H:%M")),
-                     html.Td(html.Span(a.status, className="dk-chip"))])
-            for a in rows
+def quick_actions(online: bool) -> html.Section:
+    status, _ = ("Online: patients can book your open times.", True) if online else \
+        ("Offline: patients see none of your times until you go online again.", False)
+    return html.Section([
+        html.H2("Quick actions", className="h4", id="doctor-actions-title"),
+        dbc.Switch(id="doctor-online", value=online, label="Online", class_name="dk-online-switch"),
+        html.P(status, id="doctor-online-status", className="dk-muted", role="status"),
+        html.Div([
+            html.Button("Patient records", id="doctor-records-open", type="button", className="dk-action",
+                        **{"aria-haspopup": "dialog"}),
+            html.Button("Settings", id="doctor-settings-open", type="button", className="dk-action",
+                        **{"aria-haspopup": "dialog"}),
+            html.Button("Hide schedule", id="doctor-schedule-toggle", type="button", className="dk-action",
+                        **{"aria-expanded": "true", "aria-controls": "doctor-schedule"}),
+            html.A("Test devices", href="/devices", className="dk-action"),
+        ], className="dk-actions"),
+    ], className="dk-card", **{"aria-labelledby": "doctor-actions-title"})
+
+
+def legend() -> html.Ul:
+    return html.Ul([
+        html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
+        for state, text in ((AVAILABLE, "Available — press to turn off"),
+                            (UNAVAILABLE, "Unavailable — press to turn on"),
+                            (BOOKED, "Booked — focus shows the patient"), (HELD, "Held by a paying patient"),
+                            ("past", "Past"))
+    ], className="dk-cal-legend", **{"aria-label": "Colour key"})
+
+
+def schedule_section(title: str, grid, online: bool, today) -> html.Section:
+    hours = f"{DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}"
+    return html.Section([
+        html.Div([
+            html.H2("Schedule", className="h4 mb-0", id="doctor-schedule-title"),
+            html.Fieldset([
+                html.Legend("View", className="visually-hidden"),
+                dbc.RadioItems(id="doctor-cal-view", value="week", inline=True, class_name="dk-segmented",
+                               options=[{"label": "Day", "value": "day"}, {"label": "Week", "value": "week"},
+                                        {"label": "Month", "value": "month"}]),
+            ], className="dk-cal-views"),
+            html.Div([
+                html.Button("‹ Previous", id="doctor-cal-prev", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button("Today", id="doctor-cal-today", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button("Next ›", id="doctor-cal-next", type="button", className="dk-btn dk-btn--ghost"),
+            ], className="dk-cal-nav", role="group", **{"aria-label": "Move the calendar"}),
+        ], className="dk-cal-toolbar"),
+        html.H3(title, id="doctor-cal-title", className="h5"),
+        html.P("You are offline: patients see none of these times until you go online again.",
+               id="doctor-offline-note", className="dk-offline-note", hidden=online),
+        html.P(["Arrow keys move between times; Enter or Space turns a time on or off. Days you have not "
+                f"changed follow your default hours ({hours})."], id="doctor-cal-help", className="dk-muted small"),
+        legend(),
+        html.Div(id=cv.STATUS, role="status", className="dk-live"),
+        html.Div(grid, id=cv.GRID, className="dk-cal-scroll"),
+        bulk_form(today),
+    ], id="doctor-schedule", className="dk-card dk-schedule", **{"aria-labelledby": "doctor-schedule-title"})
+
+
+def _select(id_: str, label: str, options: list, value: str) -> html.Div:
+    return html.Div([dbc.Label(label, html_for=id_), dbc.Select(id=id_, options=options, value=value)])
+
+
+def bulk_form(today) -> html.Details:
+    return html.Details([
+        html.Summary("Turn several days or hours on or off"),
+        html.Div([
+            html.Div([dbc.Label("From day", html_for="doctor-bulk-first"),
+                      dbc.Input(id="doctor-bulk-first", type="date", value=today.isoformat())]),
+            html.Div([dbc.Label("To day", html_for="doctor-bulk-last"),
+                      dbc.Input(id="doctor-bulk-last", type="date", value=today.isoformat())]),
+            _select("doctor-bulk-start", "From", panels.time_options(ends=False), "00:00"),
+            _select("doctor-bulk-end", "Until", panels.time_options(ends=True), "24:00"),
+        ], className="dk-bulk__fields"),
+        html.Fieldset([
+            html.Legend("On these days of the week", className="dk-bulk__legend"),
+            dbc.Checklist(id="doctor-bulk-weekdays", options=panels.weekday_options(), value=list(range(7)),
+                          inline=True),
         ]),
-    ], className="dk-table", id="doctor-upcoming")
+        html.Div([
+            html.Button("Turn on", id="doctor-bulk-on", type="button", className="dk-btn"),
+            html.Button("Turn off", id="doctor-bulk-off", type="button", className="dk-btn dk-btn--ghost"),
+        ], className="dk-bulk__buttons"),
+        html.Div(id="doctor-bulk-status", role="status", className="dk-live"),
+    ], className="dk-bulk")
+
+
+def cancel_dialog() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Cancel consultation", id="doctor-cancel-title")),
+        dbc.ModalBody([
+            html.Div(id="doctor-cancel-body"),
+            dbc.Label("Reason for the patient (required)", html_for="doctor-cancel-reason"),
+            dbc.Textarea(id="doctor-cancel-reason", rows=3, maxLength=1000, required=True),
+            html.Div(id="doctor-cancel-feedback", role="alert", className="dk-field-error"),
+        ]),
+        dbc.ModalFooter([
+            html.Button("Keep the consultation", id="doctor-cancel-keep", type="button",
+                        className="dk-btn dk-btn--ghost"),
+            html.Button("Cancel consultation", id="doctor-cancel-confirm", type="button",
+                        className="dk-btn dk-btn--danger"),
+        ]),
+    ], id="doctor-cancel-dialog", is_open=False, labelledby="doctor-cancel-title")
+
+
+def records_dialog() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Patient records", id="doctor-records-title")),
+        dbc.ModalBody([html.Div(id="doctor-records-list"), html.Div(id="doctor-record-detail")]),
+    ], id="doctor-records-dialog", is_open=False, size="xl", scrollable=True, labelledby="doctor-records-title")
+
+
+def settings_dialog() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Settings", id="doctor-settings-title")),
+        dbc.ModalBody([
+            html.H3("Profile and time zone", className="h6"),
+            _select("doctor-settings-tz", "Time zone", [], None),
+            dbc.Label("About you (public profile)", html_for="doctor-settings-bio", className="mt-2"),
+            dbc.Textarea(id="doctor-settings-bio", rows=4, maxLength=2000),
+            dbc.Label("Your care philosophy (public profile)", html_for="doctor-settings-philosophy",
+                      className="mt-2"),
+            dbc.Textarea(id="doctor-settings-philosophy", rows=3, maxLength=1000),
+            html.Button("Save", id="doctor-settings-save", type="button", className="dk-btn mt-2"),
+            html.Div(id="doctor-settings-feedback", role="status"),
+            html.H3("Usual hours", className="h6 mt-4"),
+            html.P(f"Days you have not changed follow the default hours "
+                   f"({DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}). Set your own for the "
+                   f"next {cb.USUAL_HOURS_WEEKS} weeks: those days then offer exactly these hours.",
+                   className="dk-muted small"),
+            html.Fieldset([
+                html.Legend("Days", className="dk-bulk__legend"),
+                dbc.Checklist(id="doctor-hours-weekdays", options=panels.weekday_options(), value=[0, 1, 2, 3, 4],
+                              inline=True),
+            ]),
+            html.Div([
+                _select("doctor-hours-start", "From", panels.time_options(ends=False), "08:00"),
+                _select("doctor-hours-end", "Until", panels.time_options(ends=True), "18:00"),
+            ], className="dk-bulk__fields"),
+            html.Button(f"Apply to the next {cb.USUAL_HOURS_WEEKS} weeks", id="doctor-hours-apply", type="button",
+                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div(id="doctor-hours-feedback", role="status"),
+        ]),
+    ], id="doctor-settings-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-settings-title")
+
+
+def messages_dialog() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Messages", id="doctor-messages-title")),
+        dbc.ModalBody(html.Div([
+            html.Div(id="doctor-conversations", className="dk-messages__list"),
+            html.Div([
+                html.Div(id="doctor-thread", className="dk-messages__thread"),
+                dbc.Label("Your message", html_for="doctor-msg-body", className="mt-2"),
+                dbc.Textarea(id="doctor-msg-body", rows=3, maxLength=5000),
+                html.Button("Send", id="doctor-msg-send", type="button", className="dk-btn mt-2"),
+                html.Div(id="doctor-msg-feedback", role="status", className="dk-live"),
+            ], className="dk-messages__pane"),
+        ], className="dk-messages")),
+    ], id="doctor-messages-dialog", is_open=False, size="xl", scrollable=True, labelledby="doctor-messages-title")
+
+
+def _set_cells(updates: list[tuple[str, dict]]) -> None:
+    """Changed cells go to their own buttons: nothing else in the grid re-renders."""
+    for component_id, props in updates:
+        set_props(component_id, props)
+
+
+def _clicked(values) -> bool:
+    """A pattern-matched button really pressed (not just added to the page with n_clicks None)."""
+    trigger = ctx.triggered_id
+    if trigger is None:
+        return False
+    return any(i["id"] == trigger and (v or 0) > 0 for i, v in zip(ctx.inputs_list[0], values, strict=False))
+
+
+def register_callbacks(app: Dash) -> None:
+    # --- calendar ---
+    @app.callback(Output(cv.NAV, "data"), Output("doctor-cal-view", "value"),
+                  Input("doctor-cal-view", "value"), Input("doctor-cal-prev", "n_clicks"),
+                  Input("doctor-cal-today", "n_clicks"), Input("doctor-cal-next", "n_clicks"),
+                  Input(cv.OPEN_DAY, "data"), State(cv.NAV, "data"), prevent_initial_call=True)
+    def navigate(view_value, _prev, _today, _next, open_day, nav):
+        today = cb.today_for(doctor_slots.doctor_profile(_actor()).timezone)
+        return cb.navigate(ctx.triggered_id, view_value, nav, open_day, today)
+
+    @app.callback(Output(cv.GRID, "children"), Output(cv.KEY, "data"), Output(cv.SIGS, "data"),
+                  Output("doctor-cal-title", "children"),
+                  Input(cv.NAV, "data"), Input("doctor-refresh", "n_intervals"), Input(VERSION, "data"),
+                  State(cv.KEY, "data"), State(cv.SIGS, "data"), prevent_initial_call=True)
+    def show_calendar(nav, _n, _version, key, sigs):
+        moved = ctx.triggered_id == cv.NAV
+        *outputs, updates = cb.render_calendar(_actor(), nav, key=key, sigs=sigs, partial=not moved)
+        _set_cells(updates)
+        if moved:  # the last press's message was about another view
+            set_props(cv.STATUS, {"children": ""})
+        return outputs
+
+    @app.callback(Output(cv.SIGS, "data", allow_duplicate=True), Output(cv.STATUS, "children"),
+                  Input(cv.PRESS, "data"), State(cv.KEY, "data"), prevent_initial_call=True)
+    def press_cell(press, key):
+        sigs, message, updates = cb.press_cell(_actor(), press, key)
+        _set_cells(updates)
+        return sigs, message
+
+    @app.callback(Output(VERSION, "data", allow_duplicate=True), Output("doctor-bulk-status", "children"),
+                  Input("doctor-bulk-on", "n_clicks"), Input("doctor-bulk-off", "n_clicks"),
+                  State("doctor-bulk-first", "value"), State("doctor-bulk-last", "value"),
+                  State("doctor-bulk-start", "value"), State("doctor-bulk-end", "value"),
+                  State("doctor-bulk-weekdays", "value"), prevent_initial_call=True)
+    def bulk(_on, _off, first, last, start, end, weekdays):
+        return cb.apply_range(_actor(), ctx.triggered_id == "doctor-bulk-on", first, last, start, end, weekdays)
+
+    @app.callback(Output("doctor-online-status", "children"), Output("doctor-offline-note", "hidden"),
+                  Output(VERSION, "data", allow_duplicate=True),
+                  Input("doctor-online", "value"), prevent_initial_call=True)
+    def online(value):
+        return (*cb.set_online(_actor(), value), cb.new_version())
+
+    # --- upcoming ---
+    @app.callback(Output(uv.LIST, "children"), Output(uv.SIG, "data"),
+                  Input("doctor-refresh", "n_intervals"), Input(UPCOMING_VERSION, "data"), State(uv.SIG, "data"),
+                  prevent_initial_call=True)
+    def upcoming(_n, _version, sig):
+        return cb.refresh_upcoming(_actor(), sig)
+
+    @app.callback(Output(UPCOMING_VERSION, "data", allow_duplicate=True), Output(uv.STATUS, "children"),
+                  Output(VERSION, "data", allow_duplicate=True),
+                  Input({"type": uv.COMPLETE, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def complete(clicks):
+        if not _clicked(clicks):
+            return no_update, no_update, no_update
+        version, message = cb.complete_appointment(_actor(), ctx.triggered_id["id"])
+        return version, message, version
+
+    @app.callback(Output("doctor-cancel-dialog", "is_open"), Output("doctor-cancel-body", "children"),
+                  Output("doctor-cancel-target", "data"), Output("doctor-cancel-reason", "value"),
+                  Output("doctor-cancel-feedback", "children"),
+                  Input({"type": uv.CANCEL, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def open_cancel(clicks):
+        if not _clicked(clicks):
+            return no_update, no_update, no_update, no_update, no_update
+        return (*cb.open_cancel(_actor(), ctx.triggered_id["id"]), "", "")
+
+    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
+                  Output("doctor-cancel-reason", "invalid"), Output("doctor-cancel-feedback", "children",
+                                                                   allow_duplicate=True),
+                  Output(uv.STATUS, "children", allow_duplicate=True),
+                  Output(UPCOMING_VERSION, "data", allow_duplicate=True),
+                  Output(VERSION, "data", allow_duplicate=True),
+                  Input("doctor-cancel-confirm", "n_clicks"), State("doctor-cancel-target", "data"),
+                  State("doctor-cancel-reason", "value"), prevent_initial_call=True)
+    def confirm_cancel(_n, target, reason):
+        return cb.confirm_cancel(_actor(), target, reason)
+
+    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
+                  Input("doctor-cancel-keep", "n_clicks"), prevent_initial_call=True)
+    def keep(_n):
+        return False
+
+    # --- quick actions ---
+    @app.callback(Output("doctor-schedule", "hidden"), Output("doctor-schedule-toggle", "aria-expanded"),
+                  Output("doctor-schedule-toggle", "children"),
+                  Input("doctor-schedule-toggle", "n_clicks"), prevent_initial_call=True)
+    def schedule(clicks):
+        return cb.toggle_schedule(clicks)
+
+    @app.callback(Output("doctor-records-dialog", "is_open"), Output("doctor-records-list", "children"),
+                  Output("doctor-record-detail", "children"),
+                  Input("doctor-records-open", "n_clicks"), prevent_initial_call=True)
+    def records(_n):
+        return True, cb.open_records(_actor()), None
+
+    @app.callback(Output("doctor-record-detail", "children", allow_duplicate=True),
+                  Input({"type": panels.RECORD_OPEN, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def record(clicks):
+        if not _clicked(clicks):
+            return no_update
+        return cb.open_record(_actor(), ctx.triggered_id["id"])
+
+    @app.callback(Output("doctor-settings-dialog", "is_open"), Output("doctor-settings-tz", "options"),
+                  Output("doctor-settings-tz", "value"),
+                  Output("doctor-settings-bio", "value"), Output("doctor-settings-philosophy", "value"),
+                  Output("doctor-settings-feedback", "children"), Output("doctor-hours-feedback", "children"),
+                  Input("doctor-settings-open", "n_clicks"), prevent_initial_call=True)
+    def open_settings(_n):
+        return (True, panels.zone_options(), *cb.load_settings(_actor()), None, None)
+
+    @app.callback(Output("doctor-settings-feedback", "children", allow_duplicate=True),
+                  Output("doctor-tz", "children"), Output(VERSION, "data", allow_duplicate=True),
+                  Input("doctor-settings-save", "n_clicks"), State("doctor-settings-tz", "value"),
+                  State("doctor-settings-bio", "value"), State("doctor-settings-philosophy", "value"),
+                  prevent_initial_call=True)
+    def save_settings(_n, tz, bio, philosophy):
+        return cb.save_settings(_actor(), tz, bio, philosophy)
+
+    @app.callback(Output("doctor-hours-feedback", "children", allow_duplicate=True),
+                  Output(VERSION, "data", allow_duplicate=True),
+                  Input("doctor-hours-apply", "n_clicks"), State("doctor-hours-weekdays", "value"),
+                  State("doctor-hours-start", "value"), State("doctor-hours-end", "value"), prevent_initial_call=True)
+    def usual_hours(_n, weekdays, start, end):
+        return cb.apply_usual_hours(_actor(), weekdays, start, end)
+
+    # --- messages ---
+    @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),
+                  Input("doctor-messages-open", "n_clicks"), State("doctor-msg-with", "data"),
+                  prevent_initial_call=True)
+    def open_messages(_n, selected):
+        return True, cb.open_messages(_actor(), selected)
+
+    @app.callback(Output("doctor-thread", "children"), Output("doctor-msg-with", "data"),
+                  Output("doctor-conversations", "children", allow_duplicate=True),
+                  Output("doctor-messages-open", "children"),
+                  Input({"type": panels.CONVERSATION, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def conversation(clicks):
+        if not _clicked(clicks):
+            return no_update, no_update, no_update, no_update
+        return cb.show_conversation(_actor(), ctx.triggered_id["id"])
+
+    @app.callback(Output("doctor-thread", "children", allow_duplicate=True), Output("doctor-msg-body", "value"),
+                  Output("doctor-msg-feedback", "children"),
+                  Input("doctor-msg-send", "n_clicks"), State("doctor-msg-with", "data"),
+                  State("doctor-msg-body", "value"), prevent_initial_call=True)
+    def send(_n, user_id, body):
+        return cb.send(_actor(), user_id, body)
+
+    @app.callback(Output("doctor-messages-open", "children", allow_duplicate=True),
+                  Input("doctor-refresh", "n_intervals"), prevent_initial_call=True)
+    def unread(_n):
+        return cb.unread_button(_actor())
+

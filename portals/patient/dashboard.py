@@ -25,7 +25,8 @@ from portals.public.doctors import STRIP_DAYS, booking_days
 from portals.public.visitor import visitor_zone
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
-        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing")]
+        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing"),
+        ("patient.dashboard_settings", "Settings")]
 
 
 def _render(template: str, tab: str, **context):

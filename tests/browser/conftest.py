@@ -22,6 +22,7 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect
 
+from tests.browser.stun_responder import StunResponder
 from tests.conftest import create_fresh_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ def _wait_healthy(base_url: str, proc: subprocess.Popen, log: Path, timeout: flo
 class LiveServer:
     url: str
     log: Path
+    secret_key: str = ""  # the server's SECRET_KEY (the video tests verify its development signatures)
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -80,7 +82,15 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_doktu(server_url, tmp_path_factory) -> Iterator[LiveServer]:
+def stun_responder() -> Iterator[StunResponder]:
+    """A local STUN server for the device test's reachability step (the live server's STUN_URL)."""
+    responder = StunResponder().start()
+    yield responder
+    responder.stop()
+
+
+@pytest.fixture(scope="session")
+def live_doktu(server_url, tmp_path_factory, stun_responder) -> Iterator[LiveServer]:
     """A seeded Doktu served by gunicorn in a subprocess (one worker) on its own database."""
     name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
     db_url = create_fresh_database(server_url, name)
@@ -96,6 +106,7 @@ def live_doktu(server_url, tmp_path_factory) -> Iterator[LiveServer]:
         "DOKTU_INSTANCE_PATH": str(instance),
         "DOKTU_DEMO_PASSWORD": DEMO_PASSWORD,
         "RATE_LIMITS": "0",  # many sign-ins from 127.0.0.1 in a minute; throttling has its own tests
+        "STUN_URL": stun_responder.url,
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DATABASE_APP_URL", None)
@@ -112,7 +123,7 @@ def live_doktu(server_url, tmp_path_factory) -> Iterator[LiveServer]:
                 [str(DOKTU), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_healthy(base_url, proc, log)
-        yield LiveServer(base_url, log)
+        yield LiveServer(base_url, log, env["SECRET_KEY"])
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()

@@ -11,9 +11,16 @@
   if (zone && document.cookie.indexOf("doktu_tz=" + zone) === -1) {
     document.cookie = "doktu_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
   }
-  var clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  var day = new Intl.DateTimeFormat("en-GB", { weekday: "short" });
-  var longDay = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" });
+  /* A signed-in user's zone chosen in Settings wins over the device's (the server does the same). */
+  var saved = (document.cookie.match(/(?:^|;\s*)doktu_tz_saved=([^;]+)/) || [])[1];
+  if (saved) {
+    try { saved = decodeURIComponent(saved); new Intl.DateTimeFormat("en-GB", { timeZone: saved }); zone = saved; }
+    catch (e) { saved = ""; }
+  }
+  var inZone = function (options) { if (saved) { options.timeZone = saved; } return options; };
+  var clock = new Intl.DateTimeFormat("en-GB", inZone({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }));
+  var day = new Intl.DateTimeFormat("en-GB", inZone({ weekday: "short" }));
+  var longDay = new Intl.DateTimeFormat("en-GB", inZone({ weekday: "long", day: "numeric", month: "long" }));
   window.doktuFormat = {
     clock: function (d) { return clock.format(d); },
     day: function (d) { return day.format(d); },

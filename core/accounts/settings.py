@@ -1,0 +1,257 @@
+"""Account settings (SPEC §6, §9 "Settings", §11): name and email, password, time zone and reminder
+preferences. Each change is one unit of work run as the user: row-level security lets a user
+update only their own `users` and `patients` rows, so these functions take no user id — the
+actor is the account. Errors name the field they concern (`details.fields`), so a form can put
+the message next to the right input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.accounts.authentication import AuthenticatedUser
+from core.accounts.passwords import hash_password, verify_password
+from core.accounts.policy import check_password
+from core.accounts.signup import normalise_email
+from core.actor import ROLES, Actor
+from core.db import UnitOfWork, acting_as_system, unit_of_work
+from core.errors import DuplicateEmail, Forbidden, ValidationFailed
+from core.models import Patient, User
+from core.notify.email import Email, queue_email
+
+MAX_NAME = 200
+ERASED_DOMAIN = "deleted.doktu.eu"  # erased accounts' placeholder addresses (core.accounts.erasure)
+
+# Offered first in the time-zone list: where most of our patients live (SPEC §0, Europe).
+COMMON_EUROPEAN_ZONES = (
+    "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Brussels",
+    "Europe/Amsterdam", "Europe/Luxembourg", "Europe/Berlin", "Europe/Zurich", "Europe/Vienna",
+    "Europe/Madrid", "Europe/Rome", "Europe/Copenhagen", "Europe/Stockholm", "Europe/Oslo",
+    "Europe/Helsinki", "Europe/Warsaw", "Europe/Prague", "Europe/Budapest", "Europe/Athens",
+    "Europe/Bucharest", "Europe/Sofia", "Atlantic/Canary",
+)
+# Canonical zones live under these areas; the rest of the tz database are aliases and legacy names
+# (US/Eastern, Etc/GMT+5, posixrules, …) that would only lengthen the list.
+_AREAS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/",
+          "Indian/", "Pacific/")
+# E.164: a +, a country code that does not start with 0, at most 15 digits in all.
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    email: str
+    full_name: str
+    timezone: str | None  # None: times follow the device's zone
+    email_reminders: bool
+    sms_reminders: bool
+    phone: str | None  # patients only
+
+
+# --- rules over plain values -----------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def selectable_zones() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(common European zones, every other canonical zone A–Z) for the time-zone list."""
+    known = available_timezones()
+    common = tuple(z for z in COMMON_EUROPEAN_ZONES if z in known)
+    others = tuple(sorted(z for z in known if z.startswith(_AREAS) and z not in common))
+    return common, (*others, "UTC")
+
+
+def check_timezone(zone: str | None) -> str | None:
+    """A zone from the list, or None (follow the device)."""
+    zone = (zone or "").strip() or None
+    if zone is None:
+        return None
+    common, others = selectable_zones()
+    if zone not in common and zone not in others:
+        raise ValidationFailed("Choose a time zone from the list.", details=_field("timezone", "unknown zone"))
+    return zone
+
+
+def utc_offset_label(zone: str, at: datetime) -> str:
+    """UTC+01:00 — the zone's offset at `at` (DST included), to tell zones apart in the list."""
+    offset = at.astimezone(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """A mobile number in E.164 (+33612345678), or None when empty. Spaces, dots, dashes and
+    brackets are dropped; a leading 00 counts as +."""
+    text = _PHONE_PUNCTUATION.sub("", raw or "")
+    if not text:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not _E164.fullmatch(text):
+        raise ValidationFailed(
+            "Enter the number in international format, starting with + and the country code, e.g. +33 6 12 34 56 78.",
+            details=_field("phone", "not an E.164 number"))
+    return text
+
+
+def clean_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise ValidationFailed("Enter your name.", details=_field("full_name", "required"))
+    if len(name) > MAX_NAME:
+        raise ValidationFailed(f"Use at most {MAX_NAME} characters.", details=_field("full_name", "too long"))
+    return name
+
+
+def _field(name: str, message: str) -> dict:
+    return {"fields": [{"field": name, "message": message}]}
+
+
+# --- services ---------------------------------------------------------------------------------
+
+def get_settings(actor: Actor) -> AccountSettings:
+    """What the Settings tab shows (SPEC §9)."""
+    with unit_of_work(_require_user(actor)) as uow:
+        user = _own_user(uow, actor)
+        return _view(uow, user)
+
+
+def change_name_and_email(actor: Actor, *, full_name: str, email: str, current_password: str | None) -> AccountSettings:
+    """Change the name and the email (SPEC §6). The email is validated and normalised like at
+    sign-up and unique whatever its case (ERR_DUP_EMAIL); changing it needs the current password,
+    and a notice goes to the old address, so a borrowed session cannot quietly take the account."""
+    _require_user(actor)
+    name = clean_name(full_name)
+    if not (email or "").strip():
+        raise ValidationFailed("Enter your email.", details=_field("email", "required"))
+    try:
+        new_email = normalise_email(email)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, details=_field("email", "invalid")) from exc
+    if new_email.endswith("@" + ERASED_DOMAIN):
+        raise ValidationFailed("This address cannot be used.", details=_field("email", "reserved"))
+    try:
+        with unit_of_work(actor) as uow:
+            s = uow.session
+            user = _own_user(uow, actor, lock=True)
+            old_email = user.email
+            if new_email != old_email:
+                _check_current_password(user, current_password, field="current_password")
+                with acting_as_system(uow):  # other people's rows are hidden from the user: ask as the system
+                    taken = s.scalar(select(func.count()).select_from(User).where(
+                        func.lower(User.email) == new_email, User.id != actor.user_id))
+                if taken:
+                    raise _duplicate()
+            s.execute(update(User).where(User.id == actor.user_id).values(full_name=name, email=new_email))
+            if new_email != old_email:
+                _notify(uow, old_email, "Your Doktu email address was changed",
+                        f"The email address of your Doktu account was changed to {new_email} on "
+                        f"{clock.now():%d %B %Y at %H:%M} UTC.\n\nIf you did not do this, reply to this email at "
+                        "once so we can secure your account.\n")
+            s.refresh(user)
+            return _view(uow, user)
+    except IntegrityError as exc:  # the same address taken by someone else at the same moment
+        raise _duplicate() from exc
+
+
+def change_password(actor: Actor, *, current_password: str, new_password: str) -> AuthenticatedUser:
+    """Set a new password (SPEC §6 policy, bcrypt cost 12) after checking the current one, and bump
+    `session_version`: every other session and API token stops working. Returns the user with the
+    new version, for the caller to keep its own session signed in."""
+    _require_user(actor)
+    with unit_of_work(actor) as uow:
+        s = uow.session
+        user = _own_user(uow, actor, lock=True)
+        _check_current_password(user, current_password, field="current_password")
+        if verify_password(new_password, user.password_hash):
+            raise ValidationFailed("Choose a password different from your current one.",
+                                   details=_field("new_password", "unchanged"))
+        policy = check_password(new_password, user_inputs=(user.email, user.email.split("@")[0], user.full_name))
+        if not policy.ok:
+            raise ValidationFailed(" ".join(policy.problems),
+                                   details={"fields": [{"field": "new_password", "message": p}
+                                                       for p in policy.problems]})
+        s.execute(update(User).where(User.id == actor.user_id).values(
+            password_hash=hash_password(new_password), session_version=User.session_version + 1))
+        _notify(uow, user.email, "Your Doktu password was changed",
+                f"The password of your Doktu account was changed on {clock.now():%d %B %Y at %H:%M} UTC, and "
+                "every other device was signed out.\n\nIf you did not do this, use \"Forgot your password?\" on "
+                "the login page at once and reply to this email.\n")
+        s.refresh(user)
+        return AuthenticatedUser.from_row(user)
+
+
+def set_timezone(actor: Actor, zone: str | None) -> str | None:
+    """Save the zone times are shown in (None: follow the device). SPEC §3: times in the viewer's zone."""
+    _require_user(actor)
+    zone = check_timezone(zone)
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id).values(timezone=zone))
+    return zone
+
+
+def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: bool,
+                      phone: str | None) -> AccountSettings:
+    """Reminder preferences (SPEC §11): email on/off, SMS on/off to a mobile number in E.164 (kept
+    in `patients.phone`). SMS reminders need a number; a number may be kept with SMS off."""
+    if actor.role != "patient" or actor.user_id is None:
+        raise Forbidden("Reminder settings are for patients.")
+    number = normalise_phone(phone)
+    if sms_reminders and number is None:
+        raise ValidationFailed("Enter your mobile number to get SMS reminders.", details=_field("phone", "required"))
+    with unit_of_work(actor) as uow:
+        s = uow.session
+        s.execute(update(User).where(User.id == actor.user_id).values(
+            email_reminders=bool(email_reminders), sms_reminders=bool(sms_reminders)))
+        done = s.execute(update(Patient).where(Patient.user_id == actor.user_id).values(phone=number))
+        if not done.rowcount:
+            raise Forbidden("This account has no patient profile.")
+        return _view(uow, _own_user(uow, actor))
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+def _require_user(actor: Actor) -> Actor:
+    if actor.role not in ROLES or actor.user_id is None:
+        raise Forbidden("Only a signed-in user can change their account.")
+    return actor
+
+
+def _own_user(uow: UnitOfWork, actor: Actor, *, lock: bool = False) -> User:
+    """The actor's own row (row-level security shows a user no other account to update)."""
+    query = select(User).where(User.id == actor.user_id).execution_options(populate_existing=True)
+    user = uow.session.scalar(query.with_for_update() if lock else query)
+    if user is None or not user.is_active:
+        raise Forbidden("This account is not active.")
+    return user
+
+
+def _view(uow: UnitOfWork, user: User) -> AccountSettings:
+    phone = uow.session.scalar(select(Patient.phone).where(Patient.user_id == user.id))
+    return AccountSettings(user.email, user.full_name, user.timezone, user.email_reminders, user.sms_reminders,
+                           phone)
+
+
+def _check_current_password(user: User, password: str | None, *, field: str) -> None:
+    if not password:
+        raise ValidationFailed("Enter your current password.", details=_field(field, "required"))
+    if not verify_password(password, user.password_hash):
+        raise ValidationFailed("Your current password is not right.", details=_field(field, "wrong"))
+
+
+def _duplicate() -> DuplicateEmail:
+    return DuplicateEmail("This email is already used by another account.", details=_field("email", "taken"))
+
+
+def _notify(uow: UnitOfWork, to: str, subject: str, text: str) -> None:
+    """A security notice to the account's address, sent after the commit (the outbox is the system's)."""
+    with acting_as_system(uow):
+        queue_email(uow, Email(to=to, subject=subject, text=f"Hello,\n\n{text}\nThe Doktu team\n"))

@@ -1,0 +1,120 @@
+"""A doctor's patient records (SPEC §9 doctor portal "Patient records"; GDPR art. 9; issue 8).
+
+A doctor sees the patients they have seen or will see: patients with at least one booked, completed
+or missed consultation with them (an unpaid hold or a cancelled booking is not a care relationship),
+each with their health profile. Row-level security already limits a doctor to patients with any
+appointment with them; this service narrows that to the care relationship, and writes an
+`audit_events` row for every look — the list (`patient_records.listed`) and each record
+(`patient_record.viewed`) — in the same transaction as the read, so no record is shown unaudited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from core import clock
+from core.actor import Actor
+from core.booking import lifecycle
+from core.db import unit_of_work
+from core.errors import Forbidden, NotFound
+from core.models import Appointment, AuditEvent, Doctor, Patient, User
+
+CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    patient_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    consultations: int
+    last_seen: datetime | None
+    next_visit: datetime | None
+
+
+@dataclass(frozen=True)
+class PatientVisit:
+    id: uuid.UUID
+    start: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    date_of_birth: date | None
+    gender: str | None
+    primary_conditions: list[str]
+    allergies: list[str]
+    profile_completed: bool
+    visits: list[PatientVisit]  # with this doctor, most recent first
+
+
+def _doctor_id(session, actor: Actor) -> uuid.UUID:
+    if actor.role != "doctor" or actor.user_id is None:
+        raise Forbidden("Only doctors can read patient records.")
+    doctor_id = session.scalar(select(Doctor.id).where(Doctor.user_id == actor.user_id))
+    if doctor_id is None:
+        raise Forbidden("This account has no doctor profile.")
+    return doctor_id
+
+
+def _audit(session, actor: Actor, action: str, subject_type: str, subject_id: str | None, details: dict,
+           now: datetime) -> None:
+    session.add(AuditEvent(occurred_at=now, actor_id=actor.user_id, actor_role=actor.role, action=action,
+                           subject_type=subject_type, subject_id=subject_id, details=details))
+
+
+def list_patients(actor: Actor) -> list[PatientSummary]:
+    """The doctor's patients, by name, with their last and next consultation (audited)."""
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor_id = _doctor_id(session, actor)
+        past = Appointment.start_at <= now
+        rows = session.execute(
+            select(Patient.id, User.id, User.full_name, func.count(Appointment.id),
+                   func.max(Appointment.start_at).filter(past),
+                   func.min(Appointment.start_at).filter(~past))
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(User, User.id == Patient.user_id)
+            .where(Appointment.doctor_id == doctor_id, Appointment.status.in_(CARE_STATUSES))
+            .group_by(Patient.id, User.id, User.full_name)
+            .order_by(func.lower(User.full_name), Patient.id)
+        ).all()
+        _audit(session, actor, "patient_records.listed", "doctor", str(doctor_id), {"count": len(rows)}, now)
+        return [PatientSummary(pid, uid, name, count, last, nxt) for pid, uid, name, count, last, nxt in rows]
+
+
+def view_patient_record(actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
+    """One patient's health profile and consultations with this doctor (audited)."""
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor_id = _doctor_id(session, actor)
+        visits = session.execute(
+            select(Appointment.id, Appointment.start_at, Appointment.status)
+            .where(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id)
+            .order_by(Appointment.start_at.desc())
+        ).all()
+        if not any(v.status in CARE_STATUSES for v in visits):
+            raise NotFound("No such patient among your patients.")
+        row = session.execute(
+            select(Patient, User.full_name).join(User, User.id == Patient.user_id).where(Patient.id == patient_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("No such patient among your patients.")
+        patient, name = row
+        _audit(session, actor, "patient_record.viewed", "patient", str(patient_id),
+               {"doctorId": str(doctor_id)}, now)
+        return PatientRecord(
+            patient.id, patient.user_id, name, patient.date_of_birth, patient.gender,
+            list(patient.primary_conditions), list(patient.allergies), patient.onboarded_at is not None,
+            [PatientVisit(v.id, v.start_at, v.status) for v in visits],
+        )

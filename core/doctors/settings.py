@@ -1,0 +1,70 @@
+"""A doctor's own settings (SPEC §3, §7, §9 doctor portal "Settings"; issue 8): the time zone their
+calendar and working hours are in, and the texts of their public profile.
+
+Slots are stored as UTC instants, so changing the time zone moves no booking or slot; it changes
+how the calendar shows them and which local days the default template (10:00–21:00) fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import update
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import ValidationFailed
+from core.models import AuditEvent, Doctor
+from core.scheduling.doctor_slots import own_doctor
+
+MAX_BIO = 2000
+MAX_PHILOSOPHY = 1000
+
+
+@dataclass(frozen=True)
+class DoctorSettings:
+    timezone: str
+    bio: str
+    philosophy: str
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA zones a doctor may choose (no legacy aliases such as "CET" or "US/Eastern")."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "US/", "SystemV/"))))
+
+
+def get_settings(actor: Actor) -> DoctorSettings:
+    with unit_of_work(actor) as uow:
+        d = own_doctor(uow.session, actor)
+        return DoctorSettings(d.timezone, d.bio, d.philosophy)
+
+
+def _clean_text(value: str | None, limit: int, label: str) -> str:
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise ValidationFailed(f"The {label} can be at most {limit} characters.")
+    return text
+
+
+def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy: str | None) -> DoctorSettings:
+    """Save the time zone and profile texts (the doctor's own row only; audited)."""
+    if timezone not in time_zones():
+        raise ValidationFailed("Choose a time zone from the list, e.g. Europe/Paris.")
+    ZoneInfo(timezone)  # present in this system's zone data
+    bio = _clean_text(bio, MAX_BIO, "about text")
+    philosophy = _clean_text(philosophy, MAX_PHILOSOPHY, "care philosophy")
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        changed = [name for name, old, new in (("timezone", doctor.timezone, timezone), ("bio", doctor.bio, bio),
+                                               ("philosophy", doctor.philosophy, philosophy)) if old != new]
+        if changed:
+            uow.session.execute(update(Doctor).where(Doctor.id == doctor.id)
+                                .values(timezone=timezone, bio=bio, philosophy=philosophy))
+            uow.session.add(AuditEvent(occurred_at=clock.now(), actor_id=actor.user_id, actor_role=actor.role,
+                                       action="doctor.settings_updated", subject_type="doctor",
+                                       subject_id=str(doctor.id), details={"fields": changed}))
+    return DoctorSettings(timezone, bio, philosophy)

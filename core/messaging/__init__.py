@@ -1,0 +1,1 @@
+"""Messages between patients and their doctors (SPEC §9)."""

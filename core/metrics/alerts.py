@@ -1,0 +1,234 @@
+"""The admin console's alert feed (SPEC §9): Critical, Warning and Info alerts, each with a call
+to action. Rules are plain functions over `AlertFacts` (pure, tested with literal facts); the
+service gathers the facts — a few aggregate queries, the slot engine for "no availability" — and
+the portal adds what only it can see (failed RQ jobs). Each rule's docstring is its definition.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.metrics.kpis import require_staff
+from core.metrics.periods import PARIS, period_for
+from core.scheduling.availability import MAX_BATCH, next_free_slots
+
+SEVERITIES = ("critical", "warning", "info")
+
+# Thresholds, in one place so the README and the tests quote the same numbers.
+PAYMENT_FAILURES_MIN = 5  # failed card payments today before the rate matters
+PAYMENT_FAILURE_RATE = 0.15  # share of today's card attempts that failed
+NO_SHOW_MARGIN = 0.02  # 2 points above the 30-day average
+NO_SHOW_MIN_VISITS = 10
+DEVICE_FAILURE_MARGIN = 0.05  # 5 points above the 30-day average
+DEVICE_MIN_TESTS = 20
+STUCK_PENDING_GRACE = timedelta(minutes=5)  # unlock_stale_slots runs every 60 s
+
+
+@dataclass(frozen=True)
+class Alert:
+    severity: str  # critical | warning | info
+    code: str  # stable key, e.g. "payment_failures"
+    title: str
+    detail: str
+    action: str  # the call to action
+    action_href: str | None = None  # where to act, in the console or outside it
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    payments_failed_today: int = 0
+    payments_succeeded_today: int = 0
+    top_failure_code: str | None = None
+    doctors_without_availability: list[str] = field(default_factory=list)  # names
+    doctors_offline: int = 0
+    no_show_week: tuple[int, int] = (0, 0)  # (no-shows, completed + no-shows) over the last 7 days
+    no_show_month: tuple[int, int] = (0, 0)  # the same over the 30 days before those 7
+    device_tests_week: tuple[int, int] = (0, 0)  # (failed, all) over the last 7 days
+    device_tests_month: tuple[int, int] = (0, 0)  # the same over the 30 days before
+    stuck_pending: int = 0
+    failed_jobs: int | None = None  # None: the queue could not be asked
+
+
+def _rate(pair: tuple[int, int]) -> float | None:
+    return pair[0] / pair[1] if pair[1] else None
+
+
+def payment_failures(f: AlertFacts) -> Alert | None:
+    """Critical when today (Paris) at least 5 card payments failed and they are at least 15 % of
+    today's card payment attempts."""
+    attempts = f.payments_failed_today + f.payments_succeeded_today
+    if f.payments_failed_today < PAYMENT_FAILURES_MIN or f.payments_failed_today / attempts < PAYMENT_FAILURE_RATE:
+        return None
+    share = f.payments_failed_today / attempts
+    code = f" Most common reason: {f.top_failure_code}." if f.top_failure_code else ""
+    return Alert("critical", "payment_failures", f"{f.payments_failed_today} card payments failed today",
+                 f"{share:.0%} of today's {attempts} card payment attempts failed.{code}",
+                 "Check the payment provider's status and the webhook log, then contact the patients "
+                 "whose payments failed.", "/admin/payments")
+
+
+def doctors_without_availability(f: AlertFacts) -> Alert | None:
+    """Warning for each doctor (listed together) with no bookable time in the next 7 days, as the
+    slot engine computes it for patients: Offline, fully booked, or every slot turned off."""
+    if not f.doctors_without_availability:
+        return None
+    names = f.doctors_without_availability
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Alert("warning", "no_availability",
+                 f"{len(names)} doctor{'s' if len(names) != 1 else ''} with no free time in the next 7 days",
+                 f"Patients cannot book {shown}.",
+                 "Ask them to open slots or switch back Online in the doctor portal.", "/admin/doctors")
+
+
+def no_show_rising(f: AlertFacts) -> Alert | None:
+    """Warning when the no-show rate of the last 7 days is at least 2 points above its average over
+    the 30 days before (with at least 10 consultations in the 7 days)."""
+    week, month = _rate(f.no_show_week), _rate(f.no_show_month)
+    if week is None or month is None or f.no_show_week[1] < NO_SHOW_MIN_VISITS or week < month + NO_SHOW_MARGIN:
+        return None
+    return Alert("warning", "no_show_rising", f"No-shows up: {week:.1%} this week",
+                 f"{f.no_show_week[0]} of {f.no_show_week[1]} consultations of the last 7 days were no-shows, "
+                 f"against {month:.1%} over the 30 days before.",
+                 "Check that reminders go out (24 h and 1 h before) and call this week's no-shows.",
+                 "/admin/appointments")
+
+
+def device_tests_failing(f: AlertFacts) -> Alert | None:
+    """Warning when the share of failed device tests over the last 7 days is at least 5 points above
+    the 30 days before (with at least 20 tests in the 7 days)."""
+    week, month = _rate(f.device_tests_week), _rate(f.device_tests_month)
+    if week is None or month is None or f.device_tests_week[1] < DEVICE_MIN_TESTS \
+            or week < month + DEVICE_FAILURE_MARGIN:
+        return None
+    return Alert("warning", "device_tests_failing", f"Device tests failing more: {week:.1%} this week",
+                 f"{f.device_tests_week[0]} of {f.device_tests_week[1]} device tests failed in the last 7 days, "
+                 f"against {month:.1%} over the 30 days before.",
+                 "Check the STUN server and the bandwidth test endpoint; read the failed tests' details.", None)
+
+
+def pending_stuck(f: AlertFacts) -> Alert | None:
+    """Warning when appointments are still pending more than 5 minutes after their 15-minute hold
+    ended: the job that releases expired holds (every 60 s) is not running."""
+    if not f.stuck_pending:
+        return None
+    return Alert("warning", "pending_stuck", f"{f.stuck_pending} unpaid hold{'s' if f.stuck_pending != 1 else ''} "
+                 "not released", "Their times stay blocked for other patients.",
+                 "Check that `doktu worker` (RQ and its cron) is running; unlock_stale_slots releases them.",
+                 "/admin/appointments")
+
+
+def jobs_failing(f: AlertFacts) -> Alert | None:
+    """Warning when background jobs (emails, SMS, reminders, refunds) are in RQ's failed registry;
+    Info when the queue cannot be asked."""
+    if f.failed_jobs is None:
+        return Alert("info", "jobs_unknown", "Background jobs: status unknown", "The job queue (Redis) did not answer.",
+                     "Check Redis (GET /readyz).", "/readyz")
+    if not f.failed_jobs:
+        return None
+    return Alert("warning", "jobs_failing", f"{f.failed_jobs} background job{'s' if f.failed_jobs != 1 else ''} failed",
+                 "Notifications or refunds may not have gone out.",
+                 "Inspect them with `rq info` and the worker log, fix the cause, then `rq requeue --all`.", None)
+
+
+def doctors_offline(f: AlertFacts) -> Alert | None:
+    """Info: how many doctors are Offline now (their times are hidden from patients)."""
+    if not f.doctors_offline:
+        return None
+    return Alert("info", "doctors_offline", f"{f.doctors_offline} doctor{'s' if f.doctors_offline != 1 else ''} "
+                 "Offline", "Offline doctors' times are hidden from patients.",
+                 "Nothing to do unless it lasts: doctors switch Online in their portal.", "/admin/doctors")
+
+
+RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
+    payment_failures, doctors_without_availability, no_show_rising, device_tests_failing, pending_stuck,
+    jobs_failing, doctors_offline,
+)
+
+
+def rule_definitions() -> list[tuple[str, str]]:
+    return [(rule.__name__, " ".join(inspect.getdoc(rule).split())) for rule in RULES]
+
+
+def evaluate(facts: AlertFacts) -> list[Alert]:
+    """Every rule's alert, Critical first, then Warning, then Info (rule order within a severity)."""
+    found = [alert for rule in RULES if (alert := rule(facts)) is not None]
+    return sorted(found, key=lambda a: SEVERITIES.index(a.severity))
+
+
+FACTS = text("""
+SELECT
+  (SELECT count(*) FROM payments WHERE provider <> 'credit' AND status = 'failed'
+      AND created_at >= :today AND created_at < :tomorrow) AS failed,
+  (SELECT count(*) FROM payments WHERE provider <> 'credit'
+      AND status IN ('succeeded', 'partially_refunded', 'refunded')
+      AND created_at >= :today AND created_at < :tomorrow) AS succeeded,
+  (SELECT failure_code FROM payments WHERE provider <> 'credit' AND status = 'failed' AND failure_code IS NOT NULL
+      AND created_at >= :today AND created_at < :tomorrow GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS top_code,
+  (SELECT count(*) FROM doctors WHERE NOT online) AS offline,
+  (SELECT count(*) FROM appointments WHERE status = 'pending' AND hold_expires_at < :stuck_before) AS stuck
+""")
+VISITS = text("""
+SELECT count(*) FILTER (WHERE start_at >= :week AND status = 'no_show') AS week_no_show,
+       count(*) FILTER (WHERE start_at >= :week) AS week_all,
+       count(*) FILTER (WHERE start_at < :week AND status = 'no_show') AS month_no_show,
+       count(*) FILTER (WHERE start_at < :week) AS month_all
+  FROM appointments WHERE start_at >= :month AND start_at < :now AND status IN ('completed', 'no_show')
+""")
+TESTS = text("""
+SELECT count(*) FILTER (WHERE created_at >= :week AND NOT passed) AS week_failed,
+       count(*) FILTER (WHERE created_at >= :week) AS week_all,
+       count(*) FILTER (WHERE created_at < :week AND NOT passed) AS month_failed,
+       count(*) FILTER (WHERE created_at < :week) AS month_all
+  FROM video_tests WHERE created_at >= :month AND created_at < :now
+""")
+
+
+def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> AlertFacts:
+    """Read what the rules need (SPEC §9 alert feed) as the admin."""
+    require_staff(actor)
+    now = now or clock.now()
+    today = period_for("today", now, PARIS)
+    week_start = now - timedelta(days=7)
+    params = {"today": today.start, "tomorrow": today.end, "stuck_before": now - STUCK_PENDING_GRACE, "now": now,
+              "week": week_start, "month": week_start - timedelta(days=30)}
+    with unit_of_work(actor) as uow:
+        s = uow.session
+        base = s.execute(FACTS, params).mappings().one()
+        visits = s.execute(VISITS, params).mappings().one()
+        tests = s.execute(TESTS, params).mappings().one()
+        doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE online ORDER BY display_name")).all()
+    return AlertFacts(
+        payments_failed_today=base["failed"], payments_succeeded_today=base["succeeded"],
+        top_failure_code=base["top_code"], doctors_offline=base["offline"], stuck_pending=base["stuck"],
+        doctors_without_availability=_without_availability(actor, doctors, now),
+        no_show_week=(visits["week_no_show"], visits["week_all"]),
+        no_show_month=(visits["month_no_show"], visits["month_all"]),
+        device_tests_week=(tests["week_failed"], tests["week_all"]),
+        device_tests_month=(tests["month_failed"], tests["month_all"]),
+        failed_jobs=failed_jobs,
+    )
+
+
+def _without_availability(actor: Actor, doctors: list, now: datetime) -> list[str]:
+    """Online doctors the slot engine offers nothing for in the next 7 days (Offline ones have
+    their own Info alert)."""
+    names = {row.id: row.display_name for row in doctors}
+    ids: list[uuid.UUID] = list(names)
+    empty = []
+    for i in range(0, len(ids), MAX_BATCH):
+        found = next_free_slots(actor, ids[i:i + MAX_BATCH], count=1, start=now, end=now + timedelta(days=7))
+        empty += [names[d] for d in ids[i:i + MAX_BATCH] if not found.get(d)]
+    return empty
+
+
+def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> list[Alert]:
+    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs))

@@ -1,0 +1,316 @@
+"""KPIs of the admin console (SPEC §9, §12): aggregation in PostgreSQL, shaping in pandas.
+
+Each figure a KPI needs is aggregated in SQL over the period and the previous period of the same
+length in one pass (a `period` column says which), so a query reads at most two periods' rows and
+returns at most two; pandas then shapes the figures into KPIs (`core.metrics.definitions`, where
+each KPI's definition lives), daily series and CSV. Every query runs in the admin's unit of work:
+row-level security lets staff read everything, and anyone else is refused before any query.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import Forbidden
+from core.metrics.definitions import FIGURES, KPIS, TEMPLATE_MINUTES_PER_DAY, shape_overview
+from core.metrics.periods import Period, period_for
+from core.models.engagement import FUNNEL_STEPS
+
+STAFF_ROLES = ("admin", "system")
+# Appointments that took the doctor's time (for utilisation): paid for, whatever happened after.
+BOOKED_STATUSES = ("paid", "confirmed", "completed", "no_show")
+# Card payments that went through at some point (refunds are subtracted from them).
+REVENUE_STATUSES = ("succeeded", "partially_refunded", "refunded")
+
+_PERIOD = "CASE WHEN {col} >= :s THEN 'current' ELSE 'previous' END AS period"
+
+# Booked and Appointments per patient (by the `paid` event); Booking conversion (held → paid cohort).
+# One scan of the two steps since the previous period began (a hold of the period may be paid
+# later), then aggregates only: no join whose cost a stale row estimate could blow up.
+FUNNEL_FIGURES = text(f"""
+WITH ev AS MATERIALIZED (
+  SELECT step, appointment_id, user_id, occurred_at
+    FROM funnel_events
+   WHERE step IN ('slot_held', 'paid') AND occurred_at >= :ps AND appointment_id IS NOT NULL
+), paid AS (
+  SELECT {_PERIOD.format(col="occurred_at")},
+         count(DISTINCT appointment_id) AS booked, count(DISTINCT user_id) AS booking_patients,
+         0 AS held, 0 AS held_paid
+    FROM ev WHERE step = 'paid' AND occurred_at < :e GROUP BY 1
+), cohort AS (
+  SELECT appointment_id, min(occurred_at) FILTER (WHERE step = 'slot_held') AS held_at,
+         bool_or(step = 'paid') AS was_paid
+    FROM ev GROUP BY appointment_id
+), held AS (
+  SELECT {_PERIOD.format(col="held_at")}, 0 AS booked, 0 AS booking_patients,
+         count(*) AS held, count(*) FILTER (WHERE was_paid) AS held_paid
+    FROM cohort WHERE held_at < :e GROUP BY 1
+)
+SELECT period, sum(booked) AS booked, sum(booking_patients) AS booking_patients, sum(held) AS held,
+       sum(held_paid) AS held_paid
+  FROM (SELECT * FROM paid UNION ALL SELECT * FROM held) x
+ GROUP BY period
+""")
+
+# Completed, No-show % and the booked minutes of Doctor utilisation, by start time.
+APPOINTMENT_FIGURES = text(f"""
+SELECT {_PERIOD.format(col="start_at")},
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status = 'no_show') AS no_show,
+       coalesce(sum(extract(epoch FROM end_at - start_at)) / 60, 0) AS booked_minutes
+  FROM appointments
+ WHERE start_at >= :ps AND start_at < :e AND status IN {BOOKED_STATUSES}
+ GROUP BY 1
+""")
+
+# The offered minutes of Doctor utilisation: per doctor and Paris day, explicit available slots,
+# else the template's 11 hours less the slots turned off; from the day the doctor joined. Summed as
+# "every doctor-day at the template" plus, on the days with slot rows, the difference they make —
+# so no join between doctors, days and slots whose cost a stale estimate could blow up.
+OFFERED_FIGURES = text(f"""
+WITH days AS (
+  SELECT d::date AS day, ((d::date + 1)::timestamp AT TIME ZONE :tz) AS day_end
+    FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') d
+), template AS (
+  SELECT CASE WHEN days.day >= CAST(:first_current AS date) THEN 'current' ELSE 'previous' END AS period,
+         count(*) * {TEMPLATE_MINUTES_PER_DAY} AS minutes
+    FROM days CROSS JOIN doctors doc WHERE doc.created_at < days.day_end GROUP BY 1
+), slot_days AS (
+  SELECT (start_at AT TIME ZONE :tz)::date AS day,
+         coalesce(sum(extract(epoch FROM end_at - start_at)) FILTER (WHERE is_available), 0) / 60 AS available,
+         count(*) FILTER (WHERE NOT is_available) AS off_slots
+    FROM slots WHERE start_at >= :ps AND start_at < :e
+   GROUP BY doctor_id, 1
+), explicit AS (
+  SELECT CASE WHEN day >= CAST(:first_current AS date) THEN 'current' ELSE 'previous' END AS period,
+         sum(CASE WHEN available > 0 THEN available
+                  ELSE greatest({TEMPLATE_MINUTES_PER_DAY} - 30 * off_slots, 0) END - {TEMPLATE_MINUTES_PER_DAY})
+           AS minutes
+    FROM slot_days GROUP BY 1
+)
+SELECT period, greatest(sum(minutes), 0) AS offered_minutes
+  FROM (SELECT * FROM template UNION ALL SELECT * FROM explicit) x
+ GROUP BY period
+""")
+
+# ARPA: net card revenue and the accounts paying it, by payment time.
+REVENUE_FIGURES = text(f"""
+SELECT {_PERIOD.format(col="created_at")},
+       coalesce(sum(amount_cents - refunded_cents), 0) AS net_revenue_cents,
+       count(DISTINCT user_id) AS paying_accounts
+  FROM payments
+ WHERE status IN {REVENUE_STATUSES} AND provider <> 'credit' AND created_at >= :ps AND created_at < :e
+ GROUP BY 1
+""")
+
+NEW_PATIENT_FIGURES = text(f"""
+SELECT {_PERIOD.format(col="created_at")}, count(*) AS new_patients
+  FROM patients WHERE created_at >= :ps AND created_at < :e GROUP BY 1
+""")
+
+FIGURE_QUERIES = {"funnel": FUNNEL_FIGURES, "appointments": APPOINTMENT_FIGURES, "offered": OFFERED_FIGURES,
+                  "revenue": REVENUE_FIGURES, "new_patients": NEW_PATIENT_FIGURES}
+
+DAILY = text("""
+WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:first AS date), CAST(:last AS date),
+                                                          interval '1 day') d),
+booked AS (SELECT (occurred_at AT TIME ZONE :tz)::date AS day, count(DISTINCT appointment_id) AS booked
+             FROM funnel_events WHERE step = 'paid' AND appointment_id IS NOT NULL
+                                  AND occurred_at >= :s AND occurred_at < :e GROUP BY 1),
+visits AS (SELECT (start_at AT TIME ZONE :tz)::date AS day,
+                  count(*) FILTER (WHERE status = 'completed') AS completed,
+                  count(*) FILTER (WHERE status = 'no_show') AS no_show
+             FROM appointments WHERE start_at >= :s AND start_at < :e AND status IN ('completed', 'no_show')
+            GROUP BY 1),
+revenue AS (SELECT (created_at AT TIME ZONE :tz)::date AS day,
+                   sum(amount_cents - refunded_cents) AS net_revenue_cents, count(DISTINCT user_id) AS paying_accounts
+              FROM payments WHERE status IN ('succeeded', 'partially_refunded', 'refunded') AND provider <> 'credit'
+                              AND created_at >= :s AND created_at < :e GROUP BY 1),
+joined AS (SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) AS new_patients
+             FROM patients WHERE created_at >= :s AND created_at < :e GROUP BY 1)
+SELECT days.day, coalesce(booked, 0) AS booked, coalesce(completed, 0) AS completed,
+       coalesce(no_show, 0) AS no_show, coalesce(net_revenue_cents, 0) AS net_revenue_cents,
+       coalesce(paying_accounts, 0) AS paying_accounts, coalesce(new_patients, 0) AS new_patients
+  FROM days LEFT JOIN booked USING (day) LEFT JOIN visits USING (day) LEFT JOIN revenue USING (day)
+  LEFT JOIN joined USING (day)
+ ORDER BY days.day
+""")
+DAILY_COLUMNS = ("booked", "completed", "no_show", "net_revenue_cents", "paying_accounts", "new_patients")
+
+FUNNEL_COUNTS = text(f"""
+SELECT {_PERIOD.format(col="occurred_at")}, step,
+       count(DISTINCT coalesce(user_id::text, visitor_id, id::text)) AS people
+  FROM funnel_events WHERE occurred_at >= :ps AND occurred_at < :e
+ GROUP BY 1, 2
+""")
+FUNNEL_LABELS = {
+    "availability_viewed": "Availability viewed", "slot_held": "Slot held", "signed_up": "Signed up",
+    "checkout_started": "Checkout started", "paid": "Paid", "device_test_passed": "Device test passed",
+    "joined": "Joined",
+}
+
+
+def require_staff(actor: Actor) -> None:
+    """Metrics are for the founders (admins) and the system only (SPEC §12: admin)."""
+    if actor.role not in STAFF_ROLES:
+        raise Forbidden("The metrics are for admins only.")
+
+
+def _params(period: Period) -> dict:
+    previous = period.previous()
+    return {"s": period.start, "e": period.end, "ps": previous.start, "tz": period.tz.key,
+            "first": previous.first_day, "last": period.last_day, "first_current": period.first_day}
+
+
+def figures(session: Session, period: Period, *, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The aggregated figures of `period` and the previous period: a frame indexed current/previous
+    with one column per figure (0 where a period has no rows)."""
+    params = _params(period)
+    frame = pd.DataFrame(0.0, index=["current", "previous"], columns=list(FIGURES))
+    for name, query in FIGURE_QUERIES.items():
+        if only and name not in only:
+            continue
+        rows = session.execute(query, params).mappings().all()
+        for row in rows:
+            for column, value in row.items():
+                if column != "period" and value is not None:
+                    frame.loc[row["period"], column] = float(value)
+    return frame
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    previous: Period
+    kpis: pd.DataFrame  # one row per KPI: see definitions.shape_overview
+    figures: pd.DataFrame
+    generated_at: datetime
+
+    def kpi(self, key: str) -> dict:
+        return self.kpis.loc[key].to_dict()
+
+
+def resolve(range_name: str, now: datetime | None = None) -> Period:
+    return period_for(range_name, now or clock.now())
+
+
+def overview(actor: Actor, range_name: str, *, now: datetime | None = None) -> Overview:
+    """The eight KPIs of SPEC §9 for `range_name`, each with the previous period's value and the change."""
+    require_staff(actor)
+    period = resolve(range_name, now)
+    with unit_of_work(actor) as uow:
+        found = figures(uow.session, period)
+    return Overview(period, period.previous(), shape_overview(found.loc["current"], found.loc["previous"]), found,
+                    clock.now())
+
+
+@dataclass(frozen=True)
+class Funnel:
+    period: Period
+    steps: pd.DataFrame  # step, label, people, previous, from_previous_step, from_first_step
+
+
+def funnel(actor: Actor, range_name: str, *, now: datetime | None = None) -> Funnel:
+    """People at each step of the booking funnel in the period: distinct accounts, or visitors
+    (a random cookie id) before they sign up. Each step is counted on its own events in the
+    period, so a step can exceed the one before it when people came back on another day."""
+    require_staff(actor)
+    period = resolve(range_name, now)
+    with unit_of_work(actor) as uow:
+        rows = uow.session.execute(FUNNEL_COUNTS, _params(period)).mappings().all()
+    return Funnel(period, shape_funnel(rows))
+
+
+def shape_funnel(rows) -> pd.DataFrame:
+    counts = pd.DataFrame(rows, columns=["period", "step", "people"])
+    table = counts.pivot_table(index="step", columns="period", values="people", aggfunc="sum", fill_value=0)
+    table = table.reindex(index=list(FUNNEL_STEPS), columns=["current", "previous"], fill_value=0).astype(int)
+    steps = pd.DataFrame({"step": list(FUNNEL_STEPS), "label": [FUNNEL_LABELS[s] for s in FUNNEL_STEPS],
+                          "people": table["current"].to_numpy(), "previous": table["previous"].to_numpy()})
+    first = steps["people"].iloc[0]
+    before = steps["people"].shift(1)
+    steps["from_previous_step"] = [None if i == 0 or not b else p / b
+                                   for i, (p, b) in enumerate(zip(steps["people"], before, strict=True))]
+    steps["from_first_step"] = [p / first if first else None for p in steps["people"]]
+    return steps.astype(object).where(steps.notna(), None)
+
+
+def daily(actor: Actor, range_name: str, *, now: datetime | None = None) -> tuple[Period, pd.DataFrame]:
+    """Per Paris day of the period: booked, completed, no-shows, net revenue, paying accounts, new
+    patients (the same definitions as the KPIs; days without anything are 0)."""
+    period = resolve(range_name, now)
+    return period, daily_series(actor, period)
+
+
+def daily_series(actor: Actor, period: Period) -> pd.DataFrame:
+    """The daily figures of any run of days (the bookings chart shows at least a week)."""
+    require_staff(actor)
+    with unit_of_work(actor) as uow:
+        rows = uow.session.execute(DAILY, {**_params(period), "first": period.first_day}).mappings().all()
+    return shape_daily(rows, period)
+
+
+def shape_daily(rows, period: Period) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["day", *DAILY_COLUMNS])
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame = frame.set_index("day").reindex(period.day_list(), fill_value=0)
+    frame.index.name = "day"
+    return frame.astype(int)
+
+
+def overview_csv(result: Overview) -> str:
+    """The analysts' CSV of the overview: one row per KPI with both periods and the definition.
+    Money in cents, ratios as fractions (0.125 = 12.5 %), empty where a value is undefined."""
+    period, previous = result.period, result.previous
+    frame = result.kpis[["key", "label", "unit", "value", "previous", "change", "definition"]].copy()
+    frame.insert(0, "range", period.name)
+    frame.insert(1, "from", period.start.isoformat())
+    frame.insert(2, "to", period.end.isoformat())
+    frame.insert(3, "previous_from", previous.start.isoformat())
+    frame.insert(4, "previous_to", previous.end.isoformat())
+    frame = frame.rename(columns={"key": "kpi"})
+    for column in ("value", "previous", "change"):
+        frame[column] = [_csv_number(v) for v in frame[column]]
+    return _to_csv(frame)
+
+
+def daily_csv(period: Period, frame: pd.DataFrame) -> str:
+    out = frame.reset_index()
+    out["day"] = [d.isoformat() for d in out["day"]]
+    out.insert(0, "range", period.name)
+    return _to_csv(out)
+
+
+def _csv_number(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.6g}"
+    return str(int(value))
+
+
+def _to_csv(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datetime | None = None) -> str:
+    """`GET /api/metrics/export.csv`: the KPI summary (`kpis`) or the daily figures (`daily`)."""
+    if table == "daily":
+        period, frame = daily(actor, range_name, now=now)
+        return daily_csv(period, frame)
+    return overview_csv(overview(actor, range_name, now=now))
+
+
+def kpi_keys() -> list[str]:
+    return [k.key for k in KPIS]

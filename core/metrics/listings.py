@@ -1,0 +1,197 @@
+"""The admin console's tables (SPEC §9): appointments, doctors, patients and payments of a period,
+paged in PostgreSQL (LIMIT/OFFSET with a count), and the same rows whole for a CSV export.
+
+Each listing is one query with the period's bounds; values stay raw (UTC instants, cents): the
+portal formats them for people, the CSV keeps them for analysts.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import text
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import ValidationFailed
+from core.metrics.kpis import require_staff
+from core.metrics.periods import Period, period_for
+
+PAGE_SIZE = 25
+EXPORT_LIMIT = 100_000  # rows in one CSV download of a view
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One table of the console: which rows a period holds, and how they are shown."""
+
+    key: str
+    title: str
+    description: str
+    columns: tuple[tuple[str, str], ...]  # (field, header)
+    count_sql: str
+    rows_sql: str  # ordered; takes :limit and :offset
+
+
+# Each query takes its page first (ORDER BY … LIMIT on one table), then joins names to those rows
+# only: row-level security's policies make PostgreSQL's row estimates useless for the joins, so
+# no join may depend on them being right.
+APPOINTMENTS = Listing(
+    "appointments", "Appointments",
+    "Appointments starting in the period, latest first, with their payment.",
+    (("start_at", "Start"), ("doctor", "Doctor"), ("patient", "Patient"), ("status", "Status"),
+     ("price_cents", "Price"), ("payment_status", "Payment"), ("payment_provider", "Paid by"),
+     ("booked_at", "Booked at")),
+    "SELECT count(*) FROM appointments WHERE start_at >= :s AND start_at < :e",
+    """WITH page AS MATERIALIZED (
+         SELECT id, doctor_id, patient_id, start_at, status, price_cents, created_at FROM appointments
+          WHERE start_at >= :s AND start_at < :e
+          ORDER BY start_at DESC, id LIMIT :limit OFFSET :offset)
+       SELECT a.id, a.start_at, d.display_name AS doctor, u.full_name AS patient, a.status, a.price_cents,
+              p.status AS payment_status, p.provider AS payment_provider, a.created_at AS booked_at
+         FROM page a
+         JOIN doctors d ON d.id = a.doctor_id
+         JOIN patients pt ON pt.id = a.patient_id
+         JOIN users u ON u.id = pt.user_id
+         LEFT JOIN LATERAL (SELECT status, provider FROM payments
+                             WHERE appointment_id = a.id AND status <> 'failed'
+                             ORDER BY created_at DESC LIMIT 1) p ON true
+        ORDER BY a.start_at DESC, a.id""",
+)
+
+DOCTORS = Listing(
+    "doctors", "Doctors",
+    "Every doctor with their consultations starting in the period, busiest first.",
+    (("doctor", "Doctor"), ("specialty", "Specialty"), ("online", "Online"), ("booked", "Booked"),
+     ("completed", "Completed"), ("no_show", "No-shows"), ("cancelled", "Cancelled"), ("rating", "Rating")),
+    "SELECT count(*) FROM doctors",
+    """WITH x AS MATERIALIZED (
+         SELECT doctor_id,
+                count(*) FILTER (WHERE status IN ('paid', 'confirmed', 'completed', 'no_show')) AS booked,
+                count(*) FILTER (WHERE status = 'completed') AS completed,
+                count(*) FILTER (WHERE status = 'no_show') AS no_show,
+                count(*) FILTER (WHERE status = 'cancelled') AS cancelled
+           FROM appointments WHERE start_at >= :s AND start_at < :e GROUP BY doctor_id)
+       SELECT d.id, d.display_name AS doctor, d.specialty, d.online, coalesce(x.booked, 0) AS booked,
+              coalesce(x.completed, 0) AS completed, coalesce(x.no_show, 0) AS no_show,
+              coalesce(x.cancelled, 0) AS cancelled, d.rating_avg AS rating
+         FROM doctors d LEFT JOIN x ON x.doctor_id = d.id
+        ORDER BY coalesce(x.booked, 0) DESC, d.display_name, d.id
+        LIMIT :limit OFFSET :offset""",
+)
+
+_ACTIVE_PATIENTS = """
+  WITH who AS MATERIALIZED (
+    SELECT patient_id, sum(appointments) AS appointments, sum(completed) AS completed, sum(no_show) AS no_show
+      FROM (SELECT patient_id, 1 AS appointments, (status = 'completed')::int AS completed,
+                   (status = 'no_show')::int AS no_show
+              FROM appointments WHERE start_at >= :s AND start_at < :e
+            UNION ALL
+            SELECT id, 0, 0, 0 FROM patients WHERE created_at >= :s AND created_at < :e) x
+     GROUP BY patient_id)
+"""
+PATIENTS = Listing(
+    "patients", "Patients",
+    "Patients with an appointment starting in the period or who joined in it, most appointments first.",
+    (("patient", "Patient"), ("joined_at", "Joined"), ("appointments", "Appointments"), ("completed", "Completed"),
+     ("no_show", "No-shows"), ("paid_cents", "Paid (net)")),
+    _ACTIVE_PATIENTS + "SELECT count(*) FROM who",
+    _ACTIVE_PATIENTS + """
+       , page AS MATERIALIZED (
+         SELECT who.*, pt.created_at AS joined_at, pt.user_id FROM who JOIN patients pt ON pt.id = who.patient_id
+          ORDER BY who.appointments DESC, pt.created_at DESC, pt.id LIMIT :limit OFFSET :offset)
+       SELECT page.patient_id AS id, u.full_name AS patient, page.joined_at, page.appointments, page.completed,
+              page.no_show,
+              coalesce((SELECT sum(amount_cents - refunded_cents) FROM payments p
+                         WHERE p.user_id = page.user_id AND p.provider <> 'credit'
+                           AND p.status IN ('succeeded', 'partially_refunded', 'refunded')
+                           AND p.created_at >= :s AND p.created_at < :e), 0) AS paid_cents
+         FROM page JOIN users u ON u.id = page.user_id
+        ORDER BY page.appointments DESC, page.joined_at DESC, page.patient_id""",
+)
+
+PAYMENTS = Listing(
+    "payments", "Payments",
+    "Payments started in the period (card, local stand-in or credit; visits and plans), latest first.",
+    (("created_at", "Time"), ("account", "Account"), ("kind", "Kind"), ("provider", "Provider"),
+     ("status", "Status"), ("amount_cents", "Amount"), ("refunded_cents", "Refunded"), ("failure_code", "Failure")),
+    "SELECT count(*) FROM payments WHERE created_at >= :s AND created_at < :e",
+    """WITH page AS MATERIALIZED (
+         SELECT * FROM payments WHERE created_at >= :s AND created_at < :e
+          ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset)
+       SELECT p.id, p.created_at, u.full_name AS account, p.kind, p.provider, p.status, p.amount_cents,
+              p.refunded_cents, p.failure_code
+         FROM page p JOIN users u ON u.id = p.user_id
+        ORDER BY p.created_at DESC, p.id""",
+)
+
+LISTINGS = {listing.key: listing for listing in (APPOINTMENTS, DOCTORS, PATIENTS, PAYMENTS)}
+
+
+@dataclass(frozen=True)
+class Page:
+    listing: Listing
+    period: Period
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first_row(self) -> int:
+        return 0 if not self.total else (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_row(self) -> int:
+        return min(self.total, self.page * self.page_size)
+
+
+def _listing(key: str) -> Listing:
+    if key not in LISTINGS:
+        raise ValidationFailed(f"No table called {key!r}.")
+    return LISTINGS[key]
+
+
+def page_of(actor: Actor, key: str, range_name: str, page: int = 1, *, page_size: int = PAGE_SIZE,
+            now: datetime | None = None) -> Page:
+    """Page `page` (from 1; clamped to the last page) of a console table for the period."""
+    require_staff(actor)
+    listing, period = _listing(key), period_for(range_name, now or clock.now())
+    bounds = {"s": period.start, "e": period.end}
+    with unit_of_work(actor) as uow:
+        total = uow.session.execute(text(listing.count_sql), bounds).scalar_one()
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        rows = uow.session.execute(text(listing.rows_sql), {**bounds, "limit": page_size,
+                                                            "offset": (page - 1) * page_size}).mappings().all()
+    return Page(listing, period, [dict(r) for r in rows], total, page, page_size)
+
+
+def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None = None) -> str:
+    """The whole table of the period as CSV (at most EXPORT_LIMIT rows): times in ISO 8601 UTC,
+    money in cents, the row id first."""
+    require_staff(actor)
+    listing, period = _listing(key), period_for(range_name, now or clock.now())
+    with unit_of_work(actor) as uow:
+        rows = uow.session.execute(text(listing.rows_sql), {"s": period.start, "e": period.end,
+                                                            "limit": EXPORT_LIMIT, "offset": 0}).mappings().all()
+    frame = pd.DataFrame([dict(r) for r in rows], columns=["id", *[c for c, _ in listing.columns]])
+    for column in frame.columns:
+        frame[column] = [_csv_cell(v) for v in frame[column]]
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def _csv_cell(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "" if value is None else value

@@ -1,0 +1,306 @@
+"""The doctor's calendar (SPEC §4; issue 8): every 30-minute cell of a local day with its state,
+and the services the portal's Day, Week and Month views call.
+
+A cell is what the doctor sees and presses: green **available** (press → turn off), white
+**unavailable** (press → turn on), blue **booked** (the patient's name; cancel the appointment
+instead), amber **held** (a patient is paying for it right now). Cells that have started are
+**past**: shown, never changed. The states follow the availability engine's rules
+(`core.scheduling.engine`): a local day with at least one explicit available slot offers only its
+explicit slots; other days follow the default template (10:00–21:00) minus the slots the doctor
+turned off. An available cell the engine would still not offer to patients says why (within 45
+minutes of a booking, busy in the doctor's external calendar, or less than 60 minutes from now).
+
+Days are walked in real time from local midnight to the next one, so a day has 46 cells when the
+clocks go forward and 50 when they go back (the repeated hour's second pass is `repeated`).
+Toggling goes through `core.scheduling.doctor_slots` — the same service as the doctor time-slot API
+(a choice sticks, template days are copied on write, overlaps → ERR_SLOT_CONFLICT).
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from core import clock
+from core.actor import Actor
+from core.db import unit_of_work
+from core.errors import ValidationFailed
+from core.models import ACTIVE_STATUSES, Appointment, ExternalBusy, Patient, Slot, User
+from core.scheduling import doctor_slots
+from core.scheduling.calendars import TEMPLATE_SOURCE
+from core.scheduling.engine import ADVANCE_NOTICE, BUFFER, DEFAULT_TEMPLATE, WorkingTemplate, template_starts
+
+CELL = timedelta(minutes=30)
+AVAILABLE, UNAVAILABLE, BOOKED, HELD = "available", "unavailable", "booked", "held"
+# Shown as booked: what occupies the time now, and what happened in it (greyed once past).
+SHOWN_STATUSES = (*ACTIVE_STATUSES, "completed", "no_show")
+MAX_DAYS = 42  # six weeks: the most a month view shows
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    start: datetime
+    end: datetime
+    is_available: bool
+    explicit: bool  # a doctor's (or the seed's) choice; False: a row a patient's hold materialised
+    held: bool  # a patient holds it right now
+
+
+@dataclass(frozen=True)
+class BookedRow:
+    id: uuid.UUID
+    start: datetime
+    end: datetime
+    status: str
+    patient_name: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    start: datetime  # UTC
+    end: datetime
+    local: datetime  # the start on the doctor's wall clock (fold=1 on the repeated hour)
+    state: str
+    past: bool
+    weekend: bool
+    patient_name: str | None = None
+    appointment_id: uuid.UUID | None = None
+    appointment_status: str | None = None
+    not_offered: str | None = None  # why an available cell is not bookable by patients right now
+    now_fraction: float | None = None  # where "now" lies inside this cell (0–1), if it does
+
+    @property
+    def repeated(self) -> bool:
+        return self.local.fold == 1
+
+    @property
+    def row_key(self) -> str:
+        """Same wall-clock time, same row: "14:30"; the second 02:30 of a fall-back day "02:30+"."""
+        return self.local.strftime("%H:%M") + ("+" if self.repeated else "")
+
+    @property
+    def pressable(self) -> bool:
+        """Only open and closed times change by a press: booked ones are cancelled instead, held ones
+        belong to a paying patient for a few minutes, past ones are history."""
+        return not self.past and self.state in (AVAILABLE, UNAVAILABLE)
+
+
+@dataclass(frozen=True)
+class DayColumn:
+    day: date
+    cells: list[Cell]
+    explicit: bool  # the day follows the doctor's explicit slots, not the template
+
+    @property
+    def weekend(self) -> bool:
+        return self.day.weekday() >= 5
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    timezone: str
+    online: bool
+    now: datetime
+    days: list[DayColumn]
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    day: date
+    available: int
+    booked: int
+    past: bool
+
+
+def row_order(key: str) -> tuple[int, int, int]:
+    """Rows sort by hour, then first/second pass of a repeated hour, then minute: 02:00, 02:30,
+    02:00+, 02:30+, 03:00 on the day the clocks go back."""
+    hour, minute = int(key[:2]), int(key[3:5])
+    return hour, 1 if key.endswith("+") else 0, minute
+
+
+def local_day_bounds(tz: ZoneInfo, day: date) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) as UTC instants."""
+    return (datetime.combine(day, time(0), tz).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC))
+
+
+def _overlaps(start: datetime, end: datetime, intervals: Sequence[tuple[datetime, datetime]]) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequence[BookedRow],
+              busy: Sequence[tuple[datetime, datetime]], now: datetime,
+              template: WorkingTemplate = DEFAULT_TEMPLATE) -> DayColumn:
+    """The cells of one local day (a pure rule: plain values in, cells out). `slots`, `booked` and
+    `busy` may cover more than the day; what lies outside it is ignored, except appointments near
+    enough to block a cell by the ±45 min buffer."""
+    day_start, day_end = local_day_bounds(tz, day)
+    own = [s for s in slots if day_start <= s.start < day_end]
+    explicit_on = [(s.start, s.end) for s in own if s.explicit and s.is_available]
+    turned_off = [(s.start, s.end) for s in own if s.explicit and not s.is_available]
+    held = [(s.start, s.end) for s in own if s.held]
+    explicit_day = bool(explicit_on)
+    template = set() if explicit_day else set(template_starts(tz, day_start, day_end, template))
+    shown = [b for b in booked if b.status in SHOWN_STATUSES and b.start < day_end and b.end > day_start]
+    blockers = sorted(b.start for b in booked if b.status in ACTIVE_STATUSES)
+    weekend = day.weekday() >= 5
+    cells: list[Cell] = []
+    moment = day_start
+    while moment < day_end:
+        end = moment + CELL
+        local = moment.astimezone(tz)
+        past = moment <= now
+        now_fraction = (now - moment) / CELL if moment <= now < end else None
+        appointment = next((b for b in shown if b.start < end and b.end > moment), None)
+        if appointment is not None:
+            cells.append(Cell(moment, end, local, BOOKED, past, weekend, appointment.patient_name,
+                              appointment.id, appointment.status, None, now_fraction))
+        else:
+            if _overlaps(moment, end, held):
+                state = HELD
+            elif _overlaps(moment, end, turned_off):
+                state = UNAVAILABLE
+            elif explicit_day:
+                state = AVAILABLE if _overlaps(moment, end, explicit_on) else UNAVAILABLE
+            else:
+                state = AVAILABLE if moment in template else UNAVAILABLE
+            reason = _not_offered(moment, end, blockers, busy, now) if state == AVAILABLE and not past else None
+            cells.append(Cell(moment, end, local, state, past, weekend, not_offered=reason,
+                              now_fraction=now_fraction))
+        moment = end
+    return DayColumn(day, cells, explicit_day)
+
+
+def _not_offered(start: datetime, end: datetime, blockers: list[datetime],
+                 busy: Sequence[tuple[datetime, datetime]], now: datetime) -> str | None:
+    i = bisect_left(blockers, start - BUFFER)
+    while i < len(blockers) and blockers[i] < start + BUFFER:
+        if blockers[i] - start != timedelta(0) and abs(blockers[i] - start) < BUFFER:
+            return "within 45 minutes of a booking"
+        i += 1
+    if _overlaps(start, end, busy):
+        return "busy in your external calendar"
+    if start - now < ADVANCE_NOTICE:
+        return "less than 60 minutes from now"
+    return None
+
+
+# --- services ------------------------------------------------------------------------------------
+
+@dataclass
+class _Loaded:
+    tz: ZoneInfo
+    online: bool
+    slots: list[SlotRow]
+    booked: list[BookedRow]
+    busy: list[tuple[datetime, datetime]]
+
+
+def _load(actor: Actor, first_day: date, last_day: date, now: datetime) -> _Loaded:
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor = doctor_slots.own_doctor(session, actor)
+        tz = ZoneInfo(doctor.timezone)
+        start, _ = local_day_bounds(tz, first_day)
+        _, end = local_day_bounds(tz, last_day)
+        slot_rows = session.execute(
+            select(Slot.start_at, Slot.end_at, Slot.is_available, Slot.source, Slot.locked_by, Slot.locked_until)
+            .where(Slot.doctor_id == doctor.id, Slot.start_at >= start, Slot.start_at < end)
+            .order_by(Slot.start_at)).all()
+        # Appointments a little outside the window still block cells inside it by the buffer.
+        appointment_rows = session.execute(
+            select(Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status, User.full_name)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(User, User.id == Patient.user_id)
+            .where(Appointment.doctor_id == doctor.id, Appointment.status.in_(SHOWN_STATUSES),
+                   Appointment.start_at < end + BUFFER, Appointment.end_at > start - BUFFER)
+            .order_by(Appointment.start_at)).all()
+        busy_rows = session.execute(
+            select(ExternalBusy.start_at, ExternalBusy.end_at)
+            .where(ExternalBusy.doctor_id == doctor.id, ExternalBusy.start_at < end, ExternalBusy.end_at > start)
+        ).all()
+        return _Loaded(
+            tz, doctor.online,
+            [SlotRow(r.start_at, r.end_at, r.is_available, r.source != TEMPLATE_SOURCE or not r.is_available,
+                     r.locked_by is not None and r.locked_until is not None and r.locked_until > now)
+             for r in slot_rows],
+            [BookedRow(r.id, r.start_at, r.end_at, r.status, r.full_name) for r in appointment_rows],
+            [(r.start_at, r.end_at) for r in busy_rows],
+        )
+
+
+def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> CalendarView:
+    """The doctor's cells for `day_count` local days from `first_day` (Day view: 1, Week view: 7)."""
+    if not 1 <= day_count <= MAX_DAYS:
+        raise ValidationFailed(f"The calendar shows 1 to {MAX_DAYS} days at a time.")
+    now = clock.now()
+    days = [first_day + timedelta(days=i) for i in range(day_count)]
+    loaded = _load(actor, days[0], days[-1], now)
+    columns = [day_cells(loaded.tz, d, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now)
+               for d in days]
+    return CalendarView(loaded.tz.key, loaded.online, now, columns)
+
+
+def month_days(year: int, month: int) -> list[date]:
+    """The days the Month view shows: whole weeks (Monday first) covering the month."""
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    start = first - timedelta(days=first.weekday())
+    last = following - timedelta(days=1)
+    end = last + timedelta(days=6 - last.weekday())
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def month_overview(actor: Actor, year: int, month: int) -> tuple[str, list[DaySummary]]:
+    """Per day of the Month view: how many cells are open and how many consultations are booked.
+    Only these counts travel to the page; a day's cells are built when it is opened."""
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        raise ValidationFailed("No such month.")
+    view = doctor_calendar(actor, month_days(year, month)[0], len(month_days(year, month)))
+    summaries = []
+    for column in view.days:
+        booked_ids = {c.appointment_id for c in column.cells if c.state == BOOKED}
+        summaries.append(DaySummary(
+            column.day,
+            available=sum(1 for c in column.cells if c.state == AVAILABLE and not c.past),
+            booked=len(booked_ids),
+            past=all(c.past for c in column.cells),
+        ))
+    return view.timezone, summaries
+
+
+def toggle_cell(actor: Actor, start: datetime, *, turn_on: bool) -> Cell:
+    """Turn one 30-minute cell on or off (the doctor time-slot semantics of SPEC §3: the choice
+    sticks; a template day is copied on write) and return the cell as it now is."""
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValidationFailed("A cell's start needs a time zone offset.")
+    doctor_slots.set_slot(actor, start, start + CELL, is_available=turn_on)
+    return cell_at(actor, start)
+
+
+def cell_at(actor: Actor, start: datetime) -> Cell:
+    """One cell as it is now (read back after a change, or after a refused one)."""
+    now = clock.now()
+    profile = doctor_slots.doctor_profile(actor)
+    day = start.astimezone(ZoneInfo(profile.timezone)).date()
+    loaded = _load(actor, day, day, now)
+    column = day_cells(loaded.tz, day, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now)
+    found = next((c for c in column.cells if c.start == start), None)
+    if found is None:
+        raise ValidationFailed("No calendar cell starts at this time.")
+    return found
+
+
+def set_range(actor: Actor, *, first_day: date, last_day: date, start_time: time, end_time: time,
+              weekdays: set[int], turn_on: bool) -> doctor_slots.BatchResult:
+    """Bulk: turn a whole day or a range of days and hours on or off (`end_time` 00:00 = midnight),
+    in 30-minute slots in the doctor's time zone. Booked, held and past times are skipped."""
+    return doctor_slots.batch_set_slots(actor, first_day=first_day, last_day=last_day, weekdays=weekdays,
+                                        start_time=start_time, end_time=end_time, is_available=turn_on)

@@ -1,0 +1,229 @@
+"""Components of the admin console: KPI tiles, tables with a pager, charts, the alert list.
+
+Presentation only: values come from core.metrics; here they are formatted for people (times in
+Europe/Paris, euros, percentages) and laid out accessibly (captions, header scopes, labelled
+buttons, a live region for the pager).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from core.metrics.alerts import Alert
+from core.metrics.definitions import KPIS, format_change, format_value
+from core.metrics.listings import Page
+from core.metrics.periods import PARIS, Period
+
+PRIMARY, MUTED, LINE = "#1452d8", "#9aa7bd", "#d8dee8"
+SEVERITY_LABELS = {"critical": "Critical", "warning": "Warning", "info": "Info"}
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "staticPlot": False}
+
+
+# ---- tiles ----
+
+def kpi_tiles() -> html.Div:
+    """The eight tiles; their figures are filled in (and refreshed every 60 s) by a callback, so
+    a tile keeps its focus and tooltip across refreshes."""
+    return html.Div([kpi_tile(k.key, k.label, k.definition) for k in KPIS], id="admin-tiles",
+                    className="admin-tiles")
+
+
+def kpi_tile(key: str, label: str, definition: str) -> html.Div:
+    info_id, definition_id = f"admin-kpi-{key}-info", f"admin-kpi-{key}-definition"
+    return html.Div([
+        html.Div([
+            html.H2(label, className="admin-tile__label", id=f"admin-kpi-{key}-label"),
+            html.Button("i", id=info_id, type="button", className="admin-tile__info",
+                        **{"aria-label": f"What {label} means", "aria-describedby": definition_id}),
+        ], className="admin-tile__head"),
+        html.P("…", className="admin-tile__value", id={"type": "admin-kpi-value", "key": key}),
+        html.P("", className="admin-tile__change", id={"type": "admin-kpi-change", "key": key}),
+        html.Span(definition, id=definition_id, className="visually-hidden"),
+        dbc.Tooltip(definition, target=info_id, placement="bottom", className="admin-tooltip"),
+    ], className="admin-tile", id=f"admin-kpi-{key}", **{"data-kpi": key})
+
+
+def comparison_label(period: Period) -> str:
+    return {"today": "yesterday", "yesterday": "the day before"}.get(period.name, f"the {period.days} days before")
+
+
+def tile_change(row: dict, period: Period) -> tuple[list, str]:
+    """The change line of a tile and its class (up/down, good/bad for this KPI)."""
+    text = format_change(row["unit"], row["change"], row["change_ratio"])
+    versus = f" vs {comparison_label(period)} ({format_value(row['unit'], row['previous'])})"
+    change = row["change"]
+    if change is None or change == 0:
+        return [text, versus], "admin-tile__change"
+    up = change > 0
+    good = up == row["higher_is_better"]
+    arrow = html.Span("▲" if up else "▼", **{"aria-hidden": "true"})
+    direction = html.Span(" up" if up else " down", className="visually-hidden")
+    return [arrow, direction, " ", text, versus], f"admin-tile__change admin-tile__change--{'good' if good else 'bad'}"
+
+
+# ---- tables ----
+
+def fmt_time(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(PARIS).strftime("%a %d %b %Y, %H:%M")
+
+
+def fmt_cents(value) -> str:
+    return "" if value is None else f"€{int(value) / 100:,.2f}"
+
+
+def fmt_cell(field: str, value):
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return fmt_time(value)
+    if field.endswith("_cents"):
+        return fmt_cents(value)
+    if field == "online":
+        return "Online" if value else "Offline"
+    if field in ("status", "payment_status"):
+        return html.Span(str(value).replace("_", " "), className=f"dk-chip admin-status admin-status--{value}")
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def data_table(view: str, caption: str, columns, rows: list[dict]) -> html.Table | html.P:
+    if not rows:
+        return html.P("Nothing in this period.", className="dk-muted admin-empty", id=f"admin-{view}-empty")
+    return html.Div(html.Table([
+        html.Caption(caption, className="visually-hidden"),
+        html.Thead(html.Tr([html.Th(header, scope="col") for _, header in columns])),
+        html.Tbody([html.Tr([html.Td(fmt_cell(field, row.get(field))) for field, _ in columns]) for row in rows]),
+    ], className="dk-table admin-table", id=f"admin-{view}-table"), className="admin-table-wrap", tabIndex="0",
+        role="region", **{"aria-label": caption})
+
+
+def page_table(page: Page) -> html.Table | html.P:
+    caption = f"{page.listing.title}, {page.period.label.lower()}, page {page.page} of {page.pages}"
+    return data_table(page.listing.key, caption, page.listing.columns, page.rows)
+
+
+def pager_status(page: Page) -> str:
+    if not page.total:
+        return "No rows"
+    return f"Rows {page.first_row:,}–{page.last_row:,} of {page.total:,} · page {page.page} of {page.pages}"
+
+
+def table_view(view: str, title: str, description: str, *, pager: bool = True) -> list:
+    """The frame of a table view: title, what it shows, CSV download, the table and its pager."""
+    parts = [
+        html.Div([
+            html.H1(title, className="h3", id="admin-section-title"),
+            csv_button(view, "Download CSV"),
+        ], className="admin-section-head"),
+        html.P(description, className="dk-muted"),
+        html.Div(html.P("Loading…", className="dk-muted"), id={"type": "admin-table", "view": view}),
+    ]
+    if pager:
+        parts.append(html.Nav([
+            html.Button("Previous page", id={"type": "admin-prev", "view": view}, type="button",
+                        className="dk-btn dk-btn--ghost", disabled=True),
+            html.P("", id={"type": "admin-pager-status", "view": view}, className="admin-pager__status",
+                   role="status", **{"aria-live": "polite"}),
+            html.Button("Next page", id={"type": "admin-next", "view": view}, type="button",
+                        className="dk-btn dk-btn--ghost", disabled=True),
+            dcc.Store(id={"type": "admin-page", "view": view}, data=1),
+        ], className="admin-pager", **{"aria-label": f"{title} pages"}))
+    return parts
+
+
+def csv_button(view: str, label: str) -> html.Span:
+    return html.Span([
+        html.Button(label, id={"type": "admin-csv", "view": view}, type="button", className="dk-btn dk-btn--ghost",
+                    **{"data-export": view}),
+        dcc.Download(id={"type": "admin-download", "view": view}),
+    ], className="admin-csv")
+
+
+# ---- alerts ----
+
+def alert_items(alerts: list[Alert], *, limit: int | None = None) -> html.Ul | html.P:
+    if not alerts:
+        return html.P("No alerts: all clear.", className="dk-muted", id="admin-alerts-empty")
+    shown = alerts[:limit] if limit else alerts
+    items = []
+    for alert in shown:
+        action = [html.Strong("What to do: "), alert.action]
+        if alert.action_href:
+            action += [" ", html.A("Open", href=alert.action_href, className="admin-alert__link",
+                                   **{"aria-label": f"Open: {alert.title}"})]
+        items.append(html.Li([
+            html.Span(SEVERITY_LABELS[alert.severity], className=f"admin-severity admin-severity--{alert.severity}"),
+            html.Div([html.P(alert.title, className="admin-alert__title"),
+                      html.P(alert.detail, className="admin-alert__detail"),
+                      html.P(action, className="admin-alert__action")]),
+        ], className=f"admin-alert admin-alert--{alert.severity}", **{"data-code": alert.code}))
+    return html.Ul(items, className="admin-alerts", id="admin-alert-list")
+
+
+ALERT_COLUMNS = (("severity", "Severity"), ("title", "Alert"), ("detail", "Detail"), ("action", "What to do"))
+
+
+def alerts_table(alerts: list[Alert]) -> html.Table | html.P:
+    rows = [{"severity": SEVERITY_LABELS[a.severity], "title": a.title, "detail": a.detail, "action": a.action}
+            for a in alerts]
+    if not rows:
+        return html.P("No alerts: all clear.", className="dk-muted", id="admin-alerts-empty")
+    return data_table("alerts", "Alerts, most severe first", ALERT_COLUMNS, rows)
+
+
+# ---- charts ----
+
+def _layout(title: str) -> dict:
+    return {"title": {"text": title, "font": {"size": 15}}, "height": 300,
+            "margin": {"l": 40, "r": 16, "t": 44, "b": 40}, "paper_bgcolor": "#fff", "plot_bgcolor": "#fff",
+            "font": {"family": "system-ui, sans-serif", "color": "#1b2330"}, "showlegend": False}
+
+
+def funnel_figure(steps: pd.DataFrame) -> go.Figure:
+    figure = go.Figure(go.Funnel(y=list(steps["label"]), x=[int(v) for v in steps["people"]],
+                                 textinfo="value+percent initial", marker={"color": PRIMARY},
+                                 connector={"fillcolor": "#eef3ff"}))
+    figure.update_layout(**_layout("Booking funnel (people)"))
+    figure.update_layout(margin={"l": 150, "r": 16, "t": 44, "b": 20})
+    return figure
+
+
+def bookings_figure(frame: pd.DataFrame, period: Period) -> go.Figure:
+    """Booked per day; days outside the selected period (shown for context) in grey."""
+    days = list(frame.index)
+    inside = [period.first_day <= d <= period.last_day for d in days]
+    figure = go.Figure(go.Bar(x=[d.strftime("%a %d %b") for d in days], y=[int(v) for v in frame["booked"]],
+                              marker={"color": [PRIMARY if i else MUTED for i in inside]},
+                              hovertemplate="%{x}: %{y} booked<extra></extra>", text=[int(v) for v in frame["booked"]],
+                              textposition="auto"))
+    figure.update_layout(**_layout("Bookings per day (Paris days)"))
+    figure.update_xaxes(type="category", tickangle=-45 if len(days) > 10 else 0, showgrid=False)
+    figure.update_yaxes(rangemode="tozero", gridcolor=LINE)
+    return figure
+
+
+def chart(graph_id: str, caption: str) -> html.Figure:
+    return html.Figure([
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, figure=go.Figure(layout=_layout("")),
+                  className="admin-graph"),
+        html.Figcaption(caption, className="visually-hidden"),
+    ], className="dk-card admin-chart")
+
+
+DAILY_COLUMNS = (("day", "Day"), ("booked", "Booked"), ("completed", "Completed"), ("no_show", "No-shows"),
+                 ("net_revenue_cents", "Net revenue"), ("new_patients", "New patients"))
+
+
+def daily_table(frame: pd.DataFrame, period: Period) -> html.Table | html.P:
+    rows = [{"day": day.strftime("%a %d %b %Y"), **{k: int(v) for k, v in values.items()}}
+            for day, values in frame.iterrows() if period.first_day <= day <= period.last_day]
+    return data_table("daily", f"Figures per day, {period.label.lower()}", DAILY_COLUMNS, rows)

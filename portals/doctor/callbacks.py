@@ -1,0 +1,293 @@
+"""What the doctor portal's Dash callbacks do, as plain functions (issue 8).
+
+Each takes the callback's inputs plus the acting doctor (`Actor`) and returns the callback's
+outputs; `dash_app.py` only wires them to component ids. They call one core service each and turn
+its answer — or its DomainError — into components, a `dash.Patch` or a message, so they are tested
+as functions (tests/unit/doctor_portal) without a browser or a database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dash import no_update
+
+from core import clock
+from core.actor import Actor
+from core.booking import changes, completion, doctor_agenda
+from core.doctors import patient_records
+from core.doctors import settings as doctor_settings
+from core.errors import DomainError, ValidationFailed
+from core.messaging import messages
+from core.scheduling import doctor_calendar, doctor_slots
+from portals.doctor import calendar_view as cv
+from portals.doctor import panels
+from portals.doctor import upcoming_view as uv
+
+USUAL_HOURS_WEEKS = 4
+
+
+def today_for(timezone: str, now: datetime | None = None) -> date:
+    return (now or clock.now()).astimezone(ZoneInfo(timezone)).date()
+
+
+def new_version() -> str:
+    """A value that differs from the last one: stores that trigger a re-read."""
+    return uuid.uuid4().hex
+
+
+# --- calendar ------------------------------------------------------------------------------------
+
+def navigate(triggered: str | None, view_value: str | None, nav: dict | None, open_day: dict | None,
+             today: date) -> tuple[dict, str]:
+    """The view switch, Previous / Today / Next, and a Month day pressed → the new {view, anchor}."""
+    view, anchor = cv.parse_nav(nav, today)
+    if triggered == "doctor-cal-view" and view_value in cv.VIEWS:
+        view = view_value
+    elif triggered == "doctor-cal-prev":
+        anchor = cv.shift_anchor(view, anchor, -1)
+    elif triggered == "doctor-cal-next":
+        anchor = cv.shift_anchor(view, anchor, +1)
+    elif triggered == "doctor-cal-today":
+        anchor = today
+    elif triggered == cv.OPEN_DAY and open_day:
+        with contextlib.suppress(TypeError, ValueError):
+            anchor, view = date.fromisoformat(open_day.get("day", "")), "day"
+    return {"view": view, "anchor": anchor.isoformat()}, view
+
+
+def render_calendar(actor: Actor, nav: dict | None, *, key: str | None = None, sigs: list | None = None,
+                    partial: bool = False):
+    """(GRID children, key, signatures, title, cell updates). With `partial` (a refresh, or a change
+    made elsewhere) and the same grid on the page, only the changed cells go back: as (id, props)
+    for `set_props`, with a Patch of the signatures."""
+    profile = doctor_slots.doctor_profile(actor)
+    now = clock.now()
+    today = today_for(profile.timezone, now)
+    view, anchor = cv.parse_nav(nav, today)
+    new_key = cv.view_key(view, anchor, profile.timezone, today)
+    title = cv.view_title(view, anchor)
+    if view == "month":
+        _, summaries = doctor_calendar.month_overview(actor, anchor.year, anchor.month)
+        signatures = cv.month_signature(summaries)
+        if partial and key == new_key and sigs == signatures:
+            return no_update, no_update, no_update, no_update, []
+        return cv.render_month(anchor, summaries, new_key, today), new_key, signatures, title, []
+    days = cv.view_days(view, anchor)
+    calendar = doctor_calendar.doctor_calendar(actor, days[0], len(days))
+    if partial and key == new_key and sigs:
+        changed = cv.diff_cells(calendar, sigs)
+        if changed is not None:
+            if not changed:
+                return no_update, no_update, no_update, no_update, []
+            updates, sig_patch = cv.cell_updates(changed, len(calendar.days))
+            return no_update, no_update, sig_patch, no_update, updates
+    grid, signatures = cv.render_grid(view, calendar, new_key, today)
+    return grid, new_key, signatures, title, []
+
+
+def press_cell(actor: Actor, press: dict | None, key: str | None):
+    """A cell pressed (mouse, Enter or Space): turn it on or off and update that one button.
+    Returns (signatures Patch, status message, cell updates for `set_props`)."""
+    if not press or not press.get("start") or press.get("key") != key:
+        return no_update, no_update, []  # a press on a grid that has since been replaced
+    try:
+        start = datetime.fromisoformat(press["start"])
+        row, col = (int(x) for x in str(press.get("rc", "")).split(","))
+    except (TypeError, ValueError):
+        return no_update, "That time could not be read. Please reload the page.", []
+    state = press.get("state")
+    if state not in (doctor_calendar.AVAILABLE, doctor_calendar.UNAVAILABLE):
+        return no_update, no_update, []
+    columns = 1 if str(key).startswith("day:") else 7
+    try:
+        cell = doctor_calendar.toggle_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
+        message = cv.press_message(cell)
+    except DomainError as refused:
+        message = refused.message
+        try:  # show the cell as it really is (another tab may have changed it)
+            cell = doctor_calendar.cell_at(actor, start)
+        except DomainError:
+            return no_update, message, []
+    updates, sigs = cv.cell_updates([(row, col, cell)], columns)
+    return sigs, message, updates
+
+
+def _parse_time(value: str | None, label: str) -> time:
+    if value == "24:00":
+        return time(0)
+    try:
+        return time.fromisoformat(value or "")
+    except ValueError:
+        raise ValidationFailed(f"Choose the {label} time.") from None
+
+
+def _parse_day(value: str | None, label: str) -> date:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        raise ValidationFailed(f"Choose the {label} day.") from None
+
+
+def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None, start: str | None,
+                end: str | None, weekdays: list | None) -> tuple[str | object, str]:
+    """Bulk: days and hours on or off. Returns (calendar version, message)."""
+    try:
+        first_day = _parse_day(first, "first")
+        last_day = _parse_day(last or first, "last")
+        result = doctor_calendar.set_range(
+            actor, first_day=first_day, last_day=last_day, start_time=_parse_time(start, "start"),
+            end_time=_parse_time(end, "end"), weekdays={int(w) for w in (weekdays or [])}, turn_on=turn_on)
+    except DomainError as refused:
+        return no_update, refused.message
+    done = result.created + result.updated
+    message = f"Turned {'on' if turn_on else 'off'} {done} half-hour slot{'s' if done != 1 else ''}."
+    if result.skipped:
+        message += f" {len(result.skipped)} left as they were (past, booked, held or overlapping)."
+    return new_version(), message
+
+
+def set_online(actor: Actor, online: bool) -> tuple[str, bool]:
+    """Online/Offline (the same state as PATCH /api/doctor/status). Returns (status text, whether
+    the offline note is hidden)."""
+    profile = doctor_slots.set_online(actor, bool(online))
+    if profile.online:
+        return "Online: patients can book your open times.", True
+    return "Offline: patients see none of your times until you go online again.", False
+
+
+# --- upcoming ------------------------------------------------------------------------------------
+
+def refresh_upcoming(actor: Actor, sig: str | None, *, force: bool = False):
+    """(list, signature): nothing goes back when nothing changed, so the 30 s refresh never flickers."""
+    profile = doctor_slots.doctor_profile(actor)
+    now = clock.now()
+    items = doctor_agenda.doctor_upcoming(actor)
+    new_sig = uv.item_signature(items, now)
+    if new_sig == sig and not force:
+        return no_update, no_update
+    return uv.upcoming_list(items, ZoneInfo(profile.timezone), now), new_sig
+
+
+def complete_appointment(actor: Actor, appointment_id: str) -> tuple[str | object, str]:
+    """Complete pressed. Returns (upcoming version, message)."""
+    try:
+        done = completion.complete(actor, uuid.UUID(appointment_id))
+    except (DomainError, ValueError) as refused:
+        return no_update, getattr(refused, "message", "No such appointment.")
+    return new_version(), f"Marked completed at {done.completed_at.astimezone(ZoneInfo(_zone(actor))):%H:%M}."
+
+
+def _zone(actor: Actor) -> str:
+    return doctor_slots.doctor_profile(actor).timezone
+
+
+def _find_upcoming(actor: Actor, appointment_id: str) -> doctor_agenda.UpcomingItem | None:
+    return next((i for i in doctor_agenda.doctor_upcoming(actor) if str(i.id) == appointment_id), None)
+
+
+def open_cancel(actor: Actor, appointment_id: str):
+    """Cancel pressed: the dialog with the refund consequence. Returns (is_open, body, target)."""
+    item = _find_upcoming(actor, appointment_id)
+    if item is None or not item.can_cancel:
+        return False, no_update, None
+    return True, uv.cancel_dialog_body(item, ZoneInfo(_zone(actor))), str(item.id)
+
+
+def confirm_cancel(actor: Actor, target: str | None, reason: str | None):
+    """Returns (dialog open, reason invalid, feedback, upcoming message, upcoming version, calendar version)."""
+    if not target:
+        return False, False, "", no_update, no_update, no_update
+    if not (reason or "").strip():
+        return True, True, "Please give the patient a reason.", no_update, no_update, no_update
+    item = _find_upcoming(actor, target)
+    name = item.patient_name if item else "The patient"
+    try:
+        done = changes.cancel(actor, uuid.UUID(target), reason)
+    except DomainError as refused:
+        return True, False, refused.message, no_update, no_update, no_update
+    return False, False, "", uv.cancelled_message(name, done.refund), new_version(), new_version()
+
+
+# --- quick actions -------------------------------------------------------------------------------
+
+def toggle_schedule(clicks: int | None) -> tuple[bool, str, str]:
+    """View schedule: (section hidden, aria-expanded, button text). Shown at first."""
+    hidden = bool(clicks) and clicks % 2 == 1
+    return hidden, "false" if hidden else "true", "View schedule" if hidden else "Hide schedule"
+
+
+def open_records(actor: Actor):
+    tz = ZoneInfo(_zone(actor))
+    return panels.records_table(patient_records.list_patients(actor), tz)
+
+
+def open_record(actor: Actor, patient_id: str):
+    tz = ZoneInfo(_zone(actor))
+    try:
+        record = patient_records.view_patient_record(actor, uuid.UUID(patient_id))
+    except (DomainError, ValueError) as refused:
+        return panels.settings_alert(getattr(refused, "message", "No such patient."), ok=False)
+    return panels.record_detail(record, tz, today_for(tz.key))
+
+
+def load_settings(actor: Actor) -> tuple[str, str, str]:
+    s = doctor_settings.get_settings(actor)
+    return s.timezone, s.bio, s.philosophy
+
+
+def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosophy: str | None):
+    """Returns (feedback, time-zone label, calendar version)."""
+    try:
+        saved = doctor_settings.update_settings(actor, timezone=timezone or "", bio=bio, philosophy=philosophy)
+    except DomainError as refused:
+        return panels.settings_alert(refused.message, ok=False), no_update, no_update
+    return (panels.settings_alert("Saved.", ok=True), f"Times in {cv.zone_label(saved.timezone, clock.now())}",
+            new_version())
+
+
+def apply_usual_hours(actor: Actor, weekdays: list | None, start: str | None, end: str | None):
+    """Usual hours for the next four weeks (explicit slots: SPEC §3 lets them replace the template).
+    Returns (feedback, calendar version)."""
+    today = today_for(_zone(actor))
+    last = today + timedelta(weeks=USUAL_HOURS_WEEKS) - timedelta(days=1)
+    version, message = apply_range(actor, True, today.isoformat(), last.isoformat(), start, end, weekdays)
+    return panels.settings_alert(message, ok=version is not no_update), version
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+def open_messages(actor: Actor, selected: str | None):
+    return panels.conversation_list(messages.conversations(actor), selected)
+
+
+def show_conversation(actor: Actor, user_id: str):
+    """Returns (thread, selected user id, conversation list, header button children)."""
+    try:
+        conversation = messages.read_conversation(actor, uuid.UUID(user_id))
+    except (DomainError, ValueError) as refused:
+        return panels.settings_alert(getattr(refused, "message", "No such conversation."), ok=False), None, \
+            no_update, no_update
+    tz = ZoneInfo(_zone(actor))
+    return (panels.conversation_thread(conversation, tz), user_id,
+            panels.conversation_list(messages.conversations(actor), user_id),
+            panels.unread_badge(messages.unread_count(actor)))
+
+
+def send(actor: Actor, user_id: str | None, body: str | None):
+    """Returns (thread, message box value, feedback)."""
+    if not user_id:
+        return no_update, no_update, "Choose a conversation first."
+    try:
+        messages.send_message(actor, uuid.UUID(user_id), body or "")
+        conversation = messages.read_conversation(actor, uuid.UUID(user_id))
+    except (DomainError, ValueError) as refused:
+        return no_update, no_update, getattr(refused, "message", "No such conversation.")
+    return panels.conversation_thread(conversation, ZoneInfo(_zone(actor))), "", "Sent."
+
+
+def unread_button(actor: Actor):
+    return panels.unread_badge(messages.unread_count(actor))

@@ -1,0 +1,105 @@
+"""The doctor's upcoming consultations as Dash components (SPEC §9; issue 8): patient, time, status
+chip, the pulsing "Join live" in the join window, and Join · Complete · Cancel. Plain functions over
+`core.booking.doctor_agenda.UpcomingItem`."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from dash import html
+
+from core.booking.doctor_agenda import UpcomingItem
+from core.booking.policy import RefundOutcome
+from portals.public.pages import money
+
+LIST = "doctor-upcoming"
+SIG = "doctor-upcoming-sig"
+STATUS = "doctor-upcoming-status"
+COMPLETE = "doctor-complete"  # pattern {"type": COMPLETE, "id": <appointment id>}
+CANCEL = "doctor-cancel"  # pattern {"type": CANCEL, "id": <appointment id>}
+
+
+def when_label(start: datetime, tz: ZoneInfo, today: date) -> str:
+    local = start.astimezone(tz)
+    if local.date() == today:
+        return f"Today, {local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def join_control(item: UpcomingItem, tz: ZoneInfo, now: datetime):
+    """The pulsing "Join live" link while the window is open; otherwise why not (yet)."""
+    label = f"with {item.patient_name} at {item.start.astimezone(tz):%H:%M}"
+    if item.join_open:
+        return html.A("Join live", href=f"/visit/{item.id}", className="dk-btn dk-join is-live",
+                      **{"aria-label": f"Join live: consultation {label}"})
+    if item.status in ("paid", "confirmed") and now < item.join_opens_at:
+        return html.Span(f"Join from {item.join_opens_at.astimezone(tz):%H:%M}", className="dk-join-later")
+    return None
+
+
+def item_signature(items: list[UpcomingItem], now: datetime) -> str:
+    """Changes when anything shown changes (the join window included), so a refresh without a change
+    sends nothing and the list never flickers."""
+    raw = "|".join(f"{i.id}:{i.status}:{i.join_open}:{i.can_complete}:{i.can_cancel}:{i.start.isoformat()}:"
+                   f"{i.refund}" for i in items)
+    return format(zlib.crc32(raw.encode()), "08x")
+
+
+def upcoming_list(items: list[UpcomingItem], tz: ZoneInfo, now: datetime):
+    if not items:
+        return html.P("No upcoming consultations.", className="dk-muted", id="doctor-upcoming-empty")
+    today = now.astimezone(tz).date()
+    rows = []
+    for item in items:
+        at = item.start.astimezone(tz)
+        who = f"{item.patient_name} at {at:%H:%M}"
+        actions = [
+            html.Button("Complete", id={"type": COMPLETE, "id": str(item.id)}, type="button",
+                        className="dk-btn dk-btn--ghost dk-btn--small", disabled=not item.can_complete,
+                        title=item.completion_refusal or "", **{"aria-label": f"Complete: consultation with {who}"}),
+            html.Button("Cancel", id={"type": CANCEL, "id": str(item.id)}, type="button",
+                        className="dk-btn dk-btn--danger dk-btn--small", disabled=not item.can_cancel,
+                        **{"aria-label": f"Cancel: consultation with {who}"}),
+        ]
+        join = join_control(item, tz, now)
+        rows.append(html.Li([
+            html.Div([
+                html.Strong(when_label(item.start, tz, today), className="dk-upcoming__when"),
+                html.Span(item.patient_name, className="dk-upcoming__who"),
+                html.Span(item.status, className=f"dk-chip dk-chip--{item.status}"),
+            ], className="dk-upcoming__info"),
+            html.Div([*([join] if join is not None else []), *actions], className="dk-upcoming__actions"),
+        ], className="dk-upcoming__item" + (" is-live" if item.join_open else "")))
+    return html.Ol(rows, className="dk-upcoming", **{"aria-label": "Your next consultations"})
+
+
+def refund_sentence(patient: str, refund: RefundOutcome | None) -> str:
+    """The consequence of the doctor's cancellation, stated before confirming (SPEC §5)."""
+    if refund is None or (refund.refund_cents == refund.credit_cents == refund.late_credit_cents == 0):
+        return "Nothing was paid for this booking, so nothing is refunded. The time becomes free again."
+    parts = []
+    if refund.refund_cents:
+        parts.append(f"{money(refund.refund_cents)} back to their card")
+    if refund.credit_cents:
+        parts.append(f"{money(refund.credit_cents)} back as Doktu credit")
+    sentence = f"{patient} gets a full refund: " + " and ".join(parts) + "."
+    if refund.late_credit_cents:
+        sentence += (f" Because you cancel less than 60 minutes before the start, they also get a "
+                     f"{money(refund.late_credit_cents)} credit.")
+    return sentence
+
+
+def cancel_dialog_body(item: UpcomingItem, tz: ZoneInfo) -> list:
+    at = item.start.astimezone(tz)
+    return [
+        html.P([f"Cancel the consultation with {item.patient_name} on ",
+                html.Strong(f"{at:%A} {at.day} {at:%B} at {at:%H:%M}"), "?"]),
+        html.P(refund_sentence(item.patient_name, item.refund), id="doctor-cancel-consequence",
+               className="dk-cancel-consequence"),
+    ]
+
+
+def cancelled_message(patient: str, refund: RefundOutcome) -> str:
+    return f"Cancelled. {refund_sentence(patient, refund)}"

@@ -1,0 +1,573 @@
+/* Device self-test wizard (SPEC §10): a modal dialog that checks the camera, the microphone, the
+   connection speed, the echo and the video network, one step after the other, each with a live
+   result, a plain-language fix hint and a retry; then saves the result (POST /api/video-test/result),
+   whose thresholds the server checks again from the numbers. Opened by any [data-dk-device-test]
+   link (its data-appointment names the consultation, if any); without this script that link goes
+   to /devices. The thresholds are core/video/policy.py's. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var STUN_URL = (script && script.getAttribute("data-stun-url")) || "";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var MIN_WIDTH = 640, MIN_HEIGHT = 480, MIN_DBFS = -45, MIN_MBPS = 1.2, MAX_ECHO = 0.3;
+  var STUN_TIMEOUT_MS = 5000;
+  var LISTEN_MS = 2000;  // how long the microphone step listens
+  var STEPS = [
+    { id: "camera", title: "Camera" },
+    { id: "microphone", title: "Microphone" },
+    { id: "bandwidth", title: "Connection speed" },
+    { id: "echo", title: "Echo" },
+    { id: "stun", title: "Video network" }
+  ];
+  var media = { camera: null, mic: null, ctx: null };
+  var results = {};
+  var run = 0;  // bumps on every start and on close: late answers of an older run are dropped
+  var busy = false;
+  var modal = null, opener = null, appointmentId = null, inerted = [];
+
+  function $(sel, root) { return (root || modal).querySelector(sel); }
+  function errorName(e) { return String((e && e.name) || "Error").slice(0, 80); }
+  function round(x, digits) { var f = Math.pow(10, digits); return Math.round(x * f) / f; }
+  function stopStream(stream) { if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); } }
+  function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+  function result(ok, text, hint, details) { return { ok: ok, text: text, hint: hint || "", details: details || {} }; }
+  function audio() {
+    /* Created (or resumed) inside a click: browsers only let a page play sound after a gesture. */
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) { return null; }
+    if (!media.ctx || media.ctx.state === "closed") { media.ctx = new Ctx(); }
+    if (media.ctx.state === "suspended") { media.ctx.resume(); }
+    return media.ctx;
+  }
+
+  /* ---- camera: preview, and the size the track really delivers (its settings) ---- */
+  function testCamera() {
+    stopStream(media.camera);
+    media.camera = null;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return Promise.resolve(result(false, "This browser cannot use a camera.", "Use a recent Chrome, Edge, Firefox or Safari.", { error: "NoMediaDevices" }));
+    }
+    return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      .then(function (stream) {
+        media.camera = stream;
+        var preview = $("[data-dt-preview]");
+        preview.srcObject = stream;
+        preview.hidden = false;
+        var play = preview.play();
+        if (play && play.catch) { play.catch(function () { /* the preview is a courtesy */ }); }
+        var settings = stream.getVideoTracks()[0].getSettings();
+        var sized = settings.width && settings.height ? Promise.resolve(settings) : new Promise(function (resolve) {
+          preview.addEventListener("loadedmetadata", function () { resolve({ width: preview.videoWidth, height: preview.videoHeight }); }, { once: true });
+          setTimeout(function () { resolve({ width: preview.videoWidth, height: preview.videoHeight }); }, 2000);
+        });
+        return sized.then(function (s) {
+          var w = s.width || 0, h = s.height || 0;
+          var details = { width: w, height: h };
+          if (settings.frameRate) { details.frameRate = round(settings.frameRate, 1); }
+          if (Math.max(w, h) >= MIN_WIDTH && Math.min(w, h) >= MIN_HEIGHT) {
+            return result(true, "Your camera works: " + w + " × " + h + ".", "", details);
+          }
+          return result(false, "Your camera gives " + w + " × " + h + "; at least " + MIN_WIDTH + " × " + MIN_HEIGHT + " is needed.",
+            "Close other apps that use the camera, or choose a better camera in your browser's settings, then retry.", details);
+        });
+      })
+      .catch(function (e) {
+        var name = errorName(e);
+        if (name === "NotAllowedError" || name === "SecurityError") {
+          return result(false, "Camera access is blocked.", "Allow the camera for this site (the camera icon in the address bar), then retry. You can still join by audio only.", { error: name });
+        }
+        if (name === "NotReadableError" || name === "AbortError") {
+          return result(false, "Your camera is busy.", "Close other apps that use the camera (another call, for example), then retry.", { error: name });
+        }
+        return result(false, "No camera was found.", "Connect a camera and retry. Without one you can still join by audio only.", { error: name });
+      });
+  }
+
+  /* ---- microphone: the loudest 50 ms RMS level over two seconds, with a live meter ---- */
+  function levelDbfs(samples) {
+    var sum = 0;
+    for (var i = 0; i < samples.length; i++) { sum += samples[i] * samples[i]; }
+    return Math.max(-200, Math.min(0, 10 * Math.log10(sum / samples.length + 1e-20)));
+  }
+  function testMicrophone() {
+    stopStream(media.mic);
+    media.mic = null;
+    var ctx = audio();
+    if (!ctx || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return Promise.resolve(result(false, "This browser cannot use a microphone.", "Use a recent Chrome, Edge, Firefox or Safari.", { error: "NoMediaDevices" }));
+    }
+    // The call's own constraints: the echo step then measures what the other side would hear.
+    return navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false })
+      .then(function (stream) {
+        media.mic = stream;
+        var source = ctx.createMediaStreamSource(stream);
+        var analyser = ctx.createAnalyser();
+        analyser.fftSize = 2048;
+        source.connect(analyser);
+        var buffer = new Float32Array(analyser.fftSize);
+        var meter = $("[data-dt-level]"), meterText = $("[data-dt-level-text]");
+        var loudest = -200, started = performance.now();
+        setText("microphone", "Listening… say a few words.");
+        return new Promise(function (resolve) {
+          var timer = setInterval(function () {
+            analyser.getFloatTimeDomainData(buffer);
+            var db = levelDbfs(buffer);
+            loudest = Math.max(loudest, db);
+            meter.value = Math.max(meter.min, db);
+            meterText.textContent = Math.round(db) + " dBFS";
+            if (performance.now() - started >= LISTEN_MS) {
+              clearInterval(timer);
+              source.disconnect();
+              resolve(loudest);
+            }
+          }, 50);
+        });
+      })
+      .then(function (loudest) {
+        var details = { rmsDbfs: round(loudest, 1) };
+        if (loudest > MIN_DBFS) {
+          return result(true, "Your microphone works: we heard you at " + Math.round(loudest) + " dBFS.", "", details);
+        }
+        return result(false, "We heard almost nothing (" + Math.round(loudest) + " dBFS; more than " + MIN_DBFS + " dBFS is needed).",
+          "Check that the microphone is not muted (on the headset or in the system settings), speak while it listens, then retry.", details);
+      })
+      .catch(function (e) {
+        var name = errorName(e);
+        if (name === "NotAllowedError" || name === "SecurityError") {
+          return result(false, "Microphone access is blocked.", "Allow the microphone for this site (the icon in the address bar), then retry.", { error: name });
+        }
+        if (name === "NotReadableError" || name === "AbortError") {
+          return result(false, "Your microphone is busy.", "Close other apps that use the microphone, then retry.", { error: name });
+        }
+        return result(false, "No microphone was found.", "Connect a headset or a microphone, then retry. A consultation needs one.", { error: name });
+      });
+  }
+
+  /* ---- bandwidth: timed transfers against our server, grown ×4 while one takes under 0.4 s ---- */
+  function randomBody(size) {
+    var body = new Uint8Array(size);
+    for (var i = 0; i < size; i += 65536) { crypto.getRandomValues(body.subarray(i, Math.min(size, i + 65536))); }
+    return body;
+  }
+  function checked(response) {
+    if (response.status === 429) { throw Object.assign(new Error("Too many speed tests in a minute."), { name: "RateLimited" }); }
+    if (!response.ok) { throw Object.assign(new Error("The server answered " + response.status + "."), { name: "Http" + response.status }); }
+    return response;
+  }
+  function transfer(kind, size) {
+    var abort = new AbortController();
+    var timer = setTimeout(function () { abort.abort(); }, 15000);
+    var started = performance.now();
+    var request = kind === "down"
+      ? fetch("/api/video-test/download?bytes=" + size, { cache: "no-store", credentials: "same-origin", signal: abort.signal })
+        .then(checked).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return b.byteLength; })
+      : fetch("/api/video-test/upload", { method: "POST", credentials: "same-origin", signal: abort.signal, body: randomBody(size),
+        headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": csrf, Accept: "application/json" } })
+        .then(checked).then(function (r) { return r.json(); }).then(function (j) { return j.receivedBytes; });
+    return request.then(function (bytes) {
+      clearTimeout(timer);
+      var seconds = Math.max((performance.now() - started) / 1000, 0.001);
+      return { bytes: bytes, mbps: bytes * 8 / seconds / 1e6, seconds: seconds };
+    }, function (e) { clearTimeout(timer); throw e; });
+  }
+  function measure(kind, size, max, deadline) {
+    return transfer(kind, size).then(function (m) {
+      if (m.seconds < 0.4 && size < max && performance.now() < deadline) { return measure(kind, Math.min(max, size * 4), max, deadline); }
+      return m;
+    });
+  }
+  function testBandwidth() {
+    var deadline = performance.now() + 8000;
+    var down = null;
+    setText("bandwidth", "Measuring the download speed…");
+    return measure("down", 64 * 1024, 4 * 1024 * 1024, deadline)
+      .then(function (d) {
+        down = d;
+        setText("bandwidth", "Measuring the upload speed…");
+        return measure("up", 64 * 1024, 1024 * 1024, deadline + 4000);
+      })
+      .then(function (up) {
+        var details = { downMbps: round(Math.min(down.mbps, 100000), 2), upMbps: round(Math.min(up.mbps, 100000), 2),
+                        downBytes: down.bytes, upBytes: up.bytes };
+        var text = "Download " + mbps(down.mbps) + ", upload " + mbps(up.mbps) + ".";
+        if (down.mbps >= MIN_MBPS && up.mbps >= MIN_MBPS) { return result(true, "Your connection is fast enough: " + text, "", details); }
+        return result(false, text + " At least " + MIN_MBPS + " Mbps each way is needed.",
+          "Move closer to your Wi-Fi router or use a cable, pause downloads and other videos, then retry.", details);
+      })
+      .catch(function (e) {
+        var name = errorName(e);
+        if (name === "RateLimited") { return result(false, "Too many speed tests in a minute.", "Wait a minute, then retry.", { error: name }); }
+        return result(false, "The speed test could not reach Doktu.", "Check your internet connection, then retry.", { error: name });
+      });
+  }
+  function mbps(x) { return (x >= 100 ? Math.round(x) : round(x, 1)) + " Mbps"; }
+
+  /* ---- echo ----
+     The score: the wizard plays a known reference, a 0.5 s linear chirp from 400 to 2400 Hz, through
+     the speakers while it records the microphone (after the browser's echo cancellation, as in the
+     call), and takes the peak of the normalised cross-correlation of the two,
+         score = max over lags τ of |Σ r(t)·m(t+τ)| / √(Σ r(t)² · Σ m(t+τ)²),
+     in [0, 1]: 0 when the microphone hears none of the reference, 1 when it hears an exact copy.
+     Below 0.3 passes. Both signals are first averaged over 4 samples (a low-pass well above
+     2400 Hz) to make the search 16 times cheaper. */
+  var CHIRP = { seconds: 0.5, from: 400, to: 2400, amplitude: 0.5, decimate: 4 };
+  function chirp(rate) {
+    var n = Math.round(rate * CHIRP.seconds), ref = new Float32Array(n), fade = 0.01 * rate;
+    for (var i = 0; i < n; i++) {
+      var t = i / rate;
+      var phase = 2 * Math.PI * (CHIRP.from * t + (CHIRP.to - CHIRP.from) * t * t / (2 * CHIRP.seconds));
+      ref[i] = CHIRP.amplitude * Math.sin(phase) * Math.min(1, i / fade, (n - i) / fade);
+    }
+    return ref;
+  }
+  function decimate(samples, by) {
+    var out = new Float32Array(Math.floor(samples.length / by));
+    for (var i = 0; i < out.length; i++) {
+      var s = 0;
+      for (var k = 0; k < by; k++) { s += samples[i * by + k]; }
+      out[i] = s / by;
+    }
+    return out;
+  }
+  function echoScore(reference, recorded, by) {
+    var r = decimate(reference, by || CHIRP.decimate), m = decimate(recorded, by || CHIRP.decimate);
+    var energy = 0, best = 0, i;
+    for (i = 0; i < r.length; i++) { energy += r[i] * r[i]; }
+    for (var lag = 0; lag + r.length <= m.length; lag++) {
+      var dot = 0, window = 0;
+      for (i = 0; i < r.length; i++) { var v = m[lag + i]; dot += r[i] * v; window += v * v; }
+      if (window > 0 && energy > 0) { best = Math.max(best, Math.abs(dot) / Math.sqrt(energy * window)); }
+    }
+    return Math.min(1, best);
+  }
+  function testEcho() {
+    var ctx = media.ctx;
+    if (!media.mic || !ctx) {
+      return Promise.resolve(result(false, "Skipped: the echo check needs a working microphone.", "Fix the microphone first, then retry.", { error: "NoMicrophone" }));
+    }
+    var rate = ctx.sampleRate, reference = chirp(rate);
+    var source = ctx.createMediaStreamSource(media.mic);
+    // ScriptProcessorNode is deprecated but everywhere; an AudioWorklet would need a module file of its own.
+    var recorder = ctx.createScriptProcessor(4096, 1, 1), silent = ctx.createGain(), chunks = [];
+    silent.gain.value = 0;
+    recorder.onaudioprocess = function (e) { chunks.push(new Float32Array(e.inputBuffer.getChannelData(0))); };
+    source.connect(recorder);
+    recorder.connect(silent);
+    silent.connect(ctx.destination);
+    var buffer = ctx.createBuffer(1, reference.length, rate);
+    buffer.getChannelData(0).set(reference);
+    var player = ctx.createBufferSource();
+    player.buffer = buffer;
+    player.connect(ctx.destination);
+    player.start(ctx.currentTime + 0.2);
+    setText("echo", "Playing a short sound…");
+    return wait((0.2 + CHIRP.seconds + 0.7) * 1000).then(function () {
+      source.disconnect();
+      recorder.disconnect();
+      silent.disconnect();
+      var total = 0;
+      chunks.forEach(function (c) { total += c.length; });
+      var recorded = new Float32Array(total), at = 0;
+      chunks.forEach(function (c) { recorded.set(c, at); at += c.length; });
+      if (recorded.length < reference.length) {
+        return result(false, "The echo check could not record.", "Retry; if it fails again, reload the page.", { error: "NoRecording" });
+      }
+      var score = echoScore(reference, recorded);
+      var details = { score: round(score, 3) };
+      if (score < MAX_ECHO) {
+        return result(true, "No echo: score " + round(score, 2) + " (below " + MAX_ECHO + ").", "", details);
+      }
+      return result(false, "Your microphone picks up your speakers: echo score " + round(score, 2) + " (below " + MAX_ECHO + " is needed).",
+        "Use headphones, or turn the speaker volume down, then retry.", details);
+    });
+  }
+
+  /* ---- STUN: a real binding request to our STUN server, from an ICE gathering ----
+     A server-reflexive (srflx) candidate is the server's answer. Chromium drops a srflx candidate
+     equal to a host candidate (a device with a public address, no NAT), so a gathering that
+     completes with host candidates and no candidate error also means the server answered; an
+     unreachable server keeps the gathering going until our timeout. */
+  function testStun() {
+    if (!STUN_URL) {
+      return Promise.resolve(result(false, "No STUN server is configured on this Doktu.", "Please tell the Doktu team (setting STUN_URL).", { reachable: false, error: "NoStunUrl" }));
+    }
+    if (!window.RTCPeerConnection) {
+      return Promise.resolve(result(false, "This browser cannot make video calls (no WebRTC).", "Use a recent Chrome, Edge, Firefox or Safari.", { reachable: false, error: "NoWebRTC" }));
+    }
+    return new Promise(function (resolve) {
+      var started = performance.now(), done = false, hosts = 0, errors = [];
+      var pc = new RTCPeerConnection({ iceServers: [{ urls: STUN_URL }] });
+      var timer = setTimeout(function () { finish(null, "Timeout"); }, STUN_TIMEOUT_MS);
+      function finish(type, error) {
+        if (done) { return; }
+        done = true;
+        clearTimeout(timer);
+        pc.close();
+        var rtt = Math.round(performance.now() - started);
+        if (type) { resolve(result(true, "Our video network answered in " + rtt + " ms.", "", { reachable: true, rttMs: rtt, candidateType: type })); return; }
+        resolve(result(false, "Our video network did not answer within " + STUN_TIMEOUT_MS / 1000 + " seconds.",
+          "A firewall or VPN may block video calls (UDP). Switch the VPN off or try another network (your phone's hotspot, for example), then retry.",
+          { reachable: false, error: error }));
+      }
+      function typeOf(c) { return c.type || ((/ typ (\w+)/.exec(c.candidate) || [])[1]); }
+      pc.onicecandidate = function (e) {
+        if (!e.candidate || !e.candidate.candidate) { return; }
+        var type = typeOf(e.candidate);
+        if (type === "srflx") { finish("srflx"); } else if (type === "host") { hosts++; }
+      };
+      pc.onicecandidateerror = function (e) { errors.push(e.errorCode); };
+      pc.onicegatheringstatechange = function () {
+        if (pc.iceGatheringState !== "complete") { return; }
+        if (hosts && !errors.length) { finish("host"); } else { finish(null, errors.length ? "IceError" + errors[0] : "NoCandidates"); }
+      };
+      pc.createDataChannel("doktu-stun-check");
+      pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
+        .catch(function (e) { finish(null, errorName(e)); });
+    });
+  }
+
+  var RUNNERS = { camera: testCamera, microphone: testMicrophone, bandwidth: testBandwidth, echo: testEcho, stun: testStun };
+
+  /* ---- the dialog ---- */
+  function build() {
+    var root = document.createElement("div");
+    root.className = "dk-modal";
+    root.hidden = true;
+    root.setAttribute("data-dk-device-test-dialog", "");
+    var steps = STEPS.map(function (s) {
+      return '<li class="dk-dt__step" data-step="' + s.id + '" data-state="idle">' +
+        '<h3 class="dk-dt__title" id="dk-dt-' + s.id + '" tabindex="-1">' + s.title + '</h3>' +
+        '<p class="dk-dt__result" role="status" data-result>Not checked yet.</p>' +
+        '<p class="dk-dt__hint" data-hint hidden></p>' +
+        '<button type="button" class="dk-btn dk-btn--ghost dk-btn--small" data-retry hidden>Retry the ' + s.title.toLowerCase() + ' check</button></li>';
+    }).join("");
+    root.innerHTML =
+      '<div class="dk-modal__dialog" role="dialog" aria-modal="true" aria-labelledby="dk-dt-heading" aria-describedby="dk-dt-intro">' +
+        '<div class="dk-modal__head"><h2 id="dk-dt-heading" tabindex="-1">Device test</h2>' +
+        '<button type="button" class="dk-modal__close" data-dt-close aria-label="Close the device test">×</button></div>' +
+        '<p id="dk-dt-intro">We check your camera, microphone, connection speed, echo and video network (about 15 seconds). ' +
+        'Allow the camera and the microphone when your browser asks, and say a few words while the microphone is checked.</p>' +
+        '<div class="dk-dt__media"><video class="dk-dt__preview" data-dt-preview muted playsinline hidden aria-label="Your camera preview"></video>' +
+        '<div class="dk-dt__level"><label for="dk-dt-level">Microphone level</label> ' +
+        '<meter id="dk-dt-level" data-dt-level min="-80" max="0" low="-45" high="-6" optimum="-20" value="-80"></meter> ' +
+        '<span data-dt-level-text aria-hidden="true">—</span></div></div>' +
+        '<ol class="dk-dt__steps">' + steps + '</ol>' +
+        '<p class="dk-dt__summary" role="status" data-summary></p>' +
+        '<div class="dk-modal__actions"><button type="button" class="dk-btn" data-dt-start>Start the test</button>' +
+        '<button type="button" class="dk-btn dk-btn--ghost" data-dt-close>Close</button></div>' +
+      '</div>';
+    document.body.appendChild(root);
+    root.addEventListener("click", function (e) {
+      var target = e.target.closest("button");
+      if (!target) { if (e.target === root) { close(); } return; }
+      if (target.hasAttribute("data-dt-close")) { close(); }
+      else if (target.hasAttribute("data-dt-start")) { startAll(); }
+      else if (target.hasAttribute("data-retry")) { retry(target.closest("[data-step]").getAttribute("data-step")); }
+    });
+    root.addEventListener("keydown", onKey);
+    return root;
+  }
+
+  function focusables() {
+    return Array.prototype.filter.call(modal.querySelectorAll("button, [href], input, select, textarea, summary, [tabindex]:not([tabindex='-1'])"),
+      function (el) { return !el.disabled && !el.hidden && el.offsetParent !== null; });
+  }
+  function onKey(e) {
+    if (e.key === "Escape") { e.preventDefault(); close(); return; }
+    if (e.key !== "Tab") { return; }
+    var items = focusables();
+    if (!items.length) { return; }
+    var first = items[0], last = items[items.length - 1];
+    if (e.shiftKey && (document.activeElement === first || !modal.contains(document.activeElement))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  }
+
+  function open(trigger) {
+    modal = modal || build();
+    opener = trigger || document.activeElement;
+    appointmentId = (trigger && trigger.getAttribute("data-appointment")) || null;
+    inerted = Array.prototype.filter.call(document.body.children, function (el) { return el !== modal && !el.inert && el.tagName !== "SCRIPT"; });
+    inerted.forEach(function (el) { el.inert = true; });
+    modal.hidden = false;
+    document.body.classList.add("dk-modal-open");
+    $("[data-dt-start]").focus();
+  }
+
+  function close() {
+    if (!modal || modal.hidden) { return; }
+    run++;
+    busy = false;
+    $("[data-dt-start]").removeAttribute("aria-disabled");
+    stopStream(media.camera);
+    stopStream(media.mic);
+    media.camera = media.mic = null;
+    $("[data-dt-preview]").srcObject = null;
+    if (media.ctx && media.ctx.state !== "closed") { media.ctx.close(); }
+    media.ctx = null;
+    modal.hidden = true;
+    document.body.classList.remove("dk-modal-open");
+    inerted.forEach(function (el) { el.inert = false; });
+    inerted = [];
+    if (opener && opener.focus) { opener.focus(); }
+  }
+
+  function stepBox(id) { return $('[data-step="' + id + '"]'); }
+  function setText(id, text) { $("[data-result]", stepBox(id)).textContent = text; }
+  function show(id, state, text, hint) {
+    var box = stepBox(id), retryButton = $("[data-retry]", box), hintBox = $("[data-hint]", box);
+    box.setAttribute("data-state", state);
+    var prefix = state === "passed" ? "Passed: " : state === "failed" ? "Did not pass: " : "";
+    $("[data-result]", box).textContent = prefix + text;
+    hintBox.textContent = hint ? "How to fix it: " + hint : "";
+    hintBox.hidden = !hint;
+    if (state !== "failed" && document.activeElement === retryButton) { $(".dk-dt__title", box).focus(); }
+    retryButton.hidden = state !== "failed";
+  }
+
+  function runStep(id, token) {
+    show(id, "running", "Checking…", "");
+    var attempt;
+    try { attempt = RUNNERS[id](); } catch (e) { attempt = Promise.reject(e); }
+    return attempt.catch(function (e) {
+      return result(false, "This check could not run (" + errorName(e) + ").", "Retry; if it fails again, reload the page.", { error: errorName(e) });
+    }).then(function (r) {
+      if (token !== run) { return; }
+      results[id] = r;
+      show(id, r.ok ? "passed" : "failed", r.text, r.hint);
+    });
+  }
+
+  function sequence(ids, token) {
+    return ids.reduce(function (done, id) { return done.then(function () { if (token === run) { return runStep(id, token); } }); }, Promise.resolve());
+  }
+
+  function begin() {
+    if (busy) { return null; }
+    busy = true;
+    audio();  // inside the click
+    $("[data-dt-start]").setAttribute("aria-disabled", "true");
+    $("[data-summary]").textContent = "Testing…";
+    return ++run;
+  }
+
+  function startAll() {
+    var token = begin();
+    if (token === null) { return; }
+    results = {};
+    STEPS.forEach(function (s) { show(s.id, "idle", "Waiting…", ""); });
+    sequence(STEPS.map(function (s) { return s.id; }), token).then(function () { finish(token); });
+  }
+
+  function retry(id) {
+    var token = begin();
+    if (token === null) { return; }
+    var ids = [id];
+    // The echo check listens through the microphone: after a microphone retry, check the echo again.
+    if (id === "microphone") { ids.push("echo"); }
+    sequence(ids, token).then(function () { finish(token); });
+  }
+
+  function outcome() {
+    var failed = STEPS.filter(function (s) { return !(results[s.id] && results[s.id].ok); }).map(function (s) { return s.id; });
+    if (!failed.length) { return { outcome: "passed", failed: failed }; }
+    return { outcome: failed.length === 1 && failed[0] === "camera" ? "audio_only" : "failed", failed: failed };
+  }
+
+  function details() {
+    var d = {};
+    STEPS.forEach(function (s) {
+      var r = results[s.id];
+      if (r) { d[s.id] = r.details; }
+    });
+    d.userAgent = navigator.userAgent.slice(0, 300);
+    return d;
+  }
+
+  function finish(token) {
+    if (token !== run) { return; }
+    var verdict = outcome();
+    var titles = verdict.failed.map(function (id) { return STEPS.filter(function (s) { return s.id === id; })[0].title.toLowerCase(); });
+    var summary = $("[data-summary]");
+    fetch("/api/video-test/result", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ appointmentId: appointmentId, passed: verdict.outcome !== "failed", details: details() })
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; }, function () { return { ok: false, body: {} }; });
+    }).then(function (answer) {
+      if (token !== run) { return; }
+      busy = false;
+      var start = $("[data-dt-start]");
+      start.removeAttribute("aria-disabled");
+      start.textContent = "Run the whole test again";
+      modal.setAttribute("data-outcome", answer.ok ? answer.body.outcome : "unsaved");
+      if (!answer.ok) {
+        var error = (answer.body && answer.body.error) || {};
+        summary.textContent = "Your result could not be saved: " + (error.message || "please retry.");
+        return;
+      }
+      var saved = answer.body.outcome;
+      if (saved === "passed") {
+        summary.textContent = "All checks passed. You are ready: joining accepts this test for 24 hours.";
+      } else if (saved === "audio_only") {
+        summary.textContent = "Audio only: your microphone and connection work, but not the camera. You can join by audio, or fix the camera and retry.";
+      } else {
+        summary.textContent = "Not ready yet: the " + titles.join(", ") + " " + (titles.length === 1 ? "check" : "checks") +
+          " did not pass. Follow the hints and retry — joining needs a passed test.";
+      }
+      document.dispatchEvent(new CustomEvent("doktu:device-test", { detail: answer.body }));
+      if (saved !== "failed") { refreshJoins(); }
+    }, function () {
+      if (token !== run) { return; }
+      busy = false;
+      $("[data-dt-start]").removeAttribute("aria-disabled");
+      summary.textContent = "Your result could not be saved: check your connection and retry.";
+    });
+  }
+
+  /* ---- the dashboard's Join buttons (GET /api/appointments/<id>/join decides) ---- */
+  function checkJoin(box) {
+    var id = box.getAttribute("data-dk-join");
+    return fetch("/api/appointments/" + id + "/join", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (answer) {
+        var why = box.querySelector("[data-dk-join-why]"), button = box.querySelector("button[disabled]");
+        if (answer.ok) {
+          if (button) {
+            var link = document.createElement("a");
+            link.className = "dk-btn";
+            link.href = answer.body.joinUrl;
+            link.textContent = "Join video";
+            link.setAttribute("aria-describedby", why.id);
+            button.replaceWith(link);
+          }
+          why.textContent = "The video room is open: your device test passed.";
+          box.setAttribute("data-dk-join-code", "");
+        } else if (answer.body && answer.body.error) {
+          why.textContent = answer.body.error.message;
+          box.setAttribute("data-dk-join-code", answer.body.error.code);
+        }
+      })
+      .catch(function () { /* the button stays as the server rendered it */ });
+  }
+  function refreshJoins() {
+    document.querySelectorAll('[data-dk-join][data-dk-join-code="ERR_VIDEO_TEST_REQUIRED"]').forEach(checkJoin);
+  }
+  function watchOpenings() {
+    // A room that opens within the hour: ask again when it opens, so the button needs no reload.
+    document.querySelectorAll('[data-dk-join][data-dk-join-code="ERR_TIME_WINDOW"][data-dk-join-opens]').forEach(function (box) {
+      var delay = Date.parse(box.getAttribute("data-dk-join-opens")) - Date.now();
+      if (delay > 0 && delay < 3600 * 1000) { setTimeout(function () { checkJoin(box); }, delay + 1000); }
+    });
+  }
+
+  document.addEventListener("click", function (e) {
+    var trigger = e.target.closest && e.target.closest("[data-dk-device-test]");
+    if (!trigger) { return; }
+    e.preventDefault();
+    open(trigger);
+  });
+  watchOpenings();
+  window.doktuDeviceTest = { open: open, echoScore: echoScore, chirp: chirp, thresholds: {
+    minWidth: MIN_WIDTH, minHeight: MIN_HEIGHT, minDbfs: MIN_DBFS, minMbps: MIN_MBPS, maxEcho: MAX_ECHO, stunTimeoutMs: STUN_TIMEOUT_MS } };
+}());
