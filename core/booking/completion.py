@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from core import clock
 from core.actor import Actor
+from core.audit import record_audit
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, TimeWindow
-from core.models import Appointment, AuditEvent, Doctor
+from core.models import Appointment, Doctor
 
 COMPLETERS = ("doctor", "admin")
 
@@ -63,8 +64,7 @@ def complete(actor: Actor, appointment_id: uuid.UUID) -> Completed:
         before = appointment.status
         lifecycle.transition(appointment, lifecycle.COMPLETED)
         appointment.completed_at = appointment.updated_at = now
-        session.add(AuditEvent(occurred_at=now, actor_id=actor.user_id, actor_role=actor.role,
-                               action="appointment.completed", subject_type="appointment",
-                               subject_id=str(appointment.id), details={"before": before}))
         session.flush()
+        record_audit(session, actor, action="appointment.completed", subject_type="appointment",
+                     subject_id=str(appointment.id), at=now, details={"before": before})
         return Completed(appointment.id, appointment.status, now)

@@ -2,6 +2,9 @@
 call can be joined, completed or cancelled now, and what a cancellation would give back — the same
 rules the services enforce, so a button is enabled exactly when the server would accept it.
 
+Joining follows the video service's rule (`core.video.policy`): the window, and a device test
+passed by the doctor in the last 24 hours.
+
 The list: booked consultations that started in the last 24 hours and are not marked completed yet
 (they need wrapping up), then every appointment whose join window has not closed (start + 30 min),
 soonest first. Unpaid holds that simply ran out (cancelled by nobody) are left out: they were never
@@ -20,10 +23,12 @@ from core import clock
 from core.actor import Actor
 from core.booking import lifecycle, policy
 from core.booking.completion import completion_refusal
-from core.booking.dashboard import JOIN_CLOSES, JOIN_OPENS
 from core.db import unit_of_work
 from core.errors import Forbidden
 from core.models import Appointment, Doctor, Patient, Payment, User
+from core.video import policy as video_policy
+from core.video.policy import JOIN_CLOSES, JOIN_OPENS
+from core.video.readiness import latest_test
 
 UPCOMING_LIMIT = 5
 WRAP_UP = timedelta(hours=24)  # booked consultations this recent and not completed stay listed
@@ -39,7 +44,8 @@ class UpcomingItem:
     end: datetime
     status: str
     paid_cents: int  # what is still held of what was paid (card and credit)
-    join_open: bool
+    join_open: bool  # in the join window (5 min before → 30 min after the start)
+    join_refusal: str | None  # why joining would be refused now (e.g. no device test in 24 h); None = join
     join_opens_at: datetime
     join_closes_at: datetime
     completion_refusal: str | None
@@ -53,8 +59,8 @@ class UpcomingItem:
 
 def join_window_open(status: str, start: datetime, now: datetime) -> bool:
     """SPEC §9/§10: a booked consultation can be joined from 5 minutes before its start until 30
-    minutes after it. (The device-test requirement is checked when joining, by the video service.)"""
-    return lifecycle.is_booked(status) and start - JOIN_OPENS <= now < start + JOIN_CLOSES
+    minutes after it (the video service's rule, `core.video.policy`)."""
+    return lifecycle.is_booked(status) and video_policy.in_join_window(now, start)
 
 
 def doctor_refund_preview(*, status: str, start: datetime, now: datetime, card_cents: int,
@@ -62,6 +68,10 @@ def doctor_refund_preview(*, status: str, start: datetime, now: datetime, card_c
     """What the doctor cancelling now gives back (SPEC §5: full refund; + €10 credit when late)."""
     return policy.refund_for_cancellation(actor_role="doctor", now=now, start=start, status=status,
                                           card_cents=card_cents, credit_cents=credit_cents)
+
+
+def _message(refusal) -> str | None:
+    return refusal.message if refusal is not None else None
 
 
 def _held_cents(payments: list[Payment]) -> tuple[int, int]:
@@ -97,6 +107,7 @@ def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[Upcomi
             .order_by(Appointment.start_at)
             .limit(limit)
         ).all()
+        tested = latest_test(session, actor.user_id)  # the doctor's own device test (SPEC §10)
         ids = [a.id for a, _, _ in rows]
         payments: dict[uuid.UUID, list[Payment]] = {}
         if ids:
@@ -110,6 +121,8 @@ def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[Upcomi
                 id=a.id, patient_name=name, patient_user_id=user_id, start=a.start_at, end=a.end_at,
                 status=a.status, paid_cents=card + credit,
                 join_open=join_window_open(a.status, a.start_at, now),
+                join_refusal=_message(video_policy.join_refusal(now=now, start=a.start_at, status=a.status,
+                                                                latest_test=tested)),
                 join_opens_at=a.start_at - JOIN_OPENS, join_closes_at=a.start_at + JOIN_CLOSES,
                 completion_refusal=completion_refusal(status=a.status, start=a.start_at, now=now),
                 can_cancel=can_cancel,

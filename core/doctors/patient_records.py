@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.actor import Actor
+from core.audit import record_audit
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound
-from core.models import Appointment, AuditEvent, Doctor, Patient, User
+from core.models import Appointment, Doctor, Patient, User
 
 CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
 
@@ -65,12 +66,6 @@ def _doctor_id(session, actor: Actor) -> uuid.UUID:
     return doctor_id
 
 
-def _audit(session, actor: Actor, action: str, subject_type: str, subject_id: str | None, details: dict,
-           now: datetime) -> None:
-    session.add(AuditEvent(occurred_at=now, actor_id=actor.user_id, actor_role=actor.role, action=action,
-                           subject_type=subject_type, subject_id=subject_id, details=details))
-
-
 def list_patients(actor: Actor) -> list[PatientSummary]:
     """The doctor's patients, by name, with their last and next consultation (audited)."""
     now = clock.now()
@@ -88,7 +83,8 @@ def list_patients(actor: Actor) -> list[PatientSummary]:
             .group_by(Patient.id, User.id, User.full_name)
             .order_by(func.lower(User.full_name), Patient.id)
         ).all()
-        _audit(session, actor, "patient_records.listed", "doctor", str(doctor_id), {"count": len(rows)}, now)
+        record_audit(session, actor, action="patient_records.listed", subject_type="doctor",
+                     subject_id=str(doctor_id), at=now, details={"count": len(rows)})
         return [PatientSummary(pid, uid, name, count, last, nxt) for pid, uid, name, count, last, nxt in rows]
 
 
@@ -111,8 +107,8 @@ def view_patient_record(actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
         if row is None:
             raise NotFound("No such patient among your patients.")
         patient, name = row
-        _audit(session, actor, "patient_record.viewed", "patient", str(patient_id),
-               {"doctorId": str(doctor_id)}, now)
+        record_audit(session, actor, action="patient_record.viewed", subject_type="patient",
+                     subject_id=str(patient_id), at=now, details={"doctorId": str(doctor_id)})
         return PatientRecord(
             patient.id, patient.user_id, name, patient.date_of_birth, patient.gender,
             list(patient.primary_conditions), list(patient.allergies), patient.onboarded_at is not None,

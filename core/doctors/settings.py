@@ -15,9 +15,10 @@ from sqlalchemy import update
 
 from core import clock
 from core.actor import Actor
+from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import ValidationFailed
-from core.models import AuditEvent, Doctor
+from core.models import Doctor
 from core.scheduling.doctor_slots import own_doctor
 
 MAX_BIO = 2000
@@ -64,7 +65,6 @@ def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy:
         if changed:
             uow.session.execute(update(Doctor).where(Doctor.id == doctor.id)
                                 .values(timezone=timezone, bio=bio, philosophy=philosophy))
-            uow.session.add(AuditEvent(occurred_at=clock.now(), actor_id=actor.user_id, actor_role=actor.role,
-                                       action="doctor.settings_updated", subject_type="doctor",
-                                       subject_id=str(doctor.id), details={"fields": changed}))
+            record_audit(uow.session, actor, action="doctor.settings_updated", subject_type="doctor",
+                         subject_id=str(doctor.id), at=clock.now(), details={"fields": changed})
     return DoctorSettings(timezone, bio, philosophy)

@@ -21,7 +21,7 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden
-from core.metrics.definitions import FIGURES, KPIS, TEMPLATE_MINUTES_PER_DAY, shape_overview
+from core.metrics.definitions import FIGURES, TEMPLATE_MINUTES_PER_DAY, shape_overview
 from core.metrics.periods import Period, period_for
 from core.models.engagement import FUNNEL_STEPS
 
@@ -310,7 +310,3 @@ def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datet
         period, frame = daily(actor, range_name, now=now)
         return daily_csv(period, frame)
     return overview_csv(overview(actor, range_name, now=now))
-
-
-def kpi_keys() -> list[str]:
-    return [k.key for k in KPIS]

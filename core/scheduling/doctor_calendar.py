@@ -304,3 +304,11 @@ def set_range(actor: Actor, *, first_day: date, last_day: date, start_time: time
     in 30-minute slots in the doctor's time zone. Booked, held and past times are skipped."""
     return doctor_slots.batch_set_slots(actor, first_day=first_day, last_day=last_day, weekdays=weekdays,
                                         start_time=start_time, end_time=end_time, is_available=turn_on)
+
+
+def set_usual_hours(actor: Actor, *, first_day: date, last_day: date, start_time: time, end_time: time,
+                    weekdays: set[int]) -> doctor_slots.BatchResult:
+    """Settings "Usual hours": on each chosen day exactly these hours are open (SPEC §3: a day with
+    explicit slots offers only them, so this replaces the default template on those days)."""
+    return doctor_slots.replace_day_hours(actor, first_day=first_day, last_day=last_day, weekdays=weekdays,
+                                          start_time=start_time, end_time=end_time)

@@ -204,10 +204,7 @@ def turn_off_slot(actor: Actor, slot_id: uuid.UUID) -> SlotView:
     return set_slot(actor, start, end, is_available=False)
 
 
-def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: set[int],
-                    start_time: time, end_time: time, is_available: bool = True) -> BatchResult:
-    """E.g. "weekdays 08:00–12:00 for 4 weeks": 30-minute slots in the doctor's time zone.
-    Starts in the past or overlapping an appointment (or, to turn on, another slot) are skipped."""
+def _check_batch(first_day: date, last_day: date, weekdays: set[int], start_time: time, end_time: time) -> None:
     if last_day < first_day:
         raise ValidationFailed("The last day must not be before the first day.")
     if (last_day - first_day).days >= MAX_BATCH_DAYS:
@@ -218,32 +215,80 @@ def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: 
         raise ValidationFailed("Hours run on the half hour, and the end comes after the start.")
     if not weekdays or not weekdays <= set(range(7)):
         raise ValidationFailed("Weekdays are numbers 0 (Monday) to 6 (Sunday).")
-    now = clock.now()
+
+
+def _hours(day: date, start_time: time, end_time: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of the hours on `day` as UTC instants; an end of 00:00 is the next midnight."""
+    stop_day = day + timedelta(days=1) if end_time == time(0) else day
+    return (datetime.combine(day, start_time, tz).astimezone(UTC),
+            datetime.combine(stop_day, end_time, tz).astimezone(UTC))
+
+
+def _days(first_day: date, last_day: date, weekdays: set[int]) -> list[date]:
+    return [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)
+            if (first_day + timedelta(days=i)).weekday() in weekdays]
+
+
+def _batch_hours(session: Session, doctor: Doctor, days: list[date], start_time: time, end_time: time,
+                 is_available: bool, now: datetime) -> BatchResult:
     created = updated = 0
     skipped: list[datetime] = []
+    tz = ZoneInfo(doctor.timezone)
+    for day in days:
+        # Step in real (UTC) time: on the days the clocks change, no slot is skipped or repeated.
+        start, stop = _hours(day, start_time, end_time, tz)
+        while start + SLOT_LENGTH <= stop:
+            outcome = _batch_one(session, doctor.id, start, is_available, now)
+            if outcome == "skipped":
+                skipped.append(start)
+            elif outcome == "created":
+                created += 1
+            else:
+                updated += 1
+            start += SLOT_LENGTH
+    return BatchResult(created, updated, skipped)
+
+
+def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: set[int],
+                    start_time: time, end_time: time, is_available: bool = True) -> BatchResult:
+    """E.g. "weekdays 08:00–12:00 for 4 weeks": 30-minute slots in the doctor's time zone
+    (`end_time` 00:00 = until midnight). Starts in the past or overlapping an appointment (or, to
+    turn on, another slot) are skipped."""
+    _check_batch(first_day, last_day, weekdays, start_time, end_time)
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor = own_doctor(session, actor)
+        lock_doctor(session, doctor.id)
+        return _batch_hours(session, doctor, _days(first_day, last_day, weekdays), start_time, end_time,
+                            is_available, now)
+
+
+def replace_day_hours(actor: Actor, *, first_day: date, last_day: date, weekdays: set[int], start_time: time,
+                      end_time: time) -> BatchResult:
+    """"My hours are 08:00–18:00 on weekdays": on each chosen day, exactly these hours are open.
+    The range is turned on (as `batch_set_slots`) and every other open slot of the day is turned
+    off, in one transaction. Past, held and booked times are left as they are."""
+    _check_batch(first_day, last_day, weekdays, start_time, end_time)
+    now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session
         doctor = own_doctor(session, actor)
         lock_doctor(session, doctor.id)
         tz = ZoneInfo(doctor.timezone)
-        day = first_day
-        while day <= last_day:
-            if day.weekday() in weekdays:
-                # Step in real (UTC) time: on the days the clocks change, no slot is skipped or repeated.
-                start = datetime.combine(day, start_time, tz).astimezone(UTC)
-                stop_day = day + timedelta(days=1) if until_midnight else day
-                stop = datetime.combine(stop_day, end_time, tz).astimezone(UTC)
-                while start + SLOT_LENGTH <= stop:
-                    outcome = _batch_one(session, doctor.id, start, is_available, now)
-                    if outcome == "skipped":
-                        skipped.append(start)
-                    elif outcome == "created":
-                        created += 1
-                    else:
-                        updated += 1
-                    start += SLOT_LENGTH
-            day += timedelta(days=1)
-    return BatchResult(created, updated, skipped)
+        days = _days(first_day, last_day, weekdays)
+        closed = 0
+        for day in days:
+            open_from, open_until = _hours(day, start_time, end_time, tz)
+            day_from, day_until = _hours(day, time(0), time(0), tz)
+            closed += session.execute(
+                update(Slot).where(
+                    Slot.doctor_id == doctor.id, Slot.start_at >= day_from, Slot.start_at < day_until,
+                    or_(Slot.start_at < open_from, Slot.start_at >= open_until), Slot.is_available,
+                    Slot.start_at > now, or_(Slot.locked_until.is_(None), Slot.locked_until <= now))
+                .values(is_available=False, source="doctor").execution_options(synchronize_session=False)).rowcount
+        opened = _batch_hours(session, doctor, days, start_time, end_time, True, now)
+    return BatchResult(opened.created, opened.updated + closed, opened.skipped)
 
 
 def _batch_one(session: Session, doctor_id: uuid.UUID, start: datetime, is_available: bool,

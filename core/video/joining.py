@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core import clock
+from core import clock, funnel
 from core.actor import Actor
 from core.db import unit_of_work
 from core.models import User
@@ -49,6 +49,8 @@ def join_session(actor: Actor, appointment_id: uuid.UUID, signer: SessionSigner)
         latest = latest_test(uow.session, actor.user_id)
         policy.check_join(now=now, start=part.start_at, status=part.status, latest_test=latest)
         name = uow.session.scalar(select(User.full_name).where(User.id == actor.user_id)) or ""
+        if part.role == "patient":
+            funnel.record(uow.session, "joined", user_id=actor.user_id, appointment_id=appointment_id)
     opens, closes = policy.join_window(part.start_at)
     signed = signer.sign(appointment_id=appointment_id, participant_role=part.role, user_id=actor.user_id, now=now)
     user_name = part.doctor_name if part.role == "doctor" else (name or "Patient")

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, funnel
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, ValidationFailed
@@ -60,6 +60,8 @@ def record_test(actor: Actor, *, appointment_id: uuid.UUID | None, claimed_passe
                         outcome=outcome, details={**details, "checks": assessment.checks}, created_at=now)
         uow.session.add(row)
         uow.session.flush()
+        if outcome != "failed" and actor.role == "patient":
+            funnel.record(uow.session, "device_test_passed", user_id=actor.user_id, appointment_id=appointment_id)
         return RecordedTest(row.id, appointment_id, outcome, assessment.checks, now)
 
 

@@ -36,7 +36,7 @@ class RangeOut(ApiModel):
     label: str
     timezone: str
     days: int
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     previous_from: datetime
     previous_to: datetime

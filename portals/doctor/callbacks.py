@@ -250,12 +250,21 @@ def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosoph
 
 
 def apply_usual_hours(actor: Actor, weekdays: list | None, start: str | None, end: str | None):
-    """Usual hours for the next four weeks (explicit slots: SPEC §3 lets them replace the template).
+    """Usual hours for the next four weeks: on the chosen days exactly these hours are open.
     Returns (feedback, calendar version)."""
     today = today_for(_zone(actor))
-    last = today + timedelta(weeks=USUAL_HOURS_WEEKS) - timedelta(days=1)
-    version, message = apply_range(actor, True, today.isoformat(), last.isoformat(), start, end, weekdays)
-    return panels.settings_alert(message, ok=version is not no_update), version
+    try:
+        result = doctor_calendar.set_usual_hours(
+            actor, first_day=today, last_day=today + timedelta(weeks=USUAL_HOURS_WEEKS, days=-1),
+            start_time=_parse_time(start, "start"), end_time=_parse_time(end, "end"),
+            weekdays={int(w) for w in (weekdays or [])})
+    except DomainError as refused:
+        return panels.settings_alert(refused.message, ok=False), no_update
+    message = (f"Your hours apply from today for {USUAL_HOURS_WEEKS} weeks "
+               f"({result.created + result.updated} half-hour slots changed).")
+    if result.skipped:
+        message += f" {len(result.skipped)} booked, held or past times were left as they were."
+    return panels.settings_alert(message, ok=True), new_version()
 
 
 # --- messages ------------------------------------------------------------------------------------

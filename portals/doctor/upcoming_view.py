@@ -29,11 +29,15 @@ def when_label(start: datetime, tz: ZoneInfo, today: date) -> str:
 
 
 def join_control(item: UpcomingItem, tz: ZoneInfo, now: datetime):
-    """The pulsing "Join live" link while the window is open; otherwise why not (yet)."""
+    """The pulsing "Join live" link while the window is open (SPEC §9); in the window without a
+    device test passed in the last 24 hours, the way to the test instead (SPEC §10)."""
     label = f"with {item.patient_name} at {item.start.astimezone(tz):%H:%M}"
-    if item.join_open:
+    if item.join_open and item.join_refusal is None:
         return html.A("Join live", href=f"/visit/{item.id}", className="dk-btn dk-join is-live",
                       **{"aria-label": f"Join live: consultation {label}"})
+    if item.join_open:
+        return html.A("Test devices to join", href="/devices", className="dk-btn dk-join is-live",
+                      title=item.join_refusal, **{"aria-label": f"Test devices to join the consultation {label}"})
     if item.status in ("paid", "confirmed") and now < item.join_opens_at:
         return html.Span(f"Join from {item.join_opens_at.astimezone(tz):%H:%M}", className="dk-join-later")
     return None
@@ -42,8 +46,8 @@ def join_control(item: UpcomingItem, tz: ZoneInfo, now: datetime):
 def item_signature(items: list[UpcomingItem], now: datetime) -> str:
     """Changes when anything shown changes (the join window included), so a refresh without a change
     sends nothing and the list never flickers."""
-    raw = "|".join(f"{i.id}:{i.status}:{i.join_open}:{i.can_complete}:{i.can_cancel}:{i.start.isoformat()}:"
-                   f"{i.refund}" for i in items)
+    raw = "|".join(f"{i.id}:{i.status}:{i.join_open}:{i.join_refusal}:{i.can_complete}:{i.can_cancel}:"
+                   f"{i.start.isoformat()}:{i.refund}" for i in items)
     return format(zlib.crc32(raw.encode()), "08x")
 
 

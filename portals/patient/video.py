@@ -36,12 +36,18 @@ PROBE_DOWNLOAD_MIN, PROBE_DOWNLOAD_MAX = 16 * 1024, 4 * 1024 * 1024
 PROBE_UPLOAD_MAX = 1024 * 1024  # also Flask's MAX_CONTENT_LENGTH
 PROBE_CHUNK = 64 * 1024
 PER_USER_PROBES = "60 per minute"  # one wizard run makes at most 8 probes
+PER_USER_RESULTS = "30 per minute"
 
 
 def signer() -> SessionSigner:
     settings = state().settings
     return SessionSigner.from_settings(sdk_key=settings.zoom_sdk_key, sdk_secret=settings.zoom_sdk_secret,
                                        secret_key=settings.secret_key)
+
+
+def _user_key() -> str:
+    """Per signed-in user (the video endpoints are for them only); the address before sign-in."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{get_remote_address()}"
 
 
 @patient.app_template_global()
@@ -131,8 +137,10 @@ class TestResultOut(ApiModel):
 
 @patient.post("/api/video-test/result")
 @require_role(*PARTICIPANTS)
+@limiter.limit(PER_USER_RESULTS, key_func=_user_key)
 @api_spec.validate(json=TestResultIn, resp=Response(HTTP_201=TestResultOut, HTTP_403=ErrorEnvelope,
-                                                    HTTP_404=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+                                                    HTTP_404=ErrorEnvelope, HTTP_422=ErrorEnvelope,
+                                                    HTTP_429=ErrorEnvelope),
                    tags=["video"])
 def api_video_test_result():
     """Record a device self-test (SPEC §10). The server re-checks `passed` against the thresholds
@@ -151,11 +159,6 @@ def api_video_test_result():
 
 # ---- bandwidth probes ----
 
-def _probe_key() -> str:
-    """Per signed-in user (the probes are for them only); the address before sign-in is checked."""
-    return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{get_remote_address()}"
-
-
 class DownloadQuery(ApiModel):
     bytes: int = Field(default=256 * 1024, ge=PROBE_DOWNLOAD_MIN, le=PROBE_DOWNLOAD_MAX)
 
@@ -172,7 +175,7 @@ def _uncached(response: FlaskResponse) -> FlaskResponse:
 
 @patient.get("/api/video-test/download")
 @require_role(*PARTICIPANTS)
-@limiter.limit(PER_USER_PROBES, key_func=_probe_key)
+@limiter.limit(PER_USER_PROBES, key_func=_user_key)
 @api_spec.validate(query=DownloadQuery, resp=Response("HTTP_200", HTTP_401=ErrorEnvelope, HTTP_422=ErrorEnvelope,
                                                       HTTP_429=ErrorEnvelope), tags=["video"])
 def api_probe_download():
@@ -185,7 +188,7 @@ def api_probe_download():
 
 @patient.post("/api/video-test/upload")
 @require_role(*PARTICIPANTS)
-@limiter.limit(PER_USER_PROBES, key_func=_probe_key)
+@limiter.limit(PER_USER_PROBES, key_func=_user_key)
 @api_spec.validate(resp=Response(HTTP_200=UploadOut, HTTP_401=ErrorEnvelope, HTTP_413=ErrorEnvelope,
                                  HTTP_429=ErrorEnvelope), tags=["video"])
 def api_probe_upload():

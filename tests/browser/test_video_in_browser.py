@@ -186,12 +186,12 @@ def test_from_the_dashboard_test_devices_then_join_with_a_valid_signature(page: 
     page.reload()
     card = page.locator(".dk-appointment").filter(has=page.locator(f'[data-dk-join="{appointment}"]'))
     expect(card.get_by_role("status")).to_contain_text("The video room opens 5 minutes before")
-    join = card.get_by_role("button", name="Join video")
+    join = card.get_by_role("button", name=re.compile("^Join video for the consultation of "))
     expect(join).to_be_disabled()
     expect(join).to_have_accessible_description(re.compile("Run the device test first"))
     assert_no_violations(page)
 
-    tester = card.get_by_role("link", name="Test devices")
+    tester = card.get_by_role("link", name=re.compile("^Test devices for the consultation of "))
     tester.click()
     dialog = page.get_by_role("dialog", name="Device test")
     run_the_test(dialog)
@@ -202,7 +202,7 @@ def test_from_the_dashboard_test_devices_then_join_with_a_valid_signature(page: 
     expect(dialog).to_be_hidden()
     expect(tester).to_be_focused()
 
-    link = card.get_by_role("link", name="Join video")
+    link = card.get_by_role("link", name=re.compile("^Join video for the consultation of "))
     expect(link).to_have_attribute("href", f"/visit/{appointment}")  # enabled by GET …/join, no reload
     expect(card.locator("[data-dk-join-why]")).to_have_text("The video room is open: your device test passed.")
     link.click()

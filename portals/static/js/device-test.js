@@ -28,6 +28,7 @@
   function $(sel, root) { return (root || modal).querySelector(sel); }
   function errorName(e) { return String((e && e.name) || "Error").slice(0, 80); }
   function round(x, digits) { var f = Math.pow(10, digits); return Math.round(x * f) / f; }
+  function dbfs(x) { return String(Math.round(x)).replace("-", "\u2212") + " dBFS"; }  // a real minus sign
   function stopStream(stream) { if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); } }
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
   function result(ok, text, hint, details) { return { ok: ok, text: text, hint: hint || "", details: details || {} }; }
@@ -114,10 +115,12 @@
             var db = levelDbfs(buffer);
             loudest = Math.max(loudest, db);
             meter.value = Math.max(meter.min, db);
-            meterText.textContent = Math.round(db) + " dBFS";
+            meterText.textContent = dbfs(db);
             if (performance.now() - started >= LISTEN_MS) {
               clearInterval(timer);
               source.disconnect();
+              meter.value = Math.max(meter.min, loudest);  // the meter keeps what counted: the loudest
+              meterText.textContent = "loudest " + dbfs(loudest);
               resolve(loudest);
             }
           }, 50);
@@ -126,9 +129,9 @@
       .then(function (loudest) {
         var details = { rmsDbfs: round(loudest, 1) };
         if (loudest > MIN_DBFS) {
-          return result(true, "Your microphone works: we heard you at " + Math.round(loudest) + " dBFS.", "", details);
+          return result(true, "Your microphone works: we heard you at " + dbfs(loudest) + ".", "", details);
         }
-        return result(false, "We heard almost nothing (" + Math.round(loudest) + " dBFS; more than " + MIN_DBFS + " dBFS is needed).",
+        return result(false, "We heard almost nothing (" + dbfs(loudest) + "; more than " + dbfs(MIN_DBFS) + " is needed).",
           "Check that the microphone is not muted (on the headset or in the system settings), speak while it listens, then retry.", details);
       })
       .catch(function (e) {
@@ -537,7 +540,7 @@
             var link = document.createElement("a");
             link.className = "dk-btn";
             link.href = answer.body.joinUrl;
-            link.textContent = "Join video";
+            link.innerHTML = button.innerHTML;  // "Join video" and the consultation it joins
             link.setAttribute("aria-describedby", why.id);
             button.replaceWith(link);
           }

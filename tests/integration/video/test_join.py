@@ -211,15 +211,15 @@ def test_the_dashboard_join_button_explains_why_it_is_disabled(consultation, log
     patient, appointment = consultation()
     login(patient.email)
     html = client.get("/dashboard").get_data(as_text=True)
-    box = re.search(rf'<div class="dk-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
+    box = re.search(rf'<div class="dk-video-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
     assert "disabled" in box and "The video room opens at 13:55, 5 minutes before the start." in box
     assert f'data-appointment="{appointment}"' in box and "Test devices" in box
     clock_at(START - timedelta(minutes=5))
     login(patient.email)
     html = client.get("/dashboard").get_data(as_text=True)
-    box = re.search(rf'<div class="dk-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
+    box = re.search(rf'<div class="dk-video-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
     assert 'data-dk-join-code="ERR_VIDEO_TEST_REQUIRED"' in box and "Run the device test first" in box
     post_result(appointment)
     html = client.get("/dashboard").get_data(as_text=True)
-    box = re.search(rf'<div class="dk-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
+    box = re.search(rf'<div class="dk-video-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
     assert f'<a class="dk-btn" href="/visit/{appointment}"' in box and "disabled" not in box

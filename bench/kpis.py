@@ -1,0 +1,174 @@
+"""KPI benchmark (issue 9): the admin overview on a year of history with ~1,000,000 appointments.
+Prints figures; asserts nothing.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/12 \
+        .venv/bin/python bench/kpis.py [--doctors 1000] [--per-doctor-day 2.55] [--runs 40]
+
+Builds a database `doktu_bench_kpis` under `doktu serve` (bench/_server.py: migrations + demo
+seed), adds doctors, generates 12 months of history with the same generator as
+`doktu db seed --history` (core/seed_history.py: appointments, payments, refunds, funnel events,
+device tests), runs ANALYZE, then measures for each range (today, yesterday, week, month):
+1. `core.metrics.kpis.overview` in process (the SQL and the pandas shaping), p50/p95;
+2. `GET /api/metrics/overview` over HTTP with an admin token, p50/p95 (target p95 <= 300 ms);
+3. each figure query of the slowest range, and the EXPLAIN (ANALYZE, BUFFERS) of the slowest one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _server import seeded_server  # noqa: E402
+
+from core.accounts.passwords import hash_password  # noqa: E402
+from core.config import sqlalchemy_url  # noqa: E402
+
+RANGES = ("today", "yesterday", "week", "month")
+ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@bench.doktu.eu", "Bench-admin-password-1!"
+TARGET_MS = 300
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(timings: list[float]) -> str:
+    return f"p50 {statistics.median(timings):6.1f} ms  p95 {pct(timings, 95):6.1f} ms  max {max(timings):6.1f} ms"
+
+
+def add_doctors(engine, total: int) -> None:
+    """Doctors up to `total` (the demo seed made 10), all there since before the history."""
+    with engine.begin() as conn:
+        have = conn.execute(text("SELECT count(*) FROM doctors")).scalar_one()
+        conn.execute(text("""
+            INSERT INTO users (email, role, full_name, password_hash, created_at)
+            SELECT 'kpidoc' || g || '@bench.doktu.eu', 'doctor', 'Dr Bench ' || g, 'x', now() - interval '2 years'
+              FROM generate_series(1, :n) g"""), {"n": max(0, total - have)})
+        conn.execute(text("""
+            INSERT INTO doctors (user_id, display_name, specialty, created_at)
+            SELECT id, full_name, 'General practice', created_at FROM users WHERE email LIKE 'kpidoc%@bench.doktu.eu'"""))
+        conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                             VALUES (:e, 'admin', 'Bench Admin', :h)"""),
+                     {"e": ADMIN_EMAIL, "h": hash_password(ADMIN_PASSWORD, cost=4)})
+
+
+def build(db_url: str, doctors: int, per_doctor_day: float) -> None:
+    from core import db as core_db
+    from core.seed_history import seed_history
+
+    owner = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
+    add_doctors(owner, doctors)
+    core_db.configure(sqlalchemy_url(db_url))
+    t = time.perf_counter()
+    report = seed_history(12, per_doctor_day=per_doctor_day)
+    built = time.perf_counter() - t
+    t = time.perf_counter()
+    with owner.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        counts = conn.execute(text("""SELECT (SELECT count(*) FROM doctors), (SELECT count(*) FROM patients),
+            (SELECT count(*) FROM appointments), (SELECT count(*) FROM payments), (SELECT count(*) FROM funnel_events),
+            (SELECT count(*) FROM video_tests), pg_size_pretty(pg_database_size(current_database()))""")).one()
+    owner.dispose()
+    print(f"data: {counts[0]:,} doctors, {counts[1]:,} patients, {counts[2]:,} appointments, {counts[3]:,} payments, "
+          f"{counts[4]:,} funnel events, {counts[5]:,} device tests; {counts[6]} "
+          f"(history built in {built:.0f} s as the app role, VACUUM ANALYZE {time.perf_counter() - t:.0f} s)")
+    print(f"history report: {report}")
+
+
+def bench_service(runs: int) -> dict[str, list[float]]:
+    from core.actor import SYSTEM
+    from core.metrics import kpis
+
+    found = {}
+    for name in RANGES:
+        kpis.overview(SYSTEM, name)  # warm the pool and the cache
+        timings = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            kpis.overview(SYSTEM, name)
+            timings.append((time.perf_counter() - t) * 1000)
+        found[name] = timings
+        print(f"  service overview {name:<9} {summary(timings)}")
+    return found
+
+
+def bench_http(url: str, runs: int) -> dict[str, list[float]]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        token = client.post("/api/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        token.raise_for_status()
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        found = {}
+        for name in RANGES:
+            path = f"/api/metrics/overview?range={name}"
+            assert client.get(path, headers=headers).status_code == 200
+            timings = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                response = client.get(path, headers=headers)
+                timings.append((time.perf_counter() - t) * 1000)
+                assert response.status_code == 200, response.text
+            found[name] = timings
+            verdict = "meets" if pct(timings, 95) <= TARGET_MS else "MISSES"
+            print(f"  GET /api/metrics/overview?range={name:<9} {summary(timings)}  ({verdict} p95 <= {TARGET_MS} ms)")
+        body = client.get("/api/metrics/overview?range=month", headers=headers).json()
+        print("  month figures: " + ", ".join(f"{k}={v['value']:.4g}" if isinstance(v["value"], float)
+                                              else f"{k}={v['value']}" for k, v in body["kpis"].items()))
+    return found
+
+
+def explain_slowest(range_name: str, runs: int = 10) -> None:
+    from core import clock
+    from core.actor import SYSTEM
+    from core.db import unit_of_work
+    from core.metrics import kpis
+    from core.metrics.periods import period_for
+
+    params = kpis._params(period_for(range_name, clock.now()))
+    per_query: dict[str, list[float]] = {}
+    with unit_of_work(SYSTEM) as uow:
+        for name, query in kpis.FIGURE_QUERIES.items():
+            per_query[name] = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                uow.session.execute(query, params).all()
+                per_query[name].append((time.perf_counter() - t) * 1000)
+        for name, timings in per_query.items():
+            print(f"  query {name:<13} ({range_name}) median {statistics.median(timings):6.1f} ms")
+        slowest = max(per_query, key=lambda n: statistics.median(per_query[n]))
+        plan = uow.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + kpis.FIGURE_QUERIES[slowest].text),
+                                   params).all()
+    print(f"\nslowest query: {slowest} ({range_name}); EXPLAIN (ANALYZE, BUFFERS), run as the admin (RLS on):")
+    print("\n".join("    " + row[0] for row in plan))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--doctors", type=int, default=1000)
+    parser.add_argument("--per-doctor-day", type=float, default=2.55, help="about 1,000,000 appointments with 1,000")
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    with seeded_server("doktu_bench_kpis", workers=2) as server:
+        build(server.db_url, args.doctors, args.per_doctor_day)
+        print(f"\noverview, {args.runs} runs per range (2 cores; server: gunicorn 2 workers):")
+        service = bench_service(args.runs)
+        bench_http(server.url, args.runs)
+        slowest = max(RANGES, key=lambda n: pct(service[n], 95))
+        print()
+        explain_slowest(slowest)
+        errors = server.errors()
+        print(f"\nserver errors logged: {errors or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

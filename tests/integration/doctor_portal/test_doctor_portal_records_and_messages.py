@@ -1,0 +1,117 @@
+"""Patient records (every look audited) and messages under row-level security (SPEC §2, §9)."""
+
+import pytest
+from sqlalchemy import select, text
+
+from core.actor import SYSTEM
+from core.db import unit_of_work
+from core.doctors import patient_records
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.messaging import messages
+from core.models import AuditEvent, Message
+from portals.doctor import callbacks as cb
+from tests.integration.scheduling.conftest import paris
+
+
+def audit_actions(actor_id) -> list[tuple[str, str, str]]:
+    with unit_of_work(SYSTEM) as uow:
+        return [(a.action, a.subject_type, a.subject_id) for a in uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.actor_id == actor_id).order_by(AuditEvent.id))]
+
+
+@pytest.fixture
+def clinic(doctor, patient, appointment):
+    """Noor (seen, completed), Sam (booked for Tuesday), Kim (only an unpaid hold), Lee (another doctor's)."""
+    noor, sam, kim = patient("Noor Haddad"), patient("Sam Berg"), patient("Kim Lo")
+    appointment(doctor, noor, paris(2, 6), status="completed")
+    appointment(doctor, sam, paris(3, 10))
+    appointment(doctor, kim, paris(3, 12), status="pending")
+    return {"noor": noor, "sam": sam, "kim": kim}
+
+
+def test_the_list_holds_patients_seen_or_to_be_seen_and_is_audited(doctor, clinic):
+    listed = patient_records.list_patients(doctor.actor)
+    assert [(p.name, p.consultations) for p in listed] == [("Noor Haddad", 1), ("Sam Berg", 1)]
+    assert listed[0].last_seen == paris(2, 6) and listed[1].next_visit == paris(3, 10)
+    assert audit_actions(doctor.user.id) == [("patient_records.listed", "doctor", str(doctor.doctor.id))]
+
+
+def test_each_record_view_is_audited_in_the_same_transaction(doctor, clinic):
+    noor = clinic["noor"]
+    record = patient_records.view_patient_record(doctor.actor, noor.patient.id)
+    assert (record.name, record.primary_conditions, record.allergies) == ("Noor Haddad", ["Asthma"], ["Penicillin"])
+    assert [v.status for v in record.visits] == ["completed"]
+    patient_records.view_patient_record(doctor.actor, noor.patient.id)
+    assert audit_actions(doctor.user.id) == [("patient_record.viewed", "patient", str(noor.patient.id))] * 2
+
+
+def test_no_record_without_a_care_relationship(doctor, clinic, make_user, patient, appointment):
+    with pytest.raises(NotFound):  # only an unpaid hold
+        patient_records.view_patient_record(doctor.actor, clinic["kim"].patient.id)
+    lee = patient("Lee Other")
+    appointment(make_user("doctor"), lee, paris(3, 9))
+    with pytest.raises(NotFound):
+        patient_records.view_patient_record(doctor.actor, lee.patient.id)
+    with pytest.raises(Forbidden):
+        patient_records.list_patients(clinic["noor"].actor)
+    assert audit_actions(doctor.user.id) == []  # nothing was shown
+
+
+def test_the_portal_callback_renders_the_record(doctor, clinic):
+    detail = cb.open_record(doctor.actor, str(clinic["sam"].patient.id))
+    assert detail.children[0].children == "Sam Berg"
+    assert cb.open_record(doctor.actor, "nonsense").children == "No such patient."
+
+
+def test_doctor_and_patient_write_to_each_other_and_unread_counts_follow(doctor, clinic, clock_at):
+    noor = clinic["noor"]
+    messages.send_message(noor.actor, doctor.user.id, "  Hello doctor  ")
+    assert messages.unread_count(doctor.actor) == 1
+    [summary] = [s for s in messages.conversations(doctor.actor) if s.other.user_id == noor.user.id]
+    assert (summary.other.name, summary.last_body, summary.unread, summary.can_reply) == \
+        ("Noor Haddad", "Hello doctor", 1, True)
+    thread = messages.read_conversation(doctor.actor, noor.user.id)
+    assert [(m.from_me, m.body) for m in thread.messages] == [(False, "Hello doctor")]
+    assert messages.unread_count(doctor.actor) == 0
+    clock_at(paris(2, 8, 1))
+    messages.send_message(doctor.actor, noor.user.id, "Hello Noor")
+    assert [s.other.name for s in messages.conversations(noor.actor)] == [doctor.user.full_name]
+    assert [m.body for m in messages.read_conversation(noor.actor, doctor.user.id).messages] == \
+        ["Hello doctor", "Hello Noor"]
+
+
+def test_no_one_writes_outside_a_care_relationship(doctor, clinic, make_user, patient):
+    stranger = patient("Stranger")
+    with pytest.raises(Forbidden):
+        messages.send_message(stranger.actor, doctor.user.id, "hi")
+    with pytest.raises(Forbidden):
+        messages.send_message(doctor.actor, clinic["kim"].user.id, "hi")  # only an unpaid hold
+    with pytest.raises(ValidationFailed):
+        messages.send_message(clinic["noor"].actor, doctor.user.id, "   ")
+    with pytest.raises(Forbidden):
+        messages.conversations(make_user("admin").actor)
+
+
+def test_a_patient_sees_only_their_own_conversations_even_with_raw_sql(doctor, clinic):
+    noor, sam = clinic["noor"], clinic["sam"]
+    messages.send_message(noor.actor, doctor.user.id, "from Noor")
+    messages.send_message(sam.actor, doctor.user.id, "from Sam")
+    messages.send_message(doctor.actor, sam.user.id, "to Sam")
+    with unit_of_work(sam.actor) as uow:
+        bodies = uow.session.execute(text("SELECT body FROM messages ORDER BY body")).scalars().all()
+        assert bodies == ["from Sam", "to Sam"]
+    with pytest.raises(NotFound):
+        messages.read_conversation(sam.actor, noor.user.id)
+    assert [s.other.user_id for s in messages.conversations(sam.actor)] == [doctor.user.id]
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(select(Message.id).where(Message.body == "from Noor")) is not None
+
+
+def test_the_portal_callback_sends_and_shows_the_thread(doctor, clinic):
+    sam = clinic["sam"]
+    _thread, box, feedback = cb.send(doctor.actor, str(sam.user.id), "See you Tuesday")
+    assert (box, feedback) == ("", "Sent.")
+    assert [m.body for m in messages.read_conversation(sam.actor, doctor.user.id).messages] == ["See you Tuesday"]
+    assert cb.send(doctor.actor, None, "x")[2] == "Choose a conversation first."
+    assert cb.send(doctor.actor, str(clinic["kim"].user.id), "x")[2] == \
+        "You can write only to your own patients or doctors."

@@ -1,0 +1,133 @@
+"""Alert facts from the database, the console's paged tables and their CSV, the demo history."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from core.actor import SYSTEM
+from core.db import unit_of_work
+from core.errors import ValidationFailed
+from core.metrics import alerts, kpis, listings
+from core.seed_history import seed_history
+from tests.integration.metrics.conftest import NOW, paris
+
+
+def test_alert_facts_of_the_clinic(clinic):
+    facts = alerts.gather_facts(SYSTEM, now=NOW, failed_jobs=0)
+    assert (facts.payments_failed_today, facts.payments_succeeded_today) == (1, 3)  # A2, the plan, A5; not credit
+    assert facts.top_failure_code == "card_declined"
+    assert facts.no_show_week == (1, 3)  # A3 of A1, A3, A6 (A2 and A5 are still to come)
+    assert facts.stuck_pending == 0 and facts.doctors_offline == 0
+
+
+def test_payment_failures_raise_a_critical_alert(clinic):
+    with unit_of_work(SYSTEM) as uow:
+        for i in range(5):
+            uow.session.execute(text("""INSERT INTO payments (user_id, kind, provider, status, amount_cents,
+                                            failure_code, created_at) VALUES (:u, 'visit', 'stripe', 'failed', 3500,
+                                            'insufficient_funds', :c)"""),
+                                {"u": clinic.user("P4"), "c": NOW - timedelta(minutes=i + 1)})
+    feed = alerts.alert_feed(SYSTEM, now=NOW, failed_jobs=0)
+    critical = [a for a in feed if a.severity == "critical"]
+    assert [a.code for a in critical] == ["payment_failures"]
+    assert "insufficient_funds" in critical[0].detail and critical[0].action
+
+
+def test_a_stuck_hold_and_an_offline_doctor(clinic):
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at, status,
+                                        hold_expires_at) VALUES (:d, :p, :s, :s + interval '30 minutes', 'pending', :h)"""),
+                            {"d": clinic.doctors["D1"], "p": clinic.patients["P4"][1], "s": paris(31, 18),
+                             "h": NOW - timedelta(minutes=6)})
+        uow.session.execute(text("UPDATE doctors SET online = false WHERE id = :d"), {"d": clinic.doctors["D2"]})
+    feed = {a.code: a for a in alerts.alert_feed(SYSTEM, now=NOW, failed_jobs=0)}
+    assert feed["pending_stuck"].severity == "warning" and "worker" in feed["pending_stuck"].action
+    assert feed["doctors_offline"].severity == "info"
+
+
+def test_a_doctor_without_free_time_is_named(clinic, at_now):
+    with unit_of_work(SYSTEM) as uow:  # D1 turns off every slot of the next 7 days: no template day left
+        for day in range(8):
+            for half in range(48):
+                start = NOW.replace(hour=0, minute=0) + timedelta(days=day, minutes=30 * half)
+                uow.session.execute(text("""INSERT INTO slots (doctor_id, start_at, end_at, is_available)
+                    VALUES (:d, :s, :s + interval '30 minutes', false) ON CONFLICT (doctor_id, start_at)
+                    DO UPDATE SET is_available = false"""), {"d": clinic.doctors["D1"], "s": start})
+    found = alerts.gather_facts(SYSTEM, now=NOW, failed_jobs=0).doctors_without_availability
+    assert any(name.startswith("Dr D1") for name in found)
+    assert not any(name.startswith("Dr D2") for name in found)
+
+
+def test_appointments_table_pages_on_the_server(clinic):
+    first = listings.page_of(SYSTEM, "appointments", "week", 1, page_size=4, now=NOW)
+    assert (first.total, first.pages, len(first.rows)) == (5, 2, 4)  # A1–A4 and A6 (A5 starts on the 31st)
+    second = listings.page_of(SYSTEM, "appointments", "week", 2, page_size=4, now=NOW)
+    assert len(second.rows) == 1 and second.first_row == 5 and second.last_row == 5
+    assert not {r["id"] for r in first.rows} & {r["id"] for r in second.rows}
+    beyond = listings.page_of(SYSTEM, "appointments", "week", 99, page_size=4, now=NOW)
+    assert beyond.page == 2  # clamped to the last page
+    starts = [r["start_at"] for r in first.rows + second.rows]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_tables_of_the_period(clinic):
+    payments = listings.page_of(SYSTEM, "payments", "today", now=NOW)
+    assert payments.total == 5 and {r["status"] for r in payments.rows} >= {"failed", "partially_refunded"}
+    patients = listings.page_of(SYSTEM, "patients", "today", now=NOW)
+    names = [r["patient"] for r in patients.rows]
+    assert set(names) == {"Patient P1", "Patient P2", "Patient P3", "Patient P5"}
+    p2 = next(r for r in patients.rows if r["patient"] == "Patient P2")
+    assert p2["appointments"] == 1 and p2["paid_cents"] == 3500 + 2000
+    doctors = listings.page_of(SYSTEM, "doctors", "today", page_size=500, now=NOW)
+    d1 = next(r for r in doctors.rows if r["id"] == clinic.doctors["D1"])
+    assert (d1["booked"], d1["completed"], d1["cancelled"]) == (2, 1, 1)
+
+
+def test_table_csv_has_every_row_with_raw_values(clinic):
+    rows = list(csv.DictReader(io.StringIO(listings.listing_csv(SYSTEM, "payments", "today", now=NOW))))
+    assert len(rows) == 5
+    assert list(rows[0]) == ["id", "created_at", "account", "kind", "provider", "status", "amount_cents",
+                             "refunded_cents", "failure_code"]
+    refunded = next(r for r in rows if r["status"] == "partially_refunded")
+    assert refunded["amount_cents"] == "3500" and refunded["refunded_cents"] == "1500"
+    assert refunded["created_at"] == "2026-03-30T07:01:00+00:00"
+
+
+def test_unknown_table_is_a_validation_error(db):
+    with pytest.raises(ValidationFailed):
+        listings.page_of(SYSTEM, "secrets", "today")
+
+
+def test_demo_history_is_consistent_with_the_kpis(db, make_user):
+    for i in range(2):
+        make_user("doctor", full_name=f"Dr History {i}")
+    report = seed_history(1, per_doctor_day=5)
+    assert not report.skipped and report.appointments > 100 and report.patients >= 50
+    assert seed_history(1).skipped  # a second run adds nothing
+    with unit_of_work(SYSTEM) as uow:
+        s = uow.session
+        overlapping = s.execute(text("""SELECT count(*) FROM appointments a JOIN appointments b
+            ON a.doctor_id = b.doctor_id AND a.id < b.id AND abs(extract(epoch FROM a.start_at - b.start_at)) < 2700
+            WHERE a.status IN ('pending', 'paid', 'confirmed') AND b.status IN ('pending', 'paid', 'confirmed')""")
+                                ).scalar_one()
+        paid_events = s.execute(text("SELECT count(*) FROM funnel_events WHERE step = 'paid'")).scalar_one()
+        refunded = s.execute(text("""SELECT count(*) FROM payments p JOIN appointments a ON a.id = p.appointment_id
+            WHERE a.status = 'cancelled' AND p.status NOT IN ('refunded', 'failed')""")).scalar_one()
+        future_booked_in_future = s.execute(text(
+            "SELECT count(*) FROM appointments WHERE created_at > now()")).scalar_one()
+    assert overlapping == 0 and refunded == 0 and future_booked_in_future == 0
+    month = kpis.overview(SYSTEM, "month").kpis["value"].to_dict()
+    assert 0 < month["booked"] <= paid_events
+    assert 0.02 < month["noShowRate"] < 0.12 and 0.6 < month["bookingConversion"] < 0.95
+    assert month["arpa"] > 2000 and 0 < month["doctorUtilisation"] < 1
+
+
+def test_seed_command_takes_history(app, db):
+    from portals.cli import cli
+
+    result = app.test_cli_runner().invoke(cli, ["db", "seed", "--history", "1"])
+    assert result.exit_code == 0, result.output
+    assert "History: 1 months" in result.output
