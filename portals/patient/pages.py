@@ -35,6 +35,18 @@ def _lines(text: str | None) -> list[str]:
     return [line for line in (text or "").splitlines() if line.strip()]
 
 
+def save_profile_form(form: ProfileForm) -> str | None:
+    """Validate and save a submitted profile form; the error to show, or None when saved."""
+    if not form.validate_on_submit():
+        return "Please correct the highlighted answers." if form.errors else "Please fill in the form."
+    try:
+        save_profile(current_user.actor, date_of_birth=form.date_of_birth.data, gender=form.gender.data,
+                     primary_conditions=_lines(form.primary_conditions.data), allergies=_lines(form.allergies.data))
+    except DomainError as exc:
+        return exc.message
+    return None
+
+
 @patient.route("/onboarding", methods=["GET", "POST"])
 @require_role("patient")
 def onboarding():
@@ -47,16 +59,11 @@ def onboarding():
     })
     error = None
     if form.validate_on_submit():
-        try:
-            profile = save_profile(current_user.actor, date_of_birth=form.date_of_birth.data,
-                                   gender=form.gender.data,
-                                   primary_conditions=_lines(form.primary_conditions.data),
-                                   allergies=_lines(form.allergies.data))
-        except DomainError as exc:
-            error = exc.message
-        else:
+        error = save_profile_form(form)
+        if error is None:
             flash("Your health profile is saved.", "info")
             return redirect(next_url or url_for("patient.dashboard"))
+        profile = get_profile(current_user.actor)
     status = 422 if (error or form.errors) else 200
     return render_template("patient/onboarding.html", form=form, profile=profile, error=error,
                            next_url=next_url, genders=GENDERS), status
@@ -66,6 +73,10 @@ def onboarding():
 @require_role("patient")
 def checkout(appointment_id: uuid.UUID):
     """The held time, its price and how long it stays held; payment starts here (SPEC §8)."""
+    return render_checkout(appointment_id)
+
+
+def render_checkout(appointment_id: uuid.UUID, *, form: ProfileForm | None = None, error: str | None = None):
     pending = get_pending(current_user.actor, appointment_id)
     if pending.status != "pending":
         flash("This booking is no longer waiting for payment.", "info")
@@ -73,9 +84,10 @@ def checkout(appointment_id: uuid.UUID):
     doctor = get_doctor(current_user.actor, pending.doctor_id)
     seconds_left = max(0, int((pending.hold_expires_at - clock.now()).total_seconds()))
     profile = get_profile(current_user.actor)
-    form = None if profile.completed else ProfileForm(data={
-        "date_of_birth": profile.date_of_birth, "gender": profile.gender})
+    if form is None and not profile.completed:
+        form = ProfileForm(data={"date_of_birth": profile.date_of_birth, "gender": profile.gender})
+    status = 422 if error else 200
     return render_template("patient/checkout.html", pending=pending, doctor=doctor, seconds_left=seconds_left,
-                           profile=profile, form=form, genders=GENDERS, error=None,
+                           profile=profile, form=form, genders=GENDERS, error=error,
                            credit_cents=credit_balance(current_user.actor),
-                           next_url=url_for("patient.checkout", appointment_id=appointment_id))
+                           next_url=url_for("patient.checkout", appointment_id=appointment_id)), status

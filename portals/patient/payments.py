@@ -42,6 +42,20 @@ def pay_by_card(appointment_id: uuid.UUID):
     return redirect(session.url, code=303)
 
 
+@patient.post("/checkout/<uuid:appointment_id>/profile")
+@require_role("patient")
+def checkout_profile(appointment_id: uuid.UUID):
+    """The health profile filled in on the checkout page, then straight on to payment (one page
+    fewer on a first booking). Invalid answers come back to the checkout page with their errors."""
+    from portals.patient.pages import ProfileForm, render_checkout, save_profile_form
+
+    form = ProfileForm()
+    error = save_profile_form(form)
+    if error is not None:
+        return render_checkout(appointment_id, form=form, error=error)
+    return pay_by_card(appointment_id)
+
+
 @patient.post("/checkout/<uuid:appointment_id>/pay-with-credit")
 @require_role("patient")
 def pay_by_credit(appointment_id: uuid.UUID):

@@ -147,3 +147,22 @@ def test_create_pending_opens_the_session_for_an_onboarded_patient(client, docto
             again = client.post("/api/payment/start", json={"appointmentId": body["id"]}, headers=csrf_header())
             assert again.status_code == 201 and again.get_json()["checkoutSessionId"] == body["checkoutSessionId"]
         client.post("/logout", headers=csrf_header())
+
+
+def test_the_profile_on_the_checkout_page_goes_straight_to_payment(client, doctor, make_user, login):
+    from core.booking.pending import create_pending
+
+    patient = make_user("patient")
+    pending = create_pending(patient.actor, doctor.doctor.id, paris(3, 14))
+    login(patient.email)
+    page = client.get(f"/checkout/{pending.id}").get_data(as_text=True)
+    assert f'action="/checkout/{pending.id}/profile"' in page and "Save and pay €35 by card" in page
+    invalid = client.post(f"/checkout/{pending.id}/profile", data={"gender": "female",
+                                                                   "csrf_token": token(client, f"/checkout/{pending.id}")})
+    assert invalid.status_code == 422
+    assert "Enter your date of birth." in invalid.get_data(as_text=True)
+    assert rows(pending.id)[1] == []
+    saved = client.post(f"/checkout/{pending.id}/profile", data={
+        "date_of_birth": "1990-05-04", "gender": "female", "csrf_token": token(client, f"/checkout/{pending.id}")})
+    assert saved.status_code == 303 and "/pay/cs_local_" in saved.headers["Location"]
+    assert "Save and pay" not in client.get(f"/checkout/{pending.id}").get_data(as_text=True)
