@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.stun_responder import StunResponder
@@ -35,6 +36,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 DASH_UPDATE = "/_dash-update-component"
 
 expect.set_options(timeout=10_000)
+AXE = Axe()
+
+
+def assert_no_axe_violations(page: Page, *, settle: bool = True) -> None:
+    """axe-core (WCAG 2.x A/AA + best practices) finds nothing on the page as it is now."""
+    if settle:
+        page.wait_for_load_state("networkidle")
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 def _free_port() -> int:

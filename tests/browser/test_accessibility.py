@@ -5,20 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import DEMO_PASSWORD
+from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
 
 pytestmark = pytest.mark.browser
 
-AXE = Axe()
 
 
-def assert_no_violations(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 @pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "mobile-375"])

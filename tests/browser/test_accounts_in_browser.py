@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
 
 pytestmark = pytest.mark.browser
 
-AXE = Axe()
 STRONG = "Tiger-Lamp-Orbit-47!"
 NEW_STRONG = "Quartz-Maple-Violin-83?"
 GUESSABLE = "Password123!"  # passes the class rule, refused as too easy to guess (ASVS 2.1.7)
@@ -62,10 +62,6 @@ def path_of(page: Page) -> str:
     return urlsplit(page.url).path
 
 
-def assert_no_violations(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 def is_focused(target: Locator) -> bool:

@@ -7,20 +7,15 @@ import re
 import uuid
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DEMO_PASSWORD
+from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
 
 pytestmark = pytest.mark.browser
-AXE = Axe()
 STRONG_PASSWORD = "Quiet-Harbour-47-Lanterns!"
 
 
-def assert_no_violations(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 def first_profile(page: Page) -> str:

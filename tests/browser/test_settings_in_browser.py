@@ -12,11 +12,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
+
 pytestmark = pytest.mark.browser
-AXE = Axe()
 PASSWORD = "Quiet-Harbour-47-Lanterns!"
 
 # Holds a free time of one doctor through the public API, as the booking card does; returns its start.
@@ -38,10 +38,6 @@ HOLD_A_TIME = """async () => {
 }"""
 
 
-def assert_no_violations(page: Page) -> None:
-    page.wait_for_load_state("networkidle")
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
 def sign_up(page: Page) -> str:
