@@ -64,6 +64,9 @@ class Settings:
     otel_endpoint: str | None = None
     stun_url: str = "stun:stun.l.google.com:19302"
     session_cookie_secure: bool = False
+    # Reverse proxies in front of the app (Fly's proxy, a load balancer) whose X-Forwarded-For and
+    # X-Forwarded-Proto are trusted; 0 = none (the client address is the socket's).
+    proxy_hops: int = 0
     rate_limits: bool = True
     # Reschedules a patient may make per calendar month, all appointments together (SPEC §5); 0 = no cap.
     reschedule_monthly_cap: int = 5
@@ -127,6 +130,7 @@ class Settings:
             stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
             session_cookie_secure=(get("SESSION_COOKIE_SECURE") or ("1" if mode == "production" else "0"))
             in {"1", "true", "yes"},
+            proxy_hops=_non_negative_int(get("PROXY_HOPS"), "PROXY_HOPS", 0),
             # Tests switch throttling on where they test it; everywhere else it is on.
             rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
             reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),

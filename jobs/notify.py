@@ -1,11 +1,30 @@
-"""Notification jobs."""
+"""Notification jobs (SPEC §11): deliver one outbox message, queue an appointment event's notices,
+sweep for due reminders and for messages whose delivery job was lost."""
 
 import uuid
 
 from core import config
-from core.notify.email import deliver
+from core.notify import delivery
+from core.notify.appointments import notify_appointment_event
+from core.notify.reminders import send_due_reminders
 
 
-def deliver_email(outbox_id: str) -> str:
+def deliver_message(outbox_id: str) -> str:
     settings = config.current()
-    return deliver(uuid.UUID(outbox_id), sendgrid_key=settings.sendgrid_api_key, smtp_url=settings.smtp_url)
+    return delivery.deliver(uuid.UUID(outbox_id), mailer=delivery.mailer_for(settings),
+                            sms=delivery.sms_sender_for(settings))
+
+
+deliver_email = deliver_message  # the name jobs queued before SMS existed still resolve to
+
+
+def appointment_event(event: str, appointment_id: str, sequence: int | None = None) -> int:
+    return notify_appointment_event(event, uuid.UUID(appointment_id), sequence)
+
+
+def send_reminders_job() -> int:
+    return send_due_reminders()
+
+
+def redeliver_outbox_job() -> int:
+    return delivery.redeliver_stuck()

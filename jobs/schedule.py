@@ -5,6 +5,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from jobs.maintenance import purge_reset_tokens
+from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 
@@ -17,6 +18,9 @@ PERIODIC = [
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),
     (reconcile_payments_job, {"cron": "*/10 * * * *"}, "reconcile-payments"),
     (lapse_plan_credits_job, {"cron": "*/15 * * * *"}, "lapse-plan-credits"),
+    # Reminders 24 h and 1 h before (SPEC §11); each is queued once whatever the number of workers.
+    (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
+    (redeliver_outbox_job, {"cron": "3-59/10 * * * *"}, "redeliver-outbox"),
 ]
 
 

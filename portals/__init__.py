@@ -42,7 +42,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     from jobs.runtime import init_jobs
 
     init_jobs(app)
+    trust_proxy_headers(app, settings.proxy_hops)
     return app
+
+
+def trust_proxy_headers(app: Flask, hops: int) -> None:
+    """Behind `hops` proxies (PROXY_HOPS), read the client's address and scheme from the headers
+    they add, so rate limits and logs see each visitor rather than the load balancer. Outermost
+    middleware, so everything inside sees the same."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def configure_flask(app: Flask, settings: Settings) -> None:

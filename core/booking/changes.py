@@ -122,6 +122,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
         session.flush()  # the double-booking trigger runs here: the last guard
         after = _snapshot(appointment)
         _record(uow, actor, appointment, "reschedule", reason, before, after, now, details={})
+        uow.defer("jobs.notify.appointment_event", "rescheduled", str(appointment.id), appointment.reschedule_count)
         state = _state(appointment)
     (mirror or HoldMirror(None)).clear(freed)
     return state
@@ -164,6 +165,7 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
         _record(uow, actor, appointment, "cancel", reason, before, after, now, details={"refund": {
             "refundAs": refund.refund_as, "refundCents": refund.refund_cents,
             "creditCents": refund.credit_cents, "lateCreditCents": refund.late_credit_cents}})
+        uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
         result = Cancellation(_state(appointment), refund)
     (mirror or HoldMirror(None)).clear(freed)
     return result

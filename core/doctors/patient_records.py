@@ -73,14 +73,17 @@ def list_patients(actor: Actor) -> list[PatientSummary]:
         session = uow.session
         doctor_id = _doctor_id(session, actor)
         past = Appointment.start_at <= now
+        # Aggregate per patient first, then join the people: row-level security on `patients` and
+        # `users` runs a function for every row it checks, so check each patient once.
+        visits = (select(Appointment.patient_id, func.count(Appointment.id).label("n"),
+                         func.max(Appointment.start_at).filter(past).label("last"),
+                         func.min(Appointment.start_at).filter(~past).label("next"))
+                  .where(Appointment.doctor_id == doctor_id, Appointment.status.in_(CARE_STATUSES))
+                  .group_by(Appointment.patient_id).cte("visits"))
         rows = session.execute(
-            select(Patient.id, User.id, User.full_name, func.count(Appointment.id),
-                   func.max(Appointment.start_at).filter(past),
-                   func.min(Appointment.start_at).filter(~past))
-            .join(Patient, Patient.id == Appointment.patient_id)
+            select(Patient.id, User.id, User.full_name, visits.c.n, visits.c.last, visits.c.next)
+            .join(Patient, Patient.id == visits.c.patient_id)
             .join(User, User.id == Patient.user_id)
-            .where(Appointment.doctor_id == doctor_id, Appointment.status.in_(CARE_STATUSES))
-            .group_by(Patient.id, User.id, User.full_name)
             .order_by(func.lower(User.full_name), Patient.id)
         ).all()
         record_audit(session, actor, action="patient_records.listed", subject_type="doctor",

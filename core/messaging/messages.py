@@ -66,12 +66,15 @@ def _require_party(actor: Actor) -> None:
 def _contacts(session, actor: Actor) -> dict[uuid.UUID, str]:
     """user id → name of everyone the actor has a care relationship with."""
     if actor.role == "doctor":
+        # Distinct patients first: row-level security on `patients` and `users` runs a function for
+        # every row it checks, so each patient is checked once, not once per appointment.
+        mine = (select(Appointment.patient_id).distinct()
+                .join(Doctor, Doctor.id == Appointment.doctor_id)
+                .where(Doctor.user_id == actor.user_id, Appointment.status.in_(CARE_STATUSES)).cte("mine"))
         rows = session.execute(
-            select(User.id, User.full_name).distinct()
+            select(User.id, User.full_name)
             .join(Patient, Patient.user_id == User.id)
-            .join(Appointment, Appointment.patient_id == Patient.id)
-            .join(Doctor, Doctor.id == Appointment.doctor_id)
-            .where(Doctor.user_id == actor.user_id, Appointment.status.in_(CARE_STATUSES)))
+            .join(mine, mine.c.patient_id == Patient.id))
     else:
         rows = session.execute(
             select(Doctor.user_id, Doctor.display_name).distinct()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -19,6 +19,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.metrics.kpis import require_staff
 from core.metrics.periods import PARIS, period_for
+from core.metrics.snapshots import Cache, snapshot
 from core.scheduling.availability import MAX_BATCH, next_free_slots
 
 SEVERITIES = ("critical", "warning", "info")
@@ -192,10 +193,21 @@ SELECT count(*) FILTER (WHERE created_at >= :week AND NOT passed) AS week_failed
 """)
 
 
-def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> AlertFacts:
-    """Read what the rules need (SPEC §9 alert feed) as the admin."""
+def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
+                 cache: Cache | None = None) -> AlertFacts:
+    """Read what the rules need (SPEC §9 alert feed) as the admin; with a `cache`, the database's
+    part is a snapshot at most a minute old (the slot engine's look at every doctor is the costly
+    part), the failed jobs are always fresh."""
     require_staff(actor)
-    now = now or clock.now()
+    if now is not None:
+        return replace(_read_facts(actor, now), failed_jobs=failed_jobs)
+    facts = snapshot(cache, "alert-facts", lambda: _read_facts(actor, clock.now()), asdict,
+                     lambda d: AlertFacts(**{k: tuple(v) if isinstance(v, list) and k.endswith(("week", "month"))
+                                             else v for k, v in d.items()}))
+    return replace(facts, failed_jobs=failed_jobs)
+
+
+def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
     today = period_for("today", now, PARIS)
     week_start = now - timedelta(days=7)
     params = {"today": today.start, "tomorrow": today.end, "stuck_before": now - STUCK_PENDING_GRACE, "now": now,
@@ -214,7 +226,6 @@ def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int 
         no_show_month=(visits["month_no_show"], visits["month_all"]),
         device_tests_week=(tests["week_failed"], tests["week_all"]),
         device_tests_month=(tests["month_failed"], tests["month_all"]),
-        failed_jobs=failed_jobs,
     )
 
 
@@ -230,5 +241,6 @@ def _without_availability(actor: Actor, doctors: list, now: datetime) -> list[st
     return empty
 
 
-def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> list[Alert]:
-    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs))
+def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
+               cache: Cache | None = None) -> list[Alert]:
+    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs, cache=cache))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import text
@@ -23,6 +23,7 @@ from core.db import unit_of_work
 from core.errors import Forbidden
 from core.metrics.definitions import FIGURES, TEMPLATE_MINUTES_PER_DAY, shape_overview
 from core.metrics.periods import Period, period_for
+from core.metrics.snapshots import Cache, snapshot
 from core.models.engagement import FUNNEL_STEPS
 
 STAFF_ROLES = ("admin", "system")
@@ -33,32 +34,25 @@ REVENUE_STATUSES = ("succeeded", "partially_refunded", "refunded")
 
 _PERIOD = "CASE WHEN {col} >= :s THEN 'current' ELSE 'previous' END AS period"
 
-# Booked and Appointments per patient (by the `paid` event); Booking conversion (held → paid cohort).
-# One scan of the two steps since the previous period began (a hold of the period may be paid
-# later), then aggregates only: no join whose cost a stale row estimate could blow up.
-FUNNEL_FIGURES = text(f"""
-WITH ev AS MATERIALIZED (
-  SELECT step, appointment_id, user_id, occurred_at
-    FROM funnel_events
-   WHERE step IN ('slot_held', 'paid') AND occurred_at >= :ps AND appointment_id IS NOT NULL
-), paid AS (
-  SELECT {_PERIOD.format(col="occurred_at")},
-         count(DISTINCT appointment_id) AS booked, count(DISTINCT user_id) AS booking_patients,
-         0 AS held, 0 AS held_paid
-    FROM ev WHERE step = 'paid' AND occurred_at < :e GROUP BY 1
-), cohort AS (
-  SELECT appointment_id, min(occurred_at) FILTER (WHERE step = 'slot_held') AS held_at,
-         bool_or(step = 'paid') AS was_paid
-    FROM ev GROUP BY appointment_id
-), held AS (
-  SELECT {_PERIOD.format(col="held_at")}, 0 AS booked, 0 AS booking_patients,
-         count(*) AS held, count(*) FILTER (WHERE was_paid) AS held_paid
-    FROM cohort WHERE held_at < :e GROUP BY 1
-)
-SELECT period, sum(booked) AS booked, sum(booking_patients) AS booking_patients, sum(held) AS held,
-       sum(held_paid) AS held_paid
-  FROM (SELECT * FROM paid UNION ALL SELECT * FROM held) x
- GROUP BY period
+# Booked and Appointments per patient: the `paid` events of the two periods.
+PAID_FIGURES = text(f"""
+SELECT {_PERIOD.format(col="occurred_at")},
+       count(DISTINCT appointment_id) AS booked, count(DISTINCT user_id) AS booking_patients
+  FROM funnel_events
+ WHERE step = 'paid' AND occurred_at >= :ps AND occurred_at < :e AND appointment_id IS NOT NULL
+ GROUP BY 1
+""")
+
+# Booking conversion, a cohort: the holds of each period (create-pending records `slot_held` once
+# per appointment), and which of them got paid since — a hashed look-up in the payments' events,
+# no join whose cost a stale row estimate could blow up.
+HELD_FIGURES = text(f"""
+SELECT {_PERIOD.format(col="occurred_at")}, count(*) AS held,
+       count(*) FILTER (WHERE appointment_id IN (SELECT p.appointment_id FROM funnel_events p
+                                                  WHERE p.step = 'paid' AND p.occurred_at >= :ps)) AS held_paid
+  FROM funnel_events
+ WHERE step = 'slot_held' AND occurred_at >= :ps AND occurred_at < :e AND appointment_id IS NOT NULL
+ GROUP BY 1
 """)
 
 # Completed, No-show % and the booked minutes of Doctor utilisation, by start time.
@@ -117,8 +111,8 @@ SELECT {_PERIOD.format(col="created_at")}, count(*) AS new_patients
   FROM patients WHERE created_at >= :ps AND created_at < :e GROUP BY 1
 """)
 
-FIGURE_QUERIES = {"funnel": FUNNEL_FIGURES, "appointments": APPOINTMENT_FIGURES, "offered": OFFERED_FIGURES,
-                  "revenue": REVENUE_FIGURES, "new_patients": NEW_PATIENT_FIGURES}
+FIGURE_QUERIES = {"held": HELD_FIGURES, "paid": PAID_FIGURES, "appointments": APPOINTMENT_FIGURES,
+                  "revenue": REVENUE_FIGURES, "new_patients": NEW_PATIENT_FIGURES, "offered": OFFERED_FIGURES}
 
 DAILY = text("""
 WITH days AS (SELECT d::date AS day FROM generate_series(CAST(:first AS date), CAST(:last AS date),
@@ -146,11 +140,12 @@ SELECT days.day, coalesce(booked, 0) AS booked, coalesce(completed, 0) AS comple
 """)
 DAILY_COLUMNS = ("booked", "completed", "no_show", "net_revenue_cents", "paying_accounts", "new_patients")
 
-FUNNEL_COUNTS = text(f"""
-SELECT {_PERIOD.format(col="occurred_at")}, step,
-       count(DISTINCT coalesce(user_id::text, visitor_id, id::text)) AS people
-  FROM funnel_events WHERE occurred_at >= :ps AND occurred_at < :e
- GROUP BY 1, 2
+# People per step: distinct accounts, plus distinct visitor ids of events without an account.
+FUNNEL_COUNTS = text("""
+SELECT step, count(DISTINCT user_id) + count(DISTINCT visitor_id) FILTER (WHERE user_id IS NULL)
+             + count(*) FILTER (WHERE user_id IS NULL AND visitor_id IS NULL) AS people
+  FROM funnel_events WHERE occurred_at >= :s AND occurred_at < :e
+ GROUP BY step
 """)
 FUNNEL_LABELS = {
     "availability_viewed": "Availability viewed", "slot_held": "Slot held", "signed_up": "Signed up",
@@ -171,19 +166,26 @@ def _params(period: Period) -> dict:
             "first": previous.first_day, "last": period.last_day, "first_current": period.first_day}
 
 
-def figures(session: Session, period: Period, *, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+def tune_for_analytics(session: Session) -> None:
+    """These queries aggregate a few hundred thousand rows: sort and hash in memory rather than on
+    disk, and skip JIT compilation (it cost more than it saved here). Transaction-local."""
+    session.execute(text("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"))
+
+
+def figures(actor: Actor, period: Period) -> pd.DataFrame:
     """The aggregated figures of `period` and the previous period: a frame indexed current/previous
-    with one column per figure (0 where a period has no rows)."""
+    with one column per figure (0 where a period has no rows). One transaction, so one snapshot.
+    (Running the queries on two connections at once was no faster on the 2-core machines, which
+    other requests keep busy anyway.)"""
     params = _params(period)
     frame = pd.DataFrame(0.0, index=["current", "previous"], columns=list(FIGURES))
-    for name, query in FIGURE_QUERIES.items():
-        if only and name not in only:
-            continue
-        rows = session.execute(query, params).mappings().all()
-        for row in rows:
-            for column, value in row.items():
-                if column != "period" and value is not None:
-                    frame.loc[row["period"], column] = float(value)
+    with unit_of_work(actor) as uow:
+        tune_for_analytics(uow.session)
+        for query in FIGURE_QUERIES.values():
+            for row in uow.session.execute(query, params).mappings().all():
+                for column, value in row.items():
+                    if column != "period" and value is not None:
+                        frame.loc[row["period"], column] = float(value)
     return frame
 
 
@@ -203,39 +205,51 @@ def resolve(range_name: str, now: datetime | None = None) -> Period:
     return period_for(range_name, now or clock.now())
 
 
-def overview(actor: Actor, range_name: str, *, now: datetime | None = None) -> Overview:
-    """The eight KPIs of SPEC §9 for `range_name`, each with the previous period's value and the change."""
+def overview(actor: Actor, range_name: str, *, now: datetime | None = None, cache: Cache | None = None) -> Overview:
+    """The eight KPIs of SPEC §9 for `range_name`, each with the previous period's value and the change.
+
+    With a `cache` (the app's Redis) the figures are a snapshot at most a minute old, shared by all
+    admins (`generated_at` says when); a test's own `now` never uses the cache."""
     require_staff(actor)
     period = resolve(range_name, now)
-    with unit_of_work(actor) as uow:
-        found = figures(uow.session, period)
+    found, generated_at = snapshot(
+        cache if now is None else None, f"figures:{period.name}:{period.first_day.isoformat()}",
+        lambda: (figures(actor, period), clock.now()),
+        lambda v: {"figures": v[0].to_dict(orient="index"), "generatedAt": v[1].isoformat()},
+        lambda d: (pd.DataFrame.from_dict(d["figures"], orient="index").reindex(columns=list(FIGURES)).fillna(0.0),
+                   datetime.fromisoformat(d["generatedAt"])))
     return Overview(period, period.previous(), shape_overview(found.loc["current"], found.loc["previous"]), found,
-                    clock.now())
+                    generated_at)
 
 
 @dataclass(frozen=True)
 class Funnel:
     period: Period
-    steps: pd.DataFrame  # step, label, people, previous, from_previous_step, from_first_step
+    steps: pd.DataFrame  # step, label, people, from_previous_step, from_first_step
 
 
-def funnel(actor: Actor, range_name: str, *, now: datetime | None = None) -> Funnel:
+def funnel(actor: Actor, range_name: str, *, now: datetime | None = None, cache: Cache | None = None) -> Funnel:
     """People at each step of the booking funnel in the period: distinct accounts, or visitors
     (a random cookie id) before they sign up. Each step is counted on its own events in the
     period, so a step can exceed the one before it when people came back on another day."""
     require_staff(actor)
     period = resolve(range_name, now)
-    with unit_of_work(actor) as uow:
-        rows = uow.session.execute(FUNNEL_COUNTS, _params(period)).mappings().all()
+
+    def compute() -> list[dict]:
+        with unit_of_work(actor) as uow:
+            tune_for_analytics(uow.session)
+            return [dict(r) for r in uow.session.execute(FUNNEL_COUNTS, _params(period)).mappings().all()]
+
+    rows = snapshot(cache if now is None else None, f"funnel:{period.name}:{period.first_day.isoformat()}",
+                    compute, lambda v: v, lambda v: v)
     return Funnel(period, shape_funnel(rows))
 
 
 def shape_funnel(rows) -> pd.DataFrame:
-    counts = pd.DataFrame(rows, columns=["period", "step", "people"])
-    table = counts.pivot_table(index="step", columns="period", values="people", aggfunc="sum", fill_value=0)
-    table = table.reindex(index=list(FUNNEL_STEPS), columns=["current", "previous"], fill_value=0).astype(int)
+    counts = pd.DataFrame(rows, columns=["step", "people"]).groupby("step")["people"].sum()
+    people = counts.reindex(list(FUNNEL_STEPS), fill_value=0).astype(int)
     steps = pd.DataFrame({"step": list(FUNNEL_STEPS), "label": [FUNNEL_LABELS[s] for s in FUNNEL_STEPS],
-                          "people": table["current"].to_numpy(), "previous": table["previous"].to_numpy()})
+                          "people": people.to_numpy()})
     first = steps["people"].iloc[0]
     before = steps["people"].shift(1)
     steps["from_previous_step"] = [None if i == 0 or not b else p / b
@@ -251,11 +265,18 @@ def daily(actor: Actor, range_name: str, *, now: datetime | None = None) -> tupl
     return period, daily_series(actor, period)
 
 
-def daily_series(actor: Actor, period: Period) -> pd.DataFrame:
+def daily_series(actor: Actor, period: Period, *, cache: Cache | None = None) -> pd.DataFrame:
     """The daily figures of any run of days (the bookings chart shows at least a week)."""
     require_staff(actor)
-    with unit_of_work(actor) as uow:
-        rows = uow.session.execute(DAILY, {**_params(period), "first": period.first_day}).mappings().all()
+
+    def compute() -> list[dict]:
+        with unit_of_work(actor) as uow:
+            tune_for_analytics(uow.session)
+            return [dict(r) for r in uow.session.execute(
+                DAILY, {**_params(period), "first": period.first_day}).mappings().all()]
+
+    rows = snapshot(cache, f"daily:{period.first_day.isoformat()}:{period.days}", compute, lambda v: v,
+                    lambda v: [{**r, "day": date.fromisoformat(r["day"])} for r in v])
     return shape_daily(rows, period)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +41,11 @@ class FunnelEvent(Base):
     __table_args__ = (
         CheckConstraint("step IN (" + ", ".join(f"'{s}'" for s in FUNNEL_STEPS) + ")", name="step"),
         Index("ix_funnel_events_occurred_step", "occurred_at", "step"),
+        # Admin KPIs: a period's holds and payments, answered from the index alone (migration 0008).
+        Index("ix_funnel_events_step_occurred", "step", "occurred_at",
+              postgresql_include=["appointment_id", "user_id"]),
+        # The reminder sweep asks when each upcoming appointment was paid (migration 0007).
+        Index("ix_funnel_events_appointment_id", "appointment_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -61,6 +66,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
         CheckConstraint("status IN ('queued', 'sent', 'failed', 'dev')", name="status"),
+        # The redelivery sweep reads the few rows still queued (migration 0007).
+        Index("ix_outbox_messages_queued", "created_at", postgresql_where=text("status = 'queued'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -72,7 +79,10 @@ class OutboxMessage(Base):
     attachments: Mapped[list] = mapped_column(JSONB, server_default="[]")
     status: Mapped[str] = mapped_column(String(8), server_default="queued")
     provider: Mapped[str | None] = mapped_column(String(32))
+    # The idempotency key of a message about an event: `<event>:<appointment id>:<sequence>:<audience>:<channel>`.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(String(200))  # provider and status code only, no personal data
     created_at: Mapped[datetime] = timestamp_now()
     sent_at: Mapped[datetime | None]
 

@@ -1,27 +1,29 @@
 """Email: queued in `outbox_messages` in the caller's transaction, delivered after the commit by a
-job through SendGrid (SENDGRID_API_KEY), SMTP (SMTP_URL, e.g. MailHog) or, with neither, kept as
-a dev message that the developers' outbox page shows."""
+job through SendGrid's client (SENDGRID_API_KEY), SMTP (SMTP_URL, e.g. MailHog) or, with neither,
+kept as a dev message that the developers' outbox page shows (`core.notify.delivery`)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import httpx
-from sqlalchemy import update
-
-from core import clock
-from core.actor import SYSTEM
-from core.db import UnitOfWork, unit_of_work
+from core.db import UnitOfWork
 from core.models import OutboxMessage
+from core.notify.outbox import DELIVER_TASK, Attachment
 
-log = logging.getLogger(__name__)
-SENDER = "Doktu <no-reply@doktu.eu>"
-SENDGRID_URL = "https://api.sendgrid.com/v3/mail/send"
+SENDER_ADDRESS = "no-reply@doktu.eu"
+SENDER_NAME = "Doktu"
+SENDER = f"{SENDER_NAME} <{SENDER_ADDRESS}>"
+TIMEOUT_SECONDS = 10
+
+# The HTTP client under SendGrid's logs request bodies and headers (the API key) at DEBUG:
+# never, whatever LOG_LEVEL says.
+logging.getLogger("python_http_client").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -30,61 +32,73 @@ class Email:
     subject: str
     text: str
     html: str | None = None
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
 def queue_email(uow: UnitOfWork, email: Email) -> uuid.UUID:
     """Store the message in this transaction; a job delivers it once the transaction commits."""
     row = OutboxMessage(channel="email", recipient=email.to, subject=email.subject, body_text=email.text,
-                        body_html=email.html, status="queued")
+                        body_html=email.html, attachments=[a.as_json() for a in email.attachments],
+                        status="queued")
     uow.session.add(row)
     uow.session.flush()
-    uow.defer("jobs.notify.deliver_email", str(row.id))
+    uow.defer(DELIVER_TASK, str(row.id))
     return row.id
 
 
-def deliver(outbox_id: uuid.UUID, *, sendgrid_key: str | None, smtp_url: str | None,
-            transport: httpx.BaseTransport | None = None) -> str:
-    """Send one queued email; returns the status written back to the outbox."""
-    with unit_of_work(SYSTEM) as uow:
-        row = uow.session.get(OutboxMessage, outbox_id)
-        if row is None or row.status in ("sent", "dev"):
-            return row.status if row else "missing"
-        email = Email(row.recipient, row.subject or "", row.body_text, row.body_html)
-    if sendgrid_key:
-        provider = "sendgrid"
-        _send_sendgrid(email, sendgrid_key, transport)
-    elif smtp_url:
-        provider = "smtp"
-        _send_smtp(email, smtp_url)
-    else:
-        provider = "dev-outbox"
-    status = "dev" if provider == "dev-outbox" else "sent"
-    with unit_of_work(SYSTEM) as uow:
-        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                            .values(status=status, provider=provider, sent_at=clock.now()))
-    log.info("email delivered", extra={"outboxId": str(outbox_id), "provider": provider})
-    return status
+class SendGridMailer:
+    """SendGrid's v3 Mail Send through its Python client (`sendgrid.SendGridAPIClient`)."""
+
+    name = "sendgrid"
+
+    def __init__(self, api_key: str, *, client=None) -> None:
+        from sendgrid import SendGridAPIClient
+
+        self._client = client or SendGridAPIClient(api_key)
+
+    def send(self, email: Email) -> None:
+        from sendgrid.helpers import mail as sg
+
+        message = sg.Mail(from_email=sg.From(SENDER_ADDRESS, SENDER_NAME), to_emails=sg.To(email.to),
+                          subject=email.subject, plain_text_content=email.text, html_content=email.html)
+        for item in email.attachments:
+            message.add_attachment(sg.Attachment(
+                sg.FileContent(base64.b64encode(item.content.encode("utf-8")).decode("ascii")),
+                sg.FileName(item.filename), sg.FileType(item.content_type), sg.Disposition("attachment")))
+        response = self._client.send(message)
+        if response.status_code >= 300:  # the client raises on 4xx/5xx; anything else odd is a failure too
+            raise RuntimeError(f"SendGrid answered {response.status_code}")
 
 
-def _send_sendgrid(email: Email, key: str, transport: httpx.BaseTransport | None) -> None:
-    content = [{"type": "text/plain", "value": email.text}]
-    if email.html:
-        content.append({"type": "text/html", "value": email.html})
-    payload = {"personalizations": [{"to": [{"email": email.to}]}],
-               "from": {"email": "no-reply@doktu.eu", "name": "Doktu"},
-               "subject": email.subject, "content": content}
-    with httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0), transport=transport) as client:
-        response = client.post(SENDGRID_URL, json=payload, headers={"Authorization": f"Bearer {key}"})
-    if response.status_code >= 300:  # RQ retries the job with backoff
-        raise RuntimeError(f"SendGrid answered {response.status_code}")
+class SmtpMailer:
+    """Plain SMTP (MailHog in docker-compose); `smtp://user:pass@host:port`, `smtps://` for TLS."""
+
+    name = "smtp"
+
+    def __init__(self, url: str) -> None:
+        self._url = urlsplit(url)
+
+    def send(self, email: Email) -> None:
+        message = build_mime(email)
+        parts = self._url
+        host, secure = parts.hostname or "localhost", parts.scheme == "smtps"
+        smtp_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+        with smtp_class(host, parts.port or (465 if secure else 25), timeout=TIMEOUT_SECONDS) as smtp:
+            if parts.username:
+                smtp.login(unquote(parts.username), unquote(parts.password or ""))
+            smtp.send_message(message)
 
 
-def _send_smtp(email: Email, smtp_url: str) -> None:
-    parts = urlsplit(smtp_url)
+def build_mime(email: Email) -> EmailMessage:
+    """text/plain + text/html alternatives, calendar invites attached with their iTIP method."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = SENDER, email.to, email.subject
     message.set_content(email.text)
     if email.html:
         message.add_alternative(email.html, subtype="html")
-    with smtplib.SMTP(parts.hostname or "localhost", parts.port or 25, timeout=10) as smtp:
-        smtp.send_message(message)
+    for item in email.attachments:
+        rest = item.content_type.partition("/")[2]  # text/…: an .ics
+        subtype, *params = [p.strip() for p in rest.split(";")]
+        extra = dict(p.split("=", 1) for p in params if "=" in p and not p.lower().startswith("charset"))
+        message.add_attachment(item.content, subtype=subtype, filename=item.filename, params=extra)
+    return message

@@ -150,6 +150,7 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     if outcome != "refunded_late":
         funnel.record(uow.session, "paid", user_id=payment.user_id, doctor_id=appointment.doctor_id,
                       appointment_id=appointment.id)
+        uow.defer("jobs.notify.appointment_event", "confirmed", str(appointment.id), appointment.reschedule_count)
     uow.session.add(AuditEvent(actor_id=None, actor_role="system", action=f"payment.{outcome}",
                                subject_type="appointment", subject_id=str(appointment.id),
                                details={"paymentId": str(payment.id), "provider": payment.provider,

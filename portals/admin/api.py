@@ -15,6 +15,7 @@ from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.state import state
 
 admin_api = Blueprint("admin_api", __name__)
 ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope, "HTTP_422": ErrorEnvelope}
@@ -80,7 +81,6 @@ class FunnelStepOut(ApiModel):
     step: str
     label: str
     people: int
-    previous: int
     from_previous_step: float | None
     from_first_step: float | None
 
@@ -114,9 +114,10 @@ def _number(value):
 @api_spec.validate(query=RangeQuery, resp=Responses(HTTP_200=OverviewOut, **ERRORS), tags=["metrics"])
 def metrics_overview():
     """The eight KPIs of the admin console for a range, each with the previous period of the same
-    length and the change; `definition` says exactly what each counts."""
+    length and the change; `definition` says exactly what each counts. Figures are at most 60 s
+    old (`generatedAt`): they are computed once a minute per range for all admins."""
     query: RangeQuery = request.context.query
-    result = kpis.overview(current_user.actor, query.range)
+    result = kpis.overview(current_user.actor, query.range, cache=state().redis)
     by_key = {}
     for row in result.kpis.to_dict("records"):
         by_key[row["key"]] = KpiOut(label=row["label"], unit=row["unit"], value=_number(row["value"]),
@@ -134,8 +135,8 @@ def metrics_funnel():
     """The booking funnel of a range: availability viewed → slot held → signed up → checkout
     started → paid → device test passed → joined, in people per step."""
     query: RangeQuery = request.context.query
-    result = kpis.funnel(current_user.actor, query.range)
-    steps = [FunnelStepOut(**{**row, "people": int(row["people"]), "previous": int(row["previous"])})
+    result = kpis.funnel(current_user.actor, query.range, cache=state().redis)
+    steps = [FunnelStepOut(**{**row, "people": int(row["people"])})
              for row in result.steps.to_dict("records")]
     return to_json(FunnelOut(range=RangeOut.of(result.period), steps=steps,
                              counting=" ".join(kpis.funnel.__doc__.split())))
@@ -149,7 +150,7 @@ def metrics_alerts():
     """The alert feed (Critical, Warning, Info), each with its call to action."""
     from core import clock
 
-    found = alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count())
+    found = alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(), cache=state().redis)
     return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now()))
 
 

@@ -22,6 +22,7 @@ from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from portals.admin import views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.state import state
 
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
@@ -100,7 +101,8 @@ def create_admin_dash(server: Flask) -> Dash:
     @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
                   Input("admin-alerts-ready", "data"))
     def show_alerts(_tick, _ready):
-        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count()))
+        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(),
+                                                    cache=state().redis))
 
     @app.callback(Output("admin-exports-table", "children"), Input("admin-range", "data"),
                   Input("admin-exports-ready", "data"))
@@ -206,16 +208,17 @@ def overview_body() -> list:
 
 def overview_outputs(range_name: str):
     actor = current_user.actor
-    result = kpis.overview(actor, range_name)
+    result = kpis.overview(actor, range_name, cache=state().redis)
     rows = result.kpis.to_dict("records")
     values = [views.format_value(r["unit"], r["value"]) for r in rows]
     changes = [views.tile_change(r, result.period) for r in rows]
-    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count())
-    funnel = kpis.funnel(actor, range_name)
+    cache = state().redis
+    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=cache)
+    funnel = kpis.funnel(actor, range_name, cache=cache)
     period = result.period
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
-    series = kpis.daily_series(actor, window)
-    updated = f"Updated {clock.now().astimezone(period.tz):%H:%M:%S}; refreshes every minute."
+    series = kpis.daily_series(actor, window, cache=cache)
+    updated = f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute."
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
             views.daily_table(series, period), updated)

@@ -4,4 +4,13 @@ from flask import Blueprint
 
 patient = Blueprint("patient", __name__)
 
-from portals.patient import api, appointment_changes, dashboard, pages, payments, settings, video  # noqa: E402,F401
+from portals.patient import (  # noqa: E402,F401
+    api,
+    appointment_changes,
+    dashboard,
+    messages,
+    pages,
+    payments,
+    settings,
+    video,
+)

@@ -26,7 +26,7 @@ from portals.public.visitor import visitor_zone
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
         ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing"),
-        ("patient.dashboard_settings", "Settings")]
+        ("patient.dashboard_messages", "Messages"), ("patient.dashboard_settings", "Settings")]
 
 
 def _render(template: str, tab: str, **context):

@@ -90,6 +90,12 @@ def assert_no_violations(page: Page) -> None:
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
+def assert_dialog_clean(page: Page) -> None:
+    expect(page.locator(".modal.show")).to_have_css("opacity", "1")  # faded in: axe sees the final colours
+    expect(page.locator(".modal-backdrop.show")).to_have_css("opacity", "0.5")
+    assert_no_violations(page)
+
+
 def test_a_press_withdraws_a_time_from_patients_and_a_second_press_offers_it_again(page: Page, login, clinic,
                                                                                      dash_failures):
     open_portal(page, login, clinic)
@@ -156,7 +162,7 @@ def test_join_live_pulses_in_the_window_and_links_to_the_visit(page: Page, login
     expect(join).to_have_class(re.compile("is-live"))
 
 
-def test_axe_finds_nothing_on_the_week_day_and_month_views(page: Page, login, clinic):
+def test_axe_finds_nothing_on_the_views_and_the_dialogs(page: Page, login, clinic):
     open_portal(page, login, clinic)
     title = page.locator("#doctor-cal-title")
     assert_no_violations(page)  # Week
@@ -177,6 +183,34 @@ def test_axe_finds_nothing_on_the_week_day_and_month_views(page: Page, login, cl
 
     page.get_by_role("button", name=re.compile("^Cancel: consultation")).first.click()
     expect(page.get_by_role("dialog")).to_contain_text("gets")
-    expect(page.locator(".modal.show")).to_have_css("opacity", "1")  # faded in: axe sees final colours
-    expect(page.locator(".modal-backdrop.show")).to_have_css("opacity", "0.5")
+    assert_dialog_clean(page)
+    page.get_by_role("button", name="Keep the consultation").click()
+    expect(page.locator(".modal")).to_have_count(0)
+
+    page.get_by_role("button", name="Patient records").click()
+    page.get_by_role("button", name=f"Open the record of {PATIENT_NAME}").click()
+    expect(page.get_by_role("dialog")).to_contain_text("This view was recorded in the audit trail.")
+    assert_dialog_clean(page)
+    page.keyboard.press("Escape")
+    expect(page.locator(".modal")).to_have_count(0)
+
+    page.get_by_role("button", name=re.compile("^Messages")).click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    assert_dialog_clean(page)
+    page.keyboard.press("Escape")
+    expect(page.locator(".modal")).to_have_count(0)
+
+    page.get_by_role("button", name="Settings").click()
+    expect(page.get_by_label("Time zone")).to_have_value(str(clinic["tz"].key))
+    assert_dialog_clean(page)
+
+
+def test_a_patient_writes_to_their_doctor_from_the_dashboard(page: Page, login):
+    login("patient@demo.doktu.eu")
+    page.get_by_role("navigation", name="My space").get_by_role("link", name="Messages").click()
+    expect(page.get_by_role("heading", name="Messages", level=1)).to_be_visible()
+    page.get_by_label(re.compile("^Your message to")).fill("Can I send you my test results?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("list", name=re.compile("^Messages with")).get_by_role("listitem").last).to_contain_text(
+        "Can I send you my test results?")
     assert_no_violations(page)

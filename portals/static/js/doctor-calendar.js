@@ -70,6 +70,13 @@
       var row = target.closest("tr");
       box.scrollTop = Math.max(0, row.offsetTop - (head ? head.offsetHeight : 0) - 2 * row.offsetHeight);
     }
+    // On a narrow screen the week scrolls sideways: start at today's column.
+    var today = grid.querySelector("thead .is-today");
+    if (today && box.scrollWidth > box.clientWidth) {
+      var corner = grid.querySelector("thead th");
+      var edge = corner ? corner.getBoundingClientRect().right : box.getBoundingClientRect().left;
+      box.scrollLeft += today.getBoundingClientRect().left - edge;
+    }
   }
 
   document.addEventListener("click", function (event) {

@@ -304,7 +304,7 @@ def test_a_patient_may_take_credit_instead(doctor, onboarded, deferred):
     assert (entry.appointment_id, entry.payment_id) == (appointment_id, payment_id)
     payment = load(Payment, payment_id)  # the money stays paid: it became credit, not a card refund
     assert (payment.status, payment.refunded_cents) == ("succeeded", 0)
-    assert deferred == []
+    assert [path for path, _, _ in deferred] == ["jobs.notify.appointment_event"]  # the notice, no gateway refund
     with unit_of_work(SYSTEM) as uow:
         assert credits.balance(uow.session, patient.user.id) == 3500
 
@@ -368,7 +368,7 @@ def test_a_credit_paid_appointment_is_refunded_as_credit(doctor, onboarded, defe
     assert ledger(patient.user.id) == [("grant", 3500), ("refund_credit", 3500), ("spend", -3500)]
     payment = load(Payment, payment_id)
     assert (payment.status, payment.refunded_cents) == ("refunded", 3500)
-    assert deferred == []  # no gateway involved
+    assert [path for path, _, _ in deferred] == ["jobs.notify.appointment_event"]  # the notice; no gateway involved
 
 
 def test_an_unpaid_hold_is_just_cancelled_and_its_time_freed(client, doctor, onboarded, clock_at):

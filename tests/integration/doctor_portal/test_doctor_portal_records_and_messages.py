@@ -115,3 +115,25 @@ def test_the_portal_callback_sends_and_shows_the_thread(doctor, clinic):
     assert cb.send(doctor.actor, None, "x")[2] == "Choose a conversation first."
     assert cb.send(doctor.actor, str(clinic["kim"].user.id), "x")[2] == \
         "You can write only to your own patients or doctors."
+
+
+def test_patients_reach_their_messages_from_the_dashboard(client, login, doctor, clinic, clock_at):
+    import re
+
+    sam = clinic["sam"]
+    messages.send_message(doctor.actor, sam.user.id, "Bring your <b>inhaler</b>")
+    login(sam.email)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/dashboard/messages"' in dashboard
+    page = client.get("/dashboard/messages").get_data(as_text=True)
+    assert doctor.user.full_name in page and "Bring your &lt;b&gt;inhaler&lt;/b&gt;" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    clock_at(paris(2, 8, 5))
+    sent = client.post(f"/dashboard/messages/{doctor.user.id}", data={"body": "I will", "csrf_token": token})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"with={doctor.user.id}#thread")
+    assert [m.body for m in messages.read_conversation(doctor.actor, sam.user.id).messages][-1] == "I will"
+
+    refused = client.post(f"/dashboard/messages/{clinic['noor'].user.id}", data={"body": "hi", "csrf_token": token})
+    assert refused.status_code == 403
+    assert "You can write only to your own patients or doctors." in refused.get_data(as_text=True)
+    assert client.post(f"/dashboard/messages/{doctor.user.id}", data={"body": "no token"}).status_code == 400

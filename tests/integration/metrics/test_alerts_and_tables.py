@@ -2,6 +2,7 @@
 
 import csv
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -131,3 +132,12 @@ def test_seed_command_takes_history(app, db):
     result = app.test_cli_runner().invoke(cli, ["db", "seed", "--history", "1"])
     assert result.exit_code == 0, result.output
     assert "History: 1 months" in result.output
+
+
+def test_alert_facts_snapshot_round_trips_and_failed_jobs_stay_fresh(clinic, at_now, app):
+    cache = app.extensions["doktu"].redis
+    first = alerts.gather_facts(SYSTEM, failed_jobs=0, cache=cache)
+    again = alerts.gather_facts(SYSTEM, failed_jobs=4, cache=cache)
+    assert again == replace(first, failed_jobs=4)
+    assert again.no_show_week == (1, 3) and isinstance(again.no_show_week, tuple)
+    assert [a.code for a in alerts.evaluate(again)] == ["jobs_failing"]

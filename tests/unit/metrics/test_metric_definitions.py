@@ -78,15 +78,12 @@ def test_changes_are_formatted_for_tiles(unit, change, ratio, shown):
 
 
 def test_funnel_shaping_orders_the_steps_and_computes_step_rates():
-    rows = [{"period": "current", "step": "availability_viewed", "people": 100},
-            {"period": "current", "step": "slot_held", "people": 20},
-            {"period": "current", "step": "paid", "people": 10},
-            {"period": "previous", "step": "slot_held", "people": 7}]
+    rows = [{"step": "paid", "people": 10}, {"step": "availability_viewed", "people": 100},
+            {"step": "slot_held", "people": 20}]
     steps = shape_funnel(rows)
     assert list(steps["step"]) == ["availability_viewed", "slot_held", "signed_up", "checkout_started", "paid",
                                    "device_test_passed", "joined"]
     assert list(steps["people"]) == [100, 20, 0, 0, 10, 0, 0]
-    assert list(steps["previous"]) == [0, 7, 0, 0, 0, 0, 0]
     assert steps["from_previous_step"].tolist()[:3] == [None, 0.2, 0.0]
     assert steps["from_previous_step"].tolist()[4] is None  # after a step with nobody
     assert steps["from_first_step"].tolist()[4] == 0.1

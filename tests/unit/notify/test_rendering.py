@@ -1,0 +1,94 @@
+"""Message templates: plain text and HTML for each message, in the recipient's language (English
+as the fallback) and time zone, with escaping only where HTML needs it."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.notify.email import Email, build_mime
+from core.notify.outbox import Attachment
+from core.notify.rendering import (
+    TEMPLATES,
+    format_money,
+    format_when,
+    language_of,
+    render,
+    render_sms,
+    zone_of,
+)
+
+VALUES = dict(patient_name="Ada & Bob <b>", doctor_name="Dr Paris", zone_name="Europe/Paris",
+              when="Tuesday 3 March 2026, 14:00", previous_when="Tuesday 3 March 2026, 12:00", by="doctor",
+              join_url="https://doktu.example/visit/1", devices_url="https://doktu.example/devices",
+              dashboard_url="https://doktu.example/dashboard", book_url="https://doktu.example/doctors",
+              settings_url="https://doktu.example/dashboard/settings#notifications",
+              portal_url="https://doktu.example/doctor/", refund_card="€35.00", refund_credit="", late_credit="€10.00",
+              lead="24h")
+MESSAGES = ["confirmed", "rescheduled", "cancelled", "reminder", "doctor_booked", "doctor_rescheduled",
+            "doctor_cancelled"]
+
+
+def languages() -> list[str]:
+    return sorted(p.name for p in Path(TEMPLATES).iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("language", languages())
+@pytest.mark.parametrize("name", MESSAGES)
+def test_every_message_renders_a_subject_text_and_html(name, language):
+    message = render(name, language, **VALUES)
+    assert message.subject and "\n" not in message.subject and "{" not in message.subject
+    assert message.text.strip() and "{{" not in message.text and "{%" not in message.text
+    assert message.html.startswith("<!doctype html>") and "{{" not in message.html
+
+
+@pytest.mark.parametrize("language", languages())
+def test_the_sms_reminder_is_one_short_line(language):
+    text = render_sms("reminder", language, **VALUES)
+    assert "\n" not in text and len(text) < 320 and VALUES["join_url"] in text
+
+
+def test_html_is_escaped_and_text_is_not():
+    message = render("confirmed", "en", **VALUES)
+    assert "Hello Ada & Bob <b>," in message.text
+    assert "Ada &amp; Bob &lt;b&gt;" in message.html and "<b>," not in message.html
+
+
+def test_a_language_without_templates_reads_english():
+    assert language_of("fr-BE") == "fr" and language_of("FR") == "fr"
+    assert language_of("de") == "en" and language_of(None) == "en" and language_of("") == "en"
+    assert render("doctor_booked", "fr", **VALUES).subject.startswith("New consultation")  # no French file yet
+
+
+def test_when_reads_in_the_zone_and_language_with_a_24_hour_clock():
+    moment = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
+    assert format_when(moment, ZoneInfo("Europe/Paris"), "en") == "Tuesday 3 March 2026, 14:00"
+    assert format_when(moment, ZoneInfo("Europe/Paris"), "fr") == "mardi 3 mars 2026 à 14:00"
+    assert format_when(moment, ZoneInfo("America/Los_Angeles"), "en") == "Tuesday 3 March 2026, 05:00"
+    summer = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)  # the clocks changed that night
+    assert format_when(summer, ZoneInfo("Europe/Paris"), "en") == "Sunday 29 March 2026, 14:00"
+
+
+def test_the_zone_falls_back_from_the_recipient_to_the_doctor_to_paris():
+    assert zone_of("Asia/Tokyo", "Europe/Berlin").key == "Asia/Tokyo"
+    assert zone_of(None, "Europe/Berlin").key == "Europe/Berlin"
+    assert zone_of("Not/AZone", None).key == "Europe/Paris"
+    assert zone_of(None, None).key == "Europe/Paris"
+
+
+def test_money_in_each_language():
+    assert format_money(3500, "EUR", "en") == "€35.00"
+    assert format_money(123456, "EUR", "fr") == "1\u202f234,56 €"
+
+
+def test_an_invite_travels_as_a_text_calendar_part_with_its_method():
+    ics = "BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nEND:VCALENDAR\r\n"
+    message = build_mime(Email("ada@patients.doktu.eu", "Cancelled", "text", "<p>html</p>",
+                               (Attachment("cancel.ics", "text/calendar; method=CANCEL; charset=UTF-8", ics),)))
+    parts = list(message.walk())
+    calendar = next(p for p in parts if p.get_content_type() == "text/calendar")
+    assert calendar.get_param("method") == "CANCEL" and calendar.get_filename() == "cancel.ics"
+    assert calendar.get_content_charset() == "utf-8"
+    assert [p.get_content_type() for p in parts if not p.is_multipart()] == ["text/plain", "text/html",
+                                                                            "text/calendar"]
