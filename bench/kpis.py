@@ -8,27 +8,32 @@ Builds a database `doktu_bench_kpis` under `doktu serve` (bench/_server.py: migr
 seed), adds doctors, generates 12 months of history with the same generator as
 `doktu db seed --history` (core/seed_history.py: appointments, payments, refunds, funnel events,
 device tests), runs ANALYZE, then measures for each range (today, yesterday, week, month):
-1. `core.metrics.kpis.overview` in process (the SQL and the pandas shaping), p50/p95;
-2. `GET /api/metrics/overview` over HTTP with an admin token, p50/p95 (target p95 <= 300 ms);
-3. each figure query of the slowest range, and the EXPLAIN (ANALYZE, BUFFERS) of the slowest one.
+1. `core.metrics.kpis.overview` in process, without the snapshot cache: the cold computation (the
+   SQL and the pandas shaping), p50/p95;
+2. `GET /api/metrics/overview` over HTTP with an admin token as admins use it (figures are a
+   60-s snapshot in Redis), p50/p95 (target p95 <= 300 ms), and the cold request that computes it;
+3. the Overview's other figures (funnel, figures per day, alert facts), cold;
+4. each figure query of the slowest range, and the EXPLAIN (ANALYZE, BUFFERS) of the slowest one.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import redis
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _server import seeded_server  # noqa: E402
+from _server import DEFAULT_REDIS_URL, seeded_server  # noqa: E402
 
 from core.accounts.passwords import hash_password  # noqa: E402
 from core.config import sqlalchemy_url  # noqa: E402
@@ -99,19 +104,29 @@ def bench_service(runs: int) -> dict[str, list[float]]:
             kpis.overview(SYSTEM, name)
             timings.append((time.perf_counter() - t) * 1000)
         found[name] = timings
-        print(f"  service overview {name:<9} {summary(timings)}")
+        print(f"  overview computed (no cache) {name:<9} {summary(timings)}")
     return found
 
 
 def bench_http(url: str, runs: int) -> dict[str, list[float]]:
-    with httpx.Client(base_url=url, timeout=30) as client:
+    """The API as admins use it: figures are a snapshot shared for 60 s (core/metrics/snapshots.py),
+    so each range is computed once (the cold request, timed alone after deleting its snapshot) and
+    then served from Redis until the snapshot expires."""
+    cache = redis.Redis.from_url(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    with httpx.Client(base_url=url, timeout=60) as client:
         token = client.post("/api/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         token.raise_for_status()
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         found = {}
         for name in RANGES:
             path = f"/api/metrics/overview?range={name}"
-            assert client.get(path, headers=headers).status_code == 200
+            cold = []
+            for _ in range(3):
+                for key in cache.scan_iter(f"doktu:metrics:figures:{name}:*"):
+                    cache.delete(key)
+                t = time.perf_counter()
+                assert client.get(path, headers=headers).status_code == 200
+                cold.append((time.perf_counter() - t) * 1000)
             timings = []
             for _ in range(runs):
                 t = time.perf_counter()
@@ -120,11 +135,32 @@ def bench_http(url: str, runs: int) -> dict[str, list[float]]:
                 assert response.status_code == 200, response.text
             found[name] = timings
             verdict = "meets" if pct(timings, 95) <= TARGET_MS else "MISSES"
-            print(f"  GET /api/metrics/overview?range={name:<9} {summary(timings)}  ({verdict} p95 <= {TARGET_MS} ms)")
+            print(f"  GET /api/metrics/overview?range={name:<9} {summary(timings)}  ({verdict} p95 <= {TARGET_MS} ms); "
+                  f"cold (snapshot computed) median {statistics.median(cold):.0f} ms of 3")
         body = client.get("/api/metrics/overview?range=month", headers=headers).json()
         print("  month figures: " + ", ".join(f"{k}={v['value']:.4g}" if isinstance(v["value"], float)
                                               else f"{k}={v['value']}" for k, v in body["kpis"].items()))
     return found
+
+
+def bench_console_extras() -> None:
+    """What the Overview also shows each minute (each a 60-s snapshot too), computed cold."""
+    from core import clock
+    from core.actor import SYSTEM
+    from core.metrics import alerts, kpis
+    from core.metrics.periods import period_for
+
+    for name in ("today", "month"):
+        t = time.perf_counter()
+        kpis.funnel(SYSTEM, name)
+        funnel_ms = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        kpis.daily_series(SYSTEM, period_for(name, clock.now()))
+        daily_ms = (time.perf_counter() - t) * 1000
+        print(f"  console extras, cold, {name:<5}: funnel chart {funnel_ms:6.0f} ms, figures per day {daily_ms:6.0f} ms")
+    t = time.perf_counter()
+    alerts.gather_facts(SYSTEM, failed_jobs=0)
+    print(f"  alert facts, cold (slot engine over every doctor): {(time.perf_counter() - t) * 1000:.0f} ms")
 
 
 def explain_slowest(range_name: str, runs: int = 10) -> None:
@@ -137,6 +173,7 @@ def explain_slowest(range_name: str, runs: int = 10) -> None:
     params = kpis._params(period_for(range_name, clock.now()))
     per_query: dict[str, list[float]] = {}
     with unit_of_work(SYSTEM) as uow:
+        kpis.tune_for_analytics(uow.session)
         for name, query in kpis.FIGURE_QUERIES.items():
             per_query[name] = []
             for _ in range(runs):
@@ -163,6 +200,7 @@ def main() -> None:
         print(f"\noverview, {args.runs} runs per range (2 cores; server: gunicorn 2 workers):")
         service = bench_service(args.runs)
         bench_http(server.url, args.runs)
+        bench_console_extras()
         slowest = max(RANGES, key=lambda n: pct(service[n], 95))
         print()
         explain_slowest(slowest)

@@ -1,6 +1,7 @@
 """The doctor calendar's Day, Week and Month views as Dash components (SPEC §4; issue 8), and the
-partial updates that change single cells: a press or a refresh sends a `dash.Patch` of the cells
-that changed, never the whole grid.
+partial updates that change single cells: after a press or a refresh only the cells that changed
+go back, as new props for their own buttons (`set_props`) and a `dash.Patch` of their signatures —
+never the whole grid.
 
 Plain functions over the calendar read model (`core.scheduling.doctor_calendar`), so they are
 tested without a server. The grid's cells are buttons with a full ARIA label; the browser side

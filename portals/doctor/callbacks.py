@@ -154,9 +154,13 @@ def set_online(actor: Actor, online: bool) -> tuple[str, bool]:
     """Online/Offline (the same state as PATCH /api/doctor/status). Returns (status text, whether
     the offline note is hidden)."""
     profile = doctor_slots.set_online(actor, bool(online))
-    if profile.online:
-        return "Online: patients can book your open times.", True
-    return "Offline: patients see none of your times until you go online again.", False
+    return online_status(profile.online), profile.online
+
+
+def online_status(online: bool) -> str:
+    if online:
+        return "Online: patients can book your open times."
+    return "Offline: patients see none of your times until you go online again."
 
 
 # --- upcoming ------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@ Day/Week/Month calendar, patient records, settings and messages (SPEC §4, §9; 
 
 Layout and wiring only: each callback hands its inputs and the signed-in doctor to a function in
 `portals.doctor.callbacks`, which calls one core service. The first render happens in the layout
-(no extra round trip); after that, presses and the 30-second refresh send `dash.Patch`es of what
-changed.
+(no extra round trip); after that, a press or the 30-second refresh sets the props of the cells that
+changed (`set_props`, so nothing else re-renders) and patches their signatures (`dash.Patch`).
 """
 
 from __future__ import annotations
@@ -90,12 +90,10 @@ def doctor_layout():
 
 
 def quick_actions(online: bool) -> html.Section:
-    status, _ = ("Online: patients can book your open times.", True) if online else \
-        ("Offline: patients see none of your times until you go online again.", False)
     return html.Section([
         html.H2("Quick actions", className="h4", id="doctor-actions-title"),
         dbc.Switch(id="doctor-online", value=online, label="Online", class_name="dk-online-switch"),
-        html.P(status, id="doctor-online-status", className="dk-muted", role="status"),
+        html.P(cb.online_status(online), id="doctor-online-status", className="dk-muted", role="status"),
         html.Div([
             html.Button("Patient records", id="doctor-records-open", type="button", className="dk-action",
                         **{"aria-haspopup": "dialog"}),

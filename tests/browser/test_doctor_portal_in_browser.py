@@ -15,18 +15,16 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.browser.conftest import DASH_UPDATE
+from tests.browser.conftest import DASH_UPDATE, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
 DOCTOR = "doctor8@demo.doktu.eu"
 PATIENT_NAME = "Noor Haddad"
-AXE = Axe()
 
 
 def day_label(day: date) -> str:
@@ -85,15 +83,10 @@ def cell(page: Page, day: date, hhmm: str):
     return page.locator(f'#doctor-cal-table [aria-label^="{day_label(day)}, {hhmm},"]')
 
 
-def assert_no_violations(page: Page) -> None:
-    results = AXE.run(page)
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
 def assert_dialog_clean(page: Page) -> None:
     expect(page.locator(".modal.show")).to_have_css("opacity", "1")  # faded in: axe sees the final colours
     expect(page.locator(".modal-backdrop.show")).to_have_css("opacity", "0.5")
-    assert_no_violations(page)
+    assert_no_axe_violations(page)
 
 
 def test_a_press_withdraws_a_time_from_patients_and_a_second_press_offers_it_again(page: Page, login, clinic,
@@ -165,16 +158,16 @@ def test_join_live_pulses_in_the_window_and_links_to_the_visit(page: Page, login
 def test_axe_finds_nothing_on_the_views_and_the_dialogs(page: Page, login, clinic):
     open_portal(page, login, clinic)
     title = page.locator("#doctor-cal-title")
-    assert_no_violations(page)  # Week
+    assert_no_axe_violations(page)  # Week
 
     page.get_by_role("radio", name="Day").check()
     expect(title).to_have_text(re.compile(r"^\w+day \d+ \w+ \d{4}$"))
     expect(page.locator("#doctor-cal-table.dk-cal--day")).to_be_visible()
-    assert_no_violations(page)
+    assert_no_axe_violations(page)
 
     page.get_by_role("radio", name="Month").check()
     expect(page.locator("#doctor-cal-table.dk-cal--month")).to_be_visible()
-    assert_no_violations(page)
+    assert_no_axe_violations(page)
 
     day = clinic["tomorrow"]
     page.locator(f'[data-open-day="{day.isoformat()}"]').click()  # a Month day opens its Day view
@@ -213,4 +206,4 @@ def test_a_patient_writes_to_their_doctor_from_the_dashboard(page: Page, login):
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("list", name=re.compile("^Messages with")).get_by_role("listitem").last).to_contain_text(
         "Can I send you my test results?")
-    assert_no_violations(page)
+    assert_no_axe_violations(page)
