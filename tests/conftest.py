@@ -25,6 +25,9 @@ from core.db import unit_of_work
 from core.models import Doctor, Patient, User
 from portals.migrate import upgrade
 
+# One live server for the browser and end-to-end suites (started only when a test asks for it).
+pytest_plugins = ["tests.live_browser"]
+
 TEST_PASSWORD = "Correct-Horse-42!"
 # Factories hash at cost 4 to keep the suite fast; production hashes at 12 (tested separately).
 TEST_PASSWORD_HASH = hash_password(TEST_PASSWORD, cost=4)
