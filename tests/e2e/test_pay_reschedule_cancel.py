@@ -1,5 +1,6 @@
-"""Issue 6 done-when, in Chromium: a new patient pays on the local checkout, sees the paid
-appointment, reschedules twice, cancels and sees the refund; axe on every page of the way."""
+"""Reschedule and cancel end to end (issue 6 done-when), in Chromium: a new patient pays on the
+local checkout, sees the paid appointment, reschedules twice, cancels and sees the refund; axe on
+every page of the way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
+from tests.live_browser import assert_no_axe_violations as assert_no_violations
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Quiet-Harbour-47-Lanterns!"
