@@ -1,15 +1,18 @@
 """End-to-end journeys across the portals (issue 10), each as a real user in Chromium against
 `doktu serve` on a fresh seeded database: a guest books, pays, tests their devices and reaches the
-join page; a doctor's calendar change is what patients see next."""
+join page; a doctor's calendar change is what patients see next; the admin's tiles count a new
+booking."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from playwright.sync_api import Browser, Page, expect
 
 from tests.live_browser import assert_no_axe_violations
@@ -93,3 +96,54 @@ def test_a_doctor_turns_a_time_off_and_patients_stop_seeing_it(page: Page, brows
     cell.click()
     expect(cell).to_have_attribute("aria-label", re.compile(rf"{hhmm}, available — press to turn off"))
     assert start.isoformat() in _offered_on_profile(browser, base_url, profile, start.date())
+
+
+def _booked_today(page: Page) -> int:
+    page.goto("/admin/")
+    expect(page.locator("#admin-section-title")).to_have_text("Overview")
+    button = page.get_by_role("group", name="Period").get_by_role("button", name="Today")
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    value = page.locator('[data-kpi="booked"] .admin-tile__value')
+    expect(value).to_have_text(re.compile(r"^\d+$"))
+    return int(value.inner_text())
+
+
+def _forget_metric_snapshots() -> None:
+    """The console shares 60-second snapshots of its figures: stand for the minute passing."""
+    client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    for key in client.scan_iter("doktu:metrics:*"):
+        client.delete(key)
+
+
+def test_the_admin_tiles_count_a_new_booking(page: Page, browser: Browser, base_url, login):
+    login("admin@demo.doktu.eu", next_path="/admin/")
+    _forget_metric_snapshots()
+    before = _booked_today(page)
+
+    context = browser.new_context(base_url=base_url)
+    patient = context.new_page()
+    patient.goto("/signup")
+    patient.get_by_label("Full name").fill("Kim Kpi")
+    patient.get_by_label("Email").fill(f"kpi-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
+    patient.get_by_label("Password", exact=True).fill(PASSWORD)
+    patient.get_by_role("button", name="Create account").click()
+    patient.get_by_label("Date of birth").fill("1979-01-20")
+    patient.get_by_label("Male", exact=True).check()
+    patient.get_by_role("button", name="Save my profile").click()
+    patient.goto("/")
+    patient.locator(".dk-doctor__name a").nth(5).click()
+    patient.locator("[data-dk-day]:not(.dk-day--empty)").nth(4).click()
+    expect(patient.locator("[data-dk-slots]")).to_have_attribute("aria-busy", "false")
+    patient.locator("[data-dk-slots] .dk-pill").first.click()
+    patient.get_by_role("button", name="Pay €35 by card").click()
+    patient.get_by_label("Card number").fill("4242 4242 4242 4242")
+    patient.get_by_label("Expiry date (MM/YY)").fill("12/34")
+    patient.get_by_label("Security code (CVC)").fill("123")
+    patient.get_by_role("button", name="Pay €35").click()
+    expect(patient.get_by_role("heading", name="Your consultation is booked")).to_be_visible()
+    context.close()
+
+    _forget_metric_snapshots()
+    assert _booked_today(page) == before + 1
+    assert_no_axe_violations(page)
