@@ -52,7 +52,9 @@ def _actor():
 
 
 def doctor_layout():
-    if not has_request_context() or not current_user.is_authenticated:
+    # Dash also calls the layout to validate it on the first request a worker serves, whatever its path
+    # and whoever sends it: only a doctor's own request gets the real layout (the guard covers /doctor/).
+    if not has_request_context() or not current_user.is_authenticated or current_user.role != "doctor":
         return loading_shell()
     actor = _actor()
     profile = doctor_slots.doctor_profile(actor)
