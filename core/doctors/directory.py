@@ -55,9 +55,10 @@ def _summary(d: Doctor) -> DoctorSummary:
                          d.rating_avg, d.rating_count, d.online, d.timezone)
 
 
-def list_doctors(actor: Actor) -> list[DoctorSummary]:
+def list_doctors(actor: Actor, *, limit: int | None = None) -> list[DoctorSummary]:
+    """Doctors by their public number; `limit` for the fixed grids (home, Book new)."""
     with unit_of_work(actor) as uow:
-        rows = uow.session.scalars(select(Doctor).order_by(Doctor.number)).all()
+        rows = uow.session.scalars(select(Doctor).order_by(Doctor.number).limit(limit)).all()
         return [_summary(d) for d in rows]
 
 

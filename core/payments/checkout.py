@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from core import clock, config, funnel
@@ -24,6 +24,7 @@ from core.models import Appointment, AuditEvent, Doctor, Patient, Payment, Slot,
 from core.payments import credits
 from core.payments.gateway import current_gateway
 from core.payments.refunds import record_refund
+from core.scheduling.holds import lock_doctor
 
 log = logging.getLogger(__name__)
 PAYABLE = ("pending", "failed")  # a declined attempt can be retried on the same session
@@ -63,7 +64,8 @@ def start_payment(actor: Actor, appointment_id: uuid.UUID) -> Checkout:
             Payment.appointment_id == appointment.id, Payment.status.in_(PAYABLE),
             Payment.provider_session_id.is_not(None)).order_by(Payment.created_at.desc()).limit(1))
         if open_payment is not None:
-            return Checkout(appointment.id, open_payment.provider_session_id, _session_url(open_payment))
+            return Checkout(appointment.id, open_payment.provider_session_id,
+                            current_gateway().session_url(open_payment.provider_session_id))
         doctor_name = uow.session.scalar(select(Doctor.display_name).where(Doctor.id == appointment.doctor_id))
         email = uow.session.scalar(select(User.email).where(User.id == actor.user_id))
         # The patient may only insert a pending payment (RLS), so its id and session come first.
@@ -82,10 +84,6 @@ def start_payment(actor: Actor, appointment_id: uuid.UUID) -> Checkout:
         funnel.record(uow.session, "checkout_started", user_id=actor.user_id, doctor_id=appointment.doctor_id,
                       appointment_id=appointment.id)
         return Checkout(appointment.id, session.id, session.url)
-
-
-def _session_url(payment: Payment) -> str:
-    return current_gateway().session_url(payment.provider_session_id)
 
 
 def pay_with_credit(actor: Actor, appointment_id: uuid.UUID) -> None:
@@ -130,8 +128,7 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
             raise SlotConflict("The patient gave this time back before paying.")  # refunded below
         with uow.session.begin_nested():
             if appointment.status == "cancelled":  # the hold expired before the payment came
-                uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                                    {"k": f"doktu:doctor:{appointment.doctor_id}"})
+                lock_doctor(uow.session, appointment.doctor_id)
                 outcome = "confirmed_late"
                 appointment.cancelled_at = appointment.cancelled_by = appointment.cancel_reason = None
             appointment.status, appointment.hold_expires_at, appointment.updated_at = "confirmed", None, now
@@ -185,6 +182,14 @@ def session_info(actor: Actor, session_id: str) -> SessionInfo:
                            p.failure_code, p.provider)
 
 
-def credit_balance(actor: Actor) -> int:
+@dataclass(frozen=True)
+class CreditOffer:
+    balance_cents: int
+    covers: bool  # credit pays the whole price or nothing
+
+
+def credit_offer(actor: Actor, price_cents: int) -> CreditOffer:
+    """What the checkout page offers: paying with credit only when it covers the whole price."""
     with unit_of_work(actor) as uow:
-        return credits.balance(uow.session, actor.user_id)
+        balance = credits.balance(uow.session, actor.user_id)
+    return CreditOffer(balance, balance >= price_cents)

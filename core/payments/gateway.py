@@ -53,18 +53,25 @@ class StripeGateway:
 
     def create_checkout_session(self, *, amount_cents, currency, description, customer_email, success_url,
                                 cancel_url, metadata, idempotency_key) -> CheckoutSession:
+        return self._checkout("payment", {"currency": currency.lower(), "unit_amount": amount_cents,
+                                          "product_data": {"name": description}},
+                              {"payment_intent_data": {"metadata": metadata}}, customer_email=customer_email,
+                              success_url=success_url, cancel_url=cancel_url, metadata=metadata,
+                              idempotency_key=idempotency_key)
+
+    def _checkout(self, mode: str, price_data: dict, extra: dict, *, customer_email, success_url, cancel_url,
+                  metadata, idempotency_key) -> CheckoutSession:
+        """One Checkout Session of one line (payment or subscription mode), with our metadata."""
         session = self.client.v1.checkout.sessions.create(
             params={
-                "mode": "payment",
+                "mode": mode,
                 "customer_email": customer_email,
-                "line_items": [{"quantity": 1, "price_data": {
-                    "currency": currency.lower(), "unit_amount": amount_cents,
-                    "product_data": {"name": description}}}],
+                "line_items": [{"quantity": 1, "price_data": price_data}],
                 "success_url": success_url,
                 "cancel_url": cancel_url,
                 "metadata": metadata,
-                "payment_intent_data": {"metadata": metadata},
                 "expires_at": _stripe_min_expiry(),
+                **extra,
             },
             options={"idempotency_key": idempotency_key},
         )
@@ -80,23 +87,12 @@ class StripeGateway:
                                     success_url, cancel_url, metadata, idempotency_key) -> CheckoutSession:
         """Checkout in subscription mode with a monthly recurring price: Stripe creates the
         subscription and its first invoice; our metadata rides on both (webhooks find the plan by it)."""
-        session = self.client.v1.checkout.sessions.create(
-            params={
-                "mode": "subscription",
-                "customer_email": customer_email,
-                "line_items": [{"quantity": 1, "price_data": {
-                    "currency": currency.lower(), "unit_amount": amount_cents,
-                    "recurring": {"interval": "month", "interval_count": 1},
-                    "product_data": {"name": f"Doktu {plan_name} plan", "metadata": {"plan": plan_code}}}}],
-                "success_url": success_url,
-                "cancel_url": cancel_url,
-                "metadata": metadata,
-                "subscription_data": {"metadata": metadata},
-                "expires_at": _stripe_min_expiry(),
-            },
-            options={"idempotency_key": idempotency_key},
-        )
-        return CheckoutSession(session.id, session.url)
+        return self._checkout("subscription", {
+            "currency": currency.lower(), "unit_amount": amount_cents,
+            "recurring": {"interval": "month", "interval_count": 1},
+            "product_data": {"name": f"Doktu {plan_name} plan", "metadata": {"plan": plan_code}}},
+            {"subscription_data": {"metadata": metadata}}, customer_email=customer_email, success_url=success_url,
+            cancel_url=cancel_url, metadata=metadata, idempotency_key=idempotency_key)
 
     def cancel_subscription_at_period_end(self, *, subscription_id, idempotency_key) -> None:
         self.client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True},

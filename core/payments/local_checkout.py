@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 from core.payments.webhooks import handle, signed_event
@@ -40,6 +42,40 @@ def card_outcome(number: str) -> CardOutcome:
         return CardOutcome.INVALID
     return {SUCCEEDS: CardOutcome.SUCCEEDED, DECLINES: CardOutcome.DECLINED,
             NEEDS_AUTHENTICATION: CardOutcome.REQUIRES_ACTION}.get(digits, CardOutcome.INVALID)
+
+
+def card_details_ok(number: str, expiry: str, cvc: str, today: date) -> bool:
+    """A test card number Stripe knows, an expiry "MM/YY" not in the past, a numeric CVC."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2})\s*", expiry or "")
+    if card_outcome(number) is CardOutcome.INVALID or not match or not 1 <= int(match.group(1)) <= 12:
+        return False
+    if (2000 + int(match.group(2)), int(match.group(1))) < (today.year, today.month):
+        return False
+    return (cvc or "").isdigit()
+
+
+def try_card(number: str, expiry: str, cvc: str, *, today: date, session_id: str, metadata: dict[str, str],
+             succeed: Callable[[], object]) -> CardOutcome:
+    """One attempt on the local checkout page, for a visit or a plan alike: a decline is delivered
+    as Stripe's signed failure event, a success by `succeed` (the session's own completed event)."""
+    if not card_details_ok(number, expiry, cvc, today):
+        return CardOutcome.INVALID
+    outcome = card_outcome(number)
+    if outcome is CardOutcome.DECLINED:
+        deliver_failure(session_id, metadata, decline_code="generic_decline")
+    elif outcome is CardOutcome.SUCCEEDED:
+        succeed()
+    return outcome
+
+
+def authenticate(completed: bool, *, session_id: str, metadata: dict[str, str],
+                 succeed: Callable[[], object]) -> bool:
+    """The extra confirmation step of card 4000 0025 0000 3155 (3-D Secure in Stripe's test mode)."""
+    if completed:
+        succeed()
+    else:
+        deliver_failure(session_id, metadata, decline_code="authentication_required")
+    return completed
 
 
 @dataclass(frozen=True)

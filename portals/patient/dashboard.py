@@ -4,7 +4,7 @@ server-rendered pages (each tab is a URL), with the reschedule and cancel flows.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,8 +21,8 @@ from core.scheduling.availability import next_free_slots
 from portals.auth import require_role
 from portals.patient import patient
 from portals.patient.api import mirror
-from portals.public.doctors import STRIP_DAYS, booking_days
-from portals.public.visitor import visitor_zone
+from portals.public.doctors import day_strip
+from portals.public.pages import HOME_GRID
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
         ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing"),
@@ -42,7 +42,7 @@ def dashboard():
 @patient.get("/dashboard/book")
 @require_role("patient")
 def dashboard_book():
-    doctors = list_doctors(current_user.actor)[:10]
+    doctors = list_doctors(current_user.actor, limit=HOME_GRID)
     slots = next_free_slots(current_user.actor, [d.id for d in doctors], count=2) if doctors else {}
     return _render("patient/dashboard_book.html", "patient.dashboard_book", doctors=doctors, next_slots=slots)
 
@@ -50,12 +50,10 @@ def dashboard_book():
 @patient.get("/dashboard/profile")
 @require_role("patient")
 def dashboard_profile():
-    from portals.patient.pages import ProfileForm
+    from portals.patient.pages import profile_form
 
     profile = get_profile(current_user.actor)
-    form = ProfileForm(data={"date_of_birth": profile.date_of_birth, "gender": profile.gender,
-                             "primary_conditions": "\n".join(profile.primary_conditions),
-                             "allergies": "\n".join(profile.allergies)})
+    form = profile_form(profile)
     return _render("patient/dashboard_profile.html", "patient.dashboard_profile", profile=profile, form=form,
                    genders=GENDERS, error=None, next_url=url_for("patient.dashboard_profile"))
 
@@ -131,22 +129,6 @@ def reschedule_page(appointment_id: uuid.UUID):
             flash(f"Your appointment is moved to {long_moment(moved.start)}.", "info")
             return redirect(url_for("patient.dashboard"))
         return redirect(url_for("patient.reschedule_page", appointment_id=appointment_id))
-    zone = visitor_zone()
-    today = clock.now().astimezone(zone).date()
-    try:
-        first = date.fromisoformat(request.args.get("from", "")) if request.args.get("from") else today
-    except ValueError:
-        first = today
-    first = min(max(first, today), today + timedelta(days=56))
-    days, per_day = booking_days(appointment.doctor_id, first, first)
-    try:
-        selected = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        selected = None
-    if selected not in days:
-        selected = next((d for d in days if per_day.get(d)), first)
-    slots = [e for e in per_day.get(selected, []) if e.start != appointment.start_at]
-    return _render("patient/reschedule.html", "patient.dashboard", appointment=appointment, days=days,
-                   per_day=per_day, selected=selected, slots=slots, today=today,
-                   prev_from=first - timedelta(days=STRIP_DAYS) if first > today else None,
-                   next_from=first + timedelta(days=STRIP_DAYS), zone=zone.key)
+    strip = day_strip(appointment.doctor_id)
+    slots = [e for e in strip.slots if e.start != appointment.start_at]
+    return _render("patient/reschedule.html", "patient.dashboard", appointment=appointment, strip=strip, slots=slots)

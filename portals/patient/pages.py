@@ -16,7 +16,7 @@ from core.accounts.profile import GENDERS, get_profile, save_profile
 from core.booking.pending import get_pending
 from core.doctors.directory import get_doctor
 from core.errors import DomainError
-from core.payments.checkout import credit_balance
+from core.payments.checkout import credit_offer
 from portals.auth import require_role
 from portals.patient import patient
 from portals.public.pages import safe_next
@@ -33,6 +33,13 @@ class ProfileForm(FlaskForm):
 
 def _lines(text: str | None) -> list[str]:
     return [line for line in (text or "").splitlines() if line.strip()]
+
+
+def profile_form(profile) -> ProfileForm:
+    """The profile form filled with what the patient saved before."""
+    return ProfileForm(data={"date_of_birth": profile.date_of_birth, "gender": profile.gender,
+                             "primary_conditions": "\n".join(profile.primary_conditions),
+                             "allergies": "\n".join(profile.allergies)})
 
 
 def save_profile_form(form: ProfileForm) -> str | None:
@@ -53,10 +60,7 @@ def onboarding():
     """The health profile: required before the first payment, editable later (SPEC §6)."""
     next_url = safe_next(request.args.get("next"))
     profile = get_profile(current_user.actor)
-    form = ProfileForm(data=None if request.method == "POST" else {
-        "date_of_birth": profile.date_of_birth, "gender": profile.gender,
-        "primary_conditions": "\n".join(profile.primary_conditions), "allergies": "\n".join(profile.allergies),
-    })
+    form = ProfileForm() if request.method == "POST" else profile_form(profile)
     error = None
     if form.validate_on_submit():
         error = save_profile_form(form)
@@ -85,9 +89,9 @@ def render_checkout(appointment_id: uuid.UUID, *, form: ProfileForm | None = Non
     seconds_left = max(0, int((pending.hold_expires_at - clock.now()).total_seconds()))
     profile = get_profile(current_user.actor)
     if form is None and not profile.completed:
-        form = ProfileForm(data={"date_of_birth": profile.date_of_birth, "gender": profile.gender})
+        form = profile_form(profile)
     status = 422 if error else 200
     return render_template("patient/checkout.html", pending=pending, doctor=doctor, seconds_left=seconds_left,
                            profile=profile, form=form, genders=GENDERS, error=error,
-                           credit_cents=credit_balance(current_user.actor),
+                           credit=credit_offer(current_user.actor, pending.price_cents),
                            next_url=url_for("patient.checkout", appointment_id=appointment_id)), status

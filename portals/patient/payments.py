@@ -12,10 +12,12 @@ from flask_login import current_user
 from pydantic import Field
 from spectree import Response
 
+from core import clock
 from core.booking.queries import get_appointment, list_appointments
 from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete
 from core.payments import checkout, subscriptions
-from core.payments.local_checkout import CardOutcome, card_outcome, deliver_failure, deliver_success
+from core.payments import local_checkout as local_checkout_rules
+from core.payments.local_checkout import CardOutcome, deliver_success
 from core.payments.local_subscriptions import deliver_plan_success
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
@@ -90,6 +92,34 @@ def _local_session(session_id: str) -> checkout.SessionInfo:
     return info
 
 
+CARD_REFUSALS = {
+    CardOutcome.INVALID: ("Your card number, expiry date or security code is incorrect.", 422),
+    CardOutcome.DECLINED: ("Your card was declined. Please try another card.", 402),
+}
+
+
+def _card_form(session_id: str, metadata: dict[str, str], succeed, done):
+    """The local page's card form posted: a redirect when the card went through (or needs the extra
+    step), else the refusal to show with its status."""
+    outcome = local_checkout_rules.try_card(
+        request.form.get("card_number", ""), request.form.get("expiry", ""), request.form.get("cvc", ""),
+        today=clock.now().date(), session_id=session_id, metadata=metadata, succeed=succeed)
+    if outcome is CardOutcome.SUCCEEDED:
+        return done(), None, 200
+    if outcome is CardOutcome.REQUIRES_ACTION:
+        return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id)), None, 200
+    message, status = CARD_REFUSALS[outcome]
+    return None, message, status
+
+
+def _authentication_form(session_id: str, metadata: dict[str, str], succeed, done):
+    if local_checkout_rules.authenticate(request.form.get("decision") == "complete", session_id=session_id,
+                                         metadata=metadata, succeed=succeed):
+        return done()
+    flash("The payment was not authenticated. Please try again or use another card.", "error")
+    return redirect(url_for("patient.local_checkout", session_id=session_id))
+
+
 @patient.route("/pay/<session_id>", methods=["GET", "POST"])
 @require_role("patient")
 def local_checkout(session_id: str):
@@ -98,22 +128,18 @@ def local_checkout(session_id: str):
         return _local_plan_checkout(plan)
     info = _local_session(session_id)
     appointment = get_appointment(current_user.actor, info.appointment_id)
-    if info.status in ("succeeded", "refunded", "partially_refunded"):
+
+    def done():
         return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
+
+    if info.status in ("succeeded", "refunded", "partially_refunded"):
+        return done()
     error, status = None, 200
     if request.method == "POST":
-        outcome = card_outcome(request.form.get("card_number", ""))
-        if outcome is CardOutcome.INVALID or not _expiry_ok(request.form.get("expiry", "")) \
-                or not request.form.get("cvc", "").isdigit():
-            error, status = "Your card number, expiry date or security code is incorrect.", 422
-        elif outcome is CardOutcome.DECLINED:
-            deliver_failure(session_id, info.metadata, decline_code="generic_decline")
-            error, status = "Your card was declined. Please try another card.", 402
-        elif outcome is CardOutcome.REQUIRES_ACTION:
-            return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id))
-        else:
-            deliver_success(session_id, info.amount_cents, info.metadata)
-            return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
+        response, error, status = _card_form(
+            session_id, info.metadata, lambda: deliver_success(session_id, info.amount_cents, info.metadata), done)
+        if response is not None:
+            return response
     return render_template("patient/local_checkout.html", info=info, appointment=appointment, error=error), status
 
 
@@ -126,12 +152,9 @@ def local_checkout_authenticate(session_id: str):
         return _local_plan_authenticate(plan)
     info = _local_session(session_id)
     if request.method == "POST":
-        if request.form.get("decision") == "complete":
-            deliver_success(session_id, info.amount_cents, info.metadata)
-            return redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id))
-        deliver_failure(session_id, info.metadata, decline_code="authentication_required")
-        flash("The payment was not authenticated. Please try again or use another card.", "error")
-        return redirect(url_for("patient.local_checkout", session_id=session_id))
+        return _authentication_form(
+            session_id, info.metadata, lambda: deliver_success(session_id, info.amount_cents, info.metadata),
+            lambda: redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id)))
     return render_template("patient/local_checkout_authenticate.html", info=info)
 
 
@@ -158,18 +181,10 @@ def _local_plan_checkout(plan: subscriptions.PlanSession):
         return redirect(url_for("public.pricing"))
     error, status = None, 200
     if request.method == "POST":
-        outcome = card_outcome(request.form.get("card_number", ""))
-        if outcome is CardOutcome.INVALID or not _expiry_ok(request.form.get("expiry", "")) \
-                or not request.form.get("cvc", "").isdigit():
-            error, status = "Your card number, expiry date or security code is incorrect.", 422
-        elif outcome is CardOutcome.DECLINED:
-            deliver_failure(plan.session_id, plan.metadata, decline_code="generic_decline")
-            error, status = "Your card was declined. Please try another card.", 402
-        elif outcome is CardOutcome.REQUIRES_ACTION:
-            return redirect(url_for("patient.local_checkout_authenticate", session_id=plan.session_id))
-        else:
-            deliver_plan_success(plan)
-            return _plan_done(plan.session_id)
+        response, error, status = _card_form(plan.session_id, plan.metadata, lambda: deliver_plan_success(plan),
+                                             lambda: _plan_done(plan.session_id))
+        if response is not None:
+            return response
     return render_template("patient/local_checkout_plan.html", info=plan, error=error), status
 
 
@@ -177,12 +192,8 @@ def _local_plan_authenticate(plan: subscriptions.PlanSession):
     if plan.is_paid:
         return _plan_done(plan.session_id)
     if request.method == "POST":
-        if request.form.get("decision") == "complete":
-            deliver_plan_success(plan)
-            return _plan_done(plan.session_id)
-        deliver_failure(plan.session_id, plan.metadata, decline_code="authentication_required")
-        flash("The payment was not authenticated. Please try again or use another card.", "error")
-        return redirect(url_for("patient.local_checkout", session_id=plan.session_id))
+        return _authentication_form(plan.session_id, plan.metadata, lambda: deliver_plan_success(plan),
+                                    lambda: _plan_done(plan.session_id))
     return render_template("patient/local_checkout_authenticate.html", info=plan)
 
 
@@ -213,18 +224,6 @@ def cancel_plan():
         flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
               f"the month you have paid for{ends}.", "info")
     return redirect(url_for("public.pricing"), code=303)
-
-
-def _expiry_ok(value: str) -> bool:
-    import re
-
-    from core import clock
-
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2})\s*", value or "")
-    if not match or not 1 <= int(match.group(1)) <= 12:
-        return False
-    today = clock.now().date()
-    return (2000 + int(match.group(2)), int(match.group(1))) >= (today.year, today.month)
 
 
 # ---- API ----

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import render_template, request
@@ -56,10 +57,36 @@ def doctor_search():
                            error=error, args=args, today=clock.now().astimezone(zone).date()), 200
 
 
-def booking_days(doctor_id: uuid.UUID, first: date, selected: date):
-    """The card's 7-day strip from `first` and the free starts of each day (one engine call)."""
+@dataclass(frozen=True)
+class DayStrip:
+    """The 7-day strip of a booking card (the profile) or a reschedule page, from `?from=&day=`."""
+
+    days: list[date]
+    per_day: dict[date, list]
+    selected: date
+    today: date
+    prev_from: date | None
+    next_from: date | None
+    zone: str
+
+    @property
+    def slots(self) -> list:
+        return self.per_day.get(self.selected, [])
+
+
+def day_strip(doctor_id: uuid.UUID) -> DayStrip:
+    """The strip asked for by the query string (bad dates fall back to today), the free starts of each
+    day from one engine call, opening on the asked day or else the first day with a free time."""
     zone = visitor_zone()
     now = clock.now()
+    today = now.astimezone(zone).date()
+    last_first = today + MAX_WINDOW - timedelta(days=STRIP_DAYS)
+    try:
+        first = _parse_day(request.args.get("from")) or today
+        selected = _parse_day(request.args.get("day"))
+    except ValidationFailed:
+        first, selected = today, None
+    first = min(max(first, today), last_first)
     start = max(datetime.combine(first, time.min, zone), now)
     end = datetime.combine(first + timedelta(days=STRIP_DAYS), time.min, zone)
     found = doctor_availability(current_actor(), doctor_id, start, end) if end > start else None
@@ -68,29 +95,16 @@ def booking_days(doctor_id: uuid.UUID, first: date, selected: date):
         if entry.is_available:
             per_day[entry.start.astimezone(zone).date()].append(entry)
     days = [first + timedelta(days=i) for i in range(STRIP_DAYS)]
-    return days, per_day
+    if selected not in days:
+        selected = next((d for d in days if per_day.get(d)), first)
+    return DayStrip(days, per_day, selected, today,
+                    prev_from=first - timedelta(days=STRIP_DAYS) if first > today else None,
+                    next_from=first + timedelta(days=STRIP_DAYS) if first < last_first else None, zone=zone.key)
 
 
 @public.get("/doctors/<uuid:doctor_id>")
 def doctor_profile(doctor_id: uuid.UUID):
     doctor = get_doctor(current_actor(), doctor_id)
     record_view(current_actor(), doctor_id, visitor_id())
-    zone = visitor_zone()
-    today = clock.now().astimezone(zone).date()
-    last_first = today + MAX_WINDOW - timedelta(days=STRIP_DAYS)
-    try:
-        first = _parse_day(request.args.get("from")) or today
-        selected = _parse_day(request.args.get("day"))
-    except ValidationFailed:
-        first, selected = today, None
-    first = min(max(first, today), last_first)
-    days, per_day = booking_days(doctor_id, first, selected or first)
-    if selected is None or not first <= selected < first + timedelta(days=STRIP_DAYS):
-        # Open on the first day of the strip that has a free time.
-        selected = next((d for d in days if per_day.get(d)), first)
-    return render_template(
-        "public/doctor_profile.html", doctor=doctor, days=days, per_day=per_day, selected=selected,
-        slots=per_day.get(selected, []), shown=SHOWN_PILLS, today=today,
-        prev_from=first - timedelta(days=STRIP_DAYS) if first > today else None,
-        next_from=first + timedelta(days=STRIP_DAYS) if first < last_first else None,
-        zone=zone.key)
+    strip = day_strip(doctor_id)
+    return render_template("public/doctor_profile.html", doctor=doctor, strip=strip, shown=SHOWN_PILLS)

@@ -72,7 +72,7 @@ def safe_next(target: str | None) -> str | None:
 @public.get("/")
 def home():
     """The fixed 10-doctor grid with each doctor's next two free times, from one batch query."""
-    doctors = list_doctors(ANONYMOUS)[:HOME_GRID]
+    doctors = list_doctors(ANONYMOUS, limit=HOME_GRID)
     actor = current_actor()
     next_slots = next_free_slots(actor, [d.id for d in doctors], count=2) if doctors else {}
     return render_template("public/home.html", doctors=doctors, next_slots=next_slots)
