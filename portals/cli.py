@@ -22,6 +22,10 @@ def _create_app(*_args):
     return create_app()
 
 
+# Flask's development commands still work (`doktu shell`), but `doktu --help` lists only ours.
+FLASK_DEFAULT_COMMANDS = {"run", "shell", "routes"}
+
+
 class DoktuGroup(FlaskGroup):
     """Lists and finds its commands without building the app (no database start for --help)."""
 
@@ -29,7 +33,21 @@ class DoktuGroup(FlaskGroup):
         return click.Group.get_command(self, ctx, name)
 
     def list_commands(self, ctx):
-        return click.Group.list_commands(self, ctx)
+        return [name for name in click.Group.list_commands(self, ctx) if name not in FLASK_DEFAULT_COMMANDS]
+
+
+class HelpWithoutAppGroup(click.Group):
+    """A group whose own callback loads the app (Flask-Migrate's `db`): `doktu db seed --help`
+    prints the help before that callback runs, so asking for help never starts a database."""
+
+    def invoke(self, ctx):
+        args = [*ctx._protected_args, *ctx.args]
+        if any(arg in ctx.help_option_names for arg in args) and ctx._protected_args:
+            name, command, rest = self.resolve_command(ctx, args)
+            if command is not None:
+                with ctx:
+                    command.make_context(name, rest, parent=ctx)  # prints the help and exits
+        return super().invoke(ctx)
 
 
 @click.group(cls=DoktuGroup, create_app=_create_app, add_default_commands=True,
@@ -38,6 +56,8 @@ def cli() -> None:
     """Doktu: tele-consultation booking."""
 
 
+db_group = HelpWithoutAppGroup(name=db_group.name, commands=db_group.commands, params=db_group.params,
+                              callback=db_group.callback, help=db_group.help)
 cli.add_command(db_group)
 
 

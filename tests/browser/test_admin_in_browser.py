@@ -133,7 +133,7 @@ def test_tiles_show_yesterdays_figures_with_their_definitions(page: Page, login,
     expect(info).to_have_accessible_description(re.compile(r"^No-shows ÷ \(completed \+ no-shows\)"))
     daily = page.locator("#admin-daily-table")
     expect(daily.get_by_role("row").filter(has_text=f"{yesterday_clinic:%a %d %b %Y}")).to_contain_text("€105.00")
-    assert page.locator("#admin-bookings-chart .main-svg").count() >= 1
+    expect(page.locator("#admin-bookings-chart .main-svg").first).to_be_attached()  # plotly draws after the tiles
     assert dash_failures == []
 
 

@@ -120,7 +120,7 @@ def test_booked_cells_name_the_patient_on_keyboard_focus_and_past_cells_do_nothi
     expect(booked).to_have_attribute("aria-label", re.compile(rf"15:00, booked by {PATIENT_NAME} \(confirmed\)"))
     expect(booked.locator(".dk-cal-tip")).to_be_visible()
     expect(booked.locator(".dk-cal-tip")).to_have_text(f"{PATIENT_NAME} · confirmed")
-    assert page.locator('#doctor-cal-table [tabindex="0"]').count() == 1  # one tab stop for the grid
+    expect(page.locator('#doctor-cal-table [tabindex="0"]')).to_have_count(1)  # one tab stop for the grid
 
     past = page.locator('#doctor-cal-table [aria-label*=", past,"]').first
     label = past.get_attribute("aria-label")

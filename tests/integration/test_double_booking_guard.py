@@ -27,6 +27,13 @@ def book(doctor, patient, start, status="pending"):
         uow.session.execute(INSERT, {"doctor": doctor, "patient": patient, "start": start, "status": status})
 
 
+def starts_by_status(doctor) -> list[tuple]:
+    with unit_of_work(SYSTEM) as uow:
+        return [tuple(r) for r in uow.session.execute(
+            text("SELECT start_at, status FROM appointments WHERE doctor_id = :d ORDER BY start_at, status"),
+            {"d": doctor})]
+
+
 @pytest.mark.parametrize("minutes_apart", [0, 15, 30, 44])
 def test_second_booking_within_45_minutes_is_refused(parties, minutes_apart):
     doctor, p1, p2 = parties
@@ -42,17 +49,22 @@ def test_bookings_45_minutes_or_more_apart_are_allowed(parties, minutes_apart):
     start = clock.now().replace(microsecond=0) + timedelta(days=3)
     book(doctor, p1, start)
     book(doctor, p2, start + timedelta(minutes=minutes_apart))
+    assert starts_by_status(doctor) == sorted([(start, "pending"), (start + timedelta(minutes=minutes_apart), "pending")])
 
 
-def test_cancelled_and_completed_appointments_do_not_block(parties):
+@pytest.mark.parametrize("status", ["cancelled", "completed"])
+def test_cancelled_and_completed_appointments_do_not_block(parties, status):
     doctor, p1, p2 = parties
     start = clock.now().replace(microsecond=0) + timedelta(days=3)
     with unit_of_work(SYSTEM) as uow:
         uow.session.execute(text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at,
                                        status, cancelled_at, cancelled_by)
-                                    VALUES (:d, :p, :s, :s + interval '30 minutes', 'cancelled', now(), 'patient')"""),
-                            {"d": doctor, "p": p1, "s": start})
+                                    VALUES (:d, :p, :s, :s + interval '30 minutes', CAST(:status AS text),
+                                            CASE WHEN CAST(:status AS text) = 'cancelled' THEN now() END,
+                                            CASE WHEN CAST(:status AS text) = 'cancelled' THEN 'patient' END)"""),
+                            {"d": doctor, "p": p1, "s": start, "status": status})
     book(doctor, p2, start)
+    assert starts_by_status(doctor) == sorted([(start, status), (start, "pending")], key=lambda r: r[1])
 
 
 def test_moving_an_appointment_onto_another_is_refused(parties):
@@ -71,6 +83,8 @@ def test_other_doctors_are_independent(make_user, parties):
     start = clock.now().replace(microsecond=0) + timedelta(days=3)
     book(doctor, p1, start)
     book(other, p2, start)
+    assert starts_by_status(doctor) == [(start, "pending")]
+    assert starts_by_status(other) == [(start, "pending")]
 
 
 def test_fifty_concurrent_bookers_of_one_time_give_exactly_one_booking(committed_clinic):

@@ -56,6 +56,11 @@ def test_one_hold_per_doctor_a_new_hold_releases_the_previous(doctor, make_user)
     hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
     hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 17))
     hold_slot(other.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))  # free again
+    with unit_of_work(SYSTEM) as uow:
+        holders = dict(uow.session.execute(
+            select(Slot.start_at, Slot.locked_by).where(Slot.doctor_id == doctor.doctor.id,
+                                                        Slot.locked_until > clock.now())).all())
+    assert holders == {paris(3, 14): other.user.id, paris(3, 17): patient.user.id}
 
 
 def test_others_do_not_see_a_held_start_but_the_holder_does(client, doctor, make_user):
