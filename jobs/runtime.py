@@ -11,6 +11,7 @@ from rq import Queue, Retry, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
 from core import tasks
+from jobs.owed import run_owed_effect
 from jobs.schedule import QUEUE, build_cron
 from portals.state import state
 
@@ -18,13 +19,23 @@ log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[10, 60, 300])
 
 
+class RqDispatcher:
+    """Hands tasks to RQ: an owed effect by its id (the job claims the row, runs it, marks it
+    done; a failure waits for the owed sweep's retry, so no RQ retry), a plain task as itself."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+
+    def __call__(self, dotted_path: str, args: tuple, kwargs: dict) -> None:
+        self.queue.enqueue(dotted_path, *args, retry=RETRY, **kwargs)
+
+    def owed(self, effect_id: str) -> None:
+        self.queue.enqueue(run_owed_effect, effect_id)
+
+
 def init_jobs(app: Flask) -> None:
     queue = Queue(QUEUE, connection=state(app).redis)
-
-    def enqueue(dotted_path: str, args: tuple, kwargs: dict) -> None:
-        queue.enqueue(dotted_path, *args, retry=RETRY, **kwargs)
-
-    tasks.set_dispatcher(enqueue)
+    tasks.set_dispatcher(RqDispatcher(queue))
     app.extensions["doktu_queue"] = queue
 
 
