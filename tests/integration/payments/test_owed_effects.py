@@ -219,3 +219,20 @@ def test_only_doktu_tasks_are_run(db):
     (effect,) = owed(OwedEffect.task == "os.system")
     assert run_owed(effect.id) == "retry"
     assert owed(OwedEffect.id == effect.id)[0].last_error == "ValueError"
+
+
+def test_the_operations_commands_show_and_requeue_what_is_owed(app, db, monkeypatch):
+    from portals.cli import cli
+
+    monkeypatch.setattr("core.owed.MAX_ATTEMPTS", 1)
+    with unit_of_work(SYSTEM) as uow:
+        uow.defer("core.payments.refunds.execute_refund", "not-a-uuid", 1, "refund:cli:1")
+    (effect,) = owed(OwedEffect.task == "core.payments.refunds.execute_refund", OwedEffect.args[0].astext == "not-a-uuid")
+    assert run_owed(effect.id) == "failed"
+    runner = app.test_cli_runner()
+    status = runner.invoke(cli, ["owed", "status"])
+    assert status.exit_code == 0
+    assert any(line.split()[:3] == ["failed", "1", "core.payments.refunds.execute_refund"]
+               for line in status.output.splitlines())
+    assert runner.invoke(cli, ["owed", "retry", str(effect.id)]).output == "1 effect(s) owed again.\n"
+    assert owed(OwedEffect.id == effect.id)[0].status == "pending"
