@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from core import clock, config, funnel
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
+from core.audit import record_audit
 from core.booking.lifecycle import can_transition
 from core.db import UnitOfWork, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict
@@ -190,10 +191,10 @@ def _refund_in_full(uow: UnitOfWork, payment: Payment, reason: str) -> None:
 def _refund_duplicate(uow: UnitOfWork, payment: Payment, appointment: Appointment) -> str:
     """The appointment was already paid: this payment goes back in full, at once."""
     _refund_in_full(uow, payment, "appointment already paid")
-    uow.session.add(AuditEvent(actor_id=None, actor_role="system", action="payment.refunded_duplicate",
-                               subject_type="appointment", subject_id=str(appointment.id),
-                               details={"paymentId": str(payment.id), "provider": payment.provider,
-                                        "amountCents": payment.amount_cents, "currency": payment.currency}))
+    record_audit(uow.session, SYSTEM, action="payment.refunded_duplicate", subject_type="appointment",
+                 subject_id=str(appointment.id), at=clock.now(),
+                 details={"paymentId": str(payment.id), "provider": payment.provider,
+                          "amountCents": payment.amount_cents, "currency": payment.currency})
     uow.defer("jobs.notify.payment_refunded", str(payment.id), "duplicate")
     log.warning("duplicate payment refunded", extra={"appointmentId": str(appointment.id),
                                                      "paymentId": str(payment.id)})

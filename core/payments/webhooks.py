@@ -14,10 +14,11 @@ from sqlalchemy import select, text
 
 from core import clock, config
 from core.actor import SYSTEM
+from core.audit import record_audit
 from core.booking.changes import cancel_after_external_refund
 from core.db import UnitOfWork, unit_of_work
 from core.errors import WebhookEarly, WebhookRejected
-from core.models import AuditEvent, Payment
+from core.models import Payment
 from core.payments import subscriptions
 from core.payments.checkout import confirm_paid
 
@@ -135,10 +136,10 @@ def _charge_refunded(uow: UnitOfWork, obj) -> str:
         return "refund_recorded"  # ours, recorded when we asked for it (or an older event)
     payment.refunded_cents, payment.updated_at = refunded, clock.now()
     payment.status = "refunded" if refunded == payment.amount_cents else "partially_refunded"
-    uow.session.add(AuditEvent(actor_id=None, actor_role="system", action="payment.refunded_outside",
-                               subject_type="appointment", subject_id=str(payment.appointment_id),
-                               details={"paymentId": str(payment.id), "refundedCents": refunded,
-                                        "amountCents": payment.amount_cents, "currency": payment.currency}))
+    record_audit(uow.session, SYSTEM, action="payment.refunded_outside", subject_type="appointment",
+                 subject_id=str(payment.appointment_id), at=clock.now(),
+                 details={"paymentId": str(payment.id), "refundedCents": refunded,
+                          "amountCents": payment.amount_cents, "currency": payment.currency})
     if payment.status == "refunded" and payment.kind == "visit" and payment.appointment_id is not None \
             and cancel_after_external_refund(uow, payment.appointment_id, refunded):
         return "refunded_outside_cancelled"
