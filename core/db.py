@@ -110,17 +110,17 @@ class UnitOfWork:
     actor: Actor
     _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
 
-    def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> None:
+    def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> uuid.UUID:
         """Owe a side effect (email, refund, …) in this transaction; it runs once the transaction
         has committed — at once through the dispatcher, else by the sweep (DESIGN: owed side
-        effects). Arguments must be JSON (ids as strings)."""
-        self._owe(None, dotted_path, args, kwargs)
+        effects). Arguments must be JSON (ids as strings). Returns the owed effect's id."""
+        return self._owe(None, dotted_path, args, kwargs)
 
-    def defer_once(self, dedupe_key: str, dotted_path: str, *args: Any, **kwargs: Any) -> bool:
-        """`defer`, unless an effect with this key was ever owed (then nothing, and False)."""
+    def defer_once(self, dedupe_key: str, dotted_path: str, *args: Any, **kwargs: Any) -> uuid.UUID | None:
+        """`defer`, unless an effect with this key was ever owed (then nothing, and None)."""
         return self._owe(dedupe_key, dotted_path, args, kwargs)
 
-    def _owe(self, dedupe_key: str | None, dotted_path: str, args: tuple, kwargs: dict) -> bool:
+    def _owe(self, dedupe_key: str | None, dotted_path: str, args: tuple, kwargs: dict) -> uuid.UUID | None:
         effect_id, now = uuid.uuid4(), clock.now()
         # Plain INSERT, no RETURNING and no ON CONFLICT (both need the SELECT policy): any actor may
         # owe an effect, only staff may read the table (RLS). A key already owed is a unique
@@ -137,9 +137,9 @@ class UnitOfWork:
             except IntegrityError as exc:
                 if sqlstate(exc) != "23505":
                     raise
-                return False
+                return None
         self._after_commit.append((effect_id, dotted_path, args, kwargs))
-        return True
+        return effect_id
 
 
 @contextmanager

@@ -197,7 +197,7 @@ def test_a_failing_effect_backs_off_then_is_given_up_and_can_be_retried(db, monk
     monkeypatch.setattr("core.owed.MAX_ATTEMPTS", 3)
     with unit_of_work(SYSTEM) as uow:
         assert uow.defer_once("refund:test:1", "core.payments.refunds.execute_refund", "p", 1, "refund:test:1")
-        assert not uow.defer_once("refund:test:1", "core.payments.refunds.execute_refund", "p", 1, "refund:test:1")
+        assert None is uow.defer_once("refund:test:1", "core.payments.refunds.execute_refund", "p", 1, "refund:test:1")
     (effect,) = owed(OwedEffect.dedupe_key == "refund:test:1")
     assert run_owed(effect.id) == "retry"
     (effect,) = owed(OwedEffect.id == effect.id)
@@ -236,3 +236,47 @@ def test_the_operations_commands_show_and_requeue_what_is_owed(app, db, monkeypa
                for line in status.output.splitlines())
     assert runner.invoke(cli, ["owed", "retry", str(effect.id)]).output == "1 effect(s) owed again.\n"
     assert owed(OwedEffect.id == effect.id)[0].status == "pending"
+
+
+def test_workers_racing_on_one_owed_effect_run_it_once(app, database_url, monkeypatch):
+    """Real connections and commits: the fast path and sweeps on several workers at once."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    import jobs.maintenance
+
+    calls, lock = [], threading.Lock()
+
+    def slow_task():
+        with lock:
+            calls.append(1)
+        time.sleep(0.2)  # long enough for every other worker to reach the claim meanwhile
+
+    monkeypatch.setattr(jobs.maintenance, "purge_reset_tokens", slow_task)
+    previous = tasks.set_dispatcher(lambda *_: None)  # the commit's own dispatch is lost
+    try:
+        with unit_of_work(SYSTEM) as uow:
+            effect_id = uow.defer("jobs.maintenance.purge_reset_tokens")
+    finally:
+        tasks.set_dispatcher(previous)
+    barrier, outcomes = threading.Barrier(6), []
+
+    def worker():
+        barrier.wait()
+        outcomes.append(run_owed(effect_id))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    owner = create_engine(database_url)
+    try:
+        with owner.begin() as conn:
+            status = conn.execute(text("SELECT status FROM owed_effects WHERE id = :i"), {"i": effect_id}).scalar()
+            conn.execute(text("DELETE FROM owed_effects WHERE id = :i"), {"i": effect_id})
+    finally:
+        owner.dispose()
+    assert len(calls) == 1 and status == "done"
+    assert outcomes.count("done") >= 1 and set(outcomes) <= {"done", "busy"}
