@@ -16,12 +16,13 @@ dispatch was lost (Redis down at the commit) and those waiting for a retry.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 
 from core import clock, tasks
 from core.actor import SYSTEM
@@ -33,6 +34,7 @@ RUNNABLE = ("jobs.", "core.")  # a row can only name our own tasks
 MAX_ATTEMPTS = 30
 FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 30, 3600
 BATCH = 200
+SWEEP_BUDGET_SECONDS = 45.0  # the sweep runs every minute
 KEEP_DONE = timedelta(days=30)
 
 
@@ -78,18 +80,34 @@ def run_owed(effect_id: str | uuid.UUID) -> str:
     return outcome
 
 
-def sweep_owed(now: datetime | None = None, *, limit: int = BATCH) -> dict[str, int]:
+def sweep_owed(now: datetime | None = None, *, limit: int = BATCH, budget_seconds: float = SWEEP_BUDGET_SECONDS) \
+        -> dict[str, int]:
     """Run every owed effect that is due (issue 23: nothing owed is lost when RQ could not take
-    it), oldest first, and forget effects done more than 30 days ago. Returns counts by outcome."""
+    it), oldest first, batch after batch for at most `budget_seconds` (a backlog after an outage
+    drains within minutes, and sweeps barely overlap), and forget effects done more than 30 days
+    ago. Returns counts by outcome."""
     now = now or clock.now()
+    deadline = time.monotonic() + budget_seconds
     with unit_of_work(SYSTEM) as uow:
-        due = uow.session.scalars(select(OwedEffect.id).where(
-            OwedEffect.status == "pending", OwedEffect.next_attempt_at <= now,
-        ).order_by(OwedEffect.next_attempt_at).limit(limit)).all()
         uow.session.execute(delete(OwedEffect).where(OwedEffect.status == "done",
                                                      OwedEffect.done_at < now - KEEP_DONE))
-    counts = Counter(run_owed(effect_id) for effect_id in due)
-    if due:
+    counts: Counter[str] = Counter()
+    after: tuple[datetime, uuid.UUID] | None = None  # keyset: rows busy elsewhere are passed, not re-read
+    while time.monotonic() < deadline:
+        query = select(OwedEffect.next_attempt_at, OwedEffect.id).where(
+            OwedEffect.status == "pending", OwedEffect.next_attempt_at <= now)
+        if after is not None:
+            query = query.where(tuple_(OwedEffect.next_attempt_at, OwedEffect.id) > tuple_(*after))
+        with unit_of_work(SYSTEM) as uow:
+            due = uow.session.execute(query.order_by(OwedEffect.next_attempt_at, OwedEffect.id).limit(limit)).all()
+        for due_at, effect_id in due:
+            counts[run_owed(effect_id)] += 1
+            after = (due_at, effect_id)
+            if time.monotonic() >= deadline:
+                break
+        if len(due) < limit:
+            break
+    if counts:
         log.info("owed effects swept", extra=dict(counts))
     return dict(counts)
 

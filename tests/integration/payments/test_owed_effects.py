@@ -280,3 +280,18 @@ def test_workers_racing_on_one_owed_effect_run_it_once(app, database_url, monkey
         owner.dispose()
     assert len(calls) == 1 and status == "done"
     assert outcomes.count("done") >= 1 and set(outcomes) <= {"done", "busy"}
+
+
+def test_a_backlog_larger_than_a_batch_is_drained_in_one_sweep(db, monkeypatch, clock_at, earlier):
+    ran = []
+    monkeypatch.setattr("jobs.maintenance.purge_reset_tokens", lambda n: ran.append(n))
+    previous = tasks.set_dispatcher(lambda *_: None)  # Redis down: every dispatch lost
+    try:
+        for n in range(7):
+            with unit_of_work(SYSTEM) as uow:
+                uow.defer("jobs.maintenance.purge_reset_tokens", n)
+    finally:
+        tasks.set_dispatcher(previous)
+    assert sweep_owed(clock.now() + timedelta(minutes=1), limit=3).get("done", 0) >= 7
+    assert sorted(ran) == list(range(7))
+    assert {e.status for e in owed(besides=earlier)} == {"done"}
