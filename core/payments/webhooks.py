@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
 from sqlalchemy import select, text
@@ -27,6 +27,9 @@ SETTLED = ("succeeded", "refunded", "partially_refunded")  # a late failure or e
 
 
 TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 300 s, Stripe's own
+# A refund of a payment not known yet is asked again (non-2xx) this long after the event was
+# created: completions arrive within minutes; Stripe itself retries for up to 3 days.
+EARLY_WINDOW = timedelta(hours=24)
 
 
 def verify(payload: bytes, signature_header: str):
@@ -54,7 +57,7 @@ def handle(payload: bytes, signature_header: str) -> str:
             {"id": event["id"], "type": event["type"], "created": created}).scalar()
         if first_time is None:
             return "duplicate"
-        outcome = _apply(uow, event["type"], event["data"]["object"])
+        outcome = _apply(uow, event["type"], event["data"]["object"], created=created)
         uow.session.execute(text("UPDATE stripe_events SET processed_at = :now WHERE event_id = :id"),
                             {"now": clock.now(), "id": event["id"]})
     log.info("stripe event handled", extra={"eventType": event["type"], "outcome": outcome})
@@ -74,7 +77,7 @@ def _payment_by_intent(uow: UnitOfWork, obj) -> Payment | None:
     return found if found is not None else _payment_by_metadata(uow, obj)
 
 
-def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
+def _apply(uow: UnitOfWork, event_type: str, obj, *, created: datetime | None = None) -> str:
     # Plans (mode subscription, invoices, subscription changes) are handled in subscriptions.py.
     if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded") \
             and obj.get("mode") == "subscription":
@@ -112,22 +115,26 @@ def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
         payment.status, payment.updated_at = "cancelled", clock.now()
         return "expired"
     if event_type == "charge.refunded":
-        return _charge_refunded(uow, obj)
+        return _charge_refunded(uow, obj, created)
     return "ignored"
 
 
-def _charge_refunded(uow: UnitOfWork, obj) -> str:
+def _charge_refunded(uow: UnitOfWork, obj, created: datetime | None) -> str:
     """A refund at Stripe: ours (already recorded when we asked for it) or one made outside Doktu.
     A charge we cannot match yet — its checkout's completion not arrived — answers non-2xx, so
-    Stripe delivers it again later (issue 23). A full refund made outside Doktu cancels the
+    Stripe delivers it again later (issue 23), for `EARLY_WINDOW`; an older one is not ours (another
+    product on the account) and is only logged. A full refund made outside Doktu cancels the
     consultation it paid for, by `admin`, audited and announced."""
-    payment = uow.session.scalar(select(Payment).where(
-        Payment.provider_payment_id == obj.get("payment_intent")).with_for_update()) if obj.get("payment_intent") \
-        else None
+    references = [ref for ref in (obj.get("payment_intent"), obj.get("invoice")) if ref]  # visits, plans
+    payment = uow.session.scalar(select(Payment).where(Payment.provider_payment_id.in_(references))
+                                 .with_for_update().limit(1)) if references else None
     if payment is None:
         payment = _payment_by_metadata(uow, obj)
     if payment is None:
-        raise WebhookEarly()  # rolled back, the event id included: the retry is handled afresh
+        if created is None or clock.now() - created < EARLY_WINDOW:
+            raise WebhookEarly()  # rolled back, the event id included: the retry is handled afresh
+        log.warning("refund of an unknown payment", extra={"chargeId": obj.get("id")})
+        return "unknown_payment"
     if obj.get("currency") is not None and obj["currency"].upper() != payment.currency:
         log.error("refunded currency differs", extra={"paymentId": str(payment.id)})
         return "currency_mismatch"

@@ -145,3 +145,11 @@ def signed_header(payload: bytes) -> str:
     t = int(clock.now().timestamp())
     return f"t={t},v1=" + stripe.WebhookSignature._compute_signature(
         f"{t}.{payload.decode()}", config.current().stripe_webhook_secret)
+
+
+def test_a_refund_still_unknown_a_day_later_is_not_ours_and_is_accepted(client, held, clock_at):
+    held()
+    event = charge_refunded("pi_someone_elses", 500)
+    clock_at(clock.now() + timedelta(hours=24, seconds=1))  # Stripe still retrying a day on
+    answer = deliver(client, event[0], signed_header(event[0]))
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "unknown_payment"
