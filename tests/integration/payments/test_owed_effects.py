@@ -295,3 +295,17 @@ def test_a_backlog_larger_than_a_batch_is_drained_in_one_sweep(db, monkeypatch, 
     assert sweep_owed(clock.now() + timedelta(minutes=1), limit=3).get("done", 0) >= 7
     assert sorted(ran) == list(range(7))
     assert {e.status for e in owed(besides=earlier)} == {"done"}
+
+
+def test_an_effect_given_up_raises_a_critical_alert_in_the_admin_feed(db, make_user, monkeypatch):
+    from core.metrics.alerts import alert_feed
+
+    admin = make_user("admin")
+    monkeypatch.setattr("core.owed.MAX_ATTEMPTS", 1)
+    before = {a.code for a in alert_feed(admin.actor, now=clock.now(), failed_jobs=0)}
+    with unit_of_work(SYSTEM) as uow:
+        effect_id = uow.defer("core.payments.refunds.execute_refund", "not-a-uuid", 1, "refund:alert:1")
+    assert run_owed(effect_id) == "failed"
+    feed = alert_feed(admin.actor, now=clock.now(), failed_jobs=0)
+    assert "owed_given_up" not in before
+    assert [a.severity for a in feed if a.code == "owed_given_up"] == ["critical"]
