@@ -8,22 +8,27 @@ row-level security policies apply to every statement, raw ones included.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, create_engine, event, insert, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import tasks
+from core import clock, tasks
 from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
 from core.errors import ServiceUnavailable, SlotConflict
+from core.models.effects import OwedEffect
 
 log = logging.getLogger(__name__)
 
+# An owed effect is the sweep's only after this long: right after the commit it is the fast path's.
+OWED_GRACE = timedelta(seconds=30)
 # SQLSTATEs that mean "someone else got this time first": the exclusion guard, a deadlock
 # between two bookers, a serialization failure. They answer 409, never 500 (SPEC §2).
 CONFLICT_SQLSTATES = {"23P01", "40P01", "40001"}
@@ -103,11 +108,38 @@ def apply_rls_context(session: Session, actor: Actor) -> None:
 class UnitOfWork:
     session: Session
     actor: Actor
-    _after_commit: list[tuple[str, tuple, dict]] = field(default_factory=list)
+    _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
 
-    def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> None:
-        """Run a side effect (email, SMS, …) only once the transaction has committed."""
-        self._after_commit.append((dotted_path, args, kwargs))
+    def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> uuid.UUID:
+        """Owe a side effect (email, refund, …) in this transaction; it runs once the transaction
+        has committed — at once through the dispatcher, else by the sweep (DESIGN: owed side
+        effects). Arguments must be JSON (ids as strings). Returns the owed effect's id."""
+        return self._owe(None, dotted_path, args, kwargs)
+
+    def defer_once(self, dedupe_key: str, dotted_path: str, *args: Any, **kwargs: Any) -> uuid.UUID | None:
+        """`defer`, unless an effect with this key was ever owed (then nothing, and None)."""
+        return self._owe(dedupe_key, dotted_path, args, kwargs)
+
+    def _owe(self, dedupe_key: str | None, dotted_path: str, args: tuple, kwargs: dict) -> uuid.UUID | None:
+        effect_id, now = uuid.uuid4(), clock.now()
+        # Plain INSERT, no RETURNING and no ON CONFLICT (both need the SELECT policy): any actor may
+        # owe an effect, only staff may read the table (RLS). A key already owed is a unique
+        # violation, caught in a savepoint.
+        statement = insert(OwedEffect).values(id=effect_id, task=dotted_path, args=list(args), kwargs=kwargs,
+                                              dedupe_key=dedupe_key, created_at=now,
+                                              next_attempt_at=now + OWED_GRACE)
+        if dedupe_key is None:
+            self.session.execute(statement)
+        else:
+            try:
+                with self.session.begin_nested():
+                    self.session.execute(statement)
+            except IntegrityError as exc:
+                if sqlstate(exc) != "23505":
+                    raise
+                return None
+        self._after_commit.append((effect_id, dotted_path, args, kwargs))
+        return effect_id
 
 
 @contextmanager
@@ -139,8 +171,8 @@ def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None) -
         raise translate_db_error(exc) from exc
     finally:
         session.close()
-    for dotted_path, args, kwargs in uow._after_commit:
-        tasks.dispatch(dotted_path, *args, **kwargs)
+    for effect_id, dotted_path, args, kwargs in uow._after_commit:
+        tasks.dispatch_owed(effect_id, dotted_path, args, kwargs)
     if on_commit:
         on_commit()
 

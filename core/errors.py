@@ -129,3 +129,10 @@ class ChallengeRequired(DomainError):
 class WebhookRejected(DomainError):
     code, status = "ERR_WEBHOOK_SIGNATURE", 400
     default_message = "The webhook signature is not valid."
+
+
+class WebhookEarly(DomainError):
+    """Non-2xx on purpose: Stripe delivers the event again later, when what it refers to is known."""
+
+    code, status = "ERR_WEBHOOK_EARLY", 409
+    default_message = "This event refers to a payment not known yet; please deliver it again later."

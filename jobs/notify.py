@@ -5,7 +5,7 @@ import uuid
 
 from core import config
 from core.notify import delivery
-from core.notify.appointments import notify_appointment_event
+from core.notify.appointments import notify_appointment_event, notify_payment_refunded
 from core.notify.reminders import send_due_reminders
 
 
@@ -20,6 +20,10 @@ deliver_email = deliver_message  # the name jobs queued before SMS existed still
 
 def appointment_event(event: str, appointment_id: str, sequence: int | None = None) -> int:
     return notify_appointment_event(event, uuid.UUID(appointment_id), sequence)
+
+
+def payment_refunded(payment_id: str, why: str) -> int:
+    return notify_payment_refunded(uuid.UUID(payment_id), why)
 
 
 def send_reminders_job() -> int:

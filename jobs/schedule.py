@@ -6,6 +6,7 @@ from rq.cron import CronScheduler
 
 from jobs.maintenance import purge_reset_tokens
 from jobs.notify import redeliver_outbox_job, send_reminders_job
+from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 
@@ -13,6 +14,8 @@ QUEUE = "default"
 
 # (function, schedule, name): `interval` seconds or a `cron` expression.
 PERIODIC = [
+    # Refunds, notices and expiries owed by committed transactions whose dispatch was lost.
+    (sweep_owed_job, {"interval": 60}, "sweep-owed-effects"),
     (unlock_stale_slots_job, {"interval": 60}, "unlock-stale-slots"),
     (sync_cal_job, {"cron": "*/5 * * * *"}, "cal-sync"),
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),

@@ -161,3 +161,41 @@ def renew_local_subscriptions_command(now_text: str | None, decline: bool) -> No
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
     report = renew_local_subscriptions(now, decline=decline)
     click.echo(", ".join(f"{key}: {value}" for key, value in report.items()))
+
+
+@cli.group("owed")
+def owed_group() -> None:
+    """Owed side effects (refunds, notices, expiries owed by committed transactions)."""
+
+
+@owed_group.command("status")
+@with_appcontext
+def owed_status_command() -> None:
+    """What is still owed or given up, by task, with the oldest row."""
+    from core.owed import owed_summary
+
+    rows = owed_summary()
+    for row in rows:
+        click.echo(f"{row.status:8} {row.count:6}  {row.task}  (oldest {row.oldest.isoformat(timespec='seconds')})")
+    if not rows:
+        click.echo("Nothing owed.")
+
+
+@owed_group.command("sweep")
+@with_appcontext
+def owed_sweep_command() -> None:
+    """Run every owed effect that is due now (what the minute's job does)."""
+    from core.owed import sweep_owed
+
+    report = sweep_owed()
+    click.echo(", ".join(f"{key}: {value}" for key, value in report.items()) or "Nothing due.")
+
+
+@owed_group.command("retry")
+@click.argument("effect_id", required=False)
+@with_appcontext
+def owed_retry_command(effect_id: str | None) -> None:
+    """Put a given-up effect (or all of them) back in the queue once the cause is fixed."""
+    from core.owed import retry_failed
+
+    click.echo(f"{retry_failed(effect_id)} effect(s) owed again.")

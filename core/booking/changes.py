@@ -171,6 +171,34 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
     return result
 
 
+EXTERNAL_REFUND_REASON = "The payment was refunded in full outside Doktu."
+
+
+def cancel_after_external_refund(uow: UnitOfWork, appointment_id: uuid.UUID, refunded_cents: int) -> bool:
+    """A full refund made outside Doktu (Stripe's dashboard) cancels the consultation it paid for
+    (issue 23; SPEC §5 "admin → full refund"): cancelled by `admin` — staff refunded it — with its
+    change row, audit row and the cancellation notice, in the webhook's transaction (system
+    actor). Nothing is paid back here: the money has already gone back. Returns whether the
+    appointment was cancelled (a past or already cancelled one is left as it is)."""
+    appointment = _locked(uow.session, appointment_id)
+    if not lifecycle.can_transition(appointment.status, lifecycle.CANCELLED) or appointment.status == "pending":
+        return False
+    now = clock.now()
+    patient_user_id = uow.session.scalar(select(Patient.user_id).where(Patient.id == appointment.patient_id))
+    before = _snapshot(appointment)
+    lifecycle.transition(appointment, lifecycle.CANCELLED)
+    appointment.cancelled_by, appointment.cancel_reason = "admin", EXTERNAL_REFUND_REASON
+    appointment.cancelled_at = appointment.updated_at = now
+    _release_holds(uow.session, [appointment.slot_id], patient_user_id)
+    after = _snapshot(appointment)
+    staff = Actor(None, "admin")
+    _record(uow, staff, appointment, "cancel", EXTERNAL_REFUND_REASON, before, after, now, details={
+        "via": "stripe", "refund": {"refundAs": "card", "refundCents": refunded_cents, "creditCents": 0,
+                                    "lateCreditCents": 0}})
+    uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
+    return True
+
+
 def history(actor: Actor, appointment_id: uuid.UUID) -> list[Change]:
     """The appointment's reschedules and cancellation, oldest first (SPEC §5 `history`)."""
     _require_party(actor)

@@ -57,6 +57,7 @@ class AlertFacts:
     device_tests_month: tuple[int, int] = (0, 0)  # the same over the 30 days before
     stuck_pending: int = 0
     failed_jobs: int | None = None  # None: the queue could not be asked
+    owed_given_up: int = 0  # owed side effects (refunds, notices) parked as failed
 
 
 def _rate(pair: tuple[int, int]) -> float | None:
@@ -140,6 +141,18 @@ def jobs_failing(f: AlertFacts) -> Alert | None:
                  "Inspect them with `rq info` and the worker log, fix the cause, then `rq requeue --all`.", None)
 
 
+def owed_effects_given_up(f: AlertFacts) -> Alert | None:
+    """Critical when owed side effects (gateway refunds, notices, checkout expiries owed by committed
+    changes) were retried for about a day and given up: money or a notice owed to someone is not
+    going out until a person acts."""
+    if not f.owed_given_up:
+        return None
+    return Alert("critical", "owed_given_up", f"{f.owed_given_up} owed refund{'s' if f.owed_given_up != 1 else ''} "
+                 "or notices given up", "Refunds or notices owed by committed changes have failed for about a day.",
+                 "Run `doktu owed status`, read last_error, fix the cause, then `doktu owed retry` "
+                 "(docs/operations.md, Owed side effects).", None)
+
+
 def doctors_offline(f: AlertFacts) -> Alert | None:
     """Info: how many doctors are Offline now (their times are hidden from patients)."""
     if not f.doctors_offline:
@@ -151,7 +164,7 @@ def doctors_offline(f: AlertFacts) -> Alert | None:
 
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
     payment_failures, doctors_without_availability, no_show_rising, device_tests_failing, pending_stuck,
-    jobs_failing, doctors_offline,
+    jobs_failing, owed_effects_given_up, doctors_offline,
 )
 
 
@@ -175,7 +188,8 @@ SELECT
   (SELECT failure_code FROM payments WHERE provider <> 'credit' AND status = 'failed' AND failure_code IS NOT NULL
       AND created_at >= :today AND created_at < :tomorrow GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS top_code,
   (SELECT count(*) FROM doctors WHERE NOT online) AS offline,
-  (SELECT count(*) FROM appointments WHERE status = 'pending' AND hold_expires_at < :stuck_before) AS stuck
+  (SELECT count(*) FROM appointments WHERE status = 'pending' AND hold_expires_at < :stuck_before) AS stuck,
+  (SELECT count(*) FROM owed_effects WHERE status = 'failed') AS owed_given_up
 """)
 VISITS = text("""
 SELECT count(*) FILTER (WHERE start_at >= :week AND status = 'no_show') AS week_no_show,
@@ -221,6 +235,7 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
     return AlertFacts(
         payments_failed_today=base["failed"], payments_succeeded_today=base["succeeded"],
         top_failure_code=base["top_code"], doctors_offline=base["offline"], stuck_pending=base["stuck"],
+        owed_given_up=base["owed_given_up"],
         doctors_without_availability=_without_availability(actor, doctors, now),
         no_show_week=(visits["week_no_show"], visits["week_all"]),
         no_show_month=(visits["month_no_show"], visits["month_all"]),

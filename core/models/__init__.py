@@ -11,6 +11,7 @@ from core.models.booking import (
     VideoTest,
 )
 from core.models.doctors import Doctor, ExternalBusy
+from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.scheduling import Slot
@@ -18,6 +19,6 @@ from core.models.scheduling import Slot
 __all__ = [
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "FUNNEL_STEPS", "Appointment", "AppointmentChange",
     "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "Message",
-    "OutboxMessage", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
+    "OutboxMessage", "OwedEffect", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
     "Subscription", "User", "VideoTest",
 ]

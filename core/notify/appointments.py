@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from core import clock, config
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Patient, User
+from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Patient, Payment, User
 from core.notify.invites import Invite, build_ics
 from core.notify.outbox import Attachment, Outgoing, queue_once
 from core.notify.rendering import format_money, format_when, language_of, render, zone_of
@@ -189,3 +189,27 @@ def _summary(language: str, other: str) -> str:
 
 def _money(cents: int | None, currency: str, language: str) -> str:
     return format_money(cents, currency, language) if cents else ""
+
+
+REFUND_REASONS = ("duplicate", "unavailable")
+
+
+def notify_payment_refunded(payment_id: uuid.UUID, why: str) -> int:
+    """Tell the patient that a payment was refunded in full without their asking (issue 23,
+    SPEC §8, §11): `duplicate` — the appointment was already paid; `unavailable` — the payment came
+    after the time was given to someone else. Queued once per payment (its dedupe key)."""
+    if why not in REFUND_REASONS:
+        raise ValueError(f"unknown refund reason {why!r}")
+    with unit_of_work(SYSTEM) as uow:
+        payment = uow.session.get(Payment, payment_id)
+        facts = load_facts(uow.session, [payment.appointment_id]).get(payment.appointment_id) if payment else None
+        if facts is None or not facts.patient.active:
+            return 0
+        party, lang = facts.patient, facts.patient.language
+        message = render("payment_refunded", lang, **links(facts.appointment_id), why=why,
+                         patient_name=party.name, doctor_name=facts.doctor_name, zone_name=party.zone.key,
+                         when=format_when(facts.start, party.zone, lang), credit=payment.provider == "credit",
+                         amount=format_money(payment.amount_cents, payment.currency, lang))
+        queued = queue_once(uow, Outgoing("email", party.email, message.text, message.subject, message.html),
+                            f"refunded:{facts.appointment_id}:{payment.id}:patient:email")
+        return int(queued is not None)

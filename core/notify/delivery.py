@@ -3,7 +3,8 @@
 A delivery claims its row (`FOR UPDATE SKIP LOCKED`, status still `queued`) for the time of the
 send, so two workers given the same row never both send it; a row already sent, kept (`dev`) or
 given up (`failed`) is left alone. A failed send records the attempt and raises `DeliveryFailed`
-(RQ retries the job: `jobs.runtime.RETRY`); after `MAX_ATTEMPTS` the row is marked `failed`.
+(its owed effect is retried by the owed sweep, `core.owed`); after `MAX_ATTEMPTS` the row is marked
+`failed`.
 `redeliver_stuck` re-enqueues rows whose job was lost (Redis down at commit, a killed worker).
 Errors and logs name the outbox id, channel and provider, never an address, a number or a body.
 """
@@ -27,7 +28,7 @@ from core.notify.outbox import DELIVER_TASK, Attachment
 from core.notify.sms import Sms, TwilioSms
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 4  # the first try and RQ's three retries
+MAX_ATTEMPTS = 4  # the first try and three retries
 STUCK_AFTER = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(days=1)
 DEV = "dev-outbox"

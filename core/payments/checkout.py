@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from core import clock, config, funnel
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
+from core.audit import record_audit
 from core.booking.lifecycle import can_transition
 from core.db import UnitOfWork, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict
@@ -99,6 +100,7 @@ def pay_with_credit(actor: Actor, appointment_id: uuid.UUID) -> None:
                           created_at=clock.now(), updated_at=clock.now())
         uow.session.add(payment)
         uow.session.flush()
+        close_card_sessions(uow, appointment.id)
         funnel.record(uow.session, "checkout_started", user_id=actor.user_id, doctor_id=appointment.doctor_id,
                       appointment_id=appointment.id)
         credits.add_entry(uow.session, actor.user_id, "spend", -appointment.price_cents,
@@ -106,10 +108,33 @@ def pay_with_credit(actor: Actor, appointment_id: uuid.UUID) -> None:
         confirm_paid(uow, payment, provider_payment_id=None)
 
 
+def close_card_sessions(uow: UnitOfWork, appointment_id: uuid.UUID) -> int:
+    """Paid by one means, close the other (issue 23): the appointment's open card checkouts are
+    cancelled here and expired at the gateway after the commit (owed), so the patient cannot pay
+    them too. One that is paid all the same (Stripe completed it before the expiry) is refunded
+    by `confirm_paid`. System actor (payments are staff-writable only)."""
+    open_payments = uow.session.scalars(select(Payment).where(
+        Payment.appointment_id == appointment_id, Payment.status.in_(PAYABLE), Payment.provider != "credit",
+        Payment.provider_session_id.is_not(None)).with_for_update()).all()
+    for open_payment in open_payments:
+        open_payment.status, open_payment.updated_at = "cancelled", clock.now()
+        uow.defer_once(f"expire:{open_payment.provider_session_id}", "core.payments.checkout.expire_checkout_session",
+                       open_payment.provider_session_id)
+    return len(open_payments)
+
+
+def expire_checkout_session(session_id: str) -> None:
+    """Task: close a checkout session at the gateway (Stripe's `checkout.Session.expire`; the local
+    page refuses a cancelled session by itself). Safe to repeat."""
+    current_gateway().expire_session(session_id)
+
+
 def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str | None) -> str:
     """The verified payment arrived (system actor): payment succeeded and appointment confirmed in
     one transaction. Idempotent. A payment for a time that was released meanwhile confirms it again
-    if the time is still free, otherwise it is refunded in full — money is never kept for nothing."""
+    if the time is still free, otherwise it is refunded in full — money is never kept for nothing.
+    A second payment for an appointment already paid (a card session completed after the patient
+    paid with credit) is refunded in full at once, audited and announced (issue 23)."""
     if payment.status in ("succeeded", "refunded", "partially_refunded"):
         return "already"
     now = clock.now()
@@ -121,7 +146,7 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     if appointment is None:
         return "orphan"
     if appointment.status in ("confirmed", "paid"):
-        return "already"
+        return _refund_duplicate(uow, payment, appointment)
     outcome = "confirmed"
     try:
         if not can_transition(appointment.status, "confirmed", cancelled_by=appointment.cancelled_by):
@@ -136,10 +161,8 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     except (DBAPIError, SlotConflict):
         # The double-booking guard refused: someone else has that time now.
         uow.session.refresh(appointment)
-        record_refund(uow, payment, payment.amount_cents, reason="time no longer available")
-        if payment.provider == "credit":
-            credits.add_entry(uow.session, payment.user_id, "refund_credit", payment.amount_cents,
-                              appointment_id=appointment.id, payment_id=payment.id, note="Time no longer available")
+        _refund_in_full(uow, payment, "time no longer available")
+        uow.defer("jobs.notify.payment_refunded", str(payment.id), "unavailable")
         outcome = "refunded_late"
     if appointment.slot_id is not None:
         uow.session.execute(update(Slot).where(Slot.id == appointment.slot_id)
@@ -154,6 +177,28 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
                                         "amountCents": payment.amount_cents}))
     log.info("payment confirmed", extra={"appointmentId": str(appointment.id), "outcome": outcome})
     return outcome
+
+
+def _refund_in_full(uow: UnitOfWork, payment: Payment, reason: str) -> None:
+    if payment.provider == "credit":
+        payment.refunded_cents, payment.status, payment.updated_at = payment.amount_cents, "refunded", clock.now()
+        credits.add_entry(uow.session, payment.user_id, "refund_credit", payment.amount_cents,
+                          appointment_id=payment.appointment_id, payment_id=payment.id, note=reason.capitalize())
+    else:
+        record_refund(uow, payment, payment.amount_cents, reason=reason)
+
+
+def _refund_duplicate(uow: UnitOfWork, payment: Payment, appointment: Appointment) -> str:
+    """The appointment was already paid: this payment goes back in full, at once."""
+    _refund_in_full(uow, payment, "appointment already paid")
+    record_audit(uow.session, SYSTEM, action="payment.refunded_duplicate", subject_type="appointment",
+                 subject_id=str(appointment.id), at=clock.now(),
+                 details={"paymentId": str(payment.id), "provider": payment.provider,
+                          "amountCents": payment.amount_cents, "currency": payment.currency})
+    uow.defer("jobs.notify.payment_refunded", str(payment.id), "duplicate")
+    log.warning("duplicate payment refunded", extra={"appointmentId": str(appointment.id),
+                                                     "paymentId": str(payment.id)})
+    return "refunded_duplicate"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def reconcile_pending_payments(gateway: PaymentGateway | None = None) -> dict[st
                 Payment.provider_session_id == session_id).with_for_update())
             if payment is None or payment.status not in ("pending", "failed"):
                 continue
-            if remote.get("payment_status") == "paid" and remote.get("amount_total") == payment.amount_cents:
+            if remote.get("payment_status") == "paid" and remote.get("amount_total") == payment.amount_cents \
+                    and (remote.get("currency") or payment.currency).upper() == payment.currency:
                 confirm_paid(uow, payment, provider_payment_id=remote.get("payment_intent"))
                 counts["confirmed"] += 1
             elif remote.get("status") == "expired":

@@ -1,6 +1,8 @@
 """Refunds (SPEC §5): decided and recorded in the caller's transaction (with the cancellation),
-executed at the gateway after the commit by a task with an idempotency key, so a retried task
-never refunds twice and a rolled-back cancellation never refunds at all."""
+owed in that same transaction (`owed_effects`, keyed `refund:<payment>:<cumulative cents>`) and
+executed at the gateway after the commit with that key as Stripe's idempotency key, so a retried
+task never refunds twice, a rolled-back cancellation never refunds at all, and a refund whose
+dispatch was lost (Redis down) is still paid by the owed sweep (issue 23)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def record_refund(uow: UnitOfWork, payment: Payment, amount_cents: int, *, reaso
     payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "partially_refunded"
     payment.updated_at = clock.now()
     key = f"refund:{payment.id}:{payment.refunded_cents}"
-    uow.defer("core.payments.refunds.execute_refund", str(payment.id), amount_cents, key, reason=reason)
+    uow.defer_once(key, "core.payments.refunds.execute_refund", str(payment.id), amount_cents, key, reason=reason)
     return amount_cents
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
 from sqlalchemy import select, text
 
 from core import clock, config
 from core.actor import SYSTEM
+from core.audit import record_audit
+from core.booking.changes import cancel_after_external_refund
 from core.db import UnitOfWork, unit_of_work
-from core.errors import WebhookRejected
+from core.errors import WebhookEarly, WebhookRejected
 from core.models import Payment
 from core.payments import subscriptions
 from core.payments.checkout import confirm_paid
@@ -24,10 +26,22 @@ log = logging.getLogger(__name__)
 SETTLED = ("succeeded", "refunded", "partially_refunded")  # a late failure or expiry never undoes these
 
 
+TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 300 s, Stripe's own
+# A refund of a payment not known yet is asked again (non-2xx) this long after the event was
+# created: completions arrive within minutes; Stripe itself retries for up to 3 days.
+EARLY_WINDOW = timedelta(hours=24)
+
+
 def verify(payload: bytes, signature_header: str):
+    """Stripe's check (HMAC-SHA256, not older than the tolerance), and one it leaves out: a
+    signature dated in the future beyond the tolerance is refused too, so a leaked signed event
+    cannot be post-dated to replay later (issue 23)."""
     secret = config.current().stripe_webhook_secret
+    stamps = [part[2:] for part in (signature_header or "").split(",") if part.strip().startswith("t=")]
     try:
-        return stripe.Webhook.construct_event(payload, signature_header or "", secret)
+        if any(int(stamp) > clock.now().timestamp() + TOLERANCE_SECONDS for stamp in stamps):
+            raise ValueError("signature dated in the future")
+        return stripe.Webhook.construct_event(payload, signature_header or "", secret, tolerance=TOLERANCE_SECONDS)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise WebhookRejected("The webhook signature is not valid.") from exc
 
@@ -43,7 +57,7 @@ def handle(payload: bytes, signature_header: str) -> str:
             {"id": event["id"], "type": event["type"], "created": created}).scalar()
         if first_time is None:
             return "duplicate"
-        outcome = _apply(uow, event["type"], event["data"]["object"])
+        outcome = _apply(uow, event["type"], event["data"]["object"], created=created)
         uow.session.execute(text("UPDATE stripe_events SET processed_at = :now WHERE event_id = :id"),
                             {"now": clock.now(), "id": event["id"]})
     log.info("stripe event handled", extra={"eventType": event["type"], "outcome": outcome})
@@ -60,16 +74,10 @@ def _payment_by_intent(uow: UnitOfWork, obj) -> Payment | None:
     """Payment-intent events carry no session id: match the intent we stored, else our payment id
     in the metadata we set on the intent (signed by Stripe, so not client data)."""
     found = uow.session.scalar(select(Payment).where(Payment.provider_payment_id == obj["id"]).with_for_update())
-    if found is not None:
-        return found
-    payment_id = (obj.get("metadata") or {}).get("payment_id")
-    try:
-        return uow.session.get(Payment, uuid.UUID(payment_id), with_for_update=True) if payment_id else None
-    except ValueError:
-        return None
+    return found if found is not None else _payment_by_metadata(uow, obj)
 
 
-def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
+def _apply(uow: UnitOfWork, event_type: str, obj, *, created: datetime | None = None) -> str:
     # Plans (mode subscription, invoices, subscription changes) are handled in subscriptions.py.
     if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded") \
             and obj.get("mode") == "subscription":
@@ -85,6 +93,9 @@ def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
         if obj.get("amount_total") is not None and obj["amount_total"] != payment.amount_cents:
             log.error("paid amount differs", extra={"paymentId": str(payment.id)})
             return "amount_mismatch"
+        if obj.get("currency") is not None and obj["currency"].upper() != payment.currency:
+            log.error("paid currency differs", extra={"paymentId": str(payment.id)})
+            return "currency_mismatch"  # 3500 JPY is not €35
         return confirm_paid(uow, payment, provider_payment_id=obj.get("payment_intent"))
     if event_type in ("checkout.session.async_payment_failed", "payment_intent.payment_failed"):
         payment = (_payment_by_session(uow, obj["id"]) if event_type.startswith("checkout")
@@ -104,16 +115,51 @@ def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
         payment.status, payment.updated_at = "cancelled", clock.now()
         return "expired"
     if event_type == "charge.refunded":
-        payment = uow.session.scalar(select(Payment).where(
-            Payment.provider_payment_id == obj.get("payment_intent")).with_for_update())
-        if payment is None:
-            return "unknown_payment"
-        refunded = max(payment.refunded_cents, min(int(obj.get("amount_refunded") or 0), payment.amount_cents))
-        payment.refunded_cents = refunded
-        if refunded:
-            payment.status = "refunded" if refunded == payment.amount_cents else "partially_refunded"
-        return "refund_recorded"
+        return _charge_refunded(uow, obj, created)
     return "ignored"
+
+
+def _charge_refunded(uow: UnitOfWork, obj, created: datetime | None) -> str:
+    """A refund at Stripe: ours (already recorded when we asked for it) or one made outside Doktu.
+    A charge we cannot match yet — its checkout's completion not arrived — answers non-2xx, so
+    Stripe delivers it again later (issue 23), for `EARLY_WINDOW`; an older one is not ours (another
+    product on the account) and is only logged. A full refund made outside Doktu cancels the
+    consultation it paid for, by `admin`, audited and announced."""
+    references = [ref for ref in (obj.get("payment_intent"), obj.get("invoice")) if ref]  # visits, plans
+    payment = uow.session.scalar(select(Payment).where(Payment.provider_payment_id.in_(references))
+                                 .with_for_update().limit(1)) if references else None
+    if payment is None:
+        payment = _payment_by_metadata(uow, obj)
+    if payment is None:
+        if created is None or clock.now() - created < EARLY_WINDOW:
+            raise WebhookEarly()  # rolled back, the event id included: the retry is handled afresh
+        log.warning("refund of an unknown payment", extra={"chargeId": obj.get("id")})
+        return "unknown_payment"
+    if obj.get("currency") is not None and obj["currency"].upper() != payment.currency:
+        log.error("refunded currency differs", extra={"paymentId": str(payment.id)})
+        return "currency_mismatch"
+    refunded = min(int(obj.get("amount_refunded") or 0), payment.amount_cents)
+    if refunded <= payment.refunded_cents:
+        return "refund_recorded"  # ours, recorded when we asked for it (or an older event)
+    payment.refunded_cents, payment.updated_at = refunded, clock.now()
+    payment.status = "refunded" if refunded == payment.amount_cents else "partially_refunded"
+    record_audit(uow.session, SYSTEM, action="payment.refunded_outside", subject_type="appointment",
+                 subject_id=str(payment.appointment_id), at=clock.now(),
+                 details={"paymentId": str(payment.id), "refundedCents": refunded,
+                          "amountCents": payment.amount_cents, "currency": payment.currency})
+    if payment.status == "refunded" and payment.kind == "visit" and payment.appointment_id is not None \
+            and cancel_after_external_refund(uow, payment.appointment_id, refunded):
+        return "refunded_outside_cancelled"
+    return "refunded_outside"
+
+
+def _payment_by_metadata(uow: UnitOfWork, obj) -> Payment | None:
+    """Our payment id in the metadata we set (signed by Stripe, so not client data)."""
+    payment_id = (obj.get("metadata") or {}).get("payment_id")
+    try:
+        return uow.session.get(Payment, uuid.UUID(payment_id), with_for_update=True) if payment_id else None
+    except ValueError:
+        return None
 
 
 def signed_event(event_type: str, obj: dict, *, secret: str | None = None) -> tuple[bytes, str]:

@@ -134,6 +134,9 @@ def local_checkout(session_id: str):
 
     if info.status in ("succeeded", "refunded", "partially_refunded"):
         return done()
+    if info.status == "cancelled":  # closed, like an expired Stripe session: paid another way
+        flash("This card checkout is closed: the consultation was paid another way.", "info")
+        return done()
     error, status = None, 200
     if request.method == "POST":
         response, error, status = _card_form(

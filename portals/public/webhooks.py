@@ -16,9 +16,12 @@ class WebhookOut(ApiModel):
 
 
 @public.post("/api/payment/webhook")
-@api_spec.validate(resp=Response(HTTP_200=WebhookOut, HTTP_400=ErrorEnvelope), tags=["payments"])
+@api_spec.validate(resp=Response(HTTP_200=WebhookOut, HTTP_400=ErrorEnvelope, HTTP_409=ErrorEnvelope),
+                   tags=["payments"])
 def payment_webhook():
     """Stripe-signed events (`Stripe-Signature`, secret `STRIPE_WEBHOOK_SECRET`). 400 on a bad
-    signature; each event id is handled once, so replays and duplicate deliveries answer 200."""
+    signature (or one dated more than 5 minutes ahead); each event id is handled once, so replays
+    and duplicate deliveries answer 200. 409 `ERR_WEBHOOK_EARLY` for a refund of a payment not
+    known yet (its checkout's completion still on its way): Stripe delivers it again later."""
     outcome = handle(request.get_data(), request.headers.get("Stripe-Signature", ""))
     return to_json(WebhookOut(outcome=outcome))

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from core.actor import SYSTEM, Actor
 from core.booking.changes import cancel, reschedule
 from core.db import unit_of_work
-from core.models import Doctor
+from core.models import Doctor, OwedEffect
 from core.notify.appointments import notify_appointment_event
 from core.notify.invites import event_uid
 from core.payments import credits
@@ -187,7 +187,7 @@ def test_an_unknown_appointment_or_event_is_harmless(db):
 
 def test_through_rq_the_payment_leads_to_delivered_notices(app, held):
     """The real dispatcher: the event job and the deliveries go through Redis and an RQ worker,
-    each enqueued with retries and backoff."""
+    each as an owed effect (the row names the task; its retries are the owed sweep's)."""
     queue: Queue = app.extensions["doktu_queue"]
     queue.empty()
     patient, pending = held()
@@ -195,12 +195,16 @@ def test_through_rq_the_payment_leads_to_delivered_notices(app, held):
         credits.add_entry(uow.session, patient.user.id, "grant", 3500, note="test grant")
     pay_with_credit(patient.actor, pending.id)
     (job,) = queue.jobs
-    assert (job.func_name, job.args) == (EVENT, ("confirmed", str(pending.id), 0))
-    assert job.retries_left == 3 and job.retry_intervals == [10, 60, 300]
+    assert job.func_name == "jobs.owed.run_owed_effect"
+    with unit_of_work(SYSTEM) as uow:
+        effect = uow.session.get(OwedEffect, uuid.UUID(job.args[0]))
+        assert (effect.task, effect.args, effect.status) == (EVENT, ["confirmed", str(pending.id), 0], "pending")
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     rows = about(pending.id)
     assert len(rows) == 2 and {r.status for r in rows} == {"dev"}
     assert queue.count == 0
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.get(OwedEffect, effect.id).status == "done"
 
 
 def test_a_patient_cancelling_their_own_paid_booking_hears_back_too(booked, deferred):

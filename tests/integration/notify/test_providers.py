@@ -8,23 +8,24 @@ import json
 import logging
 import urllib.error
 import urllib.request
+import uuid
 from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker
-from rq.registry import ScheduledJobRegistry
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from core import clock
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import OutboxMessage
+from core.models import OutboxMessage, OwedEffect
 from core.notify import delivery
 from core.notify.delivery import DeliveryFailed, DevOutbox, deliver, redeliver_stuck
 from core.notify.email import SendGridMailer, SmtpMailer
 from core.notify.outbox import Attachment, Outgoing, queue_once
 from core.notify.sms import TwilioSms
+from core.owed import sweep_owed
 from tests.integration.notify.conftest import DELIVER, outbox
 
 ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
@@ -197,7 +198,7 @@ def test_a_twilio_refusal_names_the_error_code_not_the_number(deferred, caplog):
     assert "+336" not in caplog.text and "+336" not in str(refused.value)
 
 
-def test_rq_retries_a_failed_delivery_with_backoff(app, db, monkeypatch):
+def test_a_failed_delivery_is_retried_with_backoff_by_the_owed_sweep(app, db, monkeypatch):
     class Down:
         name = "sendgrid"
 
@@ -210,12 +211,20 @@ def test_rq_retries_a_failed_delivery_with_backoff(app, db, monkeypatch):
     with unit_of_work(SYSTEM) as uow:
         outbox_id = queue_once(uow, EMAIL, "test:rq-retry")
     (job,) = queue.jobs
-    assert (job.func_name, job.args) == (DELIVER, (str(outbox_id),))
+    assert job.func_name == "jobs.owed.run_owed_effect"
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    job.refresh()
-    assert job.get_status() == "scheduled" and job.retries_left == 2  # back in 10 s, then 60 s, then 300 s
-    assert job.id in ScheduledJobRegistry(queue=queue)
+    assert job.get_status(refresh=True) == "finished"  # the failure is the owed row's to retry
+    with unit_of_work(SYSTEM) as uow:
+        effect = uow.session.get(OwedEffect, uuid.UUID(job.args[0]))
+        assert (effect.task, effect.args, effect.status, effect.attempts, effect.last_error) == \
+            (DELIVER, [str(outbox_id)], "pending", 1, "DeliveryFailed")
+        due = effect.next_attempt_at
+    assert due - clock.now() <= timedelta(seconds=30)  # back in 30 s, then 1 min, 2 min…
     assert (row(outbox_id).attempts, row(outbox_id).last_error) == (1, "sendgrid: ConnectionError")
+    sweep_owed(due - timedelta(seconds=1))
+    assert row(outbox_id).attempts == 1  # not due yet
+    sweep_owed(due)
+    assert row(outbox_id).attempts == 2
 
 
 def test_lost_deliveries_are_enqueued_again_by_the_sweep(deferred):

@@ -52,6 +52,13 @@ def test_stuck_holds_and_failed_jobs():
     assert [(a.code, a.severity) for a in unknown] == [("jobs_unknown", "info")]
 
 
+def test_owed_effects_given_up_are_critical():
+    assert codes(AlertFacts(failed_jobs=0, owed_given_up=0)) == []
+    (alert,) = evaluate(AlertFacts(failed_jobs=0, owed_given_up=2))
+    assert (alert.code, alert.severity, alert.title) == ("owed_given_up", "critical", "2 owed refunds or notices given up")
+    assert "doktu owed retry" in alert.action
+
+
 def test_feed_is_ordered_critical_warning_info():
     facts = AlertFacts(failed_jobs=1, doctors_offline=2, payments_failed_today=9, payments_succeeded_today=1,
                        stuck_pending=1)
