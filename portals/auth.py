@@ -75,6 +75,13 @@ def has_bearer_token() -> bool:
     return request.headers.get("Authorization", "").lower().startswith("bearer ")
 
 
+def signed_in_by_token() -> bool:
+    """The request's user was authenticated by a valid bearer token, not by the session cookie.
+    A cookie session wins over a header (Flask-Login reads the session first), so a bogus
+    `Authorization: Bearer x` next to a session cookie is not a token client."""
+    return current_user.is_authenticated and bool(getattr(current_user, "via_token", False))
+
+
 def current_actor() -> Actor:
     return current_user.actor if current_user.is_authenticated else ANONYMOUS
 

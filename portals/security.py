@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from core.errors import Forbidden, Unauthenticated
-from portals.auth import has_bearer_token
+from portals.auth import signed_in_by_token
 
 csrf = CSRFProtect()
 
@@ -45,12 +45,14 @@ def guard_portals() -> Response | None:
 
 
 def protect_writes() -> None:
-    """Cookie sessions need the CSRF token on every write; bearer-token API calls do not."""
+    """Cookie sessions need the CSRF token on every write; calls authenticated by a *valid* bearer
+    token do not (a header alone proves nothing: a bogus one answers 401 or, next to a session
+    cookie, still needs the token)."""
     if request.method not in UNSAFE_METHODS or request.path in CSRF_EXEMPT_PATHS:
         return
     if request.routing_exception is not None:
         return  # 404/405 answer anyway; nothing will be written
-    if has_bearer_token():
+    if signed_in_by_token():
         return
     csrf.protect()
 

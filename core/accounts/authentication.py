@@ -57,6 +57,18 @@ def authenticate(email: str, password: str) -> AuthenticatedUser:
         return AuthenticatedUser.from_row(user)
 
 
+def sign_out_everywhere(actor: Actor) -> None:
+    """Sign-out (SPEC §6): bump `session_version`, so the signed-out session cookie is refused
+    server-side even if someone replays it before it expires (12 h). Flask's sessions are signed
+    cookies, so the version is the server-side state that ends them: signing out therefore ends
+    every session and API token of the user (the same effect as a password change)."""
+    if actor.user_id is None:
+        return
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id)
+                            .values(session_version=User.session_version + 1))
+
+
 _SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone "
                      "FROM app_session_user(:id, :version)")
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 
 from core import db
-from core.accounts.authentication import authenticate
+from core.accounts.authentication import authenticate, sign_out_everywhere
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
@@ -116,6 +116,8 @@ def login():
 def logout():
     if request.method == "GET":
         return render_template("public/logout.html")
+    if current_user.is_authenticated:
+        sign_out_everywhere(current_user.actor)  # the old cookie stops working, even replayed
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
