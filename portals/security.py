@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from core.errors import Forbidden, Unauthenticated
-from portals.auth import signed_in_by_token
+from portals.auth import has_valid_bearer_token
 
 csrf = CSRFProtect()
 
@@ -52,7 +52,7 @@ def protect_writes() -> None:
         return
     if request.routing_exception is not None:
         return  # 404/405 answer anyway; nothing will be written
-    if signed_in_by_token():
+    if has_valid_bearer_token():
         return
     csrf.protect()
 

@@ -62,3 +62,13 @@ def test_a_bogus_bearer_header_alone_is_401_and_a_valid_token_needs_no_csrf(app,
     valid = app.test_client().post("/api/appointments/create-pending", json=body,
                                    headers={"Authorization": f"Bearer {token.get_json()['access_token']}"})
     assert valid.get_json()["error"]["code"] == "ERR_NOT_FOUND"  # past CSRF, into the service
+
+
+def test_a_valid_bearer_token_next_to_a_session_cookie_needs_no_csrf(client, make_user, login):
+    patient = make_user("patient")
+    login(patient.email)
+    token = client.post("/api/auth/token", json={"email": patient.email, "password": TEST_PASSWORD})
+    body = {"doctorId": "00000000-0000-0000-0000-000000000000", "start": "2030-01-07T10:00:00+00:00"}
+    answer = client.post("/api/appointments/create-pending", json=body,
+                         headers={"Authorization": f"Bearer {token.get_json()['access_token']}"})
+    assert answer.get_json()["error"]["code"] == "ERR_NOT_FOUND"
