@@ -132,6 +132,22 @@ def sign_in_check_needed(email: str, recaptcha_token: str | None) -> bool:
     return account_under_attack(email) or human_check_needed(email, recaptcha_token, "login")
 
 
+def token_check_needed(email: str, recaptcha_token: str | None) -> bool:
+    """`/api/auth/token`: the human check of /login, from the failures on. API clients carry no
+    reCAPTCHA token by default, so none is asked before failures even with keys; after them a
+    passing reCAPTCHA token (keys set) or the self-hosted challenge answers it, and once the
+    account is under attack only the challenge does."""
+    if account_under_attack(email):
+        return True
+    if not looks_suspicious(email):
+        return False
+    settings = state().settings
+    if settings.recaptcha_secret_key and recaptcha_token:
+        return not recaptcha_passes(settings.recaptcha_secret_key, recaptcha_token, action="login",
+                                    remote_ip=get_remote_address())
+    return True
+
+
 def challenge_solved(token: str | None, answer: str | None) -> bool:
     if not token or not answer:
         return False

@@ -32,7 +32,7 @@ from portals.limits import (
     human_check_needed,
     limiter,
     record_failure,
-    sign_in_check_needed,
+    token_check_needed,
 )
 from portals.public import public
 from portals.public.visitor import visitor_id
@@ -89,7 +89,7 @@ def create_token():
     body: TokenRequest = request.context.json
     email = str(body.email)
     if not challenge_solved(body.challenge_token, body.challenge_answer) and \
-            sign_in_check_needed(email, body.recaptcha_token):
+            token_check_needed(email, body.recaptcha_token):
         raise challenge_required()
     try:
         user = authenticate(email, body.password)

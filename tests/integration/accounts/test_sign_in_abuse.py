@@ -3,6 +3,8 @@ human check, failures-only counting, and no lock-out of the real user."""
 
 import re
 
+import pytest
+
 from tests.conftest import TEST_PASSWORD
 
 WRONG = "wrong-Password-1"
@@ -132,15 +134,30 @@ def test_an_attacker_cannot_lock_the_real_user_out_of_the_login_form(client, mak
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/dashboard"
 
 
-def test_with_recaptcha_passing_an_account_under_attack_still_needs_the_challenge(app, client, make_user,
-                                                                                   monkeypatch):
+@pytest.fixture
+def recaptcha_configured(app, monkeypatch):
+    """reCAPTCHA keys set, and Google scoring every token 0.9 (no network in tests)."""
     import dataclasses
 
     import portals.limits as limits_module
 
     doktu = app.extensions["doktu"]
-    monkeypatch.setattr(doktu, "settings", dataclasses.replace(doktu.settings, recaptcha_secret_key="k"))
-    monkeypatch.setattr(limits_module, "recaptcha_passes", lambda *a, **k: True)  # Google scores 0.9
+    monkeypatch.setattr(doktu, "settings", dataclasses.replace(doktu.settings, recaptcha_secret_key="k",
+                                                               recaptcha_site_key="s"))
+    monkeypatch.setattr(limits_module, "recaptcha_passes", lambda _secret, token, **k: bool(token))
+
+
+def test_with_recaptcha_keys_api_clients_need_no_check_before_failures(client, make_user, recaptcha_configured):
+    user = make_user("patient")
+    assert token_request(client, user.email, TEST_PASSWORD, 0).status_code == 200  # no reCAPTCHA token at all
+    for n in range(3):
+        token_request(client, user.email, WRONG, n)
+    assert token_request(client, user.email, TEST_PASSWORD, 4).status_code == 403  # now it asks
+    assert token_request(client, user.email, TEST_PASSWORD, 4, recaptchaToken="t").status_code == 200
+
+
+def test_with_recaptcha_passing_an_account_under_attack_still_needs_the_challenge(client, make_user,
+                                                                                   recaptcha_configured):
     user = make_user("patient")
     for n in range(5):
         assert token_request(client, user.email, WRONG, n, recaptchaToken="t").status_code == 401
