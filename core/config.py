@@ -68,6 +68,8 @@ class Settings:
     # X-Forwarded-Proto are trusted; 0 = none (the client address is the socket's).
     proxy_hops: int = 0
     rate_limits: bool = True
+    # Send the Content-Security-Policy as Content-Security-Policy-Report-Only (trying a change out).
+    csp_report_only: bool = False
     # Reschedules a patient may make per calendar month, all appointments together (SPEC §5); 0 = no cap.
     reschedule_monthly_cap: int = 5
 
@@ -133,6 +135,7 @@ class Settings:
             proxy_hops=_non_negative_int(get("PROXY_HOPS"), "PROXY_HOPS", 0),
             # Tests switch throttling on where they test it; everywhere else it is on.
             rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
+            csp_report_only=(get("CSP_REPORT_ONLY") or "0") in {"1", "true", "yes"},
             reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),
         )
         values.update(overrides)

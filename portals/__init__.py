@@ -109,6 +109,6 @@ def register_blueprints(app: Flask) -> None:
 def mount_portals(app: Flask) -> None:
     from portals.admin.dash_app import create_admin_dash
     from portals.doctor.dash_app import create_doctor_dash
+    from portals.security import init_content_security_policy
 
-    create_doctor_dash(app)
-    create_admin_dash(app)
+    init_content_security_policy(app, [create_doctor_dash(app), create_admin_dash(app)])

@@ -15,6 +15,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+from redis.exceptions import RedisError
 from spectree import SpecTree
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -155,6 +156,14 @@ def _database_down(exc: OperationalError):
     return respond_with_error(ServiceUnavailable())
 
 
+def _redis_down(exc: RedisError):
+    """Redis failing under something that cannot work without it: 503 + Retry-After in the
+    envelope, never a 500. Sign-in, sign-up, forgot, rate limits, holds and the figures degrade
+    instead (issue 23 §4), so this is the last line."""
+    log.warning("redis unavailable", extra={"error": type(exc).__name__})
+    return respond_with_error(ServiceUnavailable())
+
+
 # The webhook's signature covers the raw bytes: it decides (400), whatever the content type says.
 # The video upload probe takes any bytes (it only counts them).
 RAW_BODY_PATHS = {"/api/payment/webhook", "/api/video-test/upload"}
@@ -172,6 +181,7 @@ def init_api(app: Flask) -> None:
     app.register_error_handler(DomainError, respond_with_error)
     app.register_error_handler(CSRFError, lambda exc: respond_with_error(CsrfRejected()))
     app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(RedisError, _redis_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 

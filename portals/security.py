@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, redirect, request, url_for
+import base64
+import hashlib
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
+from core.config import Settings
 from core.errors import Forbidden, Unauthenticated
-from portals.auth import has_bearer_token
+from portals.auth import has_valid_bearer_token
+from portals.state import state
 
 csrf = CSRFProtect()
 
@@ -45,12 +52,14 @@ def guard_portals() -> Response | None:
 
 
 def protect_writes() -> None:
-    """Cookie sessions need the CSRF token on every write; bearer-token API calls do not."""
+    """Cookie sessions need the CSRF token on every write; calls authenticated by a *valid* bearer
+    token do not (a header alone proves nothing: a bogus one answers 401 or, next to a session
+    cookie, still needs the token)."""
     if request.method not in UNSAFE_METHODS or request.path in CSRF_EXEMPT_PATHS:
         return
     if request.routing_exception is not None:
         return  # 404/405 answer anyway; nothing will be written
-    if has_bearer_token():
+    if has_valid_bearer_token():
         return
     csrf.protect()
 
@@ -64,11 +73,68 @@ def share_csrf_with_dash(response: Response) -> Response:
     return response
 
 
+# The one inline script of the Jinja pages (base.html): it marks the page as scripted before the
+# first paint. Allowed by its hash, like Dash's renderer, so no other inline script can run.
+PAGE_INLINE_SCRIPT = 'document.documentElement.className = "js";'
+RECAPTCHA_SCRIPTS = ("https://www.google.com/recaptcha/", "https://www.gstatic.com/recaptcha/")
+RECAPTCHA_FRAMES = ("https://www.google.com/recaptcha/", "https://recaptcha.google.com/recaptcha/")
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
+ZOOM_CONNECT = ("https://*.zoom.us", "wss://*.zoom.us")
+HSTS = "max-age=63072000; includeSubDomains"  # two years; production is served over HTTPS only
+
+
+def script_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+def content_security_policy(settings: Settings, inline_script_hashes: Iterable[str] = ()) -> str:
+    """The one policy of every response (issue 23 §11). Scripts from our origin and the hashed
+    inline scripts only (Dash's renderer, the page's class switch); styles allow inline because
+    React, Dash components and plotly write style attributes. Third-party origins are listed only
+    when their integration is configured: reCAPTCHA (script + frame), Stripe Checkout (the form
+    that redirects there), Zoom's Video SDK (script, its servers, blob workers)."""
+    scripts = ["'self'", *dict.fromkeys([script_hash(PAGE_INLINE_SCRIPT), *inline_script_hashes])]
+    connect, frames, forms = ["'self'"], ["'none'"], ["'self'"]
+    workers, media = ["'self'"], ["'self'", "blob:"]
+    if settings.recaptcha_secret_key and settings.recaptcha_site_key:
+        scripts += RECAPTCHA_SCRIPTS
+        frames = list(RECAPTCHA_FRAMES)
+    if settings.stripe_secret_key:
+        forms.append(STRIPE_CHECKOUT)
+    if settings.zoom_sdk_key and settings.zoom_sdk_secret:
+        parts = urlsplit(settings.zoom_sdk_script_url)
+        if parts.scheme and parts.netloc:
+            scripts.append(f"{parts.scheme}://{parts.netloc}")
+        connect += ZOOM_CONNECT
+        workers.append("blob:")
+    directives = {
+        "default-src": ["'self'"], "script-src": scripts, "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"], "font-src": ["'self'", "data:"], "connect-src": connect,
+        "media-src": media, "worker-src": workers, "frame-src": frames, "object-src": ["'none'"],
+        "base-uri": ["'self'"], "form-action": forms, "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def init_content_security_policy(app: Flask, dash_apps: Iterable) -> None:
+    """Build the policy once, after both Dash portals exist: their inline scripts (the renderer,
+    inline clientside callbacks) are allowed by hash (`Dash.csp_hashes`)."""
+    hashes = [h for dash_app in dash_apps for h in dash_app.csp_hashes()]
+    app.extensions["doktu_csp"] = content_security_policy(state(app).settings, hashes)
+
+
 def set_security_headers(response: Response) -> Response:
+    settings = state().settings
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "geolocation=(), payment=(self)")
+    policy = current_app.extensions.get("doktu_csp")
+    if policy:
+        header = "Content-Security-Policy-Report-Only" if settings.csp_report_only else "Content-Security-Policy"
+        response.headers.setdefault(header, policy)
+    if settings.is_production:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/") or portal_role(request.path):
         response.headers.setdefault("Cache-Control", "no-store")
     return response

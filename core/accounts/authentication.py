@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, text, update
 
 from core import clock, db
@@ -38,15 +41,25 @@ class AuthenticatedUser:
         return cls(user.id, user.email, user.role, user.full_name, user.session_version, user.timezone)
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+def canonical_email(raw: str) -> str:
+    """The one form of an address that accounts are stored, looked up and throttled by (SPEC §6):
+    NFKC first, so fullwidth and other compatibility letters fold to plain ones
+    (`ｐａｔｉｅｎｔ@ｅｘａｍｐｌｅ.org` is `patient@example.org`); the domain IDNA-normalised by
+    email-validator; then lower case, which is what the unique index on lower(email) compares
+    (casefold would turn a stored `ß` into `ss` and lose that account). A string that is not an
+    address is folded the same way, so the look-up and the limit keys still agree."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    with contextlib.suppress(EmailNotValidError):  # not an address: folded all the same
+        text = validate_email(text, check_deliverability=False).normalized
+    return text.lower()
+
 
 
 def authenticate(email: str, password: str) -> AuthenticatedUser:
     """Check the credentials; one answer for an unknown email and a wrong password (no enumeration)."""
     with unit_of_work(SYSTEM) as uow:
         user = uow.session.scalar(
-            select(User).where(func.lower(User.email) == normalise_email(email))
+            select(User).where(func.lower(User.email) == canonical_email(email))
         )
         if user is None or not user.is_active:
             burn_time(password)
@@ -55,6 +68,18 @@ def authenticate(email: str, password: str) -> AuthenticatedUser:
             raise Unauthenticated("Email or password is incorrect.")
         uow.session.execute(update(User).where(User.id == user.id).values(last_login_at=clock.now()))
         return AuthenticatedUser.from_row(user)
+
+
+def sign_out_everywhere(actor: Actor) -> None:
+    """Sign-out (SPEC §6): bump `session_version`, so the signed-out session cookie is refused
+    server-side even if someone replays it before it expires (12 h). Flask's sessions are signed
+    cookies, so the version is the server-side state that ends them: signing out therefore ends
+    every session and API token of the user (the same effect as a password change)."""
+    if actor.user_id is None:
+        return
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id)
+                            .values(session_version=User.session_version + 1))
 
 
 _SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone "

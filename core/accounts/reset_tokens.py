@@ -10,7 +10,7 @@ from html import escape
 from sqlalchemy import delete, func, or_, select, update
 
 from core import clock
-from core.accounts.authentication import AuthenticatedUser
+from core.accounts.authentication import AuthenticatedUser, canonical_email
 from core.accounts.passwords import hash_password
 from core.accounts.policy import check_password
 from core.actor import SYSTEM
@@ -33,7 +33,7 @@ def request_password_reset(email: str, *, base_url: str) -> None:
     token = secrets.token_urlsafe(32)
     digest = _digest(token)
     with unit_of_work(SYSTEM) as uow:
-        user = uow.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower(),
+        user = uow.session.scalar(select(User).where(func.lower(User.email) == canonical_email(email),
                                                      User.is_active))
         if user is None:
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,9 +18,10 @@ from core.models import FunnelEvent, Patient, User
 
 
 def normalise_email(raw: str) -> str:
-    """Valid syntax and a lower-cased address (the database compares on lower(email))."""
+    """Valid syntax, then the canonical form sign-in looks up (`canonical_email`: NFKC, IDNA domain,
+    lower case), so a fullwidth spelling of an existing address is the same account."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(unicodedata.normalize("NFKC", raw).strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationFailed(f"Enter a valid email address ({exc}).",
                                details={"fields": [{"field": "email", "message": str(exc)}]}) from exc

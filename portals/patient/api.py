@@ -17,6 +17,7 @@ from core.payments.checkout import start_payment
 from core.scheduling.holds import HoldMirror, hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.limits import slot_holds
 from portals.patient import patient
 from portals.state import state
 
@@ -49,11 +50,13 @@ def mirror() -> HoldMirror:
 
 @patient.post("/api/slots/hold")
 @require_role("patient")
+@slot_holds
 @api_spec.validate(json=HoldRequest, resp=Response(HTTP_201=HoldOut, HTTP_404=ErrorEnvelope,
                                                    HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
                    tags=["availability"])
 def hold():
-    """Hold a free slot for 15 minutes; a second caller gets 409 ERR_SLOT_CONFLICT."""
+    """Hold a free slot for 15 minutes; a second caller gets 409 ERR_SLOT_CONFLICT. 429
+    ERR_RATE_LIMITED beyond 10 holds (this and create-pending together) in 10 minutes."""
     body: HoldRequest = request.context.json
     held = hold_slot(current_user.actor, doctor_id=body.doctor_id, start=body.start,
                      slot_id=body.slot_id, mirror=mirror())
@@ -97,6 +100,7 @@ class PendingOut(ApiModel):
 
 @patient.post("/api/appointments/create-pending")
 @require_role("patient")
+@slot_holds
 @api_spec.validate(json=PendingRequest, resp=Response(HTTP_201=PendingOut, HTTP_404=ErrorEnvelope,
                                                       HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
                    tags=["appointments"])
@@ -105,7 +109,8 @@ def create_pending_appointment():
     409 ERR_SLOT_CONFLICT when the time was taken. The same patient asking again for the same time
     gets the same appointment. `checkoutUrl` is the checkout page (summary, health profile if still
     missing, card or credit); `checkoutSessionId` is the open payment session, `null` until the
-    health profile is saved (SPEC §6: required before the first payment)."""
+    health profile is saved (SPEC §6: required before the first payment). 429 ERR_RATE_LIMITED
+    beyond 10 holds (this and `/api/slots/hold` together) in 10 minutes per patient."""
     body: PendingRequest = request.context.json
     pending = create_pending(current_user.actor, body.doctor_id, body.start, mirror=mirror())
     try:

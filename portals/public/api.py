@@ -21,17 +21,18 @@ from core.scheduling.availability import doctor_availability, next_free_slots
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import SessionUser, current_actor, has_bearer_token
 from portals.limits import (
-    PER_ACCOUNT_AUTH,
     PER_ACCOUNT_FORGOT,
     PER_IP_AUTH,
     PER_IP_FORGOT,
     PER_IP_SIGNUP,
     account_key,
     challenge_solved,
+    clear_failures,
     fresh_challenge,
     human_check_needed,
     limiter,
     record_failure,
+    token_check_needed,
 )
 from portals.public import public
 from portals.public.visitor import visitor_id
@@ -42,6 +43,10 @@ from portals.state import state
 class TokenRequest(ApiModel):
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=1, max_length=200)
+    recaptcha_token: str | None = Field(default=None, max_length=4096)
+    challenge_token: str | None = Field(default=None, max_length=512,
+                                        description="From a 403 ERR_CHALLENGE_REQUIRED answer's details.")
+    challenge_answer: str | None = Field(default=None, max_length=6)
 
 
 class TokenResponse(ApiModel):
@@ -66,19 +71,32 @@ class DoctorList(ApiModel):
     doctors: list[DoctorOut]
 
 
+def challenge_required() -> ChallengeRequired:
+    challenge = fresh_challenge()
+    return ChallengeRequired(details={"question": challenge.question, "challengeToken": challenge.token})
+
+
 @public.post("/api/auth/token")
 @limiter.limit(PER_IP_AUTH)
-@limiter.limit(PER_ACCOUNT_AUTH, key_func=account_key)
 @api_spec.validate(json=TokenRequest, resp=Response(HTTP_200=TokenResponse, HTTP_401=ErrorEnvelope,
-                                                    HTTP_422=ErrorEnvelope), tags=["auth"])
+                                                    HTTP_403=ErrorEnvelope, HTTP_422=ErrorEnvelope,
+                                                    HTTP_429=ErrorEnvelope), tags=["auth"])
 def create_token():
-    """Exchange email and password for a short-lived bearer token (JWT, HS256)."""
+    """Exchange email and password for a short-lived bearer token (JWT, HS256). After failed
+    attempts on the account or from the address, the same human check as /login: 403
+    ERR_CHALLENGE_REQUIRED with `details.question` and `details.challengeToken`; send them back
+    as `challengeToken` and `challengeAnswer` with the credentials."""
     body: TokenRequest = request.context.json
+    email = str(body.email)
+    if not challenge_solved(body.challenge_token, body.challenge_answer) and \
+            token_check_needed(email, body.recaptcha_token):
+        raise challenge_required()
     try:
-        user = authenticate(str(body.email), body.password)
+        user = authenticate(email, body.password)
     except Unauthenticated:
-        record_failure(str(body.email))
+        record_failure(email)
         raise
+    clear_failures(email)
     settings = state().settings
     token = issue_token(user, secret=settings.secret_key, ttl_seconds=settings.jwt_ttl_seconds)
     return to_json(TokenResponse(access_token=token, expires_in=settings.jwt_ttl_seconds))
@@ -183,8 +201,7 @@ def api_signup():
     body: SignupRequest = request.context.json
     if not challenge_solved(body.challenge_token, body.challenge_answer) and \
             human_check_needed(body.email, body.recaptcha_token, "signup"):
-        challenge = fresh_challenge()
-        raise ChallengeRequired(details={"question": challenge.question, "challengeToken": challenge.token})
+        raise challenge_required()
     user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id())
     if not has_bearer_token():
         session.clear()

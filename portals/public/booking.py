@@ -17,6 +17,7 @@ from core.doctors.directory import get_doctor
 from core.errors import SlotConflict, TimeWindow
 from core.scheduling.availability import next_free_slots
 from portals.auth import current_actor
+from portals.limits import slot_holds
 from portals.patient.api import mirror
 from portals.public import public
 
@@ -64,6 +65,7 @@ def book(doctor_id: uuid.UUID):
 
 
 @public.post("/book/<uuid:doctor_id>")
+@slot_holds
 def book_start(doctor_id: uuid.UUID):
     """A pill's form: guests are asked to sign up or log in; patients get the time held and go to
     checkout; a time taken meanwhile comes back here with a message and fresh times."""

@@ -10,23 +10,21 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 
 from core import db
-from core.accounts.authentication import authenticate
+from core.accounts.authentication import authenticate, sign_out_everywhere
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
 from core.scheduling.availability import next_free_slots
 from portals.auth import SessionUser, current_actor
 from portals.limits import (
-    PER_ACCOUNT_AUTH,
     PER_IP_AUTH,
-    account_key,
     challenge_solved,
     clear_failures,
     fresh_challenge,
-    human_check_needed,
     limiter,
     recaptcha_site_key,
     record_failure,
+    sign_in_check_needed,
 )
 from portals.public import public
 from portals.public.forms import LoginForm
@@ -80,7 +78,6 @@ def home():
 
 @public.route("/login", methods=["GET", "POST"])
 @limiter.limit(PER_IP_AUTH, methods=["POST"])
-@limiter.limit(PER_ACCOUNT_AUTH, key_func=account_key, methods=["POST"])
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
@@ -90,7 +87,7 @@ def login():
     if form.validate_on_submit():
         email = form.email.data
         solved = challenge_solved(form.challenge_token.data, form.challenge_answer.data)
-        if not solved and human_check_needed(email, form.recaptcha_token.data, "login"):
+        if not solved and sign_in_check_needed(email, form.recaptcha_token.data):
             error, status = "Please answer the security question below.", 403
         else:
             try:
@@ -104,7 +101,7 @@ def login():
                 login_user(SessionUser(user))
                 log.info("signed in", extra={"userId": str(user.id), "role": user.role})
                 return redirect(next_url or home_for_role(user.role))
-        if human_check_needed(email, None, "login") or status == 403:
+        if status == 403 or sign_in_check_needed(email, None):
             challenge = fresh_challenge()
     elif form.errors:
         status = 422
@@ -116,6 +113,8 @@ def login():
 def logout():
     if request.method == "GET":
         return render_template("public/logout.html")
+    if current_user.is_authenticated:
+        sign_out_everywhere(current_user.actor)  # the old cookie stops working, even replayed
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -44,7 +44,7 @@ def clean_login_failures(live_doktu) -> Iterator[None]:
     client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
     def wipe() -> None:
-        keys = list(client.scan_iter("login-failures:*"))
+        keys = list(client.scan_iter("*login-failures:*"))
         if keys:
             client.delete(*keys)
 
