@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import tasks
+from core import clock, tasks
 from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
 from core.errors import ServiceUnavailable, SlotConflict
@@ -92,10 +92,13 @@ def query_once(statement, params: dict) -> list:
 
 
 def apply_rls_context(session: Session, actor: Actor) -> None:
+    """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
+    double-booking guard compares hold expiry with the same clock as the services."""
     user_id, role = actor.rls_settings()
     session.execute(
-        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true)"),
-        {"u": user_id, "r": role},
+        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
+             "set_config('app.now', :n, true)"),
+        {"u": user_id, "r": role, "n": clock.now().isoformat()},
     )
 
 
