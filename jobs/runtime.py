@@ -1,31 +1,48 @@
-"""How deferred tasks reach a worker: RQ on Redis, or threads in-process in the embedded mode."""
+"""How deferred tasks reach a worker, and the worker itself (`doktu worker`): RQ on Redis, or
+threads in-process in the embedded mode. Built from the settings alone — jobs never import the
+portals (an import-linter contract): the worker needs no Flask app."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
-import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
-from flask import Flask
+import redis
 from rq import Queue, Retry, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from core import tasks
+from core import config, db, tasks
+from core.cache import connect_redis
+from core.config import Settings
 from jobs.schedule import QUEUE, build_cron
-from portals.state import state
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[10, 60, 300])
+# One cron at a time, whatever the number of `doktu worker` processes: the one holding this key
+# (renewed every tick, gone 30 s after its holder died) enqueues the periodic jobs.
+CRON_LEADER_KEY = "doktu:cron-leader"
+CRON_LEADER_TTL = 30
+CRON_TICK_SECONDS = 5.0
+_LEAD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
 
 
-def init_jobs(app: Flask) -> None:
-    queue = Queue(QUEUE, connection=state(app).redis)
+def init_jobs(connection: redis.Redis) -> Queue:
+    """Deferred tasks (`uow.defer`) go to the RQ queue on `connection`, with retries."""
+    queue = Queue(QUEUE, connection=connection)
 
     def enqueue(dotted_path: str, args: tuple, kwargs: dict) -> None:
         queue.enqueue(dotted_path, *args, retry=RETRY, **kwargs)
 
     tasks.set_dispatcher(enqueue)
-    app.extensions["doktu_queue"] = queue
+    return queue
 
 
 class ThreadWorker(SimpleWorker):
@@ -37,14 +54,25 @@ class ThreadWorker(SimpleWorker):
         pass
 
 
-def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading.Event:
+def cron_tick(scheduler, connection: redis.Redis) -> bool:
+    """Enqueue the periodic jobs that are due, if this process leads the crons; True if it does."""
+    if not connection.eval(_LEAD, 1, CRON_LEADER_KEY, scheduler.name, CRON_LEADER_TTL):
+        return False
+    if scheduler.enqueue_jobs():
+        scheduler.save()
+    scheduler.heartbeat()
+    return True
+
+
+def start_in_process_jobs(connection: redis.Redis, *,
+                          context: Callable[[], AbstractContextManager] = nullcontext,
+                          tick_seconds: float = 1.0) -> threading.Event:
     """Embedded mode: a worker thread and a cron thread on the in-process Redis."""
     stop = threading.Event()
-    connection = state(app).redis
     worker = ThreadWorker([Queue(QUEUE, connection=connection)], connection=connection)
 
     def work() -> None:
-        with app.app_context():
+        with context():
             while not stop.is_set():
                 worker.work(burst=True, logging_level="WARNING")
                 stop.wait(tick_seconds)
@@ -53,7 +81,7 @@ def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading
         scheduler = build_cron(connection)
         while not stop.is_set():
             try:
-                scheduler.enqueue_jobs()
+                cron_tick(scheduler, connection)
             except Exception:
                 log.exception("cron tick failed")
             stop.wait(tick_seconds)
@@ -64,25 +92,61 @@ def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading
     return stop
 
 
-def run_worker(app: Flask) -> None:
-    """`doktu worker`: the RQ worker in this process, the cron scheduler in a child process."""
+def bootstrap_worker(settings: Settings) -> redis.Redis:
+    """What a worker process needs: the settings, the database (as the app role) and the queue."""
+    if not settings.redis_url:
+        raise config.ConfigError("`doktu worker` needs REDIS_URL; without it `doktu serve` and "
+                                 "`doktu demo` run the jobs in-process.")
+    config.set_current(settings)
+    database_url = settings.database_url
+    if not database_url:
+        from core.embedded import start_embedded_postgres
+
+        database_url = start_embedded_postgres(settings.instance_path)
+    db.configure(database_url, app_url=settings.database_app_url)
+    connection = connect_redis(settings.redis_url)
+    init_jobs(connection)
+    return connection
+
+
+def run_worker(settings: Settings) -> None:
+    """`doktu worker`: the RQ worker in this process, the cron in a child process (the RQ worker
+    needs the main thread for its signals). SIGTERM or Ctrl-C stops both."""
     import multiprocessing
 
     from rq import Worker
 
-    connection = state(app).redis
-    cron = multiprocessing.Process(target=_run_cron, args=(connection.connection_pool.connection_kwargs,),
-                                   name="doktu-cron", daemon=True)
+    connection = bootstrap_worker(settings)
+    cron = multiprocessing.get_context("spawn").Process(
+        target=run_cron, args=(settings.redis_url, os.getpid()), name="doktu-cron", daemon=True)
     cron.start()
     try:
-        Worker([Queue(QUEUE, connection=connection)], connection=connection).work(with_scheduler=True)
+        Worker([Queue(QUEUE, connection=connection)], connection=connection).work(
+            with_scheduler=True, logging_level=settings.log_level)
     finally:
         cron.terminate()
+        cron.join(10)
 
 
-def _run_cron(connection_kwargs: dict) -> None:
-    from redis import Redis
-
-    build_cron(Redis(**connection_kwargs)).start()
-    while True:  # start() returns only on shutdown
-        time.sleep(3600)
+def run_cron(redis_url: str, parent_pid: int | None = None) -> None:
+    """The cron loop of `doktu worker` (a child process): the Redis client is rebuilt from the URL —
+    a client's connection kwargs are not a constructor's arguments (redis-py 8 adds internal ones,
+    which crashed this process at start, so no periodic job ever ran). Stops on SIGTERM, or when
+    its parent worker is gone."""
+    connection = connect_redis(redis_url)
+    scheduler = build_cron(connection)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.register_birth()
+    try:
+        while not stop.is_set() and (parent_pid is None or os.getppid() == parent_pid):
+            try:
+                cron_tick(scheduler, connection)
+            except redis.RedisError:
+                log.exception("cron tick failed")
+            stop.wait(max(0.5, min(CRON_TICK_SECONDS, scheduler.calculate_sleep_interval())))
+    finally:
+        scheduler.register_death()
+        connection.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+                        "return 0", 1, CRON_LEADER_KEY, scheduler.name)
