@@ -24,7 +24,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     # Reminders 24 h and 1 h before (SPEC §11); the outbox's idempotency key queues each once,
     # however many sweeps see it.
     (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
-    (redeliver_outbox_job, {"cron": "3-59/10 * * * *"}, "redeliver-outbox"),
+    # Lost deliveries, and sends whose 2-minute lease ran out (a worker died mid-send).
+    (redeliver_outbox_job, {"cron": "*/2 * * * *"}, "redeliver-outbox"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 
