@@ -5,6 +5,7 @@ portals (an import-linter contract): the worker needs no Flask app."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -109,23 +110,59 @@ def bootstrap_worker(settings: Settings) -> redis.Redis:
     return connection
 
 
-def run_worker(settings: Settings) -> None:
-    """`doktu worker`: the RQ worker in this process, the cron in a child process (the RQ worker
-    needs the main thread for its signals). SIGTERM or Ctrl-C stops both."""
-    import multiprocessing
+class CronSupervisor:
+    """Keeps the cron child process of `doktu worker` alive: started with the worker, started again
+    (and logged) whenever it died, stopped with the worker."""
 
+    def __init__(self, redis_url: str, *, check_seconds: float = 5.0):
+        self.redis_url, self.check_seconds = redis_url, check_seconds
+        self.process = None
+        self._stop = threading.Event()
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self) -> None:
+        self.process = self._context.Process(target=run_cron, args=(self.redis_url, os.getpid()),
+                                             name="doktu-cron", daemon=True)
+        self.process.start()
+
+    def check(self) -> bool:
+        """Restart the cron if it died; True if it had to."""
+        if self._stop.is_set() or (self.process is not None and self.process.is_alive()):
+            return False
+        log.error("cron process gone: starting it again",
+                  extra={"exitcode": self.process.exitcode if self.process else None})
+        self.start()
+        return True
+
+    def watch(self) -> None:
+        self.start()
+
+        def loop() -> None:
+            while not self._stop.wait(self.check_seconds):
+                self.check()
+
+        threading.Thread(target=loop, name="doktu-cron-supervisor", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.join(10)
+
+
+def run_worker(settings: Settings) -> None:
+    """`doktu worker`: the RQ worker in this process, the cron in a supervised child process (the
+    RQ worker needs the main thread for its signals). SIGTERM or Ctrl-C stops both."""
     from rq import Worker
 
     connection = bootstrap_worker(settings)
-    cron = multiprocessing.get_context("spawn").Process(
-        target=run_cron, args=(settings.redis_url, os.getpid()), name="doktu-cron", daemon=True)
-    cron.start()
+    cron = CronSupervisor(settings.redis_url)
+    cron.watch()
     try:
         Worker([Queue(QUEUE, connection=connection)], connection=connection).work(
             with_scheduler=True, logging_level=settings.log_level)
     finally:
-        cron.terminate()
-        cron.join(10)
+        cron.stop()
 
 
 def run_cron(redis_url: str, parent_pid: int | None = None) -> None:
@@ -143,7 +180,7 @@ def run_cron(redis_url: str, parent_pid: int | None = None) -> None:
         while not stop.is_set() and (parent_pid is None or os.getppid() == parent_pid):
             try:
                 cron_tick(scheduler, connection)
-            except redis.RedisError:
+            except Exception:  # Redis away a moment: the next tick tries again
                 log.exception("cron tick failed")
             stop.wait(max(0.5, min(CRON_TICK_SECONDS, scheduler.calculate_sleep_interval())))
     finally:
