@@ -97,10 +97,13 @@ def query_once(statement, params: dict) -> list:
 
 
 def apply_rls_context(session: Session, actor: Actor) -> None:
+    """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
+    double-booking guard compares hold expiry with the same clock as the services."""
     user_id, role = actor.rls_settings()
     session.execute(
-        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true)"),
-        {"u": user_id, "r": role},
+        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
+             "set_config('app.now', :n, true)"),
+        {"u": user_id, "r": role, "n": clock.now().isoformat()},
     )
 
 

@@ -1,25 +1,41 @@
-"""How deferred tasks reach a worker: RQ on Redis, or threads in-process in the embedded mode."""
+"""How deferred tasks reach a worker, and the worker itself (`doktu worker`): RQ on Redis, or
+threads in-process in the embedded mode. Built from the settings alone — jobs never import the
+portals (an import-linter contract): the worker needs no Flask app."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
 import threading
-import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import redis
-from flask import Flask
 from redis.backoff import NoBackoff
-from redis.retry import Retry as Retry_
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from core import tasks
+from core import config, db, tasks
+from core.cache import connect_redis
+from core.config import Settings
 from jobs.owed import run_owed_effect
 from jobs.schedule import QUEUE, build_cron
-from portals.state import state
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[10, 60, 300])
+# One cron at a time, whatever the number of `doktu worker` processes: the one holding this key
+# (renewed every tick, gone 30 s after its holder died) enqueues the periodic jobs.
+CRON_LEADER_KEY = "doktu:cron-leader"
+CRON_LEADER_TTL = 30
+CRON_TICK_SECONDS = 5.0
+_LEAD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
 
 
 class RqDispatcher:
@@ -42,14 +58,16 @@ def fail_fast(connection: redis.Redis) -> redis.Redis:
     if type(connection).__module__.startswith("fakeredis"):
         return connection  # the embedded in-process Redis is never down
     pool = connection.connection_pool
-    kwargs = {**pool.connection_kwargs, "retry": Retry_(NoBackoff(), 0)}
+    kwargs = {**pool.connection_kwargs, "retry": RedisRetry(NoBackoff(), 0)}
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
-def init_jobs(app: Flask) -> None:
-    queue = Queue(QUEUE, connection=state(app).redis)
-    tasks.set_dispatcher(RqDispatcher(Queue(QUEUE, connection=fail_fast(queue.connection))))
-    app.extensions["doktu_queue"] = queue
+def init_jobs(connection: redis.Redis) -> Queue:
+    """Deferred tasks (`uow.defer`, owed in PostgreSQL) are handed to the RQ queue on `connection`
+    as soon as their transaction commits; returns the queue."""
+    queue = Queue(QUEUE, connection=connection)
+    tasks.set_dispatcher(RqDispatcher(Queue(QUEUE, connection=fail_fast(connection))))
+    return queue
 
 
 class ThreadWorker(SimpleWorker):
@@ -61,14 +79,25 @@ class ThreadWorker(SimpleWorker):
         pass
 
 
-def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading.Event:
+def cron_tick(scheduler, connection: redis.Redis) -> bool:
+    """Enqueue the periodic jobs that are due, if this process leads the crons; True if it does."""
+    if not connection.eval(_LEAD, 1, CRON_LEADER_KEY, scheduler.name, CRON_LEADER_TTL):
+        return False
+    if scheduler.enqueue_jobs():
+        scheduler.save()
+    scheduler.heartbeat()
+    return True
+
+
+def start_in_process_jobs(connection: redis.Redis, *,
+                          context: Callable[[], AbstractContextManager] = nullcontext,
+                          tick_seconds: float = 1.0) -> threading.Event:
     """Embedded mode: a worker thread and a cron thread on the in-process Redis."""
     stop = threading.Event()
-    connection = state(app).redis
     worker = ThreadWorker([Queue(QUEUE, connection=connection)], connection=connection)
 
     def work() -> None:
-        with app.app_context():
+        with context():
             while not stop.is_set():
                 worker.work(burst=True, logging_level="WARNING")
                 stop.wait(tick_seconds)
@@ -77,7 +106,7 @@ def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading
         scheduler = build_cron(connection)
         while not stop.is_set():
             try:
-                scheduler.enqueue_jobs()
+                cron_tick(scheduler, connection)
             except Exception:
                 log.exception("cron tick failed")
             stop.wait(tick_seconds)
@@ -88,25 +117,97 @@ def start_in_process_jobs(app: Flask, *, tick_seconds: float = 1.0) -> threading
     return stop
 
 
-def run_worker(app: Flask) -> None:
-    """`doktu worker`: the RQ worker in this process, the cron scheduler in a child process."""
-    import multiprocessing
+def bootstrap_worker(settings: Settings) -> redis.Redis:
+    """What a worker process needs: the settings, the database (as the app role) and the queue."""
+    if not settings.redis_url:
+        raise config.ConfigError("`doktu worker` needs REDIS_URL; without it `doktu serve` and "
+                                 "`doktu demo` run the jobs in-process.")
+    config.set_current(settings)
+    database_url = settings.database_url
+    if not database_url:
+        from core.embedded import start_embedded_postgres
 
+        database_url = start_embedded_postgres(settings.instance_path)
+    db.configure(database_url, app_url=settings.database_app_url)
+    connection = connect_redis(settings.redis_url)
+    init_jobs(connection)
+    return connection
+
+
+class CronSupervisor:
+    """Keeps the cron child process of `doktu worker` alive: started with the worker, started again
+    (and logged) whenever it died, stopped with the worker."""
+
+    def __init__(self, redis_url: str, *, check_seconds: float = 5.0):
+        self.redis_url, self.check_seconds = redis_url, check_seconds
+        self.process = None
+        self._stop = threading.Event()
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self) -> None:
+        self.process = self._context.Process(target=run_cron, args=(self.redis_url, os.getpid()),
+                                             name="doktu-cron", daemon=True)
+        self.process.start()
+
+    def check(self) -> bool:
+        """Restart the cron if it died; True if it had to."""
+        if self._stop.is_set() or (self.process is not None and self.process.is_alive()):
+            return False
+        log.error("cron process gone: starting it again",
+                  extra={"exitcode": self.process.exitcode if self.process else None})
+        self.start()
+        return True
+
+    def watch(self) -> None:
+        self.start()
+
+        def loop() -> None:
+            while not self._stop.wait(self.check_seconds):
+                self.check()
+
+        threading.Thread(target=loop, name="doktu-cron-supervisor", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.join(10)
+
+
+def run_worker(settings: Settings) -> None:
+    """`doktu worker`: the RQ worker in this process, the cron in a supervised child process (the
+    RQ worker needs the main thread for its signals). SIGTERM or Ctrl-C stops both."""
     from rq import Worker
 
-    connection = state(app).redis
-    cron = multiprocessing.Process(target=_run_cron, args=(connection.connection_pool.connection_kwargs,),
-                                   name="doktu-cron", daemon=True)
-    cron.start()
+    connection = bootstrap_worker(settings)
+    cron = CronSupervisor(settings.redis_url)
+    cron.watch()
     try:
-        Worker([Queue(QUEUE, connection=connection)], connection=connection).work(with_scheduler=True)
+        Worker([Queue(QUEUE, connection=connection)], connection=connection).work(
+            with_scheduler=True, logging_level=settings.log_level)
     finally:
-        cron.terminate()
+        cron.stop()
 
 
-def _run_cron(connection_kwargs: dict) -> None:
-    from redis import Redis
-
-    build_cron(Redis(**connection_kwargs)).start()
-    while True:  # start() returns only on shutdown
-        time.sleep(3600)
+def run_cron(redis_url: str, parent_pid: int | None = None) -> None:
+    """The cron loop of `doktu worker` (a child process): the Redis client is rebuilt from the URL —
+    a client's connection kwargs are not a constructor's arguments (redis-py 8 adds internal ones,
+    which crashed this process at start, so no periodic job ever ran). Stops on SIGTERM, or when
+    its parent worker is gone."""
+    connection = connect_redis(redis_url)
+    scheduler = build_cron(connection)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.register_birth()
+    try:
+        while not stop.is_set() and (parent_pid is None or os.getppid() == parent_pid):
+            try:
+                cron_tick(scheduler, connection)
+            except Exception:  # Redis away a moment: the next tick tries again
+                log.exception("cron tick failed")
+            stop.wait(max(0.5, min(CRON_TICK_SECONDS, scheduler.calculate_sleep_interval())))
+    finally:
+        scheduler.register_death()
+        connection.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+                        "return 0", 1, CRON_LEADER_KEY, scheduler.name)

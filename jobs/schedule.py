@@ -1,9 +1,12 @@
-"""Every periodic job, declared once (RQ 2 cron)."""
+"""Every periodic job, declared once (RQ 2 cron), and the wrapper that records its heartbeat."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rq.cron import CronScheduler
 
+from core import heartbeats
 from jobs.maintenance import purge_reset_tokens
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
@@ -13,7 +16,7 @@ from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 QUEUE = "default"
 
 # (function, schedule, name): `interval` seconds or a `cron` expression.
-PERIODIC = [
+PERIODIC: list[tuple[Callable, dict, str]] = [
     # Refunds, notices and expiries owed by committed transactions whose dispatch was lost.
     (sweep_owed_job, {"interval": 60}, "sweep-owed-effects"),
     (unlock_stale_slots_job, {"interval": 60}, "unlock-stale-slots"),
@@ -21,14 +24,32 @@ PERIODIC = [
     (purge_reset_tokens, {"cron": "17 * * * *"}, "purge-reset-tokens"),
     (reconcile_payments_job, {"cron": "*/10 * * * *"}, "reconcile-payments"),
     (lapse_plan_credits_job, {"cron": "*/15 * * * *"}, "lapse-plan-credits"),
-    # Reminders 24 h and 1 h before (SPEC §11); each is queued once whatever the number of workers.
+    # Reminders 24 h and 1 h before (SPEC §11); the outbox's idempotency key queues each once,
+    # however many sweeps see it.
     (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
-    (redeliver_outbox_job, {"cron": "3-59/10 * * * *"}, "redeliver-outbox"),
+    # Lost deliveries, and sends whose 2-minute lease ran out (a worker died mid-send).
+    (redeliver_outbox_job, {"cron": "*/2 * * * *"}, "redeliver-outbox"),
 ]
+BY_NAME = {name: func for func, _, name in PERIODIC}
+
+
+def run_periodic(name: str):
+    """What the cron enqueues: the named job, between two heartbeats (`job_heartbeats`), so the
+    admin console knows when each last ran and whether it failed. A failure is re-raised: RQ keeps
+    it in its failed registry (the "jobs failing" alert)."""
+    job = BY_NAME[name]
+    heartbeats.job_started(name)
+    try:
+        result = job()
+    except Exception as exc:
+        heartbeats.job_finished(name, error=type(exc).__name__)
+        raise
+    heartbeats.job_finished(name)
+    return result
 
 
 def build_cron(connection) -> CronScheduler:
-    scheduler = CronScheduler(connection=connection, name="doktu-cron")
-    for func, when, name in PERIODIC:
-        scheduler.register(func, queue_name=QUEUE, name=name, **when)
+    scheduler = CronScheduler(connection=connection, logging_level="WARNING")
+    for _func, when, name in PERIODIC:
+        scheduler.register(run_periodic, queue_name=QUEUE, args=(name,), name=name, **when)
     return scheduler

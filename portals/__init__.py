@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     mount_portals(app)
     from jobs.runtime import init_jobs
 
-    init_jobs(app)
+    app.extensions["doktu_queue"] = init_jobs(app.extensions["doktu"].redis)
     trust_proxy_headers(app, settings.proxy_hops)
     return app
 

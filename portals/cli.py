@@ -130,10 +130,14 @@ def demo_command(host: str, port: int) -> None:
 
 @cli.command("worker")
 def worker_command() -> None:
-    """Run the RQ worker and the periodic jobs (RQ cron)."""
+    """Run the RQ worker and the periodic jobs (RQ cron); needs REDIS_URL. Stop with Ctrl-C or SIGTERM."""
+    from core.config import ConfigError
     from jobs.runtime import run_worker
 
-    run_worker(create_app())
+    try:
+        run_worker(Settings.from_env())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.group("payments")

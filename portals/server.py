@@ -26,7 +26,7 @@ class DoktuServer(BaseApplication):
         if self.settings.embedded_redis:
             from jobs.runtime import start_in_process_jobs
 
-            start_in_process_jobs(app)
+            start_in_process_jobs(app.extensions["doktu"].redis, context=app.app_context)
         return app
 
 

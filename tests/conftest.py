@@ -209,4 +209,11 @@ def committed_clinic(app):
         conn.execute(text("""DELETE FROM appointments WHERE doctor_id IN
             (SELECT d.id FROM doctors d JOIN users u ON u.id = d.user_id WHERE u.email LIKE :p)"""),
             {"p": f"%-{suffix}@tests.doktu.eu"})
+        # Patients first, in their own transaction: a funnel row naming both a patient and the doctor
+        # gets its two ON DELETE SET NULLs in two transactions, else the second re-checks the first
+        # key against a doctor deleted by the same statement (an order-dependent FK error).
+        conn.execute(text("DELETE FROM users WHERE email LIKE :p AND role = 'patient'"),
+                     {"p": f"%-{suffix}@tests.doktu.eu"})
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
         conn.execute(text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@tests.doktu.eu"})

@@ -172,7 +172,7 @@ def erase_account(actor: Actor, *, password: str, confirmation: str,
             s.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == actor.user_id))
             # Messages still on their way are left to be delivered; the delivered copies are blanked.
             s.execute(update(OutboxMessage).where(func.lower(OutboxMessage.recipient) == old_email,
-                                                  OutboxMessage.status != "queued")
+                                                  OutboxMessage.status.not_in(("queued", "sending")))
                       .values(recipient=placeholder, subject=ERASED_TEXT, body_text=ERASED_TEXT, body_html=None,
                               attachments=[]))
             s.execute(_AUDIT, {"at": now, "actor": actor.user_id, "subject": str(actor.user_id), "details": {

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from core import clock
+from core import clock, heartbeats
 from core.actor import Actor
 from core.db import unit_of_work
 from core.metrics.kpis import require_staff
@@ -32,6 +32,8 @@ NO_SHOW_MIN_VISITS = 10
 DEVICE_FAILURE_MARGIN = 0.05  # 5 points above the 30-day average
 DEVICE_MIN_TESTS = 20
 STUCK_PENDING_GRACE = timedelta(minutes=5)  # unlock_stale_slots runs every 60 s
+JOBS_STALE_SECONDS = 180  # three runs of the 60 s unlock job missed
+RUNBOOK = "docs/operations.md#background-jobs-stalled"
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,45 @@ class AlertFacts:
     stuck_pending: int = 0
     failed_jobs: int | None = None  # None: the queue could not be asked
     owed_given_up: int = 0  # owed side effects (refunds, notices) parked as failed
+    # Seconds since a periodic job last finished (`job_heartbeats`); None: none ever has.
+    jobs_last_ran_seconds_ago: int | None = 0
+
+
+def describe_age(seconds: int) -> str:
+    """40 s, 3 min, 2 h 5 min, 3 days: how long ago, in the console's words."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{seconds // 86400} days"
+
+
+def jobs_status_text(seconds_ago: int | None) -> str:
+    """The console's line about the worker: "Background jobs last ran 40 s ago"."""
+    if seconds_ago is None:
+        return "Background jobs have never run."
+    return f"Background jobs last ran {describe_age(seconds_ago)} ago."
 
 
 def _rate(pair: tuple[int, int]) -> float | None:
     return pair[0] / pair[1] if pair[1] else None
+
+
+def jobs_stalled(f: AlertFacts) -> Alert | None:
+    """Critical when no periodic job has finished for more than 3 minutes (the job that releases
+    expired holds runs every 60 s), or none ever has: `doktu worker` or its cron is down, so holds,
+    reminders, payment reconciliation, redelivery, plan lapses and the Cal.com sync all stop."""
+    age = f.jobs_last_ran_seconds_ago
+    if age is not None and age <= JOBS_STALE_SECONDS:
+        return None
+    return Alert("critical", "jobs_stalled", "Background jobs are not running",
+                 jobs_status_text(age) + " Expired holds are not released; reminders and payment checks "
+                 "do not run.",
+                 "Start or restart `doktu worker` and read its log; follow the runbook "
+                 f"({RUNBOOK}).", None)
 
 
 def payment_failures(f: AlertFacts) -> Alert | None:
@@ -163,7 +200,7 @@ def doctors_offline(f: AlertFacts) -> Alert | None:
 
 
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
-    payment_failures, doctors_without_availability, no_show_rising, device_tests_failing, pending_stuck,
+    jobs_stalled, payment_failures, doctors_without_availability, no_show_rising, device_tests_failing, pending_stuck,
     jobs_failing, owed_effects_given_up, doctors_offline,
 )
 
@@ -211,14 +248,16 @@ def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int 
                  cache: Cache | None = None) -> AlertFacts:
     """Read what the rules need (SPEC §9 alert feed) as the admin; with a `cache`, the database's
     part is a snapshot at most a minute old (the slot engine's look at every doctor is the costly
-    part), the failed jobs are always fresh."""
+    part), the failed jobs and the jobs' heartbeat are always fresh."""
     require_staff(actor)
+    # Fresh on every call, like the failed jobs: a stalled worker must show within the minute.
+    last_ran = heartbeats.seconds_since_last_run(actor, now)
     if now is not None:
-        return replace(_read_facts(actor, now), failed_jobs=failed_jobs)
+        return replace(_read_facts(actor, now), failed_jobs=failed_jobs, jobs_last_ran_seconds_ago=last_ran)
     facts = snapshot(cache, "alert-facts", lambda: _read_facts(actor, clock.now()), asdict,
                      lambda d: AlertFacts(**{k: tuple(v) if isinstance(v, list) and k.endswith(("week", "month"))
                                              else v for k, v in d.items()}))
-    return replace(facts, failed_jobs=failed_jobs)
+    return replace(facts, failed_jobs=failed_jobs, jobs_last_ran_seconds_ago=last_ran)
 
 
 def _read_facts(actor: Actor, now: datetime) -> AlertFacts:

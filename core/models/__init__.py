@@ -12,13 +12,13 @@ from core.models.booking import (
 )
 from core.models.doctors import Doctor, ExternalBusy
 from core.models.effects import OwedEffect
-from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, Message, OutboxMessage
+from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.scheduling import Slot
 
 __all__ = [
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "FUNNEL_STEPS", "Appointment", "AppointmentChange",
-    "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "Message",
+    "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "JobHeartbeat", "Message",
     "OutboxMessage", "OwedEffect", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
     "Subscription", "User", "VideoTest",
 ]

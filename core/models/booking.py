@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, SmallInteger, String, Text, or_, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +52,13 @@ class Appointment(Base):
     currency: Mapped[str] = mapped_column(String(3), server_default="EUR")
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+
+
+def hold_not_over(now: datetime) -> ColumnElement[bool]:
+    """An appointment still counts as it stands unless it is an unpaid hold whose 15 minutes are
+    over (the rule of the double-booking guard and `doctor_busy_times()`, migration 0009a)."""
+    return or_(Appointment.status != "pending", Appointment.hold_expires_at.is_(None),
+               Appointment.hold_expires_at > now)
 
 
 class AppointmentChange(Base):

@@ -65,9 +65,11 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
-        CheckConstraint("status IN ('queued', 'sent', 'failed', 'dev')", name="status"),
-        # The redelivery sweep reads the few rows still queued (migration 0007).
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed', 'dev')", name="status"),
+        # The redelivery sweep reads the few rows still queued (migration 0007) or whose send lease
+        # ran out (0009).
         Index("ix_outbox_messages_queued", "created_at", postgresql_where=text("status = 'queued'")),
+        Index("ix_outbox_messages_sending", "lease_until", postgresql_where=text("status = 'sending'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -85,6 +87,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))  # provider and status code only, no personal data
     created_at: Mapped[datetime] = timestamp_now()
     sent_at: Mapped[datetime | None]
+    # While `sending`: no other delivery may send it before this moment (a worker killed mid-send).
+    lease_until: Mapped[datetime | None]
+
+
+class JobHeartbeat(Base):
+    """When each periodic job last started and finished (the console's "jobs last ran" and its
+    alert); no personal data."""
+
+    __tablename__ = "job_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditEvent(Base):

@@ -33,6 +33,9 @@ class Email:
     text: str
     html: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # The outbox id: the same on every attempt at this message, so a send repeated after a crash
+    # carries the Message-ID (SMTP) or custom argument (SendGrid) of the first.
+    message_key: str | None = None
 
 
 def queue_email(uow: UnitOfWork, email: Email) -> uuid.UUID:
@@ -55,12 +58,16 @@ class SendGridMailer:
         from sendgrid import SendGridAPIClient
 
         self._client = client or SendGridAPIClient(api_key)
+        if client is None:  # its HTTP client waits for ever by default; a send must end within its lease
+            self._client.client.timeout = TIMEOUT_SECONDS
 
     def send(self, email: Email) -> None:
         from sendgrid.helpers import mail as sg
 
         message = sg.Mail(from_email=sg.From(SENDER_ADDRESS, SENDER_NAME), to_emails=sg.To(email.to),
                           subject=email.subject, plain_text_content=email.text, html_content=email.html)
+        if email.message_key:
+            message.custom_arg = sg.CustomArg("outbox_id", email.message_key)
         for item in email.attachments:
             message.add_attachment(sg.Attachment(
                 sg.FileContent(base64.b64encode(item.content.encode("utf-8")).decode("ascii")),
@@ -93,6 +100,8 @@ def build_mime(email: Email) -> EmailMessage:
     """text/plain + text/html alternatives, calendar invites attached with their iTIP method."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = SENDER, email.to, email.subject
+    if email.message_key:  # mail clients keep one copy of a Message-ID they already have
+        message["Message-ID"] = f"<{email.message_key}@{SENDER_ADDRESS.partition('@')[2]}>"
     message.set_content(email.text)
     if email.html:
         message.add_alternative(email.html, subtype="html")

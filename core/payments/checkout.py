@@ -164,8 +164,8 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
         _refund_in_full(uow, payment, "time no longer available")
         uow.defer("jobs.notify.payment_refunded", str(payment.id), "unavailable")
         outcome = "refunded_late"
-    if appointment.slot_id is not None:
-        uow.session.execute(update(Slot).where(Slot.id == appointment.slot_id)
+    if appointment.slot_id is not None:  # the payer's hold, not another patient's who took the time since
+        uow.session.execute(update(Slot).where(Slot.id == appointment.slot_id, Slot.locked_by == payment.user_id)
                             .values(locked_by=None, locked_until=None))
     if outcome != "refunded_late":
         funnel.record(uow.session, "paid", user_id=payment.user_id, doctor_id=appointment.doctor_id,

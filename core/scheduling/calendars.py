@@ -1,8 +1,8 @@
 """Load what the availability engine needs for many doctors in three queries (SPEC §3).
 
 1. the doctors (time zone, online), 2. their slot rows (explicit slots and holds),
-3. their busy times (active appointments and Cal.com events) through `doctor_busy_times()`,
-which shows times to anyone without revealing whose appointments they are.
+3. their busy times (active appointments — a pending one only while its hold lasts — and Cal.com
+events) through `doctor_busy_times()`, which shows times to anyone without revealing whose appointments they are.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DAY_MARGIN = timedelta(days=1)
 TEMPLATE_SOURCE = "template"
 
 _BUSY = text(
-    "SELECT doctor_id, start_at, end_at, kind FROM doctor_busy_times(:ids, :start, :end)"
+    "SELECT doctor_id, start_at, end_at, kind FROM doctor_busy_times(:ids, :start, :end, :now)"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 
@@ -72,7 +72,7 @@ def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetim
         if row.locked_by is not None and row.locked_until > now:
             calendar.holds.append(Hold(row.start_at, row.locked_by, row.locked_until, row.id))
     busy_rows: dict[uuid.UUID, list] = defaultdict(list)
-    for row in session.execute(_BUSY, {"ids": ids, "start": start - BUFFER, "end": end + BUFFER}):
+    for row in session.execute(_BUSY, {"ids": ids, "start": start - BUFFER, "end": end + BUFFER, "now": now}):
         busy_rows[row.doctor_id].append(row)
     for doctor_id, rows in busy_rows.items():
         calendar = calendars[doctor_id]

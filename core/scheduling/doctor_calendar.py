@@ -32,6 +32,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import ValidationFailed
 from core.models import ACTIVE_STATUSES, Appointment, ExternalBusy, Patient, Slot, User
+from core.models.booking import hold_not_over
 from core.scheduling import doctor_slots
 from core.scheduling.calendars import TEMPLATE_SOURCE
 from core.scheduling.engine import ADVANCE_NOTICE, BUFFER, DEFAULT_TEMPLATE, WorkingTemplate, template_starts
@@ -233,7 +234,7 @@ def _load(actor: Actor, first_day: date, last_day: date, now: datetime) -> _Load
         appointment_rows = session.execute(
             select(Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
                    Appointment.patient_id)
-            .where(Appointment.doctor_id == doctor.id, Appointment.status.in_(SHOWN_STATUSES),
+            .where(Appointment.doctor_id == doctor.id, Appointment.status.in_(SHOWN_STATUSES), hold_not_over(now),
                    Appointment.start_at < end + BUFFER, Appointment.end_at > start - BUFFER)
             .order_by(Appointment.start_at)).all()
         # Names once per patient, not per appointment: the row-level security of `patients` and

@@ -22,6 +22,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow, ValidationFailed
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, Slot
+from core.models.booking import hold_not_over
 from core.scheduling.calendars import TEMPLATE_SOURCE
 from core.scheduling.engine import DEFAULT_TEMPLATE
 from core.scheduling.holds import lock_doctor
@@ -124,7 +125,7 @@ def list_slots(actor: Actor, start: datetime, end: datetime) -> list[SlotView]:
     with unit_of_work(actor) as uow:
         doctor = own_doctor(uow.session, actor)
         booked = select(Appointment.id).where(
-            Appointment.doctor_id == doctor.id, Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.doctor_id == doctor.id, Appointment.status.in_(ACTIVE_STATUSES), hold_not_over(now),
             Appointment.start_at < Slot.end_at, Appointment.end_at > Slot.start_at,
         ).exists()
         rows = uow.session.execute(

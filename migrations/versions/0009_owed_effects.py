@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009b"
-down_revision = "0008"
+down_revision = "0009a"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from pydantic import Field
 from spectree import Response as Responses
 
+from core import heartbeats
 from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
@@ -100,9 +101,20 @@ class AlertOut(ApiModel):
     action_href: str | None
 
 
+class JobRunOut(ApiModel):
+    name: str
+    last_started_at: datetime | None
+    last_finished_at: datetime | None
+    last_error: str | None = Field(description="the exception's class when the last run failed")
+
+
 class AlertsOut(ApiModel):
     alerts: list[AlertOut]
     generated_at: datetime
+    jobs_last_ran_seconds_ago: int | None = Field(
+        description="seconds since a periodic job last finished; null when none ever has")
+    jobs_status: str = Field(description='e.g. "Background jobs last ran 40 s ago."')
+    jobs: list[JobRunOut] = Field(description="each periodic job's last run")
 
 
 def _number(value):
@@ -147,11 +159,16 @@ def metrics_funnel():
 @api_spec.validate(resp=Responses(HTTP_200=AlertsOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope),
                    tags=["metrics"])
 def metrics_alerts():
-    """The alert feed (Critical, Warning, Info), each with its call to action."""
+    """The alert feed (Critical, Warning, Info), each with its call to action, and when the
+    background jobs last ran (each periodic job's last start, finish and error)."""
     from core import clock
 
-    found = alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(), cache=state().redis)
-    return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now()))
+    actor = current_user.actor
+    found = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=state().redis)
+    last_ran = heartbeats.seconds_since_last_run(actor)
+    return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now(),
+                             jobs_last_ran_seconds_ago=last_ran, jobs_status=alerts.jobs_status_text(last_ran),
+                             jobs=[JobRunOut(**run.__dict__) for run in heartbeats.job_runs(actor)]))
 
 
 @admin_api.get("/api/metrics/export.csv")

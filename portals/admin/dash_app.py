@@ -16,7 +16,7 @@ from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_upda
 from flask import Flask, has_request_context
 from flask_login import current_user
 
-from core import clock
+from core import clock, heartbeats
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from portals.admin import views
@@ -218,7 +218,8 @@ def overview_outputs(range_name: str):
     period = result.period
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
     series = kpis.daily_series(actor, window, cache=cache)
-    updated = f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute."
+    updated = (f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute. "
+               + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
             views.daily_table(series, period), updated)

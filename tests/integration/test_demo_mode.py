@@ -18,6 +18,19 @@ def get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def get_json(url: str, token: str) -> dict:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,6 +62,16 @@ def test_demo_serves_the_seeded_site_from_a_fresh_data_folder(tmp_path):
         ready = json.loads(get(f"http://127.0.0.1:{port}/readyz")[1])
         assert ready["checks"] == {"database": "ok", "redis": "ok"}
         assert (tmp_path / "instance" / "pgdata" / "PG_VERSION").exists()
+        # The in-process cron runs the periodic jobs: the console soon says when they last ran.
+        token = post_json(f"http://127.0.0.1:{port}/api/auth/token",
+                          {"email": "admin@demo.doktu.eu", "password": "Doktu-demo-2026!"})["access_token"]
+        status = None
+        while time.monotonic() < deadline + 30:
+            status = get_json(f"http://127.0.0.1:{port}/api/metrics/alerts", token)["jobsStatus"]
+            if status.startswith("Background jobs last ran"):
+                break
+            time.sleep(0.5)
+        assert status.startswith("Background jobs last ran"), status
     finally:
         proc.terminate()
         try:

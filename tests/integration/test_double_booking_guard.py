@@ -67,6 +67,30 @@ def test_cancelled_and_completed_appointments_do_not_block(parties, status):
     assert starts_by_status(doctor) == sorted([(start, status), (start, "pending")], key=lambda r: r[1])
 
 
+def test_a_pending_appointment_blocks_only_while_its_hold_lasts(parties, make_user):
+    """Issue 23: an abandoned checkout stops blocking when its hold ends, before the job cancels it;
+    a pending row without an expiry blocks as before."""
+    doctor, p1, p2 = parties
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
+    hold = text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at, status, hold_expires_at)
+                   VALUES (:d, :p, :s, :s + interval '30 minutes', 'pending', :h)""")
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(hold, {"d": doctor, "p": p1, "s": start, "h": clock.now() + timedelta(minutes=5)})
+    with pytest.raises(SlotConflict):
+        book(doctor, p2, start + timedelta(minutes=15))
+    with unit_of_work(SYSTEM) as uow:  # its 15 minutes are over
+        uow.session.execute(text("UPDATE appointments SET hold_expires_at = :h WHERE patient_id = :p"),
+                            {"h": clock.now() - timedelta(seconds=1), "p": p1})
+    book(doctor, p2, start + timedelta(minutes=15))
+    with pytest.raises(SlotConflict), unit_of_work(SYSTEM) as uow:  # a late payment cannot take it back
+        uow.session.execute(text("UPDATE appointments SET status = 'confirmed', hold_expires_at = NULL "
+                                 "WHERE patient_id = :p"), {"p": p1})
+    with unit_of_work(SYSTEM) as uow:
+        busy = uow.session.execute(text("SELECT start_at FROM doctor_busy_times(ARRAY[CAST(:d AS uuid)], :f, :t)"),
+                                   {"d": doctor, "f": start - timedelta(hours=1), "t": start + timedelta(hours=2)})
+        assert [r.start_at for r in busy] == [start + timedelta(minutes=15)]
+
+
 def test_moving_an_appointment_onto_another_is_refused(parties):
     doctor, p1, p2 = parties
     start = clock.now().replace(microsecond=0) + timedelta(days=3)

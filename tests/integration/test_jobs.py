@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
@@ -67,3 +68,40 @@ def test_every_periodic_job_is_registered_with_rq_cron(app):
     scheduler = build_cron(app.extensions["doktu"].redis)
     names = {job.name for job in scheduler.get_jobs()}
     assert names == {name for _, _, name in PERIODIC}
+
+
+def test_a_periodic_run_records_its_heartbeat_and_its_failure(app, db, monkeypatch):
+    from core import heartbeats
+    from core.actor import Actor
+    from jobs import schedule
+
+    schedule.run_periodic("purge-reset-tokens")
+    runs = {r.name: r for r in heartbeats.job_runs(Actor(None, "admin"))}
+    assert runs["purge-reset-tokens"].last_error is None
+    assert runs["purge-reset-tokens"].last_started_at <= runs["purge-reset-tokens"].last_finished_at
+
+    def broken():
+        raise ConnectionError("calendar API down")
+
+    monkeypatch.setitem(schedule.BY_NAME, "cal-sync", broken)
+    with pytest.raises(ConnectionError):
+        schedule.run_periodic("cal-sync")
+    runs = {r.name: r for r in heartbeats.job_runs(SYSTEM)}
+    assert runs["cal-sync"].last_error == "ConnectionError"  # the class, never the message
+
+
+def test_one_cron_enqueues_whatever_the_number_of_workers(app):
+    from jobs.runtime import CRON_LEADER_KEY, cron_tick
+
+    connection = app.extensions["doktu"].redis
+    connection.delete(CRON_LEADER_KEY)
+    queue: Queue = app.extensions["doktu_queue"]
+    queue.empty()
+    first, second = build_cron(connection), build_cron(connection)
+    assert cron_tick(first, connection) is True
+    assert cron_tick(second, connection) is False
+    assert cron_tick(first, connection) is True  # renewed, nothing new due yet
+    # the 60 s jobs, once each
+    assert sorted(job.args for job in queue.get_jobs()) == [("sweep-owed-effects",), ("unlock-stale-slots",)]
+    connection.delete(CRON_LEADER_KEY)  # the leader died: its key expires, another takes over
+    assert cron_tick(second, connection) is True

@@ -121,6 +121,29 @@ def test_an_expired_hold_cancels_the_unpaid_appointment_and_frees_the_time(clien
     assert create_pending(other.actor, doctor.doctor.id, paris(3, 14)).status == "pending"
 
 
+def test_an_abandoned_checkout_stops_blocking_its_time_when_the_hold_ends_before_the_job_runs(
+        client, doctor, onboarded, clock_at):
+    """Issue 23: the cron may be late or down; the guard and the busy times read the hold's expiry
+    themselves, so the time is offered and can be held again the moment its 15 minutes are over."""
+    first, second = onboarded(), onboarded()
+    abandoned = create_pending(first.actor, doctor.doctor.id, paris(3, 14))
+    clock_at(clock.now() + timedelta(minutes=14, seconds=59))
+    assert paris(3, 14) not in available_starts(client, doctor.doctor.id, 3)
+    with pytest.raises(SlotConflict):  # still held: the same start, and one within 45 minutes
+        create_pending(second.actor, doctor.doctor.id, paris(3, 14, 30))
+    clock_at(clock.now() + timedelta(seconds=1))  # 15 minutes: no unlock job has run
+    assert paris(3, 14) in available_starts(client, doctor.doctor.id, 3)
+    taken = create_pending(second.actor, doctor.doctor.id, paris(3, 14))
+    assert taken.status == "pending" and taken.slot_id == abandoned.slot_id
+    with pytest.raises(SlotConflict):  # the new hold blocks the first patient now
+        create_pending(first.actor, doctor.doctor.id, paris(3, 14, 15))
+    assert unlock_stale_slots() == 0  # the slot is the second patient's; the first's appointment is cancelled
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.get(Appointment, abandoned.id).status == "cancelled"
+        assert uow.session.get(Appointment, taken.id).status == "pending"
+        assert uow.session.get(Slot, taken.slot_id).locked_by == second.user.id
+
+
 def test_twenty_patients_racing_for_one_time_get_one_appointment(committed_clinic):
     clinic = committed_clinic(20)
     start = datetime.combine(date.today() + timedelta(days=2), time(12), PARIS)  # a template start

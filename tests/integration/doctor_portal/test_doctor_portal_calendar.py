@@ -67,6 +67,20 @@ def test_booked_cells_name_the_patient_and_refuse_a_press(doctor, book):
     assert cell(doctor, paris(3, 16)).not_offered is None
 
 
+def test_an_abandoned_checkout_shows_as_held_then_frees_its_cells_when_the_hold_ends(doctor, patient, clock_at):
+    from core import clock
+    from core.booking.pending import create_pending
+
+    create_pending(patient().actor, doctor.doctor.id, paris(3, 15))
+    assert cell(doctor, paris(3, 15)).state == "booked"  # pending: a patient is paying for it
+    assert cell(doctor, paris(3, 15, 30)).not_offered == "within 45 minutes of a booking"
+    assert any(s.is_booked for s in doctor_slots.list_slots(doctor.actor, paris(3, 0), paris(4, 0)))
+    clock_at(clock.now() + timedelta(minutes=15))  # the hold is over; no unlock job has run
+    assert cell(doctor, paris(3, 15)).state == "available"
+    assert cell(doctor, paris(3, 15, 30)).not_offered is None
+    assert not any(s.is_booked for s in doctor_slots.list_slots(doctor.actor, paris(3, 0), paris(4, 0)))
+
+
 def test_past_cells_cannot_be_changed(doctor):
     past = cell(doctor, paris(2, 7, 30))
     assert past.past and not past.pressable

@@ -115,3 +115,47 @@ def test_alerts_api_lists_the_feed(admin_client):
     assert isinstance(body["alerts"], list)
     for alert in body["alerts"]:
         assert alert["severity"] in ("critical", "warning", "info") and alert["action"]
+
+
+def test_alerts_api_says_when_the_background_jobs_last_ran(admin_client):
+    from datetime import timedelta
+
+    from core import heartbeats
+    from tests.integration.metrics.conftest import NOW
+
+    heartbeats.job_finished("unlock-stale-slots", now=NOW - timedelta(seconds=40))
+    heartbeats.job_finished("cal-sync", error="ConnectionError", now=NOW - timedelta(minutes=4))
+    body = admin_client.get("/api/metrics/alerts").get_json()
+    assert body["jobsLastRanSecondsAgo"] == 40 and body["jobsStatus"] == "Background jobs last ran 40 s ago."
+    assert {j["name"]: j["lastError"] for j in body["jobs"]} == {"cal-sync": "ConnectionError",
+                                                                 "unlock-stale-slots": None}
+    assert "jobs_stalled" not in {a["code"] for a in body["alerts"]}
+
+
+def test_a_stalled_worker_is_a_critical_alert_with_the_runbook(admin_client):
+    from datetime import timedelta
+
+    from core import heartbeats
+    from tests.integration.metrics.conftest import NOW
+
+    heartbeats.job_finished("unlock-stale-slots", now=NOW - timedelta(minutes=3, seconds=1))
+    body = admin_client.get("/api/metrics/alerts").get_json()
+    stalled = body["alerts"][0]
+    assert (stalled["code"], stalled["severity"]) == ("jobs_stalled", "critical")
+    assert "last ran 3 min ago" in stalled["detail"] and "docs/operations.md" in stalled["action"]
+    assert body["jobsStatus"] == "Background jobs last ran 3 min ago."
+
+
+def test_the_console_overview_says_when_the_background_jobs_last_ran(app, make_user, clinic, at_now, monkeypatch):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from core import heartbeats
+    from portals.admin import dash_app
+    from tests.integration.metrics.conftest import NOW
+
+    heartbeats.job_finished("unlock-stale-slots", now=NOW - timedelta(seconds=40))
+    monkeypatch.setattr(dash_app, "current_user", SimpleNamespace(actor=make_user("admin").actor))
+    with app.test_request_context("/admin/"):
+        updated = dash_app.overview_outputs("week")[-1]
+    assert updated.endswith("refreshed every minute. Background jobs last ran 40 s ago.")

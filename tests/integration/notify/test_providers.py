@@ -105,6 +105,7 @@ def test_sendgrid_gets_one_mail_send_request_with_text_html_and_the_invite(defer
     assert attachment["filename"] == "invite.ics" and attachment["disposition"] == "attachment"
     assert attachment["type"] == "text/calendar; method=REQUEST; charset=UTF-8"
     assert base64.b64decode(attachment["content"]).decode() == ICS
+    assert body["custom_args"] == {"outbox_id": str(outbox_id)}  # the same on a repeated send
     sent = row(outbox_id)
     assert (sent.status, sent.provider, sent.attempts, sent.last_error) == ("sent", "sendgrid", 1, None)
     assert sent.sent_at is not None
@@ -245,3 +246,64 @@ def test_the_idempotency_key_is_unique_in_the_outbox(deferred):
     assert queued(SMS, "test:once") is None
     assert [r.id for r in outbox(OutboxMessage.dedupe_key == "test:once")] == [first]
     assert deferred.paths() == [DELIVER]
+
+
+class WorkerKilled(BaseException):
+    """Stands for the process dying (SIGKILL, OOM) right after the provider accepted the message:
+    nothing after the send runs, as no `except Exception` would catch it."""
+
+
+def test_a_worker_killed_mid_send_does_not_send_again_within_the_lease(deferred, time_machine):
+    time_machine.move_to(clock.now(), tick=False)
+    outbox_id = queued(EMAIL, "reminder-1h:crash:0:patient:email", now=clock.now() - timedelta(minutes=30))
+    sends = []
+
+    class Provider:
+        name = "smtp"
+
+        def __init__(self, dies=False):
+            self.dies = dies
+
+        def send(self, email):
+            sends.append(email.message_key)
+            if self.dies:
+                raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        deliver(outbox_id, mailer=Provider(dies=True), sms=DevOutbox())
+    claimed = row(outbox_id)
+    assert (claimed.status, claimed.attempts) == ("sending", 1)
+    assert claimed.lease_until == clock.now() + delivery.SEND_LEASE  # committed before the send
+    time_machine.move_to(clock.now() + delivery.SEND_LEASE - timedelta(seconds=1), tick=False)
+    deferred.clear()
+    assert redeliver_stuck() == 0  # the sweep leaves it alone while the lease lasts…
+    assert deliver(outbox_id, mailer=Provider(), sms=DevOutbox()) == "busy"  # …and so does an RQ retry
+    assert sends == [str(outbox_id)]
+    time_machine.move_to(clock.now() + timedelta(seconds=1), tick=False)  # the lease is over
+    assert redeliver_stuck() == 1 and deferred == [(DELIVER, (str(outbox_id),), {})]
+    assert deliver(outbox_id, mailer=Provider(), sms=DevOutbox()) == "sent"
+    assert sends == [str(outbox_id)] * 2  # at least once: the same key both times (README, Notifications)
+    assert (row(outbox_id).status, row(outbox_id).attempts, row(outbox_id).lease_until) == ("sent", 2, None)
+    assert delivery.record_outcome(outbox_id, 1, "smtp", "smtp: TimeoutError") == "sent"  # a stale claim changes nothing
+
+
+def test_the_email_carries_the_outbox_id_as_its_message_id(deferred, monkeypatch):
+    sent = []
+
+    class FakeSmtp:
+        def __init__(self, host, port, timeout):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr("smtplib.SMTP", FakeSmtp)
+    outbox_id = queued(EMAIL, "test:message-id")
+    assert deliver(outbox_id, mailer=SmtpMailer("smtp://mailhog:1025"), sms=DevOutbox()) == "sent"
+    assert sent[0]["Message-ID"] == f"<{outbox_id}@doktu.eu>"

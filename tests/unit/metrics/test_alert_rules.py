@@ -1,6 +1,6 @@
 """Alert rules (pure): each fires exactly at its threshold, with a call to action, severity-ordered."""
 
-from core.metrics.alerts import AlertFacts, evaluate, rule_definitions
+from core.metrics.alerts import AlertFacts, describe_age, evaluate, jobs_status_text, rule_definitions
 
 QUIET = AlertFacts(failed_jobs=0)
 
@@ -68,3 +68,23 @@ def test_feed_is_ordered_critical_warning_info():
 
 def test_every_rule_is_defined_in_words():
     assert all(len(text) > 40 for _, text in rule_definitions())
+
+
+def test_background_jobs_stalled_is_critical_after_3_minutes_or_when_they_never_ran():
+    assert codes(AlertFacts(failed_jobs=0, jobs_last_ran_seconds_ago=180)) == []
+    stalled = evaluate(AlertFacts(failed_jobs=0, jobs_last_ran_seconds_ago=181))
+    assert [(a.code, a.severity) for a in stalled] == [("jobs_stalled", "critical")]
+    assert "3 min ago" in stalled[0].detail and "doktu worker" in stalled[0].action
+    assert "runbook" in stalled[0].action and "docs/operations.md" in stalled[0].action
+    never = evaluate(AlertFacts(failed_jobs=0, jobs_last_ran_seconds_ago=None))[0]
+    assert never.code == "jobs_stalled" and "never run" in never.detail
+    both = evaluate(AlertFacts(failed_jobs=0, jobs_last_ran_seconds_ago=None, payments_failed_today=9,
+                               payments_succeeded_today=1))
+    assert [a.code for a in both] == ["jobs_stalled", "payment_failures"]
+
+
+def test_how_long_ago_in_words():
+    assert jobs_status_text(40) == "Background jobs last ran 40 s ago."
+    assert jobs_status_text(None) == "Background jobs have never run."
+    assert [describe_age(s) for s in (0, 119, 120, 3599, 3600, 7500, 2 * 86400)] == \
+        ["0 s", "119 s", "2 min", "59 min", "1 h", "2 h 5 min", "2 days"]
