@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from core import clock, config
 from core.actor import SYSTEM
 from core.db import UnitOfWork, unit_of_work
+from core.documents.receipts import issue_credit_note
 from core.errors import WebhookRejected
 from core.models import Payment
 from core.payments import subscriptions
@@ -109,9 +110,10 @@ def _apply(uow: UnitOfWork, event_type: str, obj) -> str:
         if payment is None:
             return "unknown_payment"
         refunded = max(payment.refunded_cents, min(int(obj.get("amount_refunded") or 0), payment.amount_cents))
-        payment.refunded_cents = refunded
+        before, payment.refunded_cents = payment.refunded_cents, refunded
         if refunded:
             payment.status = "refunded" if refunded == payment.amount_cents else "partially_refunded"
+        issue_credit_note(uow, payment, refunded - before)  # a refund made at Stripe gets its credit note too
         return "refund_recorded"
     return "ignored"
 
