@@ -25,7 +25,8 @@ from portals.public.doctors import day_strip
 from portals.public.pages import HOME_GRID
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
-        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing"),
+        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
+        ("patient.dashboard_billing", "Billing"),
         ("patient.dashboard_messages", "Messages"), ("patient.dashboard_settings", "Settings")]
 
 
