@@ -150,7 +150,7 @@ def writing_refusal(status: str, start: datetime, now: datetime) -> str | None:
 
 # --- services -------------------------------------------------------------------------------------
 
-def _doctor(session, actor: Actor) -> Doctor:
+def doctor_of(session, actor: Actor) -> Doctor:
     if actor.role != "doctor" or actor.user_id is None:
         raise Forbidden("Only the consultation's doctor can write its notes and documents.")
     doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.user_id))
@@ -159,7 +159,7 @@ def _doctor(session, actor: Actor) -> Doctor:
     return doctor
 
 
-def _own_appointment(session, doctor: Doctor, appointment_id: uuid.UUID, now: datetime) -> Appointment:
+def writable_appointment(session, doctor: Doctor, appointment_id: uuid.UUID, now: datetime) -> Appointment:
     appointment = session.scalar(select(Appointment).where(Appointment.id == appointment_id,
                                                            Appointment.doctor_id == doctor.id))
     if appointment is None:
@@ -170,14 +170,27 @@ def _own_appointment(session, doctor: Doctor, appointment_id: uuid.UUID, now: da
     return appointment
 
 
+def consultation_heading(actor: Actor, appointment_id: uuid.UUID) -> tuple[str, datetime]:
+    """(patient's name, start) of one of the doctor's consultations, for the documents dialog."""
+    with unit_of_work(actor) as uow:
+        doctor = doctor_of(uow.session, actor)
+        row = uow.session.execute(
+            select(User.full_name, Appointment.start_at).join(Patient, Patient.id == Appointment.patient_id)
+            .join(User, User.id == Patient.user_id)
+            .where(Appointment.id == appointment_id, Appointment.doctor_id == doctor.id)).one_or_none()
+    if row is None:
+        raise NotFound("No such consultation among yours.")
+    return row.full_name, row.start_at
+
+
 def save_note(actor: Actor, appointment_id: uuid.UUID, body: str | None) -> None:
     """The doctor's private consultation note (SPEC §18), one per consultation, rewritten in place.
     Only that doctor ever reads it (RLS)."""
     now = clock.now()
     note = _clean(body, "the note", MAX_TEXT)
     with unit_of_work(actor) as uow:
-        doctor = _doctor(uow.session, actor)
-        appointment = _own_appointment(uow.session, doctor, appointment_id, now)
+        doctor = doctor_of(uow.session, actor)
+        appointment = writable_appointment(uow.session, doctor, appointment_id, now)
         uow.session.execute(insert(ConsultationNote).values(
             appointment_id=appointment.id, doctor_id=doctor.id, patient_id=appointment.patient_id, body=note,
             created_at=now, updated_at=now,
@@ -188,7 +201,7 @@ def save_note(actor: Actor, appointment_id: uuid.UUID, body: str | None) -> None
 def get_note(actor: Actor, appointment_id: uuid.UUID) -> str:
     """The doctor's own note on a consultation ('' if none yet)."""
     with unit_of_work(actor) as uow:
-        _doctor(uow.session, actor)
+        doctor_of(uow.session, actor)
         return uow.session.scalar(select(ConsultationNote.body).where(
             ConsultationNote.appointment_id == appointment_id)) or ""
 
@@ -213,8 +226,8 @@ def _issue(actor: Actor, appointment_id: uuid.UUID, kind: str, make_body) -> Doc
     now = clock.now()
     with unit_of_work(actor) as uow:
         s = uow.session
-        doctor = _doctor(s, actor)
-        appointment = _own_appointment(s, doctor, appointment_id, now)
+        doctor = doctor_of(s, actor)
+        appointment = writable_appointment(s, doctor, appointment_id, now)
         zone = ZoneInfo(doctor.timezone)
         body = make_body(appointment, zone)
         patient, name, email, locale = s.execute(
@@ -261,7 +274,7 @@ def list_documents(actor: Actor, *, patient_id: uuid.UUID | None = None) -> list
         if patient_id is not None:
             query = query.where(Document.patient_id == patient_id)
         if actor.role == "doctor":
-            query = query.where(Document.doctor_id == _doctor(uow.session, actor).id)
+            query = query.where(Document.doctor_id == doctor_of(uow.session, actor).id)
         return [DocumentItem(d.id, d.kind, pdf.TITLES[d.kind], d.issued_at, name, d.appointment_id,
                              d.verification_code) for d, name in uow.session.execute(query)]
 

@@ -18,6 +18,8 @@ billing questions). The PDF is rendered from the stored row on each download.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,9 +27,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 
 from core import clock
-from core.actor import Actor
+from core.actor import SYSTEM, Actor
 from core.audit import record_audit
-from core.db import UnitOfWork, acting_as_system, unit_of_work
+from core.db import UnitOfWork, apply_rls_context, unit_of_work
 from core.documents import pdf
 from core.documents.issuing import rpps
 from core.errors import NotFound
@@ -62,6 +64,20 @@ class ReceiptItem:
     @property
     def filename(self) -> str:
         return f"doktu-{self.kind.replace('_', '-')}-{self.number}.pdf"
+
+@contextmanager
+def _as_system(uow: UnitOfWork) -> Iterator[None]:
+    """Like `acting_as_system`, but restores whatever context was set before — the refund may
+    already run inside the caller's own `acting_as_system` block (a cancellation's refund)."""
+    uow.session.flush()
+    before = uow.session.execute(text("SELECT current_setting('app.user_id', true) AS u, "
+                                      "current_setting('app.role', true) AS r")).one()
+    apply_rls_context(uow.session, SYSTEM)
+    yield
+    uow.session.flush()
+    uow.session.execute(text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true)"),
+                        {"u": before.u or "", "r": before.r or ""})
+
 
 def format_number(kind: str, year: int, seq: int) -> str:
     return f"{PREFIX[kind]}-{year}-{seq:06d}"
@@ -107,7 +123,7 @@ def issue_receipt(uow: UnitOfWork, payment: Payment) -> Receipt | None:
     if payment.provider not in CARD_PROVIDERS or payment.amount_cents <= 0:
         return None
     now = clock.now()
-    with acting_as_system(uow):
+    with _as_system(uow):
         return _add(uow, "receipt", f"receipt:{payment.id}", payment, payment.amount_cents, _details(uow, payment),
                     None, now)
 
@@ -117,7 +133,7 @@ def issue_credit_note(uow: UnitOfWork, payment: Payment, amount_cents: int) -> R
     if payment.provider not in CARD_PROVIDERS or amount_cents <= 0:
         return None
     now = clock.now()
-    with acting_as_system(uow):
+    with _as_system(uow):
         receipt = uow.session.scalar(select(Receipt).where(Receipt.source_key == f"receipt:{payment.id}"))
         if receipt is None:  # a payment from before receipts existed: issue it now, then the note
             receipt = _add(uow, "receipt", f"receipt:{payment.id}", payment, payment.amount_cents,
