@@ -151,7 +151,8 @@ def list_receipts(actor: Actor, *, limit: int = 100) -> list[ReceiptItem]:
     """The patient's receipts and credit notes, newest first (Billing)."""
     with unit_of_work(actor) as uow:
         rows = uow.session.scalars(select(Receipt).where(Receipt.user_id == actor.user_id)
-                                   .order_by(Receipt.issued_at.desc(), Receipt.number.desc()).limit(limit)).all()
+                                   .order_by(Receipt.issued_at.desc(), Receipt.kind, Receipt.seq.desc())
+                                   .limit(limit)).all()
         return [_item(r, r.details.get("refersTo")) for r in rows]
 
 def download_receipt(actor: Actor, receipt_id: uuid.UUID) -> tuple[str, bytes]:

@@ -15,6 +15,7 @@ from core.booking import changes
 from core.booking.dashboard import cancel_preview, patient_overview
 from core.booking.queries import get_appointment
 from core.doctors.directory import list_doctors
+from core.documents.receipts import list_receipts
 from core.errors import DomainError
 from core.payments.billing import billing_overview
 from core.scheduling.availability import next_free_slots
@@ -63,7 +64,7 @@ def dashboard_profile():
 @require_role("patient")
 def dashboard_billing():
     return _render("patient/dashboard_billing.html", "patient.dashboard_billing",
-                   billing=billing_overview(current_user.actor))
+                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor))
 
 
 # ---- cancel ----
