@@ -15,9 +15,11 @@ from core.booking import changes
 from core.booking.dashboard import cancel_preview, patient_overview
 from core.booking.queries import get_appointment
 from core.doctors.directory import list_doctors
+from core.documents.follow_ups import patient_follow_ups
 from core.documents.receipts import list_receipts
 from core.errors import DomainError
 from core.payments.billing import billing_overview
+from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from portals.auth import require_role
 from portals.patient import patient
@@ -38,7 +40,9 @@ def _render(template: str, tab: str, **context):
 @patient.get("/dashboard")
 @require_role("patient")
 def dashboard():
-    return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(current_user.actor))
+    actor = current_user.actor
+    return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(actor),
+                   rating_prompts=rating_prompts(actor), follow_ups=patient_follow_ups(actor))
 
 
 @patient.get("/dashboard/book")
