@@ -187,11 +187,13 @@ def register(app: Dash, actor_of) -> None:
                   Output("doctor-followup-days", "value"), Output(TARGET, "data"),
                   Output("doctor-docs-feedback", "children"), Output("doctor-sick-from", "value"),
                   Output("doctor-sick-to", "value"),
+                  Output("doctor-records-dialog", "is_open", allow_duplicate=True),
                   Input({"type": DOCS_OPEN, "id": ALL}, "n_clicks"), prevent_initial_call=True)
     def open_docs(clicks):
         if not _clicked(clicks):
-            return (no_update,) * 9
-        return open_dialog(actor_of(), ctx.triggered_id["id"])
+            return (no_update,) * 10
+        # One dialog at a time: the record (if that is where the doctor came from) closes.
+        return (*open_dialog(actor_of(), ctx.triggered_id["id"]), False)
 
     @app.callback(Output("doctor-docs-feedback", "children", allow_duplicate=True),
                   Output("doctor-docs-issued", "children", allow_duplicate=True),
