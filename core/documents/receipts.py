@@ -105,7 +105,8 @@ def _details(uow: UnitOfWork, payment: Payment) -> dict:
     s = uow.session
     patient_name = s.scalar(select(User.full_name).where(User.id == payment.user_id)) or ""
     details = {"seller": SELLER, "patient": {"name": patient_name}, "paymentId": str(payment.id),
-               "description": f"{payment.kind.title()} payment"}
+               "description": "Doktu plan, one month of consultation credit" if payment.kind == "subscription"
+               else "Payment"}
     if payment.appointment_id is not None:
         row = s.execute(select(Appointment.start_at, Doctor.display_name, Doctor.number, Doctor.timezone)
                         .join(Doctor, Doctor.id == Appointment.doctor_id)

@@ -163,3 +163,15 @@ def test_numbers_are_gap_free_under_20_concurrent_payments_and_rollbacks(app, co
             conn.execute(text("DELETE FROM receipt_counters WHERE year = 2031"))
             conn.execute(text("DELETE FROM payments WHERE id = ANY(:ids)"), {"ids": payment_ids})
         owner.dispose()
+
+
+def test_a_plan_bought_by_card_gets_its_receipt_too(client, onboarded, login):  # noqa: F811
+    from tests.integration.payments.test_subscriptions import buy
+
+    patient = onboarded(full_name="Chloé Bernard")
+    buy(client, login, patient, "basic")
+    [receipt] = receipts.list_receipts(patient.actor)
+    assert (receipt.kind, receipt.amount_cents) == ("receipt", 2900)
+    content = pdf_text(receipts.download_receipt(patient.actor, receipt.id)[1])
+    assert "Doktu plan, one month of consultation credit" in content and "29,00 EUR" in content
+    assert "Chloé Bernard" in content and "TVA non applicable" in content
