@@ -16,7 +16,8 @@ from core import clock
 from core.accounts.passwords import hash_password
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, Doctor, Patient, Rating, Slot, User
+from core.documents.receipts import issue_receipt
+from core.models import Appointment, Doctor, Patient, Payment, Rating, Slot, User
 
 DEMO_DOMAIN = "demo.doktu.eu"
 PATIENT_EMAIL = f"patient@{DEMO_DOMAIN}"
@@ -132,6 +133,25 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
             s.flush()
             s.add(Rating(appointment_id=visit.id, patient_id=patient.id, doctor_id=first.id, stars=5,
                          comment="Clear, kind and on time.", comment_status="approved", moderated_at=now))
+            # Paid by card, so Billing has a receipt to download (SPEC §18); and a second consultation,
+            # yesterday and not yet rated, for the demo of rating and of the doctor's documents.
+            second = doctors[1]
+            local = ZoneInfo(second.timezone)
+            start = datetime.combine((now - timedelta(days=1)).astimezone(local).date(), time(11, 0), local)
+            unrated = Appointment(doctor_id=second.id, patient_id=patient.id, start_at=start,
+                                  end_at=start + SLOT_LENGTH, status="completed", completed_at=start + SLOT_LENGTH,
+                                  price_cents=second.price_cents)
+            s.add(unrated)
+            s.flush()
+            for paid_visit in (visit, unrated):
+                paid_at = paid_visit.start_at - timedelta(days=2)
+                payment = Payment(user_id=patient.user_id, appointment_id=paid_visit.id, kind="visit",
+                                  provider="local", provider_session_id=f"cs_demo_{paid_visit.id.hex}",
+                                  status="succeeded", amount_cents=paid_visit.price_cents, created_at=paid_at,
+                                  updated_at=paid_at)
+                s.add(payment)
+                s.flush()
+                issue_receipt(uow, payment)
         created += _seed_reviews(s, doctors, password_hash, now)
     logins = [(email, role) for email, role, _ in wanted]
     return SeedReport(created, slots_created, logins)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, Doctor, Patient, Rating, Slot, User, rating_stats
+from core.models import Appointment, Doctor, Patient, Rating, Receipt, Slot, User, rating_stats
 from core.seed import seed_demo
 
 MONDAY = date(2026, 11, 30)
@@ -39,6 +39,9 @@ def test_seed_creates_the_demo_world_once(db, time_machine):
         rating = s.execute(select(Rating.stars, Appointment.status).join(Appointment).join(Patient)
                            .join(User, User.id == Patient.user_id).where(User.email == "patient@demo.doktu.eu")).one()
         assert tuple(rating) == (5, "completed")
+        # The demo patient's two paid consultations have their receipts; the second awaits a rating.
+        assert s.scalar(select(func.count()).select_from(Receipt).join(User, User.id == Receipt.user_id)
+                        .where(User.email == "patient@demo.doktu.eu")) == 2
         assert s.scalar(select(func.count()).select_from(User).where(demo)) == 22
         assert s.scalar(select(func.count()).select_from(User).where(demo, User.is_active)) == 12
         for slot, tz in s.execute(select(Slot, Doctor.timezone).join(Doctor).join(User, User.id == Doctor.user_id)
