@@ -134,10 +134,11 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
             s.add(Rating(appointment_id=visit.id, patient_id=patient.id, doctor_id=first.id, stars=5,
                          comment="Clear, kind and on time.", comment_status="approved", moderated_at=now))
             # Paid by card, so Billing has a receipt to download (SPEC §18); and a second consultation,
-            # yesterday and not yet rated, for the demo of rating and of the doctor's documents.
+            # three days ago (not "yesterday", whose KPIs the console's tests pin) and not yet rated, for
+            # the demo of rating and of the doctor's documents.
             second = doctors[1]
             local = ZoneInfo(second.timezone)
-            start = datetime.combine((now - timedelta(days=1)).astimezone(local).date(), time(11, 0), local)
+            start = datetime.combine((now - timedelta(days=3)).astimezone(local).date(), time(11, 0), local)
             unrated = Appointment(doctor_id=second.id, patient_id=patient.id, start_at=start,
                                   end_at=start + SLOT_LENGTH, status="completed", completed_at=start + SLOT_LENGTH,
                                   price_cents=second.price_cents)
