@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from core import clock, config
@@ -312,8 +312,3 @@ def verify(code: str) -> Verification | None:
     return Verification(wanted, pdf.TITLES[row.kind], row.issued_at, row.doctor_name, row.specialty,
                         rpps(row.doctor_number), row.patient_initials or "")
 
-
-def count_documents(actor: Actor, appointment_id: uuid.UUID) -> int:
-    with unit_of_work(actor) as uow:
-        return uow.session.scalar(select(func.count()).select_from(Document)
-                                  .where(Document.appointment_id == appointment_id)) or 0
