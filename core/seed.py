@@ -1,11 +1,12 @@
 """Demo data (SPEC §14): 10 doctors, their weekday slots for the next 7 days, a patient, an admin,
-and one completed appointment rated 5★. Idempotent: a second run adds nothing new."""
+and one completed appointment rated 5★. The doctors' ratings (4.8–5.0) come from real rating rows
+(SPEC §18): ten past, completed consultations per doctor by ten demo reviewers (accounts that cannot
+sign in), some with a published comment. Idempotent: a second run adds nothing new."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -15,7 +16,8 @@ from core import clock
 from core.accounts.passwords import hash_password
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, Doctor, Patient, Rating, Slot, User
+from core.documents.receipts import issue_receipt
+from core.models import Appointment, Doctor, Patient, Payment, Rating, Slot, User
 
 DEMO_DOMAIN = "demo.doktu.eu"
 PATIENT_EMAIL = f"patient@{DEMO_DOMAIN}"
@@ -35,6 +37,11 @@ DOCTORS = [
     ("Dr. Oliver Schmid", "Allergy and immunology", ["de", "fr", "en"], "4.8", "Europe/Zurich"),
     ("Dr. Nora Lindqvist", "Sports medicine", ["sv", "en"], "5.0", "Europe/Stockholm"),
 ]
+# Reviewers behind the demo ratings: inactive accounts (no login), one past consultation per doctor.
+REVIEWERS = ["Chloé Bernard", "Jonas Weber", "Giulia Bianchi", "Marta López", "Sanne Jansen",
+             "Piotr Nowak", "Louis Dubois", "Beatriz Costa", "Lea Meier", "Erik Johansson"]
+REVIEW_COMMENTS = ["Clear explanations and a precise prescription.", "Listened carefully and took the time I needed.",
+                   "On time, kind and very professional."]
 
 
 @dataclass(frozen=True)
@@ -94,13 +101,12 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
             s.add(patient)
 
         doctors: list[Doctor] = []
-        for i, (name, specialty, languages, rating, tz) in enumerate(DOCTORS):
+        for i, (name, specialty, languages, _rating, tz) in enumerate(DOCTORS):
             user = users[doctor_email(i + 1)]
             doctor = s.scalar(select(Doctor).where(Doctor.user_id == user.id))
             if doctor is None:
                 doctor = Doctor(user_id=user.id, display_name=name, specialty=specialty,
-                                languages=languages, timezone=tz, rating_avg=Decimal(rating),
-                                rating_count=40 + 7 * i, **doctor_profile(name, specialty))
+                                languages=languages, timezone=tz, **doctor_profile(name, specialty))
                 s.add(doctor)
             doctors.append(doctor)
         s.flush()
@@ -126,9 +132,72 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
             s.add(visit)
             s.flush()
             s.add(Rating(appointment_id=visit.id, patient_id=patient.id, doctor_id=first.id, stars=5,
-                         comment="Clear, kind and on time."))
+                         comment="Clear, kind and on time.", comment_status="approved", moderated_at=now))
+            # Paid by card, so Billing has a receipt to download (SPEC §18); and a second consultation,
+            # three days ago (not "yesterday", whose KPIs the console's tests pin) and not yet rated, for
+            # the demo of rating and of the doctor's documents.
+            second = doctors[1]
+            local = ZoneInfo(second.timezone)
+            start = datetime.combine((now - timedelta(days=3)).astimezone(local).date(), time(11, 0), local)
+            unrated = Appointment(doctor_id=second.id, patient_id=patient.id, start_at=start,
+                                  end_at=start + SLOT_LENGTH, status="completed", completed_at=start + SLOT_LENGTH,
+                                  price_cents=second.price_cents)
+            s.add(unrated)
+            s.flush()
+            for paid_visit in (visit, unrated):
+                paid_at = paid_visit.start_at - timedelta(days=2)
+                payment = Payment(user_id=patient.user_id, appointment_id=paid_visit.id, kind="visit",
+                                  provider="local", provider_session_id=f"cs_demo_{paid_visit.id.hex}",
+                                  status="succeeded", amount_cents=paid_visit.price_cents, created_at=paid_at,
+                                  updated_at=paid_at)
+                s.add(payment)
+                s.flush()
+                issue_receipt(uow, payment)
+        created += _seed_reviews(s, doctors, password_hash, now)
     logins = [(email, role) for email, role, _ in wanted]
     return SeedReport(created, slots_created, logins)
+
+
+def reviewer_email(n: int) -> str:
+    return f"reviewer{n}@{DEMO_DOMAIN}"
+
+
+def _seed_reviews(s, doctors: list[Doctor], password_hash: str, now: datetime) -> int:
+    """Ten real ratings per doctor whose mean is the doctor's demo rating (5.0: ten 5★; 4.9: one 4★;
+    4.8: two 4★), each on a completed consultation of the past weeks. Returns the users created."""
+    created = 0
+    for n, full_name in enumerate(REVIEWERS, start=1):
+        email = reviewer_email(n)
+        user = s.scalar(select(User).where(func.lower(User.email) == email))
+        if user is None:
+            user = User(email=email, role="patient", full_name=full_name, password_hash=password_hash,
+                        is_active=False, email_reminders=False)
+            s.add(user)
+            s.flush()
+            created += 1
+        patient = s.scalar(select(Patient).where(Patient.user_id == user.id))
+        if patient is None:
+            patient = Patient(user_id=user.id, date_of_birth=date(1970 + 3 * n, n, 10 + n), onboarded_at=now)
+            s.add(patient)
+            s.flush()
+        if s.scalar(select(func.count()).select_from(Rating).where(Rating.patient_id == patient.id)):
+            continue
+        for i, doctor in enumerate(doctors):
+            fours = round((5 - float(DOCTORS[i][3])) * 10)
+            local = ZoneInfo(doctor.timezone)
+            day = (now - timedelta(days=3 + 2 * n)).astimezone(local).date()
+            start = datetime.combine(day, time(9, 0), local) + SLOT_LENGTH * i
+            visit = Appointment(doctor_id=doctor.id, patient_id=patient.id, start_at=start,
+                                end_at=start + SLOT_LENGTH, status="completed", completed_at=start + SLOT_LENGTH,
+                                price_cents=doctor.price_cents)
+            s.add(visit)
+            s.flush()
+            comment = REVIEW_COMMENTS[(n + i) % len(REVIEW_COMMENTS)] if n <= 3 else None
+            s.add(Rating(appointment_id=visit.id, patient_id=patient.id, doctor_id=doctor.id,
+                         stars=4 if n <= fours else 5, comment=comment,
+                         comment_status="approved" if comment else "none", moderated_at=now if comment else None,
+                         created_at=start + timedelta(hours=2)))
+    return created
 
 
 def weekday_slot_rows(doctor_id, tz: ZoneInfo, now: datetime, today: date | None = None) -> list[dict]:

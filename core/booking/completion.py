@@ -22,6 +22,7 @@ from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, TimeWindow
 from core.models import Appointment, Doctor
+from core.ratings.reviews import invite_to_rate
 
 COMPLETERS = ("doctor", "admin")
 
@@ -67,4 +68,5 @@ def complete(actor: Actor, appointment_id: uuid.UUID) -> Completed:
         session.flush()
         record_audit(session, actor, action="appointment.completed", subject_type="appointment",
                      subject_id=str(appointment.id), at=now, details={"before": before})
+        invite_to_rate(uow, appointment)  # SPEC §18: the patient is asked for a rating by email
         return Completed(appointment.id, appointment.status, now)

@@ -35,6 +35,9 @@ class PatientSummary:
     consultations: int
     last_seen: datetime | None
     next_visit: datetime | None
+    # Namesakes told apart (SPEC §18): four "Chloé Bernard" differ by birth date and email.
+    date_of_birth: date | None = None
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,16 @@ def list_patients(actor: Actor) -> list[PatientSummary]:
                   .where(Appointment.doctor_id == doctor_id, Appointment.status.in_(CARE_STATUSES))
                   .group_by(Appointment.patient_id).cte("visits"))
         rows = session.execute(
-            select(Patient.id, User.id, User.full_name, visits.c.n, visits.c.last, visits.c.next)
+            select(Patient.id, User.id, User.full_name, visits.c.n, visits.c.last, visits.c.next,
+                   Patient.date_of_birth, User.email)
             .join(Patient, Patient.id == visits.c.patient_id)
             .join(User, User.id == Patient.user_id)
-            .order_by(func.lower(User.full_name), Patient.id)
+            .order_by(func.lower(User.full_name), Patient.date_of_birth.nulls_last(), User.email, Patient.id)
         ).all()
         record_audit(session, actor, action="patient_records.listed", subject_type="doctor",
                      subject_id=str(doctor_id), at=now, details={"count": len(rows)})
-        return [PatientSummary(pid, uid, name, count, last, nxt) for pid, uid, name, count, last, nxt in rows]
+        return [PatientSummary(pid, uid, name, count, last, nxt, born, email)
+                for pid, uid, name, count, last, nxt, born, email in rows]
 
 
 def view_patient_record(actor: Actor, patient_id: uuid.UUID) -> PatientRecord:

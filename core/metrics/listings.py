@@ -78,8 +78,8 @@ DOCTORS = Listing(
            FROM appointments WHERE start_at >= :s AND start_at < :e GROUP BY doctor_id)
        SELECT d.id, d.display_name AS doctor, d.specialty, d.online, coalesce(x.booked, 0) AS booked,
               coalesce(x.completed, 0) AS completed, coalesce(x.no_show, 0) AS no_show,
-              coalesce(x.cancelled, 0) AS cancelled, d.rating_avg AS rating
-         FROM doctors d LEFT JOIN x ON x.doctor_id = d.id
+              coalesce(x.cancelled, 0) AS cancelled, r.rating_avg AS rating
+         FROM doctors d LEFT JOIN x ON x.doctor_id = d.id LEFT JOIN doctor_rating_stats r ON r.doctor_id = d.id
         ORDER BY coalesce(x.booked, 0) DESC, d.display_name, d.id
         LIMIT :limit OFFSET :offset""",
 )

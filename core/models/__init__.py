@@ -10,15 +10,42 @@ from core.models.booking import (
     Rating,
     VideoTest,
 )
-from core.models.doctors import Doctor, ExternalBusy
+from core.models.doctors import Doctor, ExternalBusy, rating_stats
+from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
 from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.scheduling import Slot
 
 __all__ = [
-    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "FUNNEL_STEPS", "Appointment", "AppointmentChange",
-    "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "JobHeartbeat", "Message",
-    "OutboxMessage", "OwedEffect", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
-    "Subscription", "User", "VideoTest",
+    "ACTIVE_STATUSES",
+    "APPOINTMENT_STATUSES",
+    "FUNNEL_STEPS",
+    "Appointment",
+    "AppointmentChange",
+    "AuditEvent",
+    "Base",
+    "ConsultationNote",
+    "CreditEntry",
+    "Doctor",
+    "Document",
+    "ExternalBusy",
+    "FollowUp",
+    "FunnelEvent",
+    "JobHeartbeat",
+    "Message",
+    "OutboxMessage",
+    "OwedEffect",
+    "PasswordResetToken",
+    "Patient",
+    "Payment",
+    "Rating",
+    "Receipt",
+    "ReceiptCounter",
+    "Slot",
+    "StripeEvent",
+    "Subscription",
+    "User",
+    "VideoTest",
+    "rating_stats",
 ]

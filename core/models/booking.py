@@ -83,7 +83,12 @@ class AppointmentChange(Base):
 
 class Rating(Base):
     __tablename__ = "ratings"
-    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        CheckConstraint("comment_status IN ('none', 'pending', 'approved', 'hidden')", name="comment_status"),
+        CheckConstraint("comment IS NULL OR char_length(comment) <= 1000", name="comment_length"),
+        Index("ix_ratings_comment_status", "comment_status", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     appointment_id: Mapped[uuid.UUID] = mapped_column(
@@ -93,6 +98,10 @@ class Rating(Base):
     doctor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"), index=True)
     stars: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
+    # A comment is published only once an admin approves it (SPEC §18): none | pending | approved | hidden.
+    comment_status: Mapped[str] = mapped_column(String(16), server_default="none")
+    moderated_at: Mapped[datetime | None]
+    moderated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = timestamp_now()
 
 

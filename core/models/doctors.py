@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import (
     ARRAY,
@@ -12,10 +11,11 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
+    column,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -27,7 +27,6 @@ from core.models.base import Base, timestamp_now, uuid_pk
 class Doctor(Base):
     __tablename__ = "doctors"
     __table_args__ = (
-        CheckConstraint("rating_avg IS NULL OR rating_avg BETWEEN 1 AND 5", name="rating_range"),
         CheckConstraint("price_cents >= 0", name="price_non_negative"),
     )
 
@@ -45,8 +44,6 @@ class Doctor(Base):
     faqs: Mapped[list] = mapped_column(JSONB, server_default="[]")
     timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
     online: Mapped[bool] = mapped_column(server_default=text("true"))
-    rating_avg: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
-    rating_count: Mapped[int] = mapped_column(server_default=text("0"))
     price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
     # Cal.com: the calendar whose busy times block slots, and the schedule we push slots to.
     cal_credential_id: Mapped[int | None]
@@ -54,6 +51,13 @@ class Doctor(Base):
     cal_schedule_id: Mapped[int | None]
     cal_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = timestamp_now()
+
+
+# A doctor's rating is computed from the real rows (SPEC §18): the view `doctor_rating_stats`
+# (migration 0009) gives the count, the mean and the Bayesian average used for sorting. Not a
+# mapped table: join it where a rating is shown or sorted on.
+rating_stats = table("doctor_rating_stats", column("doctor_id"), column("rating_count"),
+                     column("rating_avg"), column("rating_bayes"))
 
 
 class ExternalBusy(Base):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from core import clock, config
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Patient, Payment, User
+from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Patient, Payment, Receipt, User
 from core.notify.invites import Invite, build_ics
 from core.notify.outbox import Attachment, Outgoing, queue_once
 from core.notify.rendering import format_money, format_when, language_of, render, zone_of
@@ -150,6 +150,7 @@ def _messages(session: Session, event: str, facts: Facts) -> list[tuple[str, Out
     refund = _refund(session, facts.appointment_id) if event == "cancelled" else {}
     names = {"confirmed": ("confirmed", "doctor_booked"), "rescheduled": ("rescheduled", "doctor_rescheduled"),
              "cancelled": ("cancelled", "doctor_cancelled")}[event]
+    receipt_url = _receipt_url(session, facts.appointment_id) if event == "confirmed" else ""
     out = []
     for audience, party, template in (("patient", facts.patient, names[0]), ("doctor", facts.doctor, names[1])):
         if not party.active:
@@ -164,6 +165,7 @@ def _messages(session: Session, event: str, facts: Facts) -> list[tuple[str, Out
             "refund_card": _money(refund.get("refundCents"), facts.currency, lang),
             "refund_credit": _money(refund.get("creditCents"), facts.currency, lang),
             "late_credit": _money(refund.get("lateCreditCents"), facts.currency, lang),
+            "receipt_url": receipt_url if audience == "patient" else "",
         }
         message = render(template, lang, **values)
         other = facts.doctor_name if audience == "patient" else (values["patient_name"] or "Doktu patient")
@@ -175,6 +177,13 @@ def _messages(session: Session, event: str, facts: Facts) -> list[tuple[str, Out
         out.append((audience, Outgoing("email", party.email, message.text, message.subject, message.html,
                                        (attachment,))))
     return out
+
+
+def _receipt_url(session: Session, appointment_id: uuid.UUID) -> str:
+    """The confirmation carries the receipt as a link, never as an attachment (SPEC §18)."""
+    receipt_id = session.scalar(select(Receipt.id).where(Receipt.appointment_id == appointment_id,
+                                                         Receipt.kind == "receipt"))
+    return f"{config.current().public_base_url}/dashboard/billing/receipts/{receipt_id}.pdf" if receipt_id else ""
 
 
 def _rescheduled_by(session: Session, facts: Facts) -> str | None:

@@ -20,6 +20,7 @@ from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.booking.lifecycle import can_transition
 from core.db import UnitOfWork, unit_of_work
+from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, NotFound, SlotConflict
 from core.models import Appointment, AuditEvent, Doctor, Patient, Payment, Slot, User
 from core.payments import credits
@@ -141,6 +142,7 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     payment.status, payment.failure_code, payment.updated_at = "succeeded", None, now
     if provider_payment_id:
         payment.provider_payment_id = provider_payment_id
+    issue_receipt(uow, payment)  # SPEC §18: a numbered receipt in the payment's own transaction
     appointment = uow.session.scalar(
         select(Appointment).where(Appointment.id == payment.appointment_id).with_for_update())
     if appointment is None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.actor import SYSTEM
 from core.db import UnitOfWork, unit_of_work
+from core.documents.receipts import issue_credit_note
 from core.models import Payment
 from core.payments.gateway import current_gateway
 
@@ -37,6 +38,7 @@ def record_refund(uow: UnitOfWork, payment: Payment, amount_cents: int, *, reaso
     payment.refunded_cents += amount_cents
     payment.status = "refunded" if payment.refunded_cents == payment.amount_cents else "partially_refunded"
     payment.updated_at = clock.now()
+    issue_credit_note(uow, payment, amount_cents)  # SPEC §18: the credit note, in the refund's transaction
     key = f"refund:{payment.id}:{payment.refunded_cents}"
     uow.defer_once(key, "core.payments.refunds.execute_refund", str(payment.id), amount_cents, key, reason=reason)
     return amount_cents

@@ -31,6 +31,7 @@ from core import clock, config
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
 from core.db import UnitOfWork, acting_as_system, unit_of_work
+from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from core.models import AuditEvent, CreditEntry, Payment, Subscription, User
 from core.payments import credits
@@ -422,6 +423,7 @@ def on_checkout_completed(uow: UnitOfWork, obj) -> str:
     if payment.status not in SETTLED:
         payment.status, payment.failure_code, payment.updated_at = "succeeded", None, now
         payment.provider_payment_id = obj.get("invoice") or payment.provider_payment_id
+        issue_receipt(uow, payment)  # SPEC §18: every card payment gets its receipt
     provider_id = obj.get("subscription")
     provider_id = provider_id.get("id") if isinstance(provider_id, dict) else provider_id
     if provider_id and subscription.provider_subscription_id is None:
@@ -478,6 +480,7 @@ def on_invoice_paid(uow: UnitOfWork, obj) -> str:
                       created_at=clock.now(), updated_at=clock.now())
     s.add(payment)
     s.flush()
+    issue_receipt(uow, payment)  # SPEC §18: every card payment gets its receipt
     subscription.status = "active"
     _grant(s, subscription, start, end, payment_id=payment.id)
     return "plan_renewed"

@@ -17,6 +17,7 @@ from core.actor import SYSTEM
 from core.audit import record_audit
 from core.booking.changes import cancel_after_external_refund
 from core.db import UnitOfWork, unit_of_work
+from core.documents.receipts import issue_credit_note
 from core.errors import WebhookEarly, WebhookRejected
 from core.models import Payment
 from core.payments import subscriptions
@@ -141,8 +142,10 @@ def _charge_refunded(uow: UnitOfWork, obj, created: datetime | None) -> str:
     refunded = min(int(obj.get("amount_refunded") or 0), payment.amount_cents)
     if refunded <= payment.refunded_cents:
         return "refund_recorded"  # ours, recorded when we asked for it (or an older event)
+    before = payment.refunded_cents
     payment.refunded_cents, payment.updated_at = refunded, clock.now()
     payment.status = "refunded" if refunded == payment.amount_cents else "partially_refunded"
+    issue_credit_note(uow, payment, refunded - before)  # a refund made at Stripe gets its credit note too
     record_audit(uow.session, SYSTEM, action="payment.refunded_outside", subject_type="appointment",
                  subject_id=str(payment.appointment_id), at=clock.now(),
                  details={"paymentId": str(payment.id), "refundedCents": refunded,

@@ -19,14 +19,15 @@ from flask_login import current_user
 from core import clock, heartbeats
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
-from portals.admin import views
+from portals.admin import reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.state import state
 
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
-    ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("exports", "Exports"),
+    ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("reviews", "Reviews"),
+    ("exports", "Exports"),
 ]
 DEFAULT_RANGE = "week"
 REFRESH_MS = 60_000
@@ -43,6 +44,7 @@ EXPORTS = [
 def create_admin_dash(server: Flask) -> Dash:
     app = create_portal_dash(server, "admin", "Doktu — Admin console")
     app.layout = admin_layout
+    reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -156,6 +158,8 @@ def section_body(key: str) -> list:
     if key in listings.LISTINGS:
         listing = listings.LISTINGS[key]
         return views.table_view(key, listing.title, listing.description)
+    if key == "reviews":
+        return reviews_panel.reviews_body()
     if key == "alerts":
         return [
             html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),

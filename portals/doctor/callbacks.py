@@ -20,6 +20,7 @@ from core.actor import Actor
 from core.booking import changes, completion, doctor_agenda
 from core.doctors import patient_records
 from core.doctors import settings as doctor_settings
+from core.documents import issuing
 from core.errors import DomainError, ValidationFailed
 from core.messaging import messages
 from core.scheduling import doctor_calendar, doctor_slots
@@ -226,7 +227,7 @@ def toggle_schedule(clicks: int | None) -> tuple[bool, str, str]:
 
 def open_records(actor: Actor):
     tz = ZoneInfo(_zone(actor))
-    return panels.records_table(patient_records.list_patients(actor), tz)
+    return panels.records_table(patient_records.list_patients(actor), tz, today_for(tz.key))
 
 
 def open_record(actor: Actor, patient_id: str):
@@ -235,7 +236,8 @@ def open_record(actor: Actor, patient_id: str):
         record = patient_records.view_patient_record(actor, uuid.UUID(patient_id))
     except (DomainError, ValueError) as refused:
         return panels.settings_alert(getattr(refused, "message", "No such patient."), ok=False)
-    return panels.record_detail(record, tz, today_for(tz.key))
+    documents = issuing.list_documents(actor, patient_id=record.patient_id)
+    return panels.record_detail(record, tz, today_for(tz.key), documents=documents)
 
 
 def load_settings(actor: Actor) -> tuple[str, str, str]:

@@ -23,7 +23,7 @@ from portals.assets import asset_url
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.doctor import calendar_view as cv
 from portals.doctor import callbacks as cb
-from portals.doctor import panels
+from portals.doctor import documents_panel, panels
 from portals.doctor import upcoming_view as uv
 
 REFRESH_MS = 30_000
@@ -68,7 +68,7 @@ def doctor_layout():
         dcc.Store(id=cv.NAV, data=nav), dcc.Store(id=cv.KEY, data=key), dcc.Store(id=cv.SIGS, data=sigs),
         dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=VERSION), dcc.Store(id=UPCOMING_VERSION),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
-        dcc.Store(id="doctor-msg-with"),
+        dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
         portal_header("Doctor portal", current_user.user.full_name, [
             html.Span(f"Times in {cv.zone_label(profile.timezone, now)}", className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
@@ -87,7 +87,7 @@ def doctor_layout():
             ], className="g-3"),
             schedule_section(title, grid, profile.online, today),
         ], id="main", className="dk-portal-main", tabIndex="-1"),
-        cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(),
+        cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(), documents_panel.documents_dialog(),
     ])
 
 
@@ -265,6 +265,8 @@ def _clicked(values) -> bool:
 
 
 def register_callbacks(app: Dash) -> None:
+    documents_panel.register(app, _actor)  # SPEC §18: notes and documents of a consultation
+
     # --- calendar ---
     @app.callback(Output(cv.NAV, "data"), Output("doctor-cal-view", "value"),
                   Input("doctor-cal-view", "value"), Input("doctor-cal-prev", "n_clicks"),

@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import html
 
+from core import clock
 from core.accounts.profile import GENDERS
 from core.doctors.patient_records import PatientRecord, PatientSummary
 from core.doctors.settings import time_zones
 from core.messaging.messages import Conversation, ConversationSummary
+from portals.doctor.documents_panel import open_button, patient_documents
 
 RECORD_OPEN = "doctor-record-open"  # pattern {"type": RECORD_OPEN, "id": <patient id>}
 CONVERSATION = "doctor-conversation"  # pattern {"type": CONVERSATION, "id": <user id>}
+WRITABLE = ("paid", "confirmed", "completed")  # consultations a doctor writes documents for (SPEC §18)
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -28,21 +31,29 @@ def short_when(moment: datetime | None, tz: ZoneInfo) -> str:
 
 # --- patient records -----------------------------------------------------------------------------
 
-def records_table(patients: list[PatientSummary], tz: ZoneInfo):
+def born_label(born: date | None, today: date) -> str:
+    return f"{born:%d/%m/%Y} ({age_on(born, today)})" if born else "Not given"
+
+
+def records_table(patients: list[PatientSummary], tz: ZoneInfo, today: date | None = None):
+    today = today or clock.now().astimezone(tz).date()
     if not patients:
         return html.P("No patients yet: patients appear here once they have booked a consultation with you.",
                       className="dk-muted")
     return html.Table([
         html.Caption("Patients you have seen or will see"),
-        html.Thead(html.Tr([html.Th("Patient", scope="col"), html.Th("Consultations", scope="col"),
+        html.Thead(html.Tr([html.Th("Patient", scope="col"), html.Th("Born (age)", scope="col"),
+                            html.Th("Email", scope="col"), html.Th("Consultations", scope="col"),
                             html.Th("Last seen", scope="col"), html.Th("Next", scope="col"),
                             html.Th(html.Span("Record", className="visually-hidden"), scope="col")])),
         html.Tbody([html.Tr([
-            html.Th(p.name, scope="row"), html.Td(str(p.consultations)), html.Td(short_when(p.last_seen, tz)),
+            html.Th(p.name, scope="row"), html.Td(born_label(p.date_of_birth, today)), html.Td(p.email),
+            html.Td(str(p.consultations)), html.Td(short_when(p.last_seen, tz)),
             html.Td(short_when(p.next_visit, tz)),
             html.Td(html.Button("Open record", id={"type": RECORD_OPEN, "id": str(p.patient_id)}, type="button",
                                 className="dk-btn dk-btn--ghost dk-btn--small",
-                                **{"aria-label": f"Open the record of {p.name}"})),
+                                **{"aria-label": f"Open the record of {p.name}, born "
+                                                 f"{born_label(p.date_of_birth, today)}, {p.email}"})),
         ]) for p in patients]),
     ], className="dk-table dk-records")
 
@@ -57,7 +68,14 @@ def _items(values: list[str]) -> html.Ul | html.Span:
     return html.Ul([html.Li(v) for v in values], className="dk-record__list")
 
 
-def record_detail(record: PatientRecord, tz: ZoneInfo, today: date):
+def _visit_item(v, tz: ZoneInfo, name: str):
+    parts = [short_when(v.start, tz), " · ", html.Span(v.status, className=f"dk-chip dk-chip--{v.status}")]
+    if v.status in WRITABLE:
+        parts += [" ", open_button(v.id, f"{name}, {short_when(v.start, tz)}")]
+    return html.Li(parts)
+
+
+def record_detail(record: PatientRecord, tz: ZoneInfo, today: date, documents: list | None = None):
     born = (f"{record.date_of_birth.day} {record.date_of_birth:%B %Y} (age {age_on(record.date_of_birth, today)})"
             if record.date_of_birth else "Not given")
     return html.Section([
@@ -71,9 +89,8 @@ def record_detail(record: PatientRecord, tz: ZoneInfo, today: date):
             html.Dt("Allergies"), html.Dd(_items(record.allergies)),
         ], className="dk-record__facts"),
         html.H4("Consultations with you", className="h6"),
-        html.Ul([html.Li([short_when(v.start, tz), " · ",
-                          html.Span(v.status, className=f"dk-chip dk-chip--{v.status}")]) for v in record.visits],
-                className="dk-record__visits"),
+        html.Ul([_visit_item(v, tz, record.name) for v in record.visits], className="dk-record__visits"),
+        patient_documents(documents or [], tz),
         html.P("This view was recorded in the audit trail.", className="dk-muted small"),
     ], className="dk-record", **{"aria-labelledby": "doctor-record-title"})
 

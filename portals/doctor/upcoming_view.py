@@ -12,6 +12,7 @@ from dash import html
 
 from core.booking.doctor_agenda import UpcomingItem
 from core.booking.policy import RefundOutcome
+from portals.doctor.documents_panel import open_button
 from portals.public.pages import money
 
 LIST = "doctor-upcoming"
@@ -67,6 +68,8 @@ def upcoming_list(items: list[UpcomingItem], tz: ZoneInfo, now: datetime):
                         className="dk-btn dk-btn--danger dk-btn--small", disabled=not item.can_cancel,
                         **{"aria-label": f"Cancel: consultation with {who}"}),
         ]
+        # Notes and documents from the opening of the join window on: during the visit (SPEC §18).
+        actions.append(open_button(item.id, who, disabled=now < item.join_opens_at))
         join = join_control(item, tz, now)
         rows.append(html.Li([
             html.Div([

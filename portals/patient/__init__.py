@@ -8,6 +8,7 @@ from portals.patient import (  # noqa: E402,F401
     api,
     appointment_changes,
     dashboard,
+    documents,
     messages,
     pages,
     payments,

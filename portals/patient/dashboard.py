@@ -15,8 +15,11 @@ from core.booking import changes
 from core.booking.dashboard import cancel_preview, patient_overview
 from core.booking.queries import get_appointment
 from core.doctors.directory import list_doctors
+from core.documents.follow_ups import patient_follow_ups
+from core.documents.receipts import list_receipts
 from core.errors import DomainError
 from core.payments.billing import billing_overview
+from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from portals.auth import require_role
 from portals.patient import patient
@@ -25,7 +28,8 @@ from portals.public.doctors import day_strip
 from portals.public.pages import HOME_GRID
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
-        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_billing", "Billing"),
+        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
+        ("patient.dashboard_billing", "Billing"),
         ("patient.dashboard_messages", "Messages"), ("patient.dashboard_settings", "Settings")]
 
 
@@ -36,7 +40,9 @@ def _render(template: str, tab: str, **context):
 @patient.get("/dashboard")
 @require_role("patient")
 def dashboard():
-    return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(current_user.actor))
+    actor = current_user.actor
+    return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(actor),
+                   rating_prompts=rating_prompts(actor), follow_ups=patient_follow_ups(actor))
 
 
 @patient.get("/dashboard/book")
@@ -62,7 +68,7 @@ def dashboard_profile():
 @require_role("patient")
 def dashboard_billing():
     return _render("patient/dashboard_billing.html", "patient.dashboard_billing",
-                   billing=billing_overview(current_user.actor))
+                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor))
 
 
 # ---- cancel ----

@@ -14,6 +14,7 @@ from core import clock
 from core.doctors.directory import SearchFilters, get_doctor, search_doctors
 from core.errors import ValidationFailed
 from core.funnel import record_view
+from core.ratings.reviews import doctor_reviews
 from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_free_slots
 from portals.auth import current_actor
 from portals.public import public
@@ -107,4 +108,5 @@ def doctor_profile(doctor_id: uuid.UUID):
     doctor = get_doctor(current_actor(), doctor_id)
     record_view(current_actor(), doctor_id, visitor_id())
     strip = day_strip(doctor_id)
-    return render_template("public/doctor_profile.html", doctor=doctor, strip=strip, shown=SHOWN_PILLS)
+    return render_template("public/doctor_profile.html", doctor=doctor, strip=strip, shown=SHOWN_PILLS,
+                           reviews=doctor_reviews(doctor_id))

@@ -16,6 +16,7 @@ PERSONAL_TABLES = [
     "users", "patients", "appointments", "appointment_changes", "payments", "subscriptions",
     "credit_entries", "ratings", "video_tests", "password_reset_tokens", "messages",
     "funnel_events", "outbox_messages", "audit_events", "stripe_events", "slots",
+    "consultation_notes", "documents", "follow_ups", "receipts", "receipt_counters",  # SPEC §18
 ]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, Doctor, Rating, Slot, User
+from core.models import Appointment, Doctor, Patient, Rating, Receipt, Slot, User, rating_stats
 from core.seed import seed_demo
 
 MONDAY = date(2026, 11, 30)
@@ -17,7 +17,7 @@ def test_seed_creates_the_demo_world_once(db, time_machine):
     time_machine.move_to("2026-11-29 20:00:00+00:00", tick=False)  # a Sunday evening
     first = seed_demo("Doktu-demo-2026!", today=MONDAY)
     second = seed_demo("Doktu-demo-2026!", today=MONDAY)
-    assert first.users_created == 12 and second.users_created == 0
+    assert first.users_created == 12 + 10 and second.users_created == 0  # + the ten inactive reviewers
     assert first.slots_created == 10 * 5 * 16  # Mon–Fri, 08–12 and 14–18, every 30 min
     assert second.slots_created == 0
     emails = {e for e, _ in first.logins}
@@ -29,10 +29,21 @@ def test_seed_creates_the_demo_world_once(db, time_machine):
         s = uow.session
         doctors = s.scalars(select(Doctor).join(User, User.id == Doctor.user_id).where(demo)).all()
         assert len(doctors) == 10
-        assert all(4.8 <= float(d.rating_avg) <= 5.0 for d in doctors)
-        rating = s.execute(select(Rating.stars, Appointment.status).join(Appointment)).one()
+        # Ratings are computed from real rows (SPEC §18): ten or eleven per doctor, mean 4.8–5.0.
+        stats = s.execute(select(rating_stats.c.rating_avg, rating_stats.c.rating_count)
+                          .where(rating_stats.c.doctor_id.in_([d.id for d in doctors]))).all()
+        assert len(stats) == 10
+        assert all(4.8 <= float(avg) <= 5.0 and count >= 10 for avg, count in stats)
+        assert s.scalar(select(func.count()).select_from(Rating).join(Appointment)
+                        .where(Appointment.status != "completed")) == 0
+        rating = s.execute(select(Rating.stars, Appointment.status).join(Appointment).join(Patient)
+                           .join(User, User.id == Patient.user_id).where(User.email == "patient@demo.doktu.eu")).one()
         assert tuple(rating) == (5, "completed")
-        assert s.scalar(select(func.count()).select_from(User).where(demo)) == 12
+        # The demo patient's two paid consultations have their receipts; the second awaits a rating.
+        assert s.scalar(select(func.count()).select_from(Receipt).join(User, User.id == Receipt.user_id)
+                        .where(User.email == "patient@demo.doktu.eu")) == 2
+        assert s.scalar(select(func.count()).select_from(User).where(demo)) == 22
+        assert s.scalar(select(func.count()).select_from(User).where(demo, User.is_active)) == 12
         for slot, tz in s.execute(select(Slot, Doctor.timezone).join(Doctor).join(User, User.id == Doctor.user_id)
                                   .where(demo)).all():
             local = slot.start_at.astimezone(ZoneInfo(tz))

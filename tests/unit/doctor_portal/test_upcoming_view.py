@@ -53,8 +53,10 @@ def test_each_row_has_status_chip_and_labelled_actions():
     info, actions = row.children
     assert info.children[0].children == "Today, 14:00"
     assert info.children[2].className == "dk-chip dk-chip--confirmed"
-    complete, cancel = actions.children[1:]
+    complete, cancel, documents = actions.children[1:]
     assert complete.disabled is True and cancel.disabled is False
+    # Notes and documents during the visit: open once the join window is (SPEC §18).
+    assert documents.id["type"] == "doctor-docs-open" and documents.disabled is False
     assert props(cancel)["aria-label"] == "Cancel: consultation with Noor Haddad at 14:00"
     assert complete.id == {"type": uv.COMPLETE, "id": str(row.children[1].children[1].id["id"])}
 

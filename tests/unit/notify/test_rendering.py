@@ -25,9 +25,11 @@ VALUES = dict(patient_name="Ada & Bob <b>", doctor_name="Dr Paris", zone_name="E
               dashboard_url="https://doktu.example/dashboard", book_url="https://doktu.example/doctors",
               settings_url="https://doktu.example/dashboard/settings#notifications",
               portal_url="https://doktu.example/doctor/", refund_card="€35.00", refund_credit="", late_credit="€10.00",
-              lead="24h")
+              lead="24h", receipt_url="https://doktu.example/dashboard/billing/receipts/1.pdf",
+              title="Prescription", documents_url="https://doktu.example/dashboard/documents",
+              rate_url="https://doktu.example/dashboard#rate")
 MESSAGES = ["confirmed", "rescheduled", "cancelled", "reminder", "doctor_booked", "doctor_rescheduled",
-            "doctor_cancelled"]
+            "doctor_cancelled", "document_issued", "rate_consultation"]
 
 
 def languages() -> list[str]:

@@ -1,0 +1,1 @@
+"""After the consultation (SPEC §18): notes, documents, receipts and credit notes, PDFs, verification."""
