@@ -129,3 +129,13 @@ class ChallengeRequired(DomainError):
 class WebhookRejected(DomainError):
     code, status = "ERR_WEBHOOK_SIGNATURE", 400
     default_message = "The webhook signature is not valid."
+
+
+class RoomTakenOver(DomainError):
+    code, status = "ERR_ROOM_TAKEN_OVER", 409
+    default_message = "You joined this consultation from another tab or device; this one has stepped aside."
+
+
+class SignalLimit(DomainError):
+    code, status = "ERR_SIGNAL_LIMIT", 429
+    default_message = "Too many signalling messages for this consultation."

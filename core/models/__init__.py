@@ -9,6 +9,7 @@ from core.models.booking import (
     AppointmentChange,
     Rating,
     VideoTest,
+    VisitEvent,
 )
 from core.models.doctors import Doctor, ExternalBusy
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, Message, OutboxMessage
@@ -19,5 +20,5 @@ __all__ = [
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "FUNNEL_STEPS", "Appointment", "AppointmentChange",
     "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "Message",
     "OutboxMessage", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
-    "Subscription", "User", "VideoTest",
+    "Subscription", "User", "VideoTest", "VisitEvent",
 ]

@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, model_validator
 from spectree import Response
 
 from core.errors import InvalidTransition, PayloadTooLarge, TimeWindow, VideoTestRequired
-from core.video import policy
+from core.video import policy, room
 from core.video.joining import JoinSession, join_session
 from core.video.readiness import latest_test_of, record_test
 from core.video.zoom import SessionSigner
@@ -272,9 +272,14 @@ def devices():
 @patient.get("/visit/<uuid:appointment_id>")
 @require_role(*PARTICIPANTS)
 def visit(appointment_id: uuid.UUID):
-    """The join page: Zoom's Video SDK is loaded here only, and only when Zoom is configured.
-    Without keys it says so, and shows the session it would join; no call pretends to connect."""
+    """The consultation page, the same for both sides, at any time (SPEC §16). With
+    VIDEO_PROVIDER=webrtc: the waiting room before the window, which becomes the room by itself.
+    With zoom: Zoom's Video SDK is loaded here only, and only when Zoom is configured; without keys
+    it says so, and shows the session it would join; no call pretends to connect."""
     settings = state().settings
+    if settings.video_provider == "webrtc":
+        view = room.room_view(current_user.actor, appointment_id, state().redis)
+        return _no_store(render_template("patient/room.html", view=view))
     try:
         session = join_session(current_user.actor, appointment_id, signer())
     except (TimeWindow, VideoTestRequired, InvalidTransition) as refused:
