@@ -216,3 +216,20 @@ def test_the_window_closed_page_closes_politely(pair, clock_at):
     clock_at(START + timedelta(minutes=31))
     html = p.get(f"/visit/{appointment}").get_data(as_text=True)
     assert 'data-phase="closed"' in html and "The consultation time is over" in html
+
+
+def test_the_doctors_list_shows_the_patient_waiting_and_ready(pair, doctor, clock_at):
+    from core.booking.doctor_agenda import doctor_upcoming
+
+    _patient, appointment, p, _d = pair
+    clock_at(START - timedelta(minutes=8))
+    [before] = [i for i in doctor_upcoming(doctor.actor) if i.id == appointment]
+    assert before.patient_presence == "away" and before.patient_readiness == "ready"
+    p.post(f"/api/visits/{appointment}/waiting", headers=p.csrf)
+    [item] = [i for i in doctor_upcoming(doctor.actor) if i.id == appointment]
+    assert (item.patient_presence, item.patient_since, item.patient_readiness) == (
+        "waiting", START - timedelta(minutes=8), "ready")
+    clock_at(START)
+    p.post(f"/api/visits/{appointment}/join", json={"tab": TAB_A}, headers=p.csrf)
+    [item] = [i for i in doctor_upcoming(doctor.actor) if i.id == appointment]
+    assert item.patient_presence == "in_room" and item.patient_since == START - timedelta(minutes=8)
