@@ -8,6 +8,7 @@ from jobs.maintenance import purge_reset_tokens
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
+from jobs.video import settle_visits_job
 
 QUEUE = "default"
 
@@ -21,6 +22,8 @@ PERIODIC = [
     # Reminders 24 h and 1 h before (SPEC §11); each is queued once whatever the number of workers.
     (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
     (redeliver_outbox_job, {"cron": "3-59/10 * * * *"}, "redeliver-outbox"),
+    # After each consultation's window: no-show, doctor no-show (refund + credit), reminder (SPEC §16).
+    (settle_visits_job, {"interval": 60}, "settle-visits"),
 ]
 
 
