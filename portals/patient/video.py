@@ -50,6 +50,17 @@ def _user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{get_remote_address()}"
 
 
+def stun_required() -> bool:
+    settings = state().settings
+    return policy.stun_required(video_provider=settings.video_provider, turn_configured=bool(settings.turn_urls))
+
+
+@patient.app_template_global()
+def video_stun_optional() -> bool:
+    """Whether the wizard shows an unreachable STUN server as a warning (SPEC §16)."""
+    return not stun_required()
+
+
 @patient.app_template_global()
 def video_stun_url() -> str:
     """The STUN server the wizard's reachability step asks (setting STUN_URL)."""
@@ -151,7 +162,8 @@ def api_video_test_result():
     body: TestResultIn = request.context.json
     recorded = record_test(current_user.actor, appointment_id=body.appointment_id, claimed_passed=body.passed,
                            measurements=body.details.measurements(),
-                           details=body.details.model_dump(mode="json", by_alias=True, exclude_none=True))
+                           details=body.details.model_dump(mode="json", by_alias=True, exclude_none=True),
+                           stun_required=stun_required())
     return to_json(TestResultOut(id=recorded.id, appointment_id=recorded.appointment_id, passed=recorded.passed,
                                  outcome=recorded.outcome, checks=recorded.checks, tested_at=recorded.tested_at,
                                  valid_until=recorded.valid_until), 201)
