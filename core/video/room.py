@@ -132,13 +132,19 @@ def join_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, ice_conf
             funnel.record(s, "joined", user_id=actor.user_id, appointment_id=appointment_id)
     _, closes = policy.join_window(part.start_at)
     cursor = signalling.claim(redis, appointment_id, part.role, tab, closes)
+    signalling.remember_member(redis, appointment_id, actor.user_id, part.role, closes)
     signalling.mark_here(redis, appointment_id, part.role)
     servers = ice.ice_servers(stun_urls=ice_config.stun_urls, turn_urls=ice_config.turn_urls,
                               turn_secret=ice_config.turn_secret, user_id=actor.user_id, now=now)
     return Joined(appointment_id, part.role, cursor, servers, closes, rejoined)
 
 
-def _window(actor: Actor, appointment_id: uuid.UUID) -> tuple[str, datetime]:
+def _window(actor: Actor, appointment_id: uuid.UUID, redis) -> tuple[str, datetime]:
+    """The actor's side and the window's end: from Redis once they joined (the join checked them
+    as a participant, with RLS), else from the database (which refuses non-participants)."""
+    known = signalling.member(redis, appointment_id, actor.user_id) if actor.user_id else None
+    if known is not None and known[0] == actor.role:
+        return known
     with unit_of_work(actor) as uow:
         part = participation(uow.session, actor, appointment_id)
     return part.role, policy.join_window(part.start_at)[1]
@@ -146,13 +152,13 @@ def _window(actor: Actor, appointment_id: uuid.UUID) -> tuple[str, datetime]:
 
 def send_signal(actor: Actor, appointment_id: uuid.UUID, tab: str, kind: str, payload, redis) -> int:
     """Pass one message to the other participant (SPEC §16 limits: 16 KiB, 200 per participant)."""
-    role, closes = _window(actor, appointment_id)
+    role, closes = _window(actor, appointment_id, redis)
     return signalling.send(redis, appointment_id, role, tab, kind, payload, closes)
 
 
 def receive_signals(actor: Actor, appointment_id: uuid.UUID, tab: str, cursor: int, redis) -> signalling.Inbox:
     """The other participant's messages from `cursor` on, in order."""
-    role, closes = _window(actor, appointment_id)
+    role, closes = _window(actor, appointment_id, redis)
     return signalling.receive(redis, appointment_id, role, tab, cursor, closes)
 
 
@@ -161,7 +167,7 @@ def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, *, reas
     over leaves nothing (the person is still in the room, in their newer tab)."""
     if reason not in ("hangup", "closed", "ended"):
         raise ValidationFailed("reason must be hangup, closed or ended.")
-    role, closes = _window(actor, appointment_id)
+    role, closes = _window(actor, appointment_id, redis)
     signalling.send(redis, appointment_id, role, tab, "bye", {"reason": reason}, closes)
     signalling.mark_gone(redis, appointment_id, role)
     with unit_of_work(actor) as uow:
@@ -170,7 +176,7 @@ def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, *, reas
 
 def report_reconnected(actor: Actor, appointment_id: uuid.UUID, tab: str, redis) -> None:
     """The call came back after "reconnecting…" (an ICE restart): a `reconnected` event."""
-    role, _ = _window(actor, appointment_id)
+    role, _ = _window(actor, appointment_id, redis)
     signalling.require_tab(redis, appointment_id, role, tab)
     with unit_of_work(actor) as uow:
         presence.record(uow.session, appointment_id, actor.user_id, role, "reconnected", clock.now())

@@ -66,6 +66,20 @@ def claim(redis, visit: uuid.UUID, role: str, tab: str, closes_at: datetime) -> 
     return int(pipe.execute()[-1])
 
 
+def remember_member(redis, visit: uuid.UUID, user_id: uuid.UUID, role: str, closes_at: datetime) -> None:
+    """After a join that passed the participant check (role + RLS), remember who this user is in the
+    visit, so the polls that follow need no database round trip."""
+    redis.set(_key(visit, "member", str(user_id)), f"{role}|{closes_at.isoformat()}", ex=expiry(closes_at))
+
+
+def member(redis, visit: uuid.UUID, user_id: uuid.UUID) -> tuple[str, datetime] | None:
+    raw = redis.get(_key(visit, "member", str(user_id)))
+    if raw is None:
+        return None
+    role, closes = raw.decode().split("|", 1)
+    return role, datetime.fromisoformat(closes)
+
+
 def require_tab(redis, visit: uuid.UUID, role: str, tab: str) -> None:
     """ERR_ROOM_TAKEN_OVER unless `tab` is the participant's current tab."""
     current = redis.get(_key(visit, "tab", role))
