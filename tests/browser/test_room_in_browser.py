@@ -175,8 +175,10 @@ def test_the_call_goes_through_coturn_with_a_relay_only_policy(browser: Browser,
         appointment, doctor_email = book_visit(server_url, email, "2 minutes")
         sign_in(doctor, doctor_email, next_path=f"/visit/{appointment}")
         patient.goto(f"/visit/{appointment}")
-        for page in (patient, doctor):
-            page.get_by_role("button", name="Join the consultation").click()
+        doctor.get_by_role("button", name="Join the consultation").click()
+        # The patient, not yet in the call, is told the doctor is there (SPEC §16).
+        expect(patient.locator("[data-room-status]")).to_have_text(re.compile(r"^Dr\.? .+ has joined\.$"))
+        patient.get_by_role("button", name="Join the consultation").click()
         for page in (patient, doctor):
             stats = wait_for_frames(page)
             assert stats["relay"] is True and stats["framesDecoded"] > 0

@@ -75,6 +75,11 @@ function start() {
     const peerKey = st.peerState === "in_room" ? "peer-in-room" : st.peerState === "waiting" ? "peer-waiting" : "peer-away";
     const text = say(peerKey);
     if (el.peer.textContent !== text) { el.peer.textContent = text; }
+    // In the open room, before joining: say whether the other person is already in.
+    if (!inCall && phase === "open" && el.status.dataset.state !== "local") {
+      const ready = say(st.peerState === "in_room" ? "peer-in-room" : "open-now");
+      if (el.status.textContent !== ready) { el.status.textContent = ready; }
+    }
     if (st.phase === "over") { window.location.reload(); }
   }
   function tick() {
@@ -116,6 +121,7 @@ function start() {
   }
   async function join() {
     if (inCall) { return; }
+    el.status.dataset.state = "local";
     el.join.disabled = true;
     el.status.textContent = say("starting");
     try {
