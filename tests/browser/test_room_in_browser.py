@@ -110,18 +110,24 @@ def test_early_arrival_waits_then_both_see_each_other_hang_up_rejoin_and_take_ov
     d_ctx, doctor = participant(browser, live_server)
     try:
         email = sign_up(patient)
-        appointment, doctor_email = book_visit(server_url, email, "5 minutes 14 seconds")
+        appointment, doctor_email = book_visit(server_url, email, "5 minutes 24 seconds")
+        sign_in(doctor, doctor_email, next_path="/doctor/")
+        row = doctor.locator(".dk-upcoming__item").filter(has_text="Rosa Room")
+        expect(row).to_be_visible()
+        expect(row.locator(".dk-upcoming__presence")).to_have_count(0)
         patient.goto(f"/visit/{appointment}")
+        # The doctor's list says so within 5 s, without a reload (SPEC §16).
+        expect(row.locator(".dk-upcoming__presence")).to_have_text(
+            re.compile(r"^waiting since \d\d:\d\d · devices ready$"), timeout=5_000)
         waiting = patient.get_by_role("region", name="Waiting room")
         expect(waiting).to_be_visible()
-        expect(patient.locator("[data-room-countdown]")).to_have_text(re.compile(r"^The room opens in 0:1\d\.$"))
+        expect(patient.locator("[data-room-countdown]")).to_have_text(re.compile(r"^The room opens in 0:\d\d\.$"))
         expect(patient.locator("[data-room-peer]")).to_have_text("Your doctor has been told you are here.")
         expect(patient.locator("[data-room-readiness]")).to_have_text("Your devices are ready.")
         expect(patient.get_by_role("region", name="Video call")).to_be_hidden()
         assert_no_axe_violations(patient, settle=False)
 
-        sign_in(doctor, doctor_email, next_path=f"/visit/{appointment}")
-        expect(doctor).to_have_url(re.compile(rf"/visit/{appointment}$"))
+        doctor.goto(f"/visit/{appointment}")
         expect(doctor.locator("[data-room-peer]")).to_have_text("Rosa Room is in the waiting room.")
 
         # The window opens: the same page becomes the room, no reload, no error.
