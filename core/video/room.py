@@ -157,14 +157,14 @@ def send_signal(actor: Actor, appointment_id: uuid.UUID, tab: str, kind: str, pa
 
 
 def receive_signals(actor: Actor, appointment_id: uuid.UUID, tab: str, cursor: int, redis) -> signalling.Inbox:
-    """The other participant's messages from `cursor` on, in order."""
+    """The other participant's messages from `cursor` on, in order (SPEC §16 signalling)."""
     role, closes = _window(actor, appointment_id, redis)
     return signalling.receive(redis, appointment_id, role, tab, cursor, closes)
 
 
 def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, *, reason: str = "hangup") -> None:
-    """Hang up or close the tab: "bye" to the other side and a `left` event. A tab that was taken
-    over leaves nothing (the person is still in the room, in their newer tab)."""
+    """Hang up or close the tab (SPEC §16): "bye" to the other side and a `left` event. A tab that
+    was taken over leaves nothing (the person is still in the room, in their newer tab)."""
     if reason not in ("hangup", "closed", "ended"):
         raise ValidationFailed("reason must be hangup, closed or ended.")
     role, closes = _window(actor, appointment_id, redis)
@@ -175,7 +175,7 @@ def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, *, reas
 
 
 def report_reconnected(actor: Actor, appointment_id: uuid.UUID, tab: str, redis) -> None:
-    """The call came back after "reconnecting…" (an ICE restart): a `reconnected` event."""
+    """The call came back after "reconnecting…" (an ICE restart): a `reconnected` event (SPEC §16)."""
     role, _ = _window(actor, appointment_id, redis)
     signalling.require_tab(redis, appointment_id, role, tab)
     with unit_of_work(actor) as uow:
