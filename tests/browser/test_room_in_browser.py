@@ -191,3 +191,38 @@ def test_the_call_goes_through_coturn_with_a_relay_only_policy(browser: Browser,
     finally:
         p_ctx.close()
         d_ctx.close()
+
+
+NO_CAMERA = """(() => { const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => (c && c.video)
+    ? Promise.reject(new DOMException("Requested device not found", "NotFoundError")) : ask(c); })();"""
+
+
+def test_a_patient_without_a_camera_joins_by_audio_only_and_still_sees_the_doctor(browser: Browser, live_server,
+                                                                                    server_url):
+    p_ctx, patient = participant(browser, live_server)
+    d_ctx, doctor = participant(browser, live_server)
+    try:
+        p_ctx.add_init_script(NO_CAMERA)
+        email = sign_up(patient)
+        appointment, doctor_email = book_visit(server_url, email, "2 minutes")
+        sign_in(doctor, doctor_email, next_path=f"/visit/{appointment}")
+        patient.goto(f"/visit/{appointment}")
+        patient.get_by_role("button", name="Join the consultation").click()
+        expect(patient.locator("[data-room-status]")).to_have_text(
+            "Your camera is not available: you are in the call by audio only.")
+        doctor.get_by_role("button", name="Join the consultation").click()
+        stats = wait_for_frames(patient)  # the patient still sees the doctor
+        assert stats["audioOnly"] is True
+        expect(patient.get_by_role("button", name="Stop camera")).to_be_disabled()
+        deadline = time.monotonic() + CALL_TIMEOUT / 1000
+        while True:  # the doctor hears the patient: audio packets arrive, no video frames
+            heard = doctor.evaluate("window.doktuVisit.stats()")
+            if heard["connected"] and heard["packetsReceived"] > 0:
+                break
+            assert time.monotonic() < deadline, heard
+            doctor.wait_for_timeout(200)
+        assert heard["framesDecoded"] == 0
+    finally:
+        p_ctx.close()
+        d_ctx.close()
