@@ -62,7 +62,7 @@ class Settings:
     recaptcha_site_key: str | None = None
     recaptcha_secret_key: str | None = None
     otel_endpoint: str | None = None
-    stun_url: str = "stun:stun.l.google.com:19302"
+    stun_url: str | None = None  # the device test's STUN check; see core.video.ice.device_test_stun_url
     # The consultation room (SPEC §16): `webrtc` (self-hosted, peer to peer) or `zoom` (Video SDK).
     video_provider: str = "webrtc"
     stun_urls: tuple[str, ...] = ()  # may be empty: direct paths on one network need none
@@ -132,7 +132,7 @@ class Settings:
             recaptcha_site_key=get("RECAPTCHA_SITE_KEY"),
             recaptcha_secret_key=get("RECAPTCHA_SECRET_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
-            stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
+            stun_url=get("STUN_URL"),
             video_provider=_choice(get("VIDEO_PROVIDER"), "VIDEO_PROVIDER", ("webrtc", "zoom"), "webrtc"),
             stun_urls=_url_list(get("STUN_URLS"), "STUN_URLS", ("stun:", "stuns:")),
             turn_urls=_url_list(get("TURN_URLS"), "TURN_URLS", ("turn:", "turns:")),

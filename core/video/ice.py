@@ -24,6 +24,24 @@ def turn_credentials(secret: str, user_id: uuid.UUID, now: datetime,
     return username, base64.b64encode(digest).decode()
 
 
+ZOOM_STUN_FALLBACK = "stun:stun.l.google.com:19302"  # the Zoom-era default, kept for VIDEO_PROVIDER=zoom
+
+
+def device_test_stun_url(*, stun_url: str | None, stun_urls: tuple[str, ...], turn_urls: tuple[str, ...],
+                         video_provider: str) -> str:
+    """The STUN server the device test asks (SPEC §10, §16): `STUN_URL` if set, else our own —
+    the first of `STUN_URLS`, or the host of the first TURN URL (coturn answers STUN too). With
+    webrtc and none of them, nothing: the test asks no third party, and the step is only a note."""
+    if stun_url:
+        return stun_url
+    if stun_urls:
+        return stun_urls[0]
+    if turn_urls:
+        host = turn_urls[0].split(":", 1)[1].split("?", 1)[0]
+        return f"stun:{host}"
+    return ZOOM_STUN_FALLBACK if video_provider == "zoom" else ""
+
+
 def ice_servers(*, stun_urls: tuple[str, ...], turn_urls: tuple[str, ...], turn_secret: str | None,
                 user_id: uuid.UUID, now: datetime) -> list[dict]:
     """The `iceServers` of an RTCPeerConnection, as the browser takes them. Empty when neither is

@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, model_validator
 from spectree import Response
 
 from core.errors import InvalidTransition, PayloadTooLarge, TimeWindow, VideoTestRequired
-from core.video import policy, room
+from core.video import ice, policy, room
 from core.video.joining import JoinSession, join_session
 from core.video.readiness import latest_test_of, record_test
 from core.video.zoom import SessionSigner
@@ -63,8 +63,10 @@ def video_stun_optional() -> bool:
 
 @patient.app_template_global()
 def video_stun_url() -> str:
-    """The STUN server the wizard's reachability step asks (setting STUN_URL)."""
-    return state().settings.stun_url
+    """The STUN server the wizard's reachability step asks (STUN_URL, else our own STUN/TURN)."""
+    s = state().settings
+    return ice.device_test_stun_url(stun_url=s.stun_url, stun_urls=s.stun_urls, turn_urls=s.turn_urls,
+                                    video_provider=s.video_provider)
 
 
 # ---- the self-test result ----

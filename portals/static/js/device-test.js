@@ -455,6 +455,11 @@
     }).then(function (r) {
       if (token !== run) { return; }
       results[id] = r;
+      if (!r.ok && id === "stun" && STUN_OPTIONAL && r.details.error === "NoStunUrl") {
+        r.warning = true;
+        show(id, "warning", "Not checked here: your call connects directly, or through our relay.", "", r.details);
+        return;
+      }
       if (!r.ok && id === "stun" && STUN_OPTIONAL) {
         // Joining still works: the call goes through our relay when direct paths are blocked.
         r.warning = true;

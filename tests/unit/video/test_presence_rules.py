@@ -59,3 +59,15 @@ def test_turn_credentials_follow_coturns_rest_scheme():
                               user_id=user, now=T)
     assert servers == [{"urls": ["stun:a:3478"]},
                        {"urls": ["turn:a:3478"], "username": username, "credential": password}]
+
+
+def test_the_device_test_asks_our_own_stun_server_and_no_third_party_by_default():
+    def url(**kw):
+        base = dict(stun_url=None, stun_urls=(), turn_urls=(), video_provider="webrtc")
+        return ice.device_test_stun_url(**{**base, **kw})
+
+    assert url() == ""
+    assert url(turn_urls=("turn:turn.doktu.eu:3478?transport=udp",)) == "stun:turn.doktu.eu:3478"
+    assert url(stun_urls=("stun:a:3478",), turn_urls=("turn:b:3478",)) == "stun:a:3478"
+    assert url(stun_url="stun:own:19302", stun_urls=("stun:a:3478",)) == "stun:own:19302"
+    assert url(video_provider="zoom") == "stun:stun.l.google.com:19302"
