@@ -163,6 +163,23 @@ def test_early_arrival_waits_then_both_see_each_other_hang_up_rejoin_and_take_ov
         expect(patient.locator("[data-room-status]")).to_have_text(
             "You joined this consultation from another tab. This tab has stepped aside.", timeout=10_000)
         wait_for_frames(doctor)
+
+        # A network change restarts ICE on the same connection (new credentials), and the call goes on.
+        ufrag = "() => /a=ice-ufrag:(\\S+)/.exec(window.doktuVisit.pc().localDescription.sdp)[1]"
+        before, patient_before = doctor.evaluate(ufrag), newer.evaluate(ufrag)
+        for page in (doctor, newer):
+            page.evaluate("window.pcBeforeRestart = window.doktuVisit.pc()")
+        doctor.evaluate("window.dispatchEvent(new Event('online'))")
+        doctor.wait_for_function(f"({ufrag})() !== {before!r}", polling=100)
+        newer.wait_for_function(f"({ufrag})() !== {patient_before!r}", polling=100)  # answered on the same pc
+        for page in (doctor, newer):  # an ICE restart, not a new connection
+            assert page.evaluate("window.doktuVisit.pc() === window.pcBeforeRestart")
+        frames = newer.evaluate("window.doktuVisit.stats()")["framesDecoded"]
+        newer.wait_for_function("window.doktuVisit.pc().connectionState === 'connected'", polling=100)
+        deadline = time.monotonic() + 10
+        while newer.evaluate("window.doktuVisit.stats()")["framesDecoded"] <= frames:
+            assert time.monotonic() < deadline, "video stopped after the ICE restart"
+            newer.wait_for_timeout(200)
     finally:
         p_ctx.close()
         d_ctx.close()
