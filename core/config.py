@@ -62,7 +62,12 @@ class Settings:
     recaptcha_site_key: str | None = None
     recaptcha_secret_key: str | None = None
     otel_endpoint: str | None = None
-    stun_url: str = "stun:stun.l.google.com:19302"
+    stun_url: str | None = None  # the device test's STUN check; see core.video.ice.device_test_stun_url
+    # The consultation room (SPEC §16): `webrtc` (self-hosted, peer to peer) or `zoom` (Video SDK).
+    video_provider: str = "webrtc"
+    stun_urls: tuple[str, ...] = ()  # may be empty: direct paths on one network need none
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None  # coturn's static-auth-secret (use-auth-secret)
     session_cookie_secure: bool = False
     # Reverse proxies in front of the app (Fly's proxy, a load balancer) whose X-Forwarded-For and
     # X-Forwarded-Proto are trusted; 0 = none (the client address is the socket's).
@@ -129,7 +134,11 @@ class Settings:
             recaptcha_site_key=get("RECAPTCHA_SITE_KEY"),
             recaptcha_secret_key=get("RECAPTCHA_SECRET_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
-            stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
+            stun_url=get("STUN_URL"),
+            video_provider=_choice(get("VIDEO_PROVIDER"), "VIDEO_PROVIDER", ("webrtc", "zoom"), "webrtc"),
+            stun_urls=_url_list(get("STUN_URLS"), "STUN_URLS", ("stun:", "stuns:")),
+            turn_urls=_url_list(get("TURN_URLS"), "TURN_URLS", ("turn:", "turns:")),
+            turn_secret=get("TURN_SECRET"),
             session_cookie_secure=(get("SESSION_COOKIE_SECURE") or ("1" if mode == "production" else "0"))
             in {"1", "true", "yes"},
             proxy_hops=_non_negative_int(get("PROXY_HOPS"), "PROXY_HOPS", 0),
@@ -139,6 +148,8 @@ class Settings:
             reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),
         )
         values.update(overrides)
+        if values["turn_urls"] and not values["turn_secret"]:
+            raise ConfigError("TURN_URLS needs TURN_SECRET (coturn's static-auth-secret)")
         settings = cls(**values)
         return settings.with_defaults()
 
@@ -161,6 +172,22 @@ class Settings:
         if not self.stripe_webhook_secret:
             changes["stripe_webhook_secret"] = "whsec_" + _instance_secret(self.instance_path, "whsec")
         return _replace(self, **changes) if changes else self
+
+
+def _choice(value: str | None, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (value or default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _url_list(value: str | None, name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of ICE server URLs (empty: none)."""
+    urls = tuple(u.strip() for u in (value or "").split(",") if u.strip())
+    bad = [u for u in urls if not u.startswith(schemes)]
+    if bad:
+        raise ConfigError(f"{name}: {bad[0]!r} does not start with {' or '.join(schemes)}")
+    return urls
 
 
 def _non_negative_int(value: str | None, name: str, default: int) -> int:

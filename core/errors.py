@@ -136,3 +136,13 @@ class WebhookEarly(DomainError):
 
     code, status = "ERR_WEBHOOK_EARLY", 409
     default_message = "This event refers to a payment not known yet; please deliver it again later."
+
+
+class RoomTakenOver(DomainError):
+    code, status = "ERR_ROOM_TAKEN_OVER", 409
+    default_message = "You joined this consultation from another tab or device; this one has stepped aside."
+
+
+class SignalLimit(DomainError):
+    code, status = "ERR_SIGNAL_LIMIT", 429
+    default_message = "Too many signalling messages for this consultation."

@@ -12,6 +12,7 @@ from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
+from jobs.video import settle_visits_job
 
 QUEUE = "default"
 
@@ -29,6 +30,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
     # Lost deliveries, and sends whose 2-minute lease ran out (a worker died mid-send).
     (redeliver_outbox_job, {"cron": "*/2 * * * *"}, "redeliver-outbox"),
+    # After each consultation's window: no-show, doctor no-show (refund + credit), reminder (SPEC §16).
+    (settle_visits_job, {"interval": 60}, "settle-visits"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

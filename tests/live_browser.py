@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,7 +34,9 @@ DEMO_PASSWORD = "Doktu-demo-2026!"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--use-fake-device-for-media-stream",
-                 "--use-fake-ui-for-media-stream"]
+                 "--use-fake-ui-for-media-stream",
+                 # WebRTC between two contexts on this machine: 127.0.0.1 candidates too (RECIPES).
+                 "--allow-loopback-in-peer-connection"]
 DASH_UPDATE = "/_dash-update-component"
 
 expect.set_options(timeout=10_000)
@@ -100,8 +103,40 @@ def stun_responder() -> Iterator[StunResponder]:
     responder.stop()
 
 
+@dataclass(frozen=True)
+class TurnServer:
+    url: str
+    secret: str
+
+
 @pytest.fixture(scope="session")
-def live_doktu(server_url, tmp_path_factory, stun_responder) -> Iterator[LiveServer]:
+def turn_server(tmp_path_factory) -> Iterator[TurnServer | None]:
+    """coturn on loopback with coturn's REST credentials (use-auth-secret), as in production; None
+    when the `turnserver` binary is not installed (the TURN test then skips and says why)."""
+    binary = shutil.which("turnserver")
+    if binary is None:
+        yield None
+        return
+    port, secret = _free_port(), secrets.token_hex(16)
+    low = 49160 + (port % 50) * 40  # a relay port range of its own
+    log = tmp_path_factory.mktemp("coturn") / "turn.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [binary, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+             "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=doktu.local", "--no-tls",
+             "--no-dtls", f"--min-port={low}", f"--max-port={low + 39}", "--allow-loopback-peers", "--no-cli",
+             f"--pidfile={log.with_suffix('.pid')}", "--log-file=stdout"],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    time.sleep(0.3)
+    if proc.poll() is not None:
+        pytest.fail(f"turnserver exited:\n{log.read_text()[-2000:]}")
+    yield TurnServer(f"turn:127.0.0.1:{port}?transport=udp", secret)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_doktu(server_url, tmp_path_factory, stun_responder, turn_server) -> Iterator[LiveServer]:
     """A seeded Doktu served by gunicorn in a subprocess (one worker) on its own database."""
     name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
     db_url = create_fresh_database(server_url, name)
@@ -118,6 +153,7 @@ def live_doktu(server_url, tmp_path_factory, stun_responder) -> Iterator[LiveSer
         "DOKTU_DEMO_PASSWORD": DEMO_PASSWORD,
         "RATE_LIMITS": "0",  # many sign-ins from 127.0.0.1 in a minute; throttling has its own tests
         "STUN_URL": stun_responder.url,
+        **({"TURN_URLS": turn_server.url, "TURN_SECRET": turn_server.secret} if turn_server else {}),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DATABASE_APP_URL", None)

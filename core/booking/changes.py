@@ -12,6 +12,7 @@ theirs, an admin all) and again by row-level security, which hides other people'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -129,11 +130,13 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
 
 
 def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, refund_as: str = "card",
-           *, mirror: HoldMirror | None = None) -> Cancellation:
+           *, mirror: HoldMirror | None = None,
+           also: Callable[[UnitOfWork, Appointment], object] | None = None) -> Cancellation:
     """Cancel an appointment (SPEC §5): a patient ≥ 60 min before the start (their unpaid hold any
     time), a doctor any time with a reason, an admin any time; refund per `policy`. The refund is
     recorded on the payment here and paid back by the gateway after the commit; credits go to the
-    ledger in the same transaction."""
+    ledger in the same transaction. `also` writes what the caller owes with the cancellation, in
+    its transaction (the room's settlement records its outcome so)."""
     _require_party(actor)
     reason = _clean_reason(reason)
     if refund_as not in policy.REFUND_CHOICES:
@@ -165,6 +168,8 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
         _record(uow, actor, appointment, "cancel", reason, before, after, now, details={"refund": {
             "refundAs": refund.refund_as, "refundCents": refund.refund_cents,
             "creditCents": refund.credit_cents, "lateCreditCents": refund.late_credit_cents}})
+        if also is not None:
+            also(uow, appointment)
         uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
         result = Cancellation(_state(appointment), refund)
     (mirror or HoldMirror(None)).clear(freed)

@@ -23,10 +23,11 @@ from core import clock
 from core.actor import Actor
 from core.booking import lifecycle, policy
 from core.booking.completion import completion_refusal
-from core.db import unit_of_work
+from core.db import acting_as_system, unit_of_work
 from core.errors import Forbidden
 from core.models import Appointment, Doctor, Patient, Payment, User
 from core.video import policy as video_policy
+from core.video import presence
 from core.video.policy import JOIN_CLOSES, JOIN_OPENS
 from core.video.readiness import latest_test
 
@@ -51,6 +52,11 @@ class UpcomingItem:
     completion_refusal: str | None
     can_cancel: bool
     refund: policy.RefundOutcome | None  # what a doctor's cancellation now would give back
+    # The patient in the consultation room (SPEC §16): away | waiting | in_room, since when, and
+    # their device test (ready | audio_only | failed | not_tested).
+    patient_presence: str = "away"
+    patient_since: datetime | None = None
+    patient_readiness: str = "not_tested"
 
     @property
     def can_complete(self) -> bool:
@@ -113,8 +119,14 @@ def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[Upcomi
         if ids:
             for p in session.scalars(select(Payment).where(Payment.appointment_id.in_(ids))):
                 payments.setdefault(p.appointment_id, []).append(p)
+        events = presence.load(session, ids)
+        with acting_as_system(uow):
+            # The outcome of each listed patient's latest device test (not its numbers): the doctor
+            # may know whether their patient is ready; the tests themselves stay the patient's.
+            tests = {user_id: latest_test(session, user_id) for _, _, user_id in rows}
         items = []
         for a, name, user_id in rows:
+            here = presence.summarise(events.get(a.id, {}).get("patient", []))
             card, credit = _held_cents(payments.get(a.id, []))
             can_cancel = lifecycle.can_transition(a.status, lifecycle.CANCELLED, cancelled_by=a.cancelled_by)
             items.append(UpcomingItem(
@@ -128,5 +140,8 @@ def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[Upcomi
                 can_cancel=can_cancel,
                 refund=doctor_refund_preview(status=a.status, start=a.start_at, now=now, card_cents=card,
                                              credit_cents=credit) if can_cancel else None,
+                patient_presence=here.state if join_window_open(a.status, a.start_at, now) or
+                now < a.start_at else "away",
+                patient_since=here.since, patient_readiness=presence.readiness(tests.get(user_id), now),
             ))
         return items

@@ -58,6 +58,7 @@ class AlertFacts:
     device_tests_week: tuple[int, int] = (0, 0)  # (failed, all) over the last 7 days
     device_tests_month: tuple[int, int] = (0, 0)  # the same over the 30 days before
     stuck_pending: int = 0
+    doctors_missing_visits: list[str] = field(default_factory=list)  # names, last 7 days (SPEC §16)
     failed_jobs: int | None = None  # None: the queue could not be asked
     owed_given_up: int = 0  # owed side effects (refunds, notices) parked as failed
     # Seconds since a periodic job last finished (`job_heartbeats`); None: none ever has.
@@ -199,9 +200,24 @@ def doctors_offline(f: AlertFacts) -> Alert | None:
                  "Nothing to do unless it lasts: doctors switch Online in their portal.", "/admin/doctors")
 
 
+def doctors_missed_consultations(f: AlertFacts) -> Alert | None:
+    """Critical when, in the last 7 days, a doctor never joined a consultation their patient waited
+    for: the settlement cancelled it as the doctor's and refunded the patient in full plus a €10
+    credit (SPEC §16, §5)."""
+    if not f.doctors_missing_visits:
+        return None
+    names = ", ".join(f.doctors_missing_visits)
+    n = len(f.doctors_missing_visits)
+    return Alert("critical", "doctor_missed_consultations",
+                 f"{n} doctor{'s' if n != 1 else ''} missed a consultation this week",
+                 f"Patients waited and nobody came: {names}. They were refunded in full with a €10 credit.",
+                 "Call the doctor, check their availability and connection, and take them Offline if needed.",
+                 "/admin/doctors")
+
+
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
-    jobs_stalled, payment_failures, doctors_without_availability, no_show_rising, device_tests_failing, pending_stuck,
-    jobs_failing, owed_effects_given_up, doctors_offline,
+    jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability, no_show_rising,
+    device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, doctors_offline,
 )
 
 
@@ -243,6 +259,13 @@ SELECT count(*) FILTER (WHERE created_at >= :week AND NOT passed) AS week_failed
   FROM video_tests WHERE created_at >= :month AND created_at < :now
 """)
 
+MISSED = text("""
+SELECT d.display_name FROM visit_events e JOIN appointments a ON a.id = e.appointment_id
+  JOIN doctors d ON d.id = a.doctor_id
+ WHERE e.kind = 'ended' AND e.outcome = 'doctor_no_show' AND e.occurred_at >= :week AND e.occurred_at < :now
+ GROUP BY d.display_name ORDER BY count(*) DESC, d.display_name
+""")
+
 
 def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
                  cache: Cache | None = None) -> AlertFacts:
@@ -271,6 +294,7 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         visits = s.execute(VISITS, params).mappings().one()
         tests = s.execute(TESTS, params).mappings().one()
         doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE online ORDER BY display_name")).all()
+        missing = list(s.scalars(MISSED, params))
     return AlertFacts(
         payments_failed_today=base["failed"], payments_succeeded_today=base["succeeded"],
         top_failure_code=base["top_code"], doctors_offline=base["offline"], stuck_pending=base["stuck"],
@@ -280,6 +304,7 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         no_show_month=(visits["month_no_show"], visits["month_all"]),
         device_tests_week=(tests["week_failed"], tests["week_all"]),
         device_tests_month=(tests["month_failed"], tests["month_all"]),
+        doctors_missing_visits=missing,
     )
 
 

@@ -9,6 +9,7 @@ from core.models.booking import (
     AppointmentChange,
     Rating,
     VideoTest,
+    VisitEvent,
 )
 from core.models.doctors import Doctor, ExternalBusy, rating_stats
 from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
@@ -47,5 +48,6 @@ __all__ = [
     "Subscription",
     "User",
     "VideoTest",
+    "VisitEvent",
     "rating_stats",
 ]

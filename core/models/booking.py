@@ -122,3 +122,31 @@ class VideoTest(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = timestamp_now()
+
+
+VISIT_EVENT_KINDS = ("waiting", "joined", "left", "reconnected", "ended")
+
+
+class VisitEvent(Base):
+    """Presence in a consultation's room (SPEC §16): each participant's transitions, and the
+    settlement's `ended` rows (no user; `outcome` says what the settlement did, once per outcome)."""
+
+    __tablename__ = "visit_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('waiting', 'joined', 'left', 'reconnected', 'ended')", name="kind"),
+        CheckConstraint("role IN ('patient', 'doctor', 'system')", name="role"),
+        CheckConstraint("(kind = 'ended') = (outcome IS NOT NULL)", name="outcome_on_end"),
+        Index("ix_visit_events_appointment_at", "appointment_id", "occurred_at"),
+        # The settlement writes each outcome once, whatever the number of workers racing on it.
+        Index("uq_visit_events_outcome", "appointment_id", "outcome", unique=True,
+              postgresql_where=text("kind = 'ended'")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    appointment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    occurred_at: Mapped[datetime] = timestamp_now()

@@ -122,10 +122,17 @@ class Measurements:
 @dataclass(frozen=True)
 class Assessment:
     checks: dict[str, bool] = field(default_factory=dict)  # step -> passed
+    stun_required: bool = True
 
     @property
     def failed_steps(self) -> list[str]:
-        return [step for step in STEPS if not self.checks.get(step)]
+        """The steps that failed and count: an unreachable STUN server is only a warning when the
+        call can be relayed (SPEC §16)."""
+        return [step for step in STEPS if not self.checks.get(step) and (step != "stun" or self.stun_required)]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [step for step in STEPS if not self.checks.get(step) and step not in self.failed_steps]
 
     @property
     def outcome(self) -> str:
@@ -145,7 +152,13 @@ def _number(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def assess(m: Measurements) -> Assessment:
+def stun_required(*, video_provider: str, turn_configured: bool) -> bool:
+    """STUN unreachable blocks joining only where nothing can relay the call (SPEC §16): with
+    `webrtc` (our TURN, or a direct path) or a configured TURN server it is a warning."""
+    return video_provider != "webrtc" and not turn_configured
+
+
+def assess(m: Measurements, *, stun_required: bool = True) -> Assessment:
     """Each step against its threshold (see the module docstring), from the numbers alone."""
     width, height = m.camera_width, m.camera_height
     # A portrait camera (480×640) is as good as a landscape one: compare the long and short sides.
@@ -157,4 +170,5 @@ def assess(m: Measurements) -> Assessment:
     echo = (e := _number(m.echo_score)) is not None and 0 <= e < MAX_ECHO_SCORE
     rtt = _number(m.stun_rtt_ms)
     stun = m.stun_reachable is True and (rtt is None or rtt <= STUN_TIMEOUT_MS)
-    return Assessment({"camera": camera, "microphone": mic, "bandwidth": bandwidth, "echo": echo, "stun": stun})
+    return Assessment({"camera": camera, "microphone": mic, "bandwidth": bandwidth, "echo": echo, "stun": stun},
+                      stun_required=stun_required)

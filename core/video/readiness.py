@@ -38,7 +38,7 @@ class RecordedTest:
 
 
 def record_test(actor: Actor, *, appointment_id: uuid.UUID | None, claimed_passed: bool,
-                measurements: policy.Measurements, details: dict) -> RecordedTest:
+                measurements: policy.Measurements, details: dict, stun_required: bool = True) -> RecordedTest:
     """Store one self-test of the actor's devices (SPEC §10), for an appointment they take part in
     or for none (the /devices page). The server re-checks the thresholds from the numbers: a
     `passed: true` whose numbers fail is refused (422 ERR_VALIDATION, naming the failing steps),
@@ -46,7 +46,7 @@ def record_test(actor: Actor, *, appointment_id: uuid.UUID | None, claimed_passe
     failed). A result the browser reports as failed is stored as failed."""
     if actor.role not in TESTERS or actor.user_id is None:
         raise Forbidden("Only patients and doctors take the device test.")
-    assessment = policy.assess(measurements)
+    assessment = policy.assess(measurements, stun_required=stun_required)
     if claimed_passed and not assessment.passed:
         failed = assessment.failed_steps
         raise ValidationFailed("The measurements do not pass: " + ", ".join(failed) + ".",

@@ -12,6 +12,7 @@ from dash import html
 
 from core.booking.doctor_agenda import UpcomingItem
 from core.booking.policy import RefundOutcome
+from core.video.presence import READINESS_WORDS
 from portals.doctor.documents_panel import open_button
 from portals.public.pages import money
 
@@ -37,18 +38,32 @@ def join_control(item: UpcomingItem, tz: ZoneInfo, now: datetime):
         return html.A("Join live", href=f"/visit/{item.id}", className="dk-btn dk-join is-live",
                       **{"aria-label": f"Join live: consultation {label}"})
     if item.join_open:
-        return html.A("Test devices to join", href="/devices", className="dk-btn dk-join is-live",
+        # The room page runs the device test in place: the doctor stays in the consultation's page.
+        return html.A("Test devices to join", href=f"/visit/{item.id}", className="dk-btn dk-join is-live",
                       title=item.join_refusal, **{"aria-label": f"Test devices to join the consultation {label}"})
     if item.status in ("paid", "confirmed") and now < item.join_opens_at:
-        return html.Span(f"Join from {item.join_opens_at.astimezone(tz):%H:%M}", className="dk-join-later")
+        # The waiting room is open at any time (SPEC §16); the call from the window on.
+        opens = f"{item.join_opens_at.astimezone(tz):%H:%M}"
+        return html.A(f"Join from {opens}", href=f"/visit/{item.id}", className="dk-join-later",
+                      **{"aria-label": f"Waiting room: consultation {label}, the call opens at {opens}"})
     return None
+
+
+def presence_label(item: UpcomingItem, tz: ZoneInfo) -> str | None:
+    """"waiting since 10:02 · devices ready" (SPEC §16), or None while the patient is not there."""
+    if item.patient_presence == "away" or item.patient_since is None:
+        return None
+    where = "in the room" if item.patient_presence == "in_room" else "waiting"
+    ready = READINESS_WORDS.get(item.patient_readiness, item.patient_readiness)
+    return f"{where} since {item.patient_since.astimezone(tz):%H:%M} · {ready}"
 
 
 def item_signature(items: list[UpcomingItem], now: datetime) -> str:
     """Changes when anything shown changes (the join window included), so a refresh without a change
     sends nothing and the list never flickers."""
     raw = "|".join(f"{i.id}:{i.status}:{i.join_open}:{i.join_refusal}:{i.can_complete}:{i.can_cancel}:"
-                   f"{i.start.isoformat()}:{i.refund}" for i in items)
+                   f"{i.start.isoformat()}:{i.refund}:{i.patient_presence}:{i.patient_since}:{i.patient_readiness}"
+                   for i in items)
     return format(zlib.crc32(raw.encode()), "08x")
 
 
@@ -76,6 +91,8 @@ def upcoming_list(items: list[UpcomingItem], tz: ZoneInfo, now: datetime):
                 html.Strong(when_label(item.start, tz, today), className="dk-upcoming__when"),
                 html.Span(item.patient_name, className="dk-upcoming__who"),
                 html.Span(item.status, className=f"dk-chip dk-chip--{item.status}"),
+                *([html.Span(label, className="dk-upcoming__presence", **{"data-presence": item.patient_presence})]
+                  if (label := presence_label(item, tz)) else []),
             ], className="dk-upcoming__info"),
             html.Div([*([join] if join is not None else []), *actions], className="dk-upcoming__actions"),
         ], className="dk-upcoming__item" + (" is-live" if item.join_open else "")))

@@ -14,4 +14,5 @@ from portals.patient import (  # noqa: E402,F401
     payments,
     settings,
     video,
+    visits,
 )

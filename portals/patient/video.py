@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, model_validator
 from spectree import Response
 
 from core.errors import InvalidTransition, PayloadTooLarge, TimeWindow, VideoTestRequired
-from core.video import policy
+from core.video import ice, policy, room
 from core.video.joining import JoinSession, join_session
 from core.video.readiness import latest_test_of, record_test
 from core.video.zoom import SessionSigner
@@ -50,10 +50,23 @@ def _user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{get_remote_address()}"
 
 
+def stun_required() -> bool:
+    settings = state().settings
+    return policy.stun_required(video_provider=settings.video_provider, turn_configured=bool(settings.turn_urls))
+
+
+@patient.app_template_global()
+def video_stun_optional() -> bool:
+    """Whether the wizard shows an unreachable STUN server as a warning (SPEC §16)."""
+    return not stun_required()
+
+
 @patient.app_template_global()
 def video_stun_url() -> str:
-    """The STUN server the wizard's reachability step asks (setting STUN_URL)."""
-    return state().settings.stun_url
+    """The STUN server the wizard's reachability step asks (STUN_URL, else our own STUN/TURN)."""
+    s = state().settings
+    return ice.device_test_stun_url(stun_url=s.stun_url, stun_urls=s.stun_urls, turn_urls=s.turn_urls,
+                                    video_provider=s.video_provider)
 
 
 # ---- the self-test result ----
@@ -151,7 +164,8 @@ def api_video_test_result():
     body: TestResultIn = request.context.json
     recorded = record_test(current_user.actor, appointment_id=body.appointment_id, claimed_passed=body.passed,
                            measurements=body.details.measurements(),
-                           details=body.details.model_dump(mode="json", by_alias=True, exclude_none=True))
+                           details=body.details.model_dump(mode="json", by_alias=True, exclude_none=True),
+                           stun_required=stun_required())
     return to_json(TestResultOut(id=recorded.id, appointment_id=recorded.appointment_id, passed=recorded.passed,
                                  outcome=recorded.outcome, checks=recorded.checks, tested_at=recorded.tested_at,
                                  valid_until=recorded.valid_until), 201)
@@ -272,9 +286,14 @@ def devices():
 @patient.get("/visit/<uuid:appointment_id>")
 @require_role(*PARTICIPANTS)
 def visit(appointment_id: uuid.UUID):
-    """The join page: Zoom's Video SDK is loaded here only, and only when Zoom is configured.
-    Without keys it says so, and shows the session it would join; no call pretends to connect."""
+    """The consultation page, the same for both sides, at any time (SPEC §16). With
+    VIDEO_PROVIDER=webrtc: the waiting room before the window, which becomes the room by itself.
+    With zoom: Zoom's Video SDK is loaded here only, and only when Zoom is configured; without keys
+    it says so, and shows the session it would join; no call pretends to connect."""
     settings = state().settings
+    if settings.video_provider == "webrtc":
+        view = room.room_view(current_user.actor, appointment_id, state().redis)
+        return _no_store(render_template("patient/room.html", view=view))
     try:
         session = join_session(current_user.actor, appointment_id, signer())
     except (TimeWindow, VideoTestRequired, InvalidTransition) as refused:

@@ -57,8 +57,10 @@ def test_a_guest_books_pays_tests_devices_and_reaches_the_join_page(page: Page):
     expect(dialog.locator("[data-summary]")).to_have_text(re.compile("^All checks passed"), timeout=WIZARD_TIMEOUT)
     page.keyboard.press("Escape")
 
-    page.goto(f"/visit/{appointment}")  # booked at least an hour ahead: the room is not open yet
-    expect(page.get_by_role("alert")).to_contain_text("5 minutes before")
+    page.goto(f"/visit/{appointment}")  # booked at least an hour ahead: the waiting room, no error
+    expect(page.get_by_role("region", name="Waiting room")).to_be_visible()
+    expect(page.locator("[data-room-countdown]")).to_have_text(re.compile(r"^The room opens in \d+:\d\d:\d\d\.$"))
+    expect(page.locator("[data-room-readiness]")).to_have_text("Your devices are ready.")
     assert_no_axe_violations(page)
 
 

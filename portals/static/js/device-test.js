@@ -8,6 +8,9 @@
   "use strict";
   var script = document.currentScript;
   var STUN_URL = (script && script.getAttribute("data-stun-url")) || "";
+  // With our own relay (VIDEO_PROVIDER=webrtc or a TURN server) an unreachable STUN server is a
+  // warning, not a failure (SPEC §16).
+  var STUN_OPTIONAL = !!script && script.getAttribute("data-stun-optional") === "yes";
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var MIN_WIDTH = 640, MIN_HEIGHT = 480, MIN_DBFS = -45, MIN_MBPS = 1.2, MAX_ECHO = 0.3;
   var STUN_TIMEOUT_MS = 5000;
@@ -115,12 +118,12 @@
             var db = levelDbfs(buffer);
             loudest = Math.max(loudest, db);
             meter.value = Math.max(meter.min, db);
-            meterText.textContent = dbfs(db);
+            meterText.textContent = db > MIN_DBFS ? "We hear you" : "Too quiet";
             if (performance.now() - started >= LISTEN_MS) {
               clearInterval(timer);
               source.disconnect();
               meter.value = Math.max(meter.min, loudest);  // the meter keeps what counted: the loudest
-              meterText.textContent = "loudest " + dbfs(loudest);
+              meterText.textContent = loudest > MIN_DBFS ? "We hear you" : "Too quiet";
               resolve(loudest);
             }
           }, 50);
@@ -129,9 +132,9 @@
       .then(function (loudest) {
         var details = { rmsDbfs: round(loudest, 1) };
         if (loudest > MIN_DBFS) {
-          return result(true, "Your microphone works: we heard you at " + dbfs(loudest) + ".", "", details);
+          return result(true, "Your microphone works: we hear you clearly.", "", details);
         }
-        return result(false, "We heard almost nothing (" + dbfs(loudest) + "; more than " + dbfs(MIN_DBFS) + " is needed).",
+        return result(false, "We could hardly hear you.",
           "Check that the microphone is not muted (on the headset or in the system settings), speak while it listens, then retry.", details);
       })
       .catch(function (e) {
@@ -278,9 +281,9 @@
       var score = echoScore(reference, recorded);
       var details = { score: round(score, 3) };
       if (score < MAX_ECHO) {
-        return result(true, "No echo: score " + round(score, 2) + " (below " + MAX_ECHO + ").", "", details);
+        return result(true, "No echo: the other person will not hear themselves.", "", details);
       }
-      return result(false, "Your microphone picks up your speakers: echo score " + round(score, 2) + " (below " + MAX_ECHO + " is needed).",
+      return result(false, "Your microphone picks up your speakers, so the other person would hear an echo.",
         "Use headphones, or turn the speaker volume down, then retry.", details);
     });
   }
@@ -292,7 +295,7 @@
      unreachable server keeps the gathering going until our timeout. */
   function testStun() {
     if (!STUN_URL) {
-      return Promise.resolve(result(false, "No STUN server is configured on this Doktu.", "Please tell the Doktu team (setting STUN_URL).", { reachable: false, error: "NoStunUrl" }));
+      return Promise.resolve(result(false, "This Doktu cannot check your video network.", "Please tell the Doktu team.", { reachable: false, error: "NoStunUrl" }));
     }
     if (!window.RTCPeerConnection) {
       return Promise.resolve(result(false, "This browser cannot make video calls (no WebRTC).", "Use a recent Chrome, Edge, Firefox or Safari.", { reachable: false, error: "NoWebRTC" }));
@@ -307,9 +310,9 @@
         clearTimeout(timer);
         pc.close();
         var rtt = Math.round(performance.now() - started);
-        if (type) { resolve(result(true, "Our video network answered in " + rtt + " ms.", "", { reachable: true, rttMs: rtt, candidateType: type })); return; }
-        resolve(result(false, "Our video network did not answer within " + STUN_TIMEOUT_MS / 1000 + " seconds.",
-          "A firewall or VPN may block video calls (UDP). Switch the VPN off or try another network (your phone's hotspot, for example), then retry.",
+        if (type) { resolve(result(true, "Your network can connect video calls.", "", { reachable: true, rttMs: rtt, candidateType: type })); return; }
+        resolve(result(false, "Your network may block video calls.",
+          "A firewall or VPN may block video calls. Switch the VPN off or try another network (your phone's hotspot, for example), then retry.",
           { reachable: false, error: error }));
       }
       function typeOf(c) { return c.type || ((/ typ (\w+)/.exec(c.candidate) || [])[1]); }
@@ -342,6 +345,7 @@
         '<h3 class="dk-dt__title" id="dk-dt-' + s.id + '" tabindex="-1">' + s.title + '</h3>' +
         '<p class="dk-dt__result" role="status" data-result>Not checked yet.</p>' +
         '<p class="dk-dt__hint" data-hint hidden></p>' +
+        '<details class="dk-dt__figures" data-figures hidden><summary>Details<span class="visually-hidden"> of the ' + s.title.toLowerCase() + ' check</span></summary><p data-figures-text></p></details>' +
         '<button type="button" class="dk-btn dk-btn--ghost dk-btn--small" data-retry hidden>Retry the ' + s.title.toLowerCase() + ' check</button></li>';
     }).join("");
     root.innerHTML =
@@ -350,12 +354,12 @@
         '<button type="button" class="dk-modal__close" data-dt-close aria-label="Close the device test">×</button></div>' +
         '<p id="dk-dt-intro">We check your camera, microphone, connection speed, echo and video network (about 15 seconds). ' +
         'Allow the camera and the microphone when your browser asks, and say a few words while the microphone is checked.</p>' +
+        '<p class="dk-dt__summary" role="status" data-summary></p>' +
         '<div class="dk-dt__media"><video class="dk-dt__preview" data-dt-preview muted playsinline hidden aria-label="Your camera preview"></video>' +
         '<div class="dk-dt__level"><label for="dk-dt-level">Microphone level</label> ' +
         '<meter id="dk-dt-level" data-dt-level min="-80" max="0" low="-45" high="-6" optimum="-20" value="-80"></meter> ' +
         '<span data-dt-level-text aria-hidden="true">—</span></div></div>' +
         '<ol class="dk-dt__steps">' + steps + '</ol>' +
-        '<p class="dk-dt__summary" role="status" data-summary></p>' +
         '<div class="dk-modal__actions"><button type="button" class="dk-btn" data-dt-start>Start the test</button>' +
         '<button type="button" class="dk-btn dk-btn--ghost" data-dt-close>Close</button></div>' +
       '</div>';
@@ -416,10 +420,25 @@
 
   function stepBox(id) { return $('[data-step="' + id + '"]'); }
   function setText(id, text) { $("[data-result]", stepBox(id)).textContent = text; }
-  function show(id, state, text, hint) {
+  /* The measured numbers, for the curious and for support: behind a "Details" disclosure, never in
+     the verdict itself (SPEC §16: no dBFS, no STUN in the patient's words). */
+  function figures(id, d) {
+    if (!d) { return ""; }
+    if (d.error) { return "Browser error: " + d.error + "."; }
+    if (id === "camera") { return d.width + " × " + d.height + (d.frameRate ? " at " + d.frameRate + " frames/s" : "") + " (at least " + MIN_WIDTH + " × " + MIN_HEIGHT + ")."; }
+    if (id === "microphone" && d.rmsDbfs != null) { return "Loudest level " + dbfs(d.rmsDbfs) + " (more than " + dbfs(MIN_DBFS) + " needed)."; }
+    if (id === "bandwidth" && d.downMbps != null) { return d.downMbps + " Mbps down, " + d.upMbps + " Mbps up (at least " + MIN_MBPS + " each way)."; }
+    if (id === "echo" && d.score != null) { return "Echo score " + round(d.score, 2) + " (below " + MAX_ECHO + " needed)."; }
+    if (id === "stun") { return d.reachable ? "STUN server answered in " + d.rttMs + " ms (" + d.candidateType + ")." : "No STUN answer within " + STUN_TIMEOUT_MS / 1000 + " s."; }
+    return "";
+  }
+  function show(id, state, text, hint, details) {
     var box = stepBox(id), retryButton = $("[data-retry]", box), hintBox = $("[data-hint]", box);
+    var figuresBox = $("[data-figures]", box), numbers = figures(id, details);
+    $("[data-figures-text]", box).textContent = numbers;
+    figuresBox.hidden = !numbers || state === "running" || state === "idle";
     box.setAttribute("data-state", state);
-    var prefix = state === "passed" ? "Passed: " : state === "failed" ? "Did not pass: " : "";
+    var prefix = state === "passed" ? "Passed: " : state === "failed" ? "Did not pass: " : state === "warning" ? "Note: " : "";
     $("[data-result]", box).textContent = prefix + text;
     hintBox.textContent = hint ? "How to fix it: " + hint : "";
     hintBox.hidden = !hint;
@@ -436,7 +455,18 @@
     }).then(function (r) {
       if (token !== run) { return; }
       results[id] = r;
-      show(id, r.ok ? "passed" : "failed", r.text, r.hint);
+      if (!r.ok && id === "stun" && STUN_OPTIONAL && r.details.error === "NoStunUrl") {
+        r.warning = true;
+        show(id, "warning", "Not checked here: your call connects directly, or through our relay.", "", r.details);
+        return;
+      }
+      if (!r.ok && id === "stun" && STUN_OPTIONAL) {
+        // Joining still works: the call goes through our relay when direct paths are blocked.
+        r.warning = true;
+        show(id, "warning", "Your network may block direct video; we will relay it.", "", r.details);
+        return;
+      }
+      show(id, r.ok ? "passed" : "failed", r.text, r.hint, r.details);
     });
   }
 
@@ -471,7 +501,7 @@
   }
 
   function outcome() {
-    var failed = STEPS.filter(function (s) { return !(results[s.id] && results[s.id].ok); }).map(function (s) { return s.id; });
+    var failed = STEPS.filter(function (s) { var r = results[s.id]; return !(r && (r.ok || r.warning)); }).map(function (s) { return s.id; });
     if (!failed.length) { return { outcome: "passed", failed: failed }; }
     return { outcome: failed.length === 1 && failed[0] === "camera" ? "audio_only" : "failed", failed: failed };
   }

@@ -140,10 +140,18 @@ def test_a_cancelled_consultation_cannot_be_joined(consultation, login, client, 
     assert error["code"] == "ERR_INVALID_STATE"
 
 
-# ---- the join page ----
+# ---- the join page (VIDEO_PROVIDER=zoom; webrtc's room is tests/integration/video/test_room.py) ----
+
+@pytest.fixture
+def zoom_provider(app, monkeypatch):
+    state = app.extensions["doktu"]
+    zoom = dataclasses.replace(state.settings, video_provider="zoom")
+    monkeypatch.setattr(state, "settings", zoom)
+    monkeypatch.setattr(config, "_current", zoom)
+    return zoom
 
 def test_the_join_page_without_zoom_keys_says_so_and_shows_the_claims(consultation, login, client, post_result,
-                                                                       clock_at, dev_secret):
+                                                                       clock_at, dev_secret, zoom_provider):
     patient, appointment = consultation()
     clock_at(START - timedelta(minutes=2))
     login(patient.email)
@@ -161,7 +169,7 @@ def test_the_join_page_without_zoom_keys_says_so_and_shows_the_claims(consultati
 def test_the_join_page_with_zoom_keys_loads_the_sdk_there_only(consultation, login, client, post_result, clock_at,
                                                                 app, monkeypatch):
     state = app.extensions["doktu"]
-    zoomed = dataclasses.replace(state.settings, zoom_sdk_key="zoom-key", zoom_sdk_secret="zoom-secret-" + "z" * 30)
+    zoomed = dataclasses.replace(state.settings, video_provider="zoom", zoom_sdk_key="zoom-key", zoom_sdk_secret="zoom-secret-" + "z" * 30)
     monkeypatch.setattr(state, "settings", zoomed)
     monkeypatch.setattr(config, "_current", zoomed)
     patient, appointment = consultation()
@@ -179,7 +187,7 @@ def test_the_join_page_with_zoom_keys_loads_the_sdk_there_only(consultation, log
         assert "zoom.us" not in client.get(path).get_data(as_text=True)
 
 
-def test_the_join_page_outside_the_window_explains(consultation, login, client, clock_at):
+def test_the_join_page_outside_the_window_explains(consultation, login, client, clock_at, zoom_provider):
     patient, appointment = consultation()
     login(patient.email)
     page = client.get(f"/visit/{appointment}")
@@ -196,7 +204,8 @@ def test_the_devices_page_shows_the_last_test(onboarded, doctor, login, client, 
     login(patient.email)
     html = client.get("/devices").get_data(as_text=True)
     assert "Start the device test" in html and "data-dk-last-test" not in html
-    assert 'data-stun-url="stun:' in html
+    # webrtc with no STUN/TURN configured: the wizard asks no third party; the step is only a note.
+    assert 'data-stun-url=""' in html and 'data-stun-optional="yes"' in html
     post_result(None, camera={"error": "NotAllowedError"})
     html = client.get("/devices").get_data(as_text=True)
     assert "Your last test passed for audio only (no camera)" in html

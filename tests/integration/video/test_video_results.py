@@ -52,7 +52,26 @@ def test_passed_true_with_missing_steps_is_refused(onboarded, login, post_result
     login(onboarded().email)
     response = post_result(None, stun=None, bandwidth={"downMbps": 9.0})  # no upload figure
     assert response.status_code == 422
-    assert response.get_json()["error"]["details"]["failedSteps"] == ["bandwidth", "stun"]
+    # VIDEO_PROVIDER=webrtc (the default): a missing STUN answer is a warning, not a failure (SPEC §16).
+    assert response.get_json()["error"]["details"]["failedSteps"] == ["bandwidth"]
+
+
+def test_stun_unreachable_passes_with_webrtc_and_fails_with_zoom_without_turn(onboarded, login, post_result, app,
+                                                                             monkeypatch):
+    import dataclasses
+
+    from core import config
+
+    login(onboarded().email)
+    relayed = post_result(None, stun={"reachable": False, "error": "Timeout"})
+    assert relayed.status_code == 201 and relayed.get_json()["outcome"] == "passed"
+    assert relayed.get_json()["checks"]["stun"] is False  # the warning is kept in the stored checks
+    state = app.extensions["doktu"]
+    zoom = dataclasses.replace(state.settings, video_provider="zoom")
+    monkeypatch.setattr(state, "settings", zoom)
+    monkeypatch.setattr(config, "_current", zoom)
+    blocked = post_result(None, stun={"reachable": False, "error": "Timeout"})
+    assert blocked.status_code == 422 and blocked.get_json()["error"]["details"]["failedSteps"] == ["stun"]
 
 
 def test_no_camera_but_everything_else_is_stored_as_audio_only(onboarded, login, post_result):

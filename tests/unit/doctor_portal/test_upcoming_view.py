@@ -38,12 +38,13 @@ def test_join_live_pulses_in_the_window_and_links_to_the_visit():
 
 def test_in_the_window_without_a_device_test_the_button_leads_to_the_test():
     link = uv.join_control(item(join_refusal="Run the device test first."), PARIS, NOW)
-    assert link.children == "Test devices to join" and link.href == "/devices"
+    assert link.children == "Test devices to join" and link.href == f"/visit/{link_id(link)}"
 
 
 def test_before_the_window_it_says_when_it_opens():
     early = item(join_open=False, start=NOW + timedelta(hours=2), join_opens_at=NOW + timedelta(hours=2, minutes=-5))
-    assert uv.join_control(early, PARIS, NOW).children == "Join from 15:52"
+    later = uv.join_control(early, PARIS, NOW)
+    assert later.children == "Join from 15:52" and later.href == f"/visit/{early.id}"  # the waiting room
     assert uv.join_control(item(join_open=False, status="pending"), PARIS, NOW) is None
 
 
@@ -74,3 +75,18 @@ def test_signature_ignores_nothing_that_is_shown():
     items = [item()]
     assert uv.item_signature(items, NOW) == uv.item_signature(list(items), NOW)
     assert uv.item_signature(items, NOW) != uv.item_signature([item(id=items[0].id, status="completed")], NOW)
+
+
+def link_id(link) -> str:
+    return link.href.rsplit("/", 1)[1]
+
+
+def test_the_patient_waiting_shows_since_when_and_their_device_state():
+    waiting = item(patient_presence="waiting", patient_since=NOW - timedelta(minutes=3), patient_readiness="ready")
+    assert uv.presence_label(waiting, PARIS) == "waiting since 13:54 · devices ready"
+    audio = item(patient_presence="in_room", patient_since=NOW, patient_readiness="audio_only")
+    assert uv.presence_label(audio, PARIS) == "in the room since 13:57 · audio only"
+    untested = item(patient_presence="waiting", patient_since=NOW, patient_readiness="not_tested")
+    assert uv.presence_label(untested, PARIS) == "waiting since 13:57 · not tested"
+    assert uv.presence_label(item(), PARIS) is None
+    assert uv.item_signature([waiting], NOW) != uv.item_signature([untested], NOW)  # the list refreshes

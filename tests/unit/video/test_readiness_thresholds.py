@@ -53,3 +53,21 @@ def test_no_microphone_fails_even_with_a_camera():
 
 def test_no_camera_and_a_slow_line_fails():
     assert assess(measured(camera_width=None, camera_height=None, up_mbps=0.5)).outcome == "failed"
+
+
+def test_an_unreachable_stun_server_is_a_warning_where_the_call_can_be_relayed():
+    unreachable = measured(stun_reachable=False, stun_rtt_ms=None)
+    assert assess(unreachable).failed_steps == ["stun"] and assess(unreachable).outcome == "failed"
+    relayed = assess(unreachable, stun_required=False)
+    assert relayed.outcome == "passed" and relayed.failed_steps == [] and relayed.warnings == ["stun"]
+    no_camera = assess(measured(camera_width=None, camera_height=None, stun_reachable=False), stun_required=False)
+    assert no_camera.outcome == "audio_only" and no_camera.warnings == ["stun"]
+    assert assess(measured(mic_rms_dbfs=-60, stun_reachable=False), stun_required=False).outcome == "failed"
+
+
+def test_stun_is_required_only_for_zoom_without_turn():
+    from core.video.policy import stun_required
+
+    assert stun_required(video_provider="zoom", turn_configured=False) is True
+    assert stun_required(video_provider="zoom", turn_configured=True) is False
+    assert stun_required(video_provider="webrtc", turn_configured=False) is False
