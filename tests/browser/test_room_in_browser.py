@@ -170,12 +170,13 @@ def test_early_arrival_waits_then_both_see_each_other_hang_up_rejoin_and_take_ov
         for page in (doctor, newer):
             page.evaluate("window.pcBeforeRestart = window.doktuVisit.pc()")
         doctor.evaluate("window.dispatchEvent(new Event('online'))")
-        doctor.wait_for_function(f"({ufrag})() !== {before!r}", polling=100)
-        newer.wait_for_function(f"({ufrag})() !== {patient_before!r}", polling=100)  # answered on the same pc
+        # Predicates as functions: a string predicate is eval'ed in the page, which our CSP forbids.
+        doctor.wait_for_function(f"() => ({ufrag})() !== {before!r}", polling=100)
+        newer.wait_for_function(f"() => ({ufrag})() !== {patient_before!r}", polling=100)  # answered on the same pc
         for page in (doctor, newer):  # an ICE restart, not a new connection
             assert page.evaluate("window.doktuVisit.pc() === window.pcBeforeRestart")
         frames = newer.evaluate("window.doktuVisit.stats()")["framesDecoded"]
-        newer.wait_for_function("window.doktuVisit.pc().connectionState === 'connected'", polling=100)
+        newer.wait_for_function("() => window.doktuVisit.pc().connectionState === 'connected'", polling=100)
         deadline = time.monotonic() + 10
         while newer.evaluate("window.doktuVisit.stats()")["framesDecoded"] <= frames:
             assert time.monotonic() < deadline, "video stopped after the ICE restart"
