@@ -129,3 +129,9 @@ class ChallengeRequired(DomainError):
 class WebhookRejected(DomainError):
     code, status = "ERR_WEBHOOK_SIGNATURE", 400
     default_message = "The webhook signature is not valid."
+
+
+class ExportInProgress(DomainError):
+    code, status = "ERR_EXPORT_IN_PROGRESS", 409
+    default_message = "Your data export is already being prepared. We will email you the link when it is ready."
+

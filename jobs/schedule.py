@@ -7,6 +7,7 @@ from rq.cron import CronScheduler
 from jobs.maintenance import purge_reset_tokens
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
+from jobs.privacy import build_queued_exports_job, retention_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 
 QUEUE = "default"
@@ -21,6 +22,8 @@ PERIODIC = [
     # Reminders 24 h and 1 h before (SPEC §11); each is queued once whatever the number of workers.
     (send_reminders_job, {"cron": "*/5 * * * *"}, "reminders"),
     (redeliver_outbox_job, {"cron": "3-59/10 * * * *"}, "redeliver-outbox"),
+    (build_queued_exports_job, {"cron": "7-59/10 * * * *"}, "privacy-exports"),  # SPEC §21: lost export jobs
+    (retention_job, {"cron": "40 2 * * *"}, "privacy-retention"),  # SPEC §21: nightly, idempotent
 ]
 
 

@@ -13,11 +13,33 @@ from core.models.booking import (
 from core.models.doctors import Doctor, ExternalBusy
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
+from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
 
 __all__ = [
-    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "FUNNEL_STEPS", "Appointment", "AppointmentChange",
-    "AuditEvent", "Base", "CreditEntry", "Doctor", "ExternalBusy", "FunnelEvent", "Message",
-    "OutboxMessage", "PasswordResetToken", "Patient", "Payment", "Rating", "Slot", "StripeEvent",
-    "Subscription", "User", "VideoTest",
+    "ACTIVE_STATUSES",
+    "APPOINTMENT_STATUSES",
+    "FUNNEL_STEPS",
+    "Appointment",
+    "AppointmentChange",
+    "AuditEvent",
+    "Base",
+    "Consent",
+    "CreditEntry",
+    "DataExport",
+    "Doctor",
+    "EmailVerificationToken",
+    "ExternalBusy",
+    "FunnelEvent",
+    "Message",
+    "OutboxMessage",
+    "PasswordResetToken",
+    "Patient",
+    "Payment",
+    "Rating",
+    "Slot",
+    "StripeEvent",
+    "Subscription",
+    "User",
+    "VideoTest",
 ]

@@ -11,6 +11,7 @@ from portals.patient import (  # noqa: E402,F401
     messages,
     pages,
     payments,
+    privacy,
     settings,
     video,
 )

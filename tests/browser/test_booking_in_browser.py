@@ -97,6 +97,7 @@ def test_a_time_taken_meanwhile_gets_a_message_and_fresh_times(page: Page, brows
     rival_page.get_by_label("Full name").fill("Rival Patient")
     rival_page.get_by_label("Email").fill(email)
     rival_page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
+    rival_page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     rival_page.get_by_role("button", name="Create account").click()
     taken = rival_page.evaluate("""async ([doctorId, start]) => {
         const csrf = document.querySelector('meta[name="csrf-token"]').content;
