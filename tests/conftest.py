@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, null, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -146,7 +146,7 @@ def make_user(db):
         with unit_of_work(SYSTEM) as uow:
             user = User(email=email, role=role, full_name=full_name, password_hash=TEST_PASSWORD_HASH)
             if not verified:  # the database marks accounts verified unless told otherwise (SPEC §21)
-                user.email_verified_at = None
+                user.email_verified_at = null()  # an explicit NULL, not the column's default
             uow.session.add(user)
             uow.session.flush()
             made = Made(user)

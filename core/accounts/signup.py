@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts.authentication import AuthenticatedUser
@@ -41,7 +41,7 @@ def sign_up(email: str, password: str, full_name: str = "", *, visitor_id: str |
             if s.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
                 raise DuplicateEmail()
             user = User(email=email, role="patient", full_name=name, password_hash=password_hash,
-                        email_verified_at=None)  # until the emailed link is used (SPEC §21)
+                        email_verified_at=null())  # until the emailed link is used (SPEC §21)
             s.add(user)
             s.flush()
             s.add(Patient(user_id=user.id))

@@ -73,11 +73,10 @@ def delete_old_video_tests(now: datetime) -> int:
 def _unverified_without_bookings(older_than: datetime):
     """Patients who never confirmed their email, created at or before `older_than`, with no
     appointment, payment, plan or credit entry (nothing the law or accounting makes us keep)."""
-    patient = select(Patient.id).where(Patient.user_id == User.id).scalar_subquery()
     return select(User.id, User.email, User.full_name).where(
         User.role == "patient", User.email_verified_at.is_(None), User.created_at <= older_than,
         ~User.email.endswith("@" + ERASED_DOMAIN),
-        ~exists().where(Appointment.patient_id == patient),
+        ~exists().where(Appointment.patient_id == Patient.id, Patient.user_id == User.id),
         ~exists().where(Payment.user_id == User.id),
         ~exists().where(Subscription.user_id == User.id),
         ~exists().where(CreditEntry.user_id == User.id),

@@ -49,6 +49,8 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "email_verification_tokens": {cmd: (SYSTEM, SYSTEM) for cmd in ("SELECT", "INSERT", "UPDATE", "DELETE")},
 }
 
+RETENTION_DELETES = ("video_tests", "messages")
+
 GUARD = """
 CREATE FUNCTION users_guard_verification() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -146,9 +148,16 @@ def upgrade() -> None:
     for table, commands in POLICIES.items():
         for statement in _policies(table, commands):
             op.execute(statement)
+    # Retention deletes device tests after 90 days, and an unverified account's messages: the system only.
+    for table in RETENTION_DELETES:
+        op.execute(f"GRANT DELETE ON {table} TO {APP_ROLE};")
+        op.execute(f"CREATE POLICY app_delete ON {table} FOR DELETE TO {APP_ROLE} USING ({SYSTEM});")
 
 
 def downgrade() -> None:
+    for table in RETENTION_DELETES:
+        op.execute(f"DROP POLICY IF EXISTS app_delete ON {table};")
+        op.execute(f"REVOKE DELETE ON {table} FROM {APP_ROLE};")
     for table in POLICIES:
         op.drop_table(table)
     op.execute("DROP TRIGGER IF EXISTS users_guard_verification ON users")

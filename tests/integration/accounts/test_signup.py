@@ -46,7 +46,7 @@ def test_bad_signups_get_422_with_the_field(client, body, field):
 
 
 def test_signup_page_by_form_lands_on_onboarding(client, form_token):
-    response = client.post("/signup?next=/doctors/123", data={"accept_terms": "y", 
+    response = client.post("/signup?next=/doctors/123", data={"accept_terms": "y",
         "full_name": "Form Person", "email": "form.person@example.org", "password": GOOD,
         "csrf_token": form_token()})
     assert response.status_code == 302
