@@ -48,8 +48,8 @@ class ConsentForm(FlaskForm):
 def _consent_gate():
     if not session.get(CONSENT_DUE) or not current_user.is_authenticated:
         return None
-    if request.path.startswith(CONSENT_FREE) or request.path.startswith("/api/"):
-        return None
+    if request.path.startswith(CONSENT_FREE) or request.path.startswith("/api/") or "/_dash-" in request.path:
+        return None  # JSON and Dash's background requests: the page that made them was gated already
     return redirect(url_for("patient.consents_page", next=request.full_path.rstrip("?")))
 
 
