@@ -2,9 +2,10 @@
 data — who, when, what — from `audit_events`, newest first, paged on the server.
 
 An access is an audit event whose subject is the patient's health record (`subject_type`
-'patient', `subject_id` the patients row) or their account (`user`), made by someone else.
-A new kind of health data (documents, notes) is covered by auditing its views with the patient as
-subject, or by adding its subject type to `SUBJECTS` with the id it uses. Only staff may read the
+'patient', `subject_id` the patients row), made by someone else. Events about the account itself
+(exports, erasure) are not accesses to health data: they are in the export's activity file. A new
+kind of health data (documents, notes) is covered by auditing its views with the patient as
+subject (`record_audit(..., subject_type="patient", subject_id=<patients.id>)`). Only staff may read the
 audit trail directly, so the service reads it as the system, filtered to the patient.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from core.actor import Actor
@@ -66,10 +67,8 @@ def access_log(actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> AccessP
     with unit_of_work(actor) as uow:
         s = uow.session
         patient_id = s.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
-        subjects = [and_(AuditEvent.subject_type == "user", AuditEvent.subject_id == str(actor.user_id))]
-        if patient_id:
-            subjects.append(and_(AuditEvent.subject_type == "patient", AuditEvent.subject_id == str(patient_id)))
-        where = and_(or_(*subjects), AuditEvent.actor_id.is_distinct_from(actor.user_id))
+        where = and_(AuditEvent.subject_type == "patient", AuditEvent.subject_id == str(patient_id),
+                     AuditEvent.actor_id.is_distinct_from(actor.user_id))
         with acting_as_system(uow):
             total = s.scalar(select(func.count()).select_from(AuditEvent).where(where)) or 0
             pages = max(1, -(-total // per_page))

@@ -118,8 +118,11 @@ def build_export(export_id: uuid.UUID, *, now: datetime | None = None) -> bool:
         row = uow.session.scalar(select(DataExport).where(DataExport.id == export_id).with_for_update(skip_locked=True))
         if row is None or not _claimable(row, now):
             return False
-        row.status, row.ready_at = "building", now  # ready_at doubles as "building since" until ready
         user = uow.session.get(User, row.user_id)
+        if not user.is_active:  # erased meanwhile: nothing to send, nobody to send it to
+            row.status, row.failure = "failed", "inactive account"
+            return False
+        row.status, row.ready_at = "building", now  # ready_at doubles as "building since" until ready
         subject = _subject(uow, user)
     try:
         archive = build_archive(subject, now=now)

@@ -73,7 +73,7 @@ def delete_old_video_tests(now: datetime) -> int:
 def _unverified_without_bookings(older_than: datetime):
     """Patients who never confirmed their email, created at or before `older_than`, with no
     appointment, payment, plan or credit entry (nothing the law or accounting makes us keep)."""
-    return select(User.id, User.email, User.full_name).where(
+    return select(User.id, User.email, User.full_name, User.created_at).where(
         User.role == "patient", User.email_verified_at.is_(None), User.created_at <= older_than,
         ~User.email.endswith("@" + ERASED_DOMAIN),
         ~exists().where(Appointment.patient_id == Patient.id, Patient.user_id == User.id),
@@ -90,8 +90,8 @@ def warn_unverified_accounts(now: datetime) -> int:
     with unit_of_work(SYSTEM) as uow:
         rows = uow.session.execute(_unverified_without_bookings(now - UNVERIFIED_WARNING_AT).where(
             User.is_active, User.created_at > now - UNVERIFIED_DELETION_AT)).all()
-        for user_id, email, name in rows:
-            days_left = (UNVERIFIED_DELETION_AT - UNVERIFIED_WARNING_AT).days
+        for user_id, email, name, created_at in rows:
+            days_left = max(1, (created_at + UNVERIFIED_DELETION_AT - now).days)
             message = Outgoing(
                 channel="email", recipient=email, subject="Confirm your email, or your Doktu account will be deleted",
                 text=(f"Hello {name},\n\nYou created a Doktu account but have not confirmed your email address. "
@@ -108,7 +108,7 @@ def delete_unverified_accounts(now: datetime) -> int:
     with unit_of_work(SYSTEM) as uow:
         s = uow.session
         rows = s.execute(_unverified_without_bookings(now - UNVERIFIED_DELETION_AT).with_for_update(of=User)).all()
-        for user_id, email, _name in rows:
+        for user_id, email, _name, _created in rows:
             _delete_account(uow, user_id, email, now)
         return len(rows)
 

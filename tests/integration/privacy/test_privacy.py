@@ -259,6 +259,21 @@ def test_sign_up_records_consents_and_marketing_stays_off(db, client):
             User, User.id == Consent.user_id).where(User.email == "new@tests.doktu.eu")).all()
     assert {(k, v) for k, v, _ in rows} == {("terms", consents.TERMS_VERSION), ("privacy", consents.PRIVACY_VERSION)}
     assert all(at is not None for *_, at in rows)
+    assert "acceptTerms" in client.get("/api/openapi.json").get_data(as_text=True)
+
+
+def test_marketing_consent_is_off_by_default_and_withdrawal_is_kept(db, make_user):
+    alice = make_user("patient")
+    assert consents.consent_state(alice.actor).marketing is False
+    consents.set_marketing(alice.actor, True)
+    consents.set_marketing(alice.actor, True)  # twice: one consent
+    assert consents.consent_state(alice.actor).marketing is True
+    consents.set_marketing(alice.actor, False)
+    assert consents.consent_state(alice.actor).marketing is False
+    with unit_of_work(SYSTEM) as uow:
+        rows = uow.session.execute(select(Consent.kind, Consent.withdrawn_at).where(
+            Consent.user_id == alice.user.id)).all()
+    assert len(rows) == 1 and rows[0].kind == "marketing" and rows[0].withdrawn_at is not None
 
 
 def test_email_verification_link_resend_expiry_and_email_change(db, client, at, login, make_user):
