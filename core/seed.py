@@ -16,6 +16,7 @@ from core.accounts.passwords import hash_password
 from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.models import Appointment, Doctor, Patient, Rating, Slot, User
+from core.privacy import consents
 
 DEMO_DOMAIN = "demo.doktu.eu"
 PATIENT_EMAIL = f"patient@{DEMO_DOMAIN}"
@@ -92,6 +93,7 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
                               gender="female", primary_conditions=["Asthma"], allergies=["Penicillin"],
                               onboarded_at=now)
             s.add(patient)
+        consents.record_acceptance(s, users[PATIENT_EMAIL].id, now=now)  # as at sign-up (SPEC §21); idempotent
 
         doctors: list[Doctor] = []
         for i, (name, specialty, languages, rating, tz) in enumerate(DOCTORS):
