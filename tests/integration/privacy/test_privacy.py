@@ -381,3 +381,43 @@ def test_the_consent_versions_are_the_dates_of_the_legal_texts():
     for kind, version in consents.REQUIRED.items():
         fields, _ = parse_front_matter((root / f"{kind}.md").read_text(), kind)
         assert fields["date"] == version, f"{kind}.md is dated {fields['date']}, consents ask for {version}"
+
+
+def test_row_level_security_keeps_exports_and_consents_to_their_owner(db, make_user, at):
+    alice, bob, admin = make_user("patient"), make_user("patient"), make_user("admin")
+    export.request_export(alice.actor)
+    consents.set_marketing(alice.actor, True)
+    for reader in (bob, admin):  # the archive is the owner's alone: not even an admin reads it
+        with unit_of_work(reader.actor) as uow:
+            assert uow.session.execute(text("SELECT count(*) FROM data_exports")).scalar() == 0
+    with unit_of_work(bob.actor) as uow:
+        assert uow.session.execute(text("SELECT count(*) FROM consents")).scalar() == 0
+        assert uow.session.execute(text("SELECT count(*) FROM email_verification_tokens")).scalar() == 0
+    with unit_of_work(alice.actor) as uow:  # only the system moves an export on
+        assert uow.session.execute(text("UPDATE data_exports SET status = 'ready'")).rowcount == 0
+    with pytest.raises(Exception, match="row-level security"), unit_of_work(alice.actor) as uow:
+        uow.session.execute(text("INSERT INTO data_exports (user_id, status) VALUES (:u, 'ready')"),
+                            {"u": alice.user.id})
+
+
+def test_a_failed_build_frees_the_slot_and_the_sweep_builds_lost_and_stale_exports(db, make_user, at, monkeypatch):
+    from core.privacy import sections
+
+    alice, bob = make_user("patient"), make_user("patient")
+    broken = sections.Section("broken", "Broken", "", {}, ("patient",), lambda s, who: 1 / 0)
+    monkeypatch.setattr(sections, "SECTIONS", [*sections.SECTIONS, broken])
+    failed = export.request_export(alice.actor)
+    assert export.build_export(failed.id) is False
+    assert export.latest_export(alice.actor).status == "failed"
+    monkeypatch.setattr(sections, "SECTIONS", [s for s in sections.SECTIONS if s.name != "broken"])
+
+    later = at(NOW + timedelta(minutes=1))
+    lost = export.request_export(alice.actor)  # its job never ran
+    stale = export.request_export(bob.actor)
+    with unit_of_work(SYSTEM) as uow:  # a worker died 31 minutes into this build
+        uow.session.execute(text("UPDATE data_exports SET status = 'building', ready_at = :t WHERE id = :i"),
+                            {"t": later - timedelta(minutes=31), "i": stale.id})
+    assert export.build_queued_exports(later) == 2
+    assert export.latest_export(alice.actor).id == lost.id and export.latest_export(alice.actor).status == "ready"
+    assert export.latest_export(bob.actor).status == "ready"
+    assert export.build_queued_exports(later) == 0
