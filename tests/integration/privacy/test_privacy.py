@@ -421,3 +421,18 @@ def test_a_failed_build_frees_the_slot_and_the_sweep_builds_lost_and_stale_expor
     assert export.latest_export(alice.actor).id == lost.id and export.latest_export(alice.actor).status == "ready"
     assert export.latest_export(bob.actor).status == "ready"
     assert export.build_queued_exports(later) == 0
+
+
+def test_erasing_the_account_deletes_its_exports_and_links(db, make_user, at):
+    from core.accounts.erasure import erase_account
+
+    alice = make_user("patient", verified=False)
+    with unit_of_work(SYSTEM) as uow:
+        verification.queue_link(uow, alice.user.id, alice.email)
+    export.build_export(export.request_export(alice.actor).id)
+    erase_account(alice.actor, password=TEST_PASSWORD, confirmation="DELETE")
+    with unit_of_work(SYSTEM) as uow:
+        s = uow.session
+        assert s.execute(text("SELECT count(*) FROM data_exports WHERE user_id = :u"), {"u": alice.user.id}).scalar() == 0
+        assert s.execute(text("SELECT count(*) FROM email_verification_tokens WHERE user_id = :u"),
+                         {"u": alice.user.id}).scalar() == 0
