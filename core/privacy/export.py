@@ -2,7 +2,8 @@
 
 The rule:
 1. A signed-in user (patient, doctor or admin) asks for an export; at most one is in progress
-   (queued or building) per user — the database refuses a second (ERR_EXPORT_IN_PROGRESS). The
+   (queued or building) per user — the database refuses a second (ERR_EXPORT_IN_PROGRESS) — and
+   at most 3 in 24 hours (ERR_RATE_LIMITED: each export reads everything). The
    request is audited (`data_export.requested`) and owed: the row itself is the work order, built
    by a job right after the commit and, should that job be lost, by the sweep every 10 minutes.
 2. The job builds a ZIP: one JSON file per section of `core.privacy.sections` for the user's role,
@@ -36,7 +37,7 @@ from core import clock, config
 from core.actor import ROLES, SYSTEM, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
-from core.errors import ExportInProgress, Forbidden, LinkExpired
+from core.errors import ExportInProgress, Forbidden, LinkExpired, RateLimited
 from core.models import DataExport, Doctor, Patient, User
 from core.notify.email import Email, queue_email
 from core.privacy import sections
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 BUILD_TASK = "jobs.privacy.build_export_job"
 LINK_LIFETIME = timedelta(hours=24)
 IN_PROGRESS = ("queued", "building")
+DAILY_CAP = 3  # exports a user may ask for in 24 hours: each reads everything, so it is not free
 # A build that has not finished after this long died with its worker: the sweep takes it again.
 STALE_BUILD = timedelta(minutes=30)
 
@@ -86,6 +88,13 @@ def request_export(actor: Actor) -> ExportState:
     try:
         with unit_of_work(actor) as uow:
             s = uow.session
+            recent = list(s.scalars(select(DataExport.requested_at).where(
+                DataExport.user_id == actor.user_id, DataExport.requested_at > now - timedelta(hours=24))
+                .order_by(DataExport.requested_at)))
+            if len(recent) >= DAILY_CAP:
+                wait = int((recent[0] + timedelta(hours=24) - now).total_seconds()) + 1
+                raise RateLimited(f"You can ask for {DAILY_CAP} exports in 24 hours. Please try again later.",
+                                  retry_after=wait)
             row = DataExport(user_id=actor.user_id, status="queued", requested_at=now)
             s.add(row)
             s.flush()

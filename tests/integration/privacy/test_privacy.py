@@ -436,3 +436,17 @@ def test_erasing_the_account_deletes_its_exports_and_links(db, make_user, at):
         assert s.execute(text("SELECT count(*) FROM data_exports WHERE user_id = :u"), {"u": alice.user.id}).scalar() == 0
         assert s.execute(text("SELECT count(*) FROM email_verification_tokens WHERE user_id = :u"),
                          {"u": alice.user.id}).scalar() == 0
+
+
+def test_three_exports_a_day(db, make_user, at):
+    from core.errors import RateLimited
+
+    alice = make_user("patient")
+    for hour in range(3):
+        at(NOW + timedelta(hours=hour))
+        export.build_export(export.request_export(alice.actor).id)
+    with pytest.raises(RateLimited) as refused:
+        export.request_export(alice.actor)
+    assert refused.value.retry_after == 22 * 3600 + 1  # the first request leaves the window then
+    at(NOW + timedelta(hours=24))
+    assert export.request_export(alice.actor).status == "queued"
