@@ -146,3 +146,8 @@ class RoomTakenOver(DomainError):
 class SignalLimit(DomainError):
     code, status = "ERR_SIGNAL_LIMIT", 429
     default_message = "Too many signalling messages for this consultation."
+
+
+class ExportInProgress(DomainError):
+    code, status = "ERR_EXPORT_IN_PROGRESS", 409
+    default_message = "Your data export is already being prepared. We will email you the link when it is ready."

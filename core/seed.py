@@ -18,6 +18,7 @@ from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.documents.receipts import issue_receipt
 from core.models import Appointment, Doctor, Patient, Payment, Rating, Slot, User
+from core.privacy import consents
 
 DEMO_DOMAIN = "demo.doktu.eu"
 PATIENT_EMAIL = f"patient@{DEMO_DOMAIN}"
@@ -99,6 +100,7 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
                               gender="female", primary_conditions=["Asthma"], allergies=["Penicillin"],
                               onboarded_at=now)
             s.add(patient)
+        consents.record_acceptance(s, users[PATIENT_EMAIL].id, now=now)  # as at sign-up (SPEC §21); idempotent
 
         doctors: list[Doctor] = []
         for i, (name, specialty, languages, _rating, tz) in enumerate(DOCTORS):

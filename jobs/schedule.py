@@ -11,6 +11,7 @@ from jobs.maintenance import purge_reset_tokens
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
+from jobs.privacy import build_queued_exports_job, retention_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 from jobs.video import settle_visits_job
 
@@ -32,6 +33,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (redeliver_outbox_job, {"cron": "*/2 * * * *"}, "redeliver-outbox"),
     # After each consultation's window: no-show, doctor no-show (refund + credit), reminder (SPEC §16).
     (settle_visits_job, {"interval": 60}, "settle-visits"),
+    (build_queued_exports_job, {"cron": "7-59/10 * * * *"}, "privacy-exports"),  # SPEC §21: lost export jobs
+    (retention_job, {"cron": "40 2 * * *"}, "privacy-retention"),  # SPEC §21: nightly, idempotent
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

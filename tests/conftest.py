@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, null, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -141,10 +141,12 @@ def make_user(db):
     """Create a user (with their patient or doctor row) as the system; returns a `Made`."""
 
     def create(role: str = "patient", *, email: str | None = None, full_name: str = "Test Person",
-               **profile) -> Made:
+               verified: bool = True, **profile) -> Made:
         email = email or f"{role}-{uuid.uuid4().hex[:8]}@tests.doktu.eu"  # .test is refused by email-validator
         with unit_of_work(SYSTEM) as uow:
             user = User(email=email, role=role, full_name=full_name, password_hash=TEST_PASSWORD_HASH)
+            if not verified:  # the database marks accounts verified unless told otherwise (SPEC §21)
+                user.email_verified_at = null()  # an explicit NULL, not the column's default
             uow.session.add(user)
             uow.session.flush()
             made = Made(user)

@@ -41,6 +41,7 @@ from core.errors import Forbidden, InvalidTransition, NotFound, TimeWindow, Vali
 from core.models import Appointment, OutboxMessage, PasswordResetToken, Patient, Rating, User
 from core.payments import credits
 from core.payments.subscriptions import cancel_subscription, current_plan
+from core.privacy.forget import forget_privacy_artefacts
 from core.scheduling.holds import HoldMirror
 
 CONFIRM_WORD = "DELETE"
@@ -170,6 +171,7 @@ def erase_account(actor: Actor, *, password: str, confirmation: str,
                                                 Appointment.cancel_reason.is_not(None))
                       .values(cancel_reason=None))
             s.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == actor.user_id))
+            forget_privacy_artefacts(s, actor.user_id)  # SPEC §21: exports and email links go too
             # Messages still on their way are left to be delivered; the delivered copies are blanked.
             s.execute(update(OutboxMessage).where(func.lower(OutboxMessage.recipient) == old_email,
                                                   OutboxMessage.status.not_in(("queued", "sending")))

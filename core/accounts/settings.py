@@ -26,6 +26,7 @@ from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import DuplicateEmail, Forbidden, ValidationFailed
 from core.models import Patient, User
 from core.notify.email import Email, queue_email
+from core.privacy import verification
 
 MAX_NAME = 200
 ERASED_DOMAIN = "deleted.doktu.eu"  # erased accounts' placeholder addresses (core.accounts.erasure)
@@ -156,6 +157,8 @@ def change_name_and_email(actor: Actor, *, full_name: str, email: str, current_p
                         f"The email address of your Doktu account was changed to {new_email} on "
                         f"{clock.now():%d %B %Y at %H:%M} UTC.\n\nIf you did not do this, reply to this email at "
                         "once so we can secure your account.\n")
+                with acting_as_system(uow):  # the new address is unverified (trigger) until its link is used
+                    verification.queue_link(uow, actor.user_id, new_email)
             s.refresh(user)
             return _view(uow, user)
     except IntegrityError as exc:  # the same address taken by someone else at the same moment

@@ -16,6 +16,7 @@ from core.models.documents import ConsultationNote, Document, FollowUp, Receipt,
 from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
+from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
 
 __all__ = [
@@ -26,10 +27,13 @@ __all__ = [
     "AppointmentChange",
     "AuditEvent",
     "Base",
+    "Consent",
     "ConsultationNote",
     "CreditEntry",
+    "DataExport",
     "Doctor",
     "Document",
+    "EmailVerificationToken",
     "ExternalBusy",
     "FollowUp",
     "FunnelEvent",

@@ -35,6 +35,9 @@ class User(Base):
     sms_reminders: Mapped[bool] = mapped_column(server_default=text("false"))
     created_at: Mapped[datetime] = timestamp_now()
     last_login_at: Mapped[datetime | None]
+    # NULL from self sign-up until its link is used (staff-made accounts default to verified); a new
+    # address resets it (SPEC §21, trigger in migration 0009).
+    email_verified_at: Mapped[datetime | None] = mapped_column(server_default=func.now())
 
 
 class Patient(Base):

@@ -29,6 +29,7 @@ from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Pati
 from core.notify.invites import Invite, build_ics
 from core.notify.outbox import Attachment, Outgoing, queue_once
 from core.notify.rendering import format_money, format_when, language_of, render, zone_of
+from core.privacy.verification import may_email
 
 EVENTS = ("confirmed", "rescheduled", "cancelled")
 BOOKED = ("paid", "confirmed")  # statuses a patient was told about
@@ -45,6 +46,7 @@ class Party:
     email_reminders: bool = True
     sms_reminders: bool = False
     phone: str | None = None
+    email_verified: bool = True  # SPEC §21: reminders and documents wait for a verified address
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def load_facts(session: Session, appointment_ids: list[uuid.UUID]) -> dict[uuid.
     facts = {}
     for a, doctor_name, doctor_zone, phone, pu, du in rows:
         patient = Party(pu.id, pu.email, pu.full_name, language_of(pu.locale), zone_of(pu.timezone, doctor_zone),
-                        pu.is_active, pu.email_reminders, pu.sms_reminders, phone)
+                        pu.is_active, pu.email_reminders, pu.sms_reminders, phone, may_email(pu.email_verified_at))
         doctor = Party(du.id, du.email, du.full_name or doctor_name, language_of(du.locale),
                        zone_of(du.timezone, doctor_zone), du.is_active)
         facts[a.id] = Facts(a.id, a.status, a.start_at, a.end_at, a.reschedule_count, a.cancelled_by, a.currency,

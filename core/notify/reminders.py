@@ -48,12 +48,13 @@ def send_due_reminders(now: datetime | None = None) -> int:
 
 
 def channels(facts: Facts) -> list[str]:
-    """How the patient wants reminders: email (`users.email_reminders`), SMS (`users.sms_reminders`
-    with a number in `patients.phone`), both or neither."""
+    """How the patient wants reminders: email (`users.email_reminders`, to a verified address only:
+    SPEC §21), SMS (`users.sms_reminders` with a number in `patients.phone`), both or neither."""
     patient = facts.patient
     if not patient.active:
         return []
-    return [c for c, wanted in (("email", patient.email_reminders), ("sms", patient.sms_reminders and patient.phone))
+    return [c for c, wanted in (("email", patient.email_reminders and patient.email_verified),
+                                ("sms", patient.sms_reminders and patient.phone))
             if wanted]
 
 

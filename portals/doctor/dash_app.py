@@ -108,6 +108,7 @@ def quick_actions(online: bool) -> html.Section:
             html.Button("Hide schedule", id="doctor-schedule-toggle", type="button", className="dk-action",
                         **{"aria-expanded": "true", "aria-controls": "doctor-schedule"}),
             html.A("Test devices", href="/devices", className="dk-action"),
+            html.A("My data", href="/account/data", className="dk-action"),  # SPEC §21: download my data
         ], className="dk-actions"),
     ], className="dk-card", **{"aria-labelledby": "doctor-actions-title"})
 

@@ -12,6 +12,7 @@ from portals.patient import (  # noqa: E402,F401
     messages,
     pages,
     payments,
+    privacy,
     settings,
     video,
     visits,

@@ -33,6 +33,7 @@ from portals.limits import PER_ACCOUNT_AUTH, limiter
 from portals.patient import patient
 from portals.patient.api import mirror
 from portals.patient.dashboard import TABS
+from portals.patient.privacy import settings_context as privacy_context
 from portals.public.visitor import device_zone, sync_saved_zone_cookie, visitor_zone
 
 SAVED_KEY = "settings_saved"  # which form just saved: its message shows once, in its own section
@@ -111,6 +112,7 @@ def _page(failed: str | None = None, form: FlaskForm | None = None, error: str |
         settings=current, saved=session.pop(SAVED_KEY, None), messages=SAVED, failed=failed, error=error,
         zone_groups=[("Common in Europe", _zone_options(common, now)), ("All time zones", _zone_options(others, now))],
         shown_zone=visitor_zone().key, device_zone=device_zone(), min_length=MIN_LENGTH,
+        **privacy_context(),  # SPEC §21: download my data, access log, marketing consent
     ), 422 if failed else 200
 
 

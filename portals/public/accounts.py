@@ -54,7 +54,7 @@ def signup():
         else:
             try:
                 user = sign_up(form.email.data, form.password.data, form.full_name.data,
-                               visitor_id=visitor_id())
+                               visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data))
             except DomainError as exc:
                 error = exc.message
             else:

@@ -170,6 +170,8 @@ class SignupRequest(ApiModel):
     email: str = Field(max_length=254)
     password: str = Field(min_length=1, max_length=200)
     full_name: str = Field(default="", max_length=200)
+    accept_terms: bool = Field(default=False, description="Must be true: the terms of use and the privacy notice "
+                               "are accepted, at their current versions (SPEC §21). Otherwise 422 ERR_VALIDATION.")
     recaptcha_token: str | None = Field(default=None, max_length=4096)
     challenge_token: str | None = Field(default=None, max_length=512)
     challenge_answer: str | None = Field(default=None, max_length=6)
@@ -202,7 +204,7 @@ def api_signup():
     if not challenge_solved(body.challenge_token, body.challenge_answer) and \
             human_check_needed(body.email, body.recaptcha_token, "signup"):
         raise challenge_required()
-    user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id())
+    user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id(), accept_terms=body.accept_terms)
     if not has_bearer_token():
         session.clear()
         login_user(SessionUser(user))

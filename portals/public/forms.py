@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 EMAIL = [DataRequired("Enter your email."), Email("Enter a valid email address."), Length(max=254)]
@@ -26,6 +26,7 @@ class SignupForm(HumanCheckFields, FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=200)])
     email = EmailField("Email", validators=EMAIL)
     password = PasswordField("Password", validators=[DataRequired("Choose a password."), Length(max=200)])
+    accept_terms = BooleanField("I accept the terms of use and the privacy notice")  # SPEC §21: never pre-ticked
 
 
 class ForgotForm(FlaskForm):

@@ -16,6 +16,7 @@ from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
 from core.scheduling.availability import next_free_slots
 from portals.auth import SessionUser, current_actor
+from portals.consent_gate import check_consents_at_sign_in
 from portals.limits import (
     PER_IP_AUTH,
     challenge_solved,
@@ -99,6 +100,7 @@ def login():
                 clear_failures(email)
                 session.clear()  # a fresh session at sign-in: no fixation
                 login_user(SessionUser(user))
+                check_consents_at_sign_in(user)  # SPEC §21: a new terms version is accepted first
                 log.info("signed in", extra={"userId": str(user.id), "role": user.role})
                 return redirect(next_url or home_for_role(user.role))
         if status == 403 or sign_in_check_needed(email, None):

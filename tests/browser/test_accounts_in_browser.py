@@ -102,12 +102,21 @@ def follow_link(page: Page, link: Locator, max_tabs: int = 15) -> None:
         page.keyboard.press("Enter")
 
 
+def accept_terms_by_keyboard(page: Page) -> None:
+    """The unticked consent checkbox right after the password (SPEC §21): Tab, then Space."""
+    box = page.locator("#accept_terms")
+    tab_to(page, box, max_tabs=1)
+    page.keyboard.press("Space")
+    expect(box).to_be_checked()
+
+
 def sign_up_by_keyboard(page: Page, email: str, name: str, password: str = STRONG) -> None:
     page.goto("/signup")
     type_into(page, page.get_by_label("Full name"), name)
     type_into(page, page.get_by_label("Email"), email, max_tabs=1)
     type_into(page, page.get_by_label("Password", exact=True), password, max_tabs=1)
-    press_button(page, "Create account")
+    accept_terms_by_keyboard(page)
+    press_button(page, "Create account", max_tabs=3)
     expect(page).to_have_url(re.compile(r"/onboarding$"))
 
 
@@ -166,7 +175,8 @@ def request_reset_link(page: Page, email: str, *, axe: bool = True) -> str:
     expect(page.get_by_role("status")).to_contain_text("a link to choose a new password is on its way")
 
     page.goto("/dev/outbox")
-    message = page.get_by_role("article").filter(has_text=f"To {email}")
+    # The reset email (sign-up also sent one to confirm the address: SPEC §21).
+    message = page.get_by_role("article").filter(has_text=f"To {email}").filter(has_text="Reset your Doktu password")
     expect(message).to_have_count(1)
     expect(message.get_by_role("heading", level=2)).to_have_text("Reset your Doktu password")
     link = message.get_by_role("link")
@@ -179,7 +189,8 @@ def request_reset_link(page: Page, email: str, *, axe: bool = True) -> str:
 
 def open_link_from_outbox(page: Page, email: str) -> None:
     page.goto("/dev/outbox")
-    link = page.get_by_role("article").filter(has_text=f"To {email}").get_by_role("link")
+    link = page.get_by_role("article").filter(has_text=f"To {email}") \
+        .filter(has_text="Reset your Doktu password").get_by_role("link")
     follow_link(page, link, max_tabs=60)
 
 
@@ -226,7 +237,8 @@ def test_sign_up_by_keyboard_with_a_live_password_meter(page: Page):
     for word in ("Weak", "Fair", "Good", "Strong"):
         assert word in announced, f"the live region never said {word!r}: {announced}"
 
-    press_button(page, "Create account", max_tabs=1)  # rules and meter are not in the tab order
+    accept_terms_by_keyboard(page)  # rules and meter are not in the tab order
+    press_button(page, "Create account", max_tabs=3)  # past the two links in the checkbox's label
 
     expect(page).to_have_url(re.compile(r"/onboarding$"))
     expect(page.get_by_role("status").filter(has_text="Welcome to Doktu!")).to_be_visible()
@@ -242,7 +254,7 @@ def test_sign_up_errors_are_readable_and_accessible(page: Page, clean_login_fail
     email = new_email()
     page.goto("/signup")
     type_into(page, page.get_by_label("Email"), "not-an-email")
-    press_button(page, "Create account", max_tabs=3)  # no name, no password: field errors
+    press_button(page, "Create account", max_tabs=6)  # no name, no password: field errors
 
     assert path_of(page) == "/signup"
     name_field = page.get_by_label("Full name")
@@ -265,7 +277,7 @@ def test_sign_up_errors_are_readable_and_accessible(page: Page, clean_login_fail
     tab_to(page, password, max_tabs=1)
     page.keyboard.type(GUESSABLE)
     expect(page.locator("#password-strength-label")).to_have_text("Strong")  # the class rules are met…
-    press_button(page, "Create account", max_tabs=1)
+    press_button(page, "Create account", max_tabs=4)  # past the consent checkbox and its two links
 
     alert = page.get_by_role("alert")  # …but the server refuses it, in words
     expect(alert).to_contain_text(TOO_EASY)

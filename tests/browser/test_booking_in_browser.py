@@ -51,6 +51,10 @@ def test_a_guest_books_from_the_profile_by_keyboard_only(page: Page):
     page.keyboard.type(f"kb-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.keyboard.press("Tab")
     page.keyboard.type(STRONG_PASSWORD)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the unticked consent checkbox (SPEC §21)
+    assert page.evaluate("document.activeElement.id") == "accept_terms"
+    tab_to(page, "el.textContent.trim() === 'Create account'")
     page.keyboard.press("Enter")  # the sign-up form
     expect(page).to_have_url(re.compile(r"/checkout/[0-9a-f-]{36}$"))
     expect(page.get_by_text("This time is held for you until")).to_be_visible()
@@ -97,6 +101,7 @@ def test_a_time_taken_meanwhile_gets_a_message_and_fresh_times(page: Page, brows
     rival_page.get_by_label("Full name").fill("Rival Patient")
     rival_page.get_by_label("Email").fill(email)
     rival_page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
+    rival_page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     rival_page.get_by_role("button", name="Create account").click()
     taken = rival_page.evaluate("""async ([doctorId, start]) => {
         const csrf = document.querySelector('meta[name="csrf-token"]').content;

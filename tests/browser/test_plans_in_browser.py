@@ -25,6 +25,7 @@ def test_a_new_patient_buys_basic_and_books_with_its_credit(page: Page):
     page.get_by_label("Full name").fill("Plan Buyer")
     page.get_by_label("Email").fill(f"plan-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.get_by_label("Password", exact=True).fill(STRONG_PASSWORD)
+    page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/onboarding\?next="))
     page.get_by_label("Date of birth").fill("1990-05-17")

@@ -34,6 +34,7 @@ def test_a_guest_books_pays_tests_devices_and_reaches_the_join_page(page: Page):
     page.get_by_label("Full name").fill("Erin Endtoend")
     page.get_by_label("Email").fill(f"e2e-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/checkout/[0-9a-f-]{36}$"))
     appointment = page.url.rsplit("/", 1)[1]
@@ -129,6 +130,7 @@ def test_the_admin_tiles_count_a_new_booking(page: Page, browser: Browser, base_
     patient.get_by_label("Full name").fill("Kim Kpi")
     patient.get_by_label("Email").fill(f"kpi-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     patient.get_by_label("Password", exact=True).fill(PASSWORD)
+    patient.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     patient.get_by_role("button", name="Create account").click()
     patient.get_by_label("Date of birth").fill("1979-01-20")
     patient.get_by_label("Male", exact=True).check()

@@ -23,6 +23,7 @@ def sign_up(page: Page) -> None:
     page.get_by_label("Full name").fill("Dana Dashboard")
     page.get_by_label("Email").fill(f"dash-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/onboarding"))
     page.get_by_label("Date of birth").fill("1988-04-12")

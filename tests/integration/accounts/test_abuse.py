@@ -45,7 +45,7 @@ def test_three_failed_logins_bring_the_challenge_and_solving_it_lets_in(client, 
     ok = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token":
                                      form_token("/login"), "challenge_token": token, "challenge_answer": str(answer)})
     assert ok.status_code == 302 and ok.headers["Location"] == "/dashboard"
-    replay = client.post("/api/auth/signup", json={"email": "new@example.org", "password": "Zebra-Quartz-91",
+    replay = client.post("/api/auth/signup", json={"acceptTerms": True, "email": "new@example.org", "password": "Zebra-Quartz-91",
                                                    "challengeToken": token, "challengeAnswer": str(answer)})
     assert replay.status_code == 403  # a solved challenge does not work twice
 
@@ -55,7 +55,7 @@ def test_signup_api_asks_for_the_challenge_when_suspicious(client, make_user, fo
     for _ in range(3):
         client.post("/login", data={"email": user.email, "password": "wrong-Password-1",
                                     "csrf_token": form_token("/login")})
-    response = client.post("/api/auth/signup", json={"email": "fresh@example.org", "password": "Zebra-Quartz-91"})
+    response = client.post("/api/auth/signup", json={"acceptTerms": True, "email": "fresh@example.org", "password": "Zebra-Quartz-91"})
     assert response.status_code == 403
     error = response.get_json()["error"]
     assert error["code"] == "ERR_CHALLENGE_REQUIRED" and error["details"]["question"].startswith("What is")

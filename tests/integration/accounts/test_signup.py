@@ -12,7 +12,7 @@ GOOD = "Zebra-Quartz-91"
 
 
 def test_api_signup_creates_a_signed_in_patient(client):
-    response = client.post("/api/auth/signup", json={"email": " New.Person@Example.ORG ", "password": GOOD,
+    response = client.post("/api/auth/signup", json={"acceptTerms": True, "email": " New.Person@Example.ORG ", "password": GOOD,
                                                      "fullName": "New Person"})
     assert response.status_code == 201
     assert response.get_json()["email"] == "new.person@example.org" and response.get_json()["role"] == "patient"
@@ -26,7 +26,7 @@ def test_api_signup_creates_a_signed_in_patient(client):
 
 def test_duplicate_email_in_another_case_is_err_dup_email(client, make_user):
     make_user("patient", email="taken@tests.doktu.eu")
-    response = client.post("/api/auth/signup", json={"email": "TAKEN@tests.doktu.eu", "password": GOOD})
+    response = client.post("/api/auth/signup", json={"acceptTerms": True, "email": "TAKEN@tests.doktu.eu", "password": GOOD})
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "ERR_DUP_EMAIL"
 
 
@@ -35,9 +35,10 @@ def test_duplicate_email_in_another_case_is_err_dup_email(client, make_user):
     ({"email": "a@b.org", "password": "short1!A"}, "password"),
     ({"email": "not-an-email", "password": GOOD}, "email"),
     ({"email": "a@b.org"}, "password"),
+    ({"email": "a@b.org", "password": GOOD, "acceptTerms": False}, "acceptTerms"),  # SPEC §21
 ])
 def test_bad_signups_get_422_with_the_field(client, body, field):
-    response = client.post("/api/auth/signup", json=body)
+    response = client.post("/api/auth/signup", json={"acceptTerms": True, **body})
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "ERR_VALIDATION"
@@ -45,7 +46,7 @@ def test_bad_signups_get_422_with_the_field(client, body, field):
 
 
 def test_signup_page_by_form_lands_on_onboarding(client, form_token):
-    response = client.post("/signup?next=/doctors/123", data={
+    response = client.post("/signup?next=/doctors/123", data={"accept_terms": "y",
         "full_name": "Form Person", "email": "form.person@example.org", "password": GOOD,
         "csrf_token": form_token()})
     assert response.status_code == 302
@@ -53,13 +54,13 @@ def test_signup_page_by_form_lands_on_onboarding(client, form_token):
 
 
 def test_signup_page_shows_policy_problems_readably(client, form_token):
-    response = client.post("/signup", data={"full_name": "X", "email": "x@example.org",
+    response = client.post("/signup", data={"accept_terms": "y", "full_name": "X", "email": "x@example.org",
                                             "password": "Password123!", "csrf_token": form_token()})
     assert response.status_code == 422
     assert "too easy to guess" in response.get_data(as_text=True)
 
 
 def test_signup_form_without_csrf_is_refused(client):
-    response = client.post("/signup", data={"full_name": "X", "email": "x@example.org", "password": GOOD})
+    response = client.post("/signup", data={"accept_terms": "y", "full_name": "X", "email": "x@example.org", "password": GOOD})
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)

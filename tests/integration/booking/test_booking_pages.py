@@ -114,7 +114,7 @@ def test_a_guest_chooses_a_time_signs_up_and_lands_on_checkout(client, doctor, c
     assert parse_qs(urlsplit(next_url).query)["start"] == [start]
     # The remembered choice survives without the query string too (15 minutes).
     assert "Tuesday 3 March 2026 at 14:00" in client.get(f"/book/{doctor.doctor.id}").get_data(as_text=True)
-    signup = client.post(signup_link, data={"email": f"guest-{uuid.uuid4().hex[:6]}@tests.doktu.eu",
+    signup = client.post(signup_link, data={"accept_terms": "y", "email": f"guest-{uuid.uuid4().hex[:6]}@tests.doktu.eu",
                                             "password": "Correct-Horse-42!", "full_name": "Guest Person",
                                             "csrf_token": token(client, "/signup")})
     assert signup.status_code == 302

@@ -24,7 +24,7 @@ def test_a_guest_walks_the_funnel_to_paid(client, doctor):
     client.post(f"/book/{doctor.doctor.id}", data={"start": start, "csrf_token": token(client, "/login")})
     book = f"/book/{doctor.doctor.id}?start={start}"
     email = f"funnel-{uuid.uuid4().hex[:6]}@tests.doktu.eu"
-    client.post(f"/signup?next={book}", data={"email": email, "password": "Correct-Horse-42!",
+    client.post(f"/signup?next={book}", data={"accept_terms": "y", "email": email, "password": "Correct-Horse-42!",
                                               "full_name": "Funnel Person", "csrf_token": token(client, "/signup")})
     held = client.post(f"/book/{doctor.doctor.id}", data={"start": start, "csrf_token": token(client, book)})
     checkout = held.headers["Location"]
