@@ -129,3 +129,11 @@ class ChallengeRequired(DomainError):
 class WebhookRejected(DomainError):
     code, status = "ERR_WEBHOOK_SIGNATURE", 400
     default_message = "The webhook signature is not valid."
+
+
+class MalformedRequest(DomainError):
+    """The request cannot even be read: unparseable or too deeply nested JSON, a Dash callback body
+    of the wrong shape. (A readable request with wrong values is ERR_VALIDATION, 422.)"""
+
+    code, status = "ERR_BAD_REQUEST", 400
+    default_message = "The request could not be read."

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
-from flask import Flask
+from dash.exceptions import CallbackException
+from flask import Flask, request
 from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core.errors import MalformedRequest
 from portals.assets import asset_url
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
@@ -52,7 +56,56 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
     )
     app.index_string = INDEX_STRING
     app.init_app(server)
+    guard_callback_bodies(server, app)
     return app
+
+
+class _Prop(BaseModel):
+    """One component property in a callback request: `{"id", "property", "value"?}`."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str | dict[str, Any]
+    property: str
+
+
+_Props = list[_Prop | list[_Prop]]
+
+
+class _CallbackBody(BaseModel):
+    """What Dash's renderer posts to `_dash-update-component` (the parts Dash itself reads)."""
+
+    model_config = ConfigDict(extra="allow")
+    output: str
+    outputs: _Prop | list[_Prop | list[_Prop]] = []
+    inputs: _Props = []
+    state: _Props = []
+    changedPropIds: list[str] = []
+
+
+def guard_callback_bodies(server: Flask, app: Dash) -> None:
+    """A forged or garbled callback request (wrong shape, unknown callback, inputs that do not
+    match the callback's definition) is a 400 ERR_BAD_REQUEST, not a crash inside Dash. Wraps
+    Dash's dispatch view, so the portal guards (401/403) still answer first."""
+    endpoint = app.config.requests_pathname_prefix + "_dash-update-component"
+    dispatch = server.view_functions[endpoint]
+
+    @wraps(dispatch)
+    def checked_dispatch(*args, **kwargs):
+        try:
+            body = _CallbackBody.model_validate(request.get_json(silent=True))
+        except ValidationError:
+            raise MalformedRequest("This is not a Dash callback request.") from None
+        spec = app.callback_map.get(body.output)
+        if spec is None or len(body.inputs) != len(spec["inputs"]) or len(body.state) != len(spec["state"]):
+            raise MalformedRequest("This callback request does not match the portal's callbacks.")
+        try:
+            return dispatch(*args, **kwargs)
+        except CallbackException as exc:
+            if type(exc) is CallbackException:  # Dash's own check of outputs/inputs against the definition
+                raise MalformedRequest("This callback request does not match the portal's callbacks.") from None
+            raise
+
+    server.view_functions[endpoint] = checked_dispatch
 
 
 def sign_out_form() -> html.Form:
