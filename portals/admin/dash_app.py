@@ -17,6 +17,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock
+from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from portals.admin import views
@@ -258,15 +259,8 @@ def csv_download(view: str, range_name: str) -> dict:
 
 
 def alerts_csv(found: list) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["severity", "code", "title", "detail", "action", "action_href"])
-    for a in found:
-        writer.writerow([a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""])
-    return buffer.getvalue()
+    return write_csv(["severity", "code", "title", "detail", "action", "action_href"],
+                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found])
 
 
 def range_filter() -> html.Div:
