@@ -62,6 +62,9 @@ class Settings:
     recaptcha_site_key: str | None = None
     recaptcha_secret_key: str | None = None
     otel_endpoint: str | None = None
+    # Prometheus scrapes /metrics with `Authorization: Bearer <token>`; without a token, only direct
+    # clients on loopback or a private network (no proxy in between) may read it.
+    metrics_token: str | None = None
     stun_url: str = "stun:stun.l.google.com:19302"
     session_cookie_secure: bool = False
     # Reverse proxies in front of the app (Fly's proxy, a load balancer) whose X-Forwarded-For and
@@ -127,6 +130,7 @@ class Settings:
             recaptcha_site_key=get("RECAPTCHA_SITE_KEY"),
             recaptcha_secret_key=get("RECAPTCHA_SECRET_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            metrics_token=get("METRICS_TOKEN"),
             stun_url=get("STUN_URL") or "stun:stun.l.google.com:19302",
             session_cookie_secure=(get("SESSION_COOKIE_SECURE") or ("1" if mode == "production" else "0"))
             in {"1", "true", "yes"},
