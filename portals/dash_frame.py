@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -57,6 +58,7 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
     app.index_string = INDEX_STRING
     app.init_app(server)
     guard_callback_bodies(server, app)
+    server.extensions.setdefault("dash_apps", {})[name] = app
     return app
 
 
@@ -82,6 +84,42 @@ class _CallbackBody(BaseModel):
     changedPropIds: list[str] = []
 
 
+# What the renderer sends for these properties, whatever the component: anything else is forged.
+_PROP_TYPES: dict[str, tuple[type, ...]] = {
+    "n_clicks": (int,), "n_intervals": (int,), "n_submit": (int,), "n_blur": (int,),
+    "is_open": (bool,), "hidden": (bool,), "disabled": (bool,),
+    "pathname": (str,), "search": (str,), "hash": (str,), "href": (str,),
+}
+_SCALARS = (str, int, float, bool)
+
+
+def _forged(body: _CallbackBody) -> bool:
+    """A pattern-matching id whose values are not scalars (the wildcards live only in the callback
+    definitions, never in a request), or a counter or flag of the wrong type."""
+    props: list[_Prop] = []
+    for group in ([body.outputs] if isinstance(body.outputs, _Prop) else body.outputs, body.inputs, body.state):
+        for item in group:
+            props.extend(item if isinstance(item, list) else [item])
+    for prop in props:
+        if isinstance(prop.id, dict) and not all(isinstance(v, _SCALARS) for v in prop.id.values()):
+            return True
+        value = (prop.model_extra or {}).get("value")
+        expected = _PROP_TYPES.get(prop.property)
+        if value is not None and expected and (not isinstance(value, expected) or
+                                               (isinstance(value, bool) and bool not in expected)):
+            return True
+    for changed in body.changedPropIds:
+        ident = changed.rpartition(".")[0]
+        if ident.startswith("{"):
+            try:
+                parsed = json.loads(ident)
+            except ValueError:
+                return True
+            if not isinstance(parsed, dict) or not all(isinstance(v, _SCALARS) for v in parsed.values()):
+                return True
+    return False
+
+
 def guard_callback_bodies(server: Flask, app: Dash) -> None:
     """A forged or garbled callback request (wrong shape, unknown callback, inputs that do not
     match the callback's definition) is a 400 ERR_BAD_REQUEST, not a crash inside Dash. Wraps
@@ -96,7 +134,8 @@ def guard_callback_bodies(server: Flask, app: Dash) -> None:
         except ValidationError:
             raise MalformedRequest("This is not a Dash callback request.") from None
         spec = app.callback_map.get(body.output)
-        if spec is None or len(body.inputs) != len(spec["inputs"]) or len(body.state) != len(spec["state"]):
+        if spec is None or len(body.inputs) != len(spec["inputs"]) or len(body.state) != len(spec["state"]) \
+                or _forged(body):
             raise MalformedRequest("This callback request does not match the portal's callbacks.")
         try:
             return dispatch(*args, **kwargs)

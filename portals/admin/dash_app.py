@@ -96,7 +96,7 @@ def create_admin_dash(server: Flask) -> Dash:
         wanted = 1
         if isinstance(ctx.triggered_id, dict):
             step = -1 if ctx.triggered_id["type"] == "admin-prev" else 1
-            wanted = (page or 1) + step
+            wanted = (page if isinstance(page, int) else 1) + step
         return table_outputs(view, valid_range(range_name), wanted)
 
     @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
