@@ -130,15 +130,24 @@ def _parse_time(value: str | None, label: str) -> time:
         return time(0)
     try:
         return time.fromisoformat(value or "")
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a forged non-text value
         raise ValidationFailed(f"Choose the {label} time.") from None
 
 
 def _parse_day(value: str | None, label: str) -> date:
     try:
         return date.fromisoformat(value or "")
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a forged non-text value
         raise ValidationFailed(f"Choose the {label} day.") from None
+
+
+def _weekdays(value) -> set[int]:
+    """The checklist's weekdays (0 = Monday … 6 = Sunday); anything else was not sent by the page."""
+    if value is None:
+        return set()
+    if not isinstance(value, list) or not all(isinstance(w, int) and not isinstance(w, bool) for w in value):
+        raise ValidationFailed("Choose the weekdays.")
+    return set(value)
 
 
 def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None, start: str | None,
@@ -149,7 +158,7 @@ def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None
         last_day = _parse_day(last or first, "last")
         result = doctor_calendar.set_range(
             actor, first_day=first_day, last_day=last_day, start_time=_parse_time(start, "start"),
-            end_time=_parse_time(end, "end"), weekdays={int(w) for w in (weekdays or [])}, turn_on=turn_on)
+            end_time=_parse_time(end, "end"), weekdays=_weekdays(weekdays), turn_on=turn_on)
     except DomainError as refused:
         return no_update, refused.message
     done = result.created + result.updated
@@ -270,7 +279,7 @@ def apply_usual_hours(actor: Actor, weekdays: list | None, start: str | None, en
         result = doctor_calendar.set_usual_hours(
             actor, first_day=today, last_day=today + timedelta(weeks=USUAL_HOURS_WEEKS, days=-1),
             start_time=_parse_time(start, "start"), end_time=_parse_time(end, "end"),
-            weekdays={int(w) for w in (weekdays or [])})
+            weekdays=_weekdays(weekdays))
     except DomainError as refused:
         return panels.settings_alert(refused.message, ok=False), no_update
     message = (f"Your hours apply from today for {USUAL_HOURS_WEEKS} weeks "
