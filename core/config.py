@@ -62,6 +62,9 @@ class Settings:
     recaptcha_site_key: str | None = None
     recaptcha_secret_key: str | None = None
     otel_endpoint: str | None = None
+    # Prometheus scrapes /metrics with `Authorization: Bearer <token>`; without a token, only direct
+    # clients on loopback or a private network (no proxy in between) may read it.
+    metrics_token: str | None = None
     stun_url: str | None = None  # the device test's STUN check; see core.video.ice.device_test_stun_url
     # The consultation room (SPEC §16): `webrtc` (self-hosted, peer to peer) or `zoom` (Video SDK).
     video_provider: str = "webrtc"
@@ -134,6 +137,7 @@ class Settings:
             recaptcha_site_key=get("RECAPTCHA_SITE_KEY"),
             recaptcha_secret_key=get("RECAPTCHA_SECRET_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            metrics_token=get("METRICS_TOKEN"),
             stun_url=get("STUN_URL"),
             video_provider=_choice(get("VIDEO_PROVIDER"), "VIDEO_PROVIDER", ("webrtc", "zoom"), "webrtc"),
             stun_urls=_url_list(get("STUN_URLS"), "STUN_URLS", ("stun:", "stuns:")),

@@ -151,3 +151,11 @@ class SignalLimit(DomainError):
 class ExportInProgress(DomainError):
     code, status = "ERR_EXPORT_IN_PROGRESS", 409
     default_message = "Your data export is already being prepared. We will email you the link when it is ready."
+
+
+class MalformedRequest(DomainError):
+    """The request cannot even be read: unparseable or too deeply nested JSON, a Dash callback body
+    of the wrong shape. (A readable request with wrong values is ERR_VALIDATION, 422.)"""
+
+    code, status = "ERR_BAD_REQUEST", 400
+    default_message = "The request could not be read."

@@ -24,6 +24,7 @@ from core.errors import (
     CsrfRejected,
     DomainError,
     Forbidden,
+    MalformedRequest,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -59,7 +60,8 @@ def _describe_validation(err: Exception) -> list[dict]:
     if not callable(errors):
         return []
     return [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "invalid")}
+        {"field": ".".join(str(p) for p in e.get("loc", ())),
+         "message": e.get("msg", "invalid").removeprefix("Value error, ")}
         for e in errors(include_url=False, include_input=False)
     ]
 
@@ -107,7 +109,7 @@ def wants_json() -> bool:
 
 
 HTTP_ERRORS: dict[int, type[DomainError]] = {
-    400: ValidationFailed, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
+    400: MalformedRequest, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
     405: MethodNotAllowed, 413: PayloadTooLarge, 415: ValidationFailed, 429: RateLimited,
 }
 
@@ -140,7 +142,10 @@ def _http_error(exc: HTTPException):
         retry = exc.get_response().headers.get("Retry-After") if hasattr(exc, "get_response") else None
         return respond_with_error(RateLimited(retry_after=int(retry) if retry and retry.isdigit() else 60))
     message = None if error_type in (NotFound, MethodNotAllowed) else exc.description
-    return respond_with_error(error_type(message))
+    response = respond_with_error(error_type(message))
+    if "Allow" in (headers := dict(exc.get_headers())):  # a 405 says which methods would do
+        response.headers["Allow"] = headers["Allow"]
+    return response
 
 
 def _unexpected(exc: Exception):
@@ -177,6 +182,9 @@ def require_json_bodies() -> None:
 
 
 def init_api(app: Flask) -> None:
+    from portals.hygiene import init_hygiene
+
+    init_hygiene(app)
     app.before_request(require_json_bodies)
     app.register_error_handler(DomainError, respond_with_error)
     app.register_error_handler(CSRFError, lambda exc: respond_with_error(CsrfRejected()))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
-from flask import Flask
+from dash.exceptions import CallbackException
+from flask import Flask, request
 from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core.errors import MalformedRequest
 from portals.assets import asset_url
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
@@ -52,7 +57,94 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
     )
     app.index_string = INDEX_STRING
     app.init_app(server)
+    guard_callback_bodies(server, app)
+    server.extensions.setdefault("dash_apps", {})[name] = app
     return app
+
+
+class _Prop(BaseModel):
+    """One component property in a callback request: `{"id", "property", "value"?}`."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str | dict[str, Any]
+    property: str
+
+
+_Props = list[_Prop | list[_Prop]]
+
+
+class _CallbackBody(BaseModel):
+    """What Dash's renderer posts to `_dash-update-component` (the parts Dash itself reads)."""
+
+    model_config = ConfigDict(extra="allow")
+    output: str
+    outputs: _Prop | list[_Prop | list[_Prop]] = []
+    inputs: _Props = []
+    state: _Props = []
+    changedPropIds: list[str] = []
+
+
+# What the renderer sends for these properties, whatever the component: anything else is forged.
+_PROP_TYPES: dict[str, tuple[type, ...]] = {
+    "n_clicks": (int,), "n_intervals": (int,), "n_submit": (int,), "n_blur": (int,),
+    "is_open": (bool,), "hidden": (bool,), "disabled": (bool,),
+    "pathname": (str,), "search": (str,), "hash": (str,), "href": (str,),
+}
+_SCALARS = (str, int, float, bool)
+
+
+def _forged(body: _CallbackBody) -> bool:
+    """A pattern-matching id whose values are not scalars (the wildcards live only in the callback
+    definitions, never in a request), or a counter or flag of the wrong type."""
+    props: list[_Prop] = []
+    for group in ([body.outputs] if isinstance(body.outputs, _Prop) else body.outputs, body.inputs, body.state):
+        for item in group:
+            props.extend(item if isinstance(item, list) else [item])
+    for prop in props:
+        if isinstance(prop.id, dict) and not all(isinstance(v, _SCALARS) for v in prop.id.values()):
+            return True
+        value = (prop.model_extra or {}).get("value")
+        expected = _PROP_TYPES.get(prop.property)
+        if value is not None and expected and (not isinstance(value, expected) or
+                                               (isinstance(value, bool) and bool not in expected)):
+            return True
+    for changed in body.changedPropIds:
+        ident = changed.rpartition(".")[0]
+        if ident.startswith("{"):
+            try:
+                parsed = json.loads(ident)
+            except ValueError:
+                return True
+            if not isinstance(parsed, dict) or not all(isinstance(v, _SCALARS) for v in parsed.values()):
+                return True
+    return False
+
+
+def guard_callback_bodies(server: Flask, app: Dash) -> None:
+    """A forged or garbled callback request (wrong shape, unknown callback, inputs that do not
+    match the callback's definition) is a 400 ERR_BAD_REQUEST, not a crash inside Dash. Wraps
+    Dash's dispatch view, so the portal guards (401/403) still answer first."""
+    endpoint = app.config.requests_pathname_prefix + "_dash-update-component"
+    dispatch = server.view_functions[endpoint]
+
+    @wraps(dispatch)
+    def checked_dispatch(*args, **kwargs):
+        try:
+            body = _CallbackBody.model_validate(request.get_json(silent=True))
+        except ValidationError:
+            raise MalformedRequest("This is not a Dash callback request.") from None
+        spec = app.callback_map.get(body.output)
+        if spec is None or len(body.inputs) != len(spec["inputs"]) or len(body.state) != len(spec["state"]) \
+                or _forged(body):
+            raise MalformedRequest("This callback request does not match the portal's callbacks.")
+        try:
+            return dispatch(*args, **kwargs)
+        except CallbackException as exc:
+            if type(exc) is CallbackException:  # Dash's own check of outputs/inputs against the definition
+                raise MalformedRequest("This callback request does not match the portal's callbacks.") from None
+            raise
+
+    server.view_functions[endpoint] = checked_dispatch
 
 
 def sign_out_form() -> html.Form:

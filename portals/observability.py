@@ -6,6 +6,8 @@ query strings (they can hold emails or tokens).
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -93,6 +95,24 @@ def _endpoint_label() -> str:
     return "unmatched"
 
 
+def may_read_metrics(token: str | None) -> bool:
+    """/metrics is for the operators' Prometheus only (issue 23). With METRICS_TOKEN: the bearer
+    token, from anywhere. Without: a client on loopback or a private network that reached us
+    directly — no X-Forwarded-For, so not a visitor relayed by a proxy (Fly's metrics scraper
+    and a Prometheus on the compose network connect directly; the public always comes through
+    the proxy or from a public address)."""
+    if token:
+        offered = request.headers.get("Authorization", "")
+        return hmac.compare_digest(offered.encode(), f"Bearer {token}".encode())
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
 def init_observability(app: Flask, settings: Settings) -> None:
     metrics = RequestMetrics()
     access_log = logging.getLogger("doktu.access")
@@ -119,6 +139,12 @@ def init_observability(app: Flask, settings: Settings) -> None:
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
+        from portals.state import state
+
+        if not may_read_metrics(state().settings.metrics_token):
+            # Not "forbidden": the endpoint is not advertised. Plain text, since the page template
+            # would try the scraper's bearer token as a user's.
+            return Response("Not found\n", status=404, mimetype="text/plain")
         return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
     app.extensions["doktu_metrics"] = metrics

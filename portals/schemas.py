@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from portals.api import ApiModel
+from portals.hygiene import BoundedDateTime
 
 
 def _plus_from_query(value):
@@ -20,7 +21,7 @@ def _plus_from_query(value):
     return value
 
 
-QueryDateTime = Annotated[datetime, BeforeValidator(_plus_from_query)]
+QueryDateTime = Annotated[BoundedDateTime, BeforeValidator(_plus_from_query)]
 
 
 class AvailabilityOut(ApiModel):

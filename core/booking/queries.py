@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from core.actor import Actor
 from core.db import unit_of_work
@@ -64,6 +64,30 @@ def list_appointments(actor: Actor, *, limit: int = 100) -> list[AppointmentView
         ).all()
         payments = _latest_payments(uow.session, [a.id for a, _ in rows])
         return [_view(a, name, payments.get(a.id)) for a, name in rows]
+
+
+@dataclass(frozen=True)
+class AppointmentPage:
+    items: list[AppointmentView]
+    next_after: tuple[datetime, uuid.UUID] | None  # (start, id) of the last item when more follow
+
+
+def page_appointments(actor: Actor, *, limit: int = 50,
+                      after: tuple[datetime, uuid.UUID] | None = None) -> AppointmentPage:
+    """`GET /api/appointments` (SPEC §12): the actor's appointments, latest start first, `limit` at a
+    time. Keyset paging on (start, id) — `after` is the last item of the previous page — so a page
+    neither skips nor repeats rows when appointments are added meanwhile, and costs the same deep
+    in the list as at its head."""
+    with unit_of_work(actor) as uow:
+        query = (select(Appointment, Doctor.display_name).join(Doctor, Doctor.id == Appointment.doctor_id)
+                 .order_by(Appointment.start_at.desc(), Appointment.id.desc()).limit(limit + 1))
+        if after is not None:
+            query = query.where(tuple_(Appointment.start_at, Appointment.id) < tuple_(*after))
+        rows = uow.session.execute(query).all()
+        more, rows = len(rows) > limit, rows[:limit]
+        payments = _latest_payments(uow.session, [a.id for a, _ in rows])
+        items = [_view(a, name, payments.get(a.id)) for a, name in rows]
+    return AppointmentPage(items, (items[-1].start_at, items[-1].id) if more else None)
 
 
 def get_appointment(actor: Actor, appointment_id: uuid.UUID) -> AppointmentView:

@@ -9,7 +9,6 @@ row-level security lets staff read everything, and anyone else is refused before
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actor import Actor
+from core.csv_export import frame_csv
 from core.db import unit_of_work
 from core.errors import Forbidden
 from core.metrics.definitions import FIGURES, TEMPLATE_MINUTES_PER_DAY, shape_overview
@@ -320,9 +320,7 @@ def _csv_number(value) -> str:
 
 
 def _to_csv(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
+    return frame_csv(frame)
 
 
 def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datetime | None = None) -> str:

@@ -7,7 +7,6 @@ portal formats them for people, the CSV keeps them for analysts.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy import text
 
 from core import clock
 from core.actor import Actor
+from core.csv_export import frame_csv
 from core.db import unit_of_work
 from core.errors import ValidationFailed
 from core.metrics.kpis import require_staff
@@ -186,9 +186,7 @@ def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None
     frame = pd.DataFrame([dict(r) for r in rows], columns=["id", *[c for c, _ in listing.columns]])
     for column in frame.columns:
         frame[column] = [_csv_cell(v) for v in frame[column]]
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
+    return frame_csv(frame)
 
 
 def _csv_cell(value):

@@ -3,7 +3,10 @@
 One event per appointment for its whole life: the UID is derived from the appointment id, so a
 calendar replaces the event on a reschedule (METHOD:REQUEST, a higher SEQUENCE) and removes it on a
 cancellation (METHOD:CANCEL, the same UID, a higher SEQUENCE again). Times carry the recipient's
-zone (TZID, with its VTIMEZONE) so the invite reads in local time; DTSTAMP is UTC.
+zone (TZID, with its VTIMEZONE) so the invite reads in local time; DTSTAMP is UTC. A time that
+falls in the hour repeated when clocks go back (02:30 in Paris on 25 October 2026 happens twice)
+is written in UTC instead: RFC 5545 §3.3.5 reads an ambiguous local time as its *first*
+occurrence, which would put a 02:30-after-the-change consultation an hour early.
 """
 
 from __future__ import annotations
@@ -50,6 +53,17 @@ class Invite:
         return f"text/calendar; method={self.method}; charset=UTF-8"
 
 
+def is_ambiguous(local: datetime) -> bool:
+    """True when this wall-clock time happens twice in its zone (the hour repeated in autumn)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def calendar_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The recipient's local time, unless that wall time is ambiguous: then UTC (`…Z`)."""
+    local = moment.astimezone(zone)
+    return moment.astimezone(UTC) if is_ambiguous(local) else local
+
+
 def build_ics(invite: Invite) -> str:
     """The invite as iCalendar text (CRLF line ends, as the RFC wants)."""
     if invite.method not in METHODS:
@@ -67,8 +81,8 @@ def build_ics(invite: Invite) -> str:
     event.add("uid", event_uid(invite.appointment_id))
     event.add("sequence", invite.sequence)
     event.add("dtstamp", (invite.stamp or datetime.now(UTC)).astimezone(UTC))
-    event.add("dtstart", invite.start.astimezone(zone))
-    event.add("dtend", invite.end.astimezone(zone))
+    event.add("dtstart", calendar_time(invite.start, zone))
+    event.add("dtend", calendar_time(invite.end, zone))
     event.add("summary", invite.summary)
     event.add("description", invite.description)
     event.add("location", invite.url)

@@ -17,6 +17,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock, heartbeats
+from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from portals.admin import reviews_panel, views
@@ -97,7 +98,7 @@ def create_admin_dash(server: Flask) -> Dash:
         wanted = 1
         if isinstance(ctx.triggered_id, dict):
             step = -1 if ctx.triggered_id["type"] == "admin-prev" else 1
-            wanted = (page or 1) + step
+            wanted = (page if isinstance(page, int) else 1) + step
         return table_outputs(view, valid_range(range_name), wanted)
 
     @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
@@ -263,15 +264,8 @@ def csv_download(view: str, range_name: str) -> dict:
 
 
 def alerts_csv(found: list) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["severity", "code", "title", "detail", "action", "action_href"])
-    for a in found:
-        writer.writerow([a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""])
-    return buffer.getvalue()
+    return write_csv(["severity", "code", "title", "detail", "action", "action_href"],
+                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found])
 
 
 def range_filter() -> html.Div:

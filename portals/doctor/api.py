@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import Blueprint, request
 from flask_login import current_user
@@ -16,6 +16,7 @@ from core.scheduling import doctor_slots
 from core.scheduling.availability import resolve_window
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.schemas import WindowQuery
 
 doctor_api = Blueprint("doctor_api", __name__)
@@ -37,8 +38,8 @@ class StatusIn(ApiModel):
 
 
 class SlotIn(ApiModel):
-    start: datetime
-    end: datetime | None = None
+    start: BoundedDateTime
+    end: BoundedDateTime | None = None
     is_available: bool = True
 
 
@@ -56,8 +57,8 @@ class SlotList(ApiModel):
 
 
 class BatchIn(ApiModel):
-    first_day: date
-    last_day: date
+    first_day: BoundedDate
+    last_day: BoundedDate
     weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7,
                                 description="0 = Monday … 6 = Sunday")
     start_time: time = Field(examples=["08:00"])

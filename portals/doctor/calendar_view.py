@@ -45,7 +45,7 @@ ACTIONS = {AVAILABLE: "press to turn off", UNAVAILABLE: "press to turn on"}
 
 def parse_nav(nav: dict | None, today: date) -> tuple[str, date]:
     """The view and anchor day from the nav store; anything odd falls back to this week."""
-    nav = nav or {}
+    nav = nav if isinstance(nav, dict) else {}
     view = nav.get("view") if nav.get("view") in VIEWS else "week"
     try:
         anchor = date.fromisoformat(nav.get("anchor") or "")

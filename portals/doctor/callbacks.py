@@ -40,6 +40,15 @@ def new_version() -> str:
     return uuid.uuid4().hex
 
 
+def client_uuid(value) -> uuid.UUID:
+    """An id the page sent back (a button's id, a dialog's target): a forged one is refused as a
+    DomainError, which the portal's on_error shows, instead of a crash."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed("That item could not be found. Please reload the page.") from None
+
+
 # --- calendar ------------------------------------------------------------------------------------
 
 def navigate(triggered: str | None, view_value: str | None, nav: dict | None, open_day: dict | None,
@@ -54,7 +63,7 @@ def navigate(triggered: str | None, view_value: str | None, nav: dict | None, op
         anchor = cv.shift_anchor(view, anchor, +1)
     elif triggered == "doctor-cal-today":
         anchor = today
-    elif triggered == cv.OPEN_DAY and open_day:
+    elif triggered == cv.OPEN_DAY and isinstance(open_day, dict):
         with contextlib.suppress(TypeError, ValueError):
             anchor, view = date.fromisoformat(open_day.get("day", "")), "day"
     return {"view": view, "anchor": anchor.isoformat()}, view
@@ -93,7 +102,7 @@ def render_calendar(actor: Actor, nav: dict | None, *, key: str | None = None, s
 def press_cell(actor: Actor, press: dict | None, key: str | None):
     """A cell pressed (mouse, Enter or Space): turn it on or off and update that one button.
     Returns (signatures Patch, status message, cell updates for `set_props`)."""
-    if not press or not press.get("start") or press.get("key") != key:
+    if not isinstance(press, dict) or not press.get("start") or press.get("key") != key:
         return no_update, no_update, []  # a press on a grid that has since been replaced
     try:
         start = datetime.fromisoformat(press["start"])
@@ -122,15 +131,24 @@ def _parse_time(value: str | None, label: str) -> time:
         return time(0)
     try:
         return time.fromisoformat(value or "")
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a forged non-text value
         raise ValidationFailed(f"Choose the {label} time.") from None
 
 
 def _parse_day(value: str | None, label: str) -> date:
     try:
         return date.fromisoformat(value or "")
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a forged non-text value
         raise ValidationFailed(f"Choose the {label} day.") from None
+
+
+def _weekdays(value) -> set[int]:
+    """The checklist's weekdays (0 = Monday … 6 = Sunday); anything else was not sent by the page."""
+    if value is None:
+        return set()
+    if not isinstance(value, list) or not all(isinstance(w, int) and not isinstance(w, bool) for w in value):
+        raise ValidationFailed("Choose the weekdays.")
+    return set(value)
 
 
 def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None, start: str | None,
@@ -141,7 +159,7 @@ def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None
         last_day = _parse_day(last or first, "last")
         result = doctor_calendar.set_range(
             actor, first_day=first_day, last_day=last_day, start_time=_parse_time(start, "start"),
-            end_time=_parse_time(end, "end"), weekdays={int(w) for w in (weekdays or [])}, turn_on=turn_on)
+            end_time=_parse_time(end, "end"), weekdays=_weekdays(weekdays), turn_on=turn_on)
     except DomainError as refused:
         return no_update, refused.message
     done = result.created + result.updated
@@ -180,7 +198,7 @@ def refresh_upcoming(actor: Actor, sig: str | None, *, force: bool = False):
 def complete_appointment(actor: Actor, appointment_id: str) -> tuple[str | object, str]:
     """Complete pressed. Returns (upcoming version, message)."""
     try:
-        done = completion.complete(actor, uuid.UUID(appointment_id))
+        done = completion.complete(actor, client_uuid(appointment_id))
     except (DomainError, ValueError) as refused:
         return no_update, getattr(refused, "message", "No such appointment.")
     return new_version(), f"Marked completed at {done.completed_at.astimezone(ZoneInfo(_zone(actor))):%H:%M}."
@@ -206,12 +224,12 @@ def confirm_cancel(actor: Actor, target: str | None, reason: str | None):
     """Returns (dialog open, reason invalid, feedback, upcoming message, upcoming version, calendar version)."""
     if not target:
         return False, False, "", no_update, no_update, no_update
-    if not (reason or "").strip():
+    if not isinstance(reason, str) or not reason.strip():
         return True, True, "Please give the patient a reason.", no_update, no_update, no_update
     item = _find_upcoming(actor, target)
     name = item.patient_name if item else "The patient"
     try:
-        done = changes.cancel(actor, uuid.UUID(target), reason)
+        done = changes.cancel(actor, client_uuid(target), reason)
     except DomainError as refused:
         return True, False, refused.message, no_update, no_update, no_update
     return False, False, "", uv.cancelled_message(name, done.refund), new_version(), new_version()
@@ -233,7 +251,7 @@ def open_records(actor: Actor):
 def open_record(actor: Actor, patient_id: str):
     tz = ZoneInfo(_zone(actor))
     try:
-        record = patient_records.view_patient_record(actor, uuid.UUID(patient_id))
+        record = patient_records.view_patient_record(actor, uuid.UUID(str(patient_id)))
     except (DomainError, ValueError) as refused:
         return panels.settings_alert(getattr(refused, "message", "No such patient."), ok=False)
     documents = issuing.list_documents(actor, patient_id=record.patient_id)
@@ -263,7 +281,7 @@ def apply_usual_hours(actor: Actor, weekdays: list | None, start: str | None, en
         result = doctor_calendar.set_usual_hours(
             actor, first_day=today, last_day=today + timedelta(weeks=USUAL_HOURS_WEEKS, days=-1),
             start_time=_parse_time(start, "start"), end_time=_parse_time(end, "end"),
-            weekdays={int(w) for w in (weekdays or [])})
+            weekdays=_weekdays(weekdays))
     except DomainError as refused:
         return panels.settings_alert(refused.message, ok=False), no_update
     message = (f"Your hours apply from today for {USUAL_HOURS_WEEKS} weeks "
@@ -282,7 +300,7 @@ def open_messages(actor: Actor, selected: str | None):
 def show_conversation(actor: Actor, user_id: str):
     """Returns (thread, selected user id, conversation list, header button children)."""
     try:
-        conversation = messages.read_conversation(actor, uuid.UUID(user_id))
+        conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
         return panels.settings_alert(getattr(refused, "message", "No such conversation."), ok=False), None, \
             no_update, no_update
@@ -297,8 +315,8 @@ def send(actor: Actor, user_id: str | None, body: str | None):
     if not user_id:
         return no_update, no_update, "Choose a conversation first."
     try:
-        messages.send_message(actor, uuid.UUID(user_id), body or "")
-        conversation = messages.read_conversation(actor, uuid.UUID(user_id))
+        messages.send_message(actor, client_uuid(user_id), body if isinstance(body, str) else "")
+        conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
         return no_update, no_update, getattr(refused, "message", "No such conversation.")
     return panels.conversation_thread(conversation, ZoneInfo(_zone(actor))), "", "Sent."

@@ -17,6 +17,7 @@ from core.payments.checkout import start_payment
 from core.scheduling.holds import HoldMirror, hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.limits import slot_holds
 from portals.patient import patient
 from portals.state import state
@@ -24,7 +25,7 @@ from portals.state import state
 
 class HoldRequest(ApiModel):
     doctor_id: uuid.UUID | None = None
-    start: datetime | None = None
+    start: BoundedDateTime | None = None
     slot_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
@@ -75,7 +76,7 @@ def release(slot_id: uuid.UUID):
 
 class PendingRequest(ApiModel):
     doctor_id: uuid.UUID
-    start: datetime
+    start: BoundedDateTime
 
     @model_validator(mode="after")
     def _offset(self) -> PendingRequest:
@@ -125,7 +126,7 @@ def create_pending_appointment():
 
 
 class ProfileIn(ApiModel):
-    date_of_birth: date
+    date_of_birth: BoundedDate
     gender: str = Field(description="female | male | non_binary | undisclosed")
     primary_conditions: list[str] = Field(default_factory=list, max_length=20)
     allergies: list[str] = Field(default_factory=list, max_length=20)

@@ -20,6 +20,7 @@ from core.errors import ValidationFailed
 from core.scheduling.holds import HoldMirror
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.hygiene import BoundedDateTime
 from portals.patient import patient
 from portals.state import state
 
@@ -30,7 +31,7 @@ ERRORS = dict(HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnve
 
 class RescheduleRequest(ApiModel):
     new_slot_id: uuid.UUID | None = Field(default=None, description="A slot of the same doctor.")
-    new_start: datetime | None = Field(default=None,
+    new_start: BoundedDateTime | None = Field(default=None,
                                        description="A start with its offset, e.g. 2026-03-03T14:30:00+01:00.")
     reason: str | None = Field(default=None, max_length=1000)
 

@@ -3,6 +3,7 @@ page, the return page, and the payment API. Thin: every rule lives in core.payme
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -13,14 +14,15 @@ from pydantic import Field
 from spectree import Response
 
 from core import clock
-from core.booking.queries import get_appointment, list_appointments
-from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete
+from core.booking.queries import get_appointment, page_appointments
+from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete, ValidationFailed
 from core.payments import checkout, subscriptions
 from core.payments import local_checkout as local_checkout_rules
 from core.payments.local_checkout import CardOutcome, deliver_success
 from core.payments.local_subscriptions import deliver_plan_success
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.hygiene import MAX_YEAR, MIN_YEAR
 from portals.patient import patient
 from portals.state import state
 
@@ -339,6 +341,31 @@ class AppointmentOut(ApiModel):
 
 class AppointmentList(ApiModel):
     appointments: list[AppointmentOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; "
+                                                              "null on the last page.")
+
+
+class AppointmentsQuery(ApiModel):
+    limit: int = Field(default=50, ge=1, le=100, description="At most this many (default 50, at most 100).")
+    cursor: str | None = Field(default=None, max_length=200, description="`nextCursor` of the previous page.")
+
+
+def encode_cursor(after: tuple[datetime, uuid.UUID]) -> str:
+    """Opaque to clients: the (start, id) of the last item, base64url."""
+    start, appointment_id = after
+    return base64.urlsafe_b64encode(f"{start.isoformat()}|{appointment_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        start, _, appointment_id = raw.partition("|")
+        after = datetime.fromisoformat(start), uuid.UUID(appointment_id)
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+        raise ValidationFailed("cursor: not a cursor this API gave out.") from None
+    if after[0].tzinfo is None or not MIN_YEAR <= after[0].year <= MAX_YEAR:
+        raise ValidationFailed("cursor: not a cursor this API gave out.")
+    return after
 
 
 def appointment_out(a) -> AppointmentOut:
@@ -352,10 +379,16 @@ def appointment_out(a) -> AppointmentOut:
 
 @patient.get("/api/appointments")
 @require_role("patient", "doctor", "admin")
-@api_spec.validate(resp=Response(HTTP_200=AppointmentList, HTTP_401=ErrorEnvelope), tags=["appointments"])
+@api_spec.validate(query=AppointmentsQuery, resp=Response(HTTP_200=AppointmentList, HTTP_401=ErrorEnvelope,
+                                                           HTTP_422=ErrorEnvelope), tags=["appointments"])
 def api_appointments():
-    """The caller's appointments (a patient's own, a doctor's own, all for an admin), with payment."""
-    return to_json(AppointmentList(appointments=[appointment_out(a) for a in list_appointments(current_user.actor)]))
+    """The caller's appointments (a patient's own, a doctor's own, all for an admin), with payment:
+    the latest start first, `limit` per page; follow `nextCursor` until it is null."""
+    query: AppointmentsQuery = request.context.query
+    found = page_appointments(current_user.actor, limit=query.limit,
+                              after=decode_cursor(query.cursor) if query.cursor else None)
+    return to_json(AppointmentList(appointments=[appointment_out(a) for a in found.items],
+                                   next_cursor=encode_cursor(found.next_after) if found.next_after else None))
 
 
 @patient.get("/api/appointments/<uuid:appointment_id>")

@@ -17,6 +17,7 @@ from core.doctors.directory import get_doctor
 from core.errors import SlotConflict, TimeWindow
 from core.scheduling.availability import next_free_slots
 from portals.auth import current_actor
+from portals.hygiene import parse_moment
 from portals.limits import slot_holds
 from portals.patient.api import mirror
 from portals.public import public
@@ -27,21 +28,11 @@ FRESH_SLOTS = 6
 log = logging.getLogger(__name__)
 
 
-def _parse_start(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace(" ", "+"))  # a "+" in a query string reads as a space
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _remembered_start(doctor_id: uuid.UUID) -> datetime | None:
     context = session.get(CONTEXT_KEY) or {}
     if context.get("doctorId") != str(doctor_id) or wallclock.time() - context.get("at", 0) > CONTEXT_TTL_SECONDS:
         return None
-    return _parse_start(context.get("start"))
+    return parse_moment(context.get("start"))
 
 
 def _remember(doctor_id: uuid.UUID, start: datetime) -> None:
@@ -55,7 +46,7 @@ def _book_url(doctor_id: uuid.UUID, start: datetime | None) -> str:
 @public.get("/book/<uuid:doctor_id>")
 def book(doctor_id: uuid.UUID):
     doctor = get_doctor(current_actor(), doctor_id)
-    start = _parse_start(request.args.get("start")) or _remembered_start(doctor_id)
+    start = parse_moment(request.args.get("start")) or _remembered_start(doctor_id)
     if start is not None and not current_user.is_authenticated:
         _remember(doctor_id, start)
     fresh = next_free_slots(current_actor(), [doctor_id], count=FRESH_SLOTS).get(doctor_id, [])
@@ -69,7 +60,7 @@ def book(doctor_id: uuid.UUID):
 def book_start(doctor_id: uuid.UUID):
     """A pill's form: guests are asked to sign up or log in; patients get the time held and go to
     checkout; a time taken meanwhile comes back here with a message and fresh times."""
-    start = _parse_start(request.form.get("start"))
+    start = parse_moment(request.form.get("start"))
     if start is None:
         flash("Please pick a time from the list.", "error")
         return redirect(url_for("public.book", doctor_id=doctor_id))

@@ -17,20 +17,12 @@ from core.funnel import record_view
 from core.ratings.reviews import doctor_reviews
 from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_free_slots
 from portals.auth import current_actor
+from portals.hygiene import parse_day
 from portals.public import public
 from portals.public.visitor import visitor_id, visitor_zone
 
 STRIP_DAYS = 7
 SHOWN_PILLS = 4
-
-
-def _parse_day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed("Dates look like 2026-03-02.") from None
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -45,7 +37,7 @@ def doctor_search():
     zone = visitor_zone()
     error = None
     try:
-        day = _parse_day(request.args.get("date"))
+        day = parse_day(request.args.get("date"))
         filters = SearchFilters(name=request.args.get("q", ""), specialty=request.args.get("specialty", ""),
                                 language=request.args.get("language", ""), day=day)
     except ValidationFailed as exc:
@@ -83,8 +75,8 @@ def day_strip(doctor_id: uuid.UUID) -> DayStrip:
     today = now.astimezone(zone).date()
     last_first = today + MAX_WINDOW - timedelta(days=STRIP_DAYS)
     try:
-        first = _parse_day(request.args.get("from")) or today
-        selected = _parse_day(request.args.get("day"))
+        first = parse_day(request.args.get("from")) or today
+        selected = parse_day(request.args.get("day"))
     except ValidationFailed:
         first, selected = today, None
     first = min(max(first, today), last_first)

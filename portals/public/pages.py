@@ -59,8 +59,10 @@ def money(cents: int, currency: str = "EUR") -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect."""
-    if not target:
+    """Only same-site relative paths: never an open redirect. A backslash (`/\\evil.example` is
+    `//evil.example` to browsers), whitespace or a control character (CR/LF would split the
+    Location header) means the link was not ours: it is ignored."""
+    if not target or any(c == "\\" or c.isspace() or not c.isprintable() for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -25,12 +25,20 @@ def test_unknown_api_route_is_json_404(client):
     envelope(client.get("/api/nope"), 404, "ERR_NOT_FOUND")
 
 
-def test_wrong_method_is_json_405(client):
-    envelope(client.delete("/api/doctors"), 405, "ERR_METHOD_NOT_ALLOWED")
+def test_wrong_method_is_json_405_that_keeps_its_allow_header(client):
+    response = client.delete("/api/doctors")
+    envelope(response, 405, "ERR_METHOD_NOT_ALLOWED")
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET", "HEAD"}
+    assert "DELETE" not in response.headers["Allow"]
+
+
+def test_unparseable_json_is_400_before_any_view_runs(client):
+    error = envelope(client.post("/api/auth/token", data='{"email": ', content_type="application/json"),
+                     400, "ERR_BAD_REQUEST")
+    assert "JSON" in error["message"]
 
 
 @pytest.mark.parametrize(("body", "content_type"), [
-    ('{"email": ', "application/json"),
     ("{}", "application/json"),
     ('{"email": "not-an-email", "password": "x"}', "application/json"),
     ('{"email": "a@b.org", "password": "x", "admin": true}', "application/json"),

@@ -25,13 +25,23 @@ def test_docker_compose_has_the_stack_with_health_checks_and_the_env_file():
         assert env_files[0] == ".env.example", name
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgresql://")
         assert services[name]["environment"]["SMTP_URL"] == "smtp://mailhog:1025"
-    assert "doktu serve" in " ".join(services["app"]["command"]) and services["app"]["ports"] == ["8000:8000"]
+    assert "doktu serve" in " ".join(services["app"]["command"])
+    assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
     assert services["worker"]["command"] == ["doktu", "worker"]
     assert "doktu db upgrade" in " ".join(services["migrate"]["command"])
     for name in ("app", "worker"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert "/api/payment/webhook" in " ".join(services["stripe-cli"]["command"])
+
+
+def test_compose_publishes_ports_on_this_machine_only():
+    """Development settings (demo password, MailHog's every email) are not safe to expose (issue 23)."""
+    published = {name: service.get("ports", []) for name, service in compose()["services"].items()}
+    assert published["app"] and published["mailhog"]
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
 
 
 def test_env_example_names_only_settings_the_app_reads():

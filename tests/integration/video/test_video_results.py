@@ -117,17 +117,19 @@ def test_details_are_at_most_2_kib(onboarded, login, client, csrf_header):
     assert "at most 2048 bytes" in response.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("raw", [
-    '{"passed": "true", "details": {}}',  # passed must be a JSON boolean
-    '{"passed": true}',
-    '{"passed": true, "details": {"echo": {"score": NaN}}}',
-    '{"passed": true, "details": {"bandwidth": {"downMbps": Infinity, "upMbps": 5}}}',
-    "[]",
+@pytest.mark.parametrize(("raw", "status"), [
+    ('{"passed": "true", "details": {}}', 422),  # passed must be a JSON boolean
+    ('{"passed": true}', 422),
+    ('{"passed": true, "details": {"echo": {"score": NaN}}}', 400),  # NaN and Infinity are not JSON
+    ('{"passed": true, "details": {"bandwidth": {"downMbps": Infinity, "upMbps": 5}}}', 400),
+    ('{"passed": true, "details": {"bandwidth": {"downMbps": 1e999, "upMbps": 5}}}', 400),
+    ("[]", 422),
 ])
-def test_bad_bodies_are_422_not_500(onboarded, login, client, csrf_header, raw):
+def test_bad_bodies_are_4xx_not_500(onboarded, login, client, csrf_header, raw, status):
     login(onboarded().email)
     response = client.post("/api/video-test/result", data=raw, content_type="application/json", headers=csrf_header())
-    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == ("ERR_BAD_REQUEST" if status == 400 else "ERR_VALIDATION")
 
 
 def test_a_body_over_1_mib_is_413(onboarded, login, client, csrf_header):

@@ -95,3 +95,32 @@ def test_wrong_input_is_refused():
         build_ics(invite(method="PUBLISH"))
     with pytest.raises(ValueError, match="aware"):
         build_ics(invite(start=datetime(2026, 3, 3, 14, 0)))
+
+
+def test_a_start_in_the_repeated_autumn_hour_is_written_in_utc_not_an_hour_early():
+    """Paris, Sunday 25 October 2026: 02:00–03:00 happens twice. A consultation at the second 02:30
+    (01:30 UTC) written as TZID=Europe/Paris:20261025T023000 reads as the first 02:30 (00:30 UTC)."""
+    second_0230 = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS)
+    assert second_0230.astimezone(UTC) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    text = build_ics(invite(start=second_0230, end=second_0230 + timedelta(minutes=30)))
+    assert "DTSTART:20261025T013000Z" in text.splitlines()
+    _, event = parsed(invite(start=second_0230, end=second_0230 + timedelta(minutes=30)))
+    assert event["DTSTART"].dt == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert "TZID" not in event["DTSTART"].params
+    assert event["DTEND"].dt == datetime(2026, 10, 25, 2, 0, tzinfo=UTC)  # 02:00 (second) is ambiguous too
+
+
+def test_the_first_0230_of_that_night_is_ambiguous_too_and_both_read_back_exactly():
+    for fold, utc_hour in ((0, 0), (1, 1)):
+        start = datetime(2026, 10, 25, 2, 30, fold=fold, tzinfo=PARIS)
+        _, event = parsed(invite(start=start, end=start + timedelta(minutes=30)))
+        assert event["DTSTART"].dt == datetime(2026, 10, 25, utc_hour, 30, tzinfo=UTC)
+
+
+def test_times_around_the_change_keep_the_local_zone():
+    start = datetime(2026, 10, 25, 3, 30, tzinfo=PARIS)  # after the repeated hour: unambiguous
+    _, event = parsed(invite(start=start, end=start + timedelta(minutes=30)))
+    assert event["DTSTART"].params["TZID"] == "Europe/Paris" and event["DTSTART"].dt == start
+    spring = datetime(2026, 3, 29, 3, 30, tzinfo=PARIS)  # the day the clocks go forward
+    _, event = parsed(invite(start=spring, end=spring + timedelta(minutes=30)))
+    assert event["DTSTART"].params["TZID"] == "Europe/Paris" and event["DTSTART"].dt == spring
