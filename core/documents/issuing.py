@@ -295,8 +295,14 @@ def download_document(actor: Actor, document_id: uuid.UUID) -> tuple[str, bytes]
                      details={"kind": document.kind, "patientId": str(document.patient_id)})
         item = DocumentItem(document.id, document.kind, pdf.TITLES[document.kind], document.issued_at, doctor_name,
                             document.appointment_id, document.verification_code)
-        content, code, kind = document.content, document.verification_code, document.kind
-    return item.filename, pdf.render_document(kind, content, code, verify_url(code))
+        content = document_pdf(document)
+    return item.filename, content
+
+
+def document_pdf(document: Document) -> bytes:
+    """The PDF of a document, rebuilt from what the doctor wrote and its snapshot (SPEC §18)."""
+    code = document.verification_code
+    return pdf.render_document(document.kind, document.content, code, verify_url(code))
 
 
 def verify(code: str) -> Verification | None:

@@ -166,9 +166,15 @@ def download_receipt(actor: Actor, receipt_id: uuid.UUID) -> tuple[str, bytes]:
         record_audit(uow.session, actor, action="receipt.downloaded", subject_type="receipt", subject_id=str(r.id),
                      at=now, details={"number": r.number})
         item = _item(r, r.details.get("refersTo"))
-        data = {"kind": r.kind, "number": r.number, "details": r.details, "amountCents": r.amount_cents,
-                "currency": r.currency, "issuedOn": r.issued_at.astimezone(SELLER_ZONE).date().isoformat()}
-    return item.filename, pdf.render_receipt(data)
+        content = receipt_pdf(r)
+    return item.filename, content
+
+
+def receipt_pdf(r: Receipt) -> bytes:
+    """The PDF of a receipt or credit note, rebuilt from its stored data (SPEC §18)."""
+    return pdf.render_receipt({"kind": r.kind, "number": r.number, "details": r.details, "amountCents": r.amount_cents,
+                               "currency": r.currency,
+                               "issuedOn": r.issued_at.astimezone(SELLER_ZONE).date().isoformat()})
 
 def receipt_for_appointment(actor: Actor, appointment_id: uuid.UUID) -> ReceiptItem | None:
     with unit_of_work(actor) as uow:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core.documents.issuing import document_pdf
+from core.documents.receipts import receipt_pdf
 from core.models import (
     Appointment,
     AppointmentChange,
@@ -27,6 +29,7 @@ from core.models import (
     Consent,
     CreditEntry,
     Doctor,
+    Document,
     ExternalBusy,
     FunnelEvent,
     Message,
@@ -34,10 +37,12 @@ from core.models import (
     Patient,
     Payment,
     Rating,
+    Receipt,
     Slot,
     Subscription,
     User,
     VideoTest,
+    rating_stats,
 )
 
 PATIENT, DOCTOR, ADMIN = "patient", "doctor", "admin"
@@ -388,10 +393,14 @@ def _doctor_profile(s: Session, who: Subject) -> list[dict]:
     d = s.get(Doctor, who.doctor_id)
     if d is None:
         return []
+    # Computed from the real ratings (SPEC §18), never stored on the doctor.
+    stats = s.execute(select(rating_stats.c.rating_avg, rating_stats.c.rating_count)
+                      .where(rating_stats.c.doctor_id == d.id)).one_or_none()
+    rating_avg, rating_count = stats if stats is not None else (None, 0)
     return [{"displayName": d.display_name, "rpps": f"10003{d.number}789", "specialty": d.specialty,
              "languages": list(d.languages), "bio": d.bio, "education": list(d.education),
              "expertise": list(d.expertise), "philosophy": d.philosophy, "faqs": d.faqs, "timezone": d.timezone,
-             "online": d.online, "ratingAverage": d.rating_avg, "ratingCount": d.rating_count,
+             "online": d.online, "ratingAverage": rating_avg, "ratingCount": rating_count,
              "priceCents": d.price_cents, "calScheduleId": d.cal_schedule_id, "createdAt": d.created_at}]
 
 
@@ -432,3 +441,21 @@ def _consultations(s: Session, who: Subject) -> list[dict]:
 def initials(name: str | None) -> str:
     """'Marie Curie' → 'M. C.'"""
     return " ".join(f"{part[0].upper()}." for part in (name or "").split() if part) or "—"
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+@file_section("documents", "Your documents", "The consultation summaries, prescriptions and sick notes your "
+              "doctors issued you, as PDFs (each with its verification code).")
+def _documents(s: Session, who: Subject) -> list[ExportFile]:
+    documents = s.scalars(select(Document).where(Document.patient_id == who.patient_id)
+                          .order_by(Document.issued_at))
+    return [ExportFile(f"{d.issued_at:%Y-%m-%d}-{d.kind.replace('_', '-')}-{d.verification_code}.pdf",
+                       document_pdf(d)) for d in documents]
+
+
+@file_section("receipts", "Your receipts", "A receipt for each card payment and a credit note for each refund, "
+              "as PDFs.", roles=EVERYONE)
+def _receipts(s: Session, who: Subject) -> list[ExportFile]:
+    receipts = s.scalars(select(Receipt).where(Receipt.user_id == who.user_id).order_by(Receipt.issued_at))
+    return [ExportFile(f"{r.number}.pdf", receipt_pdf(r)) for r in receipts]

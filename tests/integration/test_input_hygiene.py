@@ -35,7 +35,7 @@ def form_token(client, path: str) -> str:
 def test_text_that_cannot_be_stored_is_422_naming_the_field_and_nothing_is_written(client, value, problem):
     email = f"hygiene-{uuid.uuid4().hex[:8]}@example.org"
     response = client.post("/api/auth/signup", json={"email": email, "password": "Tiger-Lamp-Orbit-47!",
-                                                     "fullName": value})
+                                                     "fullName": value, "acceptTerms": True})
     error = error_of(response, 422, "ERR_VALIDATION")
     assert error["message"].startswith("fullName:") and problem in error["message"]
     assert error["details"]["fields"][0]["field"] == "fullName"
@@ -89,7 +89,8 @@ def test_a_nul_in_a_search_is_a_readable_error_page(client):
 def test_a_signup_form_with_a_nul_is_refused_on_a_page_and_creates_nobody(client):
     email = f"form-{uuid.uuid4().hex[:8]}@example.org"
     response = client.post("/signup", data={"full_name": "Nul\x00Person", "email": email,
-                                            "password": "Tiger-Lamp-Orbit-47!", "csrf_token": form_token(client, "/signup")})
+                                            "password": "Tiger-Lamp-Orbit-47!", "accept_terms": "y",
+                                            "csrf_token": form_token(client, "/signup")})
     assert response.status_code == 422 and "NUL character" in response.get_data(as_text=True)
     assert users_named(email) == []
 

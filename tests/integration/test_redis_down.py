@@ -84,7 +84,7 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD, **extra)
 def new_account(base_url: str) -> str:
     email = f"rd-{uuid.uuid4().hex[:10]}@example.org"
     with browser(base_url) as client:
-        created = client.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
+        created = client.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "acceptTerms": True})
         assert created.status_code == 201, created.text
     return email
 
@@ -104,7 +104,7 @@ def test_sign_up_sign_in_and_tokens_work_without_redis(server):
     email = new_account(server)
     with browser(server) as client:
         page = client.post("/signup", data={"full_name": "Form Person", "email": f"f-{email}", "password": PASSWORD,
-                                            "csrf_token": form_csrf(client, "/signup")})
+                                            "accept_terms": "y", "csrf_token": form_csrf(client, "/signup")})
         assert page.status_code == 302 and page.headers["location"].startswith("/onboarding")
     with browser(server) as client:
         signed_in = sign_in(client, email)

@@ -16,6 +16,8 @@ from core.actor import SYSTEM
 from core.content import parse_front_matter
 from core.db import unit_of_work
 from core.doctors.patient_records import view_patient_record
+from core.documents.issuing import issue_summary
+from core.documents.receipts import issue_receipt
 from core.errors import ExportInProgress, LinkExpired
 from core.models import (
     Appointment,
@@ -76,6 +78,7 @@ def _clinic(make_user, email_prefix: str, doctor):
         pay = Payment(user_id=p.user.id, appointment_id=a.id, provider="local", status="succeeded", amount_cents=3500)
         s.add(pay)
         s.flush()
+        issue_receipt(uow, pay)
         s.add_all([
             CreditEntry(user_id=p.user.id, kind="grant", amount_cents=3500, note=f"{email_prefix}-credit"),
             Subscription(user_id=p.user.id, plan="basic", status="active", credits_per_period=1),
@@ -91,6 +94,7 @@ def _clinic(make_user, email_prefix: str, doctor):
                           status="sent"),
         ])
     view_patient_record(doctor.actor, p.patient.id)  # audited: the access log's entry
+    issue_summary(doctor.actor, a.id, f"{email_prefix}-summary")
     return p, a
 
 
@@ -138,7 +142,14 @@ def test_the_export_holds_every_kind_of_the_patients_data_and_nothing_of_another
         for field in data[name][0]:
             assert f"`{field}`" in readme, f"{name}.{field} is not described"
 
-    everything = b"".join(files.values()).decode()
+    pdfs = sorted(n for n in files if n.endswith(".pdf"))  # SPEC §21: plus documents and receipts
+    assert [n.split("/")[0] for n in pdfs] == ["documents", "receipts"]
+    assert all(files[n].startswith(b"%PDF") for n in pdfs)
+    assert re.fullmatch(r"documents/\d{4}-\d\d-\d\d-summary-\w+\.pdf", pdfs[0]), pdfs[0]
+    assert re.fullmatch(r"receipts/R-\d{4}-\d{6}\.pdf", pdfs[1]), pdfs[1]
+    assert "## documents/" in readme and "## receipts/" in readme
+
+    everything = b"".join(content for name, content in files.items() if not name.endswith(".pdf")).decode()
     for foreign in ("bob", str(bob.user.id), str(bob.patient.id), str(bob_visit.id)):
         assert foreign not in everything.lower(), f"another patient's {foreign!r} is in the export"
 
@@ -198,7 +209,8 @@ def test_doctors_export_their_profile_schedule_and_consultations_with_initials_o
     assert {"doctor_profile.json", "schedule.json", "consultations.json", "README.md"} <= set(files)
     consultations = json.loads(files["consultations.json"])
     assert consultations[0]["patientInitials"] == "C. P."
-    everything = b"".join(files.values()).decode()
+    assert not [n for n in files if n.startswith("documents/")]  # the patients' documents are theirs
+    everything = b"".join(content for name, content in files.items() if not name.endswith(".pdf")).decode()
     assert "carol-asthma" not in everything and "carol-penicillin" not in everything  # no patient health data
     assert "health_profile.json" not in files
 
