@@ -30,6 +30,7 @@ from core.errors import Forbidden, NotFound, TimeWindow, ValidationFailed
 from core.models import Appointment, ConsultationNote, Doctor, Document, Patient, User
 from core.notify.outbox import Outgoing, queue_once
 from core.notify.rendering import language_of, render
+from core.privacy.verification import may_email
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CODE_LENGTH = 12
@@ -245,9 +246,13 @@ def _issue(actor: Actor, appointment_id: uuid.UUID, kind: str, make_body) -> Doc
                             content=content, verification_code=new_code(), issued_at=now)
         s.add(document)
         s.flush()
-        record_audit(s, actor, action="document.issued", subject_type="document", subject_id=str(document.id),
-                     at=now, details={"kind": kind, "appointmentId": str(appointment.id)})
-        _email_link(uow, document, doctor.display_name, name, email, locale)
+        # Audited with the patient's record as subject, so it shows in their access log (SPEC §21).
+        record_audit(s, actor, action="document.issued", subject_type="patient", subject_id=str(patient.id),
+                     at=now, details={"kind": kind, "documentId": str(document.id),
+                                      "appointmentId": str(appointment.id)})
+        verified_at = s.scalar(select(User.email_verified_at).where(User.id == patient.user_id))
+        if may_email(verified_at):  # documents wait for a verified address: the tab has them (SPEC §21)
+            _email_link(uow, document, doctor.display_name, name, email, locale)
         return DocumentItem(document.id, kind, pdf.TITLES[kind], now, doctor.display_name, appointment.id,
                             document.verification_code)
 
@@ -290,9 +295,9 @@ def download_document(actor: Actor, document_id: uuid.UUID) -> tuple[str, bytes]
         if row is None:
             raise NotFound("No such document.")
         document, doctor_name = row
-        record_audit(uow.session, actor, action="document.downloaded", subject_type="document",
-                     subject_id=str(document.id), at=now,
-                     details={"kind": document.kind, "patientId": str(document.patient_id)})
+        record_audit(uow.session, actor, action="document.downloaded", subject_type="patient",
+                     subject_id=str(document.patient_id), at=now,
+                     details={"kind": document.kind, "documentId": str(document.id)})
         item = DocumentItem(document.id, document.kind, pdf.TITLES[document.kind], document.issued_at, doctor_name,
                             document.appointment_id, document.verification_code)
         content = document_pdf(document)

@@ -27,6 +27,7 @@ MAX_PAGE = 10_000
 # What each audited action means to a patient; any other action is shown by its name.
 ACTIONS = {
     "patient_record.viewed": "Opened your health record",
+    "document.issued": "Issued you a document",
     "document.viewed": "Opened one of your documents",
     "document.downloaded": "Downloaded one of your documents",
     "appointment.completed": "Completed your consultation",

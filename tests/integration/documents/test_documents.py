@@ -8,14 +8,15 @@ from datetime import date
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.documents import issuing
 from core.documents.issuing import PrescriptionLine
 from core.errors import Forbidden, NotFound, TimeWindow, ValidationFailed
-from core.models import AuditEvent, ConsultationNote, Document, OutboxMessage
+from core.models import AuditEvent, ConsultationNote, Document, OutboxMessage, User
+from core.privacy import access_log
 from tests.integration.scheduling.conftest import paris
 
 AMOXICILLIN = PrescriptionLine("Amoxicillin 500 mg", "1 capsule", "3 times a day", "7 days", "Take with food")
@@ -152,7 +153,7 @@ def test_every_issue_and_download_is_audited_and_the_email_is_a_link(visit):
     issuing.download_document(v.doctor.actor, issued.id)
     with unit_of_work(SYSTEM) as uow:
         events = uow.session.execute(select(AuditEvent.action, AuditEvent.actor_id)
-                                     .where(AuditEvent.subject_id == str(issued.id))
+                                     .where(AuditEvent.details["documentId"].astext == str(issued.id))
                                      .order_by(AuditEvent.occurred_at, AuditEvent.action)).all()
         mail = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"document:{issued.id}:patient:email"))
     assert sorted(events) == sorted([("document.issued", v.doctor.user.id), ("document.downloaded", v.patient.user.id),
@@ -160,6 +161,20 @@ def test_every_issue_and_download_is_audited_and_the_email_is_a_link(visit):
     assert mail.recipient == v.patient.email and mail.attachments == []
     assert "/dashboard/documents" in mail.body_text and "Prescription" in mail.subject
     assert "Amoxicillin" not in mail.body_text + (mail.body_html or "")  # no health content by email
+    # The patient's access log shows the doctor's issuing and download (their health record, SPEC §21).
+    log = access_log.access_log(v.patient.actor)
+    assert [(e.action, e.role) for e in log.entries] == [("document.downloaded", "doctor"), ("document.issued", "doctor")]
+
+
+def test_a_document_for_an_unverified_address_is_not_emailed_but_is_in_the_tab(visit):
+    v = visit()
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(update(User).where(User.id == v.patient.user.id).values(email_verified_at=None))
+    issued = issuing.issue_summary(v.doctor.actor, v.appointment_id, "Rest and fluids.")
+    with unit_of_work(SYSTEM) as uow:
+        mail = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"document:{issued.id}:patient:email"))
+    assert mail is None
+    assert [d.id for d in issuing.list_documents(v.patient.actor)] == [issued.id]
 
 
 def test_verify_shows_issuer_date_and_initials_only(visit, client):

@@ -219,14 +219,15 @@ def test_the_patient_sees_who_looked_at_their_record_paged(db, make_user, at, cl
     doctor = make_user("doctor", full_name="Dr Looker")
     alice, _ = _clinic(make_user, "alice", doctor)
     bob, _ = _clinic(make_user, "bob", doctor)
-    for _ in range(21):  # 22 views of Alice's record in all
+    for _ in range(21):  # 22 views of Alice's record in all, and the summary the doctor issued her
         view_patient_record(doctor.actor, alice.patient.id)
     first = access_log.access_log(alice.actor, 1)
-    assert (first.total, first.pages, len(first.entries)) == (22, 2, 20)
+    assert (first.total, first.pages, len(first.entries)) == (23, 2, 20)
     assert first.entries[0].who == "Dr Looker" and first.entries[0].what == "Opened your health record"
     second = access_log.access_log(alice.actor, 2)
-    assert len(second.entries) == 2 and not second.has_next
-    assert access_log.access_log(bob.actor).total == 1  # only Bob's own record
+    assert len(second.entries) == 3 and not second.has_next
+    assert [e.what for e in first.entries + second.entries].count("Issued you a document") == 1
+    assert access_log.access_log(bob.actor).total == 2  # only Bob's own record
 
     login(alice.email)
     page = client.get("/dashboard/settings/access-log?page=2").get_data(as_text=True)
