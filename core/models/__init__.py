@@ -17,11 +17,13 @@ from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.scheduling import Slot
+from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "FUNNEL_STEPS",
+    "WALKIN_OPEN",
     "Appointment",
     "AppointmentChange",
     "AuditEvent",
@@ -49,5 +51,6 @@ __all__ = [
     "User",
     "VideoTest",
     "VisitEvent",
+    "WalkinRequest",
     "rating_stats",
 ]
