@@ -533,3 +533,34 @@ def offer_refunds_after_max_wait() -> int:
                               str(request_id)):
                 owed += 1
     return owed
+
+
+@dataclass(frozen=True)
+class WalkinSession:
+    """A walk-in's card checkout session, for the local stand-in of Stripe's page."""
+
+    session_id: str
+    payment_id: uuid.UUID
+    request_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    status: str
+    provider: str
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {"walkin_id": str(self.request_id), "payment_id": str(self.payment_id)}
+
+
+def walkin_session(actor: Actor, session_id: str) -> WalkinSession | None:
+    """The actor's walk-in checkout session with this id, or None (RLS: their own payments only)."""
+    with unit_of_work(actor) as uow:
+        row = uow.session.execute(
+            select(Payment.id, Payment.amount_cents, Payment.currency, Payment.status, Payment.provider,
+                   WalkinRequest.id.label("request_id"))
+            .join(WalkinRequest, WalkinRequest.payment_id == Payment.id)
+            .where(Payment.provider_session_id == session_id, Payment.user_id == actor.user_id)).first()
+    if row is None:
+        return None
+    return WalkinSession(session_id, row.id, row.request_id, row.amount_cents, row.currency, row.status,
+                         row.provider)
