@@ -13,6 +13,7 @@ from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 from jobs.video import settle_visits_job
+from jobs.walkin import walkin_long_waits_job
 
 QUEUE = "default"
 
@@ -32,6 +33,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (redeliver_outbox_job, {"cron": "*/2 * * * *"}, "redeliver-outbox"),
     # After each consultation's window: no-show, doctor no-show (refund + credit), reminder (SPEC §16).
     (settle_visits_job, {"interval": 60}, "settle-visits"),
+    # Walk-ins waiting longer than WALKIN_MAX_WAIT: keep waiting or a full refund, by email (SPEC §17).
+    (walkin_long_waits_job, {"interval": 60}, "walkin-long-waits"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

@@ -202,6 +202,13 @@ def request_view(actor: Actor, request_id: uuid.UUID) -> WalkinView:
                           settings.walkin_max_wait_minutes)
 
 
+def record_button_pressed(actor: Actor, visitor_id: str | None) -> None:
+    """The funnel's entry point "see a doctor now" (SPEC §22): pressing the button counts as having
+    seen availability — the doctors free now — for the visitor or the account."""
+    with unit_of_work(actor) as uow:
+        funnel.record(uow.session, "availability_viewed", user_id=actor.user_id, visitor_id=visitor_id)
+
+
 def open_request_id(actor: Actor) -> uuid.UUID | None:
     """The patient's unpaid or waiting request, if any (one at a time, a unique index)."""
     if actor.role != "patient" or actor.user_id is None:
@@ -251,8 +258,12 @@ def start_request(actor: Actor, *, by_card: bool = True) -> Started:
         raise NoDoctorAvailable()
     settings = config.current()
     with unit_of_work(actor) as uow:
-        row = uow.session.scalar(select(WalkinRequest).where(WalkinRequest.id == existing)) if existing \
-            else _new_request(uow, actor)
+        if existing:
+            row = uow.session.scalar(select(WalkinRequest).where(WalkinRequest.id == existing))
+        else:
+            row = _new_request(uow, actor)
+            # The walk-in's counterpart of a held slot: a place asked for (the funnel, SPEC §22).
+            funnel.record(uow.session, "slot_held", user_id=actor.user_id)
         if not by_card:
             return Started(row.id, row.status, None)
         email = uow.session.scalar(select(User.email).where(User.id == actor.user_id))

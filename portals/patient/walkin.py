@@ -17,8 +17,9 @@ from core.errors import DomainError, PaymentFailed, ProfileIncomplete
 from core.payments.checkout import credit_offer
 from core.walkin import queue
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.auth import current_actor, require_role
 from portals.patient import patient
+from portals.public.visitor import visitor_id
 
 
 def _now_page(*, form=None, error: str | None = None):
@@ -39,6 +40,7 @@ def _now_page(*, form=None, error: str | None = None):
 @patient.get("/now")
 def walkin_start():
     """"See a doctor now": a guest signs up first (the request survives it: `next=/now`)."""
+    queue.record_button_pressed(current_actor(), visitor_id())
     if not current_user.is_authenticated:
         return redirect(url_for("public.signup", next=url_for("patient.walkin_start")))
     if current_user.role != "patient":

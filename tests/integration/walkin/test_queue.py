@@ -214,3 +214,21 @@ def test_pay_by_card_helper_is_the_real_webhook_path(taking, onboarded, clock_at
     started = pay_by_card(patient)
     payment = _payment(_row(started.request_id).payment_id)
     assert (payment.status, payment.provider, payment.appointment_id) == ("succeeded", "local", None)
+
+
+def test_the_console_shows_the_queue_and_alerts_on_waits_over_the_max(taking, waiting, make_user, clock_at,
+                                                                      time_machine):
+    from core.metrics import alerts
+
+    admin = make_user("admin")
+    taking()
+    waiting()
+    time_machine.shift(timedelta(minutes=16))
+    waiting()
+    stats = queue.queue_stats(admin.actor)
+    assert (stats.waiting, stats.over_max_wait, stats.longest_wait_seconds // 60) == (2, 1, 16)
+    feed = alerts.alert_feed(admin.actor, now=clock.now(), failed_jobs=0)
+    walkin = [a for a in feed if a.code == "walkins_waiting_too_long"]
+    assert walkin and walkin[0].severity == "critical" and "1 patient waiting over 15 min" in walkin[0].title
+    with pytest.raises(Forbidden):
+        queue.queue_stats(make_user("patient").actor)

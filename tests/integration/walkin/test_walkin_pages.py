@@ -77,3 +77,20 @@ def test_no_doctor_free_the_page_says_so_and_paying_is_refused_cleanly(client, o
     refused = client.post("/now/pay", data={"csrf_token": _token(page)})
     assert refused.status_code == 302 and refused.headers["location"] == "/now"
     assert queue.open_request_id(patient.actor) is None
+
+
+def test_the_funnel_counts_the_see_a_doctor_now_entry_point(client, taking, onboarded, login, clock_at):
+    from sqlalchemy import select
+
+    from core.actor import SYSTEM
+    from core.db import unit_of_work
+    from core.models import FunnelEvent
+
+    taking()
+    patient = onboarded()
+    login(patient.email)
+    page = client.get("/now").get_data(as_text=True)
+    client.post("/now/pay", data={"csrf_token": _token(page)})
+    with unit_of_work(SYSTEM) as uow:
+        steps = uow.session.scalars(select(FunnelEvent.step).where(FunnelEvent.user_id == patient.user.id)).all()
+    assert {"availability_viewed", "slot_held", "checkout_started"} <= set(steps)
