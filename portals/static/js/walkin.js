@@ -32,7 +32,7 @@
                                                           credentials: "same-origin", cache: "no-store" });
       if (response.ok && !show(await response.json())) return;
     } catch (e) { /* offline for a moment: try again */ }
-    window.setTimeout(poll, document.hidden ? 5000 : 1500);
+    window.setTimeout(poll, document.hidden ? 5000 : 1000);
   }
   window.setTimeout(poll, 1000);
 })();
