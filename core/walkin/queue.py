@@ -84,12 +84,6 @@ def refund_offered(paid_at: datetime, keep_waiting_at: datetime | None, now: dat
     return now - (keep_waiting_at or paid_at) >= max_wait
 
 
-def doctor_free(starts: list[datetime], now: datetime) -> bool:
-    """Free for a walk-in: no active appointment starting within 45 minutes of now, either side
-    (the same buffer as the double-booking guard)."""
-    return not any(now - GUARD < s < now + GUARD for s in starts)
-
-
 # ---- what the pages show ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
