@@ -94,3 +94,14 @@ def test_the_funnel_counts_the_see_a_doctor_now_entry_point(client, taking, onbo
     with unit_of_work(SYSTEM) as uow:
         steps = uow.session.scalars(select(FunnelEvent.step).where(FunnelEvent.user_id == patient.user.id)).all()
     assert {"availability_viewed", "slot_held", "checkout_started"} <= set(steps)
+
+
+def test_the_dashboard_leads_back_to_the_waiting_room_while_the_request_is_open(client, taking, waiting, login,
+                                                                               clock_at):
+    taking()
+    patient, started = waiting()
+    login(patient.email)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'href="/now/{started.request_id}">Back to the waiting room' in page
+    queue.leave(patient.actor, started.request_id)
+    assert "Back to the waiting room" not in client.get("/dashboard").get_data(as_text=True)
