@@ -80,6 +80,8 @@ class Settings:
     csp_report_only: bool = False
     # Reschedules a patient may make per calendar month, all appointments together (SPEC §5); 0 = no cap.
     reschedule_monthly_cap: int = 5
+    # See a doctor now (SPEC §17): minutes in the queue before the patient is offered a full refund.
+    walkin_max_wait_minutes: int = 15
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +152,7 @@ class Settings:
             rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
             csp_report_only=(get("CSP_REPORT_ONLY") or "0") in {"1", "true", "yes"},
             reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),
+            walkin_max_wait_minutes=_non_negative_int(get("WALKIN_MAX_WAIT"), "WALKIN_MAX_WAIT", 15),
         )
         values.update(overrides)
         if values["turn_urls"] and not values["turn_secret"]:

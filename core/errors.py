@@ -66,6 +66,20 @@ class ProfileIncomplete(DomainError):
     default_message = "Please complete your health profile first."
 
 
+class NoDoctorAvailable(DomainError):
+    """"See a doctor now" pressed when no doctor is taking consultations and free (SPEC §17)."""
+
+    code, status = "ERR_NO_DOCTOR_AVAILABLE", 409
+    default_message = "No doctor is taking consultations right now. Please book a time instead."
+
+
+class DoctorBusy(DomainError):
+    """A doctor with a consultation within 45 minutes cannot accept a walk-in (SPEC §17, §3)."""
+
+    code, status = "ERR_DOCTOR_BUSY", 409
+    default_message = "You have a consultation within 45 minutes, so you cannot take a patient now."
+
+
 class PaymentFailed(DomainError):
     code, status = "ERR_PAYMENT_FAILED", 402
     default_message = "The payment did not go through."

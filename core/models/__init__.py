@@ -18,11 +18,13 @@ from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHea
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
+from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "FUNNEL_STEPS",
+    "WALKIN_OPEN",
     "Appointment",
     "AppointmentChange",
     "AuditEvent",
@@ -53,5 +55,6 @@ __all__ = [
     "User",
     "VideoTest",
     "VisitEvent",
+    "WalkinRequest",
     "rating_stats",
 ]

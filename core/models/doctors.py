@@ -44,6 +44,8 @@ class Doctor(Base):
     faqs: Mapped[list] = mapped_column(JSONB, server_default="[]")
     timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
     online: Mapped[bool] = mapped_column(server_default=text("true"))
+    # "Taking consultations now" (SPEC §17): offered walk-in patients; only while online.
+    taking_now: Mapped[bool] = mapped_column(server_default=text("false"))
     price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
     # Cal.com: the calendar whose busy times block slots, and the schedule we push slots to.
     cal_credential_id: Mapped[int | None]

@@ -321,8 +321,10 @@ def doctor_profile(actor: Actor) -> DoctorProfile:
 
 
 def set_online(actor: Actor, online: bool) -> DoctorProfile:
-    """Offline hides every slot of the doctor from patients at once (SPEC §9)."""
+    """Offline hides every slot of the doctor from patients at once (SPEC §9), and ends "taking
+    consultations now" (SPEC §17: walk-ins are offered only while Online)."""
     with unit_of_work(actor) as uow:
         d = own_doctor(uow.session, actor)
-        uow.session.execute(update(Doctor).where(Doctor.id == d.id).values(online=online))
+        values = {"online": online} if online else {"online": False, "taking_now": False}
+        uow.session.execute(update(Doctor).where(Doctor.id == d.id).values(**values))
     return doctor_profile(actor)

@@ -20,6 +20,7 @@ from core import clock, heartbeats
 from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
+from core.walkin import queue as walkin_queue
 from portals.admin import reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
@@ -78,6 +79,7 @@ def create_admin_dash(server: Flask) -> Dash:
                   Output("admin-funnel-chart", "figure"),
                   Output("admin-bookings-chart", "figure"),
                   Output("admin-daily", "children"),
+                  Output("admin-walkin", "children"),
                   Output("admin-updated", "children"),
                   Input("admin-range", "data"), Input("admin-tick", "n_intervals"),
                   Input("admin-overview-ready", "data"))
@@ -188,6 +190,7 @@ def overview_body() -> list:
                   html.P("", id="admin-updated", className="dk-muted admin-updated")],
                  className="admin-section-head"),
         views.kpi_tiles(),
+        views.walkin_tile(),
         dbc.Row([
             dbc.Col(html.Section([
                 html.Div([html.H2("Alerts", className="h5", id="admin-overview-alerts-title"),
@@ -227,7 +230,7 @@ def overview_outputs(range_name: str):
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
-            views.daily_table(series, period), updated)
+            views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
 
 
 def table_outputs(view: str, range_name: str, page: int):

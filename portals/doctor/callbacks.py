@@ -24,6 +24,8 @@ from core.documents import issuing
 from core.errors import DomainError, ValidationFailed
 from core.messaging import messages
 from core.scheduling import doctor_calendar, doctor_slots
+from core.video import presence
+from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
@@ -180,6 +182,44 @@ def online_status(online: bool) -> str:
     if online:
         return "Online: patients can book your open times."
     return "Offline: patients see none of your times until you go online again."
+
+
+# --- see a doctor now (SPEC §17) -------------------------------------------------------------------
+
+def set_taking_now(actor: Actor, taking: bool) -> tuple[bool, str, bool]:
+    """The "Taking consultations now" switch: (its value, the queue line, Accept disabled)."""
+    value = walkin_queue.set_taking_now(actor, bool(taking))
+    return (value, *walkin_panel(actor))
+
+
+def walkin_panel(actor: Actor) -> tuple[str, bool]:
+    """(the queue line, Accept disabled): "Next patient: waiting 1 min · devices ready"."""
+    q = walkin_queue.doctor_queue(actor)
+    if not q.online:
+        return "Go online to take consultations now.", True
+    if not q.taking_now:
+        return "Switch on “Taking consultations now” to be offered patients who want a doctor now.", True
+    if not q.free:
+        return "You have a consultation within 45 minutes: no patient is offered until it is over.", True
+    n = q.next_patient
+    if n is None:
+        return "Nobody is waiting. Patients who ask to see a doctor now appear here.", True
+    minutes = max(1, n.waiting_seconds // 60) if n.waiting_seconds >= 60 else 0
+    waited = f"waiting {minutes} min" if minutes else "waiting less than a minute"
+    others = f" · {n.queue_length - 1} more waiting" if n.queue_length > 1 else ""
+    return f"Next patient: {waited} · {presence.READINESS_WORDS[n.readiness]}{others}", False
+
+
+def accept_walkin(actor: Actor) -> tuple[object, str]:
+    """Accept: (the room to open, or no_update; the message). Another doctor may have been faster:
+    then the next patient, or nobody."""
+    try:
+        accepted = walkin_queue.accept_next(actor)
+    except DomainError as exc:
+        return no_update, exc.message
+    if accepted is None:
+        return no_update, "Nobody is waiting any more: another doctor accepted first."
+    return f"/visit/{accepted.appointment_id}", "Patient accepted: opening the consultation room…"
 
 
 # --- upcoming ------------------------------------------------------------------------------------

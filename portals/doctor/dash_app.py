@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
 from core.scheduling.engine import DEFAULT_TEMPLATE
+from core.walkin import queue as walkin_queue
 from portals.assets import asset_url
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.doctor import calendar_view as cv
@@ -73,6 +74,7 @@ def doctor_layout():
         dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=VERSION), dcc.Store(id=UPCOMING_VERSION),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
+        dcc.Location(id="doctor-go", refresh=True),
         portal_header("Doctor portal", current_user.user.full_name, [
             html.Span(f"Times in {cv.zone_label(profile.timezone, now)}", className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
@@ -87,7 +89,7 @@ def doctor_layout():
                     html.Div(id=uv.STATUS, role="status", className="dk-live"),
                     html.Div(upcoming, id=uv.LIST),
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
-                dbc.Col(quick_actions(profile.online), lg=4),
+                dbc.Col([quick_actions(profile.online), walkin_section(actor, profile.online)], lg=4),
             ], className="g-3"),
             schedule_section(title, grid, profile.online, today),
         ], id="main", className="dk-portal-main", tabIndex="-1"),
@@ -111,6 +113,20 @@ def quick_actions(online: bool) -> html.Section:
             html.A("My data", href="/account/data", className="dk-action"),  # SPEC §21: download my data
         ], className="dk-actions"),
     ], className="dk-card", **{"aria-labelledby": "doctor-actions-title"})
+
+
+def walkin_section(actor, online: bool) -> html.Section:
+    """See a doctor now (SPEC §17): the switch, the next waiting patient, and Accept."""
+    taking = walkin_queue.doctor_queue(actor).taking_now
+    line, disabled = cb.walkin_panel(actor)
+    return html.Section([
+        html.H2("See a doctor now", className="h4", id="doctor-walkin-title"),
+        dbc.Switch(id="doctor-taking-now", value=taking and online, label="Taking consultations now",
+                   disabled=not online, class_name="dk-online-switch"),
+        html.P(line, id="doctor-walkin-next", role="status", className="dk-live"),
+        html.Button("Accept", id="doctor-walkin-accept", type="button", className="dk-btn", disabled=disabled),
+        html.Div(id="doctor-walkin-feedback", role="alert", className="dk-live"),
+    ], className="dk-card mt-3", **{"aria-labelledby": "doctor-walkin-title"})
 
 
 def legend() -> html.Ul:
@@ -310,16 +326,32 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-online-status", "children"), Output("doctor-offline-note", "hidden"),
                   Output(VERSION, "data", allow_duplicate=True),
+                  Output("doctor-taking-now", "disabled"), Output("doctor-taking-now", "value", allow_duplicate=True),
                   Input("doctor-online", "value"), prevent_initial_call=True)
     def online(value):
-        return (*cb.set_online(_actor(), value), cb.new_version())
+        text, is_online = cb.set_online(_actor(), value)
+        # Offline ends "taking consultations now" (SPEC §17); Online leaves it off until switched on.
+        return text, is_online, cb.new_version(), not is_online, False if not is_online else no_update
 
-    # --- upcoming ---
+    # --- see a doctor now (SPEC §17) ---
+    @app.callback(Output("doctor-taking-now", "value"), Output("doctor-walkin-next", "children", allow_duplicate=True),
+                  Output("doctor-walkin-accept", "disabled", allow_duplicate=True),
+                  Input("doctor-taking-now", "value"), prevent_initial_call=True)
+    def taking_now(value):
+        return cb.set_taking_now(_actor(), value)
+
+    @app.callback(Output("doctor-go", "href"), Output("doctor-walkin-feedback", "children"),
+                  Input("doctor-walkin-accept", "n_clicks"), prevent_initial_call=True)
+    def accept(_n):
+        return cb.accept_walkin(_actor())
+
+    # --- upcoming (and the walk-in queue line: one callback for the presence interval) ---
     @app.callback(Output(uv.LIST, "children"), Output(uv.SIG, "data"),
+                  Output("doctor-walkin-next", "children"), Output("doctor-walkin-accept", "disabled"),
                   Input("doctor-refresh", "n_intervals"), Input("doctor-presence-refresh", "n_intervals"),
                   Input(UPCOMING_VERSION, "data"), State(uv.SIG, "data"), prevent_initial_call=True)
     def upcoming(_n, _presence, _version, sig):
-        return cb.refresh_upcoming(_actor(), sig)
+        return (*cb.refresh_upcoming(_actor(), sig), *cb.walkin_panel(_actor()))
 
     @app.callback(Output(UPCOMING_VERSION, "data", allow_duplicate=True), Output(uv.STATUS, "children"),
                   Output(VERSION, "data", allow_duplicate=True),
