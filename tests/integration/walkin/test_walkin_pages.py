@@ -28,7 +28,7 @@ def test_a_new_patient_signs_up_fills_the_profile_pays_and_waits_in_the_queue(cl
     assert start.status_code == 302 and start.headers["location"] == "/signup?next=/now"
     page = client.get("/signup?next=/now").get_data(as_text=True)
     signed = client.post("/signup?next=/now", data={"full_name": "Nora Now", "email": "nora.now@tests.doktu.eu",
-                                                    "password": PASSWORD, "csrf_token": _token(page)})
+                                                    "password": PASSWORD, "accept_terms": "y", "csrf_token": _token(page)})
     assert signed.status_code == 302 and signed.headers["location"] == "/now"  # the request is kept
     now_page = client.get("/now").get_data(as_text=True)
     assert "Your health profile" in now_page and "Save and pay €35 by card" in now_page
