@@ -3,6 +3,7 @@ calendar and working hours are in, and the texts of their public profile.
 
 Slots are stored as UTC instants, so changing the time zone moves no booking or slot; it changes
 how the calendar shows them and which local days the default template (10:00–21:00) fills.
+Weekly hours (SPEC §19) replace that default for the doctor on every day without explicit slots.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import update
+from sqlalchemy import null, update
 
 from core import clock
 from core.actor import Actor
@@ -19,6 +20,7 @@ from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import ValidationFailed
 from core.models import Doctor
+from core.scheduling import weekly
 from core.scheduling.doctor_slots import own_doctor
 
 MAX_BIO = 2000
@@ -68,3 +70,28 @@ def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy:
             record_audit(uow.session, actor, action="doctor.settings_updated", subject_type="doctor",
                          subject_id=str(doctor.id), at=clock.now(), details={"fields": changed})
     return DoctorSettings(timezone, bio, philosophy)
+
+
+def get_weekly_hours(actor: Actor) -> tuple[weekly.WeeklyHours, bool]:
+    """The doctor's weekly hours and whether they are their own (False: the default)."""
+    with unit_of_work(actor) as uow:
+        raw = own_doctor(uow.session, actor).weekly_hours
+    if raw is None:
+        return weekly.default_week(), False
+    return weekly.parse_weekly_hours(raw), True
+
+
+def set_weekly_hours(actor: Actor, raw: dict | None) -> tuple[weekly.WeeklyHours, bool]:
+    """Save weekly hours (SPEC §19): per weekday one or more ranges, validated by
+    `core.scheduling.weekly`; None restores the 10:00–21:00 default. Days with explicit slots keep
+    them (a doctor's choice sticks); every other day follows these hours at once. Audited."""
+    week = weekly.parse_weekly_hours(raw) if raw is not None else None
+    stored = weekly.to_json(week) if week is not None else None
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        if doctor.weekly_hours != stored:
+            uow.session.execute(update(Doctor).where(Doctor.id == doctor.id).values(
+                weekly_hours=stored if stored is not None else null()))  # SQL NULL, not JSON null
+            record_audit(uow.session, actor, action="doctor.weekly_hours_updated", subject_type="doctor",
+                         subject_id=str(doctor.id), at=clock.now(), details={"default": stored is None})
+    return (week, True) if week is not None else (weekly.default_week(), False)

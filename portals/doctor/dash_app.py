@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
 from core.scheduling.engine import DEFAULT_TEMPLATE
+from core.scheduling.weekly import WEEKDAY_LABELS, WEEKDAYS
 from portals.assets import asset_url
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.doctor import calendar_view as cv
@@ -217,22 +218,23 @@ def settings_dialog() -> dbc.Modal:
             dbc.Textarea(id="doctor-settings-philosophy", rows=3, maxLength=1000),
             html.Button("Save", id="doctor-settings-save", type="button", className="dk-btn mt-2"),
             html.Div(id="doctor-settings-feedback", role="status"),
-            html.H3("Usual hours", className="h6 mt-4"),
-            html.P(f"Days you have not changed follow the default hours "
-                   f"({DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}). Set your own for the "
-                   f"next {cb.USUAL_HOURS_WEEKS} weeks: those days then offer exactly these hours.",
-                   className="dk-muted small"),
-            html.Fieldset([
-                html.Legend("Days", className="dk-bulk__legend"),
-                dbc.Checklist(id="doctor-hours-weekdays", options=panels.weekday_options(), value=[0, 1, 2, 3, 4],
-                              inline=True),
-            ]),
+            html.H3("Weekly hours", className="h6 mt-4"),
+            html.P(f"Patients can book you in these hours on every day you have not set slot by slot in the "
+                   f"calendar. One or more ranges per day, e.g. 09:00-12:30, 14:00-18:00; leave a day empty "
+                   f"when you do not work. The default is {DEFAULT_TEMPLATE.day_start:%H:%M}–"
+                   f"{DEFAULT_TEMPLATE.day_end:%H:%M} every day.", className="dk-muted small",
+                   id="doctor-hours-help"),
             html.Div([
-                _select("doctor-hours-start", "From", panels.time_options(ends=False), "08:00"),
-                _select("doctor-hours-end", "Until", panels.time_options(ends=True), "18:00"),
+                html.Div([dbc.Label(label, html_for=f"doctor-hours-{key}"),
+                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder="closed",
+                                    **{"aria-describedby": "doctor-hours-help"})])
+                for key, label in zip(WEEKDAYS, WEEKDAY_LABELS, strict=True)
             ], className="dk-bulk__fields"),
-            html.Button(f"Apply to the next {cb.USUAL_HOURS_WEEKS} weeks", id="doctor-hours-apply", type="button",
-                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div([
+                html.Button("Save weekly hours", id="doctor-hours-apply", type="button", className="dk-btn mt-2"),
+                html.Button("Back to the default hours", id="doctor-hours-default", type="button",
+                            className="dk-btn dk-btn--ghost mt-2"),
+            ], className="dk-bulk__buttons"),
             html.Div(id="doctor-hours-feedback", role="status"),
         ]),
     ], id="doctor-settings-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-settings-title")
@@ -390,12 +392,20 @@ def register_callbacks(app: Dash) -> None:
     def save_settings(_n, tz, bio, philosophy):
         return cb.save_settings(_actor(), tz, bio, philosophy)
 
+    hour_fields = [f"doctor-hours-{key}" for key in WEEKDAYS]
+
     @app.callback(Output("doctor-hours-feedback", "children", allow_duplicate=True),
                   Output(VERSION, "data", allow_duplicate=True),
-                  Input("doctor-hours-apply", "n_clicks"), State("doctor-hours-weekdays", "value"),
-                  State("doctor-hours-start", "value"), State("doctor-hours-end", "value"), prevent_initial_call=True)
-    def usual_hours(_n, weekdays, start, end):
-        return cb.apply_usual_hours(_actor(), weekdays, start, end)
+                  *(Output(f, "value", allow_duplicate=True) for f in hour_fields),
+                  Input("doctor-hours-apply", "n_clicks"), Input("doctor-hours-default", "n_clicks"),
+                  *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
+    def weekly_hours(_save, _default, *days):
+        return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
+
+    @app.callback(*(Output(f, "value") for f in hour_fields), Input("doctor-settings-open", "n_clicks"),
+                  prevent_initial_call=True)
+    def load_weekly_hours(_n):
+        return cb.load_weekly_hours(_actor())
 
     # --- messages ---
     @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),
