@@ -64,12 +64,13 @@ class DoctorCalendar:
 def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetime, end: datetime,
                    now: datetime) -> dict[uuid.UUID, DoctorCalendar]:
     doctors = session.execute(
-        select(Doctor.id, Doctor.timezone, Doctor.online, Doctor.weekly_hours, Doctor.status)
-        .where(Doctor.id.in_(doctor_ids))
+        select(Doctor.id, Doctor.timezone, Doctor.online, Doctor.weekly_hours)
+        # Only approved doctors have a public calendar (SPEC §19): a pending or suspended doctor is
+        # "no such doctor" to availability, holds, bookings and reschedules alike.
+        .where(Doctor.id.in_(doctor_ids), Doctor.status == "approved")
     ).all()
-    # Only an approved doctor offers anything (SPEC §19: pending or suspended are not bookable).
-    calendars = {d.id: DoctorCalendar(d.id, ZoneInfo(d.timezone), d.online and d.status == "approved",
-                                      template=template_for(d.weekly_hours)) for d in doctors}
+    calendars = {d.id: DoctorCalendar(d.id, ZoneInfo(d.timezone), d.online, template=template_for(d.weekly_hours))
+                 for d in doctors}
     if not calendars:
         return calendars
     ids = list(calendars)

@@ -96,6 +96,16 @@ def template_for(raw: object | None) -> WorkingTemplate:
     return WorkingTemplate(weekly=weekly)
 
 
+def week_of(raw: object | None) -> WeeklyHours:
+    """The weekly hours a doctor works (the default when unset or unreadable), for display."""
+    if raw is None:
+        return default_week()
+    try:
+        return parse_weekly_hours(raw)
+    except ValidationFailed:
+        return default_week()
+
+
 def default_week() -> WeeklyHours:
     """The default as weekly hours (10:00–21:00 every day): what the editor starts from."""
     start = DEFAULT_TEMPLATE.day_start.hour * 60 + DEFAULT_TEMPLATE.day_start.minute
