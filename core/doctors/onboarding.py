@@ -176,6 +176,10 @@ def _view(row: DoctorInvitation, now: datetime) -> InvitationView:
     return InvitationView(row.id, row.email, row.created_at, row.expires_at, state)
 
 
+def invitation_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/join/{token}"
+
+
 def _send_invitation(uow, actor: Actor, email: str, base_url: str) -> tuple[DoctorInvitation, str]:
     token = secrets.token_urlsafe(32)
     now = clock.now()
@@ -183,7 +187,7 @@ def _send_invitation(uow, actor: Actor, email: str, base_url: str) -> tuple[Doct
                            created_at=now, expires_at=now + INVITATION_LIFETIME)
     uow.session.add(row)
     uow.session.flush()
-    link = f"{base_url.rstrip('/')}/doctor/join/{token}"
+    link = invitation_link(base_url, token)
     queue_email(uow, Email(
         to=email, subject="You are invited to consult on Doktu",
         text=(f"Hello,\n\nYou are invited to join Doktu as a doctor. Open this link within 7 days to choose a "

@@ -44,7 +44,7 @@ def link_token(email: str) -> str:
     with unit_of_work(SYSTEM) as uow:
         body = uow.session.scalar(select(OutboxMessage.body_text).where(OutboxMessage.recipient == email)
                                   .order_by(OutboxMessage.created_at.desc()).limit(1))
-    return re.search(r"/doctor/join/(\S+)", body).group(1)
+    return re.search(r"/join/(\S+)", body).group(1)
 
 
 @pytest.fixture
