@@ -81,7 +81,8 @@ def review_list(found: list[onboarding.ReviewRow]):
         buttons = []
         if d.status != "approved":
             buttons.append(html.Button("Approve" if d.status == "pending" else "Reinstate",
-                                       id={"type": APPROVE, "id": did}, type="button", className="dk-btn dk-btn--small"))
+                                       id={"type": APPROVE, "id": did}, type="button",
+                                       className="dk-btn dk-btn--small"))
         if d.status != "suspended":
             buttons.append(html.Button("Suspend", id={"type": SUSPEND, "id": did}, type="button",
                                        className="dk-btn dk-btn--danger dk-btn--small"))
