@@ -18,7 +18,7 @@ from dash import no_update
 from core import clock
 from core.actor import Actor
 from core.booking import changes, completion, doctor_agenda
-from core.doctors import patient_records
+from core.doctors import calendar_feed, patient_records
 from core.doctors import settings as doctor_settings
 from core.documents import issuing
 from core.errors import DomainError, ValidationFailed
@@ -27,6 +27,7 @@ from core.scheduling import doctor_calendar, doctor_slots, weekly
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
+from portals.state import state as app_state
 
 
 def today_for(timezone: str, now: datetime | None = None) -> date:
@@ -271,6 +272,18 @@ def save_weekly_hours(actor: Actor, days: list | None):
     message = ("Saved: patients can book you in these hours from now on." if own
                else "Back to the default hours (10:00–21:00 every day).")
     return (panels.settings_alert(message, ok=True), new_version(), *(weekly.day_text(week, i) for i in range(7)))
+
+
+def feed_url(actor: Actor, *, rotate: bool = False):
+    """(the private feed's full address, feedback) — a new address when `rotate`."""
+    settings = app_state().settings
+    if rotate:
+        path = calendar_feed.rotate_feed(actor, settings.secret_key)
+        message = panels.settings_alert("New address made: the old one no longer works. Subscribe again with "
+                                        "this one.", ok=True)
+    else:
+        path, message = calendar_feed.own_feed_path(actor, settings.secret_key), None
+    return settings.public_base_url.rstrip("/") + path, message
 
 
 # --- messages ------------------------------------------------------------------------------------

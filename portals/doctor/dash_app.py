@@ -236,6 +236,15 @@ def settings_dialog() -> dbc.Modal:
                             className="dk-btn dk-btn--ghost mt-2"),
             ], className="dk-bulk__buttons"),
             html.Div(id="doctor-hours-feedback", role="status"),
+            html.H3("Your calendar feed", className="h6 mt-4"),
+            html.P("Subscribe to this private address from Google, Outlook or Apple Calendar to see your Doktu "
+                   "consultations there (patients appear as initials). Anyone with the address can read it: "
+                   "make a new one if it leaked.", className="dk-muted small", id="doctor-feed-help"),
+            dbc.Label("Feed address", html_for="doctor-feed-url"),
+            dbc.Input(id="doctor-feed-url", type="text", readonly=True, **{"aria-describedby": "doctor-feed-help"}),
+            html.Button("Make a new address", id="doctor-feed-rotate", type="button",
+                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div(id="doctor-feed-feedback", role="status"),
         ]),
     ], id="doctor-settings-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-settings-title")
 
@@ -401,6 +410,12 @@ def register_callbacks(app: Dash) -> None:
                   *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
     def weekly_hours(_save, _default, *days):
         return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
+
+    @app.callback(Output("doctor-feed-url", "value"), Output("doctor-feed-feedback", "children"),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-feed-rotate", "n_clicks"),
+                  prevent_initial_call=True)
+    def feed_url(_open, _rotate):
+        return cb.feed_url(_actor(), rotate=ctx.triggered_id == "doctor-feed-rotate")
 
     @app.callback(*(Output(f, "value") for f in hour_fields), Input("doctor-settings-open", "n_clicks"),
                   prevent_initial_call=True)

@@ -15,12 +15,14 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from core.accounts.policy import MIN_LENGTH
+from core.doctors import calendar_feed as feed
 from core.doctors import onboarding, photos
 from core.doctors import settings as doctor_settings
 from core.errors import DomainError, LinkExpired
 from core.scheduling import weekly
 from portals.auth import current_actor, require_role
 from portals.public.accounts import sign_in
+from portals.state import state
 
 doctor_pages = Blueprint("doctor_pages", __name__)
 PHOTO_REQUEST_LIMIT = photos.MAX_BYTES + 256 * 1024  # the file plus the form around it
@@ -153,4 +155,15 @@ def photo(doctor_id: uuid.UUID, kind: str):
     data, media_type = photos.photo_bytes(current_actor(), doctor_id, kind)
     response = Response(data, mimetype=media_type)
     response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@doctor_pages.get("/calendar/<uuid:doctor_id>/<token>.ics")
+def calendar_feed(doctor_id: uuid.UUID, token: str):
+    """The doctor's private iCalendar feed (a secret URL: no sign-in, as calendar apps fetch it)."""
+    settings = state().settings
+    body = feed.build_feed(doctor_id, token, settings.secret_key, base_url=settings.public_base_url)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Content-Disposition"] = 'inline; filename="doktu.ics"'
     return response
