@@ -298,7 +298,7 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> Authentic
             s.add(user)
             s.flush()
             doctor = Doctor(user_id=user.id, display_name=name, specialty="", status="pending",
-                            price_cents=DEFAULT_PRICE_CENTS)
+                            price_cents=DEFAULT_PRICE_CENTS, cal_enabled=False)  # switched on in Settings
             s.add(doctor)
             row.used_at, row.user_id = now, user.id
             s.flush()

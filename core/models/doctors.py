@@ -64,7 +64,7 @@ class Doctor(Base):
     submitted_at: Mapped[datetime | None]
     rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
     feed_version: Mapped[int] = mapped_column(server_default=text("0"))
-    cal_enabled: Mapped[bool] = mapped_column(server_default=text("false"))
+    cal_enabled: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
 class DoctorPhoto(Base):

@@ -73,12 +73,11 @@ def upgrade() -> None:
     op.add_column("doctors", sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("doctors", sa.Column("rpps", sa.String(length=11), nullable=True))
     op.add_column("doctors", sa.Column("feed_version", sa.Integer(), server_default=sa.text("0"), nullable=False))
-    op.add_column("doctors", sa.Column("cal_enabled", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+    # The Cal.com bridge stays on for existing doctors (as before this switch); invited ones start off.
+    op.add_column("doctors", sa.Column("cal_enabled", sa.Boolean(), server_default=sa.text("true"), nullable=False))
     op.create_check_constraint("status", "doctors", "status IN ('pending', 'approved', 'suspended')")
     op.create_check_constraint("rpps_digits", "doctors", "rpps ~ '^[0-9]{11}$'")
     op.create_unique_constraint(op.f("uq_doctors_rpps"), "doctors", ["rpps"])
-    # Doctors linked to Cal.com before this switch existed keep their bridge on.
-    op.execute("UPDATE doctors SET cal_enabled = true WHERE cal_credential_id IS NOT NULL")
     op.execute(GUARD_STATUS)
 
     op.create_table(

@@ -274,6 +274,23 @@ def save_weekly_hours(actor: Actor, days: list | None):
     return (panels.settings_alert(message, ok=True), new_version(), *(weekly.day_text(week, i) for i in range(7)))
 
 
+def load_cal_bridge(actor: Actor):
+    bridge = doctor_settings.get_cal_bridge(actor)
+    return (["on"] if bridge.enabled else []), (str(bridge.schedule_id) if bridge.schedule_id else ""), None
+
+
+def save_cal_bridge(actor: Actor, enabled: bool, schedule: str | None):
+    """(switch value, schedule id, feedback)."""
+    try:
+        bridge = doctor_settings.set_cal_bridge(actor, enabled=enabled, schedule_id=schedule)
+    except DomainError as refused:
+        return no_update, no_update, panels.settings_alert(refused.message, ok=False)
+    message = ("On: your Cal.com busy times block bookings from the next sync (within 5 minutes)." if bridge.enabled
+               else "Off: your Cal.com busy times no longer block bookings.")
+    return (["on"] if bridge.enabled else []), (str(bridge.schedule_id) if bridge.schedule_id else ""), \
+        panels.settings_alert(message, ok=True)
+
+
 def feed_url(actor: Actor, *, rotate: bool = False):
     """(the private feed's full address, feedback) — a new address when `rotate`."""
     settings = app_state().settings

@@ -226,8 +226,7 @@ def settings_dialog() -> dbc.Modal:
                    id="doctor-hours-help"),
             html.Div([
                 html.Div([dbc.Label(label, html_for=f"doctor-hours-{key}"),
-                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder="closed",
-                                    **{"aria-describedby": "doctor-hours-help"})])
+                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder="closed")])
                 for key, label in zip(WEEKDAYS, WEEKDAY_LABELS, strict=True)
             ], className="dk-bulk__fields"),
             html.Div([
@@ -241,10 +240,20 @@ def settings_dialog() -> dbc.Modal:
                    "consultations there (patients appear as initials). Anyone with the address can read it: "
                    "make a new one if it leaked.", className="dk-muted small", id="doctor-feed-help"),
             dbc.Label("Feed address", html_for="doctor-feed-url"),
-            dbc.Input(id="doctor-feed-url", type="text", readonly=True, **{"aria-describedby": "doctor-feed-help"}),
+            dbc.Input(id="doctor-feed-url", type="text", readonly=True),
             html.Button("Make a new address", id="doctor-feed-rotate", type="button",
                         className="dk-btn dk-btn--ghost mt-2"),
             html.Div(id="doctor-feed-feedback", role="status"),
+            html.H3("Cal.com", className="h6 mt-4"),
+            html.P("Connect your Cal.com calendar: the times you are busy there cannot be booked on Doktu "
+                   "(checked every 5 minutes).", className="dk-muted small", id="doctor-cal-help"),
+            dbc.Checklist(id="doctor-cal-enabled", options=[{"label": "Block my Cal.com busy times", "value": "on"}],
+                          value=[], switch=True),
+            dbc.Label("Cal.com schedule id", html_for="doctor-cal-schedule", className="mt-2"),
+            dbc.Input(id="doctor-cal-schedule", type="text", inputMode="numeric"),
+            html.Button("Save Cal.com settings", id="doctor-cal-save", type="button",
+                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div(id="doctor-cal-feedback", role="status"),
         ]),
     ], id="doctor-settings-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-settings-title")
 
@@ -410,6 +419,16 @@ def register_callbacks(app: Dash) -> None:
                   *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
     def weekly_hours(_save, _default, *days):
         return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
+
+    @app.callback(Output("doctor-cal-enabled", "value"), Output("doctor-cal-schedule", "value"),
+                  Output("doctor-cal-feedback", "children"),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-cal-save", "n_clicks"),
+                  State("doctor-cal-enabled", "value"), State("doctor-cal-schedule", "value"),
+                  prevent_initial_call=True)
+    def cal_bridge(_open, _save, enabled, schedule):
+        if ctx.triggered_id == "doctor-cal-save":
+            return cb.save_cal_bridge(_actor(), bool(enabled), schedule)
+        return cb.load_cal_bridge(_actor())
 
     @app.callback(Output("doctor-feed-url", "value"), Output("doctor-feed-feedback", "children"),
                   Input("doctor-settings-open", "n_clicks"), Input("doctor-feed-rotate", "n_clicks"),

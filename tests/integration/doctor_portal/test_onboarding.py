@@ -79,6 +79,7 @@ def test_invite_onboard_approve_then_patients_book(client, admin, make_user):
     assert user.role == "doctor"
     state = onboarding.onboarding_state(user.actor)
     assert state.status == "pending" and state.done == 1 and state.price_cents == 3500
+    assert not doctor_settings.get_cal_bridge(user.actor).enabled  # Cal.com: switched on in Settings
 
     saved = onboarding.save_profile(user.actor, profile())
     assert (saved.rpps, saved.specialty, saved.education) == (RPPS, "Dermatology", ["MD, Lyon", "Dermatology residency"])
