@@ -149,6 +149,7 @@ def test_the_bridge_is_switched_per_doctor_in_settings(client, doctor, make_user
                                   {"d": doctor.doctor.id})
     assert busy > 0
     value, schedule, feedback = cb.save_cal_bridge(doctor.actor, False, "")
+    assert schedule == ""
     assert value == [] and "no longer block" in str(feedback)
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
