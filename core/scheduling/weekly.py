@@ -4,8 +4,8 @@
 A pure rule: plain values in, plain values out. Stored in `doctors.weekly_hours` (jsonb) as
 `{"mon": [["09:00", "12:30"], ["14:00", "18:00"]], ..., "sun": []}`; a missing or empty weekday is
 closed; NULL keeps the default. "24:00" as an end means midnight at the end of the day (so a range
-never crosses midnight). Ranges are whole quarter hours, at least 30 minutes (one consultation), and
-never overlap on a day.
+never crosses midnight). Ranges are on whole or half hours (the calendar's cells), at least 30
+minutes (one consultation), and never overlap on a day.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def _minutes(value: object, label: str) -> int:
     total = hours * 60 + minutes
     if total > 24 * 60:
         raise ValidationFailed(f"{label}: a time is at most 24:00.")
-    if minutes % 15:
-        raise ValidationFailed(f"{label}: use quarter hours (:00, :15, :30 or :45).")
+    if minutes % 30:  # the calendar's cells and the copy-on-write slots are half hours
+        raise ValidationFailed(f"{label}: use whole or half hours (:00 or :30).")
     return total
 
 

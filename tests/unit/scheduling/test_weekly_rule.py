@@ -45,10 +45,11 @@ def test_parse_round_trips_and_sorts_ranges():
 
 @pytest.mark.parametrize(("raw", "message"), [
     ({"mon": [["09:00", "12:00"], ["11:30", "13:00"]]}, "Monday: 11:30–13:00 overlaps"),
-    ({"tue": [["09:00", "09:15"]]}, "at least 30 minutes"),
+    ({"tue": [["09:00", "09:00"]]}, "at least 30 minutes"),
     ({"wed": [["12:00", "09:00"]]}, "at least 30 minutes"),
     ({"thu": [["9h", "12:00"]]}, "HH:MM"),
-    ({"fri": [["09:10", "12:00"]]}, "quarter hours"),
+    ({"fri": [["09:10", "12:00"]]}, "half hours"),
+    ({"fri": [["09:15", "12:00"]]}, "half hours"),
     ({"sat": [["24:00", "24:30"]]}, "at most 24:00"),
     ({"funday": []}, "Unknown weekday"),
     ({"mon": [["09:00"]]}, "a start and an end"),
