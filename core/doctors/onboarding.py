@@ -349,6 +349,12 @@ def onboarding_state(actor: Actor) -> OnboardingState:
                                d.philosophy, d.timezone, bool(photo), d.weekly_hours is not None)
 
 
+def review_status(actor: Actor) -> str:
+    """The acting doctor's review state: pending, approved or suspended."""
+    with unit_of_work(actor) as uow:
+        return own_doctor(uow.session, actor).status
+
+
 def save_profile(actor: Actor, profile: ProfileInput) -> OnboardingState:
     """Save the doctor's own professional profile (SPEC §19). An RPPS already registered → 409."""
     try:
@@ -435,6 +441,15 @@ def approve_doctor(actor: Actor, doctor_id: uuid.UUID, reason: str) -> None:
         doctor.status, doctor.status_reason, doctor.status_changed_at = "approved", reason, now
         record_audit(uow.session, actor, action="doctor.approved", subject_type="doctor", subject_id=str(doctor.id),
                      at=now, details={"reason": reason, "from": before})
+        email = uow.session.scalar(select(User.email).where(User.id == doctor.user_id))
+        queue_email(uow, Email(
+            to=email, subject="Your Doktu profile is approved",
+            text=(f"Hello {doctor.display_name},\n\nYour profile is approved: patients can now find you and book "
+                  "consultations in your weekly hours. You can change your hours and profile at any time in "
+                  "your portal's Settings.\n"),
+            html=(f"<p>Hello {escape(doctor.display_name)},</p><p>Your profile is approved: patients can now find "
+                  "you and book consultations in your weekly hours. You can change your hours and profile at any "
+                  "time in your portal's Settings.</p>")))
 
 
 def _future_appointments(session, doctor_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:

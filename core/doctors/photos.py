@@ -20,7 +20,7 @@ from core.actor import Actor
 from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import NotFound, PayloadTooLarge, ValidationFailed
-from core.models import DoctorPhoto
+from core.models import Doctor, DoctorPhoto
 from core.scheduling.doctor_slots import own_doctor
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -80,9 +80,13 @@ def upload_photo(actor: Actor, data: bytes) -> None:
 
 
 def photo_bytes(actor: Actor, doctor_id: uuid.UUID, kind: str) -> tuple[bytes, str]:
-    """The stored photo as (bytes, media type); `kind` is "webp" or "jpg"."""
+    """The stored photo as (bytes, media type); `kind` is "webp" or "jpg". Public once the doctor
+    is approved (SPEC §19); before, only to the doctor and staff."""
     with unit_of_work(actor) as uow:
         row = uow.session.get(DoctorPhoto, doctor_id)
-        if row is None or kind not in ("webp", "jpg"):
+        doctor = uow.session.get(Doctor, doctor_id)
+        visible = doctor is not None and (doctor.status == "approved" or actor.role in ("admin", "system")
+                                          or (actor.role == "doctor" and doctor.user_id == actor.user_id))
+        if row is None or kind not in ("webp", "jpg") or not visible:
             raise NotFound("No photo.")
         return (row.webp, "image/webp") if kind == "webp" else (row.jpeg, "image/jpeg")

@@ -15,6 +15,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock
+from core.doctors import onboarding
 from core.errors import DomainError
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
@@ -81,6 +82,7 @@ def doctor_layout():
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
         ]),
         html.Main([
+            *review_banner(onboarding.review_status(actor)),
             dbc.Alert(id="doctor-alert", is_open=False, dismissable=True, color="danger", className="mb-3"),
             dbc.Row([
                 dbc.Col(html.Section([
@@ -94,6 +96,16 @@ def doctor_layout():
         ], id="main", className="dk-portal-main", tabIndex="-1"),
         cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(), documents_panel.documents_dialog(),
     ])
+
+
+def review_banner(status: str) -> list:
+    """SPEC §19: until approved (or while suspended) patients neither find nor book this doctor."""
+    if status == "approved":
+        return []
+    text = ("Your profile is not visible to patients yet: an admin reviews it first. "
+            if status == "pending" else "Your account is suspended: patients cannot find or book you. ")
+    return [dbc.Alert([text, html.A("Complete your professional profile", href="/doctor-onboarding")],
+                      color="warning", className="mb-3", id="doctor-review-banner")]
 
 
 def quick_actions(online: bool) -> html.Section:
@@ -209,6 +221,7 @@ def settings_dialog() -> dbc.Modal:
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle("Settings", id="doctor-settings-title")),
         dbc.ModalBody([
+            html.P(html.A("Edit your full professional profile, photo and RPPS", href="/doctor-onboarding")),
             html.H3("Profile and time zone", className="h6"),
             _select("doctor-settings-tz", "Time zone", [], None),
             dbc.Label("About you (public profile)", html_for="doctor-settings-bio", className="mt-2"),

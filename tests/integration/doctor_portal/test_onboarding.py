@@ -103,6 +103,9 @@ def test_invite_onboard_approve_then_patients_book(client, admin, make_user):
     with pytest.raises(ValidationFailed, match="reason"):
         onboarding.approve_doctor(admin.actor, doctor_id, "  ")
     onboarding.approve_doctor(admin.actor, doctor_id, "RPPS checked against the national register")
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(select(OutboxMessage.subject).where(
+            OutboxMessage.recipient == "claire@tests.doktu.eu", OutboxMessage.subject.like("%approved%")))
 
     assert doctor_id in {d.id for d in directory.list_doctors(SYSTEM)}
     page = client.get(f"/doctors/{doctor_id}").get_data(as_text=True)

@@ -95,3 +95,31 @@ def test_photo_upload_errors_and_exif(client, joined):
     with Image.open(io.BytesIO(served.data)) as image:
         assert image.size == (400, 400) and len(image.getexif()) == 0
     assert client.get(f"/doctors/{row.id}/photo.gif").status_code == 404
+
+
+def test_a_pending_doctors_photo_is_not_public(client, app, joined):
+    assert upload(client, image_bytes("PNG")).status_code == 302
+    row = doctor_row()
+    assert client.get(f"/doctors/{row.id}/photo.webp").status_code == 200  # the doctor sees their own
+    client.get("/logout")
+    with app.test_client() as anonymous:
+        assert anonymous.get(f"/doctors/{row.id}/photo.webp").status_code == 404
+        with unit_of_work(SYSTEM) as uow:
+            uow.session.get(Doctor, row.id).status = "approved"
+        assert anonymous.get(f"/doctors/{row.id}/photo.webp").status_code == 200
+
+
+def test_the_portal_tells_a_pending_doctor_to_complete_the_profile(joined):
+    from core.doctors.onboarding import review_status
+    from portals.doctor.dash_app import review_banner
+
+    row = doctor_row()
+    with unit_of_work(SYSTEM) as uow:
+        user_id = uow.session.get(Doctor, row.id).user_id
+    from core.actor import Actor
+
+    status = review_status(Actor(user_id, "doctor"))
+    assert status == "pending"
+    [banner] = review_banner(status)
+    assert "/doctor-onboarding" in str(banner.to_plotly_json())
+    assert review_banner("approved") == []
