@@ -68,7 +68,8 @@ SELECT {_PERIOD.format(col="start_at")},
 
 # The offered minutes of Doctor utilisation: per doctor and Paris day, explicit available slots,
 # else the doctor's weekly hours for that weekday (SPEC §19; NULL: the default 11 hours) less the
-# slots turned off; from the day the doctor joined. Summed as "every doctor-day at the template"
+# slots turned off; from the day the doctor joined (a doctor waiting for review offers nothing, a
+# suspended one nothing from the day of the suspension). Summed as "every doctor-day at the template"
 # plus, on the days with slot rows, the difference they make — so no join between doctors, days
 # and slots whose cost a stale estimate could blow up.
 _TEMPLATE_MINUTES = (
@@ -82,7 +83,10 @@ WITH days AS (
 ), template AS (
   SELECT CASE WHEN days.day >= CAST(:first_current AS date) THEN 'current' ELSE 'previous' END AS period,
          sum({_TEMPLATE_MINUTES.format(doc="doc", day="days.day")}) AS minutes
-    FROM days CROSS JOIN doctors doc WHERE doc.created_at < days.day_end GROUP BY 1
+    FROM days CROSS JOIN doctors doc
+   WHERE doc.created_at < days.day_end AND doc.status <> 'pending'
+     AND (doc.status <> 'suspended' OR days.day_end <= doc.status_changed_at)
+   GROUP BY 1
 ), slot_days AS (
   SELECT doctor_id, (start_at AT TIME ZONE :tz)::date AS day,
          coalesce(sum(extract(epoch FROM end_at - start_at)) FILTER (WHERE is_available), 0) / 60 AS available,

@@ -112,3 +112,17 @@ def test_offered_minutes_follow_weekly_hours(doctor, add_slots):
     assert offered_minutes() == default - 3 * 660 + 120 + 60
     add_slots(doctor.doctor.id, [paris(4, 9), paris(4, 9, 30)])  # Wednesday: two explicit slots
     assert offered_minutes() == default - 3 * 660 + 120 + 60 + 60
+
+
+def test_pending_and_suspended_doctors_offer_no_template_minutes(doctor):
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("UPDATE doctors SET created_at = '2026-01-01' WHERE id = :id"),
+                            {"id": doctor.doctor.id})
+    offered = offered_minutes()
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("UPDATE doctors SET status = 'pending' WHERE id = :id"), {"id": doctor.doctor.id})
+    assert offered_minutes() == offered - 3 * 660
+    with unit_of_work(SYSTEM) as uow:  # suspended on Tuesday 12:00: Monday still counts
+        uow.session.execute(text("UPDATE doctors SET status = 'suspended', status_changed_at = :at WHERE id = :id"),
+                            {"id": doctor.doctor.id, "at": paris(3, 12)})
+    assert offered_minutes() == offered - 2 * 660
