@@ -13,7 +13,7 @@ from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.doctors import onboarding
 from core.models import Doctor, DoctorPhoto
-from tests.integration.doctor_portal.test_onboarding import BASE, PASSWORD, RPPS
+from tests.integration.doctor_portal.test_doctor_onboarding import BASE, PASSWORD, RPPS
 from tests.unit.doctors.test_photos_and_rpps import exif_jpeg, image_bytes
 
 
