@@ -44,6 +44,11 @@ class DuplicateEmail(DomainError):
     default_message = "An account with this email already exists."
 
 
+class DuplicateRpps(DomainError):
+    code, status = "ERR_DUP_RPPS", 409
+    default_message = "This RPPS number is already registered with another doctor."
+
+
 class TimeWindow(DomainError):
     code, status = "ERR_TIME_WINDOW", 422
     default_message = "This is not possible at this time."

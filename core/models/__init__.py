@@ -11,7 +11,7 @@ from core.models.booking import (
     VideoTest,
     VisitEvent,
 )
-from core.models.doctors import Doctor, ExternalBusy, rating_stats
+from core.models.doctors import Doctor, DoctorInvitation, DoctorPhoto, ExternalBusy, rating_stats
 from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
 from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
@@ -34,6 +34,8 @@ __all__ = [
     "CreditEntry",
     "DataExport",
     "Doctor",
+    "DoctorInvitation",
+    "DoctorPhoto",
     "Document",
     "EmailVerificationToken",
     "ExternalBusy",

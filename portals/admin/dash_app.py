@@ -21,7 +21,7 @@ from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
-from portals.admin import reviews_panel, views
+from portals.admin import doctors_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.state import state
@@ -47,6 +47,7 @@ def create_admin_dash(server: Flask) -> Dash:
     app = create_portal_dash(server, "admin", "Doktu — Admin console")
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
+    doctors_panel.register(app, lambda: current_user.actor, lambda: state().settings.public_base_url)  # SPEC §19
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -160,7 +161,8 @@ def section_body(key: str) -> list:
         return overview_body()
     if key in listings.LISTINGS:
         listing = listings.LISTINGS[key]
-        return views.table_view(key, listing.title, listing.description)
+        body = views.table_view(key, listing.title, listing.description)
+        return body + doctors_panel.onboarding_body() if key == "doctors" else body
     if key == "reviews":
         return reviews_panel.reviews_body()
     if key == "alerts":
