@@ -17,11 +17,13 @@ from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.scheduling import Slot
+from core.models.support import SUPPORT_STATUSES, SupportConversation, SupportHealthBody, SupportMessage
 
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "FUNNEL_STEPS",
+    "SUPPORT_STATUSES",
     "Appointment",
     "AppointmentChange",
     "AuditEvent",
@@ -46,6 +48,9 @@ __all__ = [
     "Slot",
     "StripeEvent",
     "Subscription",
+    "SupportConversation",
+    "SupportHealthBody",
+    "SupportMessage",
     "User",
     "VideoTest",
     "VisitEvent",
