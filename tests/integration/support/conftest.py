@@ -1,0 +1,3 @@
+"""Support inbox fixtures: the scheduling clock (Monday 2 March 2026, 08:00 in Paris)."""
+
+from tests.integration.scheduling.conftest import clock_at  # noqa: F401
