@@ -19,7 +19,7 @@ from flask_login import current_user
 from core import clock, heartbeats
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
-from portals.admin import reviews_panel, views
+from portals.admin import inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.state import state
@@ -27,7 +27,7 @@ from portals.state import state
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
     ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("reviews", "Reviews"),
-    ("exports", "Exports"),
+    ("inbox", "Inbox"), ("exports", "Exports"),
 ]
 DEFAULT_RANGE = "week"
 REFRESH_MS = 60_000
@@ -45,6 +45,7 @@ def create_admin_dash(server: Flask) -> Dash:
     app = create_portal_dash(server, "admin", "Doktu — Admin console")
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
+    inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -160,6 +161,8 @@ def section_body(key: str) -> list:
         return views.table_view(key, listing.title, listing.description)
     if key == "reviews":
         return reviews_panel.reviews_body()
+    if key == "inbox":
+        return inbox_panel.inbox_body()
     if key == "alerts":
         return [
             html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),

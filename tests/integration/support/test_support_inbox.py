@@ -138,3 +138,22 @@ def test_admins_cannot_open_conversations_and_bad_input_is_refused(people):
         inbox.start_conversation(people["basic"].actor, "", "Hello")
     with pytest.raises(ValidationFailed):
         inbox.start_conversation(people["basic"].actor, "Hi", "x" * 5001)
+
+
+def test_the_console_inbox_lists_premium_first_with_overdue_in_red_and_words(people, clock_at):
+    from portals.admin import inbox_panel
+
+    admin = people["admin"].actor
+    basic = inbox.start_conversation(people["basic"].actor, "Invoice", "Where is my receipt?")
+    clock_at(paris(3, 11))
+    inbox.start_conversation(people["premium"].actor, "Pain", SYMPTOM)
+    clock_at(paris(3, 16, 5))  # the Premium one was due at 15:00
+    table = str(inbox_panel.inbox_table(inbox.inbox(admin), clock.now()).to_plotly_json())
+    assert table.index("Pia Premium") < table.index("Bob Basic")
+    assert "Overdue by 1 h 05 min" in table and table.count("admin-overdue") == 1
+    assert "Premium" in table and SYMPTOM not in table
+    card = str(inbox_panel.conversation_card(inbox.admin_conversation(admin, basic)).to_plotly_json())
+    assert "Where is my receipt?" not in card and "Health details, hidden" in card and "Reveal" in card
+    doctor = inbox.start_conversation(people["doctor"].actor, "Calendar", "My calendar does not sync.")
+    card = str(inbox_panel.conversation_card(inbox.admin_conversation(admin, doctor)).to_plotly_json())
+    assert "My calendar does not sync." in card and "Health details" not in card  # a doctor's words are plain
