@@ -4,6 +4,7 @@ the amount, the plan ends at once, its unused credit goes, the refund is paid th
 once (owed, idempotency key), with a credit note, an audit event and a notice."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -147,3 +148,84 @@ def test_a_withdrawn_plan_is_never_renewed_by_the_local_stand_in(client, login, 
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.get(Subscription, sub.id).status == "cancelled"
     assert balance(patient.user.id) == 0
+
+
+def test_two_withdrawals_at_the_same_moment_refund_once(app, database_url, clock_at):
+    """A double click, for real: two requests on two connections at once; one withdraws, the other
+    finds no live plan. Committed rows (in 2031, so no other test's receipt numbers move) are
+    removed afterwards."""
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text as sql
+
+    from core import db as core_db
+    from core.actor import Actor
+    from core.errors import NotFound
+    from core.payments.subscriptions import add_month
+
+    start = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
+    clock_at(start + timedelta(days=3))
+    engine, suffix = core_db.current().engine, uuid.uuid4().hex[:8]
+    email = f"withdraw-race-{suffix}@tests.doktu.eu"
+    sub_id = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(sql("SELECT set_config('app.role', 'system', true)"))
+        user_id = conn.execute(sql("INSERT INTO users (email, role, full_name, password_hash) "
+                                   "VALUES (:e, 'patient', 'Racer', 'x') RETURNING id"), {"e": email}).scalar()
+        conn.execute(sql("INSERT INTO patients (user_id) VALUES (:u)"), {"u": user_id})
+        conn.execute(sql("INSERT INTO subscriptions (id, user_id, plan, status, credits_per_period, "
+                         "current_period_end) VALUES (:s, :u, 'premium', 'active', 3, :end)"),
+                     {"s": sub_id, "u": user_id, "end": add_month(start)})
+        conn.execute(sql("INSERT INTO payments (id, user_id, kind, provider, provider_payment_id, amount_cents, "
+                         "currency, status, created_at, updated_at) VALUES (:s, :u, 'subscription', 'local', "
+                         "'in_local_race', 5900, 'EUR', 'succeeded', :at, :at)"), {"s": sub_id, "u": user_id,
+                                                                                     "at": start})
+        conn.execute(sql("INSERT INTO credit_entries (user_id, kind, amount_cents, payment_id, note) "
+                         "VALUES (:u, 'grant', 10500, :s, :n)"),
+                     {"u": user_id, "s": sub_id, "n": f"Premium plan [plan:{sub_id}:{int(start.timestamp())}:"
+                                                       f"{int(add_month(start).timestamp())}]"})
+    actor, barrier, outcomes = Actor(user_id, "patient"), threading.Barrier(2), []
+
+    def click():
+        barrier.wait()
+        try:
+            outcomes.append(withdrawal.withdraw(actor).refund_cents)
+        except NotFound:
+            outcomes.append("404")
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        with engine.begin() as conn:
+            conn.execute(sql("SELECT set_config('app.role', 'system', true)"))
+            refunded = conn.execute(sql("SELECT refunded_cents FROM payments WHERE id = :s"), {"s": sub_id}).scalar()
+            owed = conn.execute(sql("SELECT count(*) FROM owed_effects WHERE task = "
+                                    "'core.payments.refunds.execute_refund' AND args->>0 = :s"),
+                                {"s": str(sub_id)}).scalar()
+            notes = conn.execute(sql("SELECT count(*) FROM receipts WHERE payment_id = :s AND kind = 'credit_note'"),
+                                 {"s": sub_id}).scalar()
+    finally:
+        from sqlalchemy import create_engine
+
+        owner = create_engine(database_url)
+        with owner.begin() as conn:  # as the owner, triggers off: the ledgers are append-only
+            conn.execute(sql("SET LOCAL session_replication_role = replica"))
+            for statement in (
+                    "DELETE FROM owed_effects WHERE args->>0 = :s OR dedupe_key LIKE '%' || :s || '%'",
+                    "DELETE FROM outbox_messages WHERE recipient = :e",
+                    "DELETE FROM audit_events WHERE subject_id = :s",
+                    "DELETE FROM receipts WHERE payment_id = CAST(:s AS uuid)",
+                    "DELETE FROM receipt_counters WHERE year = 2031",
+                    "DELETE FROM credit_entries WHERE user_id = CAST(:u AS uuid)",
+                    "DELETE FROM payments WHERE user_id = CAST(:u AS uuid)",
+                    "DELETE FROM subscriptions WHERE user_id = CAST(:u AS uuid)",
+                    "DELETE FROM patients WHERE user_id = CAST(:u AS uuid)",
+                    "DELETE FROM users WHERE id = CAST(:u AS uuid)"):
+                conn.execute(sql(statement), {"s": str(sub_id), "u": str(user_id), "e": email})
+        owner.dispose()
+    assert sorted(map(str, outcomes)) == ["404", "5900"]
+    assert (refunded, owed, notes) == (5900, 1, 1)
