@@ -21,6 +21,7 @@ from core.metrics.kpis import require_staff
 from core.metrics.periods import PARIS, period_for
 from core.metrics.snapshots import Cache, snapshot
 from core.scheduling.availability import MAX_BATCH, next_free_slots
+from core.support.inbox import overdue_count
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -67,6 +68,7 @@ class AlertFacts:
     walkins_over_max_wait: int = 0
     walkin_longest_wait_seconds: int = 0
     walkin_max_wait_minutes: int = 15
+    support_overdue: int = 0  # support conversations waiting on us past their due time (issue 25)
 
 
 def describe_age(seconds: int) -> str:
@@ -234,10 +236,21 @@ def walkins_waiting_too_long(f: AlertFacts) -> Alert | None:
                  "/admin/doctors")
 
 
+def support_overdue(f: AlertFacts) -> Alert | None:
+    """Warning when support conversations wait on us past their due time (issue 25: Premium members
+    are promised an answer within 4 working hours, everyone else within 2 working days)."""
+    if not f.support_overdue:
+        return None
+    n = f.support_overdue
+    return Alert("warning", "support_overdue", f"{n} support conversation{'s' if n != 1 else ''} overdue",
+                 "Users are waiting longer for an answer than we promise.",
+                 "Open the Inbox and answer the oldest first.", "/admin/inbox")
+
+
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
     walkins_waiting_too_long,
     jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability, no_show_rising,
-    device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, doctors_offline,
+    device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, support_overdue, doctors_offline,
 )
 
 
@@ -320,6 +333,7 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         tests = s.execute(TESTS, params).mappings().one()
         doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE online ORDER BY display_name")).all()
         missing = list(s.scalars(MISSED, params))
+        overdue = overdue_count(s, now)
     return AlertFacts(
         payments_failed_today=base["failed"], payments_succeeded_today=base["succeeded"],
         top_failure_code=base["top_code"], doctors_offline=base["offline"], stuck_pending=base["stuck"],
@@ -330,7 +344,7 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         no_show_month=(visits["month_no_show"], visits["month_all"]),
         device_tests_week=(tests["week_failed"], tests["week_all"]),
         device_tests_month=(tests["month_failed"], tests["month_all"]),
-        doctors_missing_visits=missing,
+        doctors_missing_visits=missing, support_overdue=overdue,
     )
 
 

@@ -18,12 +18,14 @@ from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHea
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
+from core.models.support import SUPPORT_STATUSES, SupportConversation, SupportHealthBody, SupportMessage
 from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "FUNNEL_STEPS",
+    "SUPPORT_STATUSES",
     "WALKIN_OPEN",
     "Appointment",
     "AppointmentChange",
@@ -54,6 +56,9 @@ __all__ = [
     "Slot",
     "StripeEvent",
     "Subscription",
+    "SupportConversation",
+    "SupportHealthBody",
+    "SupportMessage",
     "User",
     "VideoTest",
     "VisitEvent",

@@ -21,7 +21,7 @@ from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
-from portals.admin import doctors_panel, reviews_panel, views
+from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.state import state
@@ -29,7 +29,7 @@ from portals.state import state
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
     ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("reviews", "Reviews"),
-    ("exports", "Exports"),
+    ("inbox", "Inbox"), ("exports", "Exports"),
 ]
 DEFAULT_RANGE = "week"
 REFRESH_MS = 60_000
@@ -48,6 +48,7 @@ def create_admin_dash(server: Flask) -> Dash:
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
     doctors_panel.register(app, lambda: current_user.actor, lambda: state().settings.public_base_url)  # SPEC §19
+    inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -165,6 +166,8 @@ def section_body(key: str) -> list:
         return body + doctors_panel.onboarding_body() if key == "doctors" else body
     if key == "reviews":
         return reviews_panel.reviews_body()
+    if key == "inbox":
+        return inbox_panel.inbox_body()
     if key == "alerts":
         return [
             html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),

@@ -82,6 +82,7 @@ def doctor_layout():
                       id="doctor-tz"),
             html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
+            html.A("Contact us", href="/support", id="doctor-support-link", className="dk-btn dk-btn--ghost"),
         ]),
         html.Main([
             *review_banner(onboarding.review_status(actor)),

@@ -19,6 +19,7 @@ from core.documents.follow_ups import patient_follow_ups
 from core.documents.receipts import list_receipts
 from core.errors import DomainError
 from core.payments.billing import billing_overview
+from core.payments.withdrawal import withdrawal_quote
 from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
@@ -70,7 +71,8 @@ def dashboard_profile():
 @require_role("patient")
 def dashboard_billing():
     return _render("patient/dashboard_billing.html", "patient.dashboard_billing",
-                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor))
+                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor),
+                   withdrawal=withdrawal_quote(current_user.actor))
 
 
 # ---- cancel ----

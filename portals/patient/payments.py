@@ -16,7 +16,7 @@ from spectree import Response
 from core import clock
 from core.booking.queries import get_appointment, page_appointments
 from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete, ValidationFailed
-from core.payments import checkout, subscriptions
+from core.payments import checkout, subscriptions, withdrawal
 from core.payments import local_checkout as local_checkout_rules
 from core.payments.local_checkout import CardOutcome, deliver_success
 from core.payments.local_subscriptions import deliver_plan_success
@@ -270,6 +270,23 @@ def cancel_plan():
     return redirect(url_for("public.pricing"), code=303)
 
 
+@patient.post("/dashboard/billing/withdraw")
+@require_role("patient")
+def withdraw_plan():
+    """Billing's "Withdraw and get refunded" (issue 25): the amount was stated on the tab."""
+    try:
+        done = withdrawal.withdraw(current_user.actor)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        refund = f"€{done.refund_cents / 100:.2f}"
+        flash(f"You have withdrawn from your plan. It has ended and {refund} is being refunded to your card; "
+              "the credit note is below." if done.refund_cents else
+              "You have withdrawn from your plan. It has ended; nothing is refunded, your consultations used "
+              "up its price.", "info")
+    return redirect(url_for("patient.dashboard_billing"), code=303)
+
+
 # ---- API ----
 
 class PaymentStartRequest(ApiModel):
@@ -356,6 +373,25 @@ def api_cancel_subscription():
     """Cancel the plan at the end of the paid month (it stays active with its credits until
     `currentPeriodEnd`). Idempotent; 404 without a live plan."""
     return to_json(plan_out(subscriptions.cancel_subscription(current_user.actor)))
+
+
+class WithdrawalOut(ApiModel):
+    subscription_id: uuid.UUID
+    refund: int = Field(description="cents refunded to the card")
+    credit_removed: int = Field(description="cents of unused plan credit removed")
+
+
+@patient.post("/api/payment/subscription/withdraw")
+@require_role("patient")
+@api_spec.validate(resp=Response(HTTP_200=WithdrawalOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope),
+                   tags=["payments"])
+def api_withdraw_subscription():
+    """Withdraw from the plan within 14 days of its start: it ends at once, its unused credit is
+    removed and the price minus €35 per consultation had is refunded. 409 after the 14 days; 404
+    without a live plan (a second request)."""
+    done = withdrawal.withdraw(current_user.actor)
+    return to_json(WithdrawalOut(subscription_id=done.subscription_id, refund=done.refund_cents,
+                                 credit_removed=done.credit_removed_cents))
 
 
 class PaymentOut(ApiModel):
