@@ -110,9 +110,14 @@ def _doctor_busy(uow: UnitOfWork, doctor_id: uuid.UUID, now: datetime) -> bool:
                                    .where(Appointment.doctor_id == doctor_id, _blocks(now))))
 
 
+# Who may take walk-ins: Online, taking consultations, and approved (SPEC §19: a doctor under review
+# or suspended is neither listed nor bookable, walk-ins included).
+TAKING = (Doctor.online, Doctor.taking_now, Doctor.status == "approved")
+
+
 def _free_doctors(uow: UnitOfWork, now: datetime):
     return uow.session.scalars(select(Doctor.id).where(
-        Doctor.online, Doctor.taking_now, ~select(Appointment.id).where(_blocking(now)).exists())).all()
+        *TAKING, ~select(Appointment.id).where(_blocking(now)).exists())).all()
 
 
 def _usual_wait(uow: UnitOfWork, now: datetime) -> int | None:
@@ -162,7 +167,7 @@ def _own(uow: UnitOfWork, actor: Actor, request_id: uuid.UUID, *, lock: bool = F
 
 def _doctors_taking(uow: UnitOfWork) -> int:
     # Counted as the system: a patient may read doctors but the count is not theirs to filter.
-    return uow.session.scalar(select(func.count()).select_from(Doctor).where(Doctor.online, Doctor.taking_now)) or 0
+    return uow.session.scalar(select(func.count()).select_from(Doctor).where(*TAKING)) or 0
 
 
 def request_view(actor: Actor, request_id: uuid.UUID) -> WalkinView:
@@ -403,7 +408,7 @@ def set_taking_now(actor: Actor, taking: bool) -> bool:
     """The portal's "Taking consultations now" switch (SPEC §17): only while Online."""
     with unit_of_work(actor) as uow:
         doctor = _own_doctor(uow, actor)
-        value = bool(taking) and doctor.online
+        value = bool(taking) and doctor.online and doctor.status == "approved"
         uow.session.execute(update(Doctor).where(Doctor.id == doctor.id).values(taking_now=value))
         return value
 
@@ -471,7 +476,7 @@ def accept_next(actor: Actor) -> Accepted | None:
     now = clock.now()
     with unit_of_work(actor) as uow:
         doctor = _own_doctor(uow, actor)
-        if not (doctor.online and doctor.taking_now):
+        if not (doctor.online and doctor.taking_now and doctor.status == "approved"):
             raise Forbidden("Switch on “Taking consultations now” first.")
         lock_doctor(uow.session, doctor.id)  # the guard's lock first: bookers of this doctor wait
         if _doctor_busy(uow, doctor.id, now):

@@ -232,3 +232,15 @@ def test_the_console_shows_the_queue_and_alerts_on_waits_over_the_max(taking, wa
     assert walkin and walkin[0].severity == "critical" and "1 patient waiting over 15 min" in walkin[0].title
     with pytest.raises(Forbidden):
         queue.queue_stats(make_user("patient").actor)
+
+
+def test_a_doctor_under_review_or_suspended_takes_no_walkins(make_user, onboarded, clock_at):
+    """SPEC §19: an unapproved or suspended doctor is neither listed nor bookable — walk-ins included."""
+    for status in ("pending", "suspended"):
+        doctor = make_user("doctor", full_name=f"Dr {status.title()}", timezone="Europe/Paris")
+        with unit_of_work(SYSTEM) as uow:
+            uow.session.execute(text("UPDATE doctors SET status = :s WHERE id = :d"),
+                                {"s": status, "d": doctor.doctor.id})
+        assert queue.set_taking_now(doctor.actor, True) is False
+        with pytest.raises(NoDoctorAvailable):
+            queue.start_request(onboarded().actor)
