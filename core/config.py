@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 DEV_DEMO_PASSWORD = "Doktu-demo-2026!"  # noqa: S105 - documented in the README; refused in production
@@ -76,10 +77,14 @@ class Settings:
     # X-Forwarded-Proto are trusted; 0 = none (the client address is the socket's).
     proxy_hops: int = 0
     rate_limits: bool = True
+    # Days the care team does not work (issue 25: support due times); default: French public holidays.
+    support_holidays: tuple[date, ...] = ()
     # Send the Content-Security-Policy as Content-Security-Policy-Report-Only (trying a change out).
     csp_report_only: bool = False
     # Reschedules a patient may make per calendar month, all appointments together (SPEC §5); 0 = no cap.
     reschedule_monthly_cap: int = 5
+    # See a doctor now (SPEC §17): minutes in the queue before the patient is offered a full refund.
+    walkin_max_wait_minutes: int = 15
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +155,8 @@ class Settings:
             rate_limits=(get("RATE_LIMITS") or ("0" if mode == "test" else "1")) in {"1", "true", "yes"},
             csp_report_only=(get("CSP_REPORT_ONLY") or "0") in {"1", "true", "yes"},
             reschedule_monthly_cap=_non_negative_int(get("RESCHEDULE_MONTHLY_CAP"), "RESCHEDULE_MONTHLY_CAP", 5),
+            walkin_max_wait_minutes=_non_negative_int(get("WALKIN_MAX_WAIT"), "WALKIN_MAX_WAIT", 15),
+            support_holidays=_dates(get("SUPPORT_HOLIDAYS") or FRENCH_HOLIDAYS_2026_2027, "SUPPORT_HOLIDAYS"),
         )
         values.update(overrides)
         if values["turn_urls"] and not values["turn_secret"]:
@@ -192,6 +199,20 @@ def _url_list(value: str | None, name: str, schemes: tuple[str, ...]) -> tuple[s
     if bad:
         raise ConfigError(f"{name}: {bad[0]!r} does not start with {' or '.join(schemes)}")
     return urls
+
+
+FRENCH_HOLIDAYS_2026_2027 = (
+    "2026-01-01,2026-04-06,2026-05-01,2026-05-08,2026-05-14,2026-05-25,2026-07-14,2026-08-15,2026-11-01,"
+    "2026-11-11,2026-12-25,2027-01-01,2027-03-29,2027-05-01,2027-05-06,2027-05-08,2027-05-17,2027-07-14,"
+    "2027-08-15,2027-11-01,2027-11-11,2027-12-25")
+
+
+def _dates(value: str, name: str) -> tuple[date, ...]:
+    """Comma-separated ISO dates (YYYY-MM-DD)."""
+    try:
+        return tuple(sorted(date.fromisoformat(d.strip()) for d in value.split(",") if d.strip()))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated dates like 2026-12-25") from None
 
 
 def _non_negative_int(value: str | None, name: str, default: int) -> int:

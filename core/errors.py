@@ -44,6 +44,11 @@ class DuplicateEmail(DomainError):
     default_message = "An account with this email already exists."
 
 
+class DuplicateRpps(DomainError):
+    code, status = "ERR_DUP_RPPS", 409
+    default_message = "This RPPS number is already registered with another doctor."
+
+
 class TimeWindow(DomainError):
     code, status = "ERR_TIME_WINDOW", 422
     default_message = "This is not possible at this time."
@@ -64,6 +69,20 @@ class MaxReschedules(DomainError):
 class ProfileIncomplete(DomainError):
     code, status = "ERR_PROFILE_INCOMPLETE", 422
     default_message = "Please complete your health profile first."
+
+
+class NoDoctorAvailable(DomainError):
+    """"See a doctor now" pressed when no doctor is taking consultations and free (SPEC §17)."""
+
+    code, status = "ERR_NO_DOCTOR_AVAILABLE", 409
+    default_message = "No doctor is taking consultations right now. Please book a time instead."
+
+
+class DoctorBusy(DomainError):
+    """A doctor with a consultation within 45 minutes cannot accept a walk-in (SPEC §17, §3)."""
+
+    code, status = "ERR_DOCTOR_BUSY", 409
+    default_message = "You have a consultation within 45 minutes, so you cannot take a patient now."
 
 
 class PaymentFailed(DomainError):

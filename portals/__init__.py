@@ -96,12 +96,14 @@ def register_blueprints(app: Flask) -> None:
     from portals.admin.api import admin_api
     from portals.api import register_openapi
     from portals.doctor.api import doctor_api
+    from portals.doctor.pages import doctor_pages
     from portals.patient import patient
     from portals.public import public
 
     app.register_blueprint(public)
     app.register_blueprint(patient)
     app.register_blueprint(doctor_api)
+    app.register_blueprint(doctor_pages)
     app.register_blueprint(admin_api)
     register_openapi(app)
 

@@ -203,3 +203,44 @@ def owed_retry_command(effect_id: str | None) -> None:
     from core.owed import retry_failed
 
     click.echo(f"{retry_failed(effect_id)} effect(s) owed again.")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Staff accounts and doctor invitations (SPEC §19)."""
+
+
+@users_group.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="", help="Full name shown in the console (default: the email's local part).")
+@click.password_option("--password", envvar="DOKTU_ADMIN_PASSWORD", show_envvar=True,
+                       help="The password; asked for (twice) unless given here or in DOKTU_ADMIN_PASSWORD.")
+@with_appcontext
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create an admin account with EMAIL."""
+    from core.accounts.staff import create_admin
+    from core.errors import DomainError
+
+    try:
+        user = create_admin(email, password, name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Admin {user.email} created.")
+
+
+@users_group.command("invite-doctor")
+@click.argument("email")
+@with_appcontext
+def invite_doctor_command(email: str) -> None:
+    """Email EMAIL a doctor invitation (a single-use link valid 7 days) and print the link."""
+    from core.actor import SYSTEM
+    from core.doctors.onboarding import invitation_link, invite_doctor
+    from core.errors import DomainError
+
+    base_url = state(current_app).settings.public_base_url
+    try:
+        view, token = invite_doctor(SYSTEM, email, base_url=base_url)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Invitation sent to {view.email}, valid until {view.expires_at.isoformat(timespec='minutes')}.")
+    click.echo(f"Link (single use): {invitation_link(base_url, token)}")

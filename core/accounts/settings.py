@@ -56,6 +56,7 @@ class AccountSettings:
     email_reminders: bool
     sms_reminders: bool
     phone: str | None  # patients only
+    email_message_notices: bool = True  # an email when a doctor writes (issue 25)
 
 
 # --- rules over plain values -----------------------------------------------------------------
@@ -202,9 +203,10 @@ def set_timezone(actor: Actor, zone: str | None) -> str | None:
 
 
 def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: bool,
-                      phone: str | None) -> AccountSettings:
+                      phone: str | None, email_message_notices: bool | None = None) -> AccountSettings:
     """Reminder preferences (SPEC §11): email on/off, SMS on/off to a mobile number in E.164 (kept
-    in `patients.phone`). SMS reminders need a number; a number may be kept with SMS off."""
+    in `patients.phone`). SMS reminders need a number; a number may be kept with SMS off. With
+    `email_message_notices`, also whether a new message from a doctor is announced by email (issue 25)."""
     if actor.role != "patient" or actor.user_id is None:
         raise Forbidden("Reminder settings are for patients.")
     number = normalise_phone(phone)
@@ -212,8 +214,10 @@ def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: boo
         raise ValidationFailed("Enter your mobile number to get SMS reminders.", details=_field("phone", "required"))
     with unit_of_work(actor) as uow:
         s = uow.session
-        s.execute(update(User).where(User.id == actor.user_id).values(
-            email_reminders=bool(email_reminders), sms_reminders=bool(sms_reminders)))
+        values = {"email_reminders": bool(email_reminders), "sms_reminders": bool(sms_reminders)}
+        if email_message_notices is not None:
+            values["email_message_notices"] = bool(email_message_notices)
+        s.execute(update(User).where(User.id == actor.user_id).values(**values))
         done = s.execute(update(Patient).where(Patient.user_id == actor.user_id).values(phone=number))
         if not done.rowcount:
             raise Forbidden("This account has no patient profile.")
@@ -240,7 +244,7 @@ def _own_user(uow: UnitOfWork, actor: Actor, *, lock: bool = False) -> User:
 def _view(uow: UnitOfWork, user: User) -> AccountSettings:
     phone = uow.session.scalar(select(Patient.phone).where(Patient.user_id == user.id))
     return AccountSettings(user.email, user.full_name, user.timezone, user.email_reminders, user.sms_reminders,
-                           phone)
+                           phone, user.email_message_notices)
 
 
 def _check_current_password(user: User, password: str | None, *, field: str) -> None:

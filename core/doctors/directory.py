@@ -15,7 +15,8 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import NotFound, ValidationFailed
-from core.models import Doctor, rating_stats
+from core.models import Doctor, DoctorPhoto, rating_stats
+from core.scheduling import weekly
 from core.scheduling.calendars import load_calendars
 
 PAGE_SIZE = 12
@@ -48,6 +49,13 @@ class DoctorProfile(DoctorSummary):
     philosophy: str = ""
     faqs: list[dict] = field(default_factory=list)
     price_cents: int = 3500
+    registered_rpps: str | None = None  # the real RPPS entered at onboarding (SPEC §19)
+    hours: list[tuple[str, str]] = field(default_factory=list)  # weekly hours, one line per weekday
+    has_photo: bool = False
+
+    @property
+    def rpps(self) -> str:
+        return self.registered_rpps or super().rpps
 
 
 def _with_ratings(query):
@@ -62,24 +70,32 @@ def _summary(row) -> DoctorSummary:
                          avg, count or 0, d.online, d.timezone)
 
 
+# Only approved doctors are listed or shown (SPEC §19): pending and suspended ones are hidden.
+LISTED = Doctor.status == "approved"
+
+
 def list_doctors(actor: Actor, *, limit: int | None = None) -> list[DoctorSummary]:
     """Doctors by their public number; `limit` for the fixed grids (home, Book new)."""
     with unit_of_work(actor) as uow:
-        rows = uow.session.execute(_with_ratings(select(Doctor)).order_by(Doctor.number).limit(limit)).all()
+        rows = uow.session.execute(_with_ratings(select(Doctor)).where(LISTED).order_by(Doctor.number)
+                                   .limit(limit)).all()
         return [_summary(r) for r in rows]
 
 
 def get_doctor(actor: Actor, doctor_id: uuid.UUID) -> DoctorProfile:
     with unit_of_work(actor) as uow:
-        row = uow.session.execute(_with_ratings(select(Doctor)).where(Doctor.id == doctor_id)).one_or_none()
+        row = uow.session.execute(_with_ratings(select(Doctor)).where(Doctor.id == doctor_id, LISTED)
+                                  ).one_or_none()
         if row is None:
             raise NotFound("No such doctor.")
         d, avg, count = row
+        has_photo = uow.session.get(DoctorPhoto, d.id) is not None
         faqs = [f for f in (d.faqs or []) if isinstance(f, dict) and f.get("q") and f.get("a")]
         return DoctorProfile(d.id, d.number, d.display_name, d.specialty, list(d.languages), avg,
                              count or 0, d.online, d.timezone, bio=d.bio, education=list(d.education),
                              expertise=list(d.expertise), philosophy=d.philosophy, faqs=faqs,
-                             price_cents=d.price_cents)
+                             price_cents=d.price_cents, registered_rpps=d.rpps,
+                             hours=weekly.describe(weekly.week_of(d.weekly_hours)), has_photo=has_photo)
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,7 @@ def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone:
     """Doctors by name (any part, any case), specialty, language and a day with a free time,
     ordered by rating — the Bayesian average of the real ratings (SPEC §18), so three 5★ do not
     outrank two hundred 4.9★. Filters narrow in SQL; the day filter asks the slot engine, in one batch."""
-    query = _with_ratings(select(Doctor))
+    query = _with_ratings(select(Doctor)).where(LISTED)
     if filters.name.strip():
         query = query.where(Doctor.display_name.ilike(f"%{_escape_like(filters.name.strip())}%", escape="\\"))
     if filters.specialty:
@@ -133,8 +149,9 @@ def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone:
             free = {i for i, c in calendars.items()
                     if any(a.is_available for a in c.availability(start, end, now, actor.user_id))}
             rows = [d for d in rows if d.id in free]
-        specialties = list(session.scalars(select(Doctor.specialty).distinct().order_by(Doctor.specialty)))
-        languages = sorted(session.scalars(select(func.unnest(Doctor.languages)).distinct()))
+        specialties = list(session.scalars(select(Doctor.specialty).where(LISTED).distinct()
+                                           .order_by(Doctor.specialty)))
+        languages = sorted(session.scalars(select(func.unnest(Doctor.languages)).where(LISTED).distinct()))
     pages = max(1, math.ceil(len(rows) / page_size))
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * page_size: page * page_size]

@@ -3,6 +3,7 @@ calendar and working hours are in, and the texts of their public profile.
 
 Slots are stored as UTC instants, so changing the time zone moves no booking or slot; it changes
 how the calendar shows them and which local days the default template (10:00–21:00) fills.
+Weekly hours (SPEC §19) replace that default for the doctor on every day without explicit slots.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import update
+from sqlalchemy import delete, null, update
 
 from core import clock
 from core.actor import Actor
 from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import ValidationFailed
-from core.models import Doctor
+from core.models import Doctor, ExternalBusy
+from core.scheduling import weekly
 from core.scheduling.doctor_slots import own_doctor
 
 MAX_BIO = 2000
@@ -68,3 +70,60 @@ def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy:
             record_audit(uow.session, actor, action="doctor.settings_updated", subject_type="doctor",
                          subject_id=str(doctor.id), at=clock.now(), details={"fields": changed})
     return DoctorSettings(timezone, bio, philosophy)
+
+
+def get_weekly_hours(actor: Actor) -> tuple[weekly.WeeklyHours, bool]:
+    """The doctor's weekly hours and whether they are their own (False: the default)."""
+    with unit_of_work(actor) as uow:
+        raw = own_doctor(uow.session, actor).weekly_hours
+    if raw is None:
+        return weekly.default_week(), False
+    return weekly.parse_weekly_hours(raw), True
+
+
+def set_weekly_hours(actor: Actor, raw: dict | None) -> tuple[weekly.WeeklyHours, bool]:
+    """Save weekly hours (SPEC §19): per weekday one or more ranges, validated by
+    `core.scheduling.weekly`; None restores the 10:00–21:00 default. Days with explicit slots keep
+    them (a doctor's choice sticks); every other day follows these hours at once. Audited."""
+    week = weekly.parse_weekly_hours(raw) if raw is not None else None
+    stored = weekly.to_json(week) if week is not None else None
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        if doctor.weekly_hours != stored:
+            uow.session.execute(update(Doctor).where(Doctor.id == doctor.id).values(
+                weekly_hours=stored if stored is not None else null()))  # SQL NULL, not JSON null
+            record_audit(uow.session, actor, action="doctor.weekly_hours_updated", subject_type="doctor",
+                         subject_id=str(doctor.id), at=clock.now(), details={"default": stored is None})
+    return (week, True) if week is not None else (weekly.default_week(), False)
+
+
+@dataclass(frozen=True)
+class CalBridge:
+    enabled: bool
+    schedule_id: int | None
+    synced_at: object | None
+
+
+def get_cal_bridge(actor: Actor) -> CalBridge:
+    with unit_of_work(actor) as uow:
+        d = own_doctor(uow.session, actor)
+        return CalBridge(d.cal_enabled, d.cal_schedule_id, d.cal_synced_at)
+
+
+def set_cal_bridge(actor: Actor, *, enabled: bool, schedule_id: str | int | None) -> CalBridge:
+    """Switch the Cal.com bridge for this doctor (SPEC §19): on, their Cal.com busy times block
+    bookings from the next sync (every 5 minutes); off, the busy times already ingested stop
+    blocking at once. The schedule id is Cal.com's number for the schedule we keep in step."""
+    text = str(schedule_id).strip() if schedule_id is not None else ""
+    if text and (not text.isdigit() or not 0 < int(text) < 2**31):
+        raise ValidationFailed("The Cal.com schedule id is a number, e.g. 123456.")
+    number = int(text) if text else None
+    with unit_of_work(actor) as uow:
+        doctor = own_doctor(uow.session, actor)
+        uow.session.execute(update(Doctor).where(Doctor.id == doctor.id)
+                            .values(cal_enabled=enabled, cal_schedule_id=number))
+        if not enabled:
+            uow.session.execute(delete(ExternalBusy).where(ExternalBusy.doctor_id == doctor.id))
+        record_audit(uow.session, actor, action="doctor.cal_bridge_updated", subject_type="doctor",
+                     subject_id=str(doctor.id), at=clock.now(), details={"enabled": enabled})
+        return CalBridge(enabled, number, doctor.cal_synced_at)

@@ -20,6 +20,7 @@ from core.actor import Actor
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.messaging.notices import owe_message_notice
 from core.models import Appointment, Doctor, Message, Patient, User
 
 CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
@@ -174,4 +175,5 @@ def send_message(actor: Actor, recipient_user_id: uuid.UUID, body: str) -> Messa
         message = Message(sender_id=actor.user_id, recipient_id=recipient_user_id, body=text, created_at=now)
         session.add(message)
         session.flush()
+        owe_message_notice(uow, actor.user_id, recipient_user_id, now)  # issue 25: an email, no content
         return MessageView(message.id, True, text, now, None)

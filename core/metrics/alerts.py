@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from core import clock, heartbeats
+from core import clock, config, heartbeats
 from core.actor import Actor
 from core.db import unit_of_work
 from core.metrics.kpis import require_staff
 from core.metrics.periods import PARIS, period_for
 from core.metrics.snapshots import Cache, snapshot
 from core.scheduling.availability import MAX_BATCH, next_free_slots
+from core.support.inbox import overdue_count
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -63,6 +64,11 @@ class AlertFacts:
     owed_given_up: int = 0  # owed side effects (refunds, notices) parked as failed
     # Seconds since a periodic job last finished (`job_heartbeats`); None: none ever has.
     jobs_last_ran_seconds_ago: int | None = 0
+    # See a doctor now (SPEC §17): patients waiting longer than WALKIN_MAX_WAIT, and the longest wait.
+    walkins_over_max_wait: int = 0
+    walkin_longest_wait_seconds: int = 0
+    walkin_max_wait_minutes: int = 15
+    support_overdue: int = 0  # support conversations waiting on us past their due time (issue 25)
 
 
 def describe_age(seconds: int) -> str:
@@ -215,9 +221,36 @@ def doctors_missed_consultations(f: AlertFacts) -> Alert | None:
                  "/admin/doctors")
 
 
+def walkins_waiting_too_long(f: AlertFacts) -> Alert | None:
+    """Critical when a patient who pressed "See a doctor now" and paid has waited longer than
+    WALKIN_MAX_WAIT (default 15 min) without a doctor accepting (SPEC §17); they have been offered
+    a full refund."""
+    if not f.walkins_over_max_wait:
+        return None
+    n, plural = f.walkins_over_max_wait, "s" if f.walkins_over_max_wait != 1 else ""
+    return Alert("critical", "walkins_waiting_too_long",
+                 f"{n} patient{plural} waiting over {f.walkin_max_wait_minutes} min to see a doctor now",
+                 f"The longest has waited {describe_age(f.walkin_longest_wait_seconds)}. They were offered a full "
+                 "refund; those who leave are refunded automatically.",
+                 "Ask a doctor who is online to switch on “Taking consultations now” and accept the next patient.",
+                 "/admin/doctors")
+
+
+def support_overdue(f: AlertFacts) -> Alert | None:
+    """Warning when support conversations wait on us past their due time (issue 25: Premium members
+    are promised an answer within 4 working hours, everyone else within 2 working days)."""
+    if not f.support_overdue:
+        return None
+    n = f.support_overdue
+    return Alert("warning", "support_overdue", f"{n} support conversation{'s' if n != 1 else ''} overdue",
+                 "Users are waiting longer for an answer than we promise.",
+                 "Open the Inbox and answer the oldest first.", "/admin/inbox")
+
+
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
+    walkins_waiting_too_long,
     jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability, no_show_rising,
-    device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, doctors_offline,
+    device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, support_overdue, doctors_offline,
 )
 
 
@@ -242,7 +275,10 @@ SELECT
       AND created_at >= :today AND created_at < :tomorrow GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) AS top_code,
   (SELECT count(*) FROM doctors WHERE NOT online) AS offline,
   (SELECT count(*) FROM appointments WHERE status = 'pending' AND hold_expires_at < :stuck_before) AS stuck,
-  (SELECT count(*) FROM owed_effects WHERE status = 'failed') AS owed_given_up
+  (SELECT count(*) FROM owed_effects WHERE status = 'failed') AS owed_given_up,
+  (SELECT count(*) FROM walkin_requests WHERE status = 'waiting' AND paid_at <= :walkin_cutoff) AS walkins_over,
+  (SELECT coalesce(extract(epoch FROM :now - min(paid_at)), 0)::int FROM walkin_requests
+      WHERE status = 'waiting') AS walkin_longest
 """)
 VISITS = text("""
 SELECT count(*) FILTER (WHERE start_at >= :week AND status = 'no_show') AS week_no_show,
@@ -286,8 +322,10 @@ def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int 
 def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
     today = period_for("today", now, PARIS)
     week_start = now - timedelta(days=7)
+    max_wait = config.current().walkin_max_wait_minutes
     params = {"today": today.start, "tomorrow": today.end, "stuck_before": now - STUCK_PENDING_GRACE, "now": now,
-              "week": week_start, "month": week_start - timedelta(days=30)}
+              "week": week_start, "month": week_start - timedelta(days=30),
+              "walkin_cutoff": now - timedelta(minutes=max_wait)}
     with unit_of_work(actor) as uow:
         s = uow.session
         base = s.execute(FACTS, params).mappings().one()
@@ -295,16 +333,18 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         tests = s.execute(TESTS, params).mappings().one()
         doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE online ORDER BY display_name")).all()
         missing = list(s.scalars(MISSED, params))
+        overdue = overdue_count(s, now)
     return AlertFacts(
         payments_failed_today=base["failed"], payments_succeeded_today=base["succeeded"],
         top_failure_code=base["top_code"], doctors_offline=base["offline"], stuck_pending=base["stuck"],
-        owed_given_up=base["owed_given_up"],
+        owed_given_up=base["owed_given_up"], walkins_over_max_wait=base["walkins_over"],
+        walkin_longest_wait_seconds=base["walkin_longest"], walkin_max_wait_minutes=max_wait,
         doctors_without_availability=_without_availability(actor, doctors, now),
         no_show_week=(visits["week_no_show"], visits["week_all"]),
         no_show_month=(visits["month_no_show"], visits["month_all"]),
         device_tests_week=(tests["week_failed"], tests["week_all"]),
         device_tests_month=(tests["month_failed"], tests["month_all"]),
-        doctors_missing_visits=missing,
+        doctors_missing_visits=missing, support_overdue=overdue,
     )
 
 

@@ -69,8 +69,8 @@ def doctor_utilisation(f: Mapping) -> float | None:
     """Booked minutes ÷ offered minutes, over appointments starting in the period. Booked: paid,
     confirmed, completed and no-show appointments (the doctor's time was taken). Offered, per doctor
     and per day of the period (Europe/Paris days, from the day the doctor joined): the minutes of
-    their available explicit slots that day, or on a day without any, the default template's
-    11 hours (10:00–21:00) less the slots they turned off. Online/Offline and Cal.com busy times
+    their available explicit slots that day, or on a day without any, their weekly hours for that
+    weekday (default 11 hours, 10:00–21:00) less the slots they turned off. Online/Offline and Cal.com busy times
     are not history we keep, so they are not subtracted."""
     return ratio(f["booked_minutes"], f["offered_minutes"])
 

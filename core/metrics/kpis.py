@@ -67,29 +67,40 @@ SELECT {_PERIOD.format(col="start_at")},
 """)
 
 # The offered minutes of Doctor utilisation: per doctor and Paris day, explicit available slots,
-# else the template's 11 hours less the slots turned off; from the day the doctor joined. Summed as
-# "every doctor-day at the template" plus, on the days with slot rows, the difference they make —
-# so no join between doctors, days and slots whose cost a stale estimate could blow up.
+# else the doctor's weekly hours for that weekday (SPEC §19; NULL: the default 11 hours) less the
+# slots turned off; from the day the doctor joined (a doctor waiting for review offers nothing, a
+# suspended one nothing from the day of the suspension). Summed as "every doctor-day at the template"
+# plus, on the days with slot rows, the difference they make — so no join between doctors, days
+# and slots whose cost a stale estimate could blow up.
+_TEMPLATE_MINUTES = (
+    "(CASE WHEN {doc}.weekly_hours IS NULL THEN " + str(TEMPLATE_MINUTES_PER_DAY) + " ELSE "
+    "(SELECT coalesce(sum(extract(epoch FROM (r->>1)::time - (r->>0)::time)), 0) / 60 "
+    "FROM jsonb_array_elements(coalesce({doc}.weekly_hours -> to_char({day}, 'dy'), '[]'::jsonb)) r) END)")
 OFFERED_FIGURES = text(f"""
 WITH days AS (
   SELECT d::date AS day, ((d::date + 1)::timestamp AT TIME ZONE :tz) AS day_end
     FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') d
 ), template AS (
   SELECT CASE WHEN days.day >= CAST(:first_current AS date) THEN 'current' ELSE 'previous' END AS period,
-         count(*) * {TEMPLATE_MINUTES_PER_DAY} AS minutes
-    FROM days CROSS JOIN doctors doc WHERE doc.created_at < days.day_end GROUP BY 1
+         sum({_TEMPLATE_MINUTES.format(doc="doc", day="days.day")}) AS minutes
+    FROM days CROSS JOIN doctors doc
+   WHERE doc.created_at < days.day_end AND doc.status <> 'pending'
+     AND (doc.status <> 'suspended' OR days.day_end <= doc.status_changed_at)
+   GROUP BY 1
 ), slot_days AS (
-  SELECT (start_at AT TIME ZONE :tz)::date AS day,
+  SELECT doctor_id, (start_at AT TIME ZONE :tz)::date AS day,
          coalesce(sum(extract(epoch FROM end_at - start_at)) FILTER (WHERE is_available), 0) / 60 AS available,
          count(*) FILTER (WHERE NOT is_available) AS off_slots
     FROM slots WHERE start_at >= :ps AND start_at < :e
-   GROUP BY doctor_id, 1
+   GROUP BY doctor_id, 2
+), slot_templates AS (
+  SELECT slot_days.*, {_TEMPLATE_MINUTES.format(doc="doc", day="slot_days.day")} AS usual
+    FROM slot_days JOIN doctors doc ON doc.id = slot_days.doctor_id
 ), explicit AS (
   SELECT CASE WHEN day >= CAST(:first_current AS date) THEN 'current' ELSE 'previous' END AS period,
-         sum(CASE WHEN available > 0 THEN available
-                  ELSE greatest({TEMPLATE_MINUTES_PER_DAY} - 30 * off_slots, 0) END - {TEMPLATE_MINUTES_PER_DAY})
+         sum(CASE WHEN available > 0 THEN available ELSE greatest(usual - 30 * off_slots, 0) END - usual)
            AS minutes
-    FROM slot_days GROUP BY 1
+    FROM slot_templates GROUP BY 1
 )
 SELECT period, greatest(sum(minutes), 0) AS offered_minutes
   FROM (SELECT * FROM template UNION ALL SELECT * FROM explicit) x

@@ -11,18 +11,22 @@ from core.models.booking import (
     VideoTest,
     VisitEvent,
 )
-from core.models.doctors import Doctor, ExternalBusy, rating_stats
+from core.models.doctors import Doctor, DoctorInvitation, DoctorPhoto, ExternalBusy, rating_stats
 from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
 from core.models.effects import OwedEffect
 from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
+from core.models.support import SUPPORT_STATUSES, SupportConversation, SupportHealthBody, SupportMessage
+from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
     "ACTIVE_STATUSES",
     "APPOINTMENT_STATUSES",
     "FUNNEL_STEPS",
+    "SUPPORT_STATUSES",
+    "WALKIN_OPEN",
     "Appointment",
     "AppointmentChange",
     "AuditEvent",
@@ -32,6 +36,8 @@ __all__ = [
     "CreditEntry",
     "DataExport",
     "Doctor",
+    "DoctorInvitation",
+    "DoctorPhoto",
     "Document",
     "EmailVerificationToken",
     "ExternalBusy",
@@ -50,8 +56,12 @@ __all__ = [
     "Slot",
     "StripeEvent",
     "Subscription",
+    "SupportConversation",
+    "SupportHealthBody",
+    "SupportMessage",
     "User",
     "VideoTest",
     "VisitEvent",
+    "WalkinRequest",
     "rating_stats",
 ]

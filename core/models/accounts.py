@@ -33,6 +33,8 @@ class User(Base):
     # Appointment reminders (SPEC §11): by email unless switched off; by SMS to patients.phone if on.
     email_reminders: Mapped[bool] = mapped_column(server_default=text("true"))
     sms_reminders: Mapped[bool] = mapped_column(server_default=text("false"))
+    # A new doctor↔patient message is announced by email (issue 25), unless switched off.
+    email_message_notices: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = timestamp_now()
     last_login_at: Mapped[datetime | None]
     # NULL from self sign-up until its link is used (staff-made accounts default to verified); a new

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -28,6 +29,8 @@ class Doctor(Base):
     __tablename__ = "doctors"
     __table_args__ = (
         CheckConstraint("price_cents >= 0", name="price_non_negative"),
+        CheckConstraint("status IN ('pending', 'approved', 'suspended')", name="status"),
+        CheckConstraint("rpps ~ '^[0-9]{11}$'", name="rpps_digits"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -44,6 +47,8 @@ class Doctor(Base):
     faqs: Mapped[list] = mapped_column(JSONB, server_default="[]")
     timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Paris")
     online: Mapped[bool] = mapped_column(server_default=text("true"))
+    # "Taking consultations now" (SPEC §17): offered walk-in patients; only while online.
+    taking_now: Mapped[bool] = mapped_column(server_default=text("false"))
     price_cents: Mapped[int] = mapped_column(server_default=text("3500"))
     # Cal.com: the calendar whose busy times block slots, and the schedule we push slots to.
     cal_credential_id: Mapped[int | None]
@@ -51,6 +56,45 @@ class Doctor(Base):
     cal_schedule_id: Mapped[int | None]
     cal_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = timestamp_now()
+    # SPEC §19 (migration 0010): weekly hours (NULL: the 10:00–21:00 default, see
+    # core.doctors.weekly_hours), the review state only staff change, the real RPPS, the private
+    # feed's token version and the per-doctor Cal.com switch.
+    weekly_hours: Mapped[dict | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default="approved")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
+    feed_version: Mapped[int] = mapped_column(server_default=text("0"))
+    cal_enabled: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class DoctorPhoto(Base):
+    """The re-encoded profile photo (SPEC §19): 400×400 WebP and a JPEG fallback, no metadata."""
+
+    __tablename__ = "doctor_photos"
+
+    doctor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"), primary_key=True)
+    webp: Mapped[bytes] = mapped_column(LargeBinary)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class DoctorInvitation(Base):
+    """A single-use invitation link (SPEC §19), valid 7 days, stored only hashed."""
+
+    __tablename__ = "doctor_invitations"
+    __table_args__ = (Index("ix_doctor_invitations_email", text("lower(email)")),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = timestamp_now()
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 # A doctor's rating is computed from the real rows (SPEC §18): the view `doctor_rating_stats`

@@ -27,6 +27,7 @@ from core.payments import credits
 from core.payments.gateway import current_gateway
 from core.payments.refunds import record_refund
 from core.scheduling.holds import lock_doctor
+from core.walkin import queue as walkin_queue
 
 log = logging.getLogger(__name__)
 PAYABLE = ("pending", "failed")  # a declined attempt can be retried on the same session
@@ -143,6 +144,8 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     if provider_payment_id:
         payment.provider_payment_id = provider_payment_id
     issue_receipt(uow, payment)  # SPEC §18: a numbered receipt in the payment's own transaction
+    if payment.appointment_id is None:  # "See a doctor now" (SPEC §17): the patient joins the queue
+        return walkin_queue.on_paid(uow, payment)
     appointment = uow.session.scalar(
         select(Appointment).where(Appointment.id == payment.appointment_id).with_for_update())
     if appointment is None:

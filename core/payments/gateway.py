@@ -40,6 +40,10 @@ class PaymentGateway(Protocol):
 
     def expire_session(self, session_id: str) -> None: ...
 
+    def refund_invoice(self, *, invoice_id: str, amount_cents: int, idempotency_key: str) -> str: ...
+
+    def cancel_subscription_now(self, *, subscription_id: str, idempotency_key: str) -> None: ...
+
 
 class StripeGateway:
     """Stripe Checkout in payment mode, and refunds, through the current `StripeClient`."""
@@ -115,6 +119,26 @@ class StripeGateway:
         )
         return refund.id
 
+    def refund_invoice(self, *, invoice_id, amount_cents, idempotency_key) -> str:
+        """Refund (part of) a plan's invoice (a withdrawal, issue 25): the refund goes to the payment
+        intent that paid it — `payment_intent` on the invoice in older API versions, its paid
+        invoice payment in current ones."""
+        invoice = self.client.v1.invoices.retrieve(invoice_id).to_dict()
+        intent = invoice.get("payment_intent")
+        if not intent:
+            paid = self.client.v1.invoice_payments.list(params={"invoice": invoice_id, "status": "paid"}).to_dict()
+            intents = [p["payment"].get("payment_intent") for p in paid.get("data", []) if p.get("payment")]
+            intent = next((i for i in intents if i), None)
+        if isinstance(intent, dict):
+            intent = intent.get("id")
+        if not intent:
+            raise ValueError("the invoice has no paid payment intent")
+        return self.refund(payment_intent_id=intent, amount_cents=amount_cents, idempotency_key=idempotency_key)
+
+    def cancel_subscription_now(self, *, subscription_id, idempotency_key) -> None:
+        """End a subscription at once (a withdrawal): no further invoice."""
+        self.client.v1.subscriptions.cancel(subscription_id, options={"idempotency_key": idempotency_key})
+
 
 def _stripe_min_expiry() -> int:
     """Stripe's shortest Checkout lifetime is 30 minutes; our hold is 15, and a payment completed
@@ -157,6 +181,12 @@ class LocalGateway:
 
     def refund(self, *, payment_intent_id, amount_cents, idempotency_key) -> str:
         return "re_local_" + secrets.token_hex(12)
+
+    def refund_invoice(self, *, invoice_id, amount_cents, idempotency_key) -> str:
+        return self.refund(payment_intent_id=invoice_id, amount_cents=amount_cents, idempotency_key=idempotency_key)
+
+    def cancel_subscription_now(self, *, subscription_id, idempotency_key) -> None:
+        """Nothing to tell: `renew_local_subscriptions` renews only live plans."""
 
 
 def current_gateway() -> PaymentGateway:

@@ -52,7 +52,12 @@ def execute_refund(payment_id: str, amount_cents: int, idempotency_key: str, *, 
     if not intent:
         log.warning("refund without a payment intent", extra={"paymentId": payment_id})
         return ""
-    refund_id = current_gateway().refund(payment_intent_id=intent, amount_cents=amount_cents,
-                                         idempotency_key=idempotency_key)
+    gateway = current_gateway()
+    if intent.startswith("in_"):  # a plan's payment is its invoice (a withdrawal, issue 25)
+        refund_id = gateway.refund_invoice(invoice_id=intent, amount_cents=amount_cents,
+                                           idempotency_key=idempotency_key)
+    else:
+        refund_id = gateway.refund(payment_intent_id=intent, amount_cents=amount_cents,
+                                   idempotency_key=idempotency_key)
     log.info("refund sent", extra={"paymentId": payment_id, "amountCents": amount_cents, "refundId": refund_id})
     return refund_id

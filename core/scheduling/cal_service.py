@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from core import clock
@@ -144,12 +144,13 @@ def make_client(api_key: str | None) -> CalClient:
 
 
 def _links(api_key: str | None) -> list[CalLink]:
-    """Doctors linked to a Cal.com calendar; in dev (no key) every doctor, on the fake."""
+    """Doctors who switched the bridge on (SPEC §19, per doctor in Settings) and, with a key, are
+    linked to a Cal.com calendar or schedule; in dev (no key) each of them on the fake."""
     with unit_of_work(SYSTEM) as uow:
         query = select(Doctor.id, Doctor.timezone, Doctor.cal_credential_id, Doctor.cal_external_id,
-                       Doctor.cal_schedule_id)
+                       Doctor.cal_schedule_id).where(Doctor.cal_enabled)
         if api_key:
-            query = query.where(Doctor.cal_external_id.is_not(None))
+            query = query.where(or_(Doctor.cal_external_id.is_not(None), Doctor.cal_schedule_id.is_not(None)))
         rows = uow.session.execute(query).all()
     return [CalLink(r.id, r.timezone, r.cal_credential_id, r.cal_external_id or f"dev-{r.id}",
                     r.cal_schedule_id) for r in rows]

@@ -18,7 +18,17 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from core.models import Doctor, Slot
-from core.scheduling.engine import BUFFER, Availability, Busy, ExplicitSlot, Hold, unified_availability
+from core.scheduling.engine import (
+    BUFFER,
+    DEFAULT_TEMPLATE,
+    Availability,
+    Busy,
+    ExplicitSlot,
+    Hold,
+    WorkingTemplate,
+    unified_availability,
+)
+from core.scheduling.weekly import template_for
 
 # Slots of a whole local day decide whether it is an explicit day: load a day either side.
 DAY_MARGIN = timedelta(days=1)
@@ -39,6 +49,7 @@ class DoctorCalendar:
     holds: list[Hold] = field(default_factory=list)
     appointment_starts: list[datetime] = field(default_factory=list)
     busy: list[Busy] = field(default_factory=list)
+    template: WorkingTemplate = DEFAULT_TEMPLATE  # the doctor's weekly hours (SPEC §19)
 
     def availability(self, start: datetime, end: datetime, now: datetime,
                      viewer_id: uuid.UUID | None) -> list[Availability]:
@@ -46,16 +57,20 @@ class DoctorCalendar:
         return unified_availability(
             tz=self.tz, explicit=self.explicit, appointment_starts=self.appointment_starts,
             busy=self.busy, holds=self.holds, online=self.online, now=now,
-            window_start=start, window_end=end, viewer_id=viewer_id,
+            window_start=start, window_end=end, viewer_id=viewer_id, template=self.template,
         )
 
 
 def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetime, end: datetime,
                    now: datetime) -> dict[uuid.UUID, DoctorCalendar]:
     doctors = session.execute(
-        select(Doctor.id, Doctor.timezone, Doctor.online).where(Doctor.id.in_(doctor_ids))
+        select(Doctor.id, Doctor.timezone, Doctor.online, Doctor.weekly_hours)
+        # Only approved doctors have a public calendar (SPEC §19): a pending or suspended doctor is
+        # "no such doctor" to availability, holds, bookings and reschedules alike.
+        .where(Doctor.id.in_(doctor_ids), Doctor.status == "approved")
     ).all()
-    calendars = {d.id: DoctorCalendar(d.id, ZoneInfo(d.timezone), d.online) for d in doctors}
+    calendars = {d.id: DoctorCalendar(d.id, ZoneInfo(d.timezone), d.online, template=template_for(d.weekly_hours))
+                 for d in doctors}
     if not calendars:
         return calendars
     ids = list(calendars)

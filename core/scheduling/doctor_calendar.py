@@ -6,7 +6,7 @@ A cell is what the doctor sees and presses: green **available** (press → turn 
 instead), amber **held** (a patient is paying for it right now). Cells that have started are
 **past**: shown, never changed. The states follow the availability engine's rules
 (`core.scheduling.engine`): a local day with at least one explicit available slot offers only its
-explicit slots; other days follow the default template (10:00–21:00) minus the slots the doctor
+explicit slots; other days follow the doctor's weekly hours (default 10:00–21:00) minus the slots the doctor
 turned off. An available cell the engine would still not offer to patients says why (within 45
 minutes of a booking, busy in the doctor's external calendar, or less than 60 minutes from now).
 
@@ -36,6 +36,7 @@ from core.models.booking import hold_not_over
 from core.scheduling import doctor_slots
 from core.scheduling.calendars import TEMPLATE_SOURCE
 from core.scheduling.engine import ADVANCE_NOTICE, BUFFER, DEFAULT_TEMPLATE, WorkingTemplate, template_starts
+from core.scheduling.weekly import template_for
 
 CELL = timedelta(minutes=30)
 AVAILABLE, UNAVAILABLE, BOOKED, HELD = "available", "unavailable", "booked", "held"
@@ -217,6 +218,7 @@ class _Loaded:
     slots: list[SlotRow]
     booked: list[BookedRow]
     busy: list[tuple[datetime, datetime]]
+    template: WorkingTemplate = DEFAULT_TEMPLATE
 
 
 def _load(actor: Actor, first_day: date, last_day: date, now: datetime) -> _Loaded:
@@ -256,6 +258,7 @@ def _load(actor: Actor, first_day: date, last_day: date, now: datetime) -> _Load
             [BookedRow(r.id, r.start_at, r.end_at, r.status, names.get(r.patient_id, "A patient"))
              for r in appointment_rows],
             [(r.start_at, r.end_at) for r in busy_rows],
+            template_for(doctor.weekly_hours),
         )
 
 
@@ -266,7 +269,8 @@ def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> Calend
     now = clock.now()
     days = [first_day + timedelta(days=i) for i in range(day_count)]
     loaded = _load(actor, days[0], days[-1], now)
-    columns = [day_cells(loaded.tz, d, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now)
+    columns = [day_cells(loaded.tz, d, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now,
+                         template=loaded.template)
                for d in days]
     return CalendarView(loaded.tz.key, loaded.online, now, columns)
 
@@ -314,7 +318,8 @@ def cell_at(actor: Actor, start: datetime) -> Cell:
     profile = doctor_slots.doctor_profile(actor)
     day = start.astimezone(ZoneInfo(profile.timezone)).date()
     loaded = _load(actor, day, day, now)
-    column = day_cells(loaded.tz, day, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now)
+    column = day_cells(loaded.tz, day, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now,
+                       template=loaded.template)
     found = next((c for c in column.cells if c.start == start), None)
     if found is None:
         raise ValidationFailed("No calendar cell starts at this time.")

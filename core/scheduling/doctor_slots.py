@@ -24,8 +24,8 @@ from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow, Validatio
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, Slot
 from core.models.booking import hold_not_over
 from core.scheduling.calendars import TEMPLATE_SOURCE
-from core.scheduling.engine import DEFAULT_TEMPLATE
 from core.scheduling.holds import lock_doctor
+from core.scheduling.weekly import template_for
 
 SLOT_LENGTH = timedelta(minutes=30)
 GRID = timedelta(minutes=15)
@@ -141,7 +141,8 @@ def list_slots(actor: Actor, start: datetime, end: datetime) -> list[SlotView]:
 
 
 def _materialise_template_day(session: Session, doctor: Doctor, day: date, now: datetime) -> None:
-    """Copy-on-write: a template day becomes explicit, keeping 10:00–21:00 in 30-minute slots."""
+    """Copy-on-write: a template day becomes explicit, keeping its weekly hours (default
+    10:00–21:00) in 30-minute slots."""
     tz = ZoneInfo(doctor.timezone)
     day_start = datetime.combine(day, time(0), tz)
     day_end = datetime.combine(day + timedelta(days=1), time(0), tz)
@@ -150,14 +151,16 @@ def _materialise_template_day(session: Session, doctor: Doctor, day: date, now: 
         or_(Slot.source != TEMPLATE_SOURCE, ~Slot.is_available)))
     if explicit:
         return
-    start = datetime.combine(day, DEFAULT_TEMPLATE.day_start, tz)
-    last_end = datetime.combine(day, DEFAULT_TEMPLATE.day_end, tz)
     rows = []
-    while start + SLOT_LENGTH <= last_end:
-        if start > now:
-            rows.append({"doctor_id": doctor.id, "start_at": start, "end_at": start + SLOT_LENGTH,
-                         "is_available": True, "source": "doctor"})
-        start += SLOT_LENGTH
+    for range_start, range_end in template_for(doctor.weekly_hours).ranges(day):
+        start = datetime.combine(day, range_start, tz).astimezone(UTC)
+        end_day = day + timedelta(days=1) if range_end == time(0) else day
+        last_end = datetime.combine(end_day, range_end, tz).astimezone(UTC)
+        while start + SLOT_LENGTH <= last_end:  # real time: a DST day neither skips nor repeats
+            if start > now:
+                rows.append({"doctor_id": doctor.id, "start_at": start, "end_at": start + SLOT_LENGTH,
+                             "is_available": True, "source": "doctor"})
+            start += SLOT_LENGTH
     if rows:
         # A patient's hold may have materialised one of these starts already: keep it, make it explicit.
         stmt = insert(Slot).values(rows)
@@ -321,8 +324,10 @@ def doctor_profile(actor: Actor) -> DoctorProfile:
 
 
 def set_online(actor: Actor, online: bool) -> DoctorProfile:
-    """Offline hides every slot of the doctor from patients at once (SPEC §9)."""
+    """Offline hides every slot of the doctor from patients at once (SPEC §9), and ends "taking
+    consultations now" (SPEC §17: walk-ins are offered only while Online)."""
     with unit_of_work(actor) as uow:
         d = own_doctor(uow.session, actor)
-        uow.session.execute(update(Doctor).where(Doctor.id == d.id).values(online=online))
+        values = {"online": online} if online else {"online": False, "taking_now": False}
+        uow.session.execute(update(Doctor).where(Doctor.id == d.id).values(**values))
     return doctor_profile(actor)

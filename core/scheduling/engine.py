@@ -18,15 +18,29 @@ BUFFER = timedelta(minutes=45)  # no start closer than this to an active appoint
 ADVANCE_NOTICE = timedelta(minutes=60)  # nothing bookable sooner than this from now
 
 
+Range = tuple[time, time]  # local [start, end); an end of time(0) means midnight at the end of the day
+
+
 @dataclass(frozen=True)
 class WorkingTemplate:
-    """Default hours where a day has no explicit slots: starts every `step`, each consultation
-    `duration` long and over by `day_end`. `day_end=time(0)` means midnight at the end of the day."""
+    """Hours where a day has no explicit slots: starts every `step`, each consultation `duration`
+    long and over by the range's end. `day_end=time(0)` means midnight at the end of the day.
+
+    `weekly` (SPEC §19 weekly hours) replaces the single daily range per doctor: seven entries,
+    Monday first, each a tuple of ranges (empty: closed that weekday). None: every day
+    `day_start`–`day_end` (the 10:00–21:00 default)."""
 
     day_start: time = time(10, 0)
     day_end: time = time(21, 0)
     step: timedelta = timedelta(minutes=15)
     duration: timedelta = timedelta(minutes=30)
+    weekly: tuple[tuple[Range, ...], ...] | None = None
+
+    def ranges(self, day: date) -> tuple[Range, ...]:
+        """The local working ranges of one calendar day."""
+        if self.weekly is None:
+            return ((self.day_start, self.day_end),)
+        return self.weekly[day.weekday()]
 
 
 DEFAULT_TEMPLATE = WorkingTemplate()
@@ -97,11 +111,24 @@ def template_starts(tz: ZoneInfo, window_start: datetime, window_end: datetime,
 
 
 def _day_template(tz: ZoneInfo, day: date, template: WorkingTemplate) -> Iterable[datetime]:
-    open_at = _local(day, template.day_start, tz)
-    end_day = day + timedelta(days=1) if template.day_end == time(0) else day
-    close_at = _local(end_day, template.day_end, tz)
-    same_offset = (datetime.combine(day, template.day_start, tz).utcoffset()
-                   == datetime.combine(end_day, template.day_end, tz).utcoffset())
+    ranges = template.ranges(day)
+    if len(ranges) == 1:
+        yield from _range_starts(tz, day, ranges[0], template)
+        return
+    seen: set[datetime] = set()  # ranges are validated disjoint; this keeps the result exact anyway
+    for found in sorted(m for r in ranges for m in _range_starts(tz, day, r, template)):
+        if found not in seen:
+            seen.add(found)
+            yield found
+
+
+def _range_starts(tz: ZoneInfo, day: date, hours: Range, template: WorkingTemplate) -> Iterable[datetime]:
+    day_start, day_end = hours
+    open_at = _local(day, day_start, tz)
+    end_day = day + timedelta(days=1) if day_end == time(0) else day
+    close_at = _local(end_day, day_end, tz)
+    same_offset = (datetime.combine(day, day_start, tz).utcoffset()
+                   == datetime.combine(end_day, day_end, tz).utcoffset())
     if same_offset:  # the usual case: no clock change within working hours
         moment = open_at
         while moment + template.duration <= close_at:
@@ -112,8 +139,8 @@ def _day_template(tz: ZoneInfo, day: date, template: WorkingTemplate) -> Iterabl
     # starts whose wall-clock time lies in the hours (each instant once).
     moment = _local(day, time(0), tz)
     day_over = _local(day + timedelta(days=1), time(0), tz)
-    open_wall = datetime.combine(day, template.day_start)
-    close_wall = datetime.combine(end_day, template.day_end)
+    open_wall = datetime.combine(day, day_start)
+    close_wall = datetime.combine(end_day, day_end)
     while moment < day_over:
         wall = moment.astimezone(tz).replace(tzinfo=None)
         end_wall = (moment + template.duration).astimezone(tz).replace(tzinfo=None)

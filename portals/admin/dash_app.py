@@ -20,7 +20,8 @@ from core import clock, heartbeats
 from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
-from portals.admin import reviews_panel, views
+from core.walkin import queue as walkin_queue
+from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.state import state
@@ -28,7 +29,7 @@ from portals.state import state
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
     ("patients", "Patients"), ("payments", "Payments"), ("alerts", "Alerts"), ("reviews", "Reviews"),
-    ("exports", "Exports"),
+    ("inbox", "Inbox"), ("exports", "Exports"),
 ]
 DEFAULT_RANGE = "week"
 REFRESH_MS = 60_000
@@ -46,6 +47,8 @@ def create_admin_dash(server: Flask) -> Dash:
     app = create_portal_dash(server, "admin", "Doktu — Admin console")
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
+    doctors_panel.register(app, lambda: current_user.actor, lambda: state().settings.public_base_url)  # SPEC §19
+    inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -78,6 +81,7 @@ def create_admin_dash(server: Flask) -> Dash:
                   Output("admin-funnel-chart", "figure"),
                   Output("admin-bookings-chart", "figure"),
                   Output("admin-daily", "children"),
+                  Output("admin-walkin", "children"),
                   Output("admin-updated", "children"),
                   Input("admin-range", "data"), Input("admin-tick", "n_intervals"),
                   Input("admin-overview-ready", "data"))
@@ -158,9 +162,12 @@ def section_body(key: str) -> list:
         return overview_body()
     if key in listings.LISTINGS:
         listing = listings.LISTINGS[key]
-        return views.table_view(key, listing.title, listing.description)
+        body = views.table_view(key, listing.title, listing.description)
+        return body + doctors_panel.onboarding_body() if key == "doctors" else body
     if key == "reviews":
         return reviews_panel.reviews_body()
+    if key == "inbox":
+        return inbox_panel.inbox_body()
     if key == "alerts":
         return [
             html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),
@@ -188,6 +195,7 @@ def overview_body() -> list:
                   html.P("", id="admin-updated", className="dk-muted admin-updated")],
                  className="admin-section-head"),
         views.kpi_tiles(),
+        views.walkin_tile(),
         dbc.Row([
             dbc.Col(html.Section([
                 html.Div([html.H2("Alerts", className="h5", id="admin-overview-alerts-title"),
@@ -227,7 +235,7 @@ def overview_outputs(range_name: str):
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
-            views.daily_table(series, period), updated)
+            views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
 
 
 def table_outputs(view: str, range_name: str, page: int):

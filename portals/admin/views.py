@@ -34,6 +34,25 @@ def kpi_tiles() -> html.Div:
                     className="admin-tiles")
 
 
+def walkin_tile() -> html.Section:
+    """See a doctor now (SPEC §17): the queue's length and waits, filled in by the overview refresh."""
+    return html.Section([
+        html.H2("See a doctor now", className="admin-tile__label", id="admin-walkin-title"),
+        html.Div(html.P("…", className="dk-muted"), id="admin-walkin", role="status"),
+    ], className="admin-tile admin-walkin", **{"aria-labelledby": "admin-walkin-title"})
+
+
+def walkin_figures(stats) -> list:
+    """"2 waiting · longest 6 min · 1 over 15 min · 3 doctors taking · usual wait 4 min"."""
+    longest = f"{stats.longest_wait_seconds // 60} min" if stats.waiting else "—"
+    usual = f"about {stats.usual_wait} min" if stats.usual_wait else "—"
+    over = html.Strong(f"{stats.over_max_wait} over {stats.max_wait_minutes} min", className="admin-walkin__over") \
+        if stats.over_max_wait else f"none over {stats.max_wait_minutes} min"
+    return [html.P(f"{stats.waiting} waiting", className="admin-tile__value", id="admin-walkin-waiting"),
+            html.P([f"Longest wait {longest} · ", over, f" · {stats.doctors_taking} doctors taking consultations"
+                    f" · usual wait (7 days) {usual}"], className="admin-tile__change")]
+
+
 def kpi_tile(key: str, label: str, definition: str) -> html.Div:
     info_id, definition_id = f"admin-kpi-{key}-info", f"admin-kpi-{key}-definition"
     return html.Div([

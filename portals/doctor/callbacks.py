@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from dash import no_update
@@ -18,17 +18,18 @@ from dash import no_update
 from core import clock
 from core.actor import Actor
 from core.booking import changes, completion, doctor_agenda
-from core.doctors import patient_records
+from core.doctors import calendar_feed, patient_records
 from core.doctors import settings as doctor_settings
 from core.documents import issuing
 from core.errors import DomainError, ValidationFailed
 from core.messaging import messages
-from core.scheduling import doctor_calendar, doctor_slots
+from core.scheduling import doctor_calendar, doctor_slots, weekly
+from core.video import presence
+from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
-
-USUAL_HOURS_WEEKS = 4
+from portals.state import state as app_state
 
 
 def today_for(timezone: str, now: datetime | None = None) -> date:
@@ -182,6 +183,44 @@ def online_status(online: bool) -> str:
     return "Offline: patients see none of your times until you go online again."
 
 
+# --- see a doctor now (SPEC §17) -------------------------------------------------------------------
+
+def set_taking_now(actor: Actor, taking: bool) -> tuple[bool, str, bool]:
+    """The "Taking consultations now" switch: (its value, the queue line, Accept disabled)."""
+    value = walkin_queue.set_taking_now(actor, bool(taking))
+    return (value, *walkin_panel(actor))
+
+
+def walkin_panel(actor: Actor) -> tuple[str, bool]:
+    """(the queue line, Accept disabled): "Next patient: waiting 1 min · devices ready"."""
+    q = walkin_queue.doctor_queue(actor)
+    if not q.online:
+        return "Go online to take consultations now.", True
+    if not q.taking_now:
+        return "Switch on “Taking consultations now” to be offered patients who want a doctor now.", True
+    if not q.free:
+        return "You have a consultation within 45 minutes: no patient is offered until it is over.", True
+    n = q.next_patient
+    if n is None:
+        return "Nobody is waiting. Patients who ask to see a doctor now appear here.", True
+    minutes = max(1, n.waiting_seconds // 60) if n.waiting_seconds >= 60 else 0
+    waited = f"waiting {minutes} min" if minutes else "waiting less than a minute"
+    others = f" · {n.queue_length - 1} more waiting" if n.queue_length > 1 else ""
+    return f"Next patient: {waited} · {presence.READINESS_WORDS[n.readiness]}{others}", False
+
+
+def accept_walkin(actor: Actor) -> tuple[object, str]:
+    """Accept: (the room to open, or no_update; the message). Another doctor may have been faster:
+    then the next patient, or nobody."""
+    try:
+        accepted = walkin_queue.accept_next(actor)
+    except DomainError as exc:
+        return no_update, exc.message
+    if accepted is None:
+        return no_update, "Nobody is waiting any more: another doctor accepted first."
+    return f"/visit/{accepted.appointment_id}", "Patient accepted: opening the consultation room…"
+
+
 # --- upcoming ------------------------------------------------------------------------------------
 
 def refresh_upcoming(actor: Actor, sig: str | None, *, force: bool = False):
@@ -273,22 +312,53 @@ def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosoph
             new_version())
 
 
-def apply_usual_hours(actor: Actor, weekdays: list | None, start: str | None, end: str | None):
-    """Usual hours for the next four weeks: on the chosen days exactly these hours are open.
-    Returns (feedback, calendar version)."""
-    today = today_for(_zone(actor))
+def load_weekly_hours(actor: Actor) -> list[str]:
+    week, _own = doctor_settings.get_weekly_hours(actor)
+    return [weekly.day_text(week, i) for i in range(7)]
+
+
+def save_weekly_hours(actor: Actor, days: list | None):
+    """Weekly hours from the Settings form (None: back to the default). Returns (feedback,
+    calendar version, the seven fields as saved)."""
     try:
-        result = doctor_calendar.set_usual_hours(
-            actor, first_day=today, last_day=today + timedelta(weeks=USUAL_HOURS_WEEKS, days=-1),
-            start_time=_parse_time(start, "start"), end_time=_parse_time(end, "end"),
-            weekdays=_weekdays(weekdays))
+        raw = None if days is None else {
+            key: weekly.parse_day_text(text, label)
+            for key, label, text in zip(weekly.WEEKDAYS, weekly.WEEKDAY_LABELS, days, strict=True)}
+        week, own = doctor_settings.set_weekly_hours(actor, raw)
     except DomainError as refused:
-        return panels.settings_alert(refused.message, ok=False), no_update
-    message = (f"Your hours apply from today for {USUAL_HOURS_WEEKS} weeks "
-               f"({result.created + result.updated} half-hour slots changed).")
-    if result.skipped:
-        message += f" {len(result.skipped)} booked, held or past times were left as they were."
-    return panels.settings_alert(message, ok=True), new_version()
+        return (panels.settings_alert(refused.message, ok=False), no_update, *([no_update] * 7))
+    message = ("Saved: patients can book you in these hours from now on." if own
+               else "Back to the default hours (10:00–21:00 every day).")
+    return (panels.settings_alert(message, ok=True), new_version(), *(weekly.day_text(week, i) for i in range(7)))
+
+
+def load_cal_bridge(actor: Actor):
+    bridge = doctor_settings.get_cal_bridge(actor)
+    return (["on"] if bridge.enabled else []), (str(bridge.schedule_id) if bridge.schedule_id else ""), None
+
+
+def save_cal_bridge(actor: Actor, enabled: bool, schedule: str | None):
+    """(switch value, schedule id, feedback)."""
+    try:
+        bridge = doctor_settings.set_cal_bridge(actor, enabled=enabled, schedule_id=schedule)
+    except DomainError as refused:
+        return no_update, no_update, panels.settings_alert(refused.message, ok=False)
+    message = ("On: your Cal.com busy times block bookings from the next sync (within 5 minutes)." if bridge.enabled
+               else "Off: your Cal.com busy times no longer block bookings.")
+    return (["on"] if bridge.enabled else []), (str(bridge.schedule_id) if bridge.schedule_id else ""), \
+        panels.settings_alert(message, ok=True)
+
+
+def feed_url(actor: Actor, *, rotate: bool = False):
+    """(the private feed's full address, feedback) — a new address when `rotate`."""
+    settings = app_state().settings
+    if rotate:
+        path = calendar_feed.rotate_feed(actor, settings.secret_key)
+        message = panels.settings_alert("New address made: the old one no longer works. Subscribe again with "
+                                        "this one.", ok=True)
+    else:
+        path, message = calendar_feed.own_feed_path(actor, settings.secret_key), None
+    return settings.public_base_url.rstrip("/") + path, message
 
 
 # --- messages ------------------------------------------------------------------------------------

@@ -15,10 +15,13 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock
+from core.doctors import onboarding
 from core.errors import DomainError
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
 from core.scheduling.engine import DEFAULT_TEMPLATE
+from core.scheduling.weekly import WEEKDAY_LABELS, WEEKDAYS
+from core.walkin import queue as walkin_queue
 from portals.assets import asset_url
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
 from portals.doctor import calendar_view as cv
@@ -73,13 +76,16 @@ def doctor_layout():
         dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=VERSION), dcc.Store(id=UPCOMING_VERSION),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
+        dcc.Location(id="doctor-go", refresh=True),
         portal_header("Doctor portal", current_user.user.full_name, [
             html.Span(f"Times in {cv.zone_label(profile.timezone, now)}", className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
             html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
+            html.A("Contact us", href="/support", id="doctor-support-link", className="dk-btn dk-btn--ghost"),
         ]),
         html.Main([
+            *review_banner(onboarding.review_status(actor)),
             dbc.Alert(id="doctor-alert", is_open=False, dismissable=True, color="danger", className="mb-3"),
             dbc.Row([
                 dbc.Col(html.Section([
@@ -87,12 +93,22 @@ def doctor_layout():
                     html.Div(id=uv.STATUS, role="status", className="dk-live"),
                     html.Div(upcoming, id=uv.LIST),
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
-                dbc.Col(quick_actions(profile.online), lg=4),
+                dbc.Col([quick_actions(profile.online), walkin_section(actor, profile.online)], lg=4),
             ], className="g-3"),
             schedule_section(title, grid, profile.online, today),
         ], id="main", className="dk-portal-main", tabIndex="-1"),
         cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(), documents_panel.documents_dialog(),
     ])
+
+
+def review_banner(status: str) -> list:
+    """SPEC §19: until approved (or while suspended) patients neither find nor book this doctor."""
+    if status == "approved":
+        return []
+    text = ("Your profile is not visible to patients yet: an admin reviews it first. "
+            if status == "pending" else "Your account is suspended: patients cannot find or book you. ")
+    return [dbc.Alert([text, html.A("Complete your professional profile", href="/doctor-onboarding")],
+                      color="warning", className="mb-3", id="doctor-review-banner")]
 
 
 def quick_actions(online: bool) -> html.Section:
@@ -111,6 +127,20 @@ def quick_actions(online: bool) -> html.Section:
             html.A("My data", href="/account/data", className="dk-action"),  # SPEC §21: download my data
         ], className="dk-actions"),
     ], className="dk-card", **{"aria-labelledby": "doctor-actions-title"})
+
+
+def walkin_section(actor, online: bool) -> html.Section:
+    """See a doctor now (SPEC §17): the switch, the next waiting patient, and Accept."""
+    taking = walkin_queue.doctor_queue(actor).taking_now
+    line, disabled = cb.walkin_panel(actor)
+    return html.Section([
+        html.H2("See a doctor now", className="h4", id="doctor-walkin-title"),
+        dbc.Switch(id="doctor-taking-now", value=taking and online, label="Taking consultations now",
+                   disabled=not online, class_name="dk-online-switch"),
+        html.P(line, id="doctor-walkin-next", role="status", className="dk-live"),
+        html.Button("Accept", id="doctor-walkin-accept", type="button", className="dk-btn", disabled=disabled),
+        html.Div(id="doctor-walkin-feedback", role="alert", className="dk-live"),
+    ], className="dk-card mt-3", **{"aria-labelledby": "doctor-walkin-title"})
 
 
 def legend() -> html.Ul:
@@ -209,6 +239,7 @@ def settings_dialog() -> dbc.Modal:
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle("Settings", id="doctor-settings-title")),
         dbc.ModalBody([
+            html.P(html.A("Edit your full professional profile, photo and RPPS", href="/doctor-onboarding")),
             html.H3("Profile and time zone", className="h6"),
             _select("doctor-settings-tz", "Time zone", [], None),
             dbc.Label("About you (public profile)", html_for="doctor-settings-bio", className="mt-2"),
@@ -218,23 +249,42 @@ def settings_dialog() -> dbc.Modal:
             dbc.Textarea(id="doctor-settings-philosophy", rows=3, maxLength=1000),
             html.Button("Save", id="doctor-settings-save", type="button", className="dk-btn mt-2"),
             html.Div(id="doctor-settings-feedback", role="status"),
-            html.H3("Usual hours", className="h6 mt-4"),
-            html.P(f"Days you have not changed follow the default hours "
-                   f"({DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}). Set your own for the "
-                   f"next {cb.USUAL_HOURS_WEEKS} weeks: those days then offer exactly these hours.",
-                   className="dk-muted small"),
-            html.Fieldset([
-                html.Legend("Days", className="dk-bulk__legend"),
-                dbc.Checklist(id="doctor-hours-weekdays", options=panels.weekday_options(), value=[0, 1, 2, 3, 4],
-                              inline=True),
-            ]),
+            html.H3("Weekly hours", className="h6 mt-4"),
+            html.P(f"Patients can book you in these hours on every day you have not set slot by slot in the "
+                   f"calendar. One or more ranges per day, e.g. 09:00-12:30, 14:00-18:00; leave a day empty "
+                   f"when you do not work. The default is {DEFAULT_TEMPLATE.day_start:%H:%M}–"
+                   f"{DEFAULT_TEMPLATE.day_end:%H:%M} every day.", className="dk-muted small",
+                   id="doctor-hours-help"),
             html.Div([
-                _select("doctor-hours-start", "From", panels.time_options(ends=False), "08:00"),
-                _select("doctor-hours-end", "Until", panels.time_options(ends=True), "18:00"),
+                html.Div([dbc.Label(label, html_for=f"doctor-hours-{key}"),
+                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder="closed")])
+                for key, label in zip(WEEKDAYS, WEEKDAY_LABELS, strict=True)
             ], className="dk-bulk__fields"),
-            html.Button(f"Apply to the next {cb.USUAL_HOURS_WEEKS} weeks", id="doctor-hours-apply", type="button",
-                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div([
+                html.Button("Save weekly hours", id="doctor-hours-apply", type="button", className="dk-btn mt-2"),
+                html.Button("Back to the default hours", id="doctor-hours-default", type="button",
+                            className="dk-btn dk-btn--ghost mt-2"),
+            ], className="dk-bulk__buttons"),
             html.Div(id="doctor-hours-feedback", role="status"),
+            html.H3("Your calendar feed", className="h6 mt-4"),
+            html.P("Subscribe to this private address from Google, Outlook or Apple Calendar to see your Doktu "
+                   "consultations there (patients appear as initials). Anyone with the address can read it: "
+                   "make a new one if it leaked.", className="dk-muted small", id="doctor-feed-help"),
+            dbc.Label("Feed address", html_for="doctor-feed-url"),
+            dbc.Input(id="doctor-feed-url", type="text", readonly=True),
+            html.Button("Make a new address", id="doctor-feed-rotate", type="button",
+                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div(id="doctor-feed-feedback", role="status"),
+            html.H3("Cal.com", className="h6 mt-4"),
+            html.P("Connect your Cal.com calendar: the times you are busy there cannot be booked on Doktu "
+                   "(checked every 5 minutes).", className="dk-muted small", id="doctor-cal-help"),
+            dbc.Checklist(id="doctor-cal-enabled", options=[{"label": "Block my Cal.com busy times", "value": "on"}],
+                          value=[], switch=True),
+            dbc.Label("Cal.com schedule id", html_for="doctor-cal-schedule", className="mt-2"),
+            dbc.Input(id="doctor-cal-schedule", type="text", inputMode="numeric"),
+            html.Button("Save Cal.com settings", id="doctor-cal-save", type="button",
+                        className="dk-btn dk-btn--ghost mt-2"),
+            html.Div(id="doctor-cal-feedback", role="status"),
         ]),
     ], id="doctor-settings-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-settings-title")
 
@@ -310,16 +360,32 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-online-status", "children"), Output("doctor-offline-note", "hidden"),
                   Output(VERSION, "data", allow_duplicate=True),
+                  Output("doctor-taking-now", "disabled"), Output("doctor-taking-now", "value", allow_duplicate=True),
                   Input("doctor-online", "value"), prevent_initial_call=True)
     def online(value):
-        return (*cb.set_online(_actor(), value), cb.new_version())
+        text, is_online = cb.set_online(_actor(), value)
+        # Offline ends "taking consultations now" (SPEC §17); Online leaves it off until switched on.
+        return text, is_online, cb.new_version(), not is_online, False if not is_online else no_update
 
-    # --- upcoming ---
+    # --- see a doctor now (SPEC §17) ---
+    @app.callback(Output("doctor-taking-now", "value"), Output("doctor-walkin-next", "children", allow_duplicate=True),
+                  Output("doctor-walkin-accept", "disabled", allow_duplicate=True),
+                  Input("doctor-taking-now", "value"), prevent_initial_call=True)
+    def taking_now(value):
+        return cb.set_taking_now(_actor(), value)
+
+    @app.callback(Output("doctor-go", "href"), Output("doctor-walkin-feedback", "children"),
+                  Input("doctor-walkin-accept", "n_clicks"), prevent_initial_call=True)
+    def accept(_n):
+        return cb.accept_walkin(_actor())
+
+    # --- upcoming (and the walk-in queue line: one callback for the presence interval) ---
     @app.callback(Output(uv.LIST, "children"), Output(uv.SIG, "data"),
+                  Output("doctor-walkin-next", "children"), Output("doctor-walkin-accept", "disabled"),
                   Input("doctor-refresh", "n_intervals"), Input("doctor-presence-refresh", "n_intervals"),
                   Input(UPCOMING_VERSION, "data"), State(uv.SIG, "data"), prevent_initial_call=True)
     def upcoming(_n, _presence, _version, sig):
-        return cb.refresh_upcoming(_actor(), sig)
+        return (*cb.refresh_upcoming(_actor(), sig), *cb.walkin_panel(_actor()))
 
     @app.callback(Output(UPCOMING_VERSION, "data", allow_duplicate=True), Output(uv.STATUS, "children"),
                   Output(VERSION, "data", allow_duplicate=True),
@@ -391,12 +457,36 @@ def register_callbacks(app: Dash) -> None:
     def save_settings(_n, tz, bio, philosophy):
         return cb.save_settings(_actor(), tz, bio, philosophy)
 
+    hour_fields = [f"doctor-hours-{key}" for key in WEEKDAYS]
+
     @app.callback(Output("doctor-hours-feedback", "children", allow_duplicate=True),
                   Output(VERSION, "data", allow_duplicate=True),
-                  Input("doctor-hours-apply", "n_clicks"), State("doctor-hours-weekdays", "value"),
-                  State("doctor-hours-start", "value"), State("doctor-hours-end", "value"), prevent_initial_call=True)
-    def usual_hours(_n, weekdays, start, end):
-        return cb.apply_usual_hours(_actor(), weekdays, start, end)
+                  *(Output(f, "value", allow_duplicate=True) for f in hour_fields),
+                  Input("doctor-hours-apply", "n_clicks"), Input("doctor-hours-default", "n_clicks"),
+                  *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
+    def weekly_hours(_save, _default, *days):
+        return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
+
+    @app.callback(Output("doctor-cal-enabled", "value"), Output("doctor-cal-schedule", "value"),
+                  Output("doctor-cal-feedback", "children"),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-cal-save", "n_clicks"),
+                  State("doctor-cal-enabled", "value"), State("doctor-cal-schedule", "value"),
+                  prevent_initial_call=True)
+    def cal_bridge(_open, _save, enabled, schedule):
+        if ctx.triggered_id == "doctor-cal-save":
+            return cb.save_cal_bridge(_actor(), bool(enabled), schedule)
+        return cb.load_cal_bridge(_actor())
+
+    @app.callback(Output("doctor-feed-url", "value"), Output("doctor-feed-feedback", "children"),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-feed-rotate", "n_clicks"),
+                  prevent_initial_call=True)
+    def feed_url(_open, _rotate):
+        return cb.feed_url(_actor(), rotate=ctx.triggered_id == "doctor-feed-rotate")
+
+    @app.callback(*(Output(f, "value") for f in hour_fields), Input("doctor-settings-open", "n_clicks"),
+                  prevent_initial_call=True)
+    def load_weekly_hours(_n):
+        return cb.load_weekly_hours(_actor())
 
     # --- messages ---
     @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),

@@ -16,4 +16,5 @@ from portals.patient import (  # noqa: E402,F401
     settings,
     video,
     visits,
+    walkin,
 )

@@ -19,8 +19,10 @@ from core.documents.follow_ups import patient_follow_ups
 from core.documents.receipts import list_receipts
 from core.errors import DomainError
 from core.payments.billing import billing_overview
+from core.payments.withdrawal import withdrawal_quote
 from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
+from core.walkin import queue as walkin_queue
 from portals.auth import require_role
 from portals.patient import patient
 from portals.patient.api import mirror
@@ -42,7 +44,8 @@ def _render(template: str, tab: str, **context):
 def dashboard():
     actor = current_user.actor
     return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(actor),
-                   rating_prompts=rating_prompts(actor), follow_ups=patient_follow_ups(actor))
+                   rating_prompts=rating_prompts(actor), follow_ups=patient_follow_ups(actor),
+                   walkin_id=walkin_queue.open_request_id(actor))
 
 
 @patient.get("/dashboard/book")
@@ -68,7 +71,8 @@ def dashboard_profile():
 @require_role("patient")
 def dashboard_billing():
     return _render("patient/dashboard_billing.html", "patient.dashboard_billing",
-                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor))
+                   billing=billing_overview(current_user.actor), receipts=list_receipts(current_user.actor),
+                   withdrawal=withdrawal_quote(current_user.actor))
 
 
 # ---- cancel ----

@@ -16,10 +16,11 @@ from spectree import Response
 from core import clock
 from core.booking.queries import get_appointment, page_appointments
 from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete, ValidationFailed
-from core.payments import checkout, subscriptions
+from core.payments import checkout, subscriptions, withdrawal
 from core.payments import local_checkout as local_checkout_rules
 from core.payments.local_checkout import CardOutcome, deliver_success
 from core.payments.local_subscriptions import deliver_plan_success
+from core.walkin import queue as walkin_queue
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import MAX_YEAR, MIN_YEAR
@@ -128,6 +129,9 @@ def local_checkout(session_id: str):
     plan = _local_plan_session(session_id)
     if plan is not None:
         return _local_plan_checkout(plan)
+    walkin = _local_walkin_session(session_id)
+    if walkin is not None:
+        return _local_walkin_checkout(walkin)
     info = _local_session(session_id)
     appointment = get_appointment(current_user.actor, info.appointment_id)
 
@@ -155,12 +159,47 @@ def local_checkout_authenticate(session_id: str):
     plan = _local_plan_session(session_id)
     if plan is not None:
         return _local_plan_authenticate(plan)
+    walkin = _local_walkin_session(session_id)
+    if walkin is not None:
+        if request.method == "POST":
+            return _authentication_form(session_id, walkin.metadata, lambda: _walkin_succeed(walkin),
+                                        lambda: _walkin_done(walkin))
+        return render_template("patient/local_checkout_authenticate.html", info=walkin)
     info = _local_session(session_id)
     if request.method == "POST":
         return _authentication_form(
             session_id, info.metadata, lambda: deliver_success(session_id, info.amount_cents, info.metadata),
             lambda: redirect(url_for("patient.checkout_done", appointment_id=info.appointment_id)))
     return render_template("patient/local_checkout_authenticate.html", info=info)
+
+
+# ---- See a doctor now (SPEC §17): a payment that joins the queue, same page and webhook ----
+
+def _local_walkin_session(session_id: str) -> walkin_queue.WalkinSession | None:
+    if state().settings.stripe_secret_key:
+        return None
+    found = walkin_queue.walkin_session(current_user.actor, session_id)
+    return found if found is not None and found.provider == "local" else None
+
+
+def _walkin_done(info: walkin_queue.WalkinSession):
+    return redirect(url_for("patient.walkin_waiting", request_id=info.request_id), code=303)
+
+
+def _walkin_succeed(info: walkin_queue.WalkinSession):
+    return deliver_success(info.session_id, info.amount_cents, info.metadata)
+
+
+def _local_walkin_checkout(info: walkin_queue.WalkinSession):
+    if info.status != "pending" and info.status != "failed":
+        return _walkin_done(info)
+    error, status = None, 200
+    if request.method == "POST":
+        response, error, status = _card_form(info.session_id, info.metadata, lambda: _walkin_succeed(info),
+                                             lambda: _walkin_done(info))
+        if response is not None:
+            return response
+    return render_template("patient/local_checkout_walkin.html", info=info, error=error), status
 
 
 # ---- plans (SPEC §8): the pricing page's buttons and the local checkout of a plan ----
@@ -229,6 +268,23 @@ def cancel_plan():
         flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
               f"the month you have paid for{ends}.", "info")
     return redirect(url_for("public.pricing"), code=303)
+
+
+@patient.post("/dashboard/billing/withdraw")
+@require_role("patient")
+def withdraw_plan():
+    """Billing's "Withdraw and get refunded" (issue 25): the amount was stated on the tab."""
+    try:
+        done = withdrawal.withdraw(current_user.actor)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        refund = f"€{done.refund_cents / 100:.2f}"
+        flash(f"You have withdrawn from your plan. It has ended and {refund} is being refunded to your card; "
+              "the credit note is below." if done.refund_cents else
+              "You have withdrawn from your plan. It has ended; nothing is refunded, your consultations used "
+              "up its price.", "info")
+    return redirect(url_for("patient.dashboard_billing"), code=303)
 
 
 # ---- API ----
@@ -317,6 +373,25 @@ def api_cancel_subscription():
     """Cancel the plan at the end of the paid month (it stays active with its credits until
     `currentPeriodEnd`). Idempotent; 404 without a live plan."""
     return to_json(plan_out(subscriptions.cancel_subscription(current_user.actor)))
+
+
+class WithdrawalOut(ApiModel):
+    subscription_id: uuid.UUID
+    refund: int = Field(description="cents refunded to the card")
+    credit_removed: int = Field(description="cents of unused plan credit removed")
+
+
+@patient.post("/api/payment/subscription/withdraw")
+@require_role("patient")
+@api_spec.validate(resp=Response(HTTP_200=WithdrawalOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope),
+                   tags=["payments"])
+def api_withdraw_subscription():
+    """Withdraw from the plan within 14 days of its start: it ends at once, its unused credit is
+    removed and the price minus €35 per consultation had is refunded. 409 after the 14 days; 404
+    without a live plan (a second request)."""
+    done = withdrawal.withdraw(current_user.actor)
+    return to_json(WithdrawalOut(subscription_id=done.subscription_id, refund=done.refund_cents,
+                                 credit_removed=done.credit_removed_cents))
 
 
 class PaymentOut(ApiModel):

@@ -64,6 +64,7 @@ class TimezoneForm(FlaskForm):
 class NotificationsForm(FlaskForm):
     email_reminders = BooleanField("Email reminders")
     sms_reminders = BooleanField("SMS reminders")
+    email_message_notices = BooleanField("Email me when a doctor writes")
     phone = TelField("Mobile number", validators=[Length(max=32, message="Use at most 32 characters.")])
 
 
@@ -122,7 +123,7 @@ def _filled(name: str, current: AccountSettings) -> FlaskForm:
         "password": {},
         "timezone": {"timezone": current.timezone or ""},
         "notifications": {"email_reminders": current.email_reminders, "sms_reminders": current.sms_reminders,
-                          "phone": current.phone or ""},
+                          "phone": current.phone or "", "email_message_notices": current.email_message_notices},
     }[name]
     return FORMS[name](prefix=name, formdata=None, data=data)
 
@@ -221,7 +222,8 @@ def settings_notifications():
         return _invalid("notifications", form)
     try:
         set_notifications(current_user.actor, email_reminders=form.email_reminders.data,
-                          sms_reminders=form.sms_reminders.data, phone=form.phone.data)
+                          sms_reminders=form.sms_reminders.data, phone=form.phone.data,
+                          email_message_notices=form.email_message_notices.data)
     except DomainError as exc:
         return _refused("notifications", form, exc)
     return _saved("notifications")

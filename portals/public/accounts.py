@@ -59,9 +59,10 @@ def signup():
                 error = exc.message
             else:
                 sign_in(user)
-                if next_url and next_url.startswith("/book/"):
+                if next_url and (next_url.startswith("/book/") or next_url == "/now"):
                     # A booking in progress goes on at once (the time gets held); the health
-                    # profile is asked at checkout, before the first payment (SPEC §6).
+                    # profile is asked at checkout, before the first payment (SPEC §6); the same
+                    # for "See a doctor now" (SPEC §17), whose page asks it before paying.
                     flash("Welcome to Doktu! Your account is ready.", "info")
                     return redirect(next_url)
                 flash("Welcome to Doktu! Tell us a little about your health to finish.", "info")

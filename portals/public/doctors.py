@@ -16,6 +16,7 @@ from core.errors import ValidationFailed
 from core.funnel import record_view
 from core.ratings.reviews import doctor_reviews
 from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_free_slots
+from core.walkin import queue as walkin_queue
 from portals.auth import current_actor
 from portals.hygiene import parse_day
 from portals.public import public
@@ -47,7 +48,8 @@ def doctor_search():
     next_slots = next_free_slots(actor, [d.id for d in found.doctors], count=2) if found.doctors else {}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("public/doctors.html", found=found, filters=filters, next_slots=next_slots,
-                           error=error, args=args, today=clock.now().astimezone(zone).date()), 200
+                           error=error, args=args, today=clock.now().astimezone(zone).date(),
+                           see_now=walkin_queue.availability()), 200
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
 from core.scheduling.availability import next_free_slots
+from core.walkin import queue as walkin_queue
 from portals.auth import SessionUser, current_actor
 from portals.consent_gate import check_consents_at_sign_in
 from portals.limits import (
@@ -76,7 +77,8 @@ def home():
     doctors = list_doctors(ANONYMOUS, limit=HOME_GRID)
     actor = current_actor()
     next_slots = next_free_slots(actor, [d.id for d in doctors], count=2) if doctors else {}
-    return render_template("public/home.html", doctors=doctors, next_slots=next_slots)
+    return render_template("public/home.html", doctors=doctors, next_slots=next_slots,
+                           see_now=walkin_queue.availability())
 
 
 @public.route("/login", methods=["GET", "POST"])

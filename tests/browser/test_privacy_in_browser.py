@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from core.accounts.passwords import hash_password
 from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
+from tests.browser.test_accounts_in_browser import admin_outbox
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Quiet-Harbour-47-Lanterns!"
@@ -68,10 +69,10 @@ def test_verification_banner_settings_privacy_and_access_log_by_keyboard(page: P
     expect(page.get_by_role("status").filter(has_text="confirmation link")).to_be_visible()
     assert_no_violations(page)
 
-    page.goto("/dev/outbox")
-    link = page.locator("article", has_text=email).filter(has_text="Confirm your email").first \
-        .locator('a[href*="/verify-email/"]')
-    page.goto(link.get_attribute("href"))
+    with admin_outbox(page) as outbox:  # the developer outbox is for admins only
+        href = outbox.locator("article", has_text=email).filter(has_text="Confirm your email").first \
+            .locator('a[href*="/verify-email/"]').get_attribute("href")
+    page.goto(href)
     expect(page.get_by_role("heading", name="Your email address is confirmed")).to_be_visible()
     assert_no_violations(page)
     page.goto("/dashboard")

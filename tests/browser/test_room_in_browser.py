@@ -83,7 +83,7 @@ def sign_up(page: Page) -> str:
     page.get_by_label("Full name").fill("Rosa Room")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.locator("#accept_terms").check()  # SPEC §21: never pre-ticked
+    page.get_by_role("checkbox", name=re.compile("I accept the terms of use")).check()
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(r"/onboarding"))
     page.get_by_label("Date of birth").fill("1990-02-14")

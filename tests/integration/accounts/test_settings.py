@@ -483,3 +483,15 @@ def test_the_services_check_the_role(make_user):
         with pytest.raises(Forbidden):
             get_settings(nobody)
     assert get_settings(a_doctor.actor).email == a_doctor.email  # name, email, password and zone: any role
+
+
+def test_message_emails_can_be_switched_off_and_on_in_the_reminders_form(client, patient):
+    """Issue 25: "Email me when a doctor writes" is on by default and saved with the reminders."""
+    html = client.get("/dashboard/settings").get_data(as_text=True)
+    assert "checked" in field_html(html, "notifications-email_message_notices")
+    saved = post(client, "/dashboard/settings/notifications", "notifications", email_reminders="y")
+    assert saved.status_code in (200, 303)
+    assert (user_row(patient.user.id).email_reminders, user_row(patient.user.id).email_message_notices) == (True,
+                                                                                                            False)
+    post(client, "/dashboard/settings/notifications", "notifications", email_reminders="y", email_message_notices="y")
+    assert user_row(patient.user.id).email_message_notices is True

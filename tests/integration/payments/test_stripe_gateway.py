@@ -91,3 +91,23 @@ def test_reconciliation_confirms_a_paid_session_whose_webhook_never_came(held, m
         assert (payment.status, payment.provider_payment_id) == ("succeeded", "pi_3PaidIntent")
         assert uow.session.get(Appointment, pending.id).status == "confirmed"
     assert json.loads((FIXTURES / "checkout_session_paid.json").read_text())["amount_total"] == 3500
+
+
+def test_a_plan_withdrawal_refunds_the_intent_that_paid_the_invoice_and_ends_the_subscription_now():
+    """Issue 25: the plan's payment is its invoice; the refund goes to the invoice's paid payment
+    intent (found through invoice payments in current API versions), with our idempotency key."""
+    http = RecordedStripe(("invoice_plan_first.json", 200), ("invoice_payments_paid.json", 200),
+                          ("refund_created.json", 200), ("subscription_canceled.json", 200))
+    gateway = StripeGateway("sk_test_recorded", http_client=http)
+    assert gateway.refund_invoice(invoice_id="in_1PlanFirst", amount_cents=2400,
+                                  idempotency_key="refund:p1:2400") == "re_3RefundOne"
+    gateway.cancel_subscription_now(subscription_id="sub_1PlanPremium", idempotency_key="withdraw:s1")
+    invoice, payments, refund, cancel = http.sent
+    assert (invoice["method"], invoice["url"].split("?")[0]) == ("get", "https://api.stripe.com/v1/invoices/in_1PlanFirst")
+    assert payments["method"] == "get" and "/v1/invoice_payments?" in payments["url"]
+    assert parse_qs(payments["url"].split("?", 1)[1]) == {"invoice": ["in_1PlanFirst"], "status": ["paid"]}
+    assert refund["url"].endswith("/v1/refunds")
+    assert {k: v[0] for k, v in refund["form"].items()} == {"payment_intent": "pi_3PlanFirst", "amount": "2400"}
+    assert refund["headers"]["Idempotency-Key"] == "refund:p1:2400"
+    assert (cancel["method"], cancel["url"]) == ("delete", "https://api.stripe.com/v1/subscriptions/sub_1PlanPremium")
+    assert cancel["headers"]["Idempotency-Key"] == "withdraw:s1"

@@ -132,3 +132,40 @@ def test_vanished_events_are_removed(doctor):
     only_one = {"status": "success", "data": RECORDED["data"][:1]}
     sync_calendars("k", client=CalClient("k", transport=replay((200, only_one)), backoff=0))
     assert len(busy_rows(doctor.doctor.id)) == 1
+
+
+def test_the_bridge_is_switched_per_doctor_in_settings(client, doctor, make_user):
+    """SPEC §19: off → not synced and its busy times stop blocking at once; on → the next sync
+    blocks again. Invited doctors start with it off."""
+    from core.doctors import settings as doctor_settings
+    from core.errors import ValidationFailed
+    from portals.doctor import callbacks as cb
+
+    other = make_user("doctor")
+    report = sync_calendars(None)
+    assert report["doctors"] >= 2
+    with unit_of_work(SYSTEM) as uow:
+        busy = uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
+                                  {"d": doctor.doctor.id})
+    assert busy > 0
+    value, schedule, feedback = cb.save_cal_bridge(doctor.actor, False, "")
+    assert schedule == ""
+    assert value == [] and "no longer block" in str(feedback)
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
+                                  {"d": doctor.doctor.id}) == 0
+    after = sync_calendars(None)
+    assert after["doctors"] == report["doctors"] - 1
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
+                                  {"d": doctor.doctor.id}) == 0
+        assert uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
+                                  {"d": other.doctor.id}) > 0
+    with pytest.raises(ValidationFailed):
+        doctor_settings.set_cal_bridge(doctor.actor, enabled=True, schedule_id="abc")
+    assert cb.save_cal_bridge(doctor.actor, True, "4242")[:2] == (["on"], "4242")
+    sync_calendars(None)
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(text("SELECT count(*) FROM external_busy WHERE doctor_id = :d"),
+                                  {"d": doctor.doctor.id}) == busy
+    assert cb.load_cal_bridge(doctor.actor) == (["on"], "4242", None)

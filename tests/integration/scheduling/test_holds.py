@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core import clock
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
 from core.errors import SlotConflict
-from core.models import Slot
+from core.models import Doctor, Slot
 from core.scheduling.holds import HoldMirror, hold_slot, unlock_stale_slots
 from tests.integration.scheduling.conftest import paris
 
@@ -142,3 +142,20 @@ def test_twenty_concurrent_holders_of_one_slot_one_wins(committed_clinic, clock_
     with unit_of_work(SYSTEM) as uow:
         held = uow.session.scalars(select(Slot).where(Slot.doctor_id == clinic.doctor_id)).all()
     assert len(held) == 1 and held[0].locked_by in {uid for uid, _ in clinic.patients}
+
+
+@pytest.mark.parametrize("status", ["pending", "suspended"])
+def test_an_unapproved_or_suspended_doctor_cannot_be_held_404_in_the_envelope(client, doctor, make_user, login,
+                                                                              csrf_header, status):
+    """SPEC §19: until approved (and once suspended) a doctor is not bookable: "no such doctor"."""
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.get(Doctor, doctor.doctor.id).status = status
+    patient = make_user("patient")
+    response = hold_as(client, login, csrf_header, patient.email, doctorId=str(doctor.doctor.id),
+                       start=paris(3, 14).isoformat())
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "ERR_NOT_FOUND"
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Slot).where(Slot.doctor_id == doctor.doctor.id)) == 0
+    other = make_user("doctor")
+    slots = client.get("/api/doctors/next-slots", query_string={"ids": f"{doctor.doctor.id},{other.doctor.id}"})
+    assert slots.status_code == 200 and list(slots.get_json()["doctors"]) == [str(other.doctor.id)]

@@ -33,7 +33,7 @@ def test_lists_are_comma_separated_and_checked():
 def test_compose_runs_coturn_and_points_the_app_at_it():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     coturn = compose["services"]["coturn"]
-    assert "--use-auth-secret" in coturn["command"] and "3478:3478/udp" in coturn["ports"]
+    assert "--use-auth-secret" in coturn["command"] and "127.0.0.1:3478:3478/udp" in coturn["ports"]
     assert not any("allow-loopback-peers" in arg for arg in coturn["command"])  # tests only
     app_env = compose["services"]["app"]["environment"]
     assert app_env["TURN_URLS"].startswith("turn:") and app_env["STUN_URLS"].startswith("stun:")

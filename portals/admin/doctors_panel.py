@@ -1,0 +1,222 @@
+"""The admin console's Doctors view, onboarding part (SPEC §19): invite a doctor by email, the
+invitations (resend, revoke), and each doctor's review state with Approve and Suspend — both need a
+reason; Suspend first states how many future appointments it cancels and asks to confirm. Callbacks
+call core.doctors.onboarding only (no SQL, no rule here)."""
+
+from __future__ import annotations
+
+import uuid
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+
+from core.actor import Actor
+from core.doctors import onboarding
+from core.errors import DomainError
+from core.metrics.periods import PARIS
+
+RESEND, REVOKE = "admin-invitation-resend", "admin-invitation-revoke"
+APPROVE, SUSPEND, REASON = "admin-doctor-approve", "admin-doctor-suspend", "admin-doctor-reason"
+STATUS_LABELS = {"pending": "Waiting for review", "approved": "Approved", "suspended": "Suspended"}
+
+
+def onboarding_body() -> list:
+    return [
+        html.Section([
+            html.H2("Invite a doctor", className="h5", id="admin-invite-title"),
+            html.P("They get a link valid 7 days, usable once, to choose a password and complete their profile.",
+                   className="dk-muted"),
+            html.Div([
+                dbc.Label("Doctor's email", html_for="admin-invite-email"),
+                dbc.Input(id="admin-invite-email", type="email", autoComplete="off", maxLength=254),
+                html.Button("Send invitation", id="admin-invite-send", type="button", className="dk-btn mt-2"),
+            ], className="admin-invite"),
+            html.Div(id="admin-invite-status", role="status", className="dk-live"),
+            html.H3("Invitations", className="h6 mt-3", id="admin-invitations-title"),
+            html.Div(html.P("Loading…", className="dk-muted"), id="admin-invitations-list"),
+        ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-invite-title"}),
+        html.Section([
+            html.H2("Profiles and approval", className="h5", id="admin-review-doctors-title"),
+            html.P("Doctors waiting for review first. Unapproved and suspended doctors are hidden from patients. "
+                   "Suspending cancels their future appointments with full refunds.", className="dk-muted"),
+            html.Div(id="admin-doctor-status", role="status", className="dk-live"),
+            html.Div(id="admin-suspend-confirm-area"),
+            html.Div(html.P("Loading…", className="dk-muted"), id="admin-doctor-review-list"),
+        ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-review-doctors-title"}),
+        dcc.Store(id="admin-suspend-pending"),
+        dcc.Store(id="admin-onboarding-ready", data=True),
+    ]
+
+
+def invitations_table(found: list[onboarding.InvitationView]):
+    if not found:
+        return html.P("No invitation yet.", className="dk-muted")
+    rows = []
+    for inv in found:
+        iid = str(inv.id)
+        actions = [html.Button("Resend", id={"type": RESEND, "id": iid}, type="button",
+                               className="dk-btn dk-btn--small", **{"aria-label": f"Resend to {inv.email}"})]
+        if inv.state == "pending":
+            actions.append(html.Button("Revoke", id={"type": REVOKE, "id": iid}, type="button",
+                                       className="dk-btn dk-btn--ghost dk-btn--small",
+                                       **{"aria-label": f"Revoke the invitation of {inv.email}"}))
+        rows.append(html.Tr([html.Th(inv.email, scope="row"), html.Td(inv.state.capitalize()),
+                             html.Td(f"{inv.expires_at.astimezone(PARIS):%d %b %Y %H:%M}"),
+                             html.Td(actions if inv.state != "accepted" else "—")]))
+    return html.Div(html.Table([
+        html.Caption("Invitations, newest first", className="visually-hidden"),
+        html.Thead(html.Tr([html.Th("Email", scope="col"), html.Th("State", scope="col"),
+                            html.Th("Link valid until (Paris)", scope="col"), html.Th("Actions", scope="col")])),
+        html.Tbody(rows),
+    ], className="dk-table admin-table", id="admin-invitations"), className="admin-table-wrap")
+
+
+def review_list(found: list[onboarding.ReviewRow]):
+    if not found:
+        return html.P("No doctor yet.", className="dk-muted")
+    items = []
+    for d in found:
+        did = str(d.id)
+        submitted = f", submitted {d.submitted_at.astimezone(PARIS):%d %b %Y}" if d.submitted_at else ""
+        buttons = []
+        if d.status != "approved":
+            buttons.append(html.Button("Approve" if d.status == "pending" else "Reinstate",
+                                       id={"type": APPROVE, "id": did}, type="button",
+                                       className="dk-btn dk-btn--small"))
+        if d.status != "suspended":
+            buttons.append(html.Button("Suspend", id={"type": SUSPEND, "id": did}, type="button",
+                                       className="dk-btn dk-btn--danger dk-btn--small"))
+        items.append(html.Li(html.Article([
+            html.H3(d.name, className="h6", id=f"admin-doctor-{did}"),
+            html.P(f"{d.specialty or 'No specialty yet'} · RPPS {d.rpps or 'not given'} · {d.email} · "
+                   f"{STATUS_LABELS.get(d.status, d.status)}{submitted}", className="dk-muted"),
+            html.Label(["Reason (required, kept in the audit log)",
+                        dbc.Input(id={"type": REASON, "id": did}, type="text", maxLength=1000)]),
+            html.Div(buttons, className="admin-review__actions"),
+        ], className="admin-doctor", **{"aria-labelledby": f"admin-doctor-{did}"})))
+    return html.Ul(items, className="admin-reviews", **{"aria-label": "Doctors and their review state"})
+
+
+def _alert(message: str, ok: bool):
+    return dbc.Alert(message, color="success" if ok else "danger")
+
+
+def invite(actor: Actor, email: str | None, base_url: str):
+    try:
+        view, _token = onboarding.invite_doctor(actor, email or "", base_url=base_url)
+    except DomainError as refused:
+        return _alert(refused.message, False), no_update, no_update
+    return (_alert(f"Invitation sent to {view.email}.", True), "",
+            invitations_table(onboarding.list_invitations(actor)))
+
+
+def invitation_action(actor: Actor, trigger, base_url: str):
+    if not isinstance(trigger, dict):
+        return no_update, no_update
+    try:
+        if trigger["type"] == RESEND:
+            view, _token = onboarding.resend_invitation(actor, uuid.UUID(trigger["id"]), base_url=base_url)
+            message = f"A new link was sent to {view.email}; the old one no longer works."
+        else:
+            view = onboarding.revoke_invitation(actor, uuid.UUID(trigger["id"]))
+            message = f"The invitation of {view.email} is revoked."
+    except (DomainError, ValueError) as refused:
+        return _alert(getattr(refused, "message", "No such invitation."), False), no_update
+    return _alert(message, True), invitations_table(onboarding.list_invitations(actor))
+
+
+def doctor_action(actor: Actor, trigger, reasons: dict):
+    """Approve at once; Suspend asks to confirm with the count. Returns (status, confirm area,
+    pending store, refreshed list)."""
+    if not isinstance(trigger, dict):
+        return no_update, no_update, no_update, no_update
+    did, reason = trigger["id"], (reasons.get(trigger["id"]) or "").strip()
+    try:
+        if trigger["type"] == APPROVE:
+            onboarding.approve_doctor(actor, uuid.UUID(did), reason)
+            return (_alert("Approved: the doctor is listed and bookable now.", True), None, None,
+                    review_list(onboarding.doctors_for_review(actor)))
+        if not reason:
+            return _alert("Give a reason: it is kept in the audit log.", False), None, None, no_update
+        count = onboarding.suspension_impact(actor, uuid.UUID(did))
+    except (DomainError, ValueError) as refused:
+        return _alert(getattr(refused, "message", "No such doctor."), False), None, None, no_update
+    noun = "appointment" if count == 1 else "appointments"
+    confirm = dbc.Alert([
+        html.P(f"Suspending hides this doctor at once and cancels {count} future {noun} with full refunds and "
+               f"notices to the patients.", id="admin-suspend-count"),
+        html.Button(f"Suspend and cancel {count} {noun}", id="admin-suspend-confirm", type="button",
+                    className="dk-btn dk-btn--danger dk-btn--small"),
+        html.Button("Keep the doctor", id="admin-suspend-cancel", type="button",
+                    className="dk-btn dk-btn--ghost dk-btn--small"),
+    ], color="warning")
+    return None, confirm, {"id": did, "count": count, "reason": reason}, no_update
+
+
+def confirm_suspension(actor: Actor, pending: dict | None):
+    """(status, confirm area, pending store, refreshed list)."""
+    if not pending:
+        return no_update, None, None, no_update
+    try:
+        done = onboarding.suspend_doctor(actor, uuid.UUID(pending["id"]), pending["reason"],
+                                         confirmed_count=int(pending["count"]))
+    except DomainError as refused:
+        return _alert(refused.message, False), None, None, review_list(onboarding.doctors_for_review(actor))
+    return (_alert(f"Suspended. {done} future appointments were cancelled and refunded in full.", True), None, None,
+            review_list(onboarding.doctors_for_review(actor)))
+
+
+def register(app: Dash, actor_of, base_url_of) -> None:
+    """Wire the panel: `actor_of()` gives the signed-in admin, `base_url_of()` the site's address."""
+
+    @app.callback(Output("admin-invitations-list", "children"), Output("admin-doctor-review-list", "children"),
+                  Input("admin-onboarding-ready", "data"))
+    def show(_ready):
+        actor = actor_of()
+        return invitations_table(onboarding.list_invitations(actor)), review_list(onboarding.doctors_for_review(actor))
+
+    @app.callback(Output("admin-invite-status", "children"), Output("admin-invite-email", "value"),
+                  Output("admin-invitations-list", "children", allow_duplicate=True),
+                  Input("admin-invite-send", "n_clicks"), State("admin-invite-email", "value"),
+                  prevent_initial_call=True)
+    def send(_n, email):
+        return invite(actor_of(), email, base_url_of())
+
+    @app.callback(Output("admin-invite-status", "children", allow_duplicate=True),
+                  Output("admin-invitations-list", "children", allow_duplicate=True),
+                  Input({"type": RESEND, "id": ALL}, "n_clicks"), Input({"type": REVOKE, "id": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def on_invitation(resend, revoke):
+        if not any((resend or []) + (revoke or [])):
+            return no_update, no_update
+        return invitation_action(actor_of(), ctx.triggered_id, base_url_of())
+
+    @app.callback(Output("admin-doctor-status", "children"), Output("admin-suspend-confirm-area", "children"),
+                  Output("admin-suspend-pending", "data"),
+                  Output("admin-doctor-review-list", "children", allow_duplicate=True),
+                  Input({"type": APPROVE, "id": ALL}, "n_clicks"), Input({"type": SUSPEND, "id": ALL}, "n_clicks"),
+                  State({"type": REASON, "id": ALL}, "value"), prevent_initial_call=True)
+    def on_doctor(approve, suspend, _reasons):
+        if not any((approve or []) + (suspend or [])):
+            return no_update, no_update, no_update, no_update
+        reasons = {s["id"]["id"]: s.get("value") for s in ctx.states_list[0]}
+        return doctor_action(actor_of(), ctx.triggered_id, reasons)
+
+    @app.callback(Output("admin-doctor-status", "children", allow_duplicate=True),
+                  Output("admin-suspend-confirm-area", "children", allow_duplicate=True),
+                  Output("admin-suspend-pending", "data", allow_duplicate=True),
+                  Output("admin-doctor-review-list", "children", allow_duplicate=True),
+                  Input("admin-suspend-confirm", "n_clicks"), State("admin-suspend-pending", "data"),
+                  prevent_initial_call=True)
+    def on_confirm(n, pending):
+        if not n:
+            return no_update, no_update, no_update, no_update
+        return confirm_suspension(actor_of(), pending)
+
+    @app.callback(Output("admin-suspend-confirm-area", "children", allow_duplicate=True),
+                  Output("admin-suspend-pending", "data", allow_duplicate=True),
+                  Input("admin-suspend-cancel", "n_clicks"), prevent_initial_call=True)
+    def on_keep(n):
+        if not n:
+            return no_update, no_update
+        return None, None

@@ -1,0 +1,159 @@
+"""The admin console's Inbox (issue 25): support conversations waiting on us first, by due time —
+a Premium member's (due within 4 working hours) ahead of others received at the same time —
+overdue ones in red with the words "Overdue by …". Opening one shows its messages; a patient's
+health details stay hidden until the admin gives a reason (`reveal_health_details`, audited). An
+answer is emailed to the user with a link back (`reply_as_admin`). No SQL and no rule here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import dash_bootstrap_components as dbc
+from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_update
+
+from core import clock
+from core.actor import Actor
+from core.errors import DomainError
+from core.metrics.periods import PARIS
+from core.support.inbox import (
+    ConversationView,
+    InboxRow,
+    admin_conversation,
+    inbox,
+    reply_as_admin,
+    reveal_health_details,
+)
+
+OPEN, REVEAL, REASON, REVEALED = "admin-inbox-open", "admin-inbox-reveal", "admin-inbox-reason", "admin-inbox-revealed"
+
+
+def inbox_body() -> list:
+    return [
+        html.H1("Inbox", className="h3", id="admin-section-title"),
+        html.P("Messages to the care team, the most urgent first. Premium members are promised an answer within 4 "
+               "working hours, everyone else within 2 working days (Monday to Friday, 9:00–18:00 Paris, public "
+               "holidays off). Your answer is emailed to them with a link back.", className="dk-muted"),
+        html.Div(id="admin-inbox-status", role="status", className="dk-live"),
+        html.Div(html.P("Loading…", className="dk-muted"), id="admin-inbox-list"),
+        html.Div(id="admin-inbox-detail"),
+        dcc.Store(id="admin-inbox-selected"),
+        dcc.Store(id="admin-inbox-ready", data=True),
+    ]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(PARIS).strftime("%a %d %b %H:%M") if moment else "—"
+
+
+def _late(due: datetime, now: datetime) -> str:
+    minutes = int((now - due).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"Overdue by {hours} h {minutes:02d} min" if hours else f"Overdue by {minutes} min"
+
+
+def inbox_table(rows: list[InboxRow], now: datetime):
+    if not rows:
+        return html.P("Nothing waiting: every conversation is answered.", className="dk-muted",
+                      id="admin-inbox-empty")
+    body = []
+    for r in rows:
+        due = [_when(r.due_at)] if r.due_at else ["—"]
+        if r.overdue:
+            due = [html.Strong(_late(r.due_at, now), className="admin-overdue"), html.Br(), f"due {_when(r.due_at)}"]
+        body.append(html.Tr([
+            html.Td(due),
+            html.Td("Premium" if r.priority else "Standard"),
+            html.Td(f"{r.who} ({r.role})"),
+            html.Td(r.subject),
+            html.Td(r.status_label),
+            html.Td(html.Button("Open", id={"type": OPEN, "id": str(r.id)}, type="button",
+                                className="dk-btn dk-btn--ghost dk-btn--small",
+                                **{"aria-label": f"Open {r.subject} from {r.who}"})),
+        ], className="admin-inbox__overdue" if r.overdue else None))
+    return html.Table([
+        html.Caption("Support conversations, the most urgent first", className="visually-hidden"),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                            ("Answer due", "Support", "From", "Subject", "Status", "Conversation")])),
+        html.Tbody(body),
+    ], className="dk-table admin-inbox", id="admin-inbox-table")
+
+
+def conversation_card(c: ConversationView):
+    items = []
+    for m in c.messages:
+        who = "Doktu care team" if m.from_team else c.who
+        if m.health and m.body is None:
+            mid = str(m.id)
+            text = html.Div([
+                html.P("Health details, hidden. Give a reason to read them: it is kept in the audit trail.",
+                       className="dk-muted"),
+                html.Label(["Reason for reading (required)",
+                            dbc.Input(id={"type": REASON, "id": mid}, type="text", maxLength=500)]),
+                html.Button("Reveal", id={"type": REVEAL, "id": mid}, type="button",
+                            className="dk-btn dk-btn--ghost dk-btn--small"),
+                html.Div(id={"type": REVEALED, "id": mid}, className="admin-inbox__revealed"),
+            ])
+        else:
+            text = html.P(m.body, style={"whiteSpace": "pre-wrap"})
+        items.append(html.Li([html.P(f"{who} · {_when(m.created_at)}", className="dk-muted"), text]))
+    return html.Article([
+        html.H2(c.subject, className="h5", id="admin-inbox-conversation-title"),
+        html.P(f"{c.who} <{c.email}> · {c.status_label}"
+               + (f" · answer due {_when(c.due_at)}" if c.due_at else ""), className="dk-muted"),
+        html.Ol(items, className="admin-inbox__messages"),
+        html.Label(["Your answer (emailed to them)",
+                    dbc.Textarea(id="admin-inbox-reply", maxLength=5000, rows=4)]),
+        html.Div([
+            html.Button("Send answer", id="admin-inbox-send", type="button", className="dk-btn dk-btn--small"),
+            html.Button("Send and close", id="admin-inbox-send-close", type="button",
+                        className="dk-btn dk-btn--ghost dk-btn--small"),
+        ], className="admin-review__actions"),
+    ], className="dk-card admin-card", **{"aria-labelledby": "admin-inbox-conversation-title"})
+
+
+def register(app: Dash, actor_of) -> None:
+    """Wire the section: `actor_of()` gives the signed-in admin."""
+
+    def listing():
+        return inbox_table(inbox(actor_of()), clock.now())
+
+    @app.callback(Output("admin-inbox-list", "children"), Input("admin-inbox-ready", "data"))
+    def show_inbox(_ready):
+        return listing()
+
+    @app.callback(Output("admin-inbox-selected", "data"), Output("admin-inbox-detail", "children"),
+                  Input({"type": OPEN, "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def open_conversation(clicks):
+        if not isinstance(ctx.triggered_id, dict) or not any(clicks or []):
+            return no_update, no_update
+        cid = ctx.triggered_id["id"]
+        return cid, conversation_card(admin_conversation(actor_of(), uuid.UUID(cid)))
+
+    @app.callback(Output({"type": REVEALED, "id": MATCH}, "children"), Input({"type": REVEAL, "id": MATCH}, "n_clicks"),
+                  State({"type": REASON, "id": MATCH}, "value"), prevent_initial_call=True)
+    def reveal(clicks, reason):
+        if not clicks:
+            return no_update
+        try:
+            body = reveal_health_details(actor_of(), uuid.UUID(ctx.triggered_id["id"]), reason or "")
+        except DomainError as refused:
+            return dbc.Alert(refused.message, color="danger")
+        return html.P(body, style={"whiteSpace": "pre-wrap"})
+
+    @app.callback(Output("admin-inbox-status", "children"), Output("admin-inbox-list", "children",
+                                                                    allow_duplicate=True),
+                  Output("admin-inbox-detail", "children", allow_duplicate=True),
+                  Input("admin-inbox-send", "n_clicks"), Input("admin-inbox-send-close", "n_clicks"),
+                  State("admin-inbox-reply", "value"), State("admin-inbox-selected", "data"),
+                  prevent_initial_call=True)
+    def answer(send, send_close, text, selected):
+        if not (send or send_close) or not selected:
+            return no_update, no_update, no_update
+        actor: Actor = actor_of()
+        try:
+            reply_as_admin(actor, uuid.UUID(selected), text or "", close=ctx.triggered_id == "admin-inbox-send-close")
+        except DomainError as refused:
+            return dbc.Alert(refused.message, color="danger"), no_update, no_update
+        return (dbc.Alert("Sent: they get it by email with a link back.", color="success"), listing(),
+                conversation_card(admin_conversation(actor, uuid.UUID(selected))))
