@@ -214,7 +214,7 @@ function start() {
   }
   function onState(state) {
     if (state === "connected") {
-      clearTimeout(lostTimer);
+      clearTimeout(lostTimer); lostTimer = null;
       if (reconnecting) { api("/reconnected", "POST", { tab }).catch(() => {}); }
       connected = true; everConnected = true; reconnecting = false;
       el.status.textContent = say("connected");
@@ -225,8 +225,11 @@ function start() {
       reconnecting = true;
       el.status.textContent = say("reconnecting");
       restart();
-      clearTimeout(lostTimer);
+      // The grace runs from the first drop: "failed" follows "disconnected" some 25 s later and
+      // must not push "lost" further away.
+      if (lostTimer) { return; }
       lostTimer = setTimeout(() => {
+        lostTimer = null;
         if (connected || !inCall) { return; }
         el.status.textContent = say("lost");
         stopCall(false);
