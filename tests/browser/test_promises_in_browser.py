@@ -89,6 +89,7 @@ def test_a_new_premium_member_withdraws_from_billing(page: Page):
     page.get_by_label("Full name").fill("Change Mind")
     page.get_by_label("Email").fill(f"withdraw-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.get_by_label("Password", exact=True).fill("Quiet-Harbour-47-Lanterns!")
+    page.get_by_role("checkbox", name=re.compile("I accept the terms of use")).check()
     page.get_by_role("button", name="Create account").click()
     page.get_by_label("Date of birth").fill("1990-05-17")
     page.get_by_role("group", name="Gender").get_by_role("radio", name="Female").check()
