@@ -277,7 +277,7 @@ def settings_dialog() -> dbc.Modal:
             html.Div(id="doctor-feed-feedback", role="status"),
             html.H3("Cal.com", className="h6 mt-4"),
             html.P("Connect your Cal.com calendar: the times you are busy there cannot be booked on Doktu "
-                   "(checked every 5 minutes).", className="dk-muted small", id="doctor-cal-help"),
+                   "(checked every 5 minutes).", className="dk-muted small", id="doctor-calcom-help"),
             dbc.Checklist(id="doctor-cal-enabled", options=[{"label": "Block my Cal.com busy times", "value": "on"}],
                           value=[], switch=True),
             dbc.Label("Cal.com schedule id", html_for="doctor-cal-schedule", className="mt-2"),
