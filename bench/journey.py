@@ -76,6 +76,24 @@ class Tally:
         self.page(page)
 
 
+def sign_up_and_pay(tally: Tally, page: Page, name: str, email_prefix: str, signed_up: str, paid: str) -> None:
+    """The new patient's common part of both paths: sign-up (terms ticked), health profile, card."""
+    tally.fill(page, "Full name", name)
+    tally.fill(page, "Email", f"{email_prefix}-{uuid.uuid4().hex[:10]}@bench.doktu.eu")
+    tally.fill(page, "Password", PASSWORD, exact=True)
+    tally.tick(page, re.compile("I accept the terms of use"))
+    tally.click(page, page.get_by_role("button", name="Create account"), signed_up)
+    tally.fill(page, "Date of birth", "1988-04-12")
+    page.get_by_label("Prefer not to say").check()
+    tally.fields += 1
+    tally.clicks += 1
+    tally.click(page, page.get_by_role("button", name="Save and pay €35 by card"), "save profile, open payment")
+    tally.fill(page, "Card number", "4242 4242 4242 4242")
+    tally.fill(page, "Expiry date (MM/YY)", "12/34")
+    tally.fill(page, "Security code (CVC)", "123")
+    tally.click(page, page.get_by_role("button", name="Pay €35"), paid)
+
+
 def journey(page: Page, base: str, run: int) -> Tally:
     tally = Tally()
     started = time.perf_counter()
@@ -87,20 +105,7 @@ def journey(page: Page, base: str, run: int) -> Tally:
     pill = page.locator(".dk-doctor").nth(run % 10).locator(".dk-pill").first
     tally.click(page, pill, "pick a time on the home grid")
     tally.click(page, page.get_by_role("link", name="Create an account"), "create an account")
-    tally.fill(page, "Full name", "Journey Patient")
-    tally.fill(page, "Email", f"journey-{uuid.uuid4().hex[:10]}@bench.doktu.eu")
-    tally.fill(page, "Password", PASSWORD, exact=True)
-    tally.tick(page, re.compile("I accept the terms of use"))
-    tally.click(page, page.get_by_role("button", name="Create account"), "sign up (time held, checkout)")
-    tally.fill(page, "Date of birth", "1988-04-12")
-    page.get_by_label("Prefer not to say").check()
-    tally.fields += 1
-    tally.clicks += 1
-    tally.click(page, page.get_by_role("button", name="Save and pay €35 by card"), "save profile, open payment")
-    tally.fill(page, "Card number", "4242 4242 4242 4242")
-    tally.fill(page, "Expiry date (MM/YY)", "12/34")
-    tally.fill(page, "Security code (CVC)", "123")
-    tally.click(page, page.get_by_role("button", name="Pay €35"), "pay")
+    sign_up_and_pay(tally, page, "Journey Patient", "journey", "sign up (time held, checkout)", "pay")
     if page.get_by_role("heading", name="Your consultation is booked").count() != 1:
         raise RuntimeError(f"the journey did not end booked: {page.url}: {page.locator('h1').inner_text()}")
     return tally
@@ -166,20 +171,7 @@ def now_journey(browser: Browser, base: str, doctor_email: str) -> tuple[Tally, 
         tally.page(page)
         tally.click(page, page.locator("[data-dk-see-now]").get_by_role("link", name="See a doctor now"),
                     "see a doctor now (sign-up)")
-        tally.fill(page, "Full name", "Journey Now")
-        tally.fill(page, "Email", f"journey-now-{uuid.uuid4().hex[:10]}@bench.doktu.eu")
-        tally.fill(page, "Password", PASSWORD, exact=True)
-        tally.tick(page, re.compile("I accept the terms of use"))
-        tally.click(page, page.get_by_role("button", name="Create account"), "sign up (the request kept)")
-        tally.fill(page, "Date of birth", "1988-04-12")
-        page.get_by_label("Prefer not to say").check()
-        tally.fields += 1
-        tally.clicks += 1
-        tally.click(page, page.get_by_role("button", name="Save and pay €35 by card"), "save profile, open payment")
-        tally.fill(page, "Card number", "4242 4242 4242 4242")
-        tally.fill(page, "Expiry date (MM/YY)", "12/34")
-        tally.fill(page, "Security code (CVC)", "123")
-        tally.click(page, page.get_by_role("button", name="Pay €35"), "pay (into the queue)")
+        sign_up_and_pay(tally, page, "Journey Now", "journey-now", "sign up (the request kept)", "pay (into the queue)")
         page.locator("[data-walkin-position]").wait_for()
 
         started = time.perf_counter()  # the device test, while queued
