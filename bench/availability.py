@@ -113,10 +113,12 @@ def latency(port: int, path: str, n: int = 400) -> str:
 
 def sql_count_for_batch(db_url: str, doctor_ids: list[str]) -> int:
     from core import db as core_db
+    from core import runtime
     from core.actor import ANONYMOUS
+    from core.config import Settings
     from core.scheduling.availability import next_free_slots
 
-    core_db.configure(db_url)
+    runtime.bootstrap(Settings(env="test", database_url=db_url))
     seen: list[str] = []
     event.listen(core_db.current().engine, "before_cursor_execute",
                  lambda _c, _cu, statement, *_: seen.append(statement))

@@ -69,12 +69,13 @@ def add_doctors(engine, total: int) -> None:
 
 
 def build(db_url: str, doctors: int, per_doctor_day: float) -> None:
-    from core import db as core_db
+    from core import runtime
+    from core.config import Settings
     from core.seed_history import seed_history
 
     owner = create_engine(sqlalchemy_url(db_url), isolation_level="AUTOCOMMIT")
     add_doctors(owner, doctors)
-    core_db.configure(sqlalchemy_url(db_url))
+    runtime.bootstrap(Settings(env="test", database_url=sqlalchemy_url(db_url)))
     t = time.perf_counter()
     report = seed_history(12, per_doctor_day=per_doctor_day)
     built = time.perf_counter() - t

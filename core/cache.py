@@ -1,10 +1,9 @@
-"""The Redis connection: a real server when REDIS_URL is set, an in-process fake otherwise."""
+"""The Redis connection: a real server when REDIS_URL is set, an in-process fake otherwise (one per
+runtime: `core.runtime.bootstrap` keeps the client, and the embedded jobs share it)."""
 
 from __future__ import annotations
 
 import redis
-
-_fake_server = None
 
 
 def connect_redis(url: str | None) -> redis.Redis:
@@ -12,7 +11,4 @@ def connect_redis(url: str | None) -> redis.Redis:
         return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
     import fakeredis  # embedded mode only
 
-    global _fake_server
-    if _fake_server is None:
-        _fake_server = fakeredis.FakeServer()
-    return fakeredis.FakeRedis(server=_fake_server)
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer())

@@ -241,16 +241,8 @@ def _replace(settings: Settings, **changes) -> Settings:
     return replace(settings, **changes)
 
 
-_current: Settings | None = None
-
-
-def set_current(settings: Settings) -> None:
-    """Remember the settings the app was built with (jobs read them from here)."""
-    global _current
-    _current = settings
-
-
 def current() -> Settings:
-    if _current is None:
-        raise RuntimeError("settings are not loaded: build the app first")
-    return _current
+    """The settings the process was bootstrapped with (kept by `core.runtime`, nowhere else)."""
+    from core import runtime  # runtime imports this module's Settings
+
+    return runtime.current().settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,11 +19,12 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import clock, tasks
+from core import clock, runtime, tasks
 from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
 from core.errors import ServiceUnavailable, SlotConflict
 from core.models.effects import OwedEffect
+from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,6 @@ class Database:
         return self.session_factory is not self.default_factory
 
 
-_db: Database | None = None
-
-
 def make_app_engine(url: str, *, app_url: str | None = None, **kwargs: Any) -> Engine:
     """An engine whose connections always run as the unprivileged app role."""
     engine = create_engine(app_url or url, pool_pre_ping=True, future=True, **kwargs)
@@ -62,20 +60,16 @@ def make_app_engine(url: str, *, app_url: str | None = None, **kwargs: Any) -> E
     return engine
 
 
-def configure(url: str, *, app_url: str | None = None, **engine_kwargs: Any) -> Database:
-    global _db
-    if _db is not None:
-        _db.engine.dispose()
+def connect(url: str, *, app_url: str | None = None, **engine_kwargs: Any) -> Database:
+    """The app's database on `url` (the owner's, kept for migrations); `core.runtime.bootstrap`
+    holds the one the process uses."""
     engine = make_app_engine(url, app_url=app_url, **engine_kwargs)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
-    _db = Database(engine, factory, url, factory)
-    return _db
+    return Database(engine, factory, url, factory)
 
 
 def current() -> Database:
-    if _db is None:
-        raise RuntimeError("core.db is not configured: call core.db.configure() first")
-    return _db
+    return runtime.current().db
 
 
 def set_session_factory(factory: sessionmaker) -> sessionmaker:
@@ -109,9 +103,25 @@ def apply_rls_context(session: Session, actor: Actor) -> None:
 
 @dataclass
 class UnitOfWork:
+    """One transaction for one actor, carrying the process's runtime (its adapters). What the
+    transaction changed outside PostgreSQL — owed effects to dispatch, slot holds to mirror in
+    Redis — is recorded here and applied only once the transaction has committed."""
+
     session: Session
     actor: Actor
+    runtime: Runtime
     _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
+    _holds_freed: list[uuid.UUID] = field(default_factory=list)
+    _holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+
+    def holds_freed(self, slot_ids) -> None:
+        """These slots' holds were given back in this transaction: clear their Redis mirror after
+        the commit (every path that frees a hold says so here, the webhook's included)."""
+        self._holds_freed.extend(slot_ids)
+
+    def hold_taken(self, slot_id: uuid.UUID, holder: uuid.UUID) -> None:
+        """This slot is held by `holder` from this transaction on: mirror it after the commit."""
+        self._holds_taken.append((slot_id, holder))
 
     def defer(self, dotted_path: str, *args: Any, **kwargs: Any) -> uuid.UUID:
         """Owe a side effect (email, refund, …) in this transaction; it runs once the transaction
@@ -162,10 +172,11 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
     """One transaction for one actor: RLS context first, commit at the end, side effects after."""
-    session = current().session_factory()
-    uow = UnitOfWork(session, actor)
+    rt = runtime.current()
+    session = rt.db.session_factory()
+    uow = UnitOfWork(session, actor, rt)
     try:
         with session.begin():
             apply_rls_context(session, actor)
@@ -174,10 +185,11 @@ def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None) -
         raise translate_db_error(exc) from exc
     finally:
         session.close()
+    rt.holds.clear(uow._holds_freed)  # best effort: PostgreSQL already decided
+    for slot_id, holder in uow._holds_taken:
+        rt.holds.set(slot_id, holder)
     for effect_id, dotted_path, args, kwargs in uow._after_commit:
         tasks.dispatch_owed(effect_id, dotted_path, args, kwargs)
-    if on_commit:
-        on_commit()
 
 
 def sqlstate(exc: DBAPIError) -> str | None:

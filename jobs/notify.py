@@ -3,16 +3,15 @@ sweep for due reminders and for messages whose delivery job was lost."""
 
 import uuid
 
-from core import config
+from core import runtime
 from core.notify import delivery
 from core.notify.appointments import notify_appointment_event, notify_payment_refunded
 from core.notify.reminders import send_due_reminders
 
 
 def deliver_message(outbox_id: str) -> str:
-    settings = config.current()
-    return delivery.deliver(uuid.UUID(outbox_id), mailer=delivery.mailer_for(settings),
-                            sms=delivery.sms_sender_for(settings))
+    rt = runtime.current()
+    return delivery.deliver(uuid.UUID(outbox_id), mailer=rt.mailer, sms=rt.sms)
 
 
 deliver_email = deliver_message  # the name jobs queued before SMS existed still resolve to

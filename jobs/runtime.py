@@ -18,9 +18,10 @@ from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry, SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from core import config, db, tasks
+from core import config, runtime
 from core.cache import connect_redis
 from core.config import Settings
+from core.runtime import Runtime
 from jobs.owed import run_owed_effect
 from jobs.schedule import QUEUE, build_cron
 
@@ -62,12 +63,11 @@ def fail_fast(connection: redis.Redis) -> redis.Redis:
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
-def init_jobs(connection: redis.Redis) -> Queue:
-    """Deferred tasks (`uow.defer`, owed in PostgreSQL) are handed to the RQ queue on `connection`
-    as soon as their transaction commits; returns the queue."""
-    queue = Queue(QUEUE, connection=connection)
-    tasks.set_dispatcher(RqDispatcher(Queue(QUEUE, connection=fail_fast(connection))))
-    return queue
+def init_jobs(rt: Runtime) -> Queue:
+    """Deferred tasks (`uow.defer`, owed in PostgreSQL) are handed to the RQ queue on the runtime's
+    Redis as soon as their transaction commits (the runtime's dispatcher); returns the queue."""
+    rt.dispatcher = RqDispatcher(Queue(QUEUE, connection=fail_fast(rt.redis)))
+    return Queue(QUEUE, connection=rt.redis)
 
 
 class ThreadWorker(SimpleWorker):
@@ -117,21 +117,15 @@ def start_in_process_jobs(connection: redis.Redis, *,
     return stop
 
 
-def bootstrap_worker(settings: Settings) -> redis.Redis:
-    """What a worker process needs: the settings, the database (as the app role) and the queue."""
+def bootstrap_worker(settings: Settings) -> Runtime:
+    """What a worker process needs, without Flask: the runtime (`core.runtime.bootstrap`: settings,
+    database as the app role, Redis, providers) with the RQ dispatcher."""
     if not settings.redis_url:
         raise config.ConfigError("`doktu worker` needs REDIS_URL; without it `doktu serve` and "
                                  "`doktu demo` run the jobs in-process.")
-    config.set_current(settings)
-    database_url = settings.database_url
-    if not database_url:
-        from core.embedded import start_embedded_postgres
-
-        database_url = start_embedded_postgres(settings.instance_path)
-    db.configure(database_url, app_url=settings.database_app_url)
-    connection = connect_redis(settings.redis_url)
-    init_jobs(connection)
-    return connection
+    rt = runtime.bootstrap(settings)
+    init_jobs(rt)
+    return rt
 
 
 class CronSupervisor:
@@ -179,7 +173,7 @@ def run_worker(settings: Settings) -> None:
     RQ worker needs the main thread for its signals). SIGTERM or Ctrl-C stops both."""
     from rq import Worker
 
-    connection = bootstrap_worker(settings)
+    connection = bootstrap_worker(settings).redis
     cron = CronSupervisor(settings.redis_url)
     cron.watch()
     try:

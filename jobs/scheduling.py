@@ -1,17 +1,14 @@
 """Scheduling jobs (SPEC §3)."""
 
-from rq import get_current_job
-
 from core import config
 from core.scheduling.cal_service import sync_calendars
-from core.scheduling.holds import HoldMirror, unlock_stale_slots
+from core.scheduling.holds import unlock_stale_slots
 
 
 def unlock_stale_slots_job() -> int:
-    """Every 60 s: release holds whose 15 minutes are over, and their Redis mirror keys
-    (on the worker's own Redis connection)."""
-    job = get_current_job()
-    return unlock_stale_slots(mirror=HoldMirror(job.connection if job else None))
+    """Every 60 s: release holds whose 15 minutes are over (their Redis mirror keys go with the
+    commit, through the runtime's hold mirror)."""
+    return unlock_stale_slots()
 
 
 def sync_cal_job() -> dict:

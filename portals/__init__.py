@@ -8,14 +8,11 @@ from datetime import timedelta
 from flask import Flask
 from flask_migrate import Migrate
 
-from core import config, db
-from core.cache import connect_redis
+from core import runtime
 from core.config import Settings
-from core.embedded import start_embedded_postgres
 from core.models import Base
 from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
-from portals.state import DoktuState
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +25,18 @@ class _MetadataOnly:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    config.set_current(settings)
+    rt = runtime.bootstrap(settings)
     app = Flask(__name__, static_folder="static", template_folder="templates",
                 instance_path=str(settings.instance_path))
     configure_flask(app, settings)
-    database_url = settings.database_url or start_embedded_postgres(settings.instance_path)
-    db.configure(database_url, app_url=settings.database_app_url)
-    app.extensions["doktu"] = DoktuState(settings, database_url, connect_redis(settings.redis_url))
+    app.extensions["doktu"] = rt  # the same object as core.runtime.current(), for the CLI and tests
     register_extensions(app, settings)
     register_blueprints(app)
     init_assets(app)
     mount_portals(app)
     from jobs.runtime import init_jobs
 
-    app.extensions["doktu_queue"] = init_jobs(app.extensions["doktu"].redis)
+    app.extensions["doktu_queue"] = init_jobs(rt)
     trust_proxy_headers(app, settings.proxy_hops)
     return app
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from functools import wraps
 
-from flask import Flask, request
-from flask_login import LoginManager, UserMixin, current_user
+from flask import Flask, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user
 
+from core import runtime
 from core.accounts.authentication import AuthenticatedUser, load_user, user_from_token
 from core.actor import ANONYMOUS, Actor
 from core.errors import Forbidden, Unauthenticated
-from portals.state import state
 
 login_manager = LoginManager()
 login_manager.login_view = "public.login"
@@ -62,7 +62,7 @@ def _load_bearer_user(req) -> SessionUser | None:
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    user = user_from_token(header[7:].strip(), secret=state().settings.secret_key)
+    user = user_from_token(header[7:].strip(), secret=runtime.current().settings.secret_key)
     return SessionUser(user, via_token=True)
 
 
@@ -85,7 +85,7 @@ def has_valid_bearer_token() -> bool:
     if current_user.is_authenticated and getattr(current_user, "via_token", False):
         return True  # the request loader has verified it already
     try:
-        user_from_token(request.headers["Authorization"][7:].strip(), secret=state().settings.secret_key)
+        user_from_token(request.headers["Authorization"][7:].strip(), secret=runtime.current().settings.secret_key)
     except Unauthenticated:
         return False
     return True
@@ -114,3 +114,9 @@ def require_role(*roles: str):
 
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
+
+
+def sign_in(user) -> None:
+    """Start a signed-in session for `user` (a fresh session id at every sign-in)."""
+    session.clear()
+    login_user(SessionUser(user))

@@ -6,16 +6,15 @@ import dataclasses
 import os
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
+from core import runtime
 from core.config import Settings
 from core.scheduling.cal_service import sync_calendars
 from core.seed import seed_demo
 from portals import create_app
 from portals.migrate import upgrade
-from portals.state import state
 
 
 def _create_app(*_args):
@@ -84,7 +83,7 @@ def print_logins(report, password: str, url: str | None = None) -> None:
 @with_appcontext
 def seed_command(history_months: int) -> None:
     """Create the demo doctors, patient, admin and slots (idempotent)."""
-    settings = state(current_app).settings
+    settings = runtime.current().settings
     report = seed_demo(settings.demo_password)
     click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
     click.echo(seed_calendars(settings.cal_api_key))
@@ -120,7 +119,7 @@ def demo_command(host: str, port: int) -> None:
     if not os.environ.get("PUBLIC_BASE_URL"):  # links in emails point at this demo, whatever its port
         settings = dataclasses.replace(settings, public_base_url=f"http://{host}:{port}")
     app = create_app(settings)
-    upgrade(state(app).database_url)
+    upgrade(runtime.current().database_url)
     with app.app_context():
         report = seed_demo(settings.demo_password)
         click.echo(seed_calendars(settings.cal_api_key))
@@ -157,7 +156,7 @@ def renew_local_subscriptions_command(now_text: str | None, decline: bool) -> No
 
     from core.payments.local_subscriptions import renew_local_subscriptions
 
-    if state(current_app).settings.stripe_secret_key:
+    if runtime.current().settings.stripe_secret_key:
         raise click.ClickException("STRIPE_SECRET_KEY is set: Stripe renews the plans itself.")
     now = None
     if now_text:
@@ -237,7 +236,7 @@ def invite_doctor_command(email: str) -> None:
     from core.doctors.onboarding import invitation_link, invite_doctor
     from core.errors import DomainError
 
-    base_url = state(current_app).settings.public_base_url
+    base_url = runtime.current().settings.public_base_url
     try:
         view, token = invite_doctor(SYSTEM, email, base_url=base_url)
     except DomainError as exc:

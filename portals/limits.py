@@ -17,11 +17,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits.storage import Storage
 
+from core import runtime
 from core.accounts.authentication import canonical_email
 from core.accounts.challenge import Challenge, check_challenge, new_challenge
 from core.accounts.recaptcha import recaptcha_passes
 from portals.limit_storage import fallback_uri
-from portals.state import state
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="fixed-window")
 
@@ -44,7 +44,7 @@ CHALLENGE_MEMORY = 900  # a solved challenge is remembered (refused again) beyon
 
 
 def init_limits(app: Flask) -> None:
-    settings = state(app).settings
+    settings = runtime.current().settings
     if settings.redis_url:
         app.config["RATELIMIT_STORAGE_URI"] = fallback_uri(settings.redis_url)
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
@@ -112,14 +112,14 @@ def account_under_attack(email: str) -> bool:
 
 
 def recaptcha_site_key() -> str | None:
-    settings = state().settings
+    settings = runtime.current().settings
     return settings.recaptcha_site_key if settings.recaptcha_secret_key else None
 
 
 def human_check_needed(email: str, recaptcha_token: str | None, action: str) -> bool:
     """With reCAPTCHA keys: unless Google scores the request ≥ 0.7. Without: after suspicious
     activity on this address or account."""
-    settings = state().settings
+    settings = runtime.current().settings
     if settings.recaptcha_secret_key:
         return not recaptcha_passes(settings.recaptcha_secret_key, recaptcha_token, action=action,
                                     remote_ip=get_remote_address())
@@ -141,7 +141,7 @@ def token_check_needed(email: str, recaptcha_token: str | None) -> bool:
         return True
     if not looks_suspicious(email):
         return False
-    settings = state().settings
+    settings = runtime.current().settings
     if settings.recaptcha_secret_key and recaptcha_token:
         return not recaptcha_passes(settings.recaptcha_secret_key, recaptcha_token, action="login",
                                     remote_ip=get_remote_address())
@@ -151,11 +151,11 @@ def token_check_needed(email: str, recaptcha_token: str | None) -> bool:
 def challenge_solved(token: str | None, answer: str | None) -> bool:
     if not token or not answer:
         return False
-    nonce = check_challenge(state().settings.secret_key, token, answer)
+    nonce = check_challenge(runtime.current().settings.secret_key, token, answer)
     if nonce is None:
         return False
     return _counters().incr(f"challenge-used:{nonce}", CHALLENGE_MEMORY) == 1  # each counts once
 
 
 def fresh_challenge() -> Challenge:
-    return new_challenge(state().settings.secret_key)
+    return new_challenge(runtime.current().settings.secret_key)

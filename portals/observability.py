@@ -25,6 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from core import runtime
 from core.config import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -139,9 +140,7 @@ def init_observability(app: Flask, settings: Settings) -> None:
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:
-        from portals.state import state
-
-        if not may_read_metrics(state().settings.metrics_token):
+        if not may_read_metrics(runtime.current().settings.metrics_token):
             # Not "forbidden": the endpoint is not advertised. Plain text, since the page template
             # would try the scraper's bearer token as a user's.
             return Response("Not found\n", status=404, mimetype="text/plain")

@@ -11,10 +11,10 @@ from flask import Flask, Response, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
+from core import runtime
 from core.config import Settings
 from core.errors import Forbidden, Unauthenticated
 from portals.auth import has_valid_bearer_token
-from portals.state import state
 
 csrf = CSRFProtect()
 
@@ -120,11 +120,11 @@ def init_content_security_policy(app: Flask, dash_apps: Iterable) -> None:
     """Build the policy once, after both Dash portals exist: their inline scripts (the renderer,
     inline clientside callbacks) are allowed by hash (`Dash.csp_hashes`)."""
     hashes = [h for dash_app in dash_apps for h in dash_app.csp_hashes()]
-    app.extensions["doktu_csp"] = content_security_policy(state(app).settings, hashes)
+    app.extensions["doktu_csp"] = content_security_policy(runtime.current().settings, hashes)
 
 
 def set_security_headers(response: Response) -> Response:
-    settings = state().settings
+    settings = runtime.current().settings
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from core import db as core_db
+from core import runtime
 from core.accounts.passwords import hash_password
 from core.actor import SYSTEM, Actor
 from core.config import Settings, sqlalchemy_url
@@ -73,8 +74,8 @@ def database_url(server_url) -> Iterator[str]:
     url = create_fresh_database(server_url, name)
     upgrade(url)
     yield url
-    if core_db._db is not None:  # the app was built: close its pool before dropping
-        core_db.current().engine.dispose()
+    if runtime.installed() is not None:  # the app was built: close its pool before dropping
+        runtime.current().db.engine.dispose()
     drop_database(server_url, name)
 
 

@@ -26,13 +26,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import delete, func, select, update
 
 from core import clock
 from core.accounts.passwords import verify_password
 from core.accounts.settings import ERASED_DOMAIN
 from core.actor import Actor
+from core.audit import record_audit
 from core.booking import changes, lifecycle, policy
 from core.booking.dashboard import cancel_preview
 from core.booking.queries import AppointmentView, list_appointments
@@ -42,7 +42,6 @@ from core.models import Appointment, OutboxMessage, PasswordResetToken, Patient,
 from core.payments import credits
 from core.payments.subscriptions import cancel_subscription, current_plan
 from core.privacy.forget import forget_privacy_artefacts
-from core.scheduling.holds import HoldMirror
 
 CONFIRM_WORD = "DELETE"
 CANCEL_REASON = "The patient closed their Doktu account."
@@ -51,10 +50,6 @@ UNUSABLE_PASSWORD = "!erased"  # noqa: S105 - a marker, not a secret
 ERASED_TEXT = "[erased]"
 BLOCKING_MESSAGE = ("You have a paid consultation starting within 60 minutes. It can no longer be cancelled, so your "
                     "account can be deleted once it is over.")
-_AUDIT = text("""
-    INSERT INTO audit_events (occurred_at, actor_id, actor_role, action, subject_type, subject_id, details)
-    VALUES (:at, :actor, 'patient', 'account.erased', 'user', :subject, :details)
-""").bindparams(bindparam("details", type_=JSONB))
 
 
 @dataclass(frozen=True)
@@ -115,8 +110,7 @@ def erasure_preview(actor: Actor) -> ErasurePreview:
                           plan is not None and plan.is_live and not plan.cancel_at_period_end)
 
 
-def erase_account(actor: Actor, *, password: str, confirmation: str,
-                  mirror: HoldMirror | None = None) -> ErasureResult:
+def erase_account(actor: Actor, *, password: str, confirmation: str) -> ErasureResult:
     """Delete the patient's account (GDPR art. 17) as the module docstring says. The cancellations
     are committed one by one by the booking service (each with its refund, history and audit row);
     the erasure itself is a single transaction. Raises ERR_VALIDATION (password, confirmation) or
@@ -133,7 +127,7 @@ def erase_account(actor: Actor, *, password: str, confirmation: str,
     refunded = cancelled = 0
     for appointment, _ in preview.to_cancel:
         try:
-            done = changes.cancel(actor, appointment.id, CANCEL_REASON, refund_as="card", mirror=mirror)
+            done = changes.cancel(actor, appointment.id, CANCEL_REASON, refund_as="card")
         except InvalidTransition:
             continue  # cancelled meanwhile (the hold expired, the doctor cancelled): nothing to do
         cancelled += 1
@@ -177,9 +171,10 @@ def erase_account(actor: Actor, *, password: str, confirmation: str,
                                                   OutboxMessage.status.not_in(("queued", "sending")))
                       .values(recipient=placeholder, subject=ERASED_TEXT, body_text=ERASED_TEXT, body_html=None,
                               attachments=[]))
-            s.execute(_AUDIT, {"at": now, "actor": actor.user_id, "subject": str(actor.user_id), "details": {
-                "cancelledAppointments": cancelled, "refundedCents": refunded,
-                "creditForfeitedCents": preview.credit_cents, "planCancelled": preview.plan_renews}})
+            record_audit(s, actor, action="account.erased", subject_type="user", subject_id=str(actor.user_id),
+                         at=now, details={"cancelledAppointments": cancelled, "refundedCents": refunded,
+                                          "creditForfeitedCents": preview.credit_cents,
+                                          "planCancelled": preview.plan_renews})
     return ErasureResult(actor.user_id, cancelled, refunded)
 
 

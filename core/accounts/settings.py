@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import clock
+from core import clock, timezones
 from core.accounts.authentication import AuthenticatedUser
 from core.accounts.passwords import hash_password, verify_password
 from core.accounts.policy import check_password
@@ -31,18 +28,6 @@ from core.privacy import verification
 MAX_NAME = 200
 ERASED_DOMAIN = "deleted.doktu.eu"  # erased accounts' placeholder addresses (core.accounts.erasure)
 
-# Offered first in the time-zone list: where most of our patients live (SPEC §0, Europe).
-COMMON_EUROPEAN_ZONES = (
-    "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Brussels",
-    "Europe/Amsterdam", "Europe/Luxembourg", "Europe/Berlin", "Europe/Zurich", "Europe/Vienna",
-    "Europe/Madrid", "Europe/Rome", "Europe/Copenhagen", "Europe/Stockholm", "Europe/Oslo",
-    "Europe/Helsinki", "Europe/Warsaw", "Europe/Prague", "Europe/Budapest", "Europe/Athens",
-    "Europe/Bucharest", "Europe/Sofia", "Atlantic/Canary",
-)
-# Canonical zones live under these areas; the rest of the tz database are aliases and legacy names
-# (US/Eastern, Etc/GMT+5, posixrules, …) that would only lengthen the list.
-_AREAS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/",
-          "Indian/", "Pacific/")
 # E.164: a +, a country code that does not start with 0, at most 15 digits in all.
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
@@ -61,32 +46,14 @@ class AccountSettings:
 
 # --- rules over plain values -----------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def selectable_zones() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(common European zones, every other canonical zone A–Z) for the time-zone list."""
-    known = available_timezones()
-    common = tuple(z for z in COMMON_EUROPEAN_ZONES if z in known)
-    others = tuple(sorted(z for z in known if z.startswith(_AREAS) and z not in common))
-    return common, (*others, "UTC")
-
-
 def check_timezone(zone: str | None) -> str | None:
     """A zone from the list, or None (follow the device)."""
     zone = (zone or "").strip() or None
     if zone is None:
         return None
-    common, others = selectable_zones()
-    if zone not in common and zone not in others:
+    if not timezones.is_selectable(zone):
         raise ValidationFailed("Choose a time zone from the list.", details=_field("timezone", "unknown zone"))
     return zone
-
-
-def utc_offset_label(zone: str, at: datetime) -> str:
-    """UTC+01:00 — the zone's offset at `at` (DST included), to tell zones apart in the list."""
-    offset = at.astimezone(ZoneInfo(zone)).utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "+" if minutes >= 0 else "−"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def normalise_phone(raw: str | None) -> str | None:

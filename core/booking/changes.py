@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core import clock, config
 from core.actor import Actor
+from core.audit import record_audit
 from core.booking import lifecycle, policy
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, ValidationFailed
@@ -31,15 +31,9 @@ from core.payments import credits
 from core.payments.refunds import paid_payment, record_refund
 from core.scheduling.calendars import load_calendars
 from core.scheduling.engine import Availability
-from core.scheduling.holds import HoldMirror, lock_doctor
+from core.scheduling.holds import lock_doctor
 
 MAX_REASON = 1000
-_AUDIT = text("""
-    INSERT INTO audit_events (occurred_at, actor_id, actor_role, action, subject_type, subject_id, details)
-    VALUES (:at, :actor, :role, :action, 'appointment', :subject, :details)
-""").bindparams(bindparam("details", type_=JSONB))
-
-
 @dataclass(frozen=True)
 class AppointmentState:
     id: uuid.UUID
@@ -76,7 +70,7 @@ class Change:
 
 def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | None = None,
                new_slot_id: uuid.UUID | None = None, *, reason: str | None = None,
-               mirror: HoldMirror | None = None, monthly_cap: int | None = None) -> AppointmentState:
+               monthly_cap: int | None = None) -> AppointmentState:
     """Move a booked appointment to a new time (SPEC §5): ≥ 60 min before its start, at most twice,
     at most `RESCHEDULE_MONTHLY_CAP` per patient and month; the new time must be one the engine
     offers (SPEC §3: notice, ±45 min buffer, holds, the doctor's slots), the appointment's own
@@ -115,7 +109,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
         slot_id = new_slot_id or offered.slot_id or session.scalar(
             select(Slot.id).where(Slot.doctor_id == appointment.doctor_id, Slot.start_at == new_start,
                                   Slot.is_available))
-        freed = _release_holds(session, [appointment.slot_id, slot_id], patient_user_id)
+        uow.holds_freed(_release_holds(session, [appointment.slot_id, slot_id], patient_user_id))
         before = _snapshot(appointment)
         appointment.start_at, appointment.end_at, appointment.slot_id = new_start, offered.end, slot_id
         appointment.reschedule_count += 1
@@ -124,14 +118,11 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
         after = _snapshot(appointment)
         _record(uow, actor, appointment, "reschedule", reason, before, after, now, details={})
         uow.defer("jobs.notify.appointment_event", "rescheduled", str(appointment.id), appointment.reschedule_count)
-        state = _state(appointment)
-    (mirror or HoldMirror(None)).clear(freed)
-    return state
+        return _state(appointment)
 
 
 def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, refund_as: str = "card",
-           *, mirror: HoldMirror | None = None,
-           also: Callable[[UnitOfWork, Appointment], object] | None = None) -> Cancellation:
+           *, also: Callable[[UnitOfWork, Appointment], object] | None = None) -> Cancellation:
     """Cancel an appointment (SPEC §5): a patient ≥ 60 min before the start (their unpaid hold any
     time), a doctor any time with a reason, an admin any time; refund per `policy`. The refund is
     recorded on the payment here and paid back by the gateway after the commit; credits go to the
@@ -161,7 +152,7 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
         lifecycle.transition(appointment, lifecycle.CANCELLED)
         appointment.cancelled_by, appointment.cancel_reason = actor.role, reason
         appointment.cancelled_at = appointment.updated_at = now
-        freed = _release_holds(session, [appointment.slot_id], patient_user_id)
+        uow.holds_freed(_release_holds(session, [appointment.slot_id], patient_user_id))
         with acting_as_system(uow):
             refund = _pay_back(uow, decided, appointment, patient_user_id, card, credit_payment)
         after = _snapshot(appointment)
@@ -171,9 +162,7 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
         if also is not None:
             also(uow, appointment)
         uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
-        result = Cancellation(_state(appointment), refund)
-    (mirror or HoldMirror(None)).clear(freed)
-    return result
+        return Cancellation(_state(appointment), refund)
 
 
 EXTERNAL_REFUND_REASON = "The payment was refunded in full outside Doktu."
@@ -366,10 +355,9 @@ def _record(uow: UnitOfWork, actor: Actor, appointment: Appointment, action: str
                                       created_at=now))
     uow.session.flush()
     # Plain SQL without RETURNING: the actor may append to the audit trail, only staff read it back.
-    uow.session.execute(_AUDIT, {
-        "at": now, "actor": actor.user_id, "role": actor.role, "subject": str(appointment.id),
-        "action": f"appointment.{'rescheduled' if action == 'reschedule' else 'cancelled'}",
-        "details": {"before": before, "after": after, "reason": reason, **details}})
+    record_audit(uow.session, actor, action=f"appointment.{'rescheduled' if action == 'reschedule' else 'cancelled'}",
+                 subject_type="appointment", subject_id=str(appointment.id), at=now,
+                 details={"before": before, "after": after, "reason": reason, **details})
 
 
 def _state(a: Appointment) -> AppointmentState:

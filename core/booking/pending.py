@@ -15,7 +15,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import NotFound
 from core.models import Appointment, Doctor, Patient
-from core.scheduling.holds import HoldMirror, lock_doctor, require_patient, take_hold
+from core.scheduling.holds import lock_doctor, require_patient, take_hold
 
 REPLACED = "Replaced by another time before payment"
 
@@ -38,8 +38,7 @@ def _view(a: Appointment) -> PendingAppointment:
                               a.price_cents, a.currency, a.status)
 
 
-def create_pending(actor: Actor, doctor_id: uuid.UUID, start: datetime, *,
-                   mirror: HoldMirror | None = None) -> PendingAppointment:
+def create_pending(actor: Actor, doctor_id: uuid.UUID, start: datetime) -> PendingAppointment:
     """Hold `start` and create the pending appointment the payment will confirm.
 
     Asking again for the same time returns the same appointment (a double click, a reload); asking
@@ -73,11 +72,9 @@ def create_pending(actor: Actor, doctor_id: uuid.UUID, start: datetime, *,
         session.add(appointment)
         session.flush()
         funnel.record(session, "slot_held", user_id=actor.user_id, doctor_id=doctor_id, appointment_id=appointment.id)
-        created = _view(appointment)
-    mirror = mirror or HoldMirror(None)
-    mirror.clear(released)
-    mirror.set(hold.slot_id, actor.user_id)
-    return created
+        uow.holds_freed(released)
+        uow.hold_taken(hold.slot_id, actor.user_id)
+        return _view(appointment)
 
 
 def get_pending(actor: Actor, appointment_id: uuid.UUID) -> PendingAppointment:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import clock
+from core import clock, timezones
 from core.accounts.authentication import AuthenticatedUser
 from core.accounts.passwords import hash_password
 from core.accounts.policy import check_password
@@ -36,7 +36,6 @@ from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.booking import changes
 from core.db import acting_as_system, unit_of_work
-from core.doctors.settings import time_zones
 from core.errors import (
     DuplicateEmail,
     DuplicateRpps,
@@ -142,7 +141,7 @@ def validate_profile(*, name: str | None, specialty: str | None, rpps: str | Non
         raise ValidationFailed("Enter the consultation price in euros, e.g. 35.") from None
     if not 0 < price <= MAX_PRICE_CENTS:
         raise ValidationFailed("The consultation price is between €0.01 and €1,000.")
-    if timezone not in time_zones():
+    if not timezones.is_selectable(timezone):
         raise ValidationFailed("Choose a time zone from the list, e.g. Europe/Paris.")
     ZoneInfo(timezone)
     return ProfileInput(name, specialty, clean_rpps(rpps), langs, price, _text(bio, MAX_BIO, "The about text"),

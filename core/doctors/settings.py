@@ -9,12 +9,11 @@ Weekly hours (SPEC §19) replace that default for the doctor on every day withou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, null, update
 
-from core import clock
+from core import clock, timezones
 from core.actor import Actor
 from core.audit import record_audit
 from core.db import unit_of_work
@@ -34,12 +33,6 @@ class DoctorSettings:
     philosophy: str
 
 
-@lru_cache(maxsize=1)
-def time_zones() -> tuple[str, ...]:
-    """The IANA zones a doctor may choose (no legacy aliases such as "CET" or "US/Eastern")."""
-    return tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "US/", "SystemV/"))))
-
-
 def get_settings(actor: Actor) -> DoctorSettings:
     with unit_of_work(actor) as uow:
         d = own_doctor(uow.session, actor)
@@ -55,7 +48,7 @@ def _clean_text(value: str | None, limit: int, label: str) -> str:
 
 def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy: str | None) -> DoctorSettings:
     """Save the time zone and profile texts (the doctor's own row only; audited)."""
-    if timezone not in time_zones():
+    if not timezones.is_selectable(timezone):
         raise ValidationFailed("Choose a time zone from the list, e.g. Europe/Paris.")
     ZoneInfo(timezone)  # present in this system's zone data
     bio = _clean_text(bio, MAX_BIO, "about text")

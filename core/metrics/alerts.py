@@ -19,7 +19,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.metrics.kpis import require_staff
 from core.metrics.periods import PARIS, period_for
-from core.metrics.snapshots import Cache, snapshot
+from core.metrics.snapshots import snapshot
 from core.scheduling.availability import MAX_BATCH, next_free_slots
 from core.support.inbox import overdue_count
 
@@ -303,9 +303,8 @@ SELECT d.display_name FROM visit_events e JOIN appointments a ON a.id = e.appoin
 """)
 
 
-def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
-                 cache: Cache | None = None) -> AlertFacts:
-    """Read what the rules need (SPEC §9 alert feed) as the admin; with a `cache`, the database's
+def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> AlertFacts:
+    """Read what the rules need (SPEC §9 alert feed) as the admin; the database's
     part is a snapshot at most a minute old (the slot engine's look at every doctor is the costly
     part), the failed jobs and the jobs' heartbeat are always fresh."""
     require_staff(actor)
@@ -313,7 +312,7 @@ def gather_facts(actor: Actor, *, now: datetime | None = None, failed_jobs: int 
     last_ran = heartbeats.seconds_since_last_run(actor, now)
     if now is not None:
         return replace(_read_facts(actor, now), failed_jobs=failed_jobs, jobs_last_ran_seconds_ago=last_ran)
-    facts = snapshot(cache, "alert-facts", lambda: _read_facts(actor, clock.now()), asdict,
+    facts = snapshot("alert-facts", lambda: _read_facts(actor, clock.now()), asdict,
                      lambda d: AlertFacts(**{k: tuple(v) if isinstance(v, list) and k.endswith(("week", "month"))
                                              else v for k, v in d.items()}))
     return replace(facts, failed_jobs=failed_jobs, jobs_last_ran_seconds_ago=last_ran)
@@ -360,6 +359,5 @@ def _without_availability(actor: Actor, doctors: list, now: datetime) -> list[st
     return empty
 
 
-def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
-               cache: Cache | None = None) -> list[Alert]:
-    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs, cache=cache))
+def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> list[Alert]:
+    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs))

@@ -23,7 +23,7 @@ from core.db import unit_of_work
 from core.errors import Forbidden
 from core.metrics.definitions import FIGURES, TEMPLATE_MINUTES_PER_DAY, shape_overview
 from core.metrics.periods import Period, period_for
-from core.metrics.snapshots import Cache, snapshot
+from core.metrics.snapshots import snapshot
 from core.models.engagement import FUNNEL_STEPS
 
 STAFF_ROLES = ("admin", "system")
@@ -216,19 +216,19 @@ def resolve(range_name: str, now: datetime | None = None) -> Period:
     return period_for(range_name, now or clock.now())
 
 
-def overview(actor: Actor, range_name: str, *, now: datetime | None = None, cache: Cache | None = None) -> Overview:
+def overview(actor: Actor, range_name: str, *, now: datetime | None = None) -> Overview:
     """The eight KPIs of SPEC §9 for `range_name`, each with the previous period's value and the change.
 
-    With a `cache` (the app's Redis) the figures are a snapshot at most a minute old, shared by all
-    admins (`generated_at` says when); a test's own `now` never uses the cache."""
+    The figures are a snapshot at most a minute old (the runtime's cache), shared by all admins
+    (`generated_at` says when); a test's own `now` never uses the cache."""
     require_staff(actor)
     period = resolve(range_name, now)
     found, generated_at = snapshot(
-        cache if now is None else None, f"figures:{period.name}:{period.first_day.isoformat()}",
+        f"figures:{period.name}:{period.first_day.isoformat()}",
         lambda: (figures(actor, period), clock.now()),
         lambda v: {"figures": v[0].to_dict(orient="index"), "generatedAt": v[1].isoformat()},
         lambda d: (pd.DataFrame.from_dict(d["figures"], orient="index").reindex(columns=list(FIGURES)).fillna(0.0),
-                   datetime.fromisoformat(d["generatedAt"])))
+                   datetime.fromisoformat(d["generatedAt"])), cached=now is None)
     return Overview(period, period.previous(), shape_overview(found.loc["current"], found.loc["previous"]), found,
                     generated_at)
 
@@ -239,7 +239,7 @@ class Funnel:
     steps: pd.DataFrame  # step, label, people, from_previous_step, from_first_step
 
 
-def funnel(actor: Actor, range_name: str, *, now: datetime | None = None, cache: Cache | None = None) -> Funnel:
+def funnel(actor: Actor, range_name: str, *, now: datetime | None = None) -> Funnel:
     """People at each step of the booking funnel in the period: distinct accounts, or visitors
     (a random cookie id) before they sign up. Each step is counted on its own events in the
     period, so a step can exceed the one before it when people came back on another day."""
@@ -251,8 +251,8 @@ def funnel(actor: Actor, range_name: str, *, now: datetime | None = None, cache:
             tune_for_analytics(uow.session)
             return [dict(r) for r in uow.session.execute(FUNNEL_COUNTS, _params(period)).mappings().all()]
 
-    rows = snapshot(cache if now is None else None, f"funnel:{period.name}:{period.first_day.isoformat()}",
-                    compute, lambda v: v, lambda v: v)
+    rows = snapshot(f"funnel:{period.name}:{period.first_day.isoformat()}", compute, lambda v: v, lambda v: v,
+                    cached=now is None)
     return Funnel(period, shape_funnel(rows))
 
 
@@ -273,10 +273,10 @@ def daily(actor: Actor, range_name: str, *, now: datetime | None = None) -> tupl
     """Per Paris day of the period: booked, completed, no-shows, net revenue, paying accounts, new
     patients (the same definitions as the KPIs; days without anything are 0)."""
     period = resolve(range_name, now)
-    return period, daily_series(actor, period)
+    return period, daily_series(actor, period, cached=False)
 
 
-def daily_series(actor: Actor, period: Period, *, cache: Cache | None = None) -> pd.DataFrame:
+def daily_series(actor: Actor, period: Period, *, cached: bool = True) -> pd.DataFrame:
     """The daily figures of any run of days (the bookings chart shows at least a week)."""
     require_staff(actor)
 
@@ -286,8 +286,8 @@ def daily_series(actor: Actor, period: Period, *, cache: Cache | None = None) ->
             return [dict(r) for r in uow.session.execute(
                 DAILY, {**_params(period), "first": period.first_day}).mappings().all()]
 
-    rows = snapshot(cache, f"daily:{period.first_day.isoformat()}:{period.days}", compute, lambda v: v,
-                    lambda v: [{**r, "day": date.fromisoformat(r["day"])} for r in v])
+    rows = snapshot(f"daily:{period.first_day.isoformat()}:{period.days}", compute, lambda v: v,
+                    lambda v: [{**r, "day": date.fromisoformat(r["day"])} for r in v], cached=cached)
     return shape_daily(rows, period)
 
 

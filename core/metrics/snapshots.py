@@ -3,7 +3,8 @@ refreshes every 60 s, so a figure is never older than the tile that shows it).
 
 The month's figures read a few hundred thousand rows (0.5–1.5 s on a year of 1,000,000
 appointments); computing them once a minute per range, not once per admin per minute, keeps every
-request fast. The cache is the app's Redis; when it is missing or down, figures are computed.
+request fast. The cache is the runtime's (`Runtime.cache`, the app's Redis); when it is missing or
+down, figures are computed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
+
+from core import runtime
 
 log = logging.getLogger(__name__)
 SNAPSHOT_SECONDS = 60
@@ -25,9 +28,11 @@ class Cache(Protocol):
     def set(self, key: str, value: str, ex: int) -> object: ...
 
 
-def snapshot(cache: Cache | None, key: str, compute: Callable[[], T], dump: Callable[[T], Any],
-             load: Callable[[Any], T]) -> T:
-    """`compute()`'s value, from the cache when a snapshot younger than SNAPSHOT_SECONDS is there."""
+def snapshot(key: str, compute: Callable[[], T], dump: Callable[[T], Any], load: Callable[[Any], T], *,
+             cached: bool = True) -> T:
+    """`compute()`'s value, from the runtime's cache when a snapshot younger than SNAPSHOT_SECONDS
+    is there (`cached=False`: always computed, as for a test's own `now`)."""
+    cache = runtime.current().cache if cached else None
     if cache is None:
         return compute()
     try:

@@ -22,7 +22,7 @@ from core.booking.lifecycle import can_transition
 from core.db import UnitOfWork, unit_of_work
 from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, NotFound, SlotConflict
-from core.models import Appointment, AuditEvent, Doctor, Patient, Payment, Slot, User
+from core.models import Appointment, Doctor, Patient, Payment, Slot, User
 from core.payments import credits
 from core.payments.gateway import current_gateway
 from core.payments.refunds import record_refund
@@ -170,16 +170,17 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
         uow.defer("jobs.notify.payment_refunded", str(payment.id), "unavailable")
         outcome = "refunded_late"
     if appointment.slot_id is not None:  # the payer's hold, not another patient's who took the time since
-        uow.session.execute(update(Slot).where(Slot.id == appointment.slot_id, Slot.locked_by == payment.user_id)
-                            .values(locked_by=None, locked_until=None))
+        uow.holds_freed(uow.session.scalars(
+            update(Slot).where(Slot.id == appointment.slot_id, Slot.locked_by == payment.user_id)
+            .values(locked_by=None, locked_until=None).returning(Slot.id)))
     if outcome != "refunded_late":
         funnel.record(uow.session, "paid", user_id=payment.user_id, doctor_id=appointment.doctor_id,
                       appointment_id=appointment.id)
         uow.defer("jobs.notify.appointment_event", "confirmed", str(appointment.id), appointment.reschedule_count)
-    uow.session.add(AuditEvent(actor_id=None, actor_role="system", action=f"payment.{outcome}",
-                               subject_type="appointment", subject_id=str(appointment.id),
-                               details={"paymentId": str(payment.id), "provider": payment.provider,
-                                        "amountCents": payment.amount_cents}))
+    record_audit(uow.session, SYSTEM, action=f"payment.{outcome}", subject_type="appointment",
+                 subject_id=str(appointment.id), at=now,
+                 details={"paymentId": str(payment.id), "provider": payment.provider,
+                          "amountCents": payment.amount_cents})
     log.info("payment confirmed", extra={"appointmentId": str(appointment.id), "outcome": outcome})
     return outcome
 

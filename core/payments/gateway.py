@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from core import config
+from core import runtime
+from core.config import Settings
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,12 @@ class LocalGateway:
         """Nothing to tell: `renew_local_subscriptions` renews only live plans."""
 
 
-def current_gateway() -> PaymentGateway:
-    settings = config.current()
+def gateway_for(settings: Settings) -> PaymentGateway:
+    """Stripe when its secret key is set, else the local stand-in (built once, by the runtime)."""
     if settings.stripe_secret_key:
         return StripeGateway(settings.stripe_secret_key)
     return LocalGateway(settings.public_base_url)
+
+
+def current_gateway() -> PaymentGateway:
+    return runtime.current().gateway

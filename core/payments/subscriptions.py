@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from core import clock, config
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
+from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -313,13 +314,10 @@ def cancel_subscription(actor: Actor) -> PlanStatus:
             if provider == "stripe" and subscription.provider_subscription_id:
                 current_gateway().cancel_subscription_at_period_end(
                     subscription_id=subscription.provider_subscription_id, idempotency_key=f"cancel:{subscription.id}")
-            # Written as the system in the patient's name: audit rows are staff-only reading, and an
-            # INSERT … RETURNING must be readable too.
-            with acting_as_system(uow):
-                s.add(AuditEvent(actor_id=actor.user_id, actor_role=actor.role, action=CANCEL_REQUESTED,
-                                 subject_type="subscription", subject_id=str(subscription.id),
-                                 details={"plan": plan.code, "endsAt": subscription.current_period_end.isoformat()
-                                          if subscription.current_period_end else None}))
+            record_audit(s, actor, action=CANCEL_REQUESTED, subject_type="subscription",
+                         subject_id=str(subscription.id), at=clock.now(),
+                         details={"plan": plan.code, "endsAt": subscription.current_period_end.isoformat()
+                                  if subscription.current_period_end else None})
         return PlanStatus(subscription.id, plan, subscription.status, subscription.current_period_end, True)
 
 
@@ -542,8 +540,8 @@ EVENT_HANDLERS = {
 
 
 def _audit(session, action: str, subscription: Subscription, details: dict) -> None:
-    session.add(AuditEvent(actor_id=None, actor_role="system", action=action, subject_type="subscription",
-                           subject_id=str(subscription.id), details=details))
+    record_audit(session, SYSTEM, action=action, subject_type="subscription", subject_id=str(subscription.id),
+                 at=clock.now(), details=details)
 
 
 # ---- end of month ----

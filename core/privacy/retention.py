@@ -17,13 +17,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import delete, exists, func, select, update
 
 from core import clock, config
 from core.accounts.erasure import UNUSABLE_PASSWORD
 from core.accounts.settings import ERASED_DOMAIN
 from core.actor import SYSTEM
+from core.audit import record_audit
 from core.db import unit_of_work
 from core.models import (
     Appointment,
@@ -45,10 +45,6 @@ VIDEO_TEST_TTL = timedelta(days=90)
 UNVERIFIED_WARNING_AT = timedelta(days=23)
 UNVERIFIED_DELETION_AT = timedelta(days=30)
 ERASED_TEXT = "[erased]"
-_AUDIT = text("""
-    INSERT INTO audit_events (occurred_at, actor_id, actor_role, action, subject_type, subject_id, details)
-    VALUES (:at, NULL, 'system', 'account.deleted_unverified', 'user', :subject, :details)
-""").bindparams(bindparam("details", type_=JSONB))
 
 
 def run_retention(now: datetime | None = None) -> dict[str, int]:
@@ -132,4 +128,5 @@ def _delete_account(uow, user_id: uuid.UUID, email: str, now: datetime) -> None:
         s.execute(delete(Message).where((Message.sender_id == user_id) | (Message.recipient_id == user_id)))
     else:
         s.execute(delete(User).where(User.id == user_id))  # patients, consents, tokens, tests cascade
-    s.execute(_AUDIT, {"at": now, "subject": str(user_id), "details": {"reason": "unverified for 30 days"}})
+    record_audit(s, SYSTEM, action="account.deleted_unverified", subject_type="user", subject_id=str(user_id),
+                 at=now, details={"reason": "unverified for 30 days"})

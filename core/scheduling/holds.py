@@ -58,7 +58,8 @@ class SlotHold:
 
 
 class HoldMirror:
-    """Redis mirror of holds. Every call is best effort: PostgreSQL already decided."""
+    """Redis mirror of holds, the runtime's (`Runtime.holds`); the unit of work updates it after
+    each commit that took or freed a hold. Every call is best effort: PostgreSQL already decided."""
 
     def __init__(self, client: redis.Redis | None):
         self.client = client
@@ -119,7 +120,7 @@ def require_patient(actor: Actor) -> None:
 
 
 def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: datetime | None = None,
-              slot_id: uuid.UUID | None = None, mirror: HoldMirror | None = None) -> SlotHold:
+              slot_id: uuid.UUID | None = None) -> SlotHold:
     """Hold a free start for 15 minutes for a patient (SPEC §3). Re-holding your own hold renews
     it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
     require_patient(actor)
@@ -134,13 +135,12 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
         if doctor_id is None or start is None:
             raise NotFound("Name a slot, or a doctor and a start time.")
         hold, released = take_hold(session, actor, doctor_id, start, now)
-    mirror = mirror or HoldMirror(None)
-    mirror.clear(released)
-    mirror.set(hold.slot_id, actor.user_id)
+        uow.holds_freed(released)
+        uow.hold_taken(hold.slot_id, actor.user_id)
     return hold
 
 
-def release_hold(actor: Actor, slot_id: uuid.UUID, *, mirror: HoldMirror | None = None) -> None:
+def release_hold(actor: Actor, slot_id: uuid.UUID) -> None:
     """Give a held slot back (the patient changed their mind)."""
     with unit_of_work(actor) as uow:
         released = uow.session.execute(
@@ -148,12 +148,12 @@ def release_hold(actor: Actor, slot_id: uuid.UUID, *, mirror: HoldMirror | None 
                      WHERE id = :slot AND locked_by = :me RETURNING id"""),
             {"slot": slot_id, "me": actor.user_id},
         ).scalar()
-    if released is None:
-        raise NotFound("You hold no such slot.")
-    (mirror or HoldMirror(None)).clear([slot_id])
+        if released is None:
+            raise NotFound("You hold no such slot.")
+        uow.holds_freed([released])
 
 
-def unlock_stale_slots(*, mirror: HoldMirror | None = None) -> int:
+def unlock_stale_slots() -> int:
     """Job every 60 s (SPEC §3): release every hold whose 15 minutes are over, and cancel the
     unpaid pending appointments made on them, so their time is offered again."""
     now = clock.now()
@@ -166,5 +166,5 @@ def unlock_stale_slots(*, mirror: HoldMirror | None = None) -> int:
                        SET status = 'cancelled', cancelled_at = :now, updated_at = :now,
                            cancel_reason = 'Hold expired before payment'
                      WHERE status = 'pending' AND hold_expires_at <= :now"""), {"now": now})
-    (mirror or HoldMirror(None)).clear(ids)
+        uow.holds_freed(ids)
     return len(ids)

@@ -16,7 +16,6 @@ from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
-from portals.state import state
 
 admin_api = Blueprint("admin_api", __name__)
 ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope, "HTTP_422": ErrorEnvelope}
@@ -129,7 +128,7 @@ def metrics_overview():
     length and the change; `definition` says exactly what each counts. Figures are at most 60 s
     old (`generatedAt`): they are computed once a minute per range for all admins."""
     query: RangeQuery = request.context.query
-    result = kpis.overview(current_user.actor, query.range, cache=state().redis)
+    result = kpis.overview(current_user.actor, query.range)
     by_key = {}
     for row in result.kpis.to_dict("records"):
         by_key[row["key"]] = KpiOut(label=row["label"], unit=row["unit"], value=_number(row["value"]),
@@ -147,7 +146,7 @@ def metrics_funnel():
     """The booking funnel of a range: availability viewed → slot held → signed up → checkout
     started → paid → device test passed → joined, in people per step."""
     query: RangeQuery = request.context.query
-    result = kpis.funnel(current_user.actor, query.range, cache=state().redis)
+    result = kpis.funnel(current_user.actor, query.range)
     steps = [FunnelStepOut(**{**row, "people": int(row["people"])})
              for row in result.steps.to_dict("records")]
     return to_json(FunnelOut(range=RangeOut.of(result.period), steps=steps,
@@ -164,7 +163,7 @@ def metrics_alerts():
     from core import clock
 
     actor = current_user.actor
-    found = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=state().redis)
+    found = alerts.alert_feed(actor, failed_jobs=failed_job_count())
     last_ran = heartbeats.seconds_since_last_run(actor)
     return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now(),
                              jobs_last_ran_seconds_ago=last_ran, jobs_status=alerts.jobs_status_text(last_ran),

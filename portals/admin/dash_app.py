@@ -16,7 +16,7 @@ from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_upda
 from flask import Flask, has_request_context
 from flask_login import current_user
 
-from core import clock, heartbeats
+from core import clock, heartbeats, runtime
 from core.csv_export import write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
@@ -24,7 +24,6 @@ from core.walkin import queue as walkin_queue
 from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
-from portals.state import state
 
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
@@ -47,7 +46,8 @@ def create_admin_dash(server: Flask) -> Dash:
     app = create_portal_dash(server, "admin", "Doktu — Admin console")
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
-    doctors_panel.register(app, lambda: current_user.actor, lambda: state().settings.public_base_url)  # SPEC §19
+    doctors_panel.register(app, lambda: current_user.actor,  # SPEC §19
+                           lambda: runtime.current().settings.public_base_url)
     inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
@@ -108,8 +108,7 @@ def create_admin_dash(server: Flask) -> Dash:
     @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
                   Input("admin-alerts-ready", "data"))
     def show_alerts(_tick, _ready):
-        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(),
-                                                    cache=state().redis))
+        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count()))
 
     @app.callback(Output("admin-exports-table", "children"), Input("admin-range", "data"),
                   Input("admin-exports-ready", "data"))
@@ -221,16 +220,15 @@ def overview_body() -> list:
 
 def overview_outputs(range_name: str):
     actor = current_user.actor
-    result = kpis.overview(actor, range_name, cache=state().redis)
+    result = kpis.overview(actor, range_name)
     rows = result.kpis.to_dict("records")
     values = [views.format_value(r["unit"], r["value"]) for r in rows]
     changes = [views.tile_change(r, result.period) for r in rows]
-    cache = state().redis
-    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=cache)
-    funnel = kpis.funnel(actor, range_name, cache=cache)
+    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count())
+    funnel = kpis.funnel(actor, range_name)
     period = result.period
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
-    series = kpis.daily_series(actor, window, cache=cache)
+    series = kpis.daily_series(actor, window)
     updated = (f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute. "
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),

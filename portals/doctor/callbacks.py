@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dash import no_update
 
-from core import clock
+from core import clock, runtime
 from core.actor import Actor
 from core.booking import changes, completion, doctor_agenda
 from core.doctors import calendar_feed, patient_records
@@ -29,7 +29,6 @@ from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
-from portals.state import state as app_state
 
 
 def today_for(timezone: str, now: datetime | None = None) -> date:
@@ -351,7 +350,7 @@ def save_cal_bridge(actor: Actor, enabled: bool, schedule: str | None):
 
 def feed_url(actor: Actor, *, rotate: bool = False):
     """(the private feed's full address, feedback) — a new address when `rotate`."""
-    settings = app_state().settings
+    settings = runtime.current().settings
     if rotate:
         path = calendar_feed.rotate_feed(actor, settings.secret_key)
         message = panels.settings_alert("New address made: the old one no longer works. Subscribe again with "

@@ -14,15 +14,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from core import clock, runtime, timezones
 from core.accounts.policy import MIN_LENGTH
 from core.doctors import calendar_feed as feed
 from core.doctors import onboarding, photos
 from core.doctors import settings as doctor_settings
 from core.errors import DomainError, LinkExpired
 from core.scheduling import weekly
-from portals.auth import current_actor, require_role
-from portals.public.accounts import sign_in
-from portals.state import state
+from portals.auth import current_actor, require_role, sign_in
 
 doctor_pages = Blueprint("doctor_pages", __name__)
 PHOTO_REQUEST_LIMIT = photos.MAX_BYTES + 256 * 1024  # the file plus the form around it
@@ -84,7 +83,8 @@ def _render(state, *, values=None, error=None, section=None, hours=None, status=
     hours = hours or [weekly.day_text(week, i) for i in range(7)]
     return render_template(
         "doctor/onboarding.html", state=state, values=values or _form_values(state), error=error, section=section,
-        specialties=onboarding.SPECIALTIES, languages=onboarding.LANGUAGES, zones=doctor_settings.time_zones(),
+        specialties=onboarding.SPECIALTIES, languages=onboarding.LANGUAGES,
+        zones=timezones.zone_options(timezones.selectable_zones(), clock.now()),
         hours=list(zip(weekly.WEEKDAYS, weekly.WEEKDAY_LABELS, hours, strict=True)), csrf=CsrfOnly(),
         max_mb=photos.MAX_BYTES // (1024 * 1024)), status
 
@@ -161,7 +161,7 @@ def photo(doctor_id: uuid.UUID, kind: str):
 @doctor_pages.get("/calendar/<uuid:doctor_id>/<token>.ics")
 def calendar_feed(doctor_id: uuid.UUID, token: str):
     """The doctor's private iCalendar feed (a secret URL: no sign-in, as calendar apps fetch it)."""
-    settings = state().settings
+    settings = runtime.current().settings
     body = feed.build_feed(doctor_id, token, settings.secret_key, base_url=settings.public_base_url)
     response = Response(body, mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, max-age=300"

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import html
 
-from core import clock
+from core import clock, timezones
 from core.accounts.profile import GENDERS
 from core.doctors.patient_records import PatientRecord, PatientSummary
-from core.doctors.settings import time_zones
 from core.messaging.messages import Conversation, ConversationSummary
 from portals.doctor.documents_panel import open_button, patient_documents
 
@@ -106,7 +105,8 @@ def time_options(*, ends: bool) -> list[dict]:
 
 
 def zone_options() -> list[dict]:
-    return [{"label": z.replace("_", " "), "value": z} for z in time_zones()]
+    return [{"label": label, "value": z}
+            for z, label in timezones.zone_options(timezones.selectable_zones(), clock.now())]
 
 
 def weekday_options() -> list[dict]:

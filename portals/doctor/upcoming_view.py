@@ -14,7 +14,7 @@ from core.booking.doctor_agenda import UpcomingItem
 from core.booking.policy import RefundOutcome
 from core.video.presence import READINESS_WORDS
 from portals.doctor.documents_panel import open_button
-from portals.public.pages import money
+from portals.web.formatting import money
 
 LIST = "doctor-upcoming"
 SIG = "doctor-upcoming-sig"

@@ -14,13 +14,12 @@ from core.accounts.profile import get_profile, save_profile
 from core.booking.pending import create_pending
 from core.errors import ProfileIncomplete
 from core.payments.checkout import start_payment
-from core.scheduling.holds import HoldMirror, hold_slot, release_hold
+from core.scheduling.holds import hold_slot, release_hold
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.limits import slot_holds
 from portals.patient import patient
-from portals.state import state
 
 
 class HoldRequest(ApiModel):
@@ -45,10 +44,6 @@ class HoldOut(ApiModel):
     locked_until: datetime
 
 
-def mirror() -> HoldMirror:
-    return HoldMirror(state().redis)
-
-
 @patient.post("/api/slots/hold")
 @require_role("patient")
 @slot_holds
@@ -60,7 +55,7 @@ def hold():
     ERR_RATE_LIMITED beyond 10 holds (this and create-pending together) in 10 minutes."""
     body: HoldRequest = request.context.json
     held = hold_slot(current_user.actor, doctor_id=body.doctor_id, start=body.start,
-                     slot_id=body.slot_id, mirror=mirror())
+                     slot_id=body.slot_id)
     return to_json(HoldOut(slot_id=held.slot_id, doctor_id=held.doctor_id, start=held.start,
                            end=held.end, locked_until=held.locked_until), 201)
 
@@ -70,7 +65,7 @@ def hold():
 @api_spec.validate(resp=Response("HTTP_204", HTTP_404=ErrorEnvelope), tags=["availability"])
 def release(slot_id: uuid.UUID):
     """Give a held slot back."""
-    release_hold(current_user.actor, slot_id, mirror=mirror())
+    release_hold(current_user.actor, slot_id)
     return "", 204
 
 
@@ -113,7 +108,7 @@ def create_pending_appointment():
     health profile is saved (SPEC §6: required before the first payment). 429 ERR_RATE_LIMITED
     beyond 10 holds (this and `/api/slots/hold` together) in 10 minutes per patient."""
     body: PendingRequest = request.context.json
-    pending = create_pending(current_user.actor, body.doctor_id, body.start, mirror=mirror())
+    pending = create_pending(current_user.actor, body.doctor_id, body.start)
     try:
         session_id = start_payment(current_user.actor, pending.id).session_id
     except ProfileIncomplete:

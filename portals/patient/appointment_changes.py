@@ -17,12 +17,10 @@ from spectree import Response
 
 from core.booking.changes import AppointmentState, Change, cancel, history, reschedule
 from core.errors import ValidationFailed
-from core.scheduling.holds import HoldMirror
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import BoundedDateTime
 from portals.patient import patient
-from portals.state import state
 
 PARTIES = ("patient", "doctor", "admin")
 ERRORS = dict(HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope,
@@ -103,10 +101,6 @@ def _change(c: Change) -> ChangeOut:
                      before=c.before, after=c.after, created_at=c.created_at)
 
 
-def _mirror() -> HoldMirror:
-    return HoldMirror(state().redis)
-
-
 def _require_json_object() -> None:
     """spectree validates an unparsable body (or `[]`, `null`) as `{}`; with every field optional
     that would cancel on garbage. Such a body is a 422, like any other bad input (no body is `{}`)."""
@@ -123,7 +117,7 @@ def reschedule_appointment(appointment_id: uuid.UUID):
     _require_json_object()
     body: RescheduleRequest = request.context.json
     moved = reschedule(current_user.actor, appointment_id, new_start=body.new_start, new_slot_id=body.new_slot_id,
-                       reason=body.reason, mirror=_mirror())
+                       reason=body.reason)
     return to_json(RescheduleOut(appointment=_appointment(moved)))
 
 
@@ -135,7 +129,7 @@ def cancel_appointment(appointment_id: uuid.UUID):
     time. The answer states the refund (to the card or as credit)."""
     _require_json_object()
     body: CancelRequest = request.context.json
-    done = cancel(current_user.actor, appointment_id, body.reason, body.refund_as, mirror=_mirror())
+    done = cancel(current_user.actor, appointment_id, body.reason, body.refund_as)
     return to_json(CancelOut(appointment=_appointment(done.appointment), refund_as=done.refund.refund_as,
                              refunded_cents=done.refund.refund_cents, credit_cents=done.refund.total_credit_cents,
                              late_credit_cents=done.refund.late_credit_cents))

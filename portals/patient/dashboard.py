@@ -25,9 +25,7 @@ from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import require_role
 from portals.patient import patient
-from portals.patient.api import mirror
-from portals.public.doctors import day_strip
-from portals.public.pages import HOME_GRID
+from portals.web.cards import HOME_GRID, day_strip
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
         ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
@@ -87,7 +85,7 @@ def cancel_page(appointment_id: uuid.UUID):
         refund_as = request.form.get("refund_as", "card")
         try:
             done = changes.cancel(current_user.actor, appointment_id, request.form.get("reason") or None,
-                                  refund_as=refund_as, mirror=mirror())
+                                  refund_as=refund_as)
         except DomainError as exc:
             flash(exc.message, "error")
             return redirect(url_for("patient.cancel_page", appointment_id=appointment_id))
@@ -107,7 +105,7 @@ def cancel_page(appointment_id: uuid.UUID):
 
 
 def _cancel_message(refund) -> str:
-    from portals.public.pages import money
+    from portals.web.formatting import money
 
     parts = ["Your appointment is cancelled."]
     if refund.refund_cents:
@@ -128,13 +126,13 @@ def reschedule_page(appointment_id: uuid.UUID):
     if request.method == "POST":
         try:
             new_start = datetime.fromisoformat(request.form.get("start", ""))
-            moved = changes.reschedule(current_user.actor, appointment_id, new_start=new_start, mirror=mirror())
+            moved = changes.reschedule(current_user.actor, appointment_id, new_start=new_start)
         except ValueError:
             flash("Please pick a time from the list.", "error")
         except DomainError as exc:
             flash(exc.message, "error")
         else:
-            from portals.public.visitor import long_moment
+            from portals.web.visitor import long_moment
 
             flash(f"Your appointment is moved to {long_moment(moved.start)}.", "info")
             return redirect(url_for("patient.dashboard"))

@@ -19,7 +19,7 @@ from core.errors import DomainError
 from core.payments.checkout import credit_offer
 from portals.auth import require_role
 from portals.patient import patient
-from portals.public.pages import safe_next
+from portals.web.navigation import safe_next
 
 
 class ProfileForm(FlaskForm):

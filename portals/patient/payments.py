@@ -13,7 +13,7 @@ from flask_login import current_user
 from pydantic import Field
 from spectree import Response
 
-from core import clock
+from core import clock, runtime
 from core.booking.queries import get_appointment, page_appointments
 from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete, ValidationFailed
 from core.payments import checkout, subscriptions, withdrawal
@@ -25,7 +25,6 @@ from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import MAX_YEAR, MIN_YEAR
 from portals.patient import patient
-from portals.state import state
 
 
 def _checkout_page(appointment_id: uuid.UUID):
@@ -87,7 +86,7 @@ def checkout_done(appointment_id: uuid.UUID):
 # ---- the local stand-in for Stripe Checkout (no STRIPE_SECRET_KEY) ----
 
 def _local_session(session_id: str) -> checkout.SessionInfo:
-    if state().settings.stripe_secret_key:
+    if runtime.current().settings.stripe_secret_key:
         raise NotFound("Payments go through Stripe here.")
     info = checkout.session_info(current_user.actor, session_id)
     if info.provider != "local":
@@ -176,7 +175,7 @@ def local_checkout_authenticate(session_id: str):
 # ---- See a doctor now (SPEC §17): a payment that joins the queue, same page and webhook ----
 
 def _local_walkin_session(session_id: str) -> walkin_queue.WalkinSession | None:
-    if state().settings.stripe_secret_key:
+    if runtime.current().settings.stripe_secret_key:
         return None
     found = walkin_queue.walkin_session(current_user.actor, session_id)
     return found if found is not None and found.provider == "local" else None
@@ -209,7 +208,7 @@ def _plan_done(session_id: str):
 
 
 def _local_plan_session(session_id: str) -> subscriptions.PlanSession | None:
-    if state().settings.stripe_secret_key:
+    if runtime.current().settings.stripe_secret_key:
         return None  # _local_session answers 404
     plan = subscriptions.plan_session(current_user.actor, session_id)
     if plan is not None and plan.provider != "local":

@@ -54,7 +54,7 @@ def _consent_gate():
 
 
 def _safe_next(target: str | None) -> str | None:
-    from portals.public.pages import safe_next
+    from portals.web.navigation import safe_next
 
     return safe_next(target)
 
@@ -85,7 +85,7 @@ def consents_page():
 
 
 def _home() -> str:
-    from portals.public.pages import home_for_role
+    from portals.web.navigation import home_for_role
 
     return home_for_role(current_user.role)
 

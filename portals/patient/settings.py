@@ -5,8 +5,6 @@ field it concerns. The rules are `core.accounts.settings` and `core.accounts.era
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -14,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import Length
 
-from core import clock
+from core import clock, timezones
 from core.accounts import erasure
 from core.accounts.policy import MIN_LENGTH
 from core.accounts.settings import (
@@ -22,19 +20,16 @@ from core.accounts.settings import (
     change_name_and_email,
     change_password,
     get_settings,
-    selectable_zones,
     set_notifications,
     set_timezone,
-    utc_offset_label,
 )
 from core.errors import CsrfRejected, DomainError
 from portals.auth import SessionUser, require_role
 from portals.limits import PER_ACCOUNT_AUTH, limiter
 from portals.patient import patient
-from portals.patient.api import mirror
 from portals.patient.dashboard import TABS
 from portals.patient.privacy import settings_context as privacy_context
-from portals.public.visitor import device_zone, sync_saved_zone_cookie, visitor_zone
+from portals.web.visitor import device_zone, sync_saved_zone_cookie, visitor_zone
 
 SAVED_KEY = "settings_saved"  # which form just saved: its message shows once, in its own section
 SAVED = {
@@ -106,12 +101,13 @@ def _page(failed: str | None = None, form: FlaskForm | None = None, error: str |
     forms = {name: _filled(name, current) for name in FORMS}
     if failed:
         forms[failed] = form
-    common, others = selectable_zones()
+    common, others = timezones.zone_groups()
     now = clock.now()
     return render_template(
         "patient/dashboard_settings.html", tabs=TABS, tab="patient.dashboard_settings", forms=forms,
         settings=current, saved=session.pop(SAVED_KEY, None), messages=SAVED, failed=failed, error=error,
-        zone_groups=[("Common in Europe", _zone_options(common, now)), ("All time zones", _zone_options(others, now))],
+        zone_groups=[("Common in Europe", timezones.zone_options(common, now)),
+                     ("All time zones", timezones.zone_options(others, now))],
         shown_zone=visitor_zone().key, device_zone=device_zone(), min_length=MIN_LENGTH,
         **privacy_context(),  # SPEC §21: download my data, access log, marketing consent
     ), 422 if failed else 200
@@ -126,10 +122,6 @@ def _filled(name: str, current: AccountSettings) -> FlaskForm:
                           "phone": current.phone or "", "email_message_notices": current.email_message_notices},
     }[name]
     return FORMS[name](prefix=name, formdata=None, data=data)
-
-
-def _zone_options(zones: tuple[str, ...], now: datetime) -> list[tuple[str, str]]:
-    return [(z, f"{z.replace('_', ' ')} ({utc_offset_label(z, now)})") for z in zones]
 
 
 def _refused(name: str, form: FlaskForm, exc: DomainError):
@@ -243,7 +235,7 @@ def settings_delete():
         if form.validate_on_submit():
             try:
                 result = erasure.erase_account(current_user.actor, password=form.password.data or "",
-                                               confirmation=form.confirm.data or "", mirror=mirror())
+                                               confirmation=form.confirm.data or "")
             except DomainError as exc:
                 failed, error = True, None if _on_fields(form, exc) else exc.message
             else:

@@ -17,6 +17,7 @@ from flask_login import current_user
 from pydantic import Field, StrictBool, model_validator
 from spectree import Response
 
+from core import runtime
 from core.errors import InvalidTransition, PayloadTooLarge, TimeWindow, VideoTestRequired
 from core.video import ice, policy, room
 from core.video.joining import JoinSession, join_session
@@ -26,7 +27,6 @@ from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.limits import limiter
 from portals.patient import patient
-from portals.state import state
 
 PARTICIPANTS = ("patient", "doctor")
 DETAILS_MAX_BYTES = 2048  # the measured numbers fit in a few hundred bytes
@@ -40,7 +40,7 @@ PER_USER_RESULTS = "30 per minute"
 
 
 def signer() -> SessionSigner:
-    settings = state().settings
+    settings = runtime.current().settings
     return SessionSigner.from_settings(sdk_key=settings.zoom_sdk_key, sdk_secret=settings.zoom_sdk_secret,
                                        secret_key=settings.secret_key)
 
@@ -51,7 +51,7 @@ def _user_key() -> str:
 
 
 def stun_required() -> bool:
-    settings = state().settings
+    settings = runtime.current().settings
     return policy.stun_required(video_provider=settings.video_provider, turn_configured=bool(settings.turn_urls))
 
 
@@ -64,7 +64,7 @@ def video_stun_optional() -> bool:
 @patient.app_template_global()
 def video_stun_url() -> str:
     """The STUN server the wizard's reachability step asks (STUN_URL, else our own STUN/TURN)."""
-    s = state().settings
+    s = runtime.current().settings
     return ice.device_test_stun_url(stun_url=s.stun_url, stun_urls=s.stun_urls, turn_urls=s.turn_urls,
                                     video_provider=s.video_provider)
 
@@ -290,9 +290,9 @@ def visit(appointment_id: uuid.UUID):
     VIDEO_PROVIDER=webrtc: the waiting room before the window, which becomes the room by itself.
     With zoom: Zoom's Video SDK is loaded here only, and only when Zoom is configured; without keys
     it says so, and shows the session it would join; no call pretends to connect."""
-    settings = state().settings
+    settings = runtime.current().settings
     if settings.video_provider == "webrtc":
-        view = room.room_view(current_user.actor, appointment_id, state().redis)
+        view = room.room_view(current_user.actor, appointment_id, runtime.current().redis)
         return _no_store(render_template("patient/room.html", view=view))
     try:
         session = join_session(current_user.actor, appointment_id, signer())

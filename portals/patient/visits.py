@@ -13,11 +13,11 @@ from flask_login import current_user
 from pydantic import Field
 from spectree import Response
 
+from core import runtime
 from core.video import room
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.patient import patient
-from portals.state import state
 
 PARTICIPANTS = ("patient", "doctor")
 TAB = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="this tab's random id")
@@ -26,11 +26,11 @@ ERRORS = dict(HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnve
 
 
 def _redis():
-    return state().redis
+    return runtime.current().redis
 
 
 def ice_config() -> room.IceConfig:
-    s = state().settings
+    s = runtime.current().settings
     return room.IceConfig(stun_urls=s.stun_urls, turn_urls=s.turn_urls, turn_secret=s.turn_secret)
 
 

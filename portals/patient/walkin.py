@@ -19,7 +19,7 @@ from core.walkin import queue
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import current_actor, require_role
 from portals.patient import patient
-from portals.public.visitor import visitor_id
+from portals.web.visitor import visitor_id
 
 
 def _now_page(*, form=None, error: str | None = None):

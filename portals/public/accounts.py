@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from core import runtime
 from core.accounts.policy import MIN_LENGTH
 from core.accounts.reset_tokens import check_reset_token, request_password_reset, reset_password
 from core.accounts.signup import sign_up
 from core.errors import DomainError, LinkExpired
-from portals.auth import SessionUser
+from portals.auth import sign_in
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
     PER_IP_FORGOT,
@@ -23,20 +24,14 @@ from portals.limits import (
 )
 from portals.public import public
 from portals.public.forms import ForgotForm, HumanCheckFields, ResetForm, SignupForm
-from portals.public.pages import home_for_role, safe_next
-from portals.public.visitor import visitor_id
-from portals.state import state
+from portals.web.navigation import home_for_role, safe_next
+from portals.web.visitor import visitor_id
 
 
 def needs_human_check(form: HumanCheckFields, email: str, action: str) -> bool:
     if challenge_solved(form.challenge_token.data, form.challenge_answer.data):
         return False
     return human_check_needed(email, form.recaptcha_token.data, action)
-
-
-def sign_in(user) -> None:
-    session.clear()  # a new session id at every sign-in
-    login_user(SessionUser(user))
 
 
 @public.route("/signup", methods=["GET", "POST"])
@@ -79,7 +74,7 @@ def signup():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        request_password_reset(form.email.data, base_url=state().settings.public_base_url)
+        request_password_reset(form.email.data, base_url=runtime.current().settings.public_base_url)
         return render_template("public/forgot_sent.html"), 202
     return render_template("public/forgot.html", form=form), 422 if form.errors else 200
 

@@ -11,6 +11,7 @@ from flask_login import login_user
 from pydantic import EmailStr, Field, field_validator
 from spectree import Response
 
+from core import runtime
 from core.accounts.authentication import authenticate, issue_token
 from core.accounts.reset_tokens import request_password_reset
 from core.accounts.signup import sign_up
@@ -35,9 +36,8 @@ from portals.limits import (
     token_check_needed,
 )
 from portals.public import public
-from portals.public.visitor import visitor_id
 from portals.schemas import AvailabilityOut, WindowQuery
-from portals.state import state
+from portals.web.visitor import visitor_id
 
 
 class TokenRequest(ApiModel):
@@ -97,7 +97,7 @@ def create_token():
         record_failure(email)
         raise
     clear_failures(email)
-    settings = state().settings
+    settings = runtime.current().settings
     token = issue_token(user, secret=settings.secret_key, ttl_seconds=settings.jwt_ttl_seconds)
     return to_json(TokenResponse(access_token=token, expires_in=settings.jwt_ttl_seconds))
 
@@ -219,5 +219,5 @@ def api_signup():
 def api_forgot():
     """Email a single-use reset link valid 60 minutes. The same answer whether or not the email exists."""
     body: ForgotRequest = request.context.json
-    request_password_reset(body.email, base_url=state().settings.public_base_url)
+    request_password_reset(body.email, base_url=runtime.current().settings.public_base_url)
     return to_json(Accepted(message="If an account exists for this email, a reset link is on its way."), 202)

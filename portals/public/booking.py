@@ -19,7 +19,6 @@ from core.scheduling.availability import next_free_slots
 from portals.auth import current_actor
 from portals.hygiene import parse_moment
 from portals.limits import slot_holds
-from portals.patient.api import mirror
 from portals.public import public
 
 CONTEXT_KEY = "booking_context"
@@ -71,7 +70,7 @@ def book_start(doctor_id: uuid.UUID):
         flash("Bookings are made from a patient account.", "error")
         return redirect(_book_url(doctor_id, start))
     try:
-        pending = create_pending(current_user.actor, doctor_id, start, mirror=mirror())
+        pending = create_pending(current_user.actor, doctor_id, start)
     except (SlotConflict, TimeWindow):
         flash("Sorry, that time was just taken. Here are the next free times.", "error")
         session.pop(CONTEXT_KEY, None)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from flask import abort, render_template
 
+from core import runtime
 from core.notify.outbox import recent_messages
 from portals.auth import require_role
 from portals.public import public
-from portals.state import state
 
 
 def _development_only() -> None:
-    if state().settings.env != "development":
+    if runtime.current().settings.env != "development":
         abort(404)
 
 

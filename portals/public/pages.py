@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 
-from core import db
+from core import db, runtime
 from core.accounts.authentication import authenticate, sign_out_everywhere
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
@@ -30,18 +29,12 @@ from portals.limits import (
 )
 from portals.public import public
 from portals.public.forms import LoginForm
-from portals.public.visitor import clock_time, day_label, long_moment
-from portals.state import state
+from portals.web.cards import HOME_GRID
+from portals.web.formatting import money
+from portals.web.navigation import home_for_role, safe_next
+from portals.web.visitor import clock_time, day_label, long_moment
 
 log = logging.getLogger(__name__)
-
-HOME_GRID = 10
-ROLE_HOMES = {"patient": "/dashboard", "doctor": "/doctor/", "admin": "/admin/"}
-
-
-def home_for_role(role: str) -> str:
-    return ROLE_HOMES.get(role, "/")
-
 
 def initials(name: str) -> str:
     words = [w for w in name.replace("Dr.", "").replace("Dr ", "").split() if w[:1].isalpha()]
@@ -52,23 +45,6 @@ def initials(name: str) -> str:
 def _template_helpers() -> dict:
     return {"home_for_role": home_for_role, "initials": initials, "clock_time": clock_time,
             "day_label": day_label, "long_moment": long_moment, "money": money}
-
-
-def money(cents: int, currency: str = "EUR") -> str:
-    symbol = {"EUR": "€"}.get(currency, currency + " ")
-    return f"{symbol}{cents // 100}" if cents % 100 == 0 else f"{symbol}{cents / 100:.2f}"
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect. A backslash (`/\\evil.example` is
-    `//evil.example` to browsers), whitespace or a control character (CR/LF would split the
-    Location header) means the link was not ours: it is ignored."""
-    if not target or any(c == "\\" or c.isspace() or not c.isprintable() for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @public.get("/")
@@ -141,7 +117,7 @@ def readyz():
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        state().redis.ping()
+        runtime.current().redis.ping()
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())

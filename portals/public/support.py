@@ -13,13 +13,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from core import runtime
 from core.errors import DomainError
 from core.support import inbox
 from portals.auth import require_role
 from portals.limits import challenge_solved, fresh_challenge, human_check_needed, limiter, recaptcha_site_key
 from portals.public import public
 from portals.public.forms import HumanCheckFields
-from portals.state import state
 
 PER_IP_CONTACT = "5 per hour"
 USERS = ("patient", "doctor")
@@ -92,7 +92,7 @@ def _check_needed(form: ContactForm) -> bool:
     (a guest has no account whose failures would show an attack)."""
     if challenge_solved(form.challenge_token.data, form.challenge_answer.data):
         return False
-    if not state().settings.recaptcha_secret_key:
+    if not runtime.current().settings.recaptcha_secret_key:
         return True
     return human_check_needed(form.email.data or "", form.recaptcha_token.data, "contact")
 
@@ -117,7 +117,7 @@ def contact():
                 sent = True
     elif request.method == "POST":
         error = "Please check the fields below."
-    challenge = None if state().settings.recaptcha_secret_key and not error else fresh_challenge()
+    challenge = None if runtime.current().settings.recaptcha_secret_key and not error else fresh_challenge()
     status = 422 if error else 200
     return render_template("public/contact.html", form=form, error=error, sent=sent, challenge=challenge,
                            site_key=recaptcha_site_key()), status

@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import pytest
 
-from portals.state import state
+from core import runtime
 
 
 @pytest.fixture
 def development(app, monkeypatch):
     """The same app with DOKTU_ENV=development (where the outbox is served at all)."""
-    monkeypatch.setattr(state(app), "settings", replace(state(app).settings, env="development"))
+    monkeypatch.setattr(runtime.current(), "settings", replace(runtime.current().settings, env="development"))
 
 
 def test_the_outbox_is_404_outside_development(client, make_user, login):
@@ -56,7 +56,8 @@ def test_metrics_are_hidden_from_the_public_without_a_token(client, address, hea
 
 
 def test_with_a_token_metrics_need_it_from_everywhere(app, client, monkeypatch):
-    monkeypatch.setattr(state(app), "settings", replace(state(app).settings, metrics_token="scrape-me-0123456789"))
+    monkeypatch.setattr(runtime.current(), "settings", replace(runtime.current().settings,
+                                                               metrics_token="scrape-me-0123456789"))
     assert client.get("/metrics").status_code == 404  # loopback, but no token
     wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-wrong"})
     assert wrong.status_code == 404

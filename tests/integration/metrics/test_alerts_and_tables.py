@@ -135,9 +135,8 @@ def test_seed_command_takes_history(app, db):
 
 
 def test_alert_facts_snapshot_round_trips_and_failed_jobs_stay_fresh(clinic, at_now, app):
-    cache = app.extensions["doktu"].redis
-    first = alerts.gather_facts(SYSTEM, failed_jobs=0, cache=cache)
-    again = alerts.gather_facts(SYSTEM, failed_jobs=4, cache=cache)
+    first = alerts.gather_facts(SYSTEM, failed_jobs=0)
+    again = alerts.gather_facts(SYSTEM, failed_jobs=4)
     assert again == replace(first, failed_jobs=4)
     assert again.no_show_week == (1, 3) and isinstance(again.no_show_week, tuple)
     assert [a.code for a in alerts.evaluate(again)] == ["jobs_failing"]

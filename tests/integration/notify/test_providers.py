@@ -206,7 +206,7 @@ def test_a_failed_delivery_is_retried_with_backoff_by_the_owed_sweep(app, db, mo
         def send(self, _email):
             raise ConnectionError("unreachable")
 
-    monkeypatch.setattr(delivery, "mailer_for", lambda settings: Down())
+    monkeypatch.setattr(app.extensions["doktu"], "mailer", Down())
     queue: Queue = app.extensions["doktu_queue"]
     queue.empty()
     with unit_of_work(SYSTEM) as uow:

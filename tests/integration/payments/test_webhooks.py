@@ -54,6 +54,20 @@ def test_unsigned_forged_and_tampered_events_are_refused(client, held):
     assert state(pending.id) == ("pending", [("pending", 0)])
 
 
+def test_a_paid_webhook_frees_the_hold_and_its_redis_mirror(client, held, app):
+    """Issue 22: the webhook path freed the hold in PostgreSQL but left `slot_holds:<id>` in Redis."""
+    patient, pending = held()
+    mirror = app.extensions["doktu"].redis
+    assert mirror.get(f"slot_holds:{pending.slot_id}").decode() == str(patient.user.id)
+    session = start_payment(patient.actor, pending.id)
+    assert post(client, "checkout.session.completed", completed(session.session_id)).get_json()["outcome"] \
+        == "confirmed"
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.execute(text("SELECT locked_by FROM slots WHERE id = :s"),
+                                   {"s": pending.slot_id}).scalar() is None
+    assert mirror.get(f"slot_holds:{pending.slot_id}") is None
+
+
 def test_a_replayed_event_is_handled_once(client, held):
     patient, pending = held()
     session = start_payment(patient.actor, pending.id)

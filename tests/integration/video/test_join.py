@@ -9,7 +9,6 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from core import config
 from core.video.zoom import DEV_APP_KEY, development_secret
 from tests.integration.video.conftest import START
 
@@ -147,7 +146,6 @@ def zoom_provider(app, monkeypatch):
     state = app.extensions["doktu"]
     zoom = dataclasses.replace(state.settings, video_provider="zoom")
     monkeypatch.setattr(state, "settings", zoom)
-    monkeypatch.setattr(config, "_current", zoom)
     return zoom
 
 def test_the_join_page_without_zoom_keys_says_so_and_shows_the_claims(consultation, login, client, post_result,
@@ -171,7 +169,6 @@ def test_the_join_page_with_zoom_keys_loads_the_sdk_there_only(consultation, log
     state = app.extensions["doktu"]
     zoomed = dataclasses.replace(state.settings, video_provider="zoom", zoom_sdk_key="zoom-key", zoom_sdk_secret="zoom-secret-" + "z" * 30)
     monkeypatch.setattr(state, "settings", zoomed)
-    monkeypatch.setattr(config, "_current", zoomed)
     patient, appointment = consultation()
     clock_at(START)
     login(patient.email)

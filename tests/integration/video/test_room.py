@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from core import config
 from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.models import VisitEvent
@@ -101,7 +100,6 @@ def test_join_issues_turn_credentials_coturn_accepts(pair, app, monkeypatch, clo
     turned = dataclasses.replace(state.settings, stun_urls=("stun:turn.doktu.test:3478",),
                                  turn_urls=("turn:turn.doktu.test:3478?transport=udp",), turn_secret="s3cret")
     monkeypatch.setattr(state, "settings", turned)
-    monkeypatch.setattr(config, "_current", turned)
     _patient, appointment, p, _d = pair
     clock_at(START)
     servers = p.post(f"/api/visits/{appointment}/join", json={"tab": TAB_A}, headers=p.csrf).get_json()["iceServers"]

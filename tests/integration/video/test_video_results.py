@@ -60,7 +60,6 @@ def test_stun_unreachable_passes_with_webrtc_and_fails_with_zoom_without_turn(on
                                                                              monkeypatch):
     import dataclasses
 
-    from core import config
 
     login(onboarded().email)
     relayed = post_result(None, stun={"reachable": False, "error": "Timeout"})
@@ -69,7 +68,6 @@ def test_stun_unreachable_passes_with_webrtc_and_fails_with_zoom_without_turn(on
     state = app.extensions["doktu"]
     zoom = dataclasses.replace(state.settings, video_provider="zoom")
     monkeypatch.setattr(state, "settings", zoom)
-    monkeypatch.setattr(config, "_current", zoom)
     blocked = post_result(None, stun={"reachable": False, "error": "Timeout"})
     assert blocked.status_code == 422 and blocked.get_json()["error"]["details"]["failedSteps"] == ["stun"]
 

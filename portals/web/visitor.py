@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flask import Response, g, has_request_context, request, session
 from flask_login import current_user
 
+from core import timezones
+
 DEFAULT_ZONE = "Europe/Paris"
 COOKIE = "doktu_tz"
 SAVED_COOKIE = "doktu_tz_saved"  # the signed-in user's chosen zone, for site.js (not HttpOnly)
-
-
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def saved_zone() -> str | None:
@@ -38,7 +34,7 @@ def saved_zone() -> str | None:
 def device_zone() -> str | None:
     """The zone the browser reported (the `doktu_tz` cookie), if it is a real one."""
     name = request.cookies.get(COOKIE, "") if has_request_context() else ""
-    return name if name in _known_zones() else None
+    return name if timezones.is_known(name) else None
 
 
 def visitor_zone() -> ZoneInfo:
@@ -48,7 +44,7 @@ def visitor_zone() -> ZoneInfo:
 
 def _user_zone(session_user) -> str | None:
     name = getattr(getattr(session_user, "user", None), "timezone", None)
-    return name if name in _known_zones() else None
+    return name if timezones.is_known(name) else None
 
 
 def sync_saved_zone_cookie(response: Response) -> Response:
