@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DOKTU = Path(sys.executable).with_name("doktu")
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def run_db_name(name: str) -> str:
+    """A bench database of this run's own: `<TEST_DB_NAME>_<name>` when TEST_DB_NAME is set (CI and
+    parallel worktrees), so two runs never drop each other's database."""
+    prefix = os.environ.get("TEST_DB_NAME")
+    return f"{prefix}_{name}" if prefix else name
+
+
+def run_redis_url(default: str = DEFAULT_REDIS_URL) -> str:
+    """REDIS_URL, else a db derived from TEST_DB_NAME (the rule of tests/resources.py), else `default`."""
+    if url := os.environ.get("REDIS_URL"):
+        return url
+    name = os.environ.get("TEST_DB_NAME")
+    if not name:
+        return default
+    return f"redis://127.0.0.1:6379/{15 if name == 'doktu_test' else 1 + zlib.crc32(name.encode()) % 14}"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -190,8 +208,9 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
                   quiet: bool = False) -> Iterator[Server]:
     """Create `db_name`, migrate, seed, serve; yield the running server; stop it and drop the database."""
     server_url = _sqlalchemy_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
-    redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    redis_url = run_redis_url()
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
+    db_name = run_db_name(db_name)
     db_url = create_database(server_url, db_name)
     with tempfile.TemporaryDirectory(prefix="doktu-bench-") as tmp:
         instance = Path(tmp)

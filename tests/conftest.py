@@ -1,8 +1,8 @@
 """Test fixtures: a fresh PostgreSQL database built by the migrations, each test rolled back.
 
 PostgreSQL: TEST_DATABASE_URL, else DATABASE_URL (the machine's server in CI), else an embedded
-pgserver in a temporary folder. Redis: TEST_REDIS_URL, else redis://127.0.0.1:6379/15.
-TEST_DB_NAME names the database (default doktu_test) so parallel runs do not collide.
+pgserver in a temporary folder. TEST_DB_NAME names the database (default doktu_test) and, unless
+TEST_REDIS_URL is set, the Redis db too (tests/resources.py), so parallel runs do not collide.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from core.config import Settings, sqlalchemy_url
 from core.db import unit_of_work
 from core.models import Doctor, Patient, User
 from portals.migrate import upgrade
+from tests import resources
 
 # One live server for the browser and end-to-end suites (started only when a test asks for it).
 pytest_plugins = ["tests.live_browser"]
@@ -70,7 +71,7 @@ def server_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url) -> Iterator[str]:
-    name = os.environ.get("TEST_DB_NAME", "doktu_test")
+    name = resources.db_name()
     url = create_fresh_database(server_url, name)
     upgrade(url)
     yield url
@@ -81,7 +82,7 @@ def database_url(server_url) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return resources.redis_url()
 
 
 @pytest.fixture(scope="session")

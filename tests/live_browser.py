@@ -25,6 +25,7 @@ import redis
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests import resources
 from tests.browser.stun_responder import StunResponder
 from tests.conftest import create_fresh_database, drop_database
 
@@ -138,10 +139,10 @@ def turn_server(tmp_path_factory) -> Iterator[TurnServer | None]:
 @pytest.fixture(scope="session")
 def live_doktu(server_url, tmp_path_factory, stun_responder, turn_server) -> Iterator[LiveServer]:
     """A seeded Doktu served by gunicorn in a subprocess (one worker) on its own database."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     db_url = create_fresh_database(server_url, name)
     instance = tmp_path_factory.mktemp("browser-instance")
-    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    redis_url = resources.redis_url()
     redis.Redis.from_url(redis_url).flushdb()  # no sessions or counters left by an earlier run
     env = {
         **os.environ,
