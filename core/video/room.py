@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
-from core import clock, funnel
+from core import clock, funnel, runtime
 from core.actor import Actor
 from core.booking import lifecycle
 from core.db import unit_of_work
@@ -24,6 +24,11 @@ from core.models import Appointment, Patient, User, VisitEvent
 from core.video import ice, policy, presence, signalling
 from core.video.participants import participation
 from core.video.readiness import latest_test
+
+
+def _redis():
+    """Signalling and presence live in the runtime's Redis."""
+    return runtime.current().redis
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def phase_of(status: str, now: datetime, start: datetime) -> str:
     return "open" if now <= closes else "closed"
 
 
-def room_view(actor: Actor, appointment_id: uuid.UUID, redis) -> RoomView:
+def room_view(actor: Actor, appointment_id: uuid.UUID) -> RoomView:
     """What the page shows now (SPEC §16): who, when, the phase, my device test, the other side."""
     now = clock.now()
     with unit_of_work(actor) as uow:
@@ -96,10 +101,10 @@ def room_view(actor: Actor, appointment_id: uuid.UUID, redis) -> RoomView:
         readiness=presence.readiness(test, now),
         join_refusal=refusal.message if refusal is not None else None,
         peer_state=summary.state, peer_since=summary.since,
-        peer_here=signalling.is_here(redis, appointment_id, peer))
+        peer_here=signalling.is_here(_redis(), appointment_id, peer))
 
 
-def enter_waiting_room(actor: Actor, appointment_id: uuid.UUID, redis) -> RoomView:
+def enter_waiting_room(actor: Actor, appointment_id: uuid.UUID) -> RoomView:
     """The participant opened the page: `waiting` is written on the transition (not on every poll),
     so the doctor's list can say "waiting since 10:02" (SPEC §16)."""
     now = clock.now()
@@ -110,11 +115,11 @@ def enter_waiting_room(actor: Actor, appointment_id: uuid.UUID, redis) -> RoomVi
             mine = presence.load(s, [appointment_id])[appointment_id].get(part.role, [])
             if presence.summarise(mine).state == "away":
                 presence.record(s, appointment_id, actor.user_id, part.role, "waiting", now)
-    signalling.mark_here(redis, appointment_id, part.role)
-    return room_view(actor, appointment_id, redis)
+    signalling.mark_here(_redis(), appointment_id, part.role)
+    return room_view(actor, appointment_id)
 
 
-def join_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, ice_config: IceConfig) -> Joined:
+def join_call(actor: Actor, appointment_id: uuid.UUID, tab: str, ice_config: IceConfig) -> Joined:
     """Join the call (SPEC §16): in the window, with a fresh device test (ERR_TIME_WINDOW,
     ERR_VIDEO_TEST_REQUIRED, ERR_INVALID_STATE as for Zoom). This tab takes the room over from an
     older tab of the same person. Writes `joined` (or `reconnected` after an earlier join), the
@@ -131,18 +136,18 @@ def join_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, ice_conf
         if part.role == "patient" and not rejoined:
             funnel.record(s, "joined", user_id=actor.user_id, appointment_id=appointment_id)
     _, closes = policy.join_window(part.start_at)
-    cursor = signalling.claim(redis, appointment_id, part.role, tab, closes)
-    signalling.remember_member(redis, appointment_id, actor.user_id, part.role, closes)
-    signalling.mark_here(redis, appointment_id, part.role)
+    cursor = signalling.claim(_redis(), appointment_id, part.role, tab, closes)
+    signalling.remember_member(_redis(), appointment_id, actor.user_id, part.role, closes)
+    signalling.mark_here(_redis(), appointment_id, part.role)
     servers = ice.ice_servers(stun_urls=ice_config.stun_urls, turn_urls=ice_config.turn_urls,
                               turn_secret=ice_config.turn_secret, user_id=actor.user_id, now=now)
     return Joined(appointment_id, part.role, cursor, servers, closes, rejoined)
 
 
-def _window(actor: Actor, appointment_id: uuid.UUID, redis) -> tuple[str, datetime]:
+def _window(actor: Actor, appointment_id: uuid.UUID) -> tuple[str, datetime]:
     """The actor's side and the window's end: from Redis once they joined (the join checked them
     as a participant, with RLS), else from the database (which refuses non-participants)."""
-    known = signalling.member(redis, appointment_id, actor.user_id) if actor.user_id else None
+    known = signalling.member(_redis(), appointment_id, actor.user_id) if actor.user_id else None
     if known is not None and known[0] == actor.role:
         return known
     with unit_of_work(actor) as uow:
@@ -150,33 +155,33 @@ def _window(actor: Actor, appointment_id: uuid.UUID, redis) -> tuple[str, dateti
     return part.role, policy.join_window(part.start_at)[1]
 
 
-def send_signal(actor: Actor, appointment_id: uuid.UUID, tab: str, kind: str, payload, redis) -> int:
+def send_signal(actor: Actor, appointment_id: uuid.UUID, tab: str, kind: str, payload) -> int:
     """Pass one message to the other participant (SPEC §16 limits: 16 KiB, 200 per participant)."""
-    role, closes = _window(actor, appointment_id, redis)
-    return signalling.send(redis, appointment_id, role, tab, kind, payload, closes)
+    role, closes = _window(actor, appointment_id)
+    return signalling.send(_redis(), appointment_id, role, tab, kind, payload, closes)
 
 
-def receive_signals(actor: Actor, appointment_id: uuid.UUID, tab: str, cursor: int, redis) -> signalling.Inbox:
+def receive_signals(actor: Actor, appointment_id: uuid.UUID, tab: str, cursor: int) -> signalling.Inbox:
     """The other participant's messages from `cursor` on, in order (SPEC §16 signalling)."""
-    role, closes = _window(actor, appointment_id, redis)
-    return signalling.receive(redis, appointment_id, role, tab, cursor, closes)
+    role, closes = _window(actor, appointment_id)
+    return signalling.receive(_redis(), appointment_id, role, tab, cursor, closes)
 
 
-def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, redis, *, reason: str = "hangup") -> None:
+def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, *, reason: str = "hangup") -> None:
     """Hang up or close the tab (SPEC §16): "bye" to the other side and a `left` event. A tab that
     was taken over leaves nothing (the person is still in the room, in their newer tab)."""
     if reason not in ("hangup", "closed", "ended"):
         raise ValidationFailed("reason must be hangup, closed or ended.")
-    role, closes = _window(actor, appointment_id, redis)
-    signalling.send(redis, appointment_id, role, tab, "bye", {"reason": reason}, closes)
-    signalling.mark_gone(redis, appointment_id, role)
+    role, closes = _window(actor, appointment_id)
+    signalling.send(_redis(), appointment_id, role, tab, "bye", {"reason": reason}, closes)
+    signalling.mark_gone(_redis(), appointment_id, role)
     with unit_of_work(actor) as uow:
         presence.record(uow.session, appointment_id, actor.user_id, role, "left", clock.now(), {"reason": reason})
 
 
-def report_reconnected(actor: Actor, appointment_id: uuid.UUID, tab: str, redis) -> None:
+def report_reconnected(actor: Actor, appointment_id: uuid.UUID, tab: str) -> None:
     """The call came back after "reconnecting…" (an ICE restart): a `reconnected` event (SPEC §16)."""
-    role, _ = _window(actor, appointment_id, redis)
-    signalling.require_tab(redis, appointment_id, role, tab)
+    role, _ = _window(actor, appointment_id)
+    signalling.require_tab(_redis(), appointment_id, role, tab)
     with unit_of_work(actor) as uow:
         presence.record(uow.session, appointment_id, actor.user_id, role, "reconnected", clock.now())

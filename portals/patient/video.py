@@ -292,7 +292,7 @@ def visit(appointment_id: uuid.UUID):
     it says so, and shows the session it would join; no call pretends to connect."""
     settings = runtime.current().settings
     if settings.video_provider == "webrtc":
-        view = room.room_view(current_user.actor, appointment_id, runtime.current().redis)
+        view = room.room_view(current_user.actor, appointment_id)
         return _no_store(render_template("patient/room.html", view=view))
     try:
         session = join_session(current_user.actor, appointment_id, signer())

@@ -25,10 +25,6 @@ ERRORS = dict(HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnve
               HTTP_422=ErrorEnvelope)
 
 
-def _redis():
-    return runtime.current().redis
-
-
 def ice_config() -> room.IceConfig:
     s = runtime.current().settings
     return room.IceConfig(stun_urls=s.stun_urls, turn_urls=s.turn_urls, turn_secret=s.turn_secret)
@@ -64,7 +60,7 @@ def state_out(v: room.RoomView) -> RoomStateOut:
 def api_visit_waiting(appointment_id: uuid.UUID):
     """The participant is on the page (SPEC §16): writes `waiting` on the transition and answers
     the room's state. The page calls it on load and every few seconds until the call starts."""
-    return to_json(state_out(room.enter_waiting_room(current_user.actor, appointment_id, _redis())))
+    return to_json(state_out(room.enter_waiting_room(current_user.actor, appointment_id)))
 
 
 @patient.get("/api/visits/<uuid:appointment_id>")
@@ -72,7 +68,7 @@ def api_visit_waiting(appointment_id: uuid.UUID):
 @api_spec.validate(resp=Response(HTTP_200=RoomStateOut, **ERRORS), tags=["video"])
 def api_visit_state(appointment_id: uuid.UUID):
     """The room's state for one participant (phase, countdown, the other side's presence)."""
-    return to_json(state_out(room.room_view(current_user.actor, appointment_id, _redis())))
+    return to_json(state_out(room.room_view(current_user.actor, appointment_id)))
 
 
 class JoinIn(ApiModel):
@@ -101,7 +97,7 @@ def api_visit_join(appointment_id: uuid.UUID):
     ERR_VIDEO_TEST_REQUIRED without a passed device test in 24 h, 409 ERR_INVALID_STATE unless
     booked. A newer tab of the same person takes over; the older one gets 409 ERR_ROOM_TAKEN_OVER."""
     body: JoinIn = request.context.json
-    joined = room.join_call(current_user.actor, appointment_id, body.tab, _redis(), ice_config())
+    joined = room.join_call(current_user.actor, appointment_id, body.tab, ice_config())
     return to_json(JoinedOut(role=joined.role, cursor=joined.cursor,
                              ice_servers=[IceServer(**s) for s in joined.ice_servers],
                              closes_at=joined.closes_at, rejoined=joined.rejoined))
@@ -125,7 +121,7 @@ def api_visit_send(appointment_id: uuid.UUID):
     """Send one signalling message to the other participant: ≤ 16 KiB (413), ≤ 200 per
     participant per visit (429 ERR_SIGNAL_LIMIT). Kept in Redis until an hour after the window."""
     body: SignalIn = request.context.json
-    sent = room.send_signal(current_user.actor, appointment_id, body.tab, body.kind, body.payload, _redis())
+    sent = room.send_signal(current_user.actor, appointment_id, body.tab, body.kind, body.payload)
     return to_json(SentOut(sent=sent), 201)
 
 
@@ -153,7 +149,7 @@ def api_visit_receive(appointment_id: uuid.UUID):
     """The other participant's messages from `cursor` on, in order (short polling: answers at
     once, so no worker waits)."""
     q: SignalsQuery = request.context.query
-    inbox = room.receive_signals(current_user.actor, appointment_id, q.tab, q.cursor, _redis())
+    inbox = room.receive_signals(current_user.actor, appointment_id, q.tab, q.cursor)
     return to_json(SignalsOut(messages=[Signal(kind=m["kind"], sender=m["from"], payload=m.get("payload"))
                                         for m in inbox.messages], cursor=inbox.cursor, peer_here=inbox.peer_here))
 
@@ -173,7 +169,7 @@ class PresenceIn(ApiModel):
 def api_visit_leave(appointment_id: uuid.UUID):
     """Hang up (or the tab closes): "bye" to the other side and a `left` event."""
     body: LeaveIn = request.context.json
-    room.leave_call(current_user.actor, appointment_id, body.tab, _redis(), reason=body.reason)
+    room.leave_call(current_user.actor, appointment_id, body.tab, reason=body.reason)
     return "", 204
 
 
@@ -182,5 +178,5 @@ def api_visit_leave(appointment_id: uuid.UUID):
 @api_spec.validate(json=PresenceIn, resp=Response("HTTP_204", **ERRORS), tags=["video"])
 def api_visit_reconnected(appointment_id: uuid.UUID):
     """The call recovered after "reconnecting…": a `reconnected` event."""
-    room.report_reconnected(current_user.actor, appointment_id, request.context.json.tab, _redis())
+    room.report_reconnected(current_user.actor, appointment_id, request.context.json.tab)
     return "", 204
