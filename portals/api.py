@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 
 
 class ApiModel(BaseModel):
-    """camelCase on the wire (SPEC §12), snake_case in Python."""
+    """camelCase on the wire (SPEC §12), snake_case in Python. A response model whose fields are
+    named like a core view's attributes is built from it with `Model.model_validate(view)`
+    (`from_attributes`), not copied field by field."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", from_attributes=True)
 
 
 class ErrorBody(ApiModel):

@@ -8,13 +8,13 @@ from functools import wraps
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from dash import Dash, dcc, html, set_props
 from dash.exceptions import CallbackException
 from flask import Flask, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import MalformedRequest
+from core.errors import DomainError, MalformedRequest
 from portals.assets import asset_url
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
@@ -36,13 +36,32 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callable[[Exception], Any] | None = None,
-                       scripts: list[str] | None = None) -> Dash:
-    """A Dash app mounted at /<name>/ on the Flask server; callbacks go on `app.callback` only.
+def error_alert(name: str) -> dbc.Alert:
+    """Where a portal says what `show_refusal` caught: put it once in the portal's layout."""
+    return dbc.Alert(id=f"{name}-alert", is_open=False, dismissable=True, color="danger", className="mb-3")
+
+
+def show_refusal(name: str) -> Callable[[Exception], Any]:
+    """The one error path of the Dash portals (Dash's `on_error`): a refusal a callback did not
+    handle itself (the database briefly away, a rule it did not expect) is shown in the portal's
+    `error_alert` and changes nothing else; anything else is a bug and raises (500, logged)."""
+
+    def on_error(error: Exception):
+        if isinstance(error, DomainError):
+            set_props(f"{name}-alert", {"children": error.message, "is_open": True})
+            return None
+        raise error
+
+    return on_error
+
+
+def create_portal_dash(server: Flask, name: str, title: str, *, scripts: list[str] | None = None) -> Dash:
+    """A Dash app mounted at /<name>/ on the Flask server; callbacks go on `app.callback` only, and
+    a refusal they leave unhandled shows in the layout's `error_alert(name)` (`show_refusal`).
     `scripts`: our own static scripts (same origin, cache-busted URLs) the portal needs."""
     app = Dash(
         name,
-        on_error=on_error,
+        on_error=show_refusal(name),
         external_scripts=[{"src": src, "defer": "defer"} for src in scripts or []],
         server=False,
         url_base_pathname=f"/{name}/",

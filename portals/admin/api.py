@@ -14,8 +14,7 @@ from spectree import Response as Responses
 from core import heartbeats
 from core.metrics import alerts, kpis
 from core.metrics.periods import Period
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 
 admin_api = Blueprint("admin_api", __name__)
 ERRORS = {"HTTP_401": ErrorEnvelope, "HTTP_403": ErrorEnvelope, "HTTP_422": ErrorEnvelope}
@@ -120,9 +119,8 @@ def _number(value):
     return None if value is None else float(value)
 
 
-@admin_api.get("/api/metrics/overview")
-@require_role("admin")
-@api_spec.validate(query=RangeQuery, resp=Responses(HTTP_200=OverviewOut, **ERRORS), tags=["metrics"])
+@api_route(admin_api.get("/api/metrics/overview"), role="admin", query=RangeQuery,
+           resp=Responses(HTTP_200=OverviewOut, **ERRORS), tags=["metrics"])
 def metrics_overview():
     """The eight KPIs of the admin console for a range, each with the previous period of the same
     length and the change; `definition` says exactly what each counts. Figures are at most 60 s
@@ -139,9 +137,8 @@ def metrics_overview():
                                generated_at=result.generated_at))
 
 
-@admin_api.get("/api/metrics/funnel")
-@require_role("admin")
-@api_spec.validate(query=RangeQuery, resp=Responses(HTTP_200=FunnelOut, **ERRORS), tags=["metrics"])
+@api_route(admin_api.get("/api/metrics/funnel"), role="admin", query=RangeQuery,
+           resp=Responses(HTTP_200=FunnelOut, **ERRORS), tags=["metrics"])
 def metrics_funnel():
     """The booking funnel of a range: availability viewed → slot held → signed up → checkout
     started → paid → device test passed → joined, in people per step."""
@@ -153,10 +150,8 @@ def metrics_funnel():
                              counting=" ".join(kpis.funnel.__doc__.split())))
 
 
-@admin_api.get("/api/metrics/alerts")
-@require_role("admin")
-@api_spec.validate(resp=Responses(HTTP_200=AlertsOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope),
-                   tags=["metrics"])
+@api_route(admin_api.get("/api/metrics/alerts"), role="admin",
+           resp=Responses(HTTP_200=AlertsOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope), tags=["metrics"])
 def metrics_alerts():
     """The alert feed (Critical, Warning, Info), each with its call to action, and when the
     background jobs last ran (each periodic job's last start, finish and error)."""
@@ -170,9 +165,8 @@ def metrics_alerts():
                              jobs=[JobRunOut(**run.__dict__) for run in heartbeats.job_runs(actor)]))
 
 
-@admin_api.get("/api/metrics/export.csv")
-@require_role("admin")
-@api_spec.validate(query=ExportQuery, resp=Responses("HTTP_200", **ERRORS), tags=["metrics"])
+@api_route(admin_api.get("/api/metrics/export.csv"), role="admin", query=ExportQuery,
+           resp=Responses("HTTP_200", **ERRORS), tags=["metrics"])
 def metrics_export():
     """CSV for analysts (text/csv, UTF-8): `table=kpis` (default) one row per KPI with the range,
     both periods' values, the change and the definition; `table=daily` the figures per Paris day.

@@ -23,7 +23,7 @@ from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
 from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
-from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.dash_frame import create_portal_dash, error_alert, loading_shell, portal_header
 
 SECTIONS = [
     ("overview", "Overview"), ("appointments", "Appointments"), ("doctors", "Doctors"),
@@ -301,6 +301,7 @@ def admin_layout():
                                                  className="dk-muted admin-period", role="status",
                                                  **{"aria-live": "polite"})],
                          className="admin-toolbar"),
+                error_alert("admin"),  # what a callback's unhandled refusal says (dash_frame.show_refusal)
                 # Filled by show_section from the URL (so the overview is not computed twice on load).
                 html.Div(html.P("Loading…", className="dk-muted"), id="admin-section"),
             ], id="main", className="dk-portal-main", tabIndex="-1"), md=9, lg=10),

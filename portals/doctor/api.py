@@ -14,8 +14,7 @@ from core.clock import now
 from core.errors import SlotConflict
 from core.scheduling import doctor_slots
 from core.scheduling.availability import resolve_window
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.schemas import WindowQuery
 
@@ -90,30 +89,25 @@ def _me(profile: doctor_slots.DoctorProfile) -> DoctorMe:
 
 
 def _slot(view: doctor_slots.SlotView) -> SlotOut:
-    return SlotOut(id=view.id, start=view.start, end=view.end, is_available=view.is_available,
-                   is_held=view.is_held, is_booked=view.is_booked)
+    return SlotOut.model_validate(view)
 
 
-@doctor_api.get("/api/doctor/me")
-@require_role("doctor")
-@api_spec.validate(resp=Response(HTTP_200=DoctorMe, **ERRORS), tags=["doctor"])
+@api_route(doctor_api.get("/api/doctor/me"), role="doctor", resp=Response(HTTP_200=DoctorMe, **ERRORS), tags=["doctor"])
 def me():
     """The signed-in doctor's own profile."""
     return to_json(_me(doctor_slots.doctor_profile(current_user.actor)))
 
 
-@doctor_api.patch("/api/doctor/status")
-@require_role("doctor")
-@api_spec.validate(json=StatusIn, resp=Response(HTTP_200=DoctorMe, **ERRORS), tags=["doctor"])
+@api_route(doctor_api.patch("/api/doctor/status"), role="doctor", json=StatusIn,
+           resp=Response(HTTP_200=DoctorMe, **ERRORS), tags=["doctor"])
 def status():
     """Online/Offline: offline hides every slot from patients at once."""
     body: StatusIn = request.context.json
     return to_json(_me(doctor_slots.set_online(current_user.actor, body.online)))
 
 
-@doctor_api.get("/api/doctor/time-slots")
-@require_role("doctor")
-@api_spec.validate(query=WindowQuery, resp=Response(HTTP_200=SlotList, **ERRORS), tags=["doctor"])
+@api_route(doctor_api.get("/api/doctor/time-slots"), role="doctor", query=WindowQuery,
+           resp=Response(HTTP_200=SlotList, **ERRORS), tags=["doctor"])
 def list_slots():
     """The doctor's explicit slots in a window (default the next 7 days)."""
     query: WindowQuery = request.context.query
@@ -122,10 +116,8 @@ def list_slots():
     return to_json(SlotList(slots=[_slot(v) for v in views]))
 
 
-@doctor_api.post("/api/doctor/time-slots")
-@require_role("doctor")
-@api_spec.validate(json=SlotIn, resp=Response(HTTP_201=SlotOut, HTTP_409=ErrorEnvelope, **ERRORS),
-                   tags=["doctor"])
+@api_route(doctor_api.post("/api/doctor/time-slots"), role="doctor", json=SlotIn,
+           resp=Response(HTTP_201=SlotOut, HTTP_409=ErrorEnvelope, **ERRORS), tags=["doctor"])
 def create_slot():
     """Turn a slot on (or off with isAvailable=false); 409 ERR_SLOT_CONFLICT on overlap."""
     body: SlotIn = request.context.json
@@ -133,9 +125,8 @@ def create_slot():
     return to_json(_slot(view), 201)
 
 
-@doctor_api.post("/api/doctor/time-slots/batch")
-@require_role("doctor")
-@api_spec.validate(json=BatchIn, resp=Response(HTTP_200=BatchOut, **ERRORS), tags=["doctor"])
+@api_route(doctor_api.post("/api/doctor/time-slots/batch"), role="doctor", json=BatchIn,
+           resp=Response(HTTP_200=BatchOut, **ERRORS), tags=["doctor"])
 def batch_slots():
     """E.g. weekdays 08:00–12:00 for 4 weeks, in 30-minute slots in the doctor's time zone."""
     body: BatchIn = request.context.json
@@ -145,25 +136,21 @@ def batch_slots():
     return to_json(BatchOut(created=result.created, updated=result.updated, skipped=result.skipped))
 
 
-@doctor_api.delete("/api/doctor/time-slots/<uuid:slot_id>")
-@require_role("doctor")
-@api_spec.validate(resp=Response(HTTP_200=SlotOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope, **ERRORS),
-                   tags=["doctor"])
+@api_route(doctor_api.delete("/api/doctor/time-slots/<uuid:slot_id>"), role="doctor",
+           resp=Response(HTTP_200=SlotOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope, **ERRORS), tags=["doctor"])
 def delete_slot(slot_id: uuid.UUID):
     """Turn a slot off. It stays off: the default template never re-fills it."""
     return to_json(_slot(doctor_slots.turn_off_slot(current_user.actor, slot_id)))
 
 
-@doctor_api.post("/api/doctor/time-slots/check-conflicts")
-@require_role("doctor")
-@api_spec.validate(json=SlotIn, resp=Response(HTTP_200=ConflictList, HTTP_409=ErrorEnvelope, **ERRORS),
-                   tags=["doctor"])
+@api_route(doctor_api.post("/api/doctor/time-slots/check-conflicts"), role="doctor", json=SlotIn,
+           resp=Response(HTTP_200=ConflictList, HTTP_409=ErrorEnvelope, **ERRORS), tags=["doctor"])
 def check_conflicts():
     """200 with no conflicts, or 409 ERR_SLOT_CONFLICT listing what [start, end) overlaps."""
     body: SlotIn = request.context.json
     conflicts = doctor_slots.check_conflicts(current_user.actor, body.start, body.end)
     if conflicts:
-        listed = [ConflictOut(kind=c.kind, start=c.start, end=c.end, slot_id=c.slot_id)
+        listed = [ConflictOut.model_validate(c)
                   .model_dump(mode="json", by_alias=True) for c in conflicts]
         raise SlotConflict("This time overlaps your calendar.", details={"conflicts": listed})
     return to_json(ConflictList(conflicts=[]))

@@ -16,14 +16,13 @@ from flask_login import current_user
 
 from core import clock
 from core.doctors import onboarding
-from core.errors import DomainError
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
 from core.scheduling.engine import DEFAULT_TEMPLATE
 from core.scheduling.weekly import WEEKDAY_LABELS, WEEKDAYS
 from core.walkin import queue as walkin_queue
 from portals.assets import asset_url
-from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.dash_frame import create_portal_dash, error_alert, loading_shell, portal_header
 from portals.doctor import calendar_view as cv
 from portals.doctor import callbacks as cb
 from portals.doctor import documents_panel, panels
@@ -36,19 +35,10 @@ UPCOMING_VERSION = "doctor-upcoming-version"
 
 
 def create_doctor_dash(server: Flask) -> Dash:
-    app = create_portal_dash(server, "doctor", "Doktu — Doctor portal", on_error=_show_domain_error,
-                             scripts=[asset_url("js/doctor-calendar.js")])
+    app = create_portal_dash(server, "doctor", "Doktu — Doctor portal", scripts=[asset_url("js/doctor-calendar.js")])
     app.layout = doctor_layout
     register_callbacks(app)
     return app
-
-
-def _show_domain_error(error: Exception):
-    """A refusal the callback did not expect (e.g. the database briefly away): say it, change nothing."""
-    if isinstance(error, DomainError):
-        set_props("doctor-alert", {"children": error.message, "is_open": True})
-        return None
-    raise error
 
 
 def _actor():
@@ -86,7 +76,7 @@ def doctor_layout():
         ]),
         html.Main([
             *review_banner(onboarding.review_status(actor)),
-            dbc.Alert(id="doctor-alert", is_open=False, dismissable=True, color="danger", className="mb-3"),
+            error_alert("doctor"),
             dbc.Row([
                 dbc.Col(html.Section([
                     html.H1("Upcoming consultations", className="h3", id="doctor-upcoming-title"),

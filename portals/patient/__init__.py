@@ -7,6 +7,7 @@ patient = Blueprint("patient", __name__)
 from portals.patient import (  # noqa: E402,F401
     api,
     appointment_changes,
+    appointments,
     dashboard,
     documents,
     messages,

@@ -15,8 +15,7 @@ from core.booking.pending import create_pending
 from core.errors import ProfileIncomplete
 from core.payments.checkout import start_payment
 from core.scheduling.holds import hold_slot, release_hold
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.limits import slot_holds
 from portals.patient import patient
@@ -44,25 +43,20 @@ class HoldOut(ApiModel):
     locked_until: datetime
 
 
-@patient.post("/api/slots/hold")
-@require_role("patient")
-@slot_holds
-@api_spec.validate(json=HoldRequest, resp=Response(HTTP_201=HoldOut, HTTP_404=ErrorEnvelope,
-                                                   HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
-                   tags=["availability"])
+@api_route(patient.post("/api/slots/hold"), role="patient", guards=[slot_holds], json=HoldRequest,
+           resp=Response(HTTP_201=HoldOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+           tags=["availability"])
 def hold():
     """Hold a free slot for 15 minutes; a second caller gets 409 ERR_SLOT_CONFLICT. 429
     ERR_RATE_LIMITED beyond 10 holds (this and create-pending together) in 10 minutes."""
     body: HoldRequest = request.context.json
     held = hold_slot(current_user.actor, doctor_id=body.doctor_id, start=body.start,
                      slot_id=body.slot_id)
-    return to_json(HoldOut(slot_id=held.slot_id, doctor_id=held.doctor_id, start=held.start,
-                           end=held.end, locked_until=held.locked_until), 201)
+    return to_json(HoldOut.model_validate(held), 201)
 
 
-@patient.delete("/api/slots/hold/<uuid:slot_id>")
-@require_role("patient")
-@api_spec.validate(resp=Response("HTTP_204", HTTP_404=ErrorEnvelope), tags=["availability"])
+@api_route(patient.delete("/api/slots/hold/<uuid:slot_id>"), role="patient",
+           resp=Response("HTTP_204", HTTP_404=ErrorEnvelope), tags=["availability"])
 def release(slot_id: uuid.UUID):
     """Give a held slot back."""
     release_hold(current_user.actor, slot_id)
@@ -94,12 +88,9 @@ class PendingOut(ApiModel):
         default=None, description="The payment provider's checkout session, once payment has started.")
 
 
-@patient.post("/api/appointments/create-pending")
-@require_role("patient")
-@slot_holds
-@api_spec.validate(json=PendingRequest, resp=Response(HTTP_201=PendingOut, HTTP_404=ErrorEnvelope,
-                                                      HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
-                   tags=["appointments"])
+@api_route(patient.post("/api/appointments/create-pending"), role="patient", guards=[slot_holds], json=PendingRequest,
+           resp=Response(HTTP_201=PendingOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+           tags=["appointments"])
 def create_pending_appointment():
     """Hold the time for 15 minutes and create the pending appointment the payment confirms.
     409 ERR_SLOT_CONFLICT when the time was taken. The same patient asking again for the same time
@@ -137,22 +128,18 @@ class ProfileOut(ApiModel):
 
 
 def _profile_out(p) -> ProfileOut:
-    return ProfileOut(date_of_birth=p.date_of_birth, gender=p.gender, primary_conditions=p.primary_conditions,
-                      allergies=p.allergies, completed=p.completed, progress=p.progress)
+    return ProfileOut.model_validate(p)
 
 
-@patient.get("/api/patient/profile")
-@require_role("patient")
-@api_spec.validate(resp=Response(HTTP_200=ProfileOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope),
-                   tags=["patient"])
+@api_route(patient.get("/api/patient/profile"), role="patient",
+           resp=Response(HTTP_200=ProfileOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope), tags=["patient"])
 def profile():
     """The signed-in patient's health profile and onboarding progress."""
     return to_json(_profile_out(get_profile(current_user.actor)))
 
 
-@patient.put("/api/patient/profile")
-@require_role("patient")
-@api_spec.validate(json=ProfileIn, resp=Response(HTTP_200=ProfileOut, HTTP_422=ErrorEnvelope), tags=["patient"])
+@api_route(patient.put("/api/patient/profile"), role="patient", json=ProfileIn,
+           resp=Response(HTTP_200=ProfileOut, HTTP_422=ErrorEnvelope), tags=["patient"])
 def update_profile():
     """Save the health profile; the first complete save finishes onboarding."""
     body: ProfileIn = request.context.json

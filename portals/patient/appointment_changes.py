@@ -17,8 +17,7 @@ from spectree import Response
 
 from core.booking.changes import AppointmentState, Change, cancel, history, reschedule
 from core.errors import ValidationFailed
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import BoundedDateTime
 from portals.patient import patient
 
@@ -91,14 +90,11 @@ class HistoryOut(ApiModel):
 
 
 def _appointment(a: AppointmentState) -> AppointmentOut:
-    return AppointmentOut(id=a.id, doctor_id=a.doctor_id, status=a.status, start=a.start, end=a.end,
-                          slot_id=a.slot_id, reschedule_count=a.reschedule_count, cancelled_by=a.cancelled_by,
-                          cancel_reason=a.cancel_reason, cancelled_at=a.cancelled_at)
+    return AppointmentOut.model_validate(a)
 
 
 def _change(c: Change) -> ChangeOut:
-    return ChangeOut(id=c.id, action=c.action, actor_role=c.actor_role, actor_id=c.actor_id, reason=c.reason,
-                     before=c.before, after=c.after, created_at=c.created_at)
+    return ChangeOut.model_validate(c)
 
 
 def _require_json_object() -> None:
@@ -108,9 +104,8 @@ def _require_json_object() -> None:
         raise ValidationFailed("Send the body as a JSON object, e.g. {\"reason\": \"…\"}.")
 
 
-@patient.patch("/api/appointments/<uuid:appointment_id>/reschedule")
-@require_role(*PARTIES)
-@api_spec.validate(json=RescheduleRequest, resp=Response(HTTP_200=RescheduleOut, **ERRORS), tags=["appointments"])
+@api_route(patient.patch("/api/appointments/<uuid:appointment_id>/reschedule"), role=PARTIES, json=RescheduleRequest,
+           resp=Response(HTTP_200=RescheduleOut, **ERRORS), tags=["appointments"])
 def reschedule_appointment(appointment_id: uuid.UUID):
     """Move a paid appointment to another free time of the same doctor: ≥ 60 min before its start
     (ERR_TIME_WINDOW), at most twice (ERR_MAX_RESCHEDULES), ERR_SLOT_CONFLICT when the time is taken."""
@@ -121,9 +116,8 @@ def reschedule_appointment(appointment_id: uuid.UUID):
     return to_json(RescheduleOut(appointment=_appointment(moved)))
 
 
-@patient.patch("/api/appointments/<uuid:appointment_id>/cancel")
-@require_role(*PARTIES)
-@api_spec.validate(json=CancelRequest, resp=Response(HTTP_200=CancelOut, **ERRORS), tags=["appointments"])
+@api_route(patient.patch("/api/appointments/<uuid:appointment_id>/cancel"), role=PARTIES, json=CancelRequest,
+           resp=Response(HTTP_200=CancelOut, **ERRORS), tags=["appointments"])
 def cancel_appointment(appointment_id: uuid.UUID):
     """Cancel: a patient ≥ 60 min before the start, a doctor any time with a reason, an admin any
     time. The answer states the refund (to the card or as credit)."""
@@ -135,10 +129,9 @@ def cancel_appointment(appointment_id: uuid.UUID):
                              late_credit_cents=done.refund.late_credit_cents))
 
 
-@patient.get("/api/appointments/<uuid:appointment_id>/history")
-@require_role(*PARTIES)
-@api_spec.validate(resp=Response(HTTP_200=HistoryOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope,
-                                 HTTP_404=ErrorEnvelope), tags=["appointments"])
+@api_route(patient.get("/api/appointments/<uuid:appointment_id>/history"), role=PARTIES,
+           resp=Response(HTTP_200=HistoryOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnvelope),
+           tags=["appointments"])
 def appointment_history(appointment_id: uuid.UUID):
     """The appointment's reschedules and cancellation, oldest first."""
     changes = history(current_user.actor, appointment_id)

@@ -3,7 +3,6 @@ page, the return page, and the payment API. Thin: every rule lives in core.payme
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -14,16 +13,15 @@ from pydantic import Field
 from spectree import Response
 
 from core import clock, runtime
-from core.booking.queries import get_appointment, page_appointments
-from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete, ValidationFailed
+from core.booking.queries import get_appointment
+from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete
 from core.payments import checkout, subscriptions, withdrawal
 from core.payments import local_checkout as local_checkout_rules
 from core.payments.local_checkout import CardOutcome, deliver_success
 from core.payments.local_subscriptions import deliver_plan_success
 from core.walkin import queue as walkin_queue
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import require_role
-from portals.hygiene import MAX_YEAR, MIN_YEAR
 from portals.patient import patient
 
 
@@ -298,11 +296,9 @@ class PaymentStartOut(ApiModel):
     checkout_url: str
 
 
-@patient.post("/api/payment/start")
-@require_role("patient")
-@api_spec.validate(json=PaymentStartRequest, resp=Response(HTTP_201=PaymentStartOut, HTTP_404=ErrorEnvelope,
-                                                           HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
-                   tags=["payments"])
+@api_route(patient.post("/api/payment/start"), role="patient", json=PaymentStartRequest,
+           resp=Response(HTTP_201=PaymentStartOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope,
+                         HTTP_422=ErrorEnvelope), tags=["payments"])
 def api_payment_start():
     """Open the checkout session of a held appointment (the same session while it is open).
     422 ERR_PROFILE_INCOMPLETE until the health profile is saved; 409 once the hold is gone."""
@@ -339,11 +335,9 @@ def plan_out(p: subscriptions.PlanStatus) -> PlanOut:
                    current_period_end=p.current_period_end, cancel_at_period_end=p.cancel_at_period_end)
 
 
-@patient.post("/api/payment/subscribe")
-@require_role("patient")
-@api_spec.validate(json=SubscribeRequest, resp=Response(HTTP_201=SubscribeOut, HTTP_403=ErrorEnvelope,
-                                                        HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
-                   tags=["payments"])
+@api_route(patient.post("/api/payment/subscribe"), role="patient", json=SubscribeRequest,
+           resp=Response(HTTP_201=SubscribeOut, HTTP_403=ErrorEnvelope, HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+           tags=["payments"])
 def api_subscribe():
     """Open the checkout of a monthly plan (Basic €29: 1 credit a month; Premium €59: 3 credits and
     priority support). 409 ERR_INVALID_STATE with a live plan (cancel it first); 422
@@ -354,9 +348,8 @@ def api_subscribe():
                                 checkout_session_id=session.session_id, checkout_url=session.url), 201)
 
 
-@patient.get("/api/payment/subscription")
-@require_role("patient")
-@api_spec.validate(resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
+@api_route(patient.get("/api/payment/subscription"), role="patient",
+           resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
 def api_subscription():
     """The caller's plan: the live one, or a cancelled one whose paid month is not over."""
     plan = subscriptions.current_plan(current_user.actor)
@@ -365,9 +358,8 @@ def api_subscription():
     return to_json(plan_out(plan))
 
 
-@patient.delete("/api/payment/subscription")
-@require_role("patient")
-@api_spec.validate(resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
+@api_route(patient.delete("/api/payment/subscription"), role="patient",
+           resp=Response(HTTP_200=PlanOut, HTTP_404=ErrorEnvelope), tags=["payments"])
 def api_cancel_subscription():
     """Cancel the plan at the end of the paid month (it stays active with its credits until
     `currentPeriodEnd`). Idempotent; 404 without a live plan."""
@@ -380,10 +372,8 @@ class WithdrawalOut(ApiModel):
     credit_removed: int = Field(description="cents of unused plan credit removed")
 
 
-@patient.post("/api/payment/subscription/withdraw")
-@require_role("patient")
-@api_spec.validate(resp=Response(HTTP_200=WithdrawalOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope),
-                   tags=["payments"])
+@api_route(patient.post("/api/payment/subscription/withdraw"), role="patient",
+           resp=Response(HTTP_200=WithdrawalOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope), tags=["payments"])
 def api_withdraw_subscription():
     """Withdraw from the plan within 14 days of its start: it ends at once, its unused credit is
     removed and the price minus €35 per consultation had is refunded. 409 after the 14 days; 404
@@ -391,83 +381,3 @@ def api_withdraw_subscription():
     done = withdrawal.withdraw(current_user.actor)
     return to_json(WithdrawalOut(subscription_id=done.subscription_id, refund=done.refund_cents,
                                  credit_removed=done.credit_removed_cents))
-
-
-class PaymentOut(ApiModel):
-    status: str
-    provider: str
-    amount: int = Field(description="cents")
-    refunded_amount: int = Field(description="cents")
-    currency: str
-
-
-class AppointmentOut(ApiModel):
-    id: uuid.UUID
-    doctor_id: uuid.UUID
-    doctor_name: str
-    start: datetime
-    end: datetime
-    status: str
-    reschedule_count: int
-    hold_expires_at: datetime | None
-    payment: PaymentOut | None
-
-
-class AppointmentList(ApiModel):
-    appointments: list[AppointmentOut]
-    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; "
-                                                              "null on the last page.")
-
-
-class AppointmentsQuery(ApiModel):
-    limit: int = Field(default=50, ge=1, le=100, description="At most this many (default 50, at most 100).")
-    cursor: str | None = Field(default=None, max_length=200, description="`nextCursor` of the previous page.")
-
-
-def encode_cursor(after: tuple[datetime, uuid.UUID]) -> str:
-    """Opaque to clients: the (start, id) of the last item, base64url."""
-    start, appointment_id = after
-    return base64.urlsafe_b64encode(f"{start.isoformat()}|{appointment_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        start, _, appointment_id = raw.partition("|")
-        after = datetime.fromisoformat(start), uuid.UUID(appointment_id)
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
-        raise ValidationFailed("cursor: not a cursor this API gave out.") from None
-    if after[0].tzinfo is None or not MIN_YEAR <= after[0].year <= MAX_YEAR:
-        raise ValidationFailed("cursor: not a cursor this API gave out.")
-    return after
-
-
-def appointment_out(a) -> AppointmentOut:
-    p = a.payment
-    return AppointmentOut(
-        id=a.id, doctor_id=a.doctor_id, doctor_name=a.doctor_name, start=a.start_at,
-        end=a.end_at, status=a.status, reschedule_count=a.reschedule_count, hold_expires_at=a.hold_expires_at,
-        payment=PaymentOut(status=p.status, provider=p.provider, amount=p.amount_cents,
-                           refunded_amount=p.refunded_cents, currency=p.currency) if p else None)
-
-
-@patient.get("/api/appointments")
-@require_role("patient", "doctor", "admin")
-@api_spec.validate(query=AppointmentsQuery, resp=Response(HTTP_200=AppointmentList, HTTP_401=ErrorEnvelope,
-                                                           HTTP_422=ErrorEnvelope), tags=["appointments"])
-def api_appointments():
-    """The caller's appointments (a patient's own, a doctor's own, all for an admin), with payment:
-    the latest start first, `limit` per page; follow `nextCursor` until it is null."""
-    query: AppointmentsQuery = request.context.query
-    found = page_appointments(current_user.actor, limit=query.limit,
-                              after=decode_cursor(query.cursor) if query.cursor else None)
-    return to_json(AppointmentList(appointments=[appointment_out(a) for a in found.items],
-                                   next_cursor=encode_cursor(found.next_after) if found.next_after else None))
-
-
-@patient.get("/api/appointments/<uuid:appointment_id>")
-@require_role("patient", "doctor", "admin")
-@api_spec.validate(resp=Response(HTTP_200=AppointmentOut, HTTP_404=ErrorEnvelope), tags=["appointments"])
-def api_appointment(appointment_id: uuid.UUID):
-    """One appointment with its status and payment {status, amount, refundedAmount}."""
-    return to_json(appointment_out(get_appointment(current_user.actor, appointment_id)))

@@ -23,7 +23,7 @@ from core.video import ice, policy, room
 from core.video.joining import JoinSession, join_session
 from core.video.readiness import latest_test_of, record_test
 from core.video.zoom import SessionSigner
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import require_role
 from portals.limits import limiter
 from portals.patient import patient
@@ -148,13 +148,10 @@ class TestResultOut(ApiModel):
     valid_until: datetime | None = Field(description="joining accepts this test until then")
 
 
-@patient.post("/api/video-test/result")
-@require_role(*PARTICIPANTS)
-@limiter.limit(PER_USER_RESULTS, key_func=_user_key)
-@api_spec.validate(json=TestResultIn, resp=Response(HTTP_201=TestResultOut, HTTP_403=ErrorEnvelope,
-                                                    HTTP_404=ErrorEnvelope, HTTP_422=ErrorEnvelope,
-                                                    HTTP_429=ErrorEnvelope),
-                   tags=["video"])
+@api_route(patient.post("/api/video-test/result"), role=PARTICIPANTS,
+           guards=[limiter.limit(PER_USER_RESULTS, key_func=_user_key)], json=TestResultIn,
+           resp=Response(HTTP_201=TestResultOut, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnvelope, HTTP_422=ErrorEnvelope,
+                         HTTP_429=ErrorEnvelope), tags=["video"])
 def api_video_test_result():
     """Record a device self-test (SPEC §10). The server re-checks `passed` against the thresholds
     from the numbers in `details` (camera ≥ 640×480, microphone > −45 dBFS, ≥ 1.2 Mbps down and up,
@@ -166,9 +163,7 @@ def api_video_test_result():
                            measurements=body.details.measurements(),
                            details=body.details.model_dump(mode="json", by_alias=True, exclude_none=True),
                            stun_required=stun_required())
-    return to_json(TestResultOut(id=recorded.id, appointment_id=recorded.appointment_id, passed=recorded.passed,
-                                 outcome=recorded.outcome, checks=recorded.checks, tested_at=recorded.tested_at,
-                                 valid_until=recorded.valid_until), 201)
+    return to_json(TestResultOut.model_validate(recorded), 201)
 
 
 # ---- bandwidth probes ----
@@ -187,11 +182,10 @@ def _uncached(response: FlaskResponse) -> FlaskResponse:
     return response
 
 
-@patient.get("/api/video-test/download")
-@require_role(*PARTICIPANTS)
-@limiter.limit(PER_USER_PROBES, key_func=_user_key)
-@api_spec.validate(query=DownloadQuery, resp=Response("HTTP_200", HTTP_401=ErrorEnvelope, HTTP_422=ErrorEnvelope,
-                                                      HTTP_429=ErrorEnvelope), tags=["video"])
+@api_route(patient.get("/api/video-test/download"), role=PARTICIPANTS,
+           guards=[limiter.limit(PER_USER_PROBES, key_func=_user_key)], query=DownloadQuery,
+           resp=Response("HTTP_200", HTTP_401=ErrorEnvelope, HTTP_422=ErrorEnvelope, HTTP_429=ErrorEnvelope),
+           tags=["video"])
 def api_probe_download():
     """Download probe: `bytes` random bytes (16 KiB–4 MiB), never cached or compressed (random
     bytes do not compress anyway), for the wizard to time. 60 probes a minute per user."""
@@ -200,11 +194,10 @@ def api_probe_download():
                                    headers={"Content-Length": str(size)}))
 
 
-@patient.post("/api/video-test/upload")
-@require_role(*PARTICIPANTS)
-@limiter.limit(PER_USER_PROBES, key_func=_user_key)
-@api_spec.validate(resp=Response(HTTP_200=UploadOut, HTTP_401=ErrorEnvelope, HTTP_413=ErrorEnvelope,
-                                 HTTP_429=ErrorEnvelope), tags=["video"])
+@api_route(patient.post("/api/video-test/upload"), role=PARTICIPANTS,
+           guards=[limiter.limit(PER_USER_PROBES, key_func=_user_key)],
+           resp=Response(HTTP_200=UploadOut, HTTP_401=ErrorEnvelope, HTTP_413=ErrorEnvelope, HTTP_429=ErrorEnvelope),
+           tags=["video"])
 def api_probe_upload():
     """Upload probe: any body (application/octet-stream) up to 1 MiB, read and thrown away;
     answers how many bytes arrived. 413 beyond the limit, 60 probes a minute per user."""
@@ -256,10 +249,9 @@ def join_out(session: JoinSession) -> JoinOut:
                    join_url=url_for("patient.visit", appointment_id=session.appointment_id))
 
 
-@patient.get("/api/appointments/<uuid:appointment_id>/join")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(resp=Response(HTTP_200=JoinOut, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnvelope,
-                                 HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope), tags=["video"])
+@api_route(patient.get("/api/appointments/<uuid:appointment_id>/join"), role=PARTICIPANTS,
+           resp=Response(HTTP_200=JoinOut, HTTP_403=ErrorEnvelope, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope,
+                         HTTP_422=ErrorEnvelope), tags=["video"])
 def api_join(appointment_id: uuid.UUID):
     """The video session of a consultation, for its patient or its doctor only (SPEC §12): the
     Zoom Video SDK signature (host for the doctor, attendee for the patient, session bound to the

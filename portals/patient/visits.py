@@ -15,8 +15,7 @@ from spectree import Response
 
 from core import runtime
 from core.video import room
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
-from portals.auth import require_role
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.patient import patient
 
 PARTICIPANTS = ("patient", "doctor")
@@ -48,24 +47,19 @@ class RoomStateOut(ApiModel):
 
 
 def state_out(v: room.RoomView) -> RoomStateOut:
-    return RoomStateOut(appointment_id=v.appointment_id, role=v.role, phase=v.phase, status=v.status,
-                        start_at=v.start_at, opens_at=v.opens_at, closes_at=v.closes_at, now=v.now,
-                        readiness=v.readiness, join_refusal=v.join_refusal, peer_name=v.peer_name,
-                        peer_state=v.peer_state, peer_since=v.peer_since, peer_here=v.peer_here)
+    return RoomStateOut.model_validate(v)
 
 
-@patient.post("/api/visits/<uuid:appointment_id>/waiting")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(resp=Response(HTTP_200=RoomStateOut, **ERRORS), tags=["video"])
+@api_route(patient.post("/api/visits/<uuid:appointment_id>/waiting"), role=PARTICIPANTS,
+           resp=Response(HTTP_200=RoomStateOut, **ERRORS), tags=["video"])
 def api_visit_waiting(appointment_id: uuid.UUID):
     """The participant is on the page (SPEC §16): writes `waiting` on the transition and answers
     the room's state. The page calls it on load and every few seconds until the call starts."""
     return to_json(state_out(room.enter_waiting_room(current_user.actor, appointment_id)))
 
 
-@patient.get("/api/visits/<uuid:appointment_id>")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(resp=Response(HTTP_200=RoomStateOut, **ERRORS), tags=["video"])
+@api_route(patient.get("/api/visits/<uuid:appointment_id>"), role=PARTICIPANTS,
+           resp=Response(HTTP_200=RoomStateOut, **ERRORS), tags=["video"])
 def api_visit_state(appointment_id: uuid.UUID):
     """The room's state for one participant (phase, countdown, the other side's presence)."""
     return to_json(state_out(room.room_view(current_user.actor, appointment_id)))
@@ -89,9 +83,8 @@ class JoinedOut(ApiModel):
     rejoined: bool
 
 
-@patient.post("/api/visits/<uuid:appointment_id>/join")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(json=JoinIn, resp=Response(HTTP_200=JoinedOut, **ERRORS), tags=["video"])
+@api_route(patient.post("/api/visits/<uuid:appointment_id>/join"), role=PARTICIPANTS, json=JoinIn,
+           resp=Response(HTTP_200=JoinedOut, **ERRORS), tags=["video"])
 def api_visit_join(appointment_id: uuid.UUID):
     """Join the call from this tab (SPEC §16): 422 ERR_TIME_WINDOW outside the window, 409
     ERR_VIDEO_TEST_REQUIRED without a passed device test in 24 h, 409 ERR_INVALID_STATE unless
@@ -113,10 +106,8 @@ class SentOut(ApiModel):
     sent: int = Field(description="messages this participant has sent for this visit (at most 200)")
 
 
-@patient.post("/api/visits/<uuid:appointment_id>/signals")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(json=SignalIn, resp=Response(HTTP_201=SentOut, HTTP_413=ErrorEnvelope, HTTP_429=ErrorEnvelope,
-                                                **ERRORS), tags=["video"])
+@api_route(patient.post("/api/visits/<uuid:appointment_id>/signals"), role=PARTICIPANTS, json=SignalIn,
+           resp=Response(HTTP_201=SentOut, HTTP_413=ErrorEnvelope, HTTP_429=ErrorEnvelope, **ERRORS), tags=["video"])
 def api_visit_send(appointment_id: uuid.UUID):
     """Send one signalling message to the other participant: ≤ 16 KiB (413), ≤ 200 per
     participant per visit (429 ERR_SIGNAL_LIMIT). Kept in Redis until an hour after the window."""
@@ -142,9 +133,8 @@ class SignalsOut(ApiModel):
     peer_here: bool
 
 
-@patient.get("/api/visits/<uuid:appointment_id>/signals")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(query=SignalsQuery, resp=Response(HTTP_200=SignalsOut, **ERRORS), tags=["video"])
+@api_route(patient.get("/api/visits/<uuid:appointment_id>/signals"), role=PARTICIPANTS, query=SignalsQuery,
+           resp=Response(HTTP_200=SignalsOut, **ERRORS), tags=["video"])
 def api_visit_receive(appointment_id: uuid.UUID):
     """The other participant's messages from `cursor` on, in order (short polling: answers at
     once, so no worker waits)."""
@@ -163,9 +153,8 @@ class PresenceIn(ApiModel):
     tab: str = TAB
 
 
-@patient.post("/api/visits/<uuid:appointment_id>/leave")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(json=LeaveIn, resp=Response("HTTP_204", **ERRORS), tags=["video"])
+@api_route(patient.post("/api/visits/<uuid:appointment_id>/leave"), role=PARTICIPANTS, json=LeaveIn,
+           resp=Response("HTTP_204", **ERRORS), tags=["video"])
 def api_visit_leave(appointment_id: uuid.UUID):
     """Hang up (or the tab closes): "bye" to the other side and a `left` event."""
     body: LeaveIn = request.context.json
@@ -173,9 +162,8 @@ def api_visit_leave(appointment_id: uuid.UUID):
     return "", 204
 
 
-@patient.post("/api/visits/<uuid:appointment_id>/reconnected")
-@require_role(*PARTICIPANTS)
-@api_spec.validate(json=PresenceIn, resp=Response("HTTP_204", **ERRORS), tags=["video"])
+@api_route(patient.post("/api/visits/<uuid:appointment_id>/reconnected"), role=PARTICIPANTS, json=PresenceIn,
+           resp=Response("HTTP_204", **ERRORS), tags=["video"])
 def api_visit_reconnected(appointment_id: uuid.UUID):
     """The call recovered after "reconnecting…": a `reconnected` event."""
     room.report_reconnected(current_user.actor, appointment_id, request.context.json.tab)

@@ -16,7 +16,7 @@ from core.accounts.profile import GENDERS, get_profile
 from core.errors import DomainError, PaymentFailed, ProfileIncomplete
 from core.payments.checkout import credit_offer
 from core.walkin import queue
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import current_actor, require_role
 from portals.patient import patient
 from portals.web.visitor import visitor_id
@@ -142,14 +142,10 @@ class WalkinStateOut(ApiModel):
     paid_at: datetime | None
 
 
-@patient.get("/api/walkin/<uuid:request_id>")
-@require_role("patient")
-@api_spec.validate(resp=Response(HTTP_200=WalkinStateOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope,
-                                 HTTP_404=ErrorEnvelope), tags=["walk-in"])
+@api_route(patient.get("/api/walkin/<uuid:request_id>"), role="patient",
+           resp=Response(HTTP_200=WalkinStateOut, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope,
+                         HTTP_404=ErrorEnvelope), tags=["walk-in"])
 def api_walkin_state(request_id: uuid.UUID):
     """The patient's own walk-in request (SPEC §17): polled by the waiting room."""
     v = queue.request_view(current_user.actor, request_id)
-    return to_json(WalkinStateOut(id=v.id, status=v.status, position=v.position,
-                                  estimated_minutes=v.estimated_minutes, waited_seconds=v.waited_seconds,
-                                  refund_offered=v.refund_offered, doctors_taking=v.doctors_taking,
-                                  appointment_id=v.appointment_id, readiness=v.readiness, paid_at=v.paid_at))
+    return to_json(WalkinStateOut.model_validate(v))

@@ -19,7 +19,7 @@ from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import ChallengeRequired, Unauthenticated
 from core.scheduling.availability import doctor_availability, next_free_slots
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import SessionUser, current_actor, has_bearer_token
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
@@ -76,11 +76,9 @@ def challenge_required() -> ChallengeRequired:
     return ChallengeRequired(details={"question": challenge.question, "challengeToken": challenge.token})
 
 
-@public.post("/api/auth/token")
-@limiter.limit(PER_IP_AUTH)
-@api_spec.validate(json=TokenRequest, resp=Response(HTTP_200=TokenResponse, HTTP_401=ErrorEnvelope,
-                                                    HTTP_403=ErrorEnvelope, HTTP_422=ErrorEnvelope,
-                                                    HTTP_429=ErrorEnvelope), tags=["auth"])
+@api_route(public.post("/api/auth/token"), guards=[limiter.limit(PER_IP_AUTH)], json=TokenRequest,
+           resp=Response(HTTP_200=TokenResponse, HTTP_401=ErrorEnvelope, HTTP_403=ErrorEnvelope, HTTP_422=ErrorEnvelope,
+                         HTTP_429=ErrorEnvelope), tags=["auth"])
 def create_token():
     """Exchange email and password for a short-lived bearer token (JWT, HS256). After failed
     attempts on the account or from the address, the same human check as /login: 403
@@ -102,8 +100,7 @@ def create_token():
     return to_json(TokenResponse(access_token=token, expires_in=settings.jwt_ttl_seconds))
 
 
-@public.get("/api/doctors")
-@api_spec.validate(resp=Response(HTTP_200=DoctorList), tags=["doctors"])
+@api_route(public.get("/api/doctors"), resp=Response(HTTP_200=DoctorList), tags=["doctors"])
 def doctors():
     """All doctors: id, name, specialty, languages, rating, online."""
     rows = list_doctors(ANONYMOUS)
@@ -140,9 +137,9 @@ class NextSlots(ApiModel):
     doctors: dict[str, list[AvailabilityOut]]
 
 
-@public.get("/api/doctors/<uuid:doctor_id>/unified-availability")
-@api_spec.validate(query=WindowQuery, resp=Response(HTTP_200=AvailabilityList, HTTP_404=ErrorEnvelope,
-                                                     HTTP_422=ErrorEnvelope), tags=["availability"])
+@api_route(public.get("/api/doctors/<uuid:doctor_id>/unified-availability"), query=WindowQuery,
+           resp=Response(HTTP_200=AvailabilityList, HTTP_404=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+           tags=["availability"])
 def unified_availability(doctor_id: uuid.UUID):
     """Bookable starts (and booked times) of one doctor, default the next 7 days, at most 62 days.
     Times are ISO 8601 in UTC; each viewer's page shows them in the viewer's own zone."""
@@ -152,9 +149,8 @@ def unified_availability(doctor_id: uuid.UUID):
                                     slots=[AvailabilityOut.from_entry(e, UTC) for e in found.slots]))
 
 
-@public.get("/api/doctors/next-slots")
-@api_spec.validate(query=NextSlotsQuery, resp=Response(HTTP_200=NextSlots, HTTP_422=ErrorEnvelope),
-                   tags=["availability"])
+@api_route(public.get("/api/doctors/next-slots"), query=NextSlotsQuery,
+           resp=Response(HTTP_200=NextSlots, HTTP_422=ErrorEnvelope), tags=["availability"])
 def doctors_next_slots():
     """The next `count` bookable starts of many doctors in one call (the home grid)."""
     query: NextSlotsQuery = request.context.query
@@ -192,11 +188,9 @@ class Accepted(ApiModel):
     message: str
 
 
-@public.post("/api/auth/signup")
-@limiter.limit(PER_IP_SIGNUP)
-@api_spec.validate(json=SignupRequest, resp=Response(HTTP_201=SignupResponse, HTTP_403=ErrorEnvelope,
-                                                     HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope,
-                                                     HTTP_429=ErrorEnvelope), tags=["auth"])
+@api_route(public.post("/api/auth/signup"), guards=[limiter.limit(PER_IP_SIGNUP)], json=SignupRequest,
+           resp=Response(HTTP_201=SignupResponse, HTTP_403=ErrorEnvelope, HTTP_409=ErrorEnvelope,
+                         HTTP_422=ErrorEnvelope, HTTP_429=ErrorEnvelope), tags=["auth"])
 def api_signup():
     """Create a patient account (password policy; ERR_DUP_EMAIL whatever the email's case) and sign in.
     When a human check is needed the answer is 403 ERR_CHALLENGE_REQUIRED with a question to answer."""
@@ -211,11 +205,10 @@ def api_signup():
     return to_json(SignupResponse(id=user.id, email=user.email, role=user.role), 201)
 
 
-@public.post("/api/auth/forgot")
-@limiter.limit(PER_IP_FORGOT)
-@limiter.limit(PER_ACCOUNT_FORGOT, key_func=account_key)
-@api_spec.validate(json=ForgotRequest, resp=Response(HTTP_202=Accepted, HTTP_422=ErrorEnvelope,
-                                                     HTTP_429=ErrorEnvelope), tags=["auth"])
+@api_route(public.post("/api/auth/forgot"),
+           guards=[limiter.limit(PER_IP_FORGOT), limiter.limit(PER_ACCOUNT_FORGOT, key_func=account_key)],
+           json=ForgotRequest, resp=Response(HTTP_202=Accepted, HTTP_422=ErrorEnvelope, HTTP_429=ErrorEnvelope),
+           tags=["auth"])
 def api_forgot():
     """Email a single-use reset link valid 60 minutes. The same answer whether or not the email exists."""
     body: ForgotRequest = request.context.json

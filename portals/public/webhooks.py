@@ -16,7 +16,7 @@ from spectree import Response
 
 from core.errors import ValidationFailed
 from core.payments.webhooks import handle, verify
-from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import parse_json
 from portals.public import public
 
@@ -106,9 +106,9 @@ def check_event_shape(payload: bytes, signature: str) -> None:
                                details={"fields": fields}) from None
 
 
-@public.post("/api/payment/webhook")
-@api_spec.validate(resp=Response(HTTP_200=WebhookOut, HTTP_400=ErrorEnvelope, HTTP_409=ErrorEnvelope,
-                                HTTP_422=ErrorEnvelope), tags=["payments"])
+@api_route(public.post("/api/payment/webhook"),
+           resp=Response(HTTP_200=WebhookOut, HTTP_400=ErrorEnvelope, HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
+           tags=["payments"])
 def payment_webhook():
     """Stripe-signed events (`Stripe-Signature`, secret `STRIPE_WEBHOOK_SECRET`). 400 on a bad
     signature (or one dated more than 5 minutes ahead), 422 on a signed event without the fields it
