@@ -77,7 +77,12 @@ def test_the_ci_workflow_runs_the_stages_in_order_and_waits_for_approval_to_prom
     assert "--strategy bluegreen" in staging and "doktu-staging" in staging
     promote = " ".join(step.get("run", "") for step in jobs["promote"]["steps"])
     assert "--image registry.fly.io/doktu-staging:${{ github.sha }}" in promote
-    assert "chromium" in " ".join(step.get("run", "") for step in jobs["e2e"]["steps"])
+    # Each test stage is a stage of .ci/run, the script developers run: the same gates everywhere.
+    stages = {name: " ".join(step["run"] for step in jobs[name]["steps"] if "run" in step)
+              for name in ("lint", "test", "e2e")}
+    assert stages == {"lint": "bash .ci/run lint", "test": "bash .ci/run unit", "e2e": "bash .ci/run e2e"}
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "chromium" in script and "pages.py --budget" in script and "lint-imports" in script
 
 
 def test_the_image_is_slim_and_runs_as_a_user():
