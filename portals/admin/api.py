@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask_login import current_user
 from pydantic import Field
 from spectree import Response as Responses
 
-from core import heartbeats
+from core import heartbeats, runtime
 from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
@@ -183,7 +183,7 @@ def csv_response(body: str, filename: str) -> Response:
 
 def failed_job_count() -> int | None:
     """Jobs in RQ's failed registry (the alert "jobs failing"); None when Redis does not answer."""
-    queue = current_app.extensions.get("doktu_queue")
+    queue = getattr(runtime.current().dispatcher, "queue", None)  # RQ's (jobs.runtime.RqDispatcher)
     if queue is None:
         return None
     try:
