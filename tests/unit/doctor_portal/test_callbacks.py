@@ -71,7 +71,9 @@ def test_pressing_a_white_cell_turns_it_on(monkeypatch):
 
     monkeypatch.setattr(doctor_calendar, "toggle_cell", toggle)
     _, message, _ = cb.press_cell(DOCTOR, press("unavailable"), KEY)
-    assert seen["on"] is True and message == "Tuesday 3 March, 14:00 is now available."
+    # 14:00 and 14:15 lie between the offered 13:45 and 14:30 (the 45-minute rhythm)
+    assert seen["on"] is True and message == ("Tuesday 3 March, 14:00 is now available (not offered to patients: "
+                                              "between two offered starts 45 minutes apart).")
 
 
 def test_a_refused_press_says_why_and_shows_the_cell_as_it_is(monkeypatch):
