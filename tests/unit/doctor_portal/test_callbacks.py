@@ -109,7 +109,8 @@ def test_refresh_sends_only_what_changed(monkeypatch):
     grid, key2, sig_patch, title, updates = cb.render_calendar(
         DOCTOR, {"view": "week", "anchor": "2026-03-02"}, key=key, sigs=sigs, partial=True)
     assert grid is no_update and key2 is no_update and isinstance(sig_patch, Patch)
-    assert [u[0] for u in updates] == ["doctor-cell-28-1"]
+    # 14:00, and 13:30 whose 13:45 start now overlaps the closed time (no longer offered)
+    assert [u[0] for u in updates] == ["doctor-cell-27-1", "doctor-cell-28-1"]
 
 
 def test_refresh_of_another_grid_renders_it_whole(monkeypatch):
