@@ -177,7 +177,8 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
     (green) when a start inside it is open, and offered when one is offered — else `not_offered`
     says why. Bookings and holds are drawn from their rows (names, the amber of a paying patient)."""
     day_start, day_end = local_day_bounds(tz, day)
-    held = [(s.start, s.end) for s in slots if s.held]
+    # A hold takes one consultation from its start, however long the (explicit) row it holds.
+    held = [(s.start, s.start + template.duration) for s in slots if s.held]
     verdicts = classify_day(
         tz=tz, day=day, now=now, template=template, online=online,
         explicit=[ExplicitSlot(None, s.start, s.end, s.is_available) for s in slots if s.explicit],

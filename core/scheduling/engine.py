@@ -257,6 +257,7 @@ class _Rules:
         the template. A turned-off slot is never re-filled."""
         duration = self.duration
         if day in self.available:
+            day_over = _ts(_local(day + timedelta(days=1), time(0), self.tz))
             slots = sorted(self.available[day])
             ids = {s: slot_id for s, _, slot_id in slots}
             found: list[tuple[int, uuid.UUID | None]] = []
@@ -266,7 +267,7 @@ class _Rules:
                     run_end = max(run_end, e)
                     continue
                 moment = run_start
-                while moment + duration <= run_end:
+                while moment + duration <= run_end and moment < day_over:  # a start belongs to its day
                     found.append((moment, ids.get(moment)))
                     moment += QUARTER_SECONDS
                 if s is not None:

@@ -14,10 +14,10 @@ from core.scheduling.engine import (
     Busy,
     ExplicitSlot,
     Hold,
-    WorkingTemplate,
-    next_free,
     Verdict,
+    WorkingTemplate,
     classify_day,
+    next_free,
     template_starts,
     unified_availability,
 )
