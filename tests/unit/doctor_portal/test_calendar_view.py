@@ -130,7 +130,7 @@ def test_month_day_buttons_open_the_day():
     assert button["data-open-day"] == "2026-02-23"
     assert button["aria-label"] == "Monday 23 February: past, 1 booked — press to open the day"
     later = table.children[1].children[1].children[1].children.to_plotly_json()["props"]
-    assert later["aria-label"] == "Tuesday 3 March: 20 open, 1 booked — press to open the day"
+    assert later["aria-label"] == "Tuesday 3 March: 20 times patients can book, 1 booked — press to open the day"
 
 
 def test_zone_label_follows_daylight_saving():
