@@ -22,7 +22,7 @@ hold (the spec's rules allow it); it is just not shown.
 from __future__ import annotations
 
 import uuid
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -198,12 +198,6 @@ def _range_starts(tz: ZoneInfo, day: date, hours: Range, template: WorkingTempla
         moment += template.step
 
 
-def _near(sorted_starts: Sequence[int], moment: int, distance: int) -> bool:
-    """Is any start strictly closer than `distance` seconds to `moment`?"""
-    i = bisect_right(sorted_starts, moment - distance)  # first start strictly after moment - distance
-    return i < len(sorted_starts) and sorted_starts[i] < moment + distance
-
-
 def _overlaps(intervals: Sequence[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in intervals)
 
@@ -282,31 +276,49 @@ class _Rules:
         """The verdict of each open start of one day (in order). The rhythm walks the whole day,
         past included, so it does not slide as the clock moves."""
         verdicts: list[Verdict] = []
-        last = None  # the latest offered start of the walk (past ones count)
-        buffer, duration = self.buffer, self.duration
+        last = -BIG  # the latest offered start of the walk (past ones count)
+        buffer, duration, earliest, now = self.buffer, self.duration, self.earliest, self.now
+        booked, others, holds, mine, busy, rhythm = (self.booked, self.others, self.holds, self.mine, self.busy,
+                                                     self.rhythm)
+        offered, offline = Verdict.OFFERED, not self.online
         for start, _ in starts:
-            if not self.online:
-                verdict = Verdict.OFFLINE
-            elif _near(self.booked, start, duration):
+            if offline:
+                verdicts.append(Verdict.OFFLINE)
+                continue
+            gap = _gap(booked, start)
+            if gap < duration:
                 verdict = Verdict.BOOKED
-            elif _near(self.booked, start, buffer):
+            elif gap < buffer:
                 verdict = Verdict.BUFFER
-            elif start in self.mine:
-                verdict = Verdict.HELD if _near(self.others, start, buffer) else Verdict.OFFERED
-            elif _near(self.holds, start, buffer):
+            elif start in mine:
+                verdict = Verdict.HELD if _gap(others, start) < buffer else offered
+            elif _gap(holds, start) < buffer:
                 verdict = Verdict.HELD
-            elif self.busy and _overlaps(self.busy, start, start + duration):
+            elif busy and _overlaps(busy, start, start + duration):
                 verdict = Verdict.BUSY
-            elif self.rhythm and last is not None and start - last < buffer:
+            elif rhythm and start - last < buffer:
                 verdict = Verdict.RHYTHM
             else:
-                verdict = Verdict.OFFERED
-            if verdict is Verdict.OFFERED:
+                verdict = offered
+            if verdict is offered:
                 last = start
-            if start < self.earliest and verdict is not Verdict.OFFLINE:
-                verdict = Verdict.PAST if start < self.now else Verdict.NOTICE
+            if start < earliest:
+                verdict = Verdict.PAST if start < now else Verdict.NOTICE
             verdicts.append(verdict)
         return verdicts
+
+
+BIG = 1 << 62  # "no such instant": farther than any gap
+
+
+def _gap(sorted_starts: Sequence[int], moment: int) -> int:
+    """Seconds from `moment` to the nearest of `sorted_starts` (BIG if there are none)."""
+    if not sorted_starts:
+        return BIG
+    i = bisect_left(sorted_starts, moment)
+    after = sorted_starts[i] - moment if i < len(sorted_starts) else BIG
+    before = moment - sorted_starts[i - 1] if i else BIG
+    return min(after, before)
 
 
 QUARTER_SECONDS = int(QUARTER.total_seconds())
