@@ -252,7 +252,7 @@ class _Rules:
         duration = self.duration
         if day in self.available:
             day_over = _ts(_local(day + timedelta(days=1), time(0), self.tz))
-            slots = sorted(self.available[day])
+            slots = sorted(self.available[day], key=lambda slot: (slot[0], slot[1]))
             ids = {s: slot_id for s, _, slot_id in slots}
             found: list[tuple[int, uuid.UUID | None]] = []
             run_start, run_end = slots[0][0], slots[0][1]
