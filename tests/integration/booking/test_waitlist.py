@@ -106,6 +106,7 @@ def test_a_declined_offer_goes_to_the_next_waiter_and_an_unanswered_one_expires(
         doctor, make_user, onboarded, admin, clock_at):
     first, second = onboarded(), onboarded()
     waitlist.join_waitlist(first.actor, doctor.doctor.id, date(2026, 3, 5))
+    clock_at(clock.now() + timedelta(seconds=1))  # asked a second later: second in line
     waitlist.join_waitlist(second.actor, doctor.doctor.id, date(2026, 3, 5))
     _other, freed = booked(make_user, doctor, paris(3, 11))
     changes.cancel(admin.actor, freed, reason="Family matter")
@@ -216,6 +217,7 @@ def test_offers_are_owed_so_nothing_is_lost_when_the_dispatch_fails(doctor, make
 def test_leaving_the_waitlist_lapses_the_offer_and_passes_it_on(doctor, make_user, onboarded, admin, clock_at):
     first, second = onboarded(), onboarded()
     entry = waitlist.join_waitlist(first.actor, doctor.doctor.id, date(2026, 3, 5))
+    clock_at(clock.now() + timedelta(seconds=1))  # asked a second later: second in line
     waitlist.join_waitlist(second.actor, doctor.doctor.id, date(2026, 3, 5))
     _other, freed = booked(make_user, doctor, paris(3, 11))
     changes.cancel(admin.actor, freed, reason="Sick")
