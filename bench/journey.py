@@ -275,9 +275,15 @@ def main() -> None:
     waits = [t.waiting for t in tallies]
     print(f"waiting on server + browser: median {statistics.median(waits):.2f} s, max {max(waits):.2f} s "
           f"(target ≤ 3 s)")
-    for name, seconds in last.steps:
-        print(f"  {name:<34} {seconds * 1000:7.0f} ms")
+    print_steps(tallies, 34)
     print_profile(tallies)
+
+
+def print_steps(tallies: list[Tally], width: int) -> None:
+    """Each step's median over the runs."""
+    for i, (name, _) in enumerate(tallies[-1].steps):
+        seconds = statistics.median(t.steps[i][1] for t in tallies if len(t.steps) > i)
+        print(f"  {name:<{width}} {seconds * 1000:7.0f} ms")
 
 
 def print_profile(tallies: list[Tally]) -> None:
@@ -314,8 +320,7 @@ def main_now(args) -> None:
     waits = [t.waiting for t in tallies]
     print(f"waiting on server + browser: median {statistics.median(waits):.2f} s, max {max(waits):.2f} s "
           f"(target ≤ 3 s)")
-    for name, seconds in last.steps:
-        print(f"  {name:<38} {seconds * 1000:7.0f} ms")
+    print_steps(tallies, 38)
     print_profile(tallies)
     print(f"apart: device test while queued median {statistics.median(e.device_test for _, e in results):.1f} s; "
           f"the doctor saw 'devices ready' after {statistics.median(e.doctor_reaction for _, e in results):.1f} s")
