@@ -19,6 +19,7 @@ from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
 from core.models.support import SUPPORT_STATUSES, SupportConversation, SupportHealthBody, SupportMessage
+from core.models.waitlist import WaitlistEntry, WaitlistOffer
 from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
     "User",
     "VideoTest",
     "VisitEvent",
+    "WaitlistEntry",
+    "WaitlistOffer",
     "WalkinRequest",
     "rating_stats",
 ]
