@@ -175,7 +175,8 @@ def page_of(actor: Actor, key: str, range_name: str, page: int = 1, *, page_size
     return Page(listing, period, [dict(r) for r in rows], total, page, page_size)
 
 
-def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None = None) -> str:
+def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None = None,
+                language: str | None = None) -> str:
     """The whole table of the period as CSV (at most EXPORT_LIMIT rows): times in ISO 8601 UTC,
     money in cents, the row id first."""
     require_staff(actor)
@@ -186,7 +187,7 @@ def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None
     frame = pd.DataFrame([dict(r) for r in rows], columns=["id", *[c for c, _ in listing.columns]])
     for column in frame.columns:
         frame[column] = [_csv_cell(v) for v in frame[column]]
-    return frame_csv(frame)
+    return frame_csv(frame, language=language)
 
 
 def _csv_cell(value):

@@ -12,10 +12,12 @@ from pydantic import Field
 from spectree import Response as Responses
 
 from core import heartbeats
+from core.csv_export import as_file
 from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.i18n import current_language
 from portals.state import state
 
 admin_api = Blueprint("admin_api", __name__)
@@ -175,16 +177,17 @@ def metrics_alerts():
 @require_role("admin")
 @api_spec.validate(query=ExportQuery, resp=Responses("HTTP_200", **ERRORS), tags=["metrics"])
 def metrics_export():
-    """CSV for analysts (text/csv, UTF-8): `table=kpis` (default) one row per KPI with the range,
+    """CSV for analysts (text/csv, UTF-8 with a byte order mark; `;`-separated with decimal commas
+    when the admin's language is French or German, as their Excel expects): `table=kpis` (default) one row per KPI with the range,
     both periods' values, the change and the definition; `table=daily` the figures per Paris day.
     Money in cents, ratios as fractions, an empty cell where a value is undefined."""
     query: ExportQuery = request.context.query
-    body = kpis.export_csv(current_user.actor, query.range, query.table)
+    body = kpis.export_csv(current_user.actor, query.range, query.table, language=current_language())
     return csv_response(body, f"doktu-{query.table}-{query.range}.csv")
 
 
 def csv_response(body: str, filename: str) -> Response:
-    return Response(body, mimetype="text/csv", headers={
+    return Response(as_file(body), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 

@@ -17,13 +17,14 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock, heartbeats
-from core.csv_export import write_csv
+from core.csv_export import as_file, write_csv
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
 from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.i18n import current_language
 from portals.state import state
 
 SECTIONS = [
@@ -260,20 +261,22 @@ def exports_table(range_name: str) -> html.Div:
 
 
 def csv_download(view: str, range_name: str) -> dict:
-    actor = current_user.actor
+    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style."""
+    actor, language = current_user.actor, current_language()
     if view in ("kpis", "daily"):
-        content = kpis.export_csv(actor, range_name, view)
+        content = kpis.export_csv(actor, range_name, view, language=language)
     elif view == "alerts":
-        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()))
+        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language)
     else:
-        content = listings.listing_csv(actor, view, range_name)
+        content = listings.listing_csv(actor, view, range_name, language=language)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
-    return {"content": content, "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
+    return {"content": as_file(content), "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
 
 
-def alerts_csv(found: list) -> str:
+def alerts_csv(found: list, *, language: str | None = None) -> str:
     return write_csv(["severity", "code", "title", "detail", "action", "action_href"],
-                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found])
+                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found],
+                     language=language)
 
 
 def range_filter() -> html.Div:
