@@ -89,13 +89,22 @@ def seed_command(history_months: int) -> None:
     click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
     click.echo(seed_calendars(settings.cal_api_key))
     if history_months:
-        from core.seed_history import seed_history
-
-        history = seed_history(history_months)
-        click.echo("History: already there (nothing added)." if history.skipped else
-                   f"History: {history.months} months, {history.patients} patients, {history.appointments} "
-                   f"appointments, {history.payments} payments, {history.funnel_events} funnel events.")
+        seed_history_with_report(history_months)
     print_logins(report, settings.demo_password if not settings.is_production else "<DOKTU_DEMO_PASSWORD>")
+
+
+def seed_history_with_report(months: int) -> None:
+    """Generate the demo history (idempotent) and say what it made and how long it took."""
+    import time
+
+    from core.seed_history import seed_history
+
+    started = time.perf_counter()
+    history = seed_history(months)
+    click.echo("History: already there (nothing added)." if history.skipped else
+               f"History: {history.months} months, {history.patients} patients, {history.appointments} "
+               f"appointments, {history.payments} payments, {history.funnel_events} funnel events "
+               f"({time.perf_counter() - started:.1f} s).")
 
 
 @cli.command("serve")
@@ -112,8 +121,11 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-def demo_command(host: str, port: int) -> None:
-    """One command: embedded PostgreSQL and Redis, migrate, seed, serve."""
+@click.option("--history", "history_months", default=3, show_default=True, type=click.IntRange(0, 60),
+              metavar="MONTHS", help="Months of demo history (bookings, payments, funnel) for the admin console; "
+                                     "0 for none. Added once: an existing history is kept.")
+def demo_command(host: str, port: int, history_months: int) -> None:
+    """One command: embedded PostgreSQL and Redis, migrate, seed (with 3 months of history), serve."""
     from portals.server import serve
 
     settings = Settings.from_env(database_url=None, redis_url=None, database_app_url=None)
@@ -124,6 +136,8 @@ def demo_command(host: str, port: int) -> None:
     with app.app_context():
         report = seed_demo(settings.demo_password)
         click.echo(seed_calendars(settings.cal_api_key))
+        if history_months:
+            seed_history_with_report(history_months)
     print_logins(report, settings.demo_password, f"http://{host}:{port}/")
     serve(settings, host=host, port=port, workers=1)
 

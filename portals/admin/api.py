@@ -178,8 +178,9 @@ def metrics_alerts():
 @api_spec.validate(query=ExportQuery, resp=Responses("HTTP_200", **ERRORS), tags=["metrics"])
 def metrics_export():
     """CSV for analysts (text/csv, UTF-8 with a byte order mark; `;`-separated with decimal commas
-    when the admin's language is French or German, as their Excel expects): `table=kpis` (default) one row per KPI with the range,
-    both periods' values, the change and the definition; `table=daily` the figures per Paris day.
+    when the admin's language is French or German, as their Excel expects): `table=kpis` (default)
+    one row per KPI with the range, both periods' values, the change and the definition;
+    `table=daily` the figures per Paris day.
     Money in cents, ratios as fractions, an empty cell where a value is undefined."""
     query: ExportQuery = request.context.query
     body = kpis.export_csv(current_user.actor, query.range, query.table, language=current_language())

@@ -24,7 +24,7 @@ from core.walkin import queue as walkin_queue
 from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
-from portals.i18n import current_language
+from portals.i18n import _, current_language
 from portals.state import state
 
 SECTIONS = [
@@ -52,10 +52,10 @@ def create_admin_dash(server: Flask) -> Dash:
     inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
-                  Input("admin-url", "pathname"))
+                  Output("admin-mobile-nav", "children"), Input("admin-url", "pathname"))
     def show_section(pathname: str | None):
         key = section_key(pathname)
-        return section_body(key), sidebar_links(key)
+        return section_body(key), sidebar_links(key), mobile_menu(key)
 
     @app.callback(Output("admin-range", "data"), Input({"type": "admin-range-option", "range": ALL}, "n_clicks"),
                   prevent_initial_call=True)
@@ -79,8 +79,8 @@ def create_admin_dash(server: Flask) -> Dash:
                   Output({"type": "admin-kpi-change", "key": ALL}, "children"),
                   Output({"type": "admin-kpi-change", "key": ALL}, "className"),
                   Output("admin-overview-alerts", "children"),
-                  Output("admin-funnel-chart", "figure"),
-                  Output("admin-bookings-chart", "figure"),
+                  Output("admin-funnel-chart", "children"),
+                  Output("admin-bookings-chart", "children"),
                   Output("admin-daily", "children"),
                   Output("admin-walkin", "children"),
                   Output("admin-updated", "children"),
@@ -148,14 +148,31 @@ def section_key(pathname: str | None) -> str:
     return slug if slug in dict(SECTIONS) else "overview"
 
 
-def sidebar_links(active: str) -> list:
+def section_labels() -> dict[str, str]:
+    return {"overview": _("Overview"), "appointments": _("Appointments"), "doctors": _("Doctors"),
+            "patients": _("Patients"), "payments": _("Payments"), "alerts": _("Alerts"), "reviews": _("Reviews"),
+            "inbox": _("Inbox"), "exports": _("Exports")}
+
+
+def sidebar_links(active: str, prefix: str = "admin-nav") -> list:
     # dcc.Link takes no aria-* keywords: the current section says so in visually hidden text.
+    labels = section_labels()
     return [
-        dcc.Link([label, html.Span(" (current section)", className="visually-hidden")]
-                 if key == active else label,
-                 href=f"/admin/{key}", id=f"admin-nav-{key}", className="is-active" if key == active else None)
-        for key, label in SECTIONS
+        dcc.Link([labels[key], html.Span(_(" (current section)"), className="visually-hidden")]
+                 if key == active else labels[key],
+                 href=f"/admin/{key}", id=f"{prefix}-{key}", className="is-active" if key == active else None)
+        for key, _label in SECTIONS
     ]
+
+
+def mobile_menu(active: str) -> html.Details:
+    """On a phone the sections sit behind one "Sections" summary (closed, so the KPIs come first);
+    re-rendered closed after each choice."""
+    return html.Details([
+        html.Summary([_("Sections"), html.Span(f" · {section_labels()[active]}", className="dk-muted")],
+                     id="admin-mobile-summary"),
+        html.Nav(sidebar_links(active, "admin-mnav"), **{"aria-label": _("Admin sections")}),
+    ], open=False, id=f"admin-mobile-details-{active}")
 
 
 def section_body(key: str) -> list:
@@ -235,7 +252,7 @@ def overview_outputs(range_name: str):
     updated = (f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute. "
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
-            views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
+            views.funnel_chart(funnel.steps), views.bookings_chart(series, period),
             views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
 
 
@@ -300,8 +317,9 @@ def admin_layout():
         portal_header("Admin console", current_user.user.full_name),
         dbc.Row([
             dbc.Col(html.Nav(sidebar_links("overview"), id="admin-sidebar", className="dk-sidebar",
-                             **{"aria-label": "Admin sections"}), md=3, lg=2),
+                             **{"aria-label": _("Admin sections")}), md=3, lg=2, className="admin-sidebar-col"),
             dbc.Col(html.Main([
+                html.Div(mobile_menu("overview"), id="admin-mobile-nav", className="admin-mobile-nav"),
                 html.Div([range_filter(), html.P(period_text(current_period(DEFAULT_RANGE)), id="admin-period",
                                                  className="dk-muted admin-period", role="status",
                                                  **{"aria-live": "polite"})],

@@ -12,25 +12,52 @@ from decimal import Decimal
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-import plotly.graph_objects as go
 from dash import dcc, html
 
 from core.metrics.alerts import Alert
 from core.metrics.definitions import KPIS, format_change, format_value
 from core.metrics.listings import Page
 from core.metrics.periods import PARIS, Period
+from portals.i18n import _
 
-PRIMARY, MUTED, LINE = "#1452d8", "#9aa7bd", "#d8dee8"
 SEVERITY_LABELS = {"critical": "Critical", "warning": "Warning", "info": "Info"}
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "staticPlot": False}
 
 
 # ---- tiles ----
 
+def kpi_labels() -> dict[str, str]:
+    return {"booked": _("Booked"), "completed": _("Completed"), "noShowRate": _("No-show %"), "arpa": _("ARPA"),
+            "appointmentsPerPatient": _("Appointments per patient"), "doctorUtilisation": _("Doctor utilisation"),
+            "bookingConversion": _("Booking conversion"), "newPatients": _("New patients")}
+
+
+def kpi_help() -> dict[str, str]:
+    """What each tile means, in the founders' words (the precise definitions, with their column and
+    event names, are in the API's `definition` and the README)."""
+    return {
+        "booked": _("Consultations paid for in the period (by card or with credit), counted when the payment "
+                    "went through, not when the consultation takes place. A booking later cancelled still "
+                    "counts."),
+        "completed": _("Consultations the doctor marked completed, among those starting in the period."),
+        "noShowRate": _("Share of ended consultations where the patient did not come: no-shows ÷ (completed + "
+                        "no-shows), by start time. Cancelled and upcoming ones are left out."),
+        "arpa": _("Average revenue per paying account: card payments of the period (consultations and plans), "
+                  "less refunds, divided by the number of accounts that paid. Consultations paid with credit "
+                  "are not counted twice."),
+        "appointmentsPerPatient": _("Consultations booked in the period ÷ the patients who booked them."),
+        "doctorUtilisation": _("Booked time ÷ the time doctors offered, for consultations starting in the "
+                               "period. Offered time is each doctor's open slots, or their usual weekly hours."),
+        "bookingConversion": _("Of the people who picked a time in the period, the share who paid for it "
+                               "(whenever they paid). Never above 100 %."),
+        "newPatients": _("Patient accounts created in the period."),
+    }
+
+
 def kpi_tiles() -> html.Div:
     """The eight tiles; their figures are filled in (and refreshed every 60 s) by a callback, so
     a tile keeps its focus and tooltip across refreshes."""
-    return html.Div([kpi_tile(k.key, k.label, k.definition) for k in KPIS], id="admin-tiles",
+    labels, helps = kpi_labels(), kpi_help()
+    return html.Div([kpi_tile(k.key, labels[k.key], helps[k.key]) for k in KPIS], id="admin-tiles",
                     className="admin-tiles")
 
 
@@ -59,7 +86,7 @@ def kpi_tile(key: str, label: str, definition: str) -> html.Div:
         html.Div([
             html.H2(label, className="admin-tile__label", id=f"admin-kpi-{key}-label"),
             html.Button("i", id=info_id, type="button", className="admin-tile__info",
-                        **{"aria-label": f"What {label} means", "aria-describedby": definition_id}),
+                        **{"aria-label": _("What %(label)s means", label=label), "aria-describedby": definition_id}),
         ], className="admin-tile__head"),
         html.P("…", className="admin-tile__value", id={"type": "admin-kpi-value", "key": key}),
         html.P("", className="admin-tile__change", id={"type": "admin-kpi-change", "key": key}),
@@ -200,40 +227,62 @@ def alerts_table(alerts: list[Alert]) -> html.Table | html.P:
 
 
 # ---- charts ----
+# Drawn in HTML and CSS rather than with plotly.js: two bar charts do not need the 1.4 MB library
+# (SPEC §22 "Weight"), the labels are text that wraps instead of overlapping, and the numbers are
+# real text (the funnel) or repeated in the table under the chart (bookings per day).
 
-def _layout(title: str) -> dict:
-    return {"title": {"text": title, "font": {"size": 15}}, "height": 300,
-            "margin": {"l": 40, "r": 16, "t": 44, "b": 40}, "paper_bgcolor": "#fff", "plot_bgcolor": "#fff",
-            "font": {"family": "system-ui, sans-serif", "color": "#1b2330"}, "showlegend": False}
-
-
-def funnel_figure(steps: pd.DataFrame) -> go.Figure:
-    figure = go.Figure(go.Funnel(y=list(steps["label"]), x=[int(v) for v in steps["people"]],
-                                 textinfo="value+percent initial", marker={"color": PRIMARY},
-                                 connector={"fillcolor": "#eef3ff"}))
-    figure.update_layout(**_layout("Booking funnel (people)"))
-    figure.update_layout(margin={"l": 150, "r": 16, "t": 44, "b": 20})
-    return figure
+def _percent(value) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f} %"
 
 
-def bookings_figure(frame: pd.DataFrame, period: Period) -> go.Figure:
-    """Booked per day; days outside the selected period (shown for context) in grey."""
+def funnel_chart(steps: pd.DataFrame) -> html.Div:
+    """One horizontal bar per step, as wide as its share of the first step, with the count and the
+    share of the step before written out."""
+    first = max(int(steps["people"].iloc[0]), 1) if len(steps) else 1
+    rows = []
+    for row in steps.to_dict("records"):
+        people = int(row["people"])
+        share = people / first
+        rows.append(html.Li([
+            html.Span(_(row["label"]), className="admin-bars__label"),
+            html.Span(html.Span(className="admin-bars__fill", style={"width": f"{share * 100:.1f}%"}),
+                      className="admin-bars__track", **{"aria-hidden": "true"}),
+            html.Span([html.Strong(f"{people:,}"), " ",
+                       html.Span(_("(%(share)s of the step before)", share=_percent(row["from_previous_step"]))
+                                 if row["from_previous_step"] is not None else "", className="dk-muted")],
+                      className="admin-bars__value"),
+        ], className="admin-bars__row", **{"data-step": row["step"], "data-people": str(people)}))
+    return html.Div([html.H2(_("Booking funnel (people)"), className="h6 admin-chart__title"),
+                     html.Ol(rows, className="admin-bars", id="admin-funnel-bars")])
+
+
+def bookings_chart(frame: pd.DataFrame, period: Period) -> html.Div:
+    """A column per Paris day (days outside the chosen period, shown for context, in grey); the
+    axis labels are short (weekday initial and day of month beyond two weeks) and never overlap."""
     days = list(frame.index)
-    inside = [period.first_day <= d <= period.last_day for d in days]
-    figure = go.Figure(go.Bar(x=[d.strftime("%a %d %b") for d in days], y=[int(v) for v in frame["booked"]],
-                              marker={"color": [PRIMARY if i else MUTED for i in inside]},
-                              hovertemplate="%{x}: %{y} booked<extra></extra>", text=[int(v) for v in frame["booked"]],
-                              textposition="auto"))
-    figure.update_layout(**_layout("Bookings per day (Paris days)"))
-    figure.update_xaxes(type="category", tickangle=-45 if len(days) > 10 else 0, showgrid=False)
-    figure.update_yaxes(rangemode="tozero", gridcolor=LINE)
-    return figure
+    values = [int(v) for v in frame["booked"]]
+    top = max([*values, 1])
+    few = len(days) <= 14  # a week or two: every column labelled "Mon 24" with its value on top
+    columns = []
+    for n, (day, value) in enumerate(zip(days, values, strict=True)):
+        inside = period.first_day <= day <= period.last_day
+        label = day.strftime("%a %d") if few else (day.strftime("%d %b") if n % 5 == 0 else "")
+        columns.append(html.Div([
+            html.Span(f"{value:,}" if few else "", className="admin-columns__value"),
+            html.Span(className="admin-columns__bar" + ("" if inside else " admin-columns__bar--context"),
+                      style={"height": f"{value / top * 100:.1f}%"}),
+            html.Span(label, className="admin-columns__label"),
+        ], className="admin-columns__day", title=f"{day:%a %d %b}: {value}"))
+    return html.Div([
+        html.H2(_("Bookings per day (Paris days)"), className="h6 admin-chart__title"),
+        html.Div(columns, className="admin-columns", id="admin-bookings-columns",
+                 style={"gridTemplateColumns": f"repeat({len(days)}, minmax(0, 1fr))"}, **{"aria-hidden": "true"}),
+    ])
 
 
-def chart(graph_id: str, caption: str) -> html.Figure:
+def chart(chart_id: str, caption: str) -> html.Figure:
     return html.Figure([
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, figure=go.Figure(layout=_layout("")),
-                  className="admin-graph"),
+        html.Div(html.P(_("Loading…"), className="dk-muted"), id=chart_id, className="admin-graph"),
         html.Figcaption(caption, className="visually-hidden"),
     ], className="dk-card admin-chart")
 
