@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core import clock
 from core.actor import Actor
@@ -213,3 +213,63 @@ def available(status: str, started: bool, card_left_cents: int) -> list[str]:
     if status == lifecycle.CANCELLED:
         keys.append("resend_notice")
     return keys
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: object  # datetime
+    action: str
+    actor_role: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AppointmentFacts:
+    """What the console shows next to an appointment's actions: who, when, its state and money,
+    which actions apply, and what was done to it (the audit trail). No medical content."""
+
+    id: uuid.UUID
+    doctor: str
+    patient: str
+    start_at: object  # datetime
+    status: str
+    paid_cents: int
+    refunded_cents: int
+    provider: str | None
+    actions: list[str]
+    audit: list[AuditLine]
+
+
+_FACTS = """
+SELECT a.id, d.display_name AS doctor, u.full_name AS patient, a.start_at, a.status,
+       p.amount_cents AS paid_cents, p.refunded_cents, p.provider
+  FROM appointments a JOIN doctors d ON d.id = a.doctor_id JOIN patients pt ON pt.id = a.patient_id
+  JOIN users u ON u.id = pt.user_id
+  LEFT JOIN LATERAL (SELECT amount_cents, refunded_cents, provider FROM payments
+                      WHERE appointment_id = a.id AND status IN ('succeeded', 'partially_refunded', 'refunded')
+                      ORDER BY created_at DESC LIMIT 1) p ON true
+ WHERE a.id = :id
+"""
+_TRAIL = """
+SELECT occurred_at, action, actor_role, details->>'reason' AS reason FROM audit_events
+ WHERE subject_type = 'appointment' AND subject_id = :id ORDER BY occurred_at DESC, id DESC LIMIT 20
+"""
+
+
+def appointment_facts(actor: Actor, appointment_id: uuid.UUID | str) -> AppointmentFacts:
+    require_admin(actor)
+    try:
+        key = appointment_id if isinstance(appointment_id, uuid.UUID) else uuid.UUID(str(appointment_id))
+    except ValueError as exc:
+        raise NotFound("No such appointment.") from exc
+    with unit_of_work(actor) as uow:
+        row = uow.session.execute(text(_FACTS), {"id": key}).mappings().first()
+        if row is None:
+            raise NotFound("No such appointment.")
+        trail = [AuditLine(r.occurred_at, r.action, r.actor_role, r.reason)
+                 for r in uow.session.execute(text(_TRAIL), {"id": str(key)})]
+    paid, refunded = int(row["paid_cents"] or 0), int(row["refunded_cents"] or 0)
+    card_left = paid - refunded if row["provider"] in ("stripe", "local") else 0
+    return AppointmentFacts(row["id"], row["doctor"], row["patient"], row["start_at"], row["status"], paid, refunded,
+                            row["provider"], available(row["status"], row["start_at"] <= clock.now(), card_left),
+                            trail)

@@ -94,6 +94,11 @@ class FunnelOut(ApiModel):
     counting: str
 
 
+class AlertLinkOut(ApiModel):
+    label: str = Field(description="the doctor or consultation the alert names")
+    href: str = Field(description="where to act on it in the console")
+
+
 class AlertOut(ApiModel):
     severity: Literal["critical", "warning", "info"]
     code: str
@@ -101,6 +106,7 @@ class AlertOut(ApiModel):
     detail: str
     action: str
     action_href: str | None
+    links: list[AlertLinkOut] = Field(default_factory=list)
 
 
 class JobRunOut(ApiModel):
@@ -168,7 +174,8 @@ def metrics_alerts():
     actor = current_user.actor
     found = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=state().redis)
     last_ran = heartbeats.seconds_since_last_run(actor)
-    return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now(),
+    return to_json(AlertsOut(alerts=[AlertOut(**{**a.__dict__, "links": [
+        AlertLinkOut(label=label, href=href) for label, href in a.links]}) for a in found], generated_at=clock.now(),
                              jobs_last_ran_seconds_ago=last_ran, jobs_status=alerts.jobs_status_text(last_ran),
                              jobs=[JobRunOut(**run.__dict__) for run in heartbeats.job_runs(actor)]))
 

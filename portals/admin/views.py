@@ -20,7 +20,9 @@ from core.metrics.listings import Page
 from core.metrics.periods import PARIS, Period
 from portals.i18n import _
 
-SEVERITY_LABELS = {"critical": "Critical", "warning": "Warning", "info": "Info"}
+
+def severity_labels() -> dict[str, str]:
+    return {"critical": _("Critical"), "warning": _("Warning"), "info": _("Info")}
 
 
 # ---- tiles ----
@@ -64,20 +66,22 @@ def kpi_tiles() -> html.Div:
 def walkin_tile() -> html.Section:
     """See a doctor now (SPEC §17): the queue's length and waits, filled in by the overview refresh."""
     return html.Section([
-        html.H2("See a doctor now", className="admin-tile__label", id="admin-walkin-title"),
+        html.H2(_("See a doctor now"), className="admin-tile__label", id="admin-walkin-title"),
         html.Div(html.P("…", className="dk-muted"), id="admin-walkin", role="status"),
     ], className="admin-tile admin-walkin", **{"aria-labelledby": "admin-walkin-title"})
 
 
 def walkin_figures(stats) -> list:
     """"2 waiting · longest 6 min · 1 over 15 min · 3 doctors taking · usual wait 4 min"."""
-    longest = f"{stats.longest_wait_seconds // 60} min" if stats.waiting else "—"
-    usual = f"about {stats.usual_wait} min" if stats.usual_wait else "—"
-    over = html.Strong(f"{stats.over_max_wait} over {stats.max_wait_minutes} min", className="admin-walkin__over") \
-        if stats.over_max_wait else f"none over {stats.max_wait_minutes} min"
-    return [html.P(f"{stats.waiting} waiting", className="admin-tile__value", id="admin-walkin-waiting"),
-            html.P([f"Longest wait {longest} · ", over, f" · {stats.doctors_taking} doctors taking consultations"
-                    f" · usual wait (7 days) {usual}"], className="admin-tile__change")]
+    longest = _("%(n)s min", n=stats.longest_wait_seconds // 60) if stats.waiting else "—"
+    usual = _("about %(n)s min", n=stats.usual_wait) if stats.usual_wait else "—"
+    over = html.Strong(_("%(n)s over %(max)s min", n=stats.over_max_wait, max=stats.max_wait_minutes),
+                       className="admin-walkin__over") \
+        if stats.over_max_wait else _("none over %(max)s min", max=stats.max_wait_minutes)
+    return [html.P(_("%(n)s waiting", n=stats.waiting), className="admin-tile__value", id="admin-walkin-waiting"),
+            html.P([_("Longest wait %(longest)s", longest=longest), " · ", over, " · ",
+                    _("%(n)s doctors taking consultations", n=stats.doctors_taking), " · ",
+                    _("usual wait (7 days) %(usual)s", usual=usual)], className="admin-tile__change")]
 
 
 def kpi_tile(key: str, label: str, definition: str) -> html.Div:
@@ -96,20 +100,22 @@ def kpi_tile(key: str, label: str, definition: str) -> html.Div:
 
 
 def comparison_label(period: Period) -> str:
-    return {"today": "yesterday", "yesterday": "the day before"}.get(period.name, f"the {period.days} days before")
+    return {"today": _("yesterday"), "yesterday": _("the day before")}.get(
+        period.name, _("the %(days)s days before", days=period.days))
 
 
 def tile_change(row: dict, period: Period) -> tuple[list, str]:
     """The change line of a tile and its class (up/down, good/bad for this KPI)."""
     text = format_change(row["unit"], row["change"], row["change_ratio"])
-    versus = f" vs {comparison_label(period)} ({format_value(row['unit'], row['previous'])})"
+    versus = " " + _("vs %(when)s (%(value)s)", when=comparison_label(period),
+                     value=format_value(row["unit"], row["previous"]))
     change = row["change"]
     if change is None or change == 0:
         return [text, versus], "admin-tile__change"
     up = change > 0
     good = up == row["higher_is_better"]
     arrow = html.Span("▲" if up else "▼", **{"aria-hidden": "true"})
-    direction = html.Span(" up" if up else " down", className="visually-hidden")
+    direction = html.Span(" " + (_("up") if up else _("down")), className="visually-hidden")
     return [arrow, direction, " ", text, versus], f"admin-tile__change admin-tile__change--{'good' if good else 'bad'}"
 
 
@@ -131,7 +137,7 @@ def fmt_cell(field: str, value):
     if field.endswith("_cents"):
         return fmt_cents(value)
     if field == "online":
-        return "Online" if value else "Offline"
+        return _("Online") if value else _("Offline")
     if field in ("status", "payment_status"):
         return html.Span(str(value).replace("_", " "), className=f"dk-chip admin-status admin-status--{value}")
     if isinstance(value, Decimal):
@@ -141,48 +147,127 @@ def fmt_cell(field: str, value):
     return str(value)
 
 
-def data_table(view: str, caption: str, columns, rows: list[dict]) -> html.Table | html.P:
+def data_table(view: str, caption: str, columns, rows: list[dict], *, row_action=None) -> html.Table | html.P:
+    """`row_action(row)`: an extra last cell (the appointments' "Actions" link)."""
     if not rows:
-        return html.P("Nothing in this period.", className="dk-muted admin-empty", id=f"admin-{view}-empty")
+        return html.P(_("Nothing in this period."), className="dk-muted admin-empty", id=f"admin-{view}-empty")
+    headers = [html.Th(header, scope="col") for _field, header in columns]
+    if row_action:
+        headers.append(html.Th(html.Span(_("Actions"), className="visually-hidden"), scope="col"))
     return html.Div(html.Table([
         html.Caption(caption, className="visually-hidden"),
-        html.Thead(html.Tr([html.Th(header, scope="col") for _, header in columns])),
-        html.Tbody([html.Tr([html.Td(fmt_cell(field, row.get(field))) for field, _ in columns]) for row in rows]),
+        html.Thead(html.Tr(headers)),
+        html.Tbody([html.Tr([html.Td(fmt_cell(field, row.get(field))) for field, _h in columns]
+                            + ([html.Td(row_action(row))] if row_action else [])) for row in rows]),
     ], className="dk-table admin-table", id=f"admin-{view}-table"), className="admin-table-wrap", tabIndex="0",
         role="region", **{"aria-label": caption})
 
 
+def appointment_action_link(row: dict):
+    """The row's way to its actions panel; the link's text names the consultation for screen readers."""
+    return dcc.Link([_("Actions"), html.Span(f" — {row.get('patient') or ''}, {fmt_time(row.get('start_at'))}",
+                                             className="visually-hidden")],
+                    href=f"/admin/appointments?appointment={row['id']}", className="admin-act-link")
+
+
 def page_table(page: Page) -> html.Table | html.P:
-    caption = f"{page.listing.title}, {page.period.label.lower()}, page {page.page} of {page.pages}"
-    return data_table(page.listing.key, caption, page.listing.columns, page.rows)
+    caption = _("%(title)s, %(period)s, page %(page)s of %(pages)s", title=listing_titles().get(
+        page.listing.key, page.listing.title), period=page.period.label.lower(), page=page.page, pages=page.pages)
+    headers = column_headers()
+    columns = tuple((field, headers.get(field, header)) for field, header in page.listing.columns)
+    action = appointment_action_link if page.listing.key == "appointments" else None
+    return data_table(page.listing.key, caption, columns, page.rows, row_action=action)
+
+
+def listing_titles() -> dict[str, str]:
+    return {"appointments": _("Appointments"), "doctors": _("Doctors"), "patients": _("Patients"),
+            "payments": _("Payments")}
+
+
+def column_headers() -> dict[str, str]:
+    return {"start_at": _("Start"), "doctor": _("Doctor"), "patient": _("Patient"), "status": _("Status"),
+            "price_cents": _("Price"), "payment_status": _("Payment"), "payment_provider": _("Paid by"),
+            "booked_at": _("Booked at"), "specialty": _("Specialty"), "online": _("Online"), "booked": _("Booked"),
+            "completed": _("Completed"), "no_show": _("No-shows"), "cancelled": _("Cancelled"),
+            "rating": _("Rating"), "joined_at": _("Joined"), "appointments": _("Appointments"),
+            "paid_cents": _("Paid (net)"), "created_at": _("Time"), "account": _("Account"), "kind": _("Kind"),
+            "provider": _("Provider"), "amount_cents": _("Amount"), "refunded_cents": _("Refunded"),
+            "failure_code": _("Failure")}
+
+
+def filter_labels() -> dict[str, str]:
+    """Words for the status filters and sorts of every table."""
+    return {"": _("All"), "pending": _("Unpaid holds"), "confirmed": _("Confirmed"), "paid": _("Paid"),
+            "completed": _("Completed"), "no_show": _("No-shows"), "cancelled": _("Cancelled"),
+            "online": _("Online"), "offline": _("Offline"), "suspended": _("Suspended"),
+            "booked": _("With appointments"), "joined_only": _("Joined only"), "succeeded": _("Succeeded"),
+            "failed": _("Failed"), "partially_refunded": _("Partly refunded"), "refunded": _("Refunded"),
+            "start_desc": _("Latest start"), "start_asc": _("Earliest start"), "booked_desc": _("Latest booked"),
+            "price_desc": _("Highest price"), "busiest": _("Busiest"), "name": _("Name"),
+            "no_shows": _("Most no-shows"), "rating": _("Best rated"), "most": _("Most appointments"),
+            "newest": _("Newest"), "latest": _("Latest"), "amount_desc": _("Highest amount"),
+            "refunded_desc": _("Most refunded")}
+
+
+def _pills(kind: str, view: str, keys, chosen: str, label: str) -> html.Div:
+    words = filter_labels()
+    group_id = f"admin-{kind}-label-{view}"
+    return html.Div([
+        html.Span(label, id=group_id, className="admin-filter__legend"),
+        html.Div([html.Button(words.get(key, key), id={"type": f"admin-{kind}", "view": view, "key": key},
+                              type="button", className="admin-filter__option",
+                              **{"aria-pressed": "true" if key == chosen else "false", "data-key": key})
+                  for key in keys], className="admin-filter__options"),
+    ], className="admin-filter", role="group", **{"aria-labelledby": group_id})
+
+
+def table_controls(listing) -> html.Div:
+    """Search, status filter and sort of a table, all applied in the database (SPEC §22)."""
+    view = listing.key
+    parts = [html.Label([_("Search"), dcc.Input(id={"type": "admin-search", "view": view}, type="search",
+                                                debounce=True, maxLength=100, className="form-control",
+                                                placeholder=_("Name, email or id"))],
+                        className="admin-search")]
+    if listing.statuses:
+        parts.append(_pills("status", view, ("", *listing.statuses), "", _("Status")))
+    if len(listing.sorts) > 1:
+        parts.append(_pills("sort", view, tuple(listing.sorts), listing.default_sort, _("Sort")))
+    parts.append(dcc.Store(id={"type": "admin-query", "view": view},
+                           data={"search": "", "status": "", "sort": listing.default_sort}))
+    return html.Div(parts, className="admin-controls")
 
 
 def pager_status(page: Page) -> str:
     if not page.total:
-        return "No rows"
-    return f"Rows {page.first_row:,}–{page.last_row:,} of {page.total:,} · page {page.page} of {page.pages}"
+        return _("No rows")
+    return _("Rows %(first)s–%(last)s of %(total)s · page %(page)s of %(pages)s", first=f"{page.first_row:,}",
+             last=f"{page.last_row:,}", total=f"{page.total:,}", page=page.page, pages=page.pages)
 
 
-def table_view(view: str, title: str, description: str, *, pager: bool = True) -> list:
-    """The frame of a table view: title, what it shows, CSV download, the table and its pager."""
+def table_view(view: str, title: str, description: str, *, pager: bool = True, listing=None,
+               before_table: list | None = None) -> list:
+    """The frame of a table view: title, what it shows, CSV download, its search and filters, the
+    table and its pager."""
     parts = [
         html.Div([
             html.H1(title, className="h3", id="admin-section-title"),
-            csv_button(view, "Download CSV"),
+            csv_button(view, _("Download CSV")),
         ], className="admin-section-head"),
         html.P(description, className="dk-muted"),
-        html.Div(html.P("Loading…", className="dk-muted"), id={"type": "admin-table", "view": view}),
+        *(before_table or []),
+        *([table_controls(listing)] if listing is not None else []),
+        html.Div(html.P(_("Loading…"), className="dk-muted"), id={"type": "admin-table", "view": view}),
     ]
     if pager:
         parts.append(html.Nav([
-            html.Button("Previous page", id={"type": "admin-prev", "view": view}, type="button",
+            html.Button(_("Previous page"), id={"type": "admin-prev", "view": view}, type="button",
                         className="dk-btn dk-btn--ghost", disabled=True),
             html.P("", id={"type": "admin-pager-status", "view": view}, className="admin-pager__status",
                    role="status", **{"aria-live": "polite"}),
-            html.Button("Next page", id={"type": "admin-next", "view": view}, type="button",
+            html.Button(_("Next page"), id={"type": "admin-next", "view": view}, type="button",
                         className="dk-btn dk-btn--ghost", disabled=True),
             dcc.Store(id={"type": "admin-page", "view": view}, data=1),
-        ], className="admin-pager", **{"aria-label": f"{title} pages"}))
+        ], className="admin-pager", **{"aria-label": _("%(title)s pages", title=title)}))
     return parts
 
 
@@ -198,32 +283,26 @@ def csv_button(view: str, label: str) -> html.Span:
 
 def alert_items(alerts: list[Alert], *, limit: int | None = None) -> html.Ul | html.P:
     if not alerts:
-        return html.P("No alerts: all clear.", className="dk-muted", id="admin-alerts-empty")
+        return html.P(_("No alerts: all clear."), className="dk-muted", id="admin-alerts-empty")
     shown = alerts[:limit] if limit else alerts
     items = []
     for alert in shown:
-        action = [html.Strong("What to do: "), alert.action]
+        action = [html.Strong(_("What to do: ")), alert.action]
         if alert.action_href:
-            action += [" ", html.A("Open", href=alert.action_href, className="admin-alert__link",
-                                   **{"aria-label": f"Open: {alert.title}"})]
+            action += [" ", html.A(_("Open"), href=alert.action_href, className="admin-alert__link",
+                                   **{"aria-label": _("Open: %(title)s", title=alert.title)})]
+        entities = [html.Ul([html.Li(dcc.Link(label, href=href, className="admin-alert__entity"))
+                             for label, href in alert.links], className="admin-alert__entities",
+                            **{"aria-label": _("Act on")})] if alert.links else []
         items.append(html.Li([
-            html.Span(SEVERITY_LABELS[alert.severity], className=f"admin-severity admin-severity--{alert.severity}"),
+            html.Span(severity_labels()[alert.severity],
+                      className=f"admin-severity admin-severity--{alert.severity}"),
             html.Div([html.P(alert.title, className="admin-alert__title"),
                       html.P(alert.detail, className="admin-alert__detail"),
+                      *entities,
                       html.P(action, className="admin-alert__action")]),
         ], className=f"admin-alert admin-alert--{alert.severity}", **{"data-code": alert.code}))
     return html.Ul(items, className="admin-alerts", id="admin-alert-list")
-
-
-ALERT_COLUMNS = (("severity", "Severity"), ("title", "Alert"), ("detail", "Detail"), ("action", "What to do"))
-
-
-def alerts_table(alerts: list[Alert]) -> html.Table | html.P:
-    rows = [{"severity": SEVERITY_LABELS[a.severity], "title": a.title, "detail": a.detail, "action": a.action}
-            for a in alerts]
-    if not rows:
-        return html.P("No alerts: all clear.", className="dk-muted", id="admin-alerts-empty")
-    return data_table("alerts", "Alerts, most severe first", ALERT_COLUMNS, rows)
 
 
 # ---- charts ----
@@ -235,6 +314,12 @@ def _percent(value) -> str:
     return "—" if value is None else f"{float(value) * 100:.0f} %"
 
 
+def funnel_labels() -> dict[str, str]:
+    return {"availability_viewed": _("Availability viewed"), "slot_held": _("Slot held"), "signed_up": _("Signed up"),
+            "checkout_started": _("Checkout started"), "paid": _("Paid"),
+            "device_test_passed": _("Device test passed"), "joined": _("Joined")}
+
+
 def funnel_chart(steps: pd.DataFrame) -> html.Div:
     """One horizontal bar per step, as wide as its share of the first step, with the count and the
     share of the step before written out."""
@@ -244,7 +329,7 @@ def funnel_chart(steps: pd.DataFrame) -> html.Div:
         people = int(row["people"])
         share = people / first
         rows.append(html.Li([
-            html.Span(_(row["label"]), className="admin-bars__label"),
+            html.Span(funnel_labels().get(row["step"], row["label"]), className="admin-bars__label"),
             html.Span(html.Span(className="admin-bars__fill", style={"width": f"{share * 100:.1f}%"}),
                       className="admin-bars__track", **{"aria-hidden": "true"}),
             html.Span([html.Strong(f"{people:,}"), " ",
@@ -287,11 +372,12 @@ def chart(chart_id: str, caption: str) -> html.Figure:
     ], className="dk-card admin-chart")
 
 
-DAILY_COLUMNS = (("day", "Day"), ("booked", "Booked"), ("completed", "Completed"), ("no_show", "No-shows"),
-                 ("net_revenue_cents", "Net revenue"), ("new_patients", "New patients"))
+def daily_columns() -> tuple[tuple[str, str], ...]:
+    return (("day", _("Day")), ("booked", _("Booked")), ("completed", _("Completed")), ("no_show", _("No-shows")),
+            ("net_revenue_cents", _("Net revenue")), ("new_patients", _("New patients")))
 
 
 def daily_table(frame: pd.DataFrame, period: Period) -> html.Table | html.P:
     rows = [{"day": day.strftime("%a %d %b %Y"), **{k: int(v) for k, v in values.items()}}
             for day, values in frame.iterrows() if period.first_day <= day <= period.last_day]
-    return data_table("daily", f"Figures per day, {period.label.lower()}", DAILY_COLUMNS, rows)
+    return data_table("daily", _("Figures per day, %(period)s", period=period.label.lower()), daily_columns(), rows)

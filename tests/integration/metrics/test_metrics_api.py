@@ -83,7 +83,7 @@ def test_funnel_api(admin_client):
     steps = {s["step"]: s for s in body["steps"]}
     assert list(steps) == ["availability_viewed", "slot_held", "signed_up", "checkout_started", "paid",
                            "device_test_passed", "joined"]
-    assert steps["paid"]["people"] == 2 and steps["slot_held"]["people"] == 2 and "people" in body["counting"]
+    assert steps["paid"]["people"] == 2 and steps["slot_held"]["people"] == 2 and "People" in body["counting"]
 
 
 def test_kpi_csv(admin_client):
