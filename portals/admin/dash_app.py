@@ -278,7 +278,7 @@ def overview_outputs(range_name: str):
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
     series = kpis.daily_series(actor, window, cache=cache)
     updated = (_("Figures as of %(time)s; refreshed every minute.",
-                 time=f"{result.generated_at.astimezone(period.tz):%H:%M:%S}") + " "
+                 time=result.generated_at.astimezone(period.tz).strftime("%H:%M:%S")) + " "
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_chart(funnel.steps), views.bookings_chart(series, period),

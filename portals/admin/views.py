@@ -240,8 +240,8 @@ def table_controls(listing) -> html.Div:
 def pager_status(page: Page) -> str:
     if not page.total:
         return _("No rows")
-    return _("Rows %(first)s–%(last)s of %(total)s · page %(page)s of %(pages)s", first=f"{page.first_row:,}",
-             last=f"{page.last_row:,}", total=f"{page.total:,}", page=page.page, pages=page.pages)
+    return _("Rows %(first)s–%(last)s of %(total)s · page %(page)s of %(pages)s", first=format(page.first_row, ","),
+             last=format(page.last_row, ","), total=format(page.total, ","), page=page.page, pages=page.pages)
 
 
 def table_view(view: str, title: str, description: str, *, pager: bool = True, listing=None,
