@@ -8,6 +8,7 @@ from rq.cron import CronScheduler
 
 from core import heartbeats
 from jobs.maintenance import purge_reset_tokens
+from jobs.metrics import rollup_kpis_job
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
@@ -38,6 +39,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (retention_job, {"cron": "40 2 * * *"}, "privacy-retention"),  # SPEC §21: nightly, idempotent
     # Walk-ins waiting longer than WALKIN_MAX_WAIT: keep waiting or a full refund, by email (SPEC §17).
     (walkin_long_waits_job, {"interval": 60}, "walkin-long-waits"),
+    # The admin console's daily KPI roll-ups: the last 8 days again, and any day missing (SPEC §22).
+    (rollup_kpis_job, {"cron": "*/10 * * * *"}, "kpi-rollups"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

@@ -214,6 +214,15 @@ def figures(actor: Actor, period: Period) -> pd.DataFrame:
     return frame
 
 
+def fresh_or_live(actor: Actor, period: Period, *, now: datetime | None = None) -> pd.DataFrame:
+    """The figures from the daily roll-ups and today live (core.metrics.rollups), or, while a day of
+    the two periods has no roll-up yet, computed live from the raw rows."""
+    from core.metrics.rollups import fresh_figures  # rollups builds on this module's queries
+
+    found = fresh_figures(actor, period, now=now)
+    return figures(actor, period) if found is None else found
+
+
 @dataclass(frozen=True)
 class Overview:
     period: Period
@@ -239,7 +248,7 @@ def overview(actor: Actor, range_name: str, *, now: datetime | None = None, cach
     period = resolve(range_name, now)
     found, generated_at = snapshot(
         cache if now is None else None, f"figures:{period.name}:{period.first_day.isoformat()}",
-        lambda: (figures(actor, period), clock.now()),
+        lambda: (fresh_or_live(actor, period, now=now), clock.now()),
         lambda v: {"figures": v[0].to_dict(orient="index"), "generatedAt": v[1].isoformat()},
         lambda d: (pd.DataFrame.from_dict(d["figures"], orient="index").reindex(columns=list(FIGURES)).fillna(0.0),
                    datetime.fromisoformat(d["generatedAt"])))
