@@ -235,9 +235,10 @@ def main() -> None:
     parser.add_argument("--doctors", type=int, default=1000)
     parser.add_argument("--per-doctor-day", type=float, default=2.55, help="about 1,000,000 appointments with 1,000")
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--db-name", default="doktu_bench_kpis", help="database to create and drop")
     parser.add_argument("--live-runs", type=int, default=5, help="runs of the (slow) raw-row figures per range")
     args = parser.parse_args()
-    with seeded_server("doktu_bench_kpis", workers=2) as server:
+    with seeded_server(args.db_name, workers=2) as server:
         build(server.db_url, args.doctors, args.per_doctor_day)
         print(f"\nfigures from the raw rows, {args.live_runs} runs per range (2 cores):")
         service = bench_service(args.live_runs)

@@ -158,6 +158,10 @@ def page_weight(browser, url: str, *, label: str = "/", target_kb: float = WEIGH
     cdp.on("Network.loadingFailed", failed)
     try:
         page.goto(url, wait_until="networkidle", timeout=60_000)
+        if sign_in:  # a Dash portal: its layout and first callbacks come after the scripts
+            page.wait_for_selector("#main", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1500)
         page.wait_for_timeout(300)  # let the last CDP events arrive
     finally:
         context.close()
