@@ -40,7 +40,8 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     # Walk-ins waiting longer than WALKIN_MAX_WAIT: keep waiting or a full refund, by email (SPEC §17).
     (walkin_long_waits_job, {"interval": 60}, "walkin-long-waits"),
     # The admin console's daily KPI roll-ups: the last 8 days again, and any day missing (SPEC §22).
-    (rollup_kpis_job, {"cron": "*/10 * * * *"}, "kpi-rollups"),
+    # An interval, so a worker that starts fills the missing days at once.
+    (rollup_kpis_job, {"interval": 600}, "kpi-rollups"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 
