@@ -1,6 +1,6 @@
 """Screenshots for issue 24 (polish): the doctor portal's and the admin console's headers, a doctor
 profile's booking card, the sign-up strength meter with "Password123!" typed, and the local test
-checkout's card form — each at 375 and 1280 px, into docs/screenshots/<prefix>-<what>-<width>.png.
+checkout's card form (filled with the expiry typed "1230", then what paying answers) — each at 375 and 1280 px, into docs/screenshots/<prefix>-<what>-<width>.png.
 
     .venv/bin/python bench/polish_screens.py --prefix before|after [--out docs/screenshots]
 
@@ -81,6 +81,10 @@ def shots(browser, base: str, doctor_id: str, out: Path, prefix: str, width: int
             log_in(page, base, email, landing)
             page.wait_for_timeout(1500)  # Dash renders after load
             save(page, f"{role}-header")
+            if width < 768:  # and its menu, open
+                page.get_by_role("button", name="Menu").click()
+                page.wait_for_timeout(300)
+                save(page, f"{role}-menu-open")
         except Exception as exc:
             done.append(f"{role}-header failed: {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
         finally:
@@ -117,7 +121,7 @@ def shots(browser, base: str, doctor_id: str, out: Path, prefix: str, width: int
         try:
             page = ctx.new_page()
             page.goto(f"{base}/doctors/{doctor_id}", wait_until="networkidle")
-            page.locator("#booking .dk-pill").nth(1 if width < 768 else 2).click()
+            page.locator("#booking .dk-pills:not(.dk-pills--scroll) .dk-pill").last.click()
             page.wait_for_load_state("networkidle")
             page.get_by_role("link", name="Create an account").click()
             page.get_by_label("Full name").fill("Card Form")
@@ -132,6 +136,7 @@ def shots(browser, base: str, doctor_id: str, out: Path, prefix: str, width: int
             page.get_by_label(re.compile("Card number")).fill("4242 4242 4242 4242")
             page.get_by_label(re.compile("Expiry date")).fill("1230")
             page.get_by_label(re.compile("Security code")).fill("123")
+            save(page, "checkout-form")
             page.get_by_role("button", name=re.compile("^Pay ")).click()
             page.wait_for_load_state("networkidle")
             save(page, "checkout")

@@ -294,7 +294,7 @@ def admin_layout():
     return html.Div([
         dcc.Location(id="admin-url"),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
-        portal_header("Admin console", current_user.user.full_name),
+        portal_header("Admin console", current_user.user.full_name, also_controls=("admin-sidebar",)),
         dbc.Row([
             dbc.Col(html.Nav(sidebar_links("overview"), id="admin-sidebar", className="dk-sidebar",
                              **{"aria-label": "Admin sections"}), md=3, lg=2),

@@ -254,8 +254,8 @@ def test_sign_up_by_keyboard_with_a_live_password_meter(page: Page):
     expect(announcer).to_have_text("Weak")  # upper + lower
     page.keyboard.type("-")
     expect(announcer).to_have_text("Weak")  # 3 of 5
-    page.keyboard.type("L")
-    expect(announcer).to_have_text("Fair")  # 4 of 5: upper, lower, symbol, 12 characters missing
+    page.keyboard.type("9")
+    expect(announcer).to_have_text("Fair")  # 4 of 5: only the 12 characters are missing
     page.keyboard.press("Backspace")
     page.keyboard.press("Backspace")
     expect(symbol_rule).to_contain_text("(missing)")

@@ -89,8 +89,9 @@
     if (p) timer = setTimeout(function () { ask(p); }, 300);
   }
 
-  // "Show password": a button next to the field, only when scripts run.
-  if (words.show) {
+  // "Show password": a button under the field, only when scripts run, on forms without a second
+  // "repeat it" field (sign-up): data-password-reveal on the input.
+  if (words.show && input.hasAttribute("data-password-reveal")) {
     var reveal = document.createElement("button");
     reveal.type = "button";
     reveal.className = "dk-reveal";
