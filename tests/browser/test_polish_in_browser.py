@@ -5,6 +5,7 @@ checkout's card form."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -102,3 +103,65 @@ def test_portals_and_public_pages_share_headings_buttons_and_the_focus_ring(page
     ring = switch.evaluate("el => { const s = getComputedStyle(el); "
                            "return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow]; }")
     assert ring[:3] == public_ring and ring[3] == "none", ring
+
+
+def test_on_a_phone_the_booking_card_has_44_px_day_tiles_and_round_avatars(page: Page):
+    page.set_viewport_size(PHONE)
+    page.goto("/doctors")
+    avatars = page.locator(".dk-doctor .dk-avatar")
+    expect(avatars.first).to_be_visible()
+    for box in (avatars.nth(i).bounding_box() for i in range(min(4, avatars.count()))):
+        assert box is not None and abs(box["width"] - box["height"]) < 1, f"an oval avatar: {box}"
+    name = page.locator(".dk-doctor__name").first
+    line = float(name.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)"))
+    assert name.bounding_box()["height"] <= 2 * line + 1, "a doctor's name takes more than two lines"
+
+    page.locator(".dk-doctor__name a").first.click()
+    tiles = page.locator("#booking .dk-day")
+    expect(tiles).to_have_count(7)
+    for i in range(7):
+        box = tiles.nth(i).bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, f"day tile {i}: {box}"
+    today = page.locator('#booking .dk-day .dk-day__name').filter(has_text="Today")
+    expect(today).to_have_count(1)
+    assert today.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), '"Today" is clipped'
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_no_axe_violations(page)
+
+
+def test_the_test_checkout_takes_1230_and_keeps_what_was_typed(page: Page):
+    page.set_viewport_size(PHONE)
+    page.goto("/doctors")
+    page.locator(".dk-doctor__name a").nth(3).click()
+    page.locator("#booking .dk-pills:not(.dk-pills--scroll) .dk-pill").last.click()
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Full name").fill("Card Typist")
+    page.get_by_label("Email").fill(f"card-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
+    page.get_by_label("Password", exact=True).fill("Vivid-otter-harbour-42")
+    page.locator("#accept_terms").check()
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_label("Date of birth").fill("1988-04-12")
+    page.get_by_label("Prefer not to say").check()
+    page.get_by_role("button", name=re.compile("^Save and pay")).click()
+    expect(page).to_have_url(re.compile(r"/pay/cs_local_"))
+
+    form = page.locator("form.dk-card-form")
+    heading = page.get_by_role("heading", level=1)
+    assert abs(form.bounding_box()["x"] - heading.bounding_box()["x"]) < 1, "the form sits apart from its heading"
+    assert form.bounding_box()["width"] >= page.locator(".dk-book").bounding_box()["width"] - 1
+
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry date (MM/YY)").fill("11/20")
+    page.get_by_label("Security code (CVC)").fill("123")
+    page.get_by_role("button", name=re.compile("^Pay ")).click()
+    expect(page.get_by_role("alert")).to_have_text("Please correct the card details below.")
+    expiry = page.get_by_label("Expiry date (MM/YY)")
+    expect(expiry).to_have_attribute("aria-invalid", "true")
+    expect(expiry).to_have_accessible_description("This expiry date is in the past.")
+    expect(page.get_by_label("Card number")).to_have_value("4242 4242 4242 4242")  # nothing wiped
+    expect(page.get_by_label("Security code (CVC)")).to_have_value("123")
+    assert_no_axe_violations(page)
+
+    expiry.fill("1230")  # the way many people type it
+    page.get_by_role("button", name=re.compile("^Pay ")).click()
+    expect(page.get_by_role("heading", name="Your consultation is booked")).to_be_visible()
