@@ -165,3 +165,48 @@ def test_the_test_checkout_takes_1230_and_keeps_what_was_typed(page: Page):
     expiry.fill("1230")  # the way many people type it
     page.get_by_role("button", name=re.compile("^Pay ")).click()
     expect(page.get_by_role("heading", name="Your consultation is booked")).to_be_visible()
+
+
+def test_doctor_filters_apply_on_change_without_a_reload(page: Page):
+    page.goto("/doctors")
+    count = page.get_by_role("status").filter(has_text="found")
+    expect(count).to_have_text(re.compile(r"^\d+ doctors found"))
+    before = count.inner_text()
+    page.evaluate("() => { window.samePage = true; }")
+    specialty = page.get_by_label("Specialty")
+    specialty.select_option("Cardiology")
+    expect(count).to_have_text("1 doctor found")  # no click on Search
+    expect(page).to_have_url(re.compile(r"/doctors\?specialty=Cardiology$"))
+    assert page.evaluate("() => window.samePage === true"), "the page reloaded"
+    expect(specialty).to_be_focused()
+    expect(page.locator(".dk-doctor")).to_have_count(1)
+    expect(page.get_by_role("link", name="Clear filters")).to_be_visible()
+    specialty.select_option("")
+    expect(count).to_have_text(before)
+    expect(page.get_by_role("button", name="Search")).to_be_visible()  # kept, for the name and without scripts
+    assert_no_axe_violations(page)
+
+
+def test_every_pricing_card_has_its_call_to_action_on_one_line(page: Page):
+    page.goto("/pricing")
+    cards = page.locator(".dk-pricing > .dk-plan")
+    expect(cards).to_have_count(3)
+    tops = []
+    for i in range(3):
+        action = cards.nth(i).locator(".dk-plan__action .dk-btn")
+        expect(action).to_be_visible()
+        tops.append(action.bounding_box()["y"])
+    assert max(tops) - min(tops) < 1, f"the calls to action are not aligned: {tops}"
+    expect(cards.first.get_by_role("link", name="Find a doctor")).to_have_attribute("href", "/doctors")
+
+
+def test_on_a_phone_the_patient_tabs_are_one_row(page: Page):
+    page.set_viewport_size(PHONE)
+    sign_in(page, "patient@demo.doktu.eu", "/dashboard", "Hello Paula Patient")
+    tabs = page.locator(".dk-tabs li")
+    expect(tabs.first).to_be_visible()
+    rows = {round(tabs.nth(i).bounding_box()["y"]) for i in range(tabs.count())}
+    assert len(rows) == 1, f"the tabs take {len(rows)} rows"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="Settings").first.click()
+    expect(page.locator('.dk-tabs [aria-current="page"]')).to_be_in_viewport()
