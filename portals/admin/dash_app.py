@@ -53,10 +53,10 @@ def create_admin_dash(server: Flask) -> Dash:
     actions_panel.register(app, lambda: current_user.actor)  # SPEC §22: an appointment's actions
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
-                  Output("admin-mobile-nav", "children"), Input("admin-url", "pathname"))
+                  Input("admin-url", "pathname"))
     def show_section(pathname: str | None):
         key = section_key(pathname)
-        return section_body(key), sidebar_links(key), mobile_menu(key)
+        return section_body(key), sidebar_links(key)
 
     @app.callback(Output("admin-range", "data"), Input({"type": "admin-range-option", "range": ALL}, "n_clicks"),
                   prevent_initial_call=True)
@@ -189,15 +189,6 @@ def sidebar_links(active: str, prefix: str = "admin-nav") -> list:
         for key, _label in SECTIONS
     ]
 
-
-def mobile_menu(active: str) -> html.Details:
-    """On a phone the sections sit behind one "Sections" summary (closed, so the KPIs come first);
-    re-rendered closed after each choice."""
-    return html.Details([
-        html.Summary([_("Sections"), html.Span(f" · {section_labels()[active]}", className="dk-muted")],
-                     id="admin-mobile-summary"),
-        html.Nav(sidebar_links(active, "admin-mnav"), **{"aria-label": _("Admin sections")}),
-    ], open=False, id=f"admin-mobile-details-{active}")
 
 
 def section_body(key: str) -> list:
@@ -379,12 +370,11 @@ def admin_layout():
         dcc.Location(id="admin-url"),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
         dcc.Store(id="admin-act-done", data=0),  # bumped by each action: the open table shows its effect
-        portal_header(_("Admin console"), current_user.user.full_name),
+        portal_header(_("Admin console"), current_user.user.full_name, also_controls=("admin-sidebar",)),
         dbc.Row([
             dbc.Col(html.Nav(sidebar_links("overview"), id="admin-sidebar", className="dk-sidebar",
                              **{"aria-label": _("Admin sections")}), md=3, lg=2, className="admin-sidebar-col"),
             dbc.Col(html.Main([
-                html.Div(mobile_menu("overview"), id="admin-mobile-nav", className="admin-mobile-nav"),
                 html.Div([range_filter(), html.P(period_text(current_period(DEFAULT_RANGE)), id="admin-period",
                                                  className="dk-muted admin-period", role="status",
                                                  **{"aria-live": "polite"})],

@@ -515,6 +515,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-thread", "children", allow_duplicate=True), Output("doctor-msg-body", "value"),
                   Output("doctor-msg-feedback", "children"),
+                  Output("doctor-conversations", "children", allow_duplicate=True),
                   Input("doctor-msg-send", "n_clicks"), State("doctor-msg-with", "data"),
                   State("doctor-msg-body", "value"), prevent_initial_call=True)
     def send(_n, user_id, body):
