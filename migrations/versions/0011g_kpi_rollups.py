@@ -9,14 +9,14 @@
 RLS, forced: staff read; only the system writes.
 
 Revision ID: 0011g
-Revises: 0010j
+Revises: 0011e
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011g"
-down_revision = "0010j"
+down_revision = "0011e"
 branch_labels = None
 depends_on = None
 
