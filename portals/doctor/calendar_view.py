@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from dash import Patch
 
+from core import i18n
 from core.scheduling.doctor_calendar import (
     AVAILABLE,
     BOOKED,
@@ -32,6 +33,7 @@ from core.scheduling.doctor_calendar import (
     DaySummary,
     row_order,
 )
+from portals.i18n import _, current_language, lazy_gettext, ngettext
 
 VIEWS = ("day", "week", "month")
 GRID = "doctor-cal-grid"  # the container doctor-calendar.js renders the table into (Dash never updates it)
@@ -42,8 +44,16 @@ PRESS = "doctor-cal-press"  # written by doctor-calendar.js: {start, state, rc, 
 OPEN_DAY = "doctor-cal-open"  # written by doctor-calendar.js: {day, n}
 NAV = "doctor-cal-nav"  # {view, anchor}
 STATUS = "doctor-cal-status"
-STATE_WORDS = {AVAILABLE: "available", UNAVAILABLE: "unavailable", BOOKED: "booked", HELD: "held"}
-ACTIONS = {AVAILABLE: "press to turn off", UNAVAILABLE: "press to turn on"}
+STATE_WORDS = {AVAILABLE: lazy_gettext("available"), UNAVAILABLE: lazy_gettext("unavailable"),
+               BOOKED: lazy_gettext("booked"), HELD: lazy_gettext("held")}
+ACTIONS = {AVAILABLE: lazy_gettext("press to turn off"), UNAVAILABLE: lazy_gettext("press to turn on")}
+# An appointment's status as the calendar names it (the codes are the database's).
+STATUS_WORDS = {"pending_payment": lazy_gettext("awaiting payment"), "paid": lazy_gettext("paid"),
+                "confirmed": lazy_gettext("confirmed"), "completed": lazy_gettext("completed"),
+                "no_show": lazy_gettext("no-show")}
+# Day names and dates in the page's language (Babel patterns; German puts a comma and a full stop).
+DAY_PATTERN = {"en": "EEEE d MMMM", "fr": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+SHORT_DATE = {"en": "d MMM", "fr": "d MMM", "de": "d. MMM"}
 
 
 # --- navigation ----------------------------------------------------------------------------------
@@ -76,9 +86,19 @@ def view_days(view: str, anchor: date) -> list[date]:
     return [monday + timedelta(days=i) for i in range(7)]
 
 
+def _date(day: date, patterns: dict[str, str] | str) -> str:
+    language = current_language()
+    pattern = patterns if isinstance(patterns, str) else patterns.get(language, patterns["en"])
+    return i18n.format_date(day, language, pattern)
+
+
 def day_label(day: date) -> str:
-    """"Tuesday 3 March" (SPEC §4's example label)."""
-    return f"{day:%A} {day.day} {day:%B}"
+    """"Tuesday 3 March" (SPEC §4's example label); "mardi 3 mars", "Dienstag, 3. März"."""
+    return _date(day, DAY_PATTERN)
+
+
+def status_word(status: str | None) -> str:
+    return str(STATUS_WORDS.get(status or "", status or ""))
 
 
 def view_title(view: str, anchor: date) -> str:
@@ -87,8 +107,9 @@ def view_title(view: str, anchor: date) -> str:
     if view == "week":
         monday = view_days("week", anchor)[0]
         sunday = monday + timedelta(days=6)
-        return f"Week of {monday.day} {monday:%B} – {sunday.day} {sunday:%B} {sunday.year}"
-    return f"{anchor:%B} {anchor.year}"
+        return _("Week of %(first)s – %(last)s", first=_date(monday, {"en": "d MMMM", "fr": "d MMMM", "de": "d. MMMM"}),
+                 last=_date(sunday, {"en": "d MMMM y", "fr": "d MMMM y", "de": "d. MMMM y"}))
+    return _date(anchor, "MMMM y")
 
 
 def view_key(view: str, anchor: date, timezone: str, today: date) -> str:
@@ -105,24 +126,25 @@ def view_key(view: str, anchor: date, timezone: str, today: date) -> str:
 
 def time_label(cell: Cell) -> str:
     label = cell.local.strftime("%H:%M")
-    return f"{label} (second time, after the clocks go back)" if cell.repeated else label
+    return _("%(time)s (second time, after the clocks go back)", time=label) if cell.repeated else label
 
 
 def cell_label(cell: Cell) -> str:
     """"Tuesday 3 March, 14:30, available — press to turn off" and its siblings."""
     where = f"{day_label(cell.local.date())}, {time_label(cell)}"
     if cell.state == BOOKED:
-        what = f"booked by {cell.patient_name} ({cell.appointment_status})"
+        what = _("booked by %(name)s (%(status)s)", name=cell.patient_name,
+                 status=status_word(cell.appointment_status))
     elif cell.state == HELD:
-        what = "held — a patient is paying for this time right now"
+        what = _("held — a patient is paying for this time right now")
     else:
-        what = STATE_WORDS[cell.state]
+        what = str(STATE_WORDS[cell.state])
         if cell.not_offered:
-            what += f", not offered to patients: {cell.not_offered}"
+            what = _("%(state)s, not offered to patients: %(reason)s", state=what, reason=cell.not_offered)
     if cell.past:
-        return f"{where}, past, {what}"
+        return _("%(when)s, past, %(what)s", when=where, what=what)
     if cell.state == BOOKED:
-        return f"{where}, {what} — cancel the appointment to free this time"
+        return _("%(when)s, %(what)s — cancel the appointment to free this time", when=where, what=what)
     action = ACTIONS.get(cell.state)
     return f"{where}, {what} — {action}" if action else f"{where}, {what}"
 
@@ -149,9 +171,9 @@ def cell_data(cell: Cell) -> dict:
             "cls": cell_class(cell), "label": cell_label(cell), "pressable": cell.pressable}
     if cell.state == BOOKED:
         data["name"] = cell.patient_name
-        data["tip"] = f"{cell.patient_name} · {cell.appointment_status}"
+        data["tip"] = f"{cell.patient_name} · {status_word(cell.appointment_status)}"
     elif cell.state == HELD:
-        data["name"] = "Held"
+        data["name"] = _("Held")
     if cell.now_fraction is not None:
         data["now"] = f"{int(cell.now_fraction * 30) / 30 * 100:.1f}%"
     return data
@@ -159,7 +181,7 @@ def cell_data(cell: Cell) -> dict:
 
 def gap_data(day: date, key: str) -> dict:
     """A time the day does not have (the clocks go forward): a dash, and a sentence for screen readers."""
-    return {"gap": f"No {key} on {day_label(day)}: the clocks go forward"}
+    return {"gap": _("No %(time)s on %(day)s: the clocks go forward", time=key, day=day_label(day))}
 
 
 def grid_rows(days: list[DayColumn]) -> list[tuple[str, list[Cell | None]]]:
@@ -172,7 +194,7 @@ def grid_rows(days: list[DayColumn]) -> list[tuple[str, list[Cell | None]]]:
 def _column(day: date, today: date, view: str) -> dict:
     column = {"label": day_label(day), "weekend": day.weekday() >= 5, "today": day == today}
     if view != "day":
-        column["short"] = [f"{day:%a}", f"{day.day} {day:%b}"]
+        column["short"] = [_date(day, "EEE"), _date(day, SHORT_DATE)]
     return column
 
 
@@ -182,16 +204,18 @@ def grid_data(view: str, calendar: CalendarView, key: str, today: date) -> dict:
     rows = grid_rows(calendar.days)
     cells = [gap_data(calendar.days[c].day, row_key) if cell is None else cell_data(cell)
              for row_key, row in rows for c, cell in enumerate(row)]
-    return {"key": key, "view": view, "corner": "Time", "again": " (again)",
+    return {"key": key, "view": view, "corner": _("Time"), "again": " " + _("(again)"),
             "cols": [_column(d.day, today, view) for d in calendar.days],
-            "rows": [{"time": k[:-1], "again": True} if k.endswith("+") else {"time": k} for k, _ in rows],
+            "rows": [{"time": k[:-1], "again": True} if k.endswith("+") else {"time": k} for k, _cells in rows],
             "cells": cells}
 
 
 def month_label(summary: DaySummary) -> str:
-    parts = ["past"] if summary.past else [f"{summary.available} open"]
-    parts.append(f"{summary.booked} booked")
-    return f"{day_label(summary.day)}: {', '.join(parts)} — press to open the day"
+    booked = ngettext("%(num)s booked", "%(num)s booked", summary.booked)
+    if summary.past:
+        return _("%(day)s: past, %(booked)s — press to open the day", day=day_label(summary.day), booked=booked)
+    return _("%(day)s: %(open)s, %(booked)s — press to open the day", day=day_label(summary.day),
+             open=ngettext("%(num)s open", "%(num)s open", summary.available), booked=booked)
 
 
 def month_day_data(summary: DaySummary, anchor: date, today: date) -> dict:
@@ -201,16 +225,17 @@ def month_day_data(summary: DaySummary, anchor: date, today: date) -> dict:
     classes += ["is-past"] if summary.past else []
     classes += ["is-today"] if summary.day == today else []
     data = {"day": summary.day.isoformat(), "number": str(summary.day.day), "cls": " ".join(classes),
-            "label": month_label(summary), "booked": f"{summary.booked} booked", "today": summary.day == today}
+            "label": month_label(summary), "booked": ngettext("%(num)s booked", "%(num)s booked", summary.booked),
+            "today": summary.day == today}
     if not summary.past:
-        data["open"] = f"{summary.available} open"
+        data["open"] = ngettext("%(num)s open", "%(num)s open", summary.available)
     return data
 
 
 def month_data(anchor: date, summaries: list[DaySummary], key: str, today: date) -> dict:
     """The Month overview as data: whole weeks, each day a button that opens its Day view."""
     return {"key": key, "view": "month",
-            "cols": [{"short": f"{s.day:%a}", "label": f"{s.day:%A}"} for s in summaries[:7]],
+            "cols": [{"short": _date(s.day, "EEE"), "label": _date(s.day, "EEEE")} for s in summaries[:7]],
             "cells": [month_day_data(s, anchor, today) for s in summaries]}
 
 
@@ -254,7 +279,7 @@ def cell_index(data_rc: str | None, columns: int) -> int:
 
 
 def locate(calendar: CalendarView, start: datetime) -> tuple[int, int, Cell] | None:
-    for r, (_, cells) in enumerate(grid_rows(calendar.days)):
+    for r, (_row_key, cells) in enumerate(grid_rows(calendar.days)):
         for c, cell in enumerate(cells):
             if cell is not None and cell.start == start:
                 return r, c, cell
@@ -264,11 +289,13 @@ def locate(calendar: CalendarView, start: datetime) -> tuple[int, int, Cell] | N
 def press_message(cell: Cell) -> str:
     when = f"{day_label(cell.local.date())}, {time_label(cell)}"
     if cell.state == AVAILABLE:
-        note = f" (not offered to patients: {cell.not_offered})" if cell.not_offered else ""
-        return f"{when} is now available{note}."
+        if cell.not_offered:
+            return _("%(when)s is now available (not offered to patients: %(reason)s).", when=when,
+                     reason=cell.not_offered)
+        return _("%(when)s is now available.", when=when)
     if cell.state == UNAVAILABLE:
-        return f"{when} is now unavailable."
-    return f"{when} is {STATE_WORDS[cell.state]}."
+        return _("%(when)s is now unavailable.", when=when)
+    return _("%(when)s is %(state)s.", when=when, state=STATE_WORDS[cell.state])
 
 
 def zone_label(timezone: str, now: datetime) -> str:

@@ -29,6 +29,7 @@ from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
+from portals.i18n import _
 from portals.state import state as app_state
 
 
@@ -131,7 +132,7 @@ def press_cell(actor: Actor, press: dict | None, page: dict | None) -> dict:
         start = datetime.fromisoformat(press["start"])
         index = cv.cell_index(press.get("rc"), 1 if str(key).startswith("day:") else 7)
     except (TypeError, ValueError):
-        return {**nothing, "status": "That time could not be read. Please reload the page."}
+        return {**nothing, "status": _("That time could not be read. Please reload the page.")}
     pressed = doctor_calendar.press_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
     message = pressed.refused.message if pressed.refused else cv.press_message(pressed.cell)
     cells, sums = cv.entry_patches({index: cv.cell_data(pressed.cell)})
@@ -320,7 +321,7 @@ def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosoph
     page = Patch()
     page["zone"] = saved.timezone
     return {"feedback": panels.settings_alert("Saved.", ok=True),
-            "zone_label": f"Times in {cv.zone_label(saved.timezone, clock.now())}", "page": page,
+            "zone_label": _("Times in %(zone)s", zone=cv.zone_label(saved.timezone, clock.now())), "page": page,
             "changed": new_version()}
 
 

@@ -31,6 +31,7 @@ from portals.doctor import calendar_view as cv
 from portals.doctor import callbacks as cb
 from portals.doctor import documents_panel, panels
 from portals.doctor import upcoming_view as uv
+from portals.i18n import _
 
 REFRESH_MS = 30_000
 PRESENCE_REFRESH_MS = 4_000
@@ -82,7 +83,7 @@ def doctor_layout():
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
         dcc.Location(id="doctor-go", refresh=True),
         portal_header("Doctor portal", current_user.user.full_name, [
-            html.Span(f"Times in {cv.zone_label(zone, now)}", className="dk-muted dk-portal-tz",
+            html.Span(_("Times in %(zone)s", zone=cv.zone_label(zone, now)), className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
             html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
@@ -151,35 +152,36 @@ def walkin_section(actor, online: bool) -> html.Section:
 def legend() -> html.Ul:
     return html.Ul([
         html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
-        for state, text in ((AVAILABLE, "Available — press to turn off"),
-                            (UNAVAILABLE, "Unavailable — press to turn on"),
-                            (BOOKED, "Booked — focus shows the patient"), (HELD, "Held by a paying patient"),
-                            ("past", "Past"))
-    ], className="dk-cal-legend", **{"aria-label": "Colour key"})
+        for state, text in ((AVAILABLE, _("Available — press to turn off")),
+                            (UNAVAILABLE, _("Unavailable — press to turn on")),
+                            (BOOKED, _("Booked — focus shows the patient")), (HELD, _("Held by a paying patient")),
+                            ("past", _("Past")))
+    ], className="dk-cal-legend", **{"aria-label": _("Colour key")})
 
 
 def schedule_section(title: str, online: bool, today) -> html.Section:
     hours = f"{DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}"
     return html.Section([
         html.Div([
-            html.H2("Schedule", className="h4 mb-0", id="doctor-schedule-title"),
+            html.H2(_("Schedule"), className="h4 mb-0", id="doctor-schedule-title"),
             html.Fieldset([
-                html.Legend("View", className="visually-hidden"),
+                html.Legend(_("View"), className="visually-hidden"),
                 dbc.RadioItems(id="doctor-cal-view", value="week", inline=True, class_name="dk-segmented",
-                               options=[{"label": "Day", "value": "day"}, {"label": "Week", "value": "week"},
-                                        {"label": "Month", "value": "month"}]),
+                               options=[{"label": _("Day"), "value": "day"}, {"label": _("Week"), "value": "week"},
+                                        {"label": _("Month"), "value": "month"}]),
             ], className="dk-cal-views"),
             html.Div([
-                html.Button("‹ Previous", id="doctor-cal-prev", type="button", className="dk-btn dk-btn--ghost"),
-                html.Button("Today", id="doctor-cal-today", type="button", className="dk-btn dk-btn--ghost"),
-                html.Button("Next ›", id="doctor-cal-next", type="button", className="dk-btn dk-btn--ghost"),
-            ], className="dk-cal-nav", role="group", **{"aria-label": "Move the calendar"}),
+                html.Button(_("‹ Previous"), id="doctor-cal-prev", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button(_("Today"), id="doctor-cal-today", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button(_("Next ›"), id="doctor-cal-next", type="button", className="dk-btn dk-btn--ghost"),
+            ], className="dk-cal-nav", role="group", **{"aria-label": _("Move the calendar")}),
         ], className="dk-cal-toolbar"),
         html.H3(title, id="doctor-cal-title", className="h5"),
-        html.P("You are offline: patients see none of these times until you go online again.",
+        html.P(_("You are offline: patients see none of these times until you go online again."),
                id="doctor-offline-note", className="dk-offline-note", hidden=online),
-        html.P(["Arrow keys move between times; Enter or Space turns a time on or off. Days you have not "
-                f"changed follow your default hours ({hours})."], id="doctor-cal-help", className="dk-muted small"),
+        html.P(_("Arrow keys move between times; Enter or Space turns a time on or off. Days you have not "
+                 "changed follow your default hours (%(hours)s).", hours=hours), id="doctor-cal-help",
+               className="dk-muted small"),
         legend(),
         html.Div(id=cv.STATUS, role="status", className="dk-live"),
         # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children.

@@ -210,3 +210,26 @@ def test_the_dash_press_endpoint_patches_one_entry_and_is_guarded(client, doctor
     login(make_user("patient").email)
     refused = client.post("/doctor/_dash-update-component", json=body, headers={"X-CSRFToken": token})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "ERR_FORBIDDEN"
+
+
+@pytest.mark.parametrize(("accept", "title", "label", "month"), [
+    ("fr-FR", "Semaine du 2 mars au 8 mars 2026", "mardi 3 mars, 14:00, disponible — appuyez pour désactiver",
+     "mardi 3 mars : 20 libres, 1 réservé — appuyez pour ouvrir le jour"),
+    ("de-DE", "Woche vom 2. März bis 8. März 2026",
+     "Dienstag, 3. März, 14:00, verfügbar — drücken zum Ausschalten",
+     "Dienstag, 3. März: 20 frei, 1 gebucht — drücken, um den Tag zu öffnen"),
+])
+def test_the_calendar_speaks_the_page_language(app, accept, title, label, month):
+    """SPEC §20: the grid's words are made on the server, in the request's language."""
+    from core.scheduling.doctor_calendar import CalendarView, DaySummary, day_cells
+    from portals.doctor import calendar_view as cv
+
+    now = paris(2, 8)
+    days = [date(2026, 3, 2) + timedelta(days=i) for i in range(7)]
+    view = CalendarView("Europe/Paris", True, now,
+                        [day_cells(PARIS, d, slots=[], booked=[], busy=[], now=now) for d in days])
+    with app.test_request_context("/doctor/", headers={"Accept-Language": accept}):
+        data = cv.grid_data("week", view, "k", date(2026, 3, 2))
+        assert cv.view_title("week", date(2026, 3, 2)) == title
+        assert data["cells"][28 * 7 + 1]["label"] == label
+        assert cv.month_label(DaySummary(date(2026, 3, 3), 20, 1, False)) == month
