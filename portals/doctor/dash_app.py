@@ -409,30 +409,35 @@ def register_callbacks(app: Dash) -> None:
             return no_update, no_update
         return cb.complete_appointment(_actor(), ctx.triggered_id["id"], page)
 
-    @app.callback(Output("doctor-cancel-dialog", "is_open"), Output("doctor-cancel-body", "children"),
-                  Output("doctor-cancel-target", "data"), Output("doctor-cancel-reason", "value"),
-                  Output("doctor-cancel-feedback", "children"),
-                  Input({"type": uv.CANCEL, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),
+    @app.callback(output={"open": Output("doctor-cancel-dialog", "is_open"),
+                          "body": Output("doctor-cancel-body", "children"),
+                          "target": Output("doctor-cancel-target", "data"),
+                          "reason": Output("doctor-cancel-reason", "value"),
+                          "invalid": Output("doctor-cancel-reason", "invalid"),
+                          "feedback": Output("doctor-cancel-feedback", "children"),
+                          "status": Output(uv.STATUS, "children", allow_duplicate=True),
+                          "changed": Output(CHANGED, "data", allow_duplicate=True)},
+                  inputs={"cancel": Input({"type": uv.CANCEL, "id": ALL}, "n_clicks"),
+                          "confirm": Input("doctor-cancel-confirm", "n_clicks"),
+                          "keep": Input("doctor-cancel-keep", "n_clicks")},
+                  state={"target": State("doctor-cancel-target", "data"),
+                         "reason": State("doctor-cancel-reason", "value"), "page": State(cv.PAGE, "data")},
                   prevent_initial_call=True)
-    def open_cancel(clicks, page):
-        if not _clicked(clicks):
-            return no_update, no_update, no_update, no_update, no_update
-        return (*cb.open_cancel(_actor(), ctx.triggered_id["id"], page), "", "")
-
-    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
-                  Output("doctor-cancel-reason", "invalid"), Output("doctor-cancel-feedback", "children",
-                                                                   allow_duplicate=True),
-                  Output(uv.STATUS, "children", allow_duplicate=True),
-                  Output(CHANGED, "data", allow_duplicate=True),
-                  Input("doctor-cancel-confirm", "n_clicks"), State("doctor-cancel-target", "data"),
-                  State("doctor-cancel-reason", "value"), prevent_initial_call=True)
-    def confirm_cancel(_n, target, reason):
-        return cb.confirm_cancel(_actor(), target, reason)
-
-    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
-                  Input("doctor-cancel-keep", "n_clicks"), prevent_initial_call=True)
-    def keep(_n):
-        return False
+    def cancel_dialog(cancel, confirm, keep, target, reason, page):
+        """The cancel dialog: a Cancel button opens it, Keep closes it, Cancel consultation confirms."""
+        out = dict.fromkeys(("open", "body", "target", "reason", "invalid", "feedback", "status", "changed"),
+                            no_update)
+        if ctx.triggered_id == "doctor-cancel-keep":
+            return {**out, "open": False}
+        if ctx.triggered_id == "doctor-cancel-confirm":
+            closed, invalid, feedback, status, changed = cb.confirm_cancel(_actor(), target, reason)
+            return {**out, "open": closed, "invalid": invalid, "feedback": feedback, "status": status,
+                    "changed": changed}
+        if not _clicked(cancel):
+            return out
+        is_open, body, chosen = cb.open_cancel(_actor(), ctx.triggered_id["id"], page)
+        return {**out, "open": is_open, "body": body, "target": chosen, "reason": "", "invalid": False,
+                "feedback": ""}
 
     # --- quick actions ---
     @app.callback(Output("doctor-schedule", "hidden"), Output("doctor-schedule-toggle", "aria-expanded"),
@@ -458,10 +463,10 @@ def register_callbacks(app: Dash) -> None:
     @app.callback(Output("doctor-settings-dialog", "is_open"), Output("doctor-settings-tz", "options"),
                   Output("doctor-settings-tz", "value"),
                   Output("doctor-settings-bio", "value"), Output("doctor-settings-philosophy", "value"),
-                  Output("doctor-settings-feedback", "children"), Output("doctor-hours-feedback", "children"),
+                  Output("doctor-settings-feedback", "children"),
                   Input("doctor-settings-open", "n_clicks"), prevent_initial_call=True)
     def open_settings(_n):
-        return (True, panels.zone_options(), *cb.load_settings(_actor()), None, None)
+        return (True, panels.zone_options(), *cb.load_settings(_actor()), None)
 
     @app.callback(output={"feedback": Output("doctor-settings-feedback", "children", allow_duplicate=True),
                           "zone_label": Output("doctor-tz", "children"),
@@ -476,12 +481,15 @@ def register_callbacks(app: Dash) -> None:
 
     hour_fields = [f"doctor-hours-{key}" for key in WEEKDAYS]
 
-    @app.callback(Output("doctor-hours-feedback", "children", allow_duplicate=True),
-                  Output(CHANGED, "data", allow_duplicate=True),
-                  *(Output(f, "value", allow_duplicate=True) for f in hour_fields),
-                  Input("doctor-hours-apply", "n_clicks"), Input("doctor-hours-default", "n_clicks"),
-                  *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
-    def weekly_hours(_save, _default, *days):
+    @app.callback(Output("doctor-hours-feedback", "children"), Output(CHANGED, "data", allow_duplicate=True),
+                  *(Output(f, "value") for f in hour_fields),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-hours-apply", "n_clicks"),
+                  Input("doctor-hours-default", "n_clicks"), *(State(f, "value") for f in hour_fields),
+                  prevent_initial_call=True)
+    def weekly_hours(_open, _save, _default, *days):
+        """Weekly hours: read when Settings opens, saved or set back to the default by their buttons."""
+        if ctx.triggered_id == "doctor-settings-open":
+            return None, no_update, *cb.load_weekly_hours(_actor())
         return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
 
     @app.callback(Output("doctor-cal-enabled", "value"), Output("doctor-cal-schedule", "value"),
@@ -499,11 +507,6 @@ def register_callbacks(app: Dash) -> None:
                   prevent_initial_call=True)
     def feed_url(_open, _rotate):
         return cb.feed_url(_actor(), rotate=ctx.triggered_id == "doctor-feed-rotate")
-
-    @app.callback(*(Output(f, "value") for f in hour_fields), Input("doctor-settings-open", "n_clicks"),
-                  prevent_initial_call=True)
-    def load_weekly_hours(_n):
-        return cb.load_weekly_hours(_actor())
 
     # --- messages ---
     @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),
