@@ -48,6 +48,8 @@ class Tally:
     fields: int = 0
     waiting: float = 0.0
     steps: list[tuple[str, float]] = field(default_factory=list)
+    profiles: list[tuple[str, float, float]] = field(default_factory=list)  # (step, server ms, browser ms)
+    accept: dict[str, float] = field(default_factory=dict)  # the Accept → room hop, split
 
     def page(self, page: Page) -> None:
         path = page.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
@@ -73,7 +75,22 @@ class Tally:
         self.clicks += 1
         self.waiting += elapsed
         self.steps.append((name, elapsed))
+        self.profile(page, name)
         self.page(page)
+
+    def profile(self, page: Page, name: str) -> None:
+        """Where a page's time went (Navigation Timing): the server's answers (redirects included, up to
+        the first byte of the final page) and the browser's part (download, parse, scripts, `load`)."""
+        timing = page.evaluate(NAVIGATION_TIMING)
+        if timing:
+            self.profiles.append((name, timing["server"], timing["browser"]))
+
+
+NAVIGATION_TIMING = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  if (!n || !n.loadEventEnd) { return null; }
+  return {server: n.responseStart - n.startTime, browser: n.loadEventEnd - n.responseStart};
+}"""
 
 
 def sign_up_and_pay(tally: Tally, page: Page, name: str, email_prefix: str, signed_up: str, paid: str) -> None:
@@ -178,7 +195,11 @@ def now_journey(browser: Browser, base: str, doctor_email: str) -> tuple[Tally, 
         page.get_by_role("link", name="Test my devices").click()
         dialog = page.get_by_role("dialog", name="Device test")
         dialog.get_by_role("button", name=re.compile("^(Start the test|Run the whole test again)$")).click()
-        dialog.locator("[data-summary]").filter(has_text=re.compile("^All checks passed")).wait_for(timeout=60_000)
+        summary = dialog.locator("[data-summary]")
+        summary.filter(has_text=re.compile(r"^(All checks passed|Not ready|Audio only|Your result)")).wait_for(
+            timeout=60_000)
+        if not summary.inner_text().startswith("All checks passed"):
+            raise RuntimeError(f"the device test did not pass: {summary.inner_text()}")
         dialog.get_by_role("button", name="Close", exact=True).click()
         tally.clicks += 3
         extras.device_test = time.perf_counter() - started
@@ -186,12 +207,21 @@ def now_journey(browser: Browser, base: str, doctor_email: str) -> tuple[Tally, 
         started = time.perf_counter()
         doctor.locator("#doctor-walkin-next").filter(has_text="devices ready").wait_for(timeout=15_000)
         extras.doctor_reaction = time.perf_counter() - started
-        started = time.perf_counter()
-        doctor.get_by_role("button", name="Accept").click()
+        started, clicked_at = time.perf_counter(), time.time() * 1000
+        with doctor.expect_response(lambda r: "_dash-update-component" in r.url
+                                    and "doctor-walkin-accept" in (r.request.post_data or "")) as accepted:
+            doctor.get_by_role("button", name="Accept").click()
+        callback_ms = (time.perf_counter() - started) * 1000
         page.wait_for_url(re.compile(r"/visit/"), wait_until="load", timeout=15_000)
         elapsed = time.perf_counter() - started
         tally.waiting += elapsed
         tally.steps.append(("doctor accepts → patient in the room", elapsed))
+        navigation_at = page.evaluate("() => performance.timeOrigin")
+        timing = page.evaluate(NAVIGATION_TIMING) or {"server": 0.0, "browser": 0.0}
+        tally.accept = {"doctor's Accept callback (server + Dash)": callback_ms,
+                        "then the waiting room's poll sees it": max(0.0, navigation_at - clicked_at - callback_ms),
+                        "room page: server": timing["server"], "room page: browser to load": timing["browser"]}
+        assert accepted.value.ok
         tally.page(page)
         doctor.wait_for_url(re.compile(r"/visit/"))
         doctor.get_by_role("button", name="Join the consultation").click()
@@ -245,8 +275,26 @@ def main() -> None:
     waits = [t.waiting for t in tallies]
     print(f"waiting on server + browser: median {statistics.median(waits):.2f} s, max {max(waits):.2f} s "
           f"(target ≤ 3 s)")
-    for name, seconds in last.steps:
-        print(f"  {name:<34} {seconds * 1000:7.0f} ms")
+    print_steps(tallies, 34)
+    print_profile(tallies)
+
+
+def print_steps(tallies: list[Tally], width: int) -> None:
+    """Each step's median over the runs."""
+    for i, (name, _) in enumerate(tallies[-1].steps):
+        seconds = statistics.median(t.steps[i][1] for t in tallies if len(t.steps) > i)
+        print(f"  {name:<{width}} {seconds * 1000:7.0f} ms")
+
+
+def print_profile(tallies: list[Tally]) -> None:
+    """Medians over the runs: each page's server and browser time, and the Accept hop's parts."""
+    print("profile (median of the runs): page = server (redirects and first byte) + browser (to load)")
+    for i, (name, _, _) in enumerate(tallies[-1].profiles):
+        server = statistics.median(t.profiles[i][1] for t in tallies if len(t.profiles) > i)
+        browser = statistics.median(t.profiles[i][2] for t in tallies if len(t.profiles) > i)
+        print(f"  {name:<38} server {server:6.0f} ms · browser {browser:6.0f} ms")
+    for part in tallies[-1].accept:
+        print(f"  {part:<46} {statistics.median(t.accept[part] for t in tallies if t.accept):6.0f} ms")
 
 
 def main_now(args) -> None:
@@ -272,8 +320,8 @@ def main_now(args) -> None:
     waits = [t.waiting for t in tallies]
     print(f"waiting on server + browser: median {statistics.median(waits):.2f} s, max {max(waits):.2f} s "
           f"(target ≤ 3 s)")
-    for name, seconds in last.steps:
-        print(f"  {name:<38} {seconds * 1000:7.0f} ms")
+    print_steps(tallies, 38)
+    print_profile(tallies)
     print(f"apart: device test while queued median {statistics.median(e.device_test for _, e in results):.1f} s; "
           f"the doctor saw 'devices ready' after {statistics.median(e.doctor_reaction for _, e in results):.1f} s")
 

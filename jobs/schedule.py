@@ -8,12 +8,14 @@ from rq.cron import CronScheduler
 
 from core import heartbeats
 from jobs.maintenance import purge_reset_tokens
+from jobs.metrics import rollup_kpis_job
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
 from jobs.privacy import build_queued_exports_job, retention_job
 from jobs.scheduling import sync_cal_job, unlock_stale_slots_job
 from jobs.video import settle_visits_job
+from jobs.waitlist import sweep_waitlist_job
 from jobs.walkin import walkin_long_waits_job
 
 QUEUE = "default"
@@ -38,6 +40,11 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (retention_job, {"cron": "40 2 * * *"}, "privacy-retention"),  # SPEC §21: nightly, idempotent
     # Walk-ins waiting longer than WALKIN_MAX_WAIT: keep waiting or a full refund, by email (SPEC §17).
     (walkin_long_waits_job, {"interval": 60}, "walkin-long-waits"),
+    # Waitlist offers not answered within 15 minutes: the time goes to the next waiter (SPEC §17).
+    (sweep_waitlist_job, {"interval": 60}, "waitlist-offers"),
+    # The admin console's daily KPI roll-ups: the last 8 days again, and any day missing (SPEC §22).
+    # An interval, so a worker that starts fills the missing days at once.
+    (rollup_kpis_job, {"interval": 600}, "kpi-rollups"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

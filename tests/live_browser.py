@@ -84,6 +84,7 @@ class LiveServer:
     url: str
     log: Path
     secret_key: str = ""  # the server's SECRET_KEY (the video tests verify its development signatures)
+    env: dict[str, str] | None = None  # the server's settings (a test may start `doktu worker` with them)
 
     def log_size(self) -> int:
         return self.log.stat().st_size
@@ -170,7 +171,7 @@ def live_doktu(server_url, tmp_path_factory, stun_responder, turn_server) -> Ite
                 [str(DOKTU), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         _wait_healthy(base_url, proc, log)
-        yield LiveServer(base_url, log, env["SECRET_KEY"])
+        yield LiveServer(base_url, log, env["SECRET_KEY"], dict(env))
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()

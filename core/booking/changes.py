@@ -116,7 +116,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
             select(Slot.id).where(Slot.doctor_id == appointment.doctor_id, Slot.start_at == new_start,
                                   Slot.is_available))
         freed = _release_holds(session, [appointment.slot_id, slot_id], patient_user_id)
-        before = _snapshot(appointment)
+        before, before_start = _snapshot(appointment), appointment.start_at
         appointment.start_at, appointment.end_at, appointment.slot_id = new_start, offered.end, slot_id
         appointment.reschedule_count += 1
         appointment.updated_at = now
@@ -124,6 +124,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
         after = _snapshot(appointment)
         _record(uow, actor, appointment, "reschedule", reason, before, after, now, details={})
         uow.defer("jobs.notify.appointment_event", "rescheduled", str(appointment.id), appointment.reschedule_count)
+        _owe_waitlist(uow, appointment.doctor_id, before_start)
         state = _state(appointment)
     (mirror or HoldMirror(None)).clear(freed)
     return state
@@ -171,6 +172,7 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
         if also is not None:
             also(uow, appointment)
         uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
+        _owe_waitlist(uow, appointment.doctor_id, appointment.start_at)
         result = Cancellation(_state(appointment), refund)
     (mirror or HoldMirror(None)).clear(freed)
     return result
@@ -201,6 +203,7 @@ def cancel_after_external_refund(uow: UnitOfWork, appointment_id: uuid.UUID, ref
         "via": "stripe", "refund": {"refundAs": "card", "refundCents": refunded_cents, "creditCents": 0,
                                     "lateCreditCents": 0}})
     uow.defer("jobs.notify.appointment_event", "cancelled", str(appointment.id), appointment.reschedule_count)
+    _owe_waitlist(uow, appointment.doctor_id, appointment.start_at)
     return True
 
 
@@ -223,6 +226,13 @@ def history(actor: Actor, appointment_id: uuid.UUID) -> list[Change]:
 
 
 # --- the steps -----------------------------------------------------------------------------------
+
+def _owe_waitlist(uow: UnitOfWork, doctor_id: uuid.UUID, freed_start: datetime) -> None:
+    """The time an appointment leaves is offered to the doctor's waitlist (SPEC §17), owed here."""
+    from core.booking import waitlist  # waitlist builds on this module
+
+    waitlist.owe_offers(uow, doctor_id, [freed_start])
+
 
 def _require_party(actor: Actor) -> None:
     if actor.role not in policy.ROLES or actor.user_id is None:
@@ -273,6 +283,8 @@ def patient_month_reschedules(session: Session, actor: Actor, now: datetime) -> 
     start, end = policy.month_bounds(now, ZoneInfo(zone))
     return session.scalar(select(func.count()).select_from(AppointmentChange).where(
         AppointmentChange.action == "reschedule", AppointmentChange.actor_role == "patient",
+        # An earlier time taken from the waitlist is a free move (SPEC §17): not counted.
+        func.coalesce(AppointmentChange.after["viaWaitlist"].as_boolean(), False).is_(False),
         AppointmentChange.actor_id == actor.user_id,
         AppointmentChange.created_at >= start, AppointmentChange.created_at < end))
 
@@ -288,7 +300,7 @@ def _offered(session: Session, actor: Actor, appointment: Appointment, new_start
     calendar.appointment_starts = [s for s in calendar.appointment_starts if s != appointment.start_at]
     if actor.role in ("doctor", "admin"):
         calendar.online = True  # Offline stops new bookings by patients, not the doctor's own moves
-    offered = next((a for a in calendar.availability(new_start, just_this, now, patient_user_id)
+    offered = next((a for a in calendar.availability(new_start, just_this, now, patient_user_id, rhythm=False)
                     if a.start == new_start and a.is_available), None)
     if offered is None:
         raise SlotConflict("This time is not available. Please pick another.")

@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 
 from core import clock, funnel
 from core.actor import Actor
-from core.db import unit_of_work
+from core.db import UnitOfWork, unit_of_work
 from core.errors import NotFound
 from core.models import Appointment, Doctor, Patient
-from core.scheduling.holds import HoldMirror, lock_doctor, require_patient, take_hold
+from core.scheduling.holds import HoldMirror, SlotHold, lock_doctor, require_patient, take_hold
 
 REPLACED = "Replaced by another time before payment"
 
@@ -49,35 +49,47 @@ def create_pending(actor: Actor, doctor_id: uuid.UUID, start: datetime, *,
     require_patient(actor)
     now = clock.now()
     with unit_of_work(actor) as uow:
-        session = uow.session
-        lock_doctor(session, doctor_id)
-        doctor = session.get(Doctor, doctor_id)
-        if doctor is None:
-            raise NotFound("No such doctor.")
-        patient_id = session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
-        mine = session.scalars(
-            select(Appointment).where(Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
-                                      Appointment.status == "pending", Appointment.hold_expires_at > now)
-        ).all()
-        same = next((a for a in mine if a.start_at == start), None)
-        if same is not None:
-            return _view(same)
-        if mine:
-            session.execute(update(Appointment).where(Appointment.id.in_([a.id for a in mine])).values(
-                status="cancelled", cancelled_by="patient", cancelled_at=now, updated_at=now,
-                cancel_reason=REPLACED))
-        hold, released = take_hold(session, actor, doctor_id, start, now)
-        appointment = Appointment(doctor_id=doctor_id, patient_id=patient_id, slot_id=hold.slot_id,
-                                  start_at=hold.start, end_at=hold.end, status="pending",
-                                  hold_expires_at=hold.locked_until, price_cents=doctor.price_cents)
-        session.add(appointment)
-        session.flush()
-        funnel.record(session, "slot_held", user_id=actor.user_id, doctor_id=doctor_id, appointment_id=appointment.id)
-        created = _view(appointment)
+        created, hold, released = create_pending_in(uow, actor, doctor_id, start, now)
     mirror = mirror or HoldMirror(None)
     mirror.clear(released)
-    mirror.set(hold.slot_id, actor.user_id)
+    if hold is not None:
+        mirror.set(hold.slot_id, actor.user_id)
     return created
+
+
+def create_pending_in(uow: UnitOfWork, actor: Actor, doctor_id: uuid.UUID, start: datetime,
+                      now: datetime) -> tuple[PendingAppointment, SlotHold | None, list[uuid.UUID]]:
+    """`create_pending` inside the caller's transaction (the waitlist books an offered start so).
+    Returns the appointment, the hold taken (None when the same time was asked again) and the
+    slots given back."""
+    session = uow.session
+    lock_doctor(session, doctor_id)
+    doctor = session.get(Doctor, doctor_id)
+    if doctor is None:
+        raise NotFound("No such doctor.")
+    patient_id = session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
+    mine = session.scalars(
+        select(Appointment).where(Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
+                                  Appointment.status == "pending", Appointment.hold_expires_at > now)
+    ).all()
+    same = next((a for a in mine if a.start_at == start), None)
+    if same is not None:
+        return _view(same), None, []
+    if mine:
+        session.execute(update(Appointment).where(Appointment.id.in_([a.id for a in mine])).values(
+            status="cancelled", cancelled_by="patient", cancelled_at=now, updated_at=now,
+            cancel_reason=REPLACED))
+        from core.booking import waitlist  # a replaced hold frees its time (SPEC §17 waitlist)
+
+        waitlist.owe_offers(uow, doctor_id, [a.start_at for a in mine])
+    hold, released = take_hold(session, actor, doctor_id, start, now)
+    appointment = Appointment(doctor_id=doctor_id, patient_id=patient_id, slot_id=hold.slot_id,
+                              start_at=hold.start, end_at=hold.end, status="pending",
+                              hold_expires_at=hold.locked_until, price_cents=doctor.price_cents)
+    session.add(appointment)
+    session.flush()
+    funnel.record(session, "slot_held", user_id=actor.user_id, doctor_id=doctor_id, appointment_id=appointment.id)
+    return _view(appointment), hold, released
 
 
 def get_pending(actor: Actor, appointment_id: uuid.UUID) -> PendingAppointment:

@@ -14,11 +14,21 @@ from core.models.booking import (
 from core.models.doctors import Doctor, DoctorInvitation, DoctorPhoto, ExternalBusy, rating_stats
 from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
 from core.models.effects import OwedEffect
-from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
+from core.models.engagement import (
+    FUNNEL_STEPS,
+    AuditEvent,
+    FunnelEvent,
+    JobHeartbeat,
+    KpiDay,
+    KpiDayAccount,
+    Message,
+    OutboxMessage,
+)
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
 from core.models.support import SUPPORT_STATUSES, SupportConversation, SupportHealthBody, SupportMessage
+from core.models.waitlist import WaitlistEntry, WaitlistOffer
 from core.models.walkin import WALKIN_OPEN, WalkinRequest
 
 __all__ = [
@@ -44,6 +54,8 @@ __all__ = [
     "FollowUp",
     "FunnelEvent",
     "JobHeartbeat",
+    "KpiDay",
+    "KpiDayAccount",
     "Message",
     "OutboxMessage",
     "OwedEffect",
@@ -62,6 +74,8 @@ __all__ = [
     "User",
     "VideoTest",
     "VisitEvent",
+    "WaitlistEntry",
+    "WaitlistOffer",
     "WalkinRequest",
     "rating_stats",
 ]

@@ -168,6 +168,13 @@ def _materialise_template_day(session: Session, doctor: Doctor, day: date, now: 
             index_elements=["doctor_id", "start_at"], set_={"source": "doctor"}))
 
 
+def _owe_waitlist(uow, doctor_id: uuid.UUID, starts: list[datetime]) -> None:
+    """Time the doctor turns on is offered to their waitlist (SPEC §17), owed in this transaction."""
+    from core.booking import waitlist  # booking builds on scheduling: imported where it is needed
+
+    waitlist.owe_offers(uow, doctor_id, starts)
+
+
 def set_slot(actor: Actor, start: datetime, end: datetime | None = None, *,
              is_available: bool = True) -> SlotView:
     """Turn a slot on (green) or off (white). Overlaps with other slots or appointments → 409."""
@@ -175,13 +182,14 @@ def set_slot(actor: Actor, start: datetime, end: datetime | None = None, *,
     end = validate_interval(start, end, now)
     with unit_of_work(actor) as uow:
         session = uow.session
-        return write_slot(session, own_doctor(session, actor), start, end, is_available=is_available, now=now)
+        return write_slot(uow, own_doctor(session, actor), start, end, is_available=is_available, now=now)
 
 
-def write_slot(session: Session, doctor: Doctor, start: datetime, end: datetime, *, is_available: bool,
+def write_slot(uow, doctor: Doctor, start: datetime, end: datetime, *, is_available: bool,
                now: datetime) -> SlotView:
-    """`set_slot` inside a transaction the caller opened (the doctor calendar's press writes and
+    """`set_slot` inside a unit of work the caller opened (the doctor calendar's press writes and
     reads the cell back in one); `end` already validated."""
+    session = uow.session
     lock_doctor(session, doctor.id)
     conflicts = _conflicts(session, doctor.id, start, end, ignore_start=True)
     if is_available and conflicts:
@@ -200,6 +208,8 @@ def write_slot(session: Session, doctor: Doctor, start: datetime, end: datetime,
         .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
                                set_={"end_at": end, "is_available": is_available, "source": "doctor"})
         .returning(Slot.id))
+    if is_available:
+        _owe_waitlist(uow, doctor.id, [start])
     return SlotView(slot_id, start, end, is_available, False, False)
 
 
@@ -240,7 +250,7 @@ def _days(first_day: date, last_day: date, weekdays: set[int]) -> list[date]:
 
 
 def _batch_hours(session: Session, doctor: Doctor, days: list[date], start_time: time, end_time: time,
-                 is_available: bool, now: datetime) -> BatchResult:
+                 is_available: bool, now: datetime, opened: list[datetime] | None = None) -> BatchResult:
     created = updated = 0
     skipped: list[datetime] = []
     tz = ZoneInfo(doctor.timezone)
@@ -251,10 +261,13 @@ def _batch_hours(session: Session, doctor: Doctor, days: list[date], start_time:
             outcome = _batch_one(session, doctor.id, start, is_available, now)
             if outcome == "skipped":
                 skipped.append(start)
-            elif outcome == "created":
-                created += 1
             else:
-                updated += 1
+                if outcome == "created":
+                    created += 1
+                else:
+                    updated += 1
+                if is_available and opened is not None:
+                    opened.append(start)
             start += SLOT_LENGTH
     return BatchResult(created, updated, skipped)
 
@@ -270,8 +283,11 @@ def batch_set_slots(actor: Actor, *, first_day: date, last_day: date, weekdays: 
         session = uow.session
         doctor = own_doctor(session, actor)
         lock_doctor(session, doctor.id)
-        return _batch_hours(session, doctor, _days(first_day, last_day, weekdays), start_time, end_time,
-                            is_available, now)
+        opened: list[datetime] = []
+        result = _batch_hours(session, doctor, _days(first_day, last_day, weekdays), start_time, end_time,
+                              is_available, now, opened)
+        _owe_waitlist(uow, doctor.id, opened)
+        return result
 
 
 def replace_day_hours(actor: Actor, *, first_day: date, last_day: date, weekdays: set[int], start_time: time,
@@ -297,7 +313,9 @@ def replace_day_hours(actor: Actor, *, first_day: date, last_day: date, weekdays
                     or_(Slot.start_at < open_from, Slot.start_at >= open_until), Slot.is_available,
                     Slot.start_at > now, or_(Slot.locked_until.is_(None), Slot.locked_until <= now))
                 .values(is_available=False, source="doctor").execution_options(synchronize_session=False)).rowcount
-        opened = _batch_hours(session, doctor, days, start_time, end_time, True, now)
+        starts: list[datetime] = []
+        opened = _batch_hours(session, doctor, days, start_time, end_time, True, now, starts)
+        _owe_waitlist(uow, doctor.id, starts)
     return BatchResult(opened.created, opened.updated + closed, opened.skipped)
 
 

@@ -100,17 +100,28 @@ def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datet
     calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
     if calendar is None:
         raise NotFound("No such doctor.")
-    offered = calendar.availability(start, just_this, now, actor.user_id)
+    # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
+    # patient's previous one, and a start between two offered ones breaks no spec rule.
+    offered = calendar.availability(start, just_this, now, actor.user_id, rhythm=False)
     entry = next((a for a in offered if a.start == start and a.is_available), None)
     if entry is None:
         raise SlotConflict("This time is no longer available. Please pick another.")
-    taken = session.execute(_TAKE, {
-        "doctor": doctor_id, "start": start, "end": entry.end, "source": TEMPLATE_SOURCE,
-        "until": now + HOLD_TTL, "me": actor.user_id, "now": now,
-    }).one_or_none()
+    taken = claim_slot(session, doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now)
     if taken is None:
         raise SlotConflict("This time is no longer available. Please pick another.")
     return SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until), list(taken.released)
+
+
+def claim_slot(session: Session, doctor_id: uuid.UUID, start: datetime, end: datetime, holder: uuid.UUID,
+               until: datetime, now: datetime):
+    """The hold itself, under the doctor's lock the caller took after checking the start with the
+    engine: take the slot for `holder` until `until` if it is free, expired or already theirs
+    (giving back their other hold with the doctor). A row (id, locked_until, released), or None.
+    The waitlist holds an offered start for its waiter with it (SPEC §17)."""
+    return session.execute(_TAKE, {
+        "doctor": doctor_id, "start": start, "end": end, "source": TEMPLATE_SOURCE,
+        "until": until, "me": holder, "now": now,
+    }).one_or_none()
 
 
 def require_patient(actor: Actor) -> None:
@@ -156,15 +167,25 @@ def release_hold(actor: Actor, slot_id: uuid.UUID, *, mirror: HoldMirror | None 
 def unlock_stale_slots(*, mirror: HoldMirror | None = None) -> int:
     """Job every 60 s (SPEC §3): release every hold whose 15 minutes are over, and cancel the
     unpaid pending appointments made on them, so their time is offered again."""
+    from core.booking import waitlist  # booking builds on scheduling: imported where it is needed
+
     now = clock.now()
     with unit_of_work(SYSTEM) as uow:
-        ids = list(uow.session.scalars(
+        released = uow.session.execute(
             text("""UPDATE slots SET locked_by = NULL, locked_until = NULL
-                     WHERE locked_until <= :now RETURNING id"""), {"now": now}))
-        uow.session.execute(
+                     WHERE locked_until <= :now RETURNING id, doctor_id, start_at"""), {"now": now}).all()
+        cancelled = uow.session.execute(
             text("""UPDATE appointments
                        SET status = 'cancelled', cancelled_at = :now, updated_at = :now,
                            cancel_reason = 'Hold expired before payment'
-                     WHERE status = 'pending' AND hold_expires_at <= :now"""), {"now": now})
+                     WHERE status = 'pending' AND hold_expires_at <= :now
+                 RETURNING slot_id, doctor_id, start_at"""), {"now": now}).all()
+        # An expired hold frees its time: the waitlist's first waiter is offered it (SPEC §17).
+        by_doctor: dict[uuid.UUID, set[datetime]] = {}
+        for row in [*released, *cancelled]:
+            by_doctor.setdefault(row.doctor_id, set()).add(row.start_at)
+        for doctor_id, starts in by_doctor.items():
+            waitlist.owe_offers(uow, doctor_id, sorted(starts))
+        ids = [row.id for row in released]
     (mirror or HoldMirror(None)).clear(ids)
     return len(ids)

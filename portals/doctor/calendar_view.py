@@ -147,7 +147,8 @@ def cell_label(cell: Cell) -> str:
     else:
         what = str(STATE_WORDS[cell.state])
         if cell.not_offered:
-            what = _("%(state)s, not offered to patients: %(reason)s", state=what, reason=cell.not_offered)
+            what = _("%(state)s, not offered to patients: %(reason)s", state=what,
+                     reason=_(cell.not_offered))  # a reason marked in core
     if cell.past:
         return _("%(when)s, past, %(what)s", when=where, what=what)
     if cell.state == BOOKED:
@@ -221,8 +222,9 @@ def month_label(summary: DaySummary) -> str:
     booked = ngettext("%(num)s booked", "%(num)s booked", summary.booked)
     if summary.past:
         return _("%(day)s: past, %(booked)s — press to open the day", day=day_label(summary.day), booked=booked)
+    # The count is of starts patients are offered that day: the number their list shows.
     return _("%(day)s: %(open)s, %(booked)s — press to open the day", day=day_label(summary.day),
-             open=ngettext("%(num)s open", "%(num)s open", summary.available), booked=booked)
+             open=_("%(n)s times patients can book", n=summary.available), booked=booked)
 
 
 def month_day_data(summary: DaySummary, anchor: date, today: date) -> dict:
@@ -235,7 +237,7 @@ def month_day_data(summary: DaySummary, anchor: date, today: date) -> dict:
             "label": month_label(summary), "booked": ngettext("%(num)s booked", "%(num)s booked", summary.booked),
             "today": summary.day == today}
     if not summary.past:
-        data["open"] = ngettext("%(num)s open", "%(num)s open", summary.available)
+        data["open"] = _("%(n)s bookable", n=summary.available)
     return data
 
 
@@ -298,7 +300,7 @@ def press_message(cell: Cell) -> str:
     if cell.state == AVAILABLE:
         if cell.not_offered:
             return _("%(when)s is now available (not offered to patients: %(reason)s).", when=when,
-                     reason=cell.not_offered)
+                     reason=_(cell.not_offered))
         return _("%(when)s is now available.", when=when)
     if cell.state == UNAVAILABLE:
         return _("%(when)s is now unavailable.", when=when)

@@ -149,14 +149,22 @@ def walkin_section(actor, online: bool) -> html.Section:
     ], className="dk-card mt-3", **{"aria-labelledby": "doctor-walkin-title"})
 
 
-def legend() -> html.Ul:
-    return html.Ul([
-        html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
-        for state, text in ((AVAILABLE, _("Available — press to turn off")),
-                            (UNAVAILABLE, _("Unavailable — press to turn on")),
-                            (BOOKED, _("Booked — focus shows the patient")), (HELD, _("Held by a paying patient")),
-                            ("past", _("Past")))
-    ], className="dk-cal-legend", **{"aria-label": _("Colour key")})
+def legend() -> html.Div:
+    keys = [html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
+            for state, text in ((AVAILABLE, _("Available — press to turn off")),
+                                (UNAVAILABLE, _("Unavailable — press to turn on")),
+                                (BOOKED, _("Booked — focus shows the patient")), (HELD, _("Held by a paying patient")),
+                                ("past", _("Past")))]
+    # Issue 24: the hatched cells, and what the rhythm is (the engine's rule, README "Scheduling").
+    keys.insert(1, html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{AVAILABLE} is-not-offered"),
+                            _("Hatched: open, but patients can't book a start in it now — focus says why")]))
+    return html.Div([
+        html.Ul(keys, className="dk-cal-legend", **{"aria-label": _("Colour key")}),
+        html.P(_("Patients are offered one start every 45 minutes (a 30-minute consultation and a 15-minute "
+                 "break), so every time they see can be booked together; a booking moves the next start to "
+                 "45 minutes after it. The Month view counts these bookable starts."),
+               className="dk-cal-legend-note dk-muted", id="doctor-cal-rhythm"),
+    ])
 
 
 def schedule_section(title: str, online: bool, today) -> html.Section:

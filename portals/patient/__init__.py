@@ -16,5 +16,6 @@ from portals.patient import (  # noqa: E402,F401
     settings,
     video,
     visits,
+    waitlist,
     walkin,
 )

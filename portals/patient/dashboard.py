@@ -4,14 +4,14 @@ server-rendered pages (each tab is a URL), with the reschedule and cancel flows.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import clock
 from core.accounts.profile import GENDERS, get_profile
-from core.booking import changes
+from core.booking import changes, waitlist
 from core.booking.dashboard import cancel_preview, patient_overview
 from core.booking.queries import get_appointment
 from core.doctors.directory import list_doctors
@@ -24,10 +24,12 @@ from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import require_role
+from portals.i18n import day, when
 from portals.patient import patient
 from portals.patient.api import mirror
 from portals.public.doctors import day_strip
 from portals.public.pages import HOME_GRID
+from portals.public.visitor import visitor_zone
 
 TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
         ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
@@ -45,7 +47,10 @@ def dashboard():
     actor = current_user.actor
     return _render("patient/dashboard.html", "patient.dashboard", overview=patient_overview(actor),
                    rating_prompts=rating_prompts(actor), follow_ups=patient_follow_ups(actor),
-                   walkin_id=walkin_queue.open_request_id(actor))
+                   walkin_id=walkin_queue.open_request_id(actor), waitlist=waitlist.my_waitlist(actor),
+                   local_when=lambda moment: when(moment, visitor_zone()),
+                   local_day=lambda moment: day((moment.astimezone(visitor_zone()) - timedelta(days=1)).date(),
+                                                "long"))
 
 
 @patient.get("/dashboard/book")

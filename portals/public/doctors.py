@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from flask import render_template, request
 
 from core import clock
+from core.booking import waitlist
 from core.doctors.directory import SearchFilters, get_doctor, search_doctors
 from core.errors import ValidationFailed
 from core.funnel import record_view
@@ -19,6 +20,7 @@ from core.scheduling.availability import MAX_WINDOW, doctor_availability, next_f
 from core.walkin import queue as walkin_queue
 from portals.auth import current_actor
 from portals.hygiene import parse_day
+from portals.i18n import day
 from portals.public import public
 from portals.public.visitor import visitor_id, visitor_zone
 
@@ -102,5 +104,13 @@ def doctor_profile(doctor_id: uuid.UUID):
     doctor = get_doctor(current_actor(), doctor_id)
     record_view(current_actor(), doctor_id, visitor_id())
     strip = day_strip(doctor_id)
+    entry = waitlist.entry_for(current_actor(), doctor_id)
+    last_day = day((entry.until_at.astimezone(visitor_zone()) - timedelta(days=1)).date(), "long") if entry else None
     return render_template("public/doctor_profile.html", doctor=doctor, strip=strip, shown=SHOWN_PILLS,
-                           reviews=doctor_reviews(doctor_id))
+                           reviews=doctor_reviews(doctor_id), waitlist_entry=entry, waitlist_last_day=last_day,
+                           waitlist_days=_waitlist_days(strip.today))
+
+
+def _waitlist_days(today: date) -> tuple[str, str, str]:
+    """The booking card's "until" date: from today, two weeks ahead by default, within the window."""
+    return (today.isoformat(), (today + timedelta(days=14)).isoformat(), (today + MAX_WINDOW).isoformat())

@@ -17,7 +17,7 @@ PERSONAL_TABLES = [
     "credit_entries", "ratings", "video_tests", "password_reset_tokens", "messages",
     "funnel_events", "outbox_messages", "audit_events", "stripe_events", "slots",
     "consultation_notes", "documents", "follow_ups", "receipts", "receipt_counters",  # SPEC §18
-    "walkin_requests",  # SPEC §17
+    "walkin_requests", "waitlist_entries", "waitlist_offers",  # SPEC §17
     "support_conversations", "support_messages", "support_health_bodies",  # issue 25
 ]
 

@@ -13,6 +13,11 @@ const root = document.querySelector("[data-dk-room]");
 const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
 const POLL_CONNECTING_MS = 500;
+// While the handshake is under way — the other person is on the page, or a message was just sent or
+// received — offer, answer and candidates cross every 150 ms: each hop was half a connecting
+// interval on average, and there are three of them between Join and the first frame (issue 15).
+const POLL_HANDSHAKE_MS = 150;
+const HANDSHAKE_MS = 5000;
 const POLL_CONNECTED_MS = 2000;
 const PRESENCE_MS = 3000;
 const LOST_AFTER_MS = 15000;
@@ -56,7 +61,8 @@ function start() {
     if (!res.ok) { const e = new Error((data.error && data.error.message) || res.statusText); e.code = data.error && data.error.code; e.status = res.status; throw e; }
     return data;
   }
-  const send = (kind, payload) => api("/signals", "POST", { tab, kind, payload });
+  let handshakeUntil = 0;
+  const send = (kind, payload) => { handshakeUntil = Date.now() + HANDSHAKE_MS; return api("/signals", "POST", { tab, kind, payload }); };
 
   /* ---- the waiting room ---- */
   function clock(ms) {
@@ -206,11 +212,13 @@ function start() {
       const inbox = await api(`/signals?tab=${encodeURIComponent(tab)}&cursor=${cursor}`);
       cursor = inbox.cursor;
       peerHere = inbox.peerHere;
+      if (inbox.messages.length) { handshakeUntil = Date.now() + HANDSHAKE_MS; }
       for (const m of inbox.messages) { await handle(m); }
     } catch (e) {
       if (e.code === "ERR_ROOM_TAKEN_OVER") { takenOver(); return; }
     }
-    if (inCall) { pollTimer = setTimeout(poll, connected ? POLL_CONNECTED_MS : POLL_CONNECTING_MS); }
+    const handshake = peerHere || Date.now() < handshakeUntil;
+    if (inCall) { pollTimer = setTimeout(poll, connected ? POLL_CONNECTED_MS : handshake ? POLL_HANDSHAKE_MS : POLL_CONNECTING_MS); }
   }
   function onState(state) {
     if (state === "connected") {

@@ -7,6 +7,11 @@
   const id = root.dataset.dkWalkin;
   const $ = (sel) => root.querySelector(sel);
   const status = root.dataset.status;
+  // Only the patients a doctor can accept next — the first N in line, N doctors taking consultations —
+  // poll every 250 ms, so the room opens about a quarter of a second after Accept; the rest of the
+  // queue polls every second (issue 15: the Accept → room hop was the poll's interval, half on average).
+  const NEXT_MS = 250, QUEUED_MS = 1000, HIDDEN_MS = 5000;
+  let next = root.dataset.next === "yes";
 
   function show(state) {
     if (state.status === "accepted" && state.appointmentId) {
@@ -23,6 +28,7 @@
     if (estimate && state.estimatedMinutes != null) estimate.textContent = String(state.estimatedMinutes);
     const refund = $("[data-walkin-refund]");
     if (refund) refund.hidden = !state.refundOffered;
+    next = state.position != null && state.doctorsTaking > 0 && state.position <= state.doctorsTaking;
     return true;
   }
 
@@ -32,7 +38,7 @@
                                                           credentials: "same-origin", cache: "no-store" });
       if (response.ok && !show(await response.json())) return;
     } catch (e) { /* offline for a moment: try again */ }
-    window.setTimeout(poll, document.hidden ? 5000 : 1000);
+    window.setTimeout(poll, document.hidden ? HIDDEN_MS : next ? NEXT_MS : QUEUED_MS);
   }
-  window.setTimeout(poll, 1000);
+  window.setTimeout(poll, next ? NEXT_MS : QUEUED_MS);
 })();

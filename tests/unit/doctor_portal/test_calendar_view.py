@@ -49,11 +49,11 @@ def test_booked_label_names_the_patient_and_the_way_out():
 
 
 def test_pressable_cells_carry_what_the_script_needs():
-    data = cv.cell_data(cell_at(week(), 3, 14))
-    assert data == {"start": datetime(2026, 3, 3, 14, tzinfo=PARIS).astimezone(UTC).isoformat(),
+    data = cv.cell_data(cell_at(week(), 3, 14, 30))  # an offered start (the 45-minute rhythm from 10:00)
+    assert data == {"start": datetime(2026, 3, 3, 14, 30, tzinfo=PARIS).astimezone(UTC).isoformat(),
                     "state": "available", "pressable": True, "cls": "dk-cal-cell dk-cal-cell--available",
-                    "label": "Tuesday 3 March, 14:00, available — press to turn off"}
-    assert datetime.fromisoformat(data["start"]) == datetime(2026, 3, 3, 14, tzinfo=PARIS)
+                    "label": "Tuesday 3 March, 14:30, available — press to turn off"}
+    assert datetime.fromisoformat(data["start"]) == datetime(2026, 3, 3, 14, 30, tzinfo=PARIS)
 
 
 def test_week_grid_is_data_with_one_row_per_half_hour():
@@ -62,7 +62,7 @@ def test_week_grid_is_data_with_one_row_per_half_hour():
     assert len(data["rows"]) == 48 and len(data["cells"]) == 48 * 7 and data["rows"][0] == {"time": "00:00"}
     assert data["cols"][0] == {"label": "Monday 2 March", "weekend": False, "today": True, "short": ["Mon", "2 Mar"]}
     assert data["cols"][5]["weekend"] and not data["cols"][1]["today"]
-    assert data["cells"][28 * 7 + 1]["label"] == "Tuesday 3 March, 14:00, available — press to turn off"
+    assert data["cells"][29 * 7 + 1]["label"] == "Tuesday 3 March, 14:30, available — press to turn off"
 
 
 def test_spring_forward_week_shows_a_gap_not_a_button():
@@ -88,14 +88,16 @@ def test_a_changed_cell_becomes_a_patch_of_that_entry_only():
     after = cv.grid_data("week", week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True,
                                                       False)]), "k", date(2026, 3, 2))
     changed = cv.changed_entries(after, sums)
-    assert changed == [28 * 7 + 1]
+    # 14:00 itself, and 13:30 whose 13:45 start would now overlap the closed time (no longer offered)
+    assert changed == [27 * 7 + 1, 28 * 7 + 1]
+    assert after["cells"][27 * 7 + 1]["state"] == "available" and "is-not-offered" in after["cells"][27 * 7 + 1]["cls"]
     cells, sum_patch = cv.entry_patches({i: after["cells"][i] for i in changed})
     assert isinstance(cells, Patch) and isinstance(sum_patch, Patch)
     assert cells.to_plotly_json()["operations"] == [
-        {"operation": "Assign", "location": ["cells", 28 * 7 + 1], "params": {"value": after["cells"][28 * 7 + 1]}}]
+        {"operation": "Assign", "location": ["cells", i], "params": {"value": after["cells"][i]}} for i in changed]
     assert after["cells"][28 * 7 + 1]["label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
     assert sum_patch.to_plotly_json()["operations"] == [
-        {"operation": "Assign", "location": [28 * 7 + 1], "params": {"value": cv.digest(after["cells"][28 * 7 + 1])}}]
+        {"operation": "Assign", "location": [i], "params": {"value": cv.digest(after["cells"][i])}} for i in changed]
 
 
 def test_nothing_changed_means_nothing_sent():
@@ -146,8 +148,8 @@ def test_month_day_buttons_open_the_day():
     assert first["label"] == "Monday 23 February: past, 1 booked — press to open the day"
     assert "is-outside" in first["cls"] and "is-past" in first["cls"]
     later = data["cells"][8]
-    assert later["label"] == "Tuesday 3 March: 20 open, 1 booked — press to open the day"
-    assert (later["open"], later["booked"]) == ("20 open", "1 booked")
+    assert later["label"] == "Tuesday 3 March: 20 times patients can book, 1 booked — press to open the day"
+    assert (later["open"], later["booked"]) == ("20 bookable", "1 booked")
     assert data["cells"][7]["today"] and "is-today" in data["cells"][7]["cls"]
 
 

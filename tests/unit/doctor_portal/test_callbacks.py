@@ -79,7 +79,9 @@ def test_pressing_a_white_cell_turns_it_on(monkeypatch):
 
     monkeypatch.setattr(doctor_calendar, "press_cell", press_cell)
     out = cb.press_cell(DOCTOR, press("unavailable"), PAGE)
-    assert seen["on"] is True and out["status"] == "Tuesday 3 March, 14:00 is now available."
+    # 14:00 and 14:15 lie between the offered 13:45 and 14:30 (the 45-minute rhythm)
+    assert seen["on"] is True and out["status"] == ("Tuesday 3 March, 14:00 is now available (not offered to "
+                                                    "patients: between two offered starts 45 minutes apart).")
 
 
 def test_a_refused_press_says_why_and_shows_the_cell_as_it_is(monkeypatch):
@@ -119,7 +121,9 @@ def test_refresh_sends_only_what_changed(monkeypatch):
     monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week([off_at(TUESDAY_2PM)]))
     changed = cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])
     assert isinstance(changed["cells"], Patch) and changed["page"] is no_update
-    assert [op["location"] for op in changed["cells"].to_plotly_json()["operations"]] == [["cells", 28 * 7 + 1]]
+    # 14:00, and 13:30 whose 13:45 start now overlaps the closed time (no longer offered)
+    assert [op["location"] for op in changed["cells"].to_plotly_json()["operations"]] == [
+        ["cells", 27 * 7 + 1], ["cells", 28 * 7 + 1]]
 
 
 def test_refresh_of_another_grid_renders_it_whole(monkeypatch):
