@@ -80,6 +80,7 @@ def configure_flask(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from portals.api import init_api
     from portals.auth import init_auth
+    from portals.i18n import init_i18n
     from portals.limits import init_limits
     from portals.observability import init_observability
     from portals.security import init_security
@@ -89,6 +90,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     init_auth(app)
     init_security(app)
     init_limits(app)
+    init_i18n(app)
     Migrate(app, _MetadataOnly(), directory=str(MIGRATIONS_DIR))
 
 

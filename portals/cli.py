@@ -244,3 +244,51 @@ def invite_doctor_command(email: str) -> None:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Invitation sent to {view.email}, valid until {view.expires_at.isoformat(timespec='minutes')}.")
     click.echo(f"Link (single use): {invitation_link(base_url, token)}")
+
+
+@cli.group("i18n", cls=click.Group)
+def i18n_group() -> None:
+    """Translation catalogs (SPEC §20): core/translations/<lang>/LC_MESSAGES/messages.po."""
+
+
+EXTRACT_KEYWORDS = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext", "-k", "N_",
+                    "-k", "translate:2", "-k", "translate_plural:2,3"]
+
+
+@i18n_group.command("update")
+def i18n_update_command() -> None:
+    """Extract every message (babel.cfg) and merge it into the fr and de catalogs; new ones are empty
+    until translated (`doktu i18n check` and the test suite fail on them)."""
+    from babel.messages.frontend import CommandLineInterface
+
+    from core import i18n
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    template = os.path.join(str(i18n.CATALOGS), "messages.pot")
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", os.path.join(root, "babel.cfg"), "--no-location",
+                                "--sort-output", "--omit-header", "--project", "Doktu", "--no-default-keywords",
+                                *EXTRACT_KEYWORDS,
+                                "-o", template, root])
+    for language in i18n.LANGUAGES:
+        if language == i18n.DEFAULT_LANGUAGE:
+            continue
+        exists = os.path.exists(os.path.join(str(i18n.CATALOGS), language, "LC_MESSAGES", "messages.po"))
+        CommandLineInterface().run(["pybabel", "-q", "update" if exists else "init", "-i", template,
+                                    "-d", str(i18n.CATALOGS), "-l", language, "--no-wrap",
+                                    *(["--no-fuzzy-matching", "--ignore-obsolete"] if exists else [])])
+    os.remove(template)
+    click.echo("catalogs updated: " + ", ".join(i18n.LANGUAGES[1:]))
+
+
+@i18n_group.command("check")
+def i18n_check_command() -> None:
+    """Fail when a message of the code is missing or untranslated in a catalog."""
+    from portals.i18n_check import missing_translations
+
+    missing = missing_translations()
+    for language, messages in missing.items():
+        for message in messages:
+            click.echo(f"{language}: {message!r}", err=True)
+    if any(missing.values()):
+        raise SystemExit(1)
+    click.echo("every message is translated")

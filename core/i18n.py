@@ -1,0 +1,140 @@
+"""Languages (SPEC §20): the gettext catalogs and Babel formatting, without Flask.
+
+One home for both: the web (`portals/i18n.py` selects the locale of a request and hands it to these
+functions), emails, SMS and PDFs rendered by `core` and the worker (which pass the recipient's
+locale). Catalogs are `core/translations/<lang>/LC_MESSAGES/messages.po`, read straight from the
+`.po` (compiled in memory, cached per process), so there is no build step and no stale `.mo`.
+English is the source language: its messages are the msgids themselves.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, tzinfo
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+CATALOGS = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = ("en", "fr", "de")  # the order of the language switch
+
+
+def language_of(locale: str | None) -> str:
+    """`fr-BE`, `fr_FR`, `FR` → `fr`; anything we do not speak → English."""
+    language = (locale or "").replace("_", "-").split("-")[0].strip().lower()
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The best of our languages for an `Accept-Language` header (q-values honoured), or None."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        language = tag.replace("_", "-").split("-")[0].strip().lower()
+        if language in LANGUAGES and quality > 0:
+            ranked.append((-quality, index, language))
+    return min(ranked)[2] if ranked else None
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The catalog of a language (English: the identity)."""
+    language = language_of(language)
+    path = CATALOGS / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == DEFAULT_LANGUAGE or not path.is_file():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def translate(language: str, message: str, **variables) -> str:
+    """`message` in `language`, `%(name)s` placeholders filled from `variables` (core code, which has
+    no request: it says whose language). Extracted by `doktu i18n update` (keyword `translate:2`)."""
+    text = translations(language).gettext(message)
+    return text % variables if variables else text
+
+
+def translate_plural(language: str, singular: str, plural: str, count: int, **variables) -> str:
+    """`%(num)d item` / `%(num)d items` for `count` (keyword `translate_plural:2,3`)."""
+    text = translations(language).ngettext(singular, plural, count)
+    return text % {"num": count, **variables}
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is translated later (a constant, a table of labels)."""
+    return message
+
+
+# British conventions for English: a European product writes "Thursday 3 December 2026".
+BABEL_LOCALES = {"en": "en_GB", "fr": "fr_FR", "de": "de_DE"}
+
+
+def babel_locale(language: str) -> Locale:
+    return Locale.parse(BABEL_LOCALES[language_of(language)])
+
+
+def format_money(cents: int, currency: str, language: str) -> str:
+    """`€35.00` in English, `35,00 €` in French, `35,00 €` in German; negative amounts keep their sign."""
+    return numbers.format_currency(Decimal(cents) / 100, currency.upper(), locale=babel_locale(language))
+
+
+def format_number(value: int | float | Decimal, language: str) -> str:
+    """`1,234` / `1 234` / `1.234`."""
+    return numbers.format_decimal(value, locale=babel_locale(language))
+
+
+def format_percent(value: float, language: str) -> str:
+    return numbers.format_percent(value, locale=babel_locale(language))
+
+
+def format_datetime(moment: datetime, zone: tzinfo, language: str, pattern: str = "full_datetime") -> str:
+    """A moment in the viewer's zone: `Thursday 3 December 2026, 09:00` / `jeudi 3 décembre 2026 à 09:00`.
+    24 h clock in every language we speak (SPEC §3)."""
+    local = moment.astimezone(zone)
+    if pattern == "full_datetime":
+        return _join(language, dates.format_date(local.date(), "full", locale=babel_locale(language)),
+                     local.strftime("%H:%M"))
+    return dates.format_datetime(local, pattern, locale=babel_locale(language))
+
+
+def format_date(day: date, language: str, pattern: str = "full") -> str:
+    """`Thursday 3 December 2026` / `jeudi 3 décembre 2026` / `Donnerstag, 3. Dezember 2026`."""
+    return dates.format_date(day, pattern, locale=babel_locale(language))
+
+
+def format_time(moment: time | datetime, language: str) -> str:
+    """Always 24 h (`09:00`); a datetime should already be in the viewer's zone."""
+    return moment.strftime("%H:%M")
+
+
+def language_name(code: str) -> str:
+    """A language written out in itself: `de` → `Deutsch`, `fr` → `Français`."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(code.split("-")[0]) or code
+    except (ValueError, TypeError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def _join(language: str, day_text: str, clock: str) -> str:
+    return {"fr": f"{day_text} à {clock}", "de": f"{day_text}, {clock} Uhr"}.get(language_of(language),
+                                                                            f"{day_text}, {clock}")
