@@ -171,7 +171,7 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
                          appointment_starts: Sequence[datetime], busy: Sequence[Busy] = (),
                          holds: Sequence[Hold] = (), online: bool = True, now: datetime,
                          window_start: datetime, window_end: datetime, viewer_id: uuid.UUID | None = None,
-                         template: WorkingTemplate = DEFAULT_TEMPLATE) -> list[Availability]:
+                         template: WorkingTemplate = DEFAULT_TEMPLATE, wanted: int | None = None) -> list[Availability]:
     """What a viewer may book with a doctor in [window_start, window_end) (SPEC §3):
 
     - a local day with any explicit available slot offers only those; other days the template;
@@ -181,6 +181,8 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
     - nothing starts sooner than 60 min from now (exactly 60 is fine);
     - Cal.com busy intervals block what they overlap; an offline doctor offers nothing.
     Booked appointments are listed too (is_booked) so a page can show them.
+    `wanted`: the caller needs only the first so many bookable starts (the home grid's next two):
+    the walk stops after the local day that reaches them (later days are left out).
     Internally instants are whole epoch seconds: comparing aware datetimes costs an offset
     look-up each time, and this loop runs for every doctor on every page view.
     """
@@ -226,6 +228,9 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
                 found.append((start, end, True, False, slot_id or mine[start], True))
             else:
                 found.append((start, end, True, False, slot_id, False))
+        if wanted is not None and len(found) >= wanted:
+            window_to = min(window_to, _ts(_local(day + timedelta(days=1), time(0), tz)))
+            break
 
     lower = max(window_from, now_ts)
     found.extend((t, t + duration, False, True, None, False) for t in booked if lower <= t < window_to)
