@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TTL = timedelta(seconds=120)
 CHANGES_TTL = 3600  # seconds; far longer than any fill takes
 PREFIX = "availability:"
+GENERATION = f"{PREFIX}generation"  # counts every change of any calendar (views built from many)
 
 
 def _key(doctor_id: uuid.UUID) -> str:
@@ -172,6 +173,7 @@ class AvailabilityCache:
             for doctor_id in doctor_ids:
                 pipe.incr(_changes_key(doctor_id))
                 pipe.expire(_changes_key(doctor_id), CHANGES_TTL)
+            pipe.incr(GENERATION)
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
             log.warning("availability cache invalidation failed", extra={"error": type(exc).__name__})
@@ -199,6 +201,17 @@ def configure(client: redis.Redis | None, *, enabled_in_tests: bool = False) -> 
 
 def current() -> AvailabilityCache:
     return _cache
+
+
+def generation() -> int | None:
+    """How many calendar changes Redis has seen; None without Redis (then nothing may be kept)."""
+    client = _cache.client
+    if client is None:
+        return None
+    try:
+        return int(client.get(GENERATION) or 0)
+    except (redis.RedisError, OSError):
+        return None
 
 
 def _invalidate(doctor_ids: list[uuid.UUID]) -> None:

@@ -94,7 +94,7 @@ DECLARE
   ids uuid[];
   one uuid;
 BEGIN
-  IF TG_TABLE_NAME = 'doctors' THEN
+  IF TG_TABLE_NAME = 'doctors' THEN  -- a doctor added, or what availability reads of them changed
     ids := ARRAY[NEW.id];
   ELSIF TG_OP = 'DELETE' THEN
     ids := ARRAY[OLD.doctor_id];
@@ -117,6 +117,7 @@ TRIGGERS = {
     "slots": "AFTER INSERT OR UPDATE OR DELETE ON slots FOR EACH ROW",
     "appointments": "AFTER INSERT OR UPDATE OR DELETE ON appointments FOR EACH ROW",
     "external_busy": "AFTER INSERT OR UPDATE OR DELETE ON external_busy FOR EACH ROW",
+    "doctors_added": "AFTER INSERT ON doctors FOR EACH ROW",
     "doctors": ("AFTER UPDATE OF timezone, online, weekly_hours, status ON doctors FOR EACH ROW "
                 "WHEN (OLD.timezone IS DISTINCT FROM NEW.timezone OR OLD.online IS DISTINCT FROM NEW.online "
                 "OR OLD.weekly_hours IS DISTINCT FROM NEW.weekly_hours OR OLD.status IS DISTINCT FROM NEW.status)"),
@@ -129,13 +130,13 @@ def upgrade() -> None:
     op.execute(f"GRANT EXECUTE ON FUNCTION doctor_calendars(uuid[], timestamptz, timestamptz, timestamptz) "
                f"TO {APP_ROLE}")
     op.execute(NOTE_CHANGE)
-    for table, when in TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {table}_calendar_change {when} EXECUTE FUNCTION note_calendar_change()")
+    for name, when in TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name}_calendar_change {when} EXECUTE FUNCTION note_calendar_change()")
 
 
 def downgrade() -> None:
-    for table in TRIGGERS:
-        op.execute(f"DROP TRIGGER {table}_calendar_change ON {table}")
+    for name in TRIGGERS:
+        op.execute(f"DROP TRIGGER {name}_calendar_change ON {name.removesuffix('_added')}")
     op.execute("DROP FUNCTION note_calendar_change()")
     op.execute("DROP FUNCTION doctor_calendars(uuid[], timestamptz, timestamptz, timestamptz)")
     op.execute(busy_times(lower_bound=False))

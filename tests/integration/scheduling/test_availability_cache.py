@@ -180,3 +180,55 @@ def test_a_read_only_unit_of_work_asks_nothing_about_changes(db, doctor):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert not any("calendar_changed" in s for s in seen)
+
+
+@pytest.fixture
+def home_grid(cache, monkeypatch):
+    """The anonymous home grid cache switched on; counts the batches it computes."""
+    from portals.public import pages
+
+    calls: list[int] = []
+    real = pages.next_free_slots
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "next_free_slots", counted)
+    monkeypatch.setattr(pages.home_grid, "enabled_in_tests", True)
+    pages.home_grid.clear()
+    yield calls
+    pages.home_grid.clear()
+
+
+def test_the_home_grid_is_kept_60_seconds_for_anonymous_visitors(client, doctor, home_grid, time_machine):
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 200
+    assert len(home_grid) == 1
+    time_machine.move_to(clock.now() + timedelta(seconds=61), tick=False)
+    client.get("/")
+    assert len(home_grid) == 2
+
+
+def test_the_home_grid_is_recomputed_as_soon_as_a_calendar_changes(client, doctor, make_user, home_grid):
+    first = client.get("/").get_data(as_text=True)
+    patient = make_user("patient")
+    shown = next_free_slots_of(doctor)
+    hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=shown)
+    again = client.get("/").get_data(as_text=True)
+    assert len(home_grid) == 2
+    assert first != again
+
+
+def test_a_signed_in_patient_gets_a_fresh_grid(client, doctor, make_user, login, home_grid):
+    patient = make_user("patient")
+    login(patient.email)
+    client.get("/")
+    client.get("/")
+    assert len(home_grid) == 2
+
+
+def next_free_slots_of(doctor):
+    from core.scheduling.availability import next_free_slots
+
+    return next_free_slots(ANONYMOUS, [doctor.doctor.id], count=1)[doctor.doctor.id][0].start
