@@ -140,15 +140,20 @@ def _notify_calendar_listeners(doctor_ids: list[uuid.UUID]) -> None:
             log.exception("calendar change listener failed")
 
 
-def apply_rls_context(session: Session, actor: Actor) -> None:
+_CONTEXT = ("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
+            "set_config('app.now', :n, true)")
+
+
+def apply_rls_context(session: Session, actor: Actor, *, lock: str | None = None) -> None:
     """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
-    double-booking guard compares hold expiry with the same clock as the services."""
+    double-booking guard compares hold expiry with the same clock as the services. `lock`: also
+    take this transaction-level advisory lock in the same round trip (the hold path, issue 21)."""
     user_id, role = actor.rls_settings()
-    session.execute(
-        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
-             "set_config('app.now', :n, true)"),
-        {"u": user_id, "r": role, "n": clock.now().isoformat()},
-    )
+    params = {"u": user_id, "r": role, "n": clock.now().isoformat()}
+    if lock is None:
+        session.execute(text(_CONTEXT), params)
+    else:
+        session.execute(text(_CONTEXT + ", pg_advisory_xact_lock(hashtextextended(:k, 0))"), {**params, "k": lock})
 
 
 @dataclass
@@ -206,15 +211,17 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None) -> Iterator[UnitOfWork]:
-    """One transaction for one actor: RLS context first, commit at the end, side effects after."""
+def unit_of_work(actor: Actor, *, on_commit: Callable[[], None] | None = None,
+                 lock: str | None = None) -> Iterator[UnitOfWork]:
+    """One transaction for one actor: RLS context first, commit at the end, side effects after.
+    `lock`: an advisory lock key taken with the RLS context, before any read."""
     session = current().session_factory()
     uow = UnitOfWork(session, actor)
     changed: list[uuid.UUID] = []
     try:
         with session.begin():
             session.connection().info.pop("wrote", None)
-            apply_rls_context(session, actor)
+            apply_rls_context(session, actor, lock=lock)
             yield uow
             session.flush()
             changed = _calendar_changes(session)
