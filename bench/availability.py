@@ -226,8 +226,11 @@ def race(port, tokens, doctor_id, after) -> None:
 def sql_statements(db_url: str, call) -> int:
     """Statements one service call sends (RLS context included), counted on a fresh engine."""
     from core import db as core_db
+    from core.cache import connect_redis
+    from core.scheduling import availability_cache
 
     core_db.configure(db_url)
+    availability_cache.configure(connect_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")))
     seen: list[str] = []
     event.listen(core_db.current().engine, "before_cursor_execute",
                  lambda _c, _cu, statement, *_: seen.append(statement))
@@ -311,7 +314,8 @@ def main() -> None:
 
                 ids = [uuid.UUID(d) for d in doctor_ids[:10]]
                 cold, warm = sql_statements(server.db_url, lambda: doctor_availability(ANONYMOUS, ids[0]))
-                print(f"SQL statements, one doctor's availability: {cold} cold, {warm} warm")
+                print(f"SQL statements, one doctor's availability: {cold} cold (a new connection's SET ROLE "
+                      f"and the statement), {warm} warm (from the Redis cache)")
                 cold, warm = sql_statements(server.db_url, lambda: next_free_slots(ANONYMOUS, ids))
                 print(f"SQL statements, 10-doctor batch: {cold} cold, {warm} warm")
             holds(server.url, port, engine, doctor_ids, pgid=server.pid, db_cpu=db_cpu, clients=args.clients)
