@@ -149,7 +149,8 @@ def run_wrk(base: str, script: str, *, connections: int, seconds: int, threads: 
             int(non2xx.group(1)) if non2xx else 0)
 
 
-def _python_load(base: str, paths: list[str], *, connections: int, seconds: int) -> tuple[int, float, float, int]:
+def _python_load(base: str, paths: list[str], *, connections: int, seconds: int,
+                 headers: dict | None = None) -> tuple[int, float, float, int]:
     parts = urlsplit(base)
     timings: list[float] = []
     failed = [0]
@@ -161,7 +162,7 @@ def _python_load(base: str, paths: list[str], *, connections: int, seconds: int)
         n, mine = i, []
         while time.perf_counter() < stop_at:
             t = time.perf_counter()
-            conn.request("GET", paths[n % len(paths)])
+            conn.request("GET", paths[n % len(paths)], headers=headers or {})
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - t) * 1000)
@@ -181,15 +182,17 @@ def _python_load(base: str, paths: list[str], *, connections: int, seconds: int)
 
 
 def get_load(label: str, base: str, paths: list[str], *, pgid: int | None, db_cpu: DatabaseCpu,
-             connections: int = 16, seconds: int = 8) -> Load:
+             connections: int = 16, seconds: int = 8, headers: dict | None = None) -> Load:
     """GET `paths` round-robin from `connections` keep-alive clients for `seconds`."""
     app0, db0, t0 = group_cpu(pgid) if pgid else 0.0, db_cpu(), time.perf_counter()
     if shutil.which("wrk"):
-        script = WRK_LUA.format(paths=_lua_list(paths), method="GET", headers="{}", body="nil")
+        lua_headers = "{" + ",".join(f'["{k}"]="{v}"' for k, v in (headers or {}).items()) + "}"
+        script = WRK_LUA.format(paths=_lua_list(paths), method="GET", headers=lua_headers, body="nil")
         requests, p50, p99, failed = run_wrk(base, script, connections=connections, seconds=seconds)
         driver = f"wrk, {connections} connections"
     else:
-        requests, p50, p99, failed = _python_load(base, paths, connections=connections, seconds=seconds)
+        requests, p50, p99, failed = _python_load(base, paths, connections=connections, seconds=seconds,
+                                                  headers=headers)
         driver = f"python client, {connections} threads: install wrk for fair figures"
     elapsed = time.perf_counter() - t0
     app1 = group_cpu(pgid) if pgid else 0.0
