@@ -1,6 +1,7 @@
 """Speed (issue 21): a doctor's calendar in one statement, bounded busy times, change tracking.
 
-- `doctor_busy_times()` (replaced, same signature): appointments are read from a day before the
+- `doctor_busy_times()` (replaced, same signature, now plpgsql so its plan is kept per connection
+  instead of made on every call): appointments are read from a day before the
   window only (consultations last 30 minutes), so the (doctor_id, start_at) index bounds the scan
   below — before, every past appointment of the doctor was read and filtered on `end_at`.
   External (Cal.com) events keep no lower bound: one may last weeks.
@@ -8,7 +9,7 @@
   doctors in ONE statement, one row per approved doctor — time zone, online, weekly hours, the
   slot rows as parallel arrays, the busy times (through `doctor_busy_times`), and `valid_until`,
   the first moment this answer changes by itself (a pending appointment's hold running out).
-  SECURITY DEFINER like `doctor_busy_times`: it returns times, never whose appointments they are;
+  plpgsql (plans kept), SECURITY DEFINER like `doctor_busy_times`: it returns times, never whose appointments they are;
   slots and doctors are readable by anyone under RLS anyway. Public availability calls it outside
   any transaction (autocommit): one round trip instead of six.
 - `note_calendar_change()`: a trigger on slots, appointments, external_busy and on the doctor
@@ -33,21 +34,24 @@ BLOCKING = ("(a.status IN ('paid', 'confirmed') OR (a.status = 'pending' AND "
             "(a.hold_expires_at IS NULL OR a.hold_expires_at > {now})))")
 
 
-def busy_times(lower_bound: bool) -> str:
-    bound = "AND a.start_at > p_from - interval '1 day'" if lower_bound else ""
+def busy_times(new: bool) -> str:
+    """plpgsql (new): its statement's plan is kept per connection; a SECURITY DEFINER SQL function
+    is never inlined, so PostgreSQL planned its query again on every call."""
+    query = f"""SELECT a.doctor_id, a.start_at, a.end_at, 'appointment'::text
+    FROM appointments a
+   WHERE a.doctor_id = ANY (p_doctors) AND {BLOCKING.format(now="coalesce(p_now, app_now())")}
+     AND a.start_at < p_to AND a.end_at > p_from {"AND a.start_at > p_from - interval '1 day'" if new else ""}
+  UNION ALL
+  SELECT e.doctor_id, e.start_at, e.end_at, 'external'::text
+    FROM external_busy e
+   WHERE e.doctor_id = ANY (p_doctors) AND e.start_at < p_to AND e.end_at > p_from"""
+    body = (f"#variable_conflict use_column\nBEGIN\n  RETURN QUERY {query};\nEND" if new else query)
     return f"""
 CREATE OR REPLACE FUNCTION doctor_busy_times(p_doctors uuid[], p_from timestamptz, p_to timestamptz,
                                              p_now timestamptz DEFAULT NULL)
 RETURNS TABLE (doctor_id uuid, start_at timestamptz, end_at timestamptz, kind text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-  SELECT a.doctor_id, a.start_at, a.end_at, 'appointment'
-    FROM appointments a
-   WHERE a.doctor_id = ANY (p_doctors) AND {BLOCKING.format(now="coalesce(p_now, app_now())")}
-     AND a.start_at < p_to AND a.end_at > p_from {bound}
-  UNION ALL
-  SELECT e.doctor_id, e.start_at, e.end_at, 'external'
-    FROM external_busy e
-   WHERE e.doctor_id = ANY (p_doctors) AND e.start_at < p_to AND e.end_at > p_from
+LANGUAGE {"plpgsql" if new else "sql"} STABLE SECURITY DEFINER SET search_path = public AS $$
+{body}
 $$;
 """
 
@@ -59,9 +63,12 @@ RETURNS TABLE (doctor_id uuid, timezone text, online boolean, weekly_hours jsonb
                slot_template boolean[], slot_locked_by uuid[], slot_locked_until timestamptz[],
                busy_starts timestamptz[], busy_ends timestamptz[], busy_external boolean[],
                valid_until timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   WITH busy AS (SELECT * FROM doctor_busy_times(p_doctors, p_from, p_to, p_now))
-  SELECT d.id, d.timezone, d.online, d.weekly_hours,
+  SELECT d.id, d.timezone::text, d.online, d.weekly_hours,
          s.ids, s.starts, s.ends, s.available, s.template, s.locked_by, s.locked_until,
          b.starts, b.ends, b.external, v.until
     FROM doctors d
@@ -83,7 +90,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
         FROM appointments a
        WHERE a.doctor_id = d.id AND a.status = 'pending' AND a.hold_expires_at > p_now
          AND a.start_at > p_from - interval '1 day' AND a.start_at < p_to) v ON true
-   WHERE d.id = ANY (p_doctors) AND d.status = 'approved'
+   WHERE d.id = ANY (p_doctors) AND d.status = 'approved';
+END
 $$;
 """
 
@@ -125,7 +133,7 @@ TRIGGERS = {
 
 
 def upgrade() -> None:
-    op.execute(busy_times(lower_bound=True))
+    op.execute(busy_times(new=True))
     op.execute(CALENDARS)
     op.execute(f"GRANT EXECUTE ON FUNCTION doctor_calendars(uuid[], timestamptz, timestamptz, timestamptz) "
                f"TO {APP_ROLE}")
@@ -139,4 +147,4 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER {name}_calendar_change ON {name.removesuffix('_added')}")
     op.execute("DROP FUNCTION note_calendar_change()")
     op.execute("DROP FUNCTION doctor_calendars(uuid[], timestamptz, timestamptz, timestamptz)")
-    op.execute(busy_times(lower_bound=False))
+    op.execute(busy_times(new=False))
