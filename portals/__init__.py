@@ -13,6 +13,7 @@ from core.cache import connect_redis
 from core.config import Settings
 from core.embedded import start_embedded_postgres
 from core.models import Base
+from core.scheduling import availability_cache
 from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
 from portals.state import DoktuState
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     database_url = settings.database_url or start_embedded_postgres(settings.instance_path)
     db.configure(database_url, app_url=settings.database_app_url)
     app.extensions["doktu"] = DoktuState(settings, database_url, connect_redis(settings.redis_url))
+    availability_cache.configure(app.extensions["doktu"].redis)
     register_extensions(app, settings)
     register_blueprints(app)
     init_assets(app)
@@ -107,7 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(doctor_api)
     app.register_blueprint(doctor_pages)
     app.register_blueprint(admin_api)
-    register_openapi(app)
+    register_openapi(app, check_responses=not app.extensions["doktu"].settings.is_production)
 
 
 def mount_portals(app: Flask) -> None:
