@@ -51,6 +51,8 @@ class Server:
     doctor_ids: list[str] = field(default_factory=list)
     log: Path | None = None
     workers: int | None = None
+    # The password of every demo login (admin@demo.doktu.eu, doctor1@…): the portals' weight needs them.
+    demo_password: str = field(default_factory=lambda: os.environ.get("DOKTU_DEMO_PASSWORD", "Doktu-demo-2026!"))
 
     def errors(self) -> list[tuple[int, str]]:
         """Unhandled errors the server logged: (count, exception line), most frequent first."""
@@ -238,7 +240,8 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
             count = workers or 2 * (os.cpu_count() or 1) + 1
             say(f"server: {url} (DOKTU_ENV={mode}, gunicorn {count} workers x 4 threads, database {db_name}, "
                 f"redis {redis_url}, RATE_LIMITS=0)")
-            yield Server(url=url, mode=mode, db_url=db_url, doctor_ids=ids, log=log, workers=count)
+            yield Server(url=url, mode=mode, db_url=db_url, doctor_ids=ids, log=log, workers=count,
+                         demo_password=env["DOKTU_DEMO_PASSWORD"])
         finally:
             if proc is not None:
                 _stop(proc)

@@ -10,7 +10,10 @@ b) bytes transferred by one cold load of `/` (CDP Network.loadingFinished encode
    included), the request count, and every request to another origin (there must be none);
 c) compression and cache-busting of `/` and the static assets it references (response headers);
 d) server time of `/`: 300 sequential requests on one keep-alive connection after 20 warm-ups, and
-   `wrk -t2 -c8 -d10s --latency` when wrk is installed.
+   `wrk -t2 -c8 -d10s --latency` when wrk is installed;
+e) bytes transferred by the first load of the logged-in portals, `/admin/` (demo admin) and `/doctor/`
+   (doctor1), after signing in, cache disabled, until the network is idle (SPEC §22: ≤ 600 and 380 KB).
+   `--portals-only` measures only these.
 Exit code 0 whatever the figures: a report, not a gate.
 """
 
@@ -50,6 +53,8 @@ FCP_JS = """() => new Promise(r => { const f = () => { const e =
 
 FCP_TARGET_MS, FCP_BRIEF_MS = 800, 1500
 WEIGHT_TARGET_KB = 100
+PORTAL_TARGETS_KB = {"/admin/": 600, "/doctor/": 380}  # SPEC §22 "Weight"
+PORTAL_LOGINS = {"/admin/": "admin@demo.doktu.eu", "/doctor/": "doctor1@demo.doktu.eu"}
 SERVER_P95_TARGET_MS = 40
 
 
@@ -117,8 +122,18 @@ def report_fcp(browser, label: str, url: str, runs: int) -> None:
 
 # --- b) transferred bytes ------------------------------------------------------------------------
 
-def page_weight(browser, url: str) -> None:
+def page_weight(browser, url: str, *, label: str = "/", target_kb: float = WEIGHT_TARGET_KB,
+                sign_in: tuple[str, str] | None = None) -> None:
+    """`sign_in` (email, password): log in through /login first (not counted), then load `url` cold."""
     context, page, cdp = cold_page(browser)
+    if sign_in:
+        base = url.split("/", 3)[:3]
+        page.goto("/".join(base) + "/login", wait_until="load")
+        page.get_by_label("Email").fill(sign_in[0])
+        page.get_by_label("Password").fill(sign_in[1])
+        page.get_by_role("button", name="Log in", exact=True).click()
+        page.wait_for_load_state("networkidle")
+        page.goto("about:blank")
     requests: dict[str, dict] = {}
 
     def sent(e):
@@ -143,6 +158,10 @@ def page_weight(browser, url: str) -> None:
     cdp.on("Network.loadingFailed", failed)
     try:
         page.goto(url, wait_until="networkidle", timeout=60_000)
+        if sign_in:  # a Dash portal: its layout and first callbacks come after the scripts
+            page.wait_for_selector("#main", timeout=60_000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1500)
         page.wait_for_timeout(300)  # let the last CDP events arrive
     finally:
         context.close()
@@ -150,8 +169,8 @@ def page_weight(browser, url: str) -> None:
     network = {k: r for k, r in requests.items() if r.get("url", "").startswith(("http:", "https:"))}
     total = sum(r.get("bytes", 0) for r in network.values())
     kb = total / 1024
-    print(f"/ transferred: {kb:.1f} KB in {len(network)} requests, cold, cache disabled, headers included "
-          f"(target <= {WEIGHT_TARGET_KB} KB: {mark(kb <= WEIGHT_TARGET_KB)})")
+    print(f"{label} transferred: {kb:.1f} KB in {len(network)} requests, cold, cache disabled, headers included "
+          f"(target <= {target_kb} KB: {mark(kb <= target_kb)})")
     for r in sorted(network.values(), key=lambda r: -r.get("bytes", 0)):
         short = r["url"].replace(url.rstrip("/"), "") or "/"
         state = r.get("failed") or r.get("status", "?")
@@ -159,11 +178,11 @@ def page_weight(browser, url: str) -> None:
               f"enc={r.get('encoding', '-'):<5} {short[:110]}")
     foreign = sorted({r["url"] for r in network.values() if urllib.parse.urlsplit(r["url"])[:2] != origin})
     if foreign:
-        print(f"/ requests to another origin: {len(foreign)} (there must be none)")
+        print(f"{label} requests to another origin: {len(foreign)} (there must be none)")
         for u in foreign:
             print(f"   {u}")
     else:
-        print("/ requests to another origin: none")
+        print(f"{label} requests to another origin: none")
 
 
 # --- c) compression and cache-busting -----------------------------------------------------------
@@ -308,6 +327,8 @@ def run(base: str, server: Server, runs: int) -> None:
         finally:
             browser.close()
 
+    portal_weights(base, server)
+
     section("c) Compression and cache-busting (response headers, Accept-Encoding as Chromium)")
     guarded(compression_and_caching, base)
 
@@ -322,6 +343,19 @@ def run(base: str, server: Server, runs: int) -> None:
         section("Server log: unhandled errors")
         for n, exc in errors:
             print(f"{n:5d} x {exc[:300]}")
+
+
+def portal_weights(base: str, server: Server) -> None:
+    section("e) Transferred bytes of the logged-in portals (first load after signing in, cache disabled)")
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            for path, target in PORTAL_TARGETS_KB.items():
+                guarded(lambda path=path, target=target: page_weight(
+                    browser, base + path, label=path, target_kb=target,
+                    sign_in=(PORTAL_LOGINS[path], server.demo_password)))
+        finally:
+            browser.close()
 
 
 def guarded(fn, *args) -> None:
@@ -359,9 +393,17 @@ def main() -> int:
     parser.add_argument("--budget", action="store_true",
                         help=f"CI gate: only FCP of / (3 cold runs); exit 1 if the median is over the brief's "
                              f"{FCP_BRIEF_MS} ms")
+    parser.add_argument("--portals-only", action="store_true",
+                        help="only e): the weight of the logged-in /admin/ and /doctor/")
     args = parser.parse_args()
     if args.budget:
         return budget(args)
+    if args.portals_only:
+        started = nullcontext(Server(url=args.url.rstrip("/"))) if args.url else seeded_server(
+            args.db_name, workers=args.workers)
+        with started as server:
+            portal_weights(server.url, server)
+        return 0
     try:
         started = nullcontext(Server(url=args.url.rstrip("/"))) if args.url else seeded_server(
             args.db_name, workers=args.workers)

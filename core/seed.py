@@ -1,5 +1,6 @@
 """Demo data (SPEC §14): 10 doctors, their weekday slots for the next 7 days, a patient, an admin,
-and one completed appointment rated 5★. The doctors' ratings (4.8–5.0) come from real rating rows
+one completed appointment rated 5★, one completed awaiting a rating and one paid ahead (to
+reschedule or cancel), each paid with its receipt. The doctors' ratings (4.8–5.0) come from real rating rows
 (SPEC §18): ten past, completed consultations per doctor by ten demo reviewers (accounts that cannot
 sign in), some with a published comment. Idempotent: a second run adds nothing new."""
 
@@ -146,18 +147,51 @@ def seed_demo(password: str, *, today: date | None = None) -> SeedReport:
                                   price_cents=second.price_cents)
             s.add(unrated)
             s.flush()
-            for paid_visit in (visit, unrated):
-                paid_at = paid_visit.start_at - timedelta(days=2)
-                payment = Payment(user_id=patient.user_id, appointment_id=paid_visit.id, kind="visit",
-                                  provider="local", provider_session_id=f"cs_demo_{paid_visit.id.hex}",
-                                  status="succeeded", amount_cents=paid_visit.price_cents, created_at=paid_at,
-                                  updated_at=paid_at)
-                s.add(payment)
-                s.flush()
-                issue_receipt(uow, payment)
+        _seed_upcoming(s, patient, doctors[2], now)
+        _pay_demo_visits(uow, patient, now)
         created += _seed_reviews(s, doctors, password_hash, now)
     logins = [(email, role) for email, role, _ in wanted]
     return SeedReport(created, slots_created, logins)
+
+
+def _seed_upcoming(s, patient: Patient, doctor: Doctor, now: datetime) -> None:
+    """Issue 24: the demo patient has a paid consultation ahead to reschedule or cancel — the last
+    seeded time of the doctor's third working day from now (so it stays clear of the first free
+    times), unless the patient already has one ahead."""
+    ahead = s.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.patient_id == patient.id, Appointment.status == "confirmed", Appointment.start_at > now))
+    if ahead:
+        return
+    free = s.scalars(select(Slot).where(Slot.doctor_id == doctor.id, Slot.is_available,
+                                        Slot.start_at > now + timedelta(days=1)).order_by(Slot.start_at)).all()
+    days = sorted({slot.start_at.astimezone(ZoneInfo(doctor.timezone)).date() for slot in free})
+    if not days:
+        return
+    day = days[min(2, len(days) - 1)]
+    slot = [x for x in free if x.start_at.astimezone(ZoneInfo(doctor.timezone)).date() == day][-1]
+    s.add(Appointment(doctor_id=doctor.id, patient_id=patient.id, slot_id=slot.id, start_at=slot.start_at,
+                      end_at=slot.end_at, status="confirmed", price_cents=doctor.price_cents,
+                      created_at=now - timedelta(days=4), updated_at=now - timedelta(days=4)))  # not in "yesterday"
+    s.flush()
+
+
+def _pay_demo_visits(uow, patient: Patient, now: datetime) -> None:
+    """Every consultation of the demo patient is paid by card with its receipt — also on a demo
+    database seeded before the payments were (issue 24: "Not paid" on the completed one)."""
+    s = uow.session
+    paid = select(Payment.appointment_id).where(Payment.appointment_id.is_not(None),
+                                                Payment.status == "succeeded")
+    unpaid = s.scalars(select(Appointment).where(Appointment.patient_id == patient.id,
+                                                 Appointment.status.in_(("completed", "confirmed")),
+                                                 Appointment.id.not_in(paid))).all()
+    for visit in unpaid:
+        paid_at = min(visit.start_at - timedelta(days=2), now - timedelta(days=4))  # the console tests pin yesterday
+        payment = Payment(user_id=patient.user_id, appointment_id=visit.id, kind="visit", provider="local",
+                          provider_session_id=f"cs_demo_{visit.id.hex}", status="succeeded",
+                          amount_cents=visit.price_cents, created_at=paid_at, updated_at=paid_at)
+        s.add(payment)
+        s.flush()
+        issue_receipt(uow, payment)
 
 
 def reviewer_email(n: int) -> str:

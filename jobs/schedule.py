@@ -8,6 +8,7 @@ from rq.cron import CronScheduler
 
 from core import heartbeats
 from jobs.maintenance import purge_reset_tokens
+from jobs.metrics import rollup_kpis_job
 from jobs.notify import redeliver_outbox_job, send_reminders_job
 from jobs.owed import sweep_owed_job
 from jobs.payments import lapse_plan_credits_job, reconcile_payments_job
@@ -41,6 +42,9 @@ PERIODIC: list[tuple[Callable, dict, str]] = [
     (walkin_long_waits_job, {"interval": 60}, "walkin-long-waits"),
     # Waitlist offers not answered within 15 minutes: the time goes to the next waiter (SPEC §17).
     (sweep_waitlist_job, {"interval": 60}, "waitlist-offers"),
+    # The admin console's daily KPI roll-ups: the last 8 days again, and any day missing (SPEC §22).
+    # An interval, so a worker that starts fills the missing days at once.
+    (rollup_kpis_job, {"interval": 600}, "kpi-rollups"),
 ]
 BY_NAME = {name: func for func, _, name in PERIODIC}
 

@@ -89,13 +89,22 @@ def seed_command(history_months: int) -> None:
     click.echo(f"Seeded: {report.users_created} new users, {report.slots_created} new slots.")
     click.echo(seed_calendars(settings.cal_api_key))
     if history_months:
-        from core.seed_history import seed_history
-
-        history = seed_history(history_months)
-        click.echo("History: already there (nothing added)." if history.skipped else
-                   f"History: {history.months} months, {history.patients} patients, {history.appointments} "
-                   f"appointments, {history.payments} payments, {history.funnel_events} funnel events.")
+        seed_history_with_report(history_months)
     print_logins(report, settings.demo_password if not settings.is_production else "<DOKTU_DEMO_PASSWORD>")
+
+
+def seed_history_with_report(months: int) -> None:
+    """Generate the demo history (idempotent) and say what it made and how long it took."""
+    import time
+
+    from core.seed_history import seed_history
+
+    started = time.perf_counter()
+    history = seed_history(months)
+    click.echo("History: already there (nothing added)." if history.skipped else
+               f"History: {history.months} months, {history.patients} patients, {history.appointments} "
+               f"appointments, {history.payments} payments, {history.funnel_events} funnel events "
+               f"({time.perf_counter() - started:.1f} s).")
 
 
 @cli.command("serve")
@@ -112,8 +121,11 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-def demo_command(host: str, port: int) -> None:
-    """One command: embedded PostgreSQL and Redis, migrate, seed, serve."""
+@click.option("--history", "history_months", default=3, show_default=True, type=click.IntRange(0, 60),
+              metavar="MONTHS", help="Months of demo history (bookings, payments, funnel) for the admin console; "
+                                     "0 for none. Added once: an existing history is kept.")
+def demo_command(host: str, port: int, history_months: int) -> None:
+    """One command: embedded PostgreSQL and Redis, migrate, seed (with 3 months of history), serve."""
     from portals.server import serve
 
     settings = Settings.from_env(database_url=None, redis_url=None, database_app_url=None)
@@ -124,6 +136,8 @@ def demo_command(host: str, port: int) -> None:
     with app.app_context():
         report = seed_demo(settings.demo_password)
         click.echo(seed_calendars(settings.cal_api_key))
+        if history_months:
+            seed_history_with_report(history_months)
     print_logins(report, settings.demo_password, f"http://{host}:{port}/")
     serve(settings, host=host, port=port, workers=1)
 
@@ -165,6 +179,34 @@ def renew_local_subscriptions_command(now_text: str | None, decline: bool) -> No
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
     report = renew_local_subscriptions(now, decline=decline)
     click.echo(", ".join(f"{key}: {value}" for key, value in report.items()))
+
+
+@cli.group("kpis")
+def kpis_group() -> None:
+    """The admin console's daily KPI roll-ups (SPEC §22)."""
+
+
+@kpis_group.command("rollup")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Recompute every day from this Paris day (YYYY-MM-DD) to yesterday; without it, what the "
+                   "job does: the last 8 days and any missing day.")
+@with_appcontext
+def kpis_rollup_command(first) -> None:
+    """Recompute the daily KPI roll-ups (after a correction to old data, say)."""
+    import time
+    from datetime import timedelta
+
+    from core import clock
+    from core.metrics import rollups
+    from core.metrics.periods import PARIS
+
+    started = time.perf_counter()
+    if first is None:
+        days = rollups.refresh()
+    else:
+        today = clock.now().astimezone(PARIS).date()
+        days = rollups.rollup_days([first.date() + timedelta(days=i) for i in range((today - first.date()).days)])
+    click.echo(f"KPI roll-ups: {days} days recomputed in {time.perf_counter() - started:.1f} s.")
 
 
 @cli.group("owed")

@@ -16,16 +16,19 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import MalformedRequest
 from portals.assets import asset_url
+from portals.i18n import _
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
+SHELL_SCRIPT = asset_url("js/portal-shell.js")  # the header's menu on phones, in both portals
 
-# Dash's default index has <html> without lang (axe: html-has-lang).
+# Dash's default index has <html> without lang (axe: html-has-lang), and its favicon is Dash's own
+# 16 KB uncompressed .ico: ours is a 200-byte SVG from our origin (SPEC §22 "Weight").
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en">
   <head>
     {%metas%}
     <title>{%title%}</title>
-    {%favicon%}
+    <link rel="icon" type="image/svg+xml" href="{favicon}">
     {%css%}
   </head>
   <body>
@@ -36,6 +39,21 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
+UNUSED_BUNDLES = ("/dash/dash_table/",)  # no portal uses dash_table's DataTable (SPEC §22 "Weight")
+
+
+def without_unused_bundles(app: Dash) -> None:
+    """Drop the script tags Dash always writes for component libraries the portals do not use
+    (its DataTable loader): less to download on the first load."""
+    generate = app._generate_scripts_html
+
+    def scripts_html() -> str:
+        return "\n".join(line for line in generate().split("\n")
+                         if not any(bundle in line for bundle in UNUSED_BUNDLES))
+
+    app._generate_scripts_html = scripts_html
+
+
 def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callable[[Exception], Any] | None = None,
                        scripts: list[str] | None = None) -> Dash:
     """A Dash app mounted at /<name>/ on the Flask server; callbacks go on `app.callback` only.
@@ -43,7 +61,7 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
     app = Dash(
         name,
         on_error=on_error,
-        external_scripts=[{"src": src, "defer": "defer"} for src in scripts or []],
+        external_scripts=[{"src": src, "defer": "defer"} for src in [SHELL_SCRIPT, *(scripts or [])]],
         server=False,
         url_base_pathname=f"/{name}/",
         title=title,
@@ -55,7 +73,8 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         update_title=None,
     )
-    app.index_string = INDEX_STRING
+    app.index_string = INDEX_STRING.replace("{favicon}", asset_url("favicon.svg"))
+    without_unused_bundles(app)
     app.init_app(server)
     guard_callback_bodies(server, app)
     server.extensions.setdefault("dash_apps", {})[name] = app
@@ -159,16 +178,30 @@ def sign_out_form() -> html.Form:
     )
 
 
-def portal_header(portal_label: str, user_name: str, extra: list | None = None) -> html.Header:
+MENU_ID = "portal-menu"
+
+
+def portal_header(portal_label: str, user_name: str, extra: list | None = None, *,
+                  also_controls: tuple[str, ...] = ()) -> html.Header:
+    """The one header of both portals, the public site's pattern (issue 24): logo, the portal's
+    name, then the account items; on a phone (< 768 px) the items fold behind a "Menu" button
+    (js/portal-shell.js opens it), with whatever `also_controls` names (the admin's sections)."""
     return html.Header(
         html.Div(
             [
-                html.A("Doktu", href="/", className="dk-logo", **{"aria-label": "Doktu home"}),
+                html.A("Doktu", href="/", className="dk-logo", **{"aria-label": _("Doktu home")}),
                 html.Span(portal_label, className="dk-chip"),
+                html.Button(
+                    [html.Span(className="dk-menu-toggle__bars", **{"aria-hidden": "true"}),
+                     html.Span(_("Menu"), className="dk-menu-toggle__label")],
+                    type="button", className="dk-menu-toggle", id="portal-menu-toggle",
+                    **{"aria-expanded": "false", "aria-controls": " ".join((MENU_ID, *also_controls)),
+                       "data-dk-portal-menu": "true"},
+                ),
                 html.Nav(
-                    [*(extra or []), html.Span(user_name, className="dk-muted"), sign_out_form()],
-                    className="dk-nav",
-                    **{"aria-label": "Account"},
+                    [*(extra or []), html.Span(user_name, className="dk-muted dk-portal-user"), sign_out_form()],
+                    className="dk-nav", id=MENU_ID,
+                    **{"aria-label": _("Account")},
                 ),
             ],
             className="dk-header__inner",

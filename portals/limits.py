@@ -30,6 +30,9 @@ PER_ACCOUNT_AUTH = "5 per minute"  # password checks of a signed-in user (settin
 PER_IP_SIGNUP = "10 per hour"
 PER_IP_FORGOT = "10 per hour"
 PER_ACCOUNT_FORGOT = "3 per hour"
+# The strength meter asks the server while a person types (debounced 300 ms): a long password
+# typed slowly is a few dozen checks; more is someone using us as a password-strength oracle.
+PER_IP_STRENGTH_CHECK = "60 per minute"
 # Holding times (holds and create-pending): a patient legitimately tries a few times; more is
 # hoarding slots (issue 23 §12).
 PER_ACCOUNT_HOLDS = "10 per 10 minutes"

@@ -300,7 +300,7 @@ def _offered(session: Session, actor: Actor, appointment: Appointment, new_start
     calendar.appointment_starts = [s for s in calendar.appointment_starts if s != appointment.start_at]
     if actor.role in ("doctor", "admin"):
         calendar.online = True  # Offline stops new bookings by patients, not the doctor's own moves
-    offered = next((a for a in calendar.availability(new_start, just_this, now, patient_user_id)
+    offered = next((a for a in calendar.availability(new_start, just_this, now, patient_user_id, rhythm=False)
                     if a.start == new_start and a.is_available), None)
     if offered is None:
         raise SlotConflict("This time is not available. Please pick another.")

@@ -53,6 +53,12 @@ class Overview:
     month_reschedules: int
     monthly_cap: int
 
+    @property
+    def shows_monthly_tally(self) -> bool:
+        """ "Reschedules this month: n of 5" matters only with a cap and a booked consultation ahead
+        that could be moved (issue 24: not on a dashboard with nothing to reschedule)."""
+        return bool(self.monthly_cap) and any(is_booked(i.appointment.status) for i in self.upcoming)
+
 
 ACTIVE = ("pending", "paid", "confirmed")
 

@@ -67,6 +67,19 @@ def transition(appointment: HasStatus, to_status: str) -> None:
     appointment.status = to_status
 
 
+# The one way out of a final state: staff correcting a no-show that did not happen (the
+# consultation took place), SPEC §22 "mark or undo no-show". Not a move anyone else may make.
+CORRECTIONS: dict[str, str] = {NO_SHOW: COMPLETED}
+
+
+def correct(appointment: HasStatus, to_status: str) -> None:
+    """Apply a staff correction (see CORRECTIONS), or raise ERR_INVALID_STATE."""
+    if CORRECTIONS.get(appointment.status) != to_status:
+        raise InvalidTransition(f"A {_WORDS.get(appointment.status, appointment.status)} appointment cannot be "
+                                f"corrected to {to_status}.", details={"status": appointment.status, "to": to_status})
+    appointment.status = to_status
+
+
 def is_booked(status: str) -> bool:
     return status in BOOKED
 

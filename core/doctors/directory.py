@@ -129,7 +129,8 @@ def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone:
                    page_size: int = PAGE_SIZE) -> SearchPage:
     """Doctors by name (any part, any case), specialty, language and a day with a free time,
     ordered by rating — the Bayesian average of the real ratings (SPEC §18), so three 5★ do not
-    outrank two hundred 4.9★. Filters narrow in SQL; the day filter asks the slot engine, in one batch."""
+    outrank two hundred 4.9★; on a tie (everyone's ratings 5★) more ratings first, so one 5★ never
+    outranks 103 (issue 24). Filters narrow in SQL; the day filter asks the slot engine, in one batch."""
     query = _with_ratings(select(Doctor)).where(LISTED)
     if filters.name.strip():
         query = query.where(Doctor.display_name.ilike(f"%{_escape_like(filters.name.strip())}%", escape="\\"))
@@ -137,7 +138,8 @@ def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone:
         query = query.where(Doctor.specialty == filters.specialty)
     if filters.language:
         query = query.where(Doctor.languages.any(filters.language.lower()))
-    query = query.order_by(rating_stats.c.rating_bayes.desc().nulls_last(), Doctor.number)
+    query = query.order_by(rating_stats.c.rating_bayes.desc().nulls_last(),
+                           rating_stats.c.rating_count.desc().nulls_last(), Doctor.number)
     with unit_of_work(actor) as uow:
         session = uow.session
         rows = [_summary(r) for r in session.execute(query)]

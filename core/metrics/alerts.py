@@ -34,6 +34,8 @@ DEVICE_FAILURE_MARGIN = 0.05  # 5 points above the 30-day average
 DEVICE_MIN_TESTS = 20
 STUCK_PENDING_GRACE = timedelta(minutes=5)  # unlock_stale_slots runs every 60 s
 JOBS_STALE_SECONDS = 180  # three runs of the 60 s unlock job missed
+UNSETTLED_AFTER = timedelta(hours=2)  # the settlement reminds the doctor to complete at start + 2 h
+LINKS_SHOWN = 5
 RUNBOOK = "docs/operations.md#background-jobs-stalled"
 
 
@@ -45,6 +47,8 @@ class Alert:
     detail: str
     action: str  # the call to action
     action_href: str | None = None  # where to act, in the console or outside it
+    # The doctors or appointments it is about, each with where to act on it: (label, href).
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class AlertFacts:
     top_failure_code: str | None = None
     doctors_without_availability: list[str] = field(default_factory=list)  # names
     doctors_offline: int = 0
+    doctors_offline_names: list[str] = field(default_factory=list)
+    # Booked consultations that started over UNSETTLED_AFTER ago with no outcome: (appointment id, label).
+    unsettled: list = field(default_factory=list)
     no_show_week: tuple[int, int] = (0, 0)  # (no-shows, completed + no-shows) over the last 7 days
     no_show_month: tuple[int, int] = (0, 0)  # the same over the 30 days before those 7
     device_tests_week: tuple[int, int] = (0, 0)  # (failed, all) over the last 7 days
@@ -128,11 +135,11 @@ def doctors_without_availability(f: AlertFacts) -> Alert | None:
     if not f.doctors_without_availability:
         return None
     names = f.doctors_without_availability
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return Alert("warning", "no_availability",
                  f"{len(names)} doctor{'s' if len(names) != 1 else ''} with no free time in the next 7 days",
-                 f"Patients cannot book {shown}.",
-                 "Ask them to open slots or switch back Online in the doctor portal.", "/admin/doctors")
+                 f"Patients cannot book {_named(names)}.",
+                 "Ask them to open slots or switch back Online in the doctor portal.", "/admin/doctors",
+                 _doctor_links(names))
 
 
 def no_show_rising(f: AlertFacts) -> Alert | None:
@@ -197,13 +204,40 @@ def owed_effects_given_up(f: AlertFacts) -> Alert | None:
                  "(docs/operations.md, Owed side effects).", None)
 
 
+def _doctor_links(names: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, "/admin/doctors") for name in names[:LINKS_SHOWN])
+
+
+def _named(names: list[str]) -> str:
+    return ", ".join(names[:LINKS_SHOWN]) + (f" and {len(names) - LINKS_SHOWN} more" if len(names) > LINKS_SHOWN
+                                             else "")
+
+
 def doctors_offline(f: AlertFacts) -> Alert | None:
-    """Info: how many doctors are Offline now (their times are hidden from patients)."""
+    """Info: which doctors are Offline now (their times are hidden from patients)."""
     if not f.doctors_offline:
         return None
+    names = f.doctors_offline_names
     return Alert("info", "doctors_offline", f"{f.doctors_offline} doctor{'s' if f.doctors_offline != 1 else ''} "
-                 "Offline", "Offline doctors' times are hidden from patients.",
-                 "Nothing to do unless it lasts: doctors switch Online in their portal.", "/admin/doctors")
+                 "Offline", "Offline doctors' times are hidden from patients" + (f": {_named(names)}." if names
+                                                                                 else "."),
+                 "Nothing to do unless it lasts: doctors switch Online in their portal.", "/admin/doctors",
+                 _doctor_links(names))
+
+
+def consultations_without_outcome(f: AlertFacts) -> Alert | None:
+    """Warning when booked consultations started more than 2 hours ago and are still neither
+    completed nor a no-show: the doctor did not press Complete (the settlement has reminded them),
+    or the consultation happened outside the room. Each is named, with its actions."""
+    if not f.unsettled:
+        return None
+    n = len(f.unsettled)
+    return Alert("warning", "consultations_without_outcome",
+                 f"{n} consultation{'s' if n != 1 else ''} without an outcome",
+                 "Started over 2 hours ago, still not completed or marked as a no-show: "
+                 + _named([label for _id, label in f.unsettled]) + ".",
+                 "Open each one: mark a no-show, refund, or ask the doctor to complete it.", "/admin/appointments",
+                 tuple((label, f"/admin/appointments?appointment={aid}") for aid, label in f.unsettled[:LINKS_SHOWN]))
 
 
 def doctors_missed_consultations(f: AlertFacts) -> Alert | None:
@@ -212,13 +246,13 @@ def doctors_missed_consultations(f: AlertFacts) -> Alert | None:
     credit (SPEC §16, §5)."""
     if not f.doctors_missing_visits:
         return None
-    names = ", ".join(f.doctors_missing_visits)
+    names = _named(f.doctors_missing_visits)
     n = len(f.doctors_missing_visits)
     return Alert("critical", "doctor_missed_consultations",
                  f"{n} doctor{'s' if n != 1 else ''} missed a consultation this week",
                  f"Patients waited and nobody came: {names}. They were refunded in full with a €10 credit.",
                  "Call the doctor, check their availability and connection, and take them Offline if needed.",
-                 "/admin/doctors")
+                 "/admin/doctors", _doctor_links(f.doctors_missing_visits))
 
 
 def walkins_waiting_too_long(f: AlertFacts) -> Alert | None:
@@ -249,7 +283,8 @@ def support_overdue(f: AlertFacts) -> Alert | None:
 
 RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
     walkins_waiting_too_long,
-    jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability, no_show_rising,
+    jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability,
+    consultations_without_outcome, no_show_rising,
     device_tests_failing, pending_stuck, jobs_failing, owed_effects_given_up, support_overdue, doctors_offline,
 )
 
@@ -295,6 +330,15 @@ SELECT count(*) FILTER (WHERE created_at >= :week AND NOT passed) AS week_failed
   FROM video_tests WHERE created_at >= :month AND created_at < :now
 """)
 
+UNSETTLED = text("""
+SELECT a.id, d.display_name || ' with ' || u.full_name || ', '
+             || to_char(a.start_at AT TIME ZONE 'Europe/Paris', 'Dy DD Mon HH24:MI') AS label
+  FROM appointments a JOIN doctors d ON d.id = a.doctor_id JOIN patients pt ON pt.id = a.patient_id
+  JOIN users u ON u.id = pt.user_id
+ WHERE a.status IN ('paid', 'confirmed') AND a.start_at < :unsettled_before AND a.start_at >= :month
+ ORDER BY a.start_at
+ LIMIT 50
+""")
 MISSED = text("""
 SELECT d.display_name FROM visit_events e JOIN appointments a ON a.id = e.appointment_id
   JOIN doctors d ON d.id = a.doctor_id
@@ -325,13 +369,18 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
     max_wait = config.current().walkin_max_wait_minutes
     params = {"today": today.start, "tomorrow": today.end, "stuck_before": now - STUCK_PENDING_GRACE, "now": now,
               "week": week_start, "month": week_start - timedelta(days=30),
-              "walkin_cutoff": now - timedelta(minutes=max_wait)}
+              "walkin_cutoff": now - timedelta(minutes=max_wait), "unsettled_before": now - UNSETTLED_AFTER}
     with unit_of_work(actor) as uow:
         s = uow.session
         base = s.execute(FACTS, params).mappings().one()
         visits = s.execute(VISITS, params).mappings().one()
         tests = s.execute(TESTS, params).mappings().one()
-        doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE online ORDER BY display_name")).all()
+        # Every listed doctor (approved), Online or not: the rule says "Offline, fully booked or every slot off".
+        doctors = s.execute(text("SELECT id, display_name FROM doctors WHERE status = 'approved' "
+                                 "ORDER BY display_name")).all()
+        offline = list(s.scalars(text("SELECT display_name FROM doctors WHERE NOT online ORDER BY display_name "
+                                      "LIMIT 50")))
+        unsettled = [[str(r.id), r.label] for r in s.execute(UNSETTLED, params)]
         missing = list(s.scalars(MISSED, params))
         overdue = overdue_count(s, now)
     return AlertFacts(
@@ -344,13 +393,14 @@ def _read_facts(actor: Actor, now: datetime) -> AlertFacts:
         no_show_month=(visits["month_no_show"], visits["month_all"]),
         device_tests_week=(tests["week_failed"], tests["week_all"]),
         device_tests_month=(tests["month_failed"], tests["month_all"]),
-        doctors_missing_visits=missing, support_overdue=overdue,
+        doctors_missing_visits=missing, support_overdue=overdue, doctors_offline_names=offline,
+        unsettled=unsettled,
     )
 
 
 def _without_availability(actor: Actor, doctors: list, now: datetime) -> list[str]:
-    """Online doctors the slot engine offers nothing for in the next 7 days (Offline ones have
-    their own Info alert)."""
+    """Listed doctors the slot engine offers nothing for in the next 7 days: Offline (the engine
+    offers an Offline doctor nothing), fully booked, or every slot turned off."""
     names = {row.id: row.display_name for row in doctors}
     ids: list[uuid.UUID] = list(names)
     empty = []

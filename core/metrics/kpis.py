@@ -151,12 +151,26 @@ SELECT days.day, coalesce(booked, 0) AS booked, coalesce(completed, 0) AS comple
 """)
 DAILY_COLUMNS = ("booked", "completed", "no_show", "net_revenue_cents", "paying_accounts", "new_patients")
 
-# People per step: distinct accounts, plus distinct visitor ids of events without an account.
-FUNNEL_COUNTS = text("""
-SELECT step, count(DISTINCT user_id) + count(DISTINCT visitor_id) FILTER (WHERE user_id IS NULL)
-             + count(*) FILTER (WHERE user_id IS NULL AND visitor_id IS NULL) AS people
-  FROM funnel_events WHERE occurred_at >= :s AND occurred_at < :e
- GROUP BY step
+# People per step, monotone by construction: each person's furthest step in the period, then "people
+# who got at least this far" (shape_funnel sums from the last step down). A person is an account; a
+# visitor cookie id is the account it signed up or signed in with when an event of the period links
+# the two (sign-up and profile views record both), else a person of its own; an event with neither
+# is one person. So a patient who holds a time from the home page's pills, a search result or
+# "see a doctor now" without a profile view is still counted as having viewed availability.
+FUNNEL_COUNTS = text(f"""
+WITH events AS MATERIALIZED (
+  SELECT id, step, user_id, visitor_id FROM funnel_events WHERE occurred_at >= :s AND occurred_at < :e
+), links AS (
+  SELECT visitor_id, min(user_id::text) AS user_key FROM events
+   WHERE user_id IS NOT NULL AND visitor_id IS NOT NULL GROUP BY visitor_id
+), people AS (
+  SELECT coalesce(e.user_id::text, l.user_key, 'visitor:' || e.visitor_id, 'event:' || e.id) AS person,
+         max(array_position(ARRAY{list(FUNNEL_STEPS)!r}::text[], e.step)) AS furthest
+    FROM events e LEFT JOIN links l ON l.visitor_id = e.visitor_id AND e.user_id IS NULL
+   GROUP BY 1
+)
+SELECT (ARRAY{list(FUNNEL_STEPS)!r}::text[])[furthest] AS step, count(*) AS people
+  FROM people GROUP BY furthest
 """)
 FUNNEL_LABELS = {
     "availability_viewed": "Availability viewed", "slot_held": "Slot held", "signed_up": "Signed up",
@@ -200,6 +214,15 @@ def figures(actor: Actor, period: Period) -> pd.DataFrame:
     return frame
 
 
+def fresh_or_live(actor: Actor, period: Period, *, now: datetime | None = None) -> pd.DataFrame:
+    """The figures from the daily roll-ups and today live (core.metrics.rollups), or, while a day of
+    the two periods has no roll-up yet, computed live from the raw rows."""
+    from core.metrics.rollups import fresh_figures  # rollups builds on this module's queries
+
+    found = fresh_figures(actor, period, now=now)
+    return figures(actor, period) if found is None else found
+
+
 @dataclass(frozen=True)
 class Overview:
     period: Period
@@ -225,7 +248,7 @@ def overview(actor: Actor, range_name: str, *, now: datetime | None = None, cach
     period = resolve(range_name, now)
     found, generated_at = snapshot(
         cache if now is None else None, f"figures:{period.name}:{period.first_day.isoformat()}",
-        lambda: (figures(actor, period), clock.now()),
+        lambda: (fresh_or_live(actor, period, now=now), clock.now()),
         lambda v: {"figures": v[0].to_dict(orient="index"), "generatedAt": v[1].isoformat()},
         lambda d: (pd.DataFrame.from_dict(d["figures"], orient="index").reindex(columns=list(FIGURES)).fillna(0.0),
                    datetime.fromisoformat(d["generatedAt"])))
@@ -240,9 +263,10 @@ class Funnel:
 
 
 def funnel(actor: Actor, range_name: str, *, now: datetime | None = None, cache: Cache | None = None) -> Funnel:
-    """People at each step of the booking funnel in the period: distinct accounts, or visitors
-    (a random cookie id) before they sign up. Each step is counted on its own events in the
-    period, so a step can exceed the one before it when people came back on another day."""
+    """People who reached each step of the booking funnel in the period: distinct accounts, or
+    visitors (a random cookie id) before they sign up, counted at the furthest step their events
+    of the period reached and at every step before it — from whatever page they started (a profile,
+    the home page's times, search, "see a doctor now"). So each step is at most the one before it."""
     require_staff(actor)
     period = resolve(range_name, now)
 
@@ -257,8 +281,9 @@ def funnel(actor: Actor, range_name: str, *, now: datetime | None = None, cache:
 
 
 def shape_funnel(rows) -> pd.DataFrame:
-    counts = pd.DataFrame(rows, columns=["step", "people"]).groupby("step")["people"].sum()
-    people = counts.reindex(list(FUNNEL_STEPS), fill_value=0).astype(int)
+    """`rows`: people per furthest step. People at a step = those whose furthest step is it or later."""
+    furthest = pd.DataFrame(rows, columns=["step", "people"]).groupby("step")["people"].sum()
+    people = furthest.reindex(list(FUNNEL_STEPS), fill_value=0).astype(int)[::-1].cumsum()[::-1]
     steps = pd.DataFrame({"step": list(FUNNEL_STEPS), "label": [FUNNEL_LABELS[s] for s in FUNNEL_STEPS],
                           "people": people.to_numpy()})
     first = steps["people"].iloc[0]
@@ -299,7 +324,7 @@ def shape_daily(rows, period: Period) -> pd.DataFrame:
     return frame.astype(int)
 
 
-def overview_csv(result: Overview) -> str:
+def overview_csv(result: Overview, *, language: str | None = None) -> str:
     """The analysts' CSV of the overview: one row per KPI with both periods and the definition.
     Money in cents, ratios as fractions (0.125 = 12.5 %), empty where a value is undefined."""
     period, previous = result.period, result.previous
@@ -312,14 +337,14 @@ def overview_csv(result: Overview) -> str:
     frame = frame.rename(columns={"key": "kpi"})
     for column in ("value", "previous", "change"):
         frame[column] = [_csv_number(v) for v in frame[column]]
-    return _to_csv(frame)
+    return frame_csv(frame, language=language)
 
 
-def daily_csv(period: Period, frame: pd.DataFrame) -> str:
+def daily_csv(period: Period, frame: pd.DataFrame, *, language: str | None = None) -> str:
     out = frame.reset_index()
     out["day"] = [d.isoformat() for d in out["day"]]
     out.insert(0, "range", period.name)
-    return _to_csv(out)
+    return frame_csv(out, language=language)
 
 
 def _csv_number(value) -> str:
@@ -330,13 +355,11 @@ def _csv_number(value) -> str:
     return str(int(value))
 
 
-def _to_csv(frame: pd.DataFrame) -> str:
-    return frame_csv(frame)
-
-
-def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datetime | None = None) -> str:
-    """`GET /api/metrics/export.csv`: the KPI summary (`kpis`) or the daily figures (`daily`)."""
+def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datetime | None = None,
+               language: str | None = None) -> str:
+    """`GET /api/metrics/export.csv`: the KPI summary (`kpis`) or the daily figures (`daily`), in
+    the CSV style of the reader's language (see core.csv_export)."""
     if table == "daily":
         period, frame = daily(actor, range_name, now=now)
-        return daily_csv(period, frame)
-    return overview_csv(overview(actor, range_name, now=now))
+        return daily_csv(period, frame, language=language)
+    return overview_csv(overview(actor, range_name, now=now), language=language)

@@ -14,7 +14,16 @@ from core.models.booking import (
 from core.models.doctors import Doctor, DoctorInvitation, DoctorPhoto, ExternalBusy, rating_stats
 from core.models.documents import ConsultationNote, Document, FollowUp, Receipt, ReceiptCounter
 from core.models.effects import OwedEffect
-from core.models.engagement import FUNNEL_STEPS, AuditEvent, FunnelEvent, JobHeartbeat, Message, OutboxMessage
+from core.models.engagement import (
+    FUNNEL_STEPS,
+    AuditEvent,
+    FunnelEvent,
+    JobHeartbeat,
+    KpiDay,
+    KpiDayAccount,
+    Message,
+    OutboxMessage,
+)
 from core.models.payments import CreditEntry, Payment, StripeEvent, Subscription
 from core.models.privacy import Consent, DataExport, EmailVerificationToken
 from core.models.scheduling import Slot
@@ -45,6 +54,8 @@ __all__ = [
     "FollowUp",
     "FunnelEvent",
     "JobHeartbeat",
+    "KpiDay",
+    "KpiDayAccount",
     "Message",
     "OutboxMessage",
     "OwedEffect",

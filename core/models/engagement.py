@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, SmallInteger, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,3 +130,35 @@ class AuditEvent(Base):
     subject_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class KpiDay(Base):
+    """One Paris day's additive KPI figures (SPEC §22 "fresh KPIs"): kept by the roll-up job
+    (core/metrics/rollups.py), re-computable for any past day; no personal data."""
+
+    __tablename__ = "kpi_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    booked: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    held: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    held_paid: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    completed: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    no_show: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    booked_minutes: Mapped[float] = mapped_column(Float, server_default="0")
+    offered_minutes: Mapped[float] = mapped_column(Float, server_default="0")
+    net_revenue_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    new_patients: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    computed_at: Mapped[datetime]
+
+
+class KpiDayAccount(Base):
+    """The accounts behind a day's distinct counts (who booked, who paid), so a period's distinct
+    accounts are counted over its days without reading every event again."""
+
+    __tablename__ = "kpi_day_accounts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # booking | paying
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+    __table_args__ = (CheckConstraint("kind IN ('booking', 'paying')", name="kind"),)

@@ -224,3 +224,19 @@ def notify_payment_refunded(payment_id: uuid.UUID, why: str) -> int:
         queued = queue_once(uow, Outgoing("email", party.email, message.text, message.subject, message.html),
                             f"refunded:{facts.appointment_id}:{payment.id}:patient:email")
         return int(queued is not None)
+
+
+def resend_notice(uow, appointment_id: uuid.UUID, nonce: str) -> int:
+    """Queue the patient's current notice of the appointment again (an admin's "resend", SPEC §22):
+    the booking confirmation while it is booked, the cancellation once cancelled; in the caller's transaction,
+    which must be allowed to write the outbox (the system's). `nonce` makes the dedupe keys new, so
+    a resend is sent even though the first notice was. Returns how many messages were queued."""
+    facts = load_facts(uow.session, [appointment_id]).get(appointment_id)
+    if facts is None:
+        return 0
+    event = "cancelled" if facts.status == "cancelled" else "confirmed" if facts.status in BOOKED else None
+    if event is None:
+        return 0
+    queued = [queue_once(uow, message, f"resend:{nonce}:{event}:{appointment_id}:{audience}:{message.channel}")
+              for audience, message in _messages(uow.session, event, facts) if audience == "patient"]
+    return sum(1 for q in queued if q is not None)

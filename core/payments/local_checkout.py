@@ -44,14 +44,51 @@ def card_outcome(number: str) -> CardOutcome:
             NEEDS_AUTHENTICATION: CardOutcome.REQUIRES_ACTION}.get(digits, CardOutcome.INVALID)
 
 
+_EXPIRY_FORMS = (
+    re.compile(r"(\d{1,2})\s*[/.\-\s]\s*(\d{2}|\d{4})"),  # 12/30, 12 / 2030, 1/30, 12-30, 12.30, 12 30
+    re.compile(r"(\d{2})(\d{2}|\d{4})"),                   # 1230, 122030
+    re.compile(r"(\d)(\d{2})"),                             # 130 (1/30)
+)
+
+
+def parse_expiry(text: str) -> tuple[int, int] | None:
+    """(month, year) from the ways people type a card's expiry — "12/30", "12 / 2030", "1230",
+    "12-30", "1/30" — or None when it is none of them or the month is not 1–12."""
+    raw = (text or "").strip()
+    for form in _EXPIRY_FORMS:
+        match = form.fullmatch(raw)
+        if match:
+            month, year = int(match.group(1)), int(match.group(2))
+            if not 1 <= month <= 12:
+                return None
+            return month, year + 2000 if year < 100 else year
+    return None
+
+
+def card_problems(number: str, expiry: str, cvc: str, today: date) -> dict[str, str]:
+    """What is wrong with each field, as a code the page words (issue 24: say which field, not
+    "something is incorrect"): `card_number` → `invalid` (not a card number) or `not_a_test_card`
+    (a real-looking card: this stand-in takes only Stripe's test cards); `expiry` → `format` or
+    `past`; `cvc` → `invalid` (not 3 or 4 digits)."""
+    problems = {}
+    digits = re.sub(r"[\s-]", "", number or "")
+    if not digits.isdigit() or not 13 <= len(digits) <= 19 or not _luhn_ok(digits):
+        problems["card_number"] = "invalid"
+    elif card_outcome(number) is CardOutcome.INVALID:
+        problems["card_number"] = "not_a_test_card"
+    parsed = parse_expiry(expiry)
+    if parsed is None:
+        problems["expiry"] = "format"
+    elif (parsed[1], parsed[0]) < (today.year, today.month):
+        problems["expiry"] = "past"
+    if not re.fullmatch(r"\d{3,4}", (cvc or "").strip()):
+        problems["cvc"] = "invalid"
+    return problems
+
+
 def card_details_ok(number: str, expiry: str, cvc: str, today: date) -> bool:
-    """A test card number Stripe knows, an expiry "MM/YY" not in the past, a numeric CVC."""
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2})\s*", expiry or "")
-    if card_outcome(number) is CardOutcome.INVALID or not match or not 1 <= int(match.group(1)) <= 12:
-        return False
-    if (2000 + int(match.group(2)), int(match.group(1))) < (today.year, today.month):
-        return False
-    return (cvc or "").isdigit()
+    """A test card number Stripe knows, an expiry not in the past, a 3- or 4-digit CVC."""
+    return not card_problems(number, expiry, cvc, today)
 
 
 def try_card(number: str, expiry: str, cvc: str, *, today: date, session_id: str, metadata: dict[str, str],

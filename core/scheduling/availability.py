@@ -40,8 +40,9 @@ class DoctorAvailability:
 
 
 def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | None = None,
-                        end: datetime | None = None) -> DoctorAvailability:
-    """Explicit slots back-filled by the template, minus buffers, notice, others' holds (SPEC §3)."""
+                        end: datetime | None = None, *, rhythm: bool = True) -> DoctorAvailability:
+    """Explicit slots back-filled by the template, minus buffers, notice, others' holds (SPEC §3):
+    the starts patients are offered (the 45-minute rhythm), or with `rhythm=False` every free one."""
     now = clock.now()
     start, end = resolve_window(start, end, now)
     with unit_of_work(actor) as uow:
@@ -49,7 +50,7 @@ def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | No
     if doctor_id not in calendars:
         raise NotFound("No such doctor.")
     calendar = calendars[doctor_id]
-    slots = calendar.availability(start, end, now, actor.user_id)
+    slots = calendar.availability(start, end, now, actor.user_id, rhythm=rhythm)
     return DoctorAvailability(doctor_id, calendar.tz.key, slots)
 
 

@@ -30,6 +30,9 @@ from core.models import Doctor, ExternalBusy, Slot
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://api.cal.com"
+# The dev fake's own address (issue 24): httpx logs every request ("HTTP Request: GET …"), and a
+# line naming api.cal.com looked like a real third-party call. `.invalid` never resolves (RFC 2606).
+FAKE_BASE_URL = "http://cal-dev-fake.invalid"
 SCHEDULES_API_VERSION = "2024-06-11"
 SYNC_DAYS = 14
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
@@ -140,7 +143,9 @@ def fake_transport() -> httpx.MockTransport:
 
 
 def make_client(api_key: str | None) -> CalClient:
-    return CalClient(api_key) if api_key else CalClient("dev-fake", transport=fake_transport())
+    if api_key:
+        return CalClient(api_key)
+    return CalClient("dev-fake", transport=fake_transport(), base_url=FAKE_BASE_URL)
 
 
 def _links(api_key: str | None) -> list[CalLink]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
@@ -52,13 +52,19 @@ class DoctorCalendar:
     template: WorkingTemplate = DEFAULT_TEMPLATE  # the doctor's weekly hours (SPEC §19)
 
     def availability(self, start: datetime, end: datetime, now: datetime,
-                     viewer_id: uuid.UUID | None) -> list[Availability]:
-        """Run the pure engine over what was loaded."""
+                     viewer_id: uuid.UUID | None, *, rhythm: bool = True) -> list[Availability]:
+        """Run the pure engine over what was loaded: the offered starts, or (`rhythm=False`, a hold's
+        or a reschedule's check) every free one."""
         return unified_availability(
             tz=self.tz, explicit=self.explicit, appointment_starts=self.appointment_starts,
             busy=self.busy, holds=self.holds, online=self.online, now=now,
-            window_start=start, window_end=end, viewer_id=viewer_id, template=self.template,
+            window_start=start, window_end=end, viewer_id=viewer_id, template=self.template, rhythm=rhythm,
         )
+
+
+def local_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The start of the local day `moment` lies in."""
+    return datetime.combine(moment.astimezone(tz).date(), time(0), tz)
 
 
 def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetime, end: datetime,
@@ -87,7 +93,10 @@ def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetim
         if row.locked_by is not None and row.locked_until > now:
             calendar.holds.append(Hold(row.start_at, row.locked_by, row.locked_until, row.id))
     busy_rows: dict[uuid.UUID, list] = defaultdict(list)
-    for row in session.execute(_BUSY, {"ids": ids, "start": start - BUFFER, "end": end + BUFFER, "now": now}):
+    # The offered rhythm of a day depends on the whole day (engine), so busy times are read from
+    # the local midnight of the window's first day (a little before it, by the buffer).
+    busy_from = min(local_midnight(start, c.tz) for c in calendars.values()) - BUFFER
+    for row in session.execute(_BUSY, {"ids": ids, "start": busy_from, "end": end + BUFFER, "now": now}):
         busy_rows[row.doctor_id].append(row)
     for doctor_id, rows in busy_rows.items():
         calendar = calendars[doctor_id]

@@ -4,11 +4,14 @@ and the services the portal's Day, Week and Month views call.
 A cell is what the doctor sees and presses: green **available** (press → turn off), white
 **unavailable** (press → turn on), blue **booked** (the patient's name; cancel the appointment
 instead), amber **held** (a patient is paying for it right now). Cells that have started are
-**past**: shown, never changed. The states follow the availability engine's rules
-(`core.scheduling.engine`): a local day with at least one explicit available slot offers only its
-explicit slots; other days follow the doctor's weekly hours (default 10:00–21:00) minus the slots the doctor
-turned off. An available cell the engine would still not offer to patients says why (within 45
-minutes of a booking, busy in the doctor's external calendar, or less than 60 minutes from now).
+**past**: shown, never changed. The states are the availability engine's verdicts
+(`core.scheduling.engine.classify_day`, the one slot rule): a cell is green when a start inside it
+is open (a local day with at least one explicit available slot opens only its explicit slots;
+other days follow the doctor's weekly hours, default 10:00–21:00, minus the slots the doctor
+turned off). An open cell with no start patients are offered says why (`not_offered`: too soon,
+within 45 minutes of a booking or a paying patient's hold, busy in the external calendar, between
+two offered times of the 45-minute rhythm, or Offline); the Month view counts offered starts, the
+same number a patient sees for that day.
 
 Days are walked in real time from local midnight to the next one, so a day has 46 cells when the
 clocks go forward and 50 when they go back (the repeated hour's second pass is `repeated`).
@@ -31,11 +34,22 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import ValidationFailed
+from core.i18n import N_
 from core.models import ACTIVE_STATUSES, Appointment, ExternalBusy, Patient, Slot, User
 from core.models.booking import hold_not_over
 from core.scheduling import doctor_slots
 from core.scheduling.calendars import TEMPLATE_SOURCE
-from core.scheduling.engine import ADVANCE_NOTICE, BUFFER, DEFAULT_TEMPLATE, WorkingTemplate, template_starts
+from core.scheduling.engine import (
+    BUFFER,
+    CLOSED,
+    DEFAULT_TEMPLATE,
+    Busy,
+    ExplicitSlot,
+    Hold,
+    Verdict,
+    WorkingTemplate,
+    classify_day,
+)
 from core.scheduling.weekly import template_for
 
 CELL = timedelta(minutes=30)
@@ -77,6 +91,7 @@ class Cell:
     appointment_status: str | None = None
     not_offered: str | None = None  # why an available cell is not bookable by patients right now
     now_fraction: float | None = None  # where "now" lies inside this cell (0–1), if it does
+    offered_starts: int = 0  # starts inside this cell patients are offered (engine verdicts)
 
     @property
     def repeated(self) -> bool:
@@ -138,28 +153,51 @@ def _overlaps(start: datetime, end: datetime, intervals: Sequence[tuple[datetime
     return any(s < end and start < e for s, e in intervals)
 
 
+# Why an open cell offers patients no start, most telling first (`core.scheduling.engine.Verdict`).
+REASONS: dict[Verdict, str] = {
+    Verdict.OFFLINE: N_("you are Offline"),
+    Verdict.NOTICE: N_("less than 60 minutes from now"),
+    Verdict.BOOKED: N_("within 45 minutes of a booking"),
+    Verdict.BUFFER: N_("within 45 minutes of a booking"),
+    Verdict.HELD: N_("within 45 minutes of a time a patient is paying for"),
+    Verdict.BUSY: N_("busy in your external calendar"),
+    Verdict.RHYTHM: N_("between two offered starts 45 minutes apart"),
+}
+_ANYONE = uuid.UUID(int=0)  # the holder of a held row, as the calendar sees it: not the doctor
+
+
 def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequence[BookedRow],
               busy: Sequence[tuple[datetime, datetime]], now: datetime,
-              template: WorkingTemplate = DEFAULT_TEMPLATE) -> DayColumn:
+              template: WorkingTemplate = DEFAULT_TEMPLATE, online: bool = True) -> DayColumn:
     """The cells of one local day (a pure rule: plain values in, cells out). `slots`, `booked` and
-    `busy` may cover more than the day; what lies outside it is ignored, except appointments near
-    enough to block a cell by the ±45 min buffer."""
+    `busy` may cover more than the day; what lies outside it is ignored, except what blocks a start
+    of the day (the ±45 min buffer) or sets its rhythm.
+
+    The slot rule is the engine's (`classify_day`); this only colours its verdicts: a cell is open
+    (green) when a start inside it is open, and offered when one is offered — else `not_offered`
+    says why. Bookings and holds are drawn from their rows (names, the amber of a paying patient)."""
     day_start, day_end = local_day_bounds(tz, day)
-    own = [s for s in slots if day_start <= s.start < day_end]
-    explicit_on = [(s.start, s.end) for s in own if s.explicit and s.is_available]
-    turned_off = [(s.start, s.end) for s in own if s.explicit and not s.is_available]
-    held = [(s.start, s.end) for s in own if s.held]
-    explicit_day = bool(explicit_on)
-    template = set() if explicit_day else set(template_starts(tz, day_start, day_end, template))
+    # A hold takes one consultation from its start, however long the (explicit) row it holds.
+    held = [(s.start, s.start + template.duration) for s in slots if s.held]
+    verdicts = classify_day(
+        tz=tz, day=day, now=now, template=template, online=online,
+        explicit=[ExplicitSlot(None, s.start, s.end, s.is_available) for s in slots if s.explicit],
+        appointment_starts=[b.start for b in booked if b.status in ACTIVE_STATUSES],
+        busy=[Busy(s, e) for s, e in busy],
+        holds=[Hold(s, _ANYONE, now + CELL) for s, _ in held])  # rows read as live holds at `now`
+    explicit_day = any(s.explicit and s.is_available and day_start <= s.start < day_end for s in slots)
     shown = sorted((b for b in booked if b.status in SHOWN_STATUSES and b.start < day_end and b.end > day_start),
                    key=lambda b: b.start)
     shown_starts = [b.start for b in shown]
-    blockers = sorted(b.start for b in booked if b.status in ACTIVE_STATUSES)
     weekend = day.weekday() >= 5
     cells: list[Cell] = []
-    moment = day_start
+    moment, i = day_start, 0
     while moment < day_end:
         end = moment + CELL
+        inside: list[Verdict] = []
+        while i < len(verdicts) and verdicts[i].start < end:
+            inside.append(verdicts[i].verdict)
+            i += 1
         local = moment.astimezone(tz)
         past = moment <= now
         now_fraction = (now - moment) / CELL if moment <= now < end else None
@@ -167,18 +205,16 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
         if appointment is not None:
             cells.append(Cell(moment, end, local, BOOKED, past, weekend, appointment.patient_name,
                               appointment.id, appointment.status, None, now_fraction))
-        else:
-            if _overlaps(moment, end, held):
-                state = HELD
-            elif _overlaps(moment, end, turned_off):
-                state = UNAVAILABLE
-            elif explicit_day:
-                state = AVAILABLE if _overlaps(moment, end, explicit_on) else UNAVAILABLE
-            else:
-                state = AVAILABLE if moment in template else UNAVAILABLE
-            reason = _not_offered(moment, end, blockers, busy, now) if state == AVAILABLE and not past else None
-            cells.append(Cell(moment, end, local, state, past, weekend, not_offered=reason,
-                              now_fraction=now_fraction))
+            moment = end
+            continue
+        open_ = [v for v in inside if v not in CLOSED]
+        state = HELD if _overlaps(moment, end, held) else AVAILABLE if open_ else UNAVAILABLE
+        offered = open_.count(Verdict.OFFERED) if state == AVAILABLE else 0
+        reason = None
+        if state == AVAILABLE and not past and not offered:
+            reason = next((REASONS[v] for v in REASONS if v in open_), None)
+        cells.append(Cell(moment, end, local, state, past, weekend, not_offered=reason, now_fraction=now_fraction,
+                          offered_starts=offered))
         moment = end
     return DayColumn(day, cells, explicit_day)
 
@@ -193,20 +229,6 @@ def _booked_in(shown: list[BookedRow], starts: list[datetime], start: datetime, 
             found = shown[i]
         i -= 1
     return found
-
-
-def _not_offered(start: datetime, end: datetime, blockers: list[datetime],
-                 busy: Sequence[tuple[datetime, datetime]], now: datetime) -> str | None:
-    i = bisect_left(blockers, start - BUFFER)
-    while i < len(blockers) and blockers[i] < start + BUFFER:
-        if blockers[i] - start != timedelta(0) and abs(blockers[i] - start) < BUFFER:
-            return "within 45 minutes of a booking"
-        i += 1
-    if _overlaps(start, end, busy):
-        return "busy in your external calendar"
-    if start - now < ADVANCE_NOTICE:
-        return "less than 60 minutes from now"
-    return None
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -270,7 +292,7 @@ def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> Calend
     days = [first_day + timedelta(days=i) for i in range(day_count)]
     loaded = _load(actor, days[0], days[-1], now)
     columns = [day_cells(loaded.tz, d, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now,
-                         template=loaded.template)
+                         template=loaded.template, online=loaded.online)
                for d in days]
     return CalendarView(loaded.tz.key, loaded.online, now, columns)
 
@@ -286,7 +308,8 @@ def month_days(year: int, month: int) -> list[date]:
 
 
 def month_overview(actor: Actor, year: int, month: int) -> tuple[str, list[DaySummary]]:
-    """Per day of the Month view: how many cells are open and how many consultations are booked.
+    """Per day of the Month view: how many starts patients are offered (the same count as the
+    patient's list of that day) and how many consultations are booked.
     Only these counts travel to the page; a day's cells are built when it is opened."""
     if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         raise ValidationFailed("No such month.")
@@ -296,7 +319,7 @@ def month_overview(actor: Actor, year: int, month: int) -> tuple[str, list[DaySu
         booked_ids = {c.appointment_id for c in column.cells if c.state == BOOKED}
         summaries.append(DaySummary(
             column.day,
-            available=sum(1 for c in column.cells if c.state == AVAILABLE and not c.past),
+            available=sum(c.offered_starts for c in column.cells),  # what patients are offered that day
             booked=len(booked_ids),
             past=all(c.past for c in column.cells),
         ))
@@ -319,7 +342,7 @@ def cell_at(actor: Actor, start: datetime) -> Cell:
     day = start.astimezone(ZoneInfo(profile.timezone)).date()
     loaded = _load(actor, day, day, now)
     column = day_cells(loaded.tz, day, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now,
-                       template=loaded.template)
+                       template=loaded.template, online=loaded.online)
     found = next((c for c in column.cells if c.start == start), None)
     if found is None:
         raise ValidationFailed("No calendar cell starts at this time.")

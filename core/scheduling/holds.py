@@ -100,7 +100,9 @@ def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datet
     calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
     if calendar is None:
         raise NotFound("No such doctor.")
-    offered = calendar.availability(start, just_this, now, actor.user_id)
+    # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
+    # patient's previous one, and a start between two offered ones breaks no spec rule.
+    offered = calendar.availability(start, just_this, now, actor.user_id, rhythm=False)
     entry = next((a for a in offered if a.start == start and a.is_available), None)
     if entry is None:
         raise SlotConflict("This time is no longer available. Please pick another.")

@@ -12,10 +12,12 @@ from pydantic import Field
 from spectree import Response as Responses
 
 from core import heartbeats
+from core.csv_export import as_file
 from core.metrics import alerts, kpis
 from core.metrics.periods import Period
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
+from portals.i18n import current_language
 from portals.state import state
 
 admin_api = Blueprint("admin_api", __name__)
@@ -92,6 +94,11 @@ class FunnelOut(ApiModel):
     counting: str
 
 
+class AlertLinkOut(ApiModel):
+    label: str = Field(description="the doctor or consultation the alert names")
+    href: str = Field(description="where to act on it in the console")
+
+
 class AlertOut(ApiModel):
     severity: Literal["critical", "warning", "info"]
     code: str
@@ -99,6 +106,7 @@ class AlertOut(ApiModel):
     detail: str
     action: str
     action_href: str | None
+    links: list[AlertLinkOut] = Field(default_factory=list)
 
 
 class JobRunOut(ApiModel):
@@ -166,7 +174,8 @@ def metrics_alerts():
     actor = current_user.actor
     found = alerts.alert_feed(actor, failed_jobs=failed_job_count(), cache=state().redis)
     last_ran = heartbeats.seconds_since_last_run(actor)
-    return to_json(AlertsOut(alerts=[AlertOut(**a.__dict__) for a in found], generated_at=clock.now(),
+    return to_json(AlertsOut(alerts=[AlertOut(**{**a.__dict__, "links": [
+        AlertLinkOut(label=label, href=href) for label, href in a.links]}) for a in found], generated_at=clock.now(),
                              jobs_last_ran_seconds_ago=last_ran, jobs_status=alerts.jobs_status_text(last_ran),
                              jobs=[JobRunOut(**run.__dict__) for run in heartbeats.job_runs(actor)]))
 
@@ -175,16 +184,18 @@ def metrics_alerts():
 @require_role("admin")
 @api_spec.validate(query=ExportQuery, resp=Responses("HTTP_200", **ERRORS), tags=["metrics"])
 def metrics_export():
-    """CSV for analysts (text/csv, UTF-8): `table=kpis` (default) one row per KPI with the range,
-    both periods' values, the change and the definition; `table=daily` the figures per Paris day.
+    """CSV for analysts (text/csv, UTF-8 with a byte order mark; `;`-separated with decimal commas
+    when the admin's language is French or German, as their Excel expects): `table=kpis` (default)
+    one row per KPI with the range, both periods' values, the change and the definition;
+    `table=daily` the figures per Paris day.
     Money in cents, ratios as fractions, an empty cell where a value is undefined."""
     query: ExportQuery = request.context.query
-    body = kpis.export_csv(current_user.actor, query.range, query.table)
+    body = kpis.export_csv(current_user.actor, query.range, query.table, language=current_language())
     return csv_response(body, f"doktu-{query.table}-{query.range}.csv")
 
 
 def csv_response(body: str, filename: str) -> Response:
-    return Response(body, mimetype="text/csv", headers={
+    return Response(as_file(body), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 

@@ -17,13 +17,14 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from core import clock, heartbeats
-from core.csv_export import write_csv
+from core.csv_export import as_file, write_csv
 from core.metrics import alerts, kpis, listings
-from core.metrics.periods import RANGE_LABELS, RANGE_NAMES, Period, period_for
+from core.metrics.periods import RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
-from portals.admin import doctors_panel, inbox_panel, reviews_panel, views
+from portals.admin import actions_panel, doctors_panel, inbox_panel, reviews_panel, views
 from portals.admin.api import failed_job_count
 from portals.dash_frame import create_portal_dash, loading_shell, portal_header
+from portals.i18n import _, current_language
 from portals.state import state
 
 SECTIONS = [
@@ -49,6 +50,7 @@ def create_admin_dash(server: Flask) -> Dash:
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
     doctors_panel.register(app, lambda: current_user.actor, lambda: state().settings.public_base_url)  # SPEC §19
     inbox_panel.register(app, lambda: current_user.actor)  # issue 25: the support inbox
+    actions_panel.register(app, lambda: current_user.actor)  # SPEC §22: an appointment's actions
 
     @app.callback(Output("admin-section", "children"), Output("admin-sidebar", "children"),
                   Input("admin-url", "pathname"))
@@ -78,8 +80,8 @@ def create_admin_dash(server: Flask) -> Dash:
                   Output({"type": "admin-kpi-change", "key": ALL}, "children"),
                   Output({"type": "admin-kpi-change", "key": ALL}, "className"),
                   Output("admin-overview-alerts", "children"),
-                  Output("admin-funnel-chart", "figure"),
-                  Output("admin-bookings-chart", "figure"),
+                  Output("admin-funnel-chart", "children"),
+                  Output("admin-bookings-chart", "children"),
                   Output("admin-daily", "children"),
                   Output("admin-walkin", "children"),
                   Output("admin-updated", "children"),
@@ -95,20 +97,44 @@ def create_admin_dash(server: Flask) -> Dash:
                   Output({"type": "admin-page", "view": MATCH}, "data"),
                   Input({"type": "admin-prev", "view": MATCH}, "n_clicks"),
                   Input({"type": "admin-next", "view": MATCH}, "n_clicks"),
-                  Input("admin-range", "data"),
+                  Input("admin-range", "data"), Input({"type": "admin-query", "view": MATCH}, "data"),
+                  Input("admin-act-done", "data"),
                   State({"type": "admin-page", "view": MATCH}, "data"))
-    def show_page(_prev, _next, range_name: str | None, page: int | None):
+    def show_page(_prev, _next, range_name: str | None, query: dict | None, _done, page: int | None):
         view = ctx.outputs_list[0]["id"]["view"]
         wanted = 1
-        if isinstance(ctx.triggered_id, dict):
+        if isinstance(ctx.triggered_id, dict) and ctx.triggered_id["type"] in ("admin-prev", "admin-next"):
             step = -1 if ctx.triggered_id["type"] == "admin-prev" else 1
             wanted = (page if isinstance(page, int) else 1) + step
-        return table_outputs(view, valid_range(range_name), wanted)
+        elif ctx.triggered_id == "admin-act-done":
+            wanted = page if isinstance(page, int) else 1
+        return table_outputs(view, valid_range(range_name), wanted, query)
+
+    @app.callback(Output({"type": "admin-query", "view": MATCH}, "data"),
+                  Output({"type": "admin-status", "view": MATCH, "key": ALL}, "aria-pressed"),
+                  Output({"type": "admin-sort", "view": MATCH, "key": ALL}, "aria-pressed"),
+                  Input({"type": "admin-status", "view": MATCH, "key": ALL}, "n_clicks"),
+                  Input({"type": "admin-sort", "view": MATCH, "key": ALL}, "n_clicks"),
+                  Input({"type": "admin-search", "view": MATCH}, "value"),
+                  State({"type": "admin-query", "view": MATCH}, "data"), prevent_initial_call=True)
+    def change_query(_status_clicks, _sort_clicks, search: str | None, query: dict | None):
+        query = dict(query or {})
+        trigger = ctx.triggered_id if isinstance(ctx.triggered_id, dict) else {}
+        if trigger.get("type") == "admin-status":
+            query["status"] = trigger["key"]
+        elif trigger.get("type") == "admin-sort":
+            query["sort"] = trigger["key"]
+        query["search"] = (search or "").strip()
+        statuses = [s["id"]["key"] for s in ctx.outputs_list[1]]
+        sorts = [s["id"]["key"] for s in ctx.outputs_list[2]]
+        return (query, ["true" if k == query.get("status", "") else "false" for k in statuses],
+                ["true" if k == query.get("sort") else "false" for k in sorts])
 
     @app.callback(Output("admin-alerts-table", "children"), Input("admin-tick", "n_intervals"),
                   Input("admin-alerts-ready", "data"))
     def show_alerts(_tick, _ready):
-        return views.alerts_table(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(),
+        # The full feed as a list: each alert names its doctors or consultations, with links to act.
+        return views.alert_items(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(),
                                                     cache=state().redis))
 
     @app.callback(Output("admin-exports-table", "children"), Input("admin-range", "data"),
@@ -138,8 +164,8 @@ def current_period(range_name: str | None) -> Period:
 
 def period_text(period: Period) -> str:
     previous = period.previous()
-    return (f"{period.label}: {period.describe()} (Paris time), compared with "
-            f"{previous.describe()}.")
+    return _("%(label)s: %(days)s (Paris time), compared with %(previous)s.",
+             label=range_labels().get(period.name, period.label), days=period.describe(), previous=previous.describe())
 
 
 def section_key(pathname: str | None) -> str:
@@ -147,14 +173,22 @@ def section_key(pathname: str | None) -> str:
     return slug if slug in dict(SECTIONS) else "overview"
 
 
-def sidebar_links(active: str) -> list:
+def section_labels() -> dict[str, str]:
+    return {"overview": _("Overview"), "appointments": _("Appointments"), "doctors": _("Doctors"),
+            "patients": _("Patients"), "payments": _("Payments"), "alerts": _("Alerts"), "reviews": _("Reviews"),
+            "inbox": _("Inbox"), "exports": _("Exports")}
+
+
+def sidebar_links(active: str, prefix: str = "admin-nav") -> list:
     # dcc.Link takes no aria-* keywords: the current section says so in visually hidden text.
+    labels = section_labels()
     return [
-        dcc.Link([label, html.Span(" (current section)", className="visually-hidden")]
-                 if key == active else label,
-                 href=f"/admin/{key}", id=f"admin-nav-{key}", className="is-active" if key == active else None)
-        for key, label in SECTIONS
+        dcc.Link([labels[key], html.Span(_(" (current section)"), className="visually-hidden")]
+                 if key == active else labels[key],
+                 href=f"/admin/{key}", id=f"{prefix}-{key}", className="is-active" if key == active else None)
+        for key, _label in SECTIONS
     ]
+
 
 
 def section_body(key: str) -> list:
@@ -162,7 +196,9 @@ def section_body(key: str) -> list:
         return overview_body()
     if key in listings.LISTINGS:
         listing = listings.LISTINGS[key]
-        body = views.table_view(key, listing.title, listing.description)
+        panel = [actions_panel.panel_frame()] if key == "appointments" else None
+        body = views.table_view(key, views.listing_titles()[key], listing_descriptions()[key], listing=listing,
+                                before_table=panel)
         return body + doctors_panel.onboarding_body() if key == "doctors" else body
     if key == "reviews":
         return reviews_panel.reviews_body()
@@ -170,49 +206,50 @@ def section_body(key: str) -> list:
         return inbox_panel.inbox_body()
     if key == "alerts":
         return [
-            html.Div([html.H1("Alerts", className="h3", id="admin-section-title"),
-                      views.csv_button("alerts", "Download CSV")], className="admin-section-head"),
-            html.P("What needs attention now, most severe first, each with what to do. Alerts look at today and "
-                   "the last 7 and 30 days whatever the period chosen above; refreshed every minute.",
-                   className="dk-muted"),
-            html.Div(html.P("Loading…", className="dk-muted"), id="admin-alerts-table"),
+            html.Div([html.H1(_("Alerts"), className="h3", id="admin-section-title"),
+                      views.csv_button("alerts", _("Download CSV"))], className="admin-section-head"),
+            html.P(_("What needs attention now, most severe first, each naming who or what it is about and what "
+                     "to do. Alerts look at today and the last 7 and 30 days whatever the period chosen above; "
+                     "refreshed every minute."), className="dk-muted"),
+            html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-alerts-table"),
             dcc.Store(id="admin-alerts-ready", data=True),
-            html.H2("Rules", className="h5 admin-rules-title"),
-            html.Ul([html.Li(definition) for _, definition in alerts.rule_definitions()], className="admin-rules"),
+            html.H2(_("Rules"), className="h5 admin-rules-title"),
+            html.Ul([html.Li(definition) for _rule, definition in alerts.rule_definitions()], className="admin-rules"),
         ]
     return [
-        html.H1("Exports", className="h3", id="admin-section-title"),
-        html.P("CSV files of the period chosen above (UTF-8, times in ISO 8601 UTC, money in cents). Analysts can "
-               "fetch the same with an admin token from the metrics API.", className="dk-muted"),
-        html.Div(html.P("Loading…", className="dk-muted"), id="admin-exports-table"),
+        html.H1(_("Exports"), className="h3", id="admin-section-title"),
+        html.P(_("CSV files of the period chosen above, ready for Excel (in French or German: separated by "
+                 "semicolons, with decimal commas). Times in ISO 8601 UTC, money in cents. Analysts can fetch the "
+                 "same with an admin token from the metrics API."), className="dk-muted"),
+        html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-exports-table"),
         dcc.Store(id="admin-exports-ready", data=True),
     ]
 
 
 def overview_body() -> list:
     return [
-        html.Div([html.H1("Overview", className="h3", id="admin-section-title"),
+        html.Div([html.H1(_("Overview"), className="h3", id="admin-section-title"),
                   html.P("", id="admin-updated", className="dk-muted admin-updated")],
                  className="admin-section-head"),
         views.kpi_tiles(),
         views.walkin_tile(),
         dbc.Row([
             dbc.Col(html.Section([
-                html.Div([html.H2("Alerts", className="h5", id="admin-overview-alerts-title"),
-                          dcc.Link("All alerts", href="/admin/alerts", className="admin-more")],
+                html.Div([html.H2(_("Alerts"), className="h5", id="admin-overview-alerts-title"),
+                          dcc.Link(_("All alerts"), href="/admin/alerts", className="admin-more")],
                          className="admin-section-head"),
-                html.Div(html.P("Loading…", className="dk-muted"), id="admin-overview-alerts"),
+                html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-overview-alerts"),
             ], className="dk-card admin-card", **{"aria-labelledby": "admin-overview-alerts-title"}), lg=12),
         ], className="g-3 admin-row"),
         dbc.Row([
-            dbc.Col(views.chart("admin-funnel-chart", "The booking funnel of the period: people at each step, "
-                                "from availability viewed to joined."), lg=6),
-            dbc.Col(views.chart("admin-bookings-chart", "Bookings per day; the figures are in the table below."),
-                    lg=6),
+            dbc.Col(views.chart("admin-funnel-chart", _("The booking funnel of the period: people who reached "
+                                                        "each step, from availability viewed to joined.")), lg=6),
+            dbc.Col(views.chart("admin-bookings-chart", _("Bookings per day; the figures are in the table "
+                                                          "below.")), lg=6),
         ], className="g-3 admin-row"),
         html.Section([
-            html.Div([html.H2("Figures per day", className="h5", id="admin-daily-title"),
-                      views.csv_button("daily", "Download CSV")], className="admin-section-head"),
+            html.Div([html.H2(_("Figures per day"), className="h5", id="admin-daily-title"),
+                      views.csv_button("daily", _("Download CSV"))], className="admin-section-head"),
             html.Div(id="admin-daily"),
         ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-daily-title"}),
         dcc.Store(id="admin-overview-ready", data=True),
@@ -231,57 +268,95 @@ def overview_outputs(range_name: str):
     period = result.period
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
     series = kpis.daily_series(actor, window, cache=cache)
-    updated = (f"Figures as of {result.generated_at.astimezone(period.tz):%H:%M:%S}; refreshed every minute. "
+    updated = (_("Figures as of %(time)s; refreshed every minute.",
+                 time=result.generated_at.astimezone(period.tz).strftime("%H:%M:%S")) + " "
                + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
-            views.funnel_figure(funnel.steps), views.bookings_figure(series, period),
+            views.funnel_chart(funnel.steps), views.bookings_chart(series, period),
             views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
 
 
-def table_outputs(view: str, range_name: str, page: int):
-    found = listings.page_of(current_user.actor, view, range_name, page)
+def listing_descriptions() -> dict[str, str]:
+    return {"appointments": _("Appointments starting in the period, latest first, with their payment. Open a "
+                              "row's actions to refund, cancel, mark a no-show or resend a notice."),
+            "doctors": _("Every doctor with their consultations starting in the period, busiest first."),
+            "patients": _("Patients with an appointment starting in the period or who joined in it, most "
+                          "appointments first."),
+            "payments": _("Payments started in the period (card, local stand-in or credit; visits and plans), "
+                          "latest first.")}
+
+
+def table_outputs(view: str, range_name: str, page: int, query: dict | None = None):
+    query = query or {}
+    found = listings.page_of(current_user.actor, view, range_name, page,
+                             query=listings.Query(search=query.get("search") or "", status=query.get("status") or "",
+                                                  sort=query.get("sort") or ""))
     return (views.page_table(found), views.pager_status(found), found.page <= 1, found.page >= found.pages,
             found.page)
 
 
 def exports_table(range_name: str) -> html.Div:
     rows = []
-    for key, title, description, api in EXPORTS:
+    words = export_words()
+    for key, _title, _description, api in EXPORTS:
+        title, description = words[key]
         api_cell = html.Code(api.format(range=range_name)) if api else html.Span("—", className="dk-muted")
         rows.append(html.Tr([html.Th(title, scope="row"), html.Td(description),
-                             html.Td(views.csv_button(key, f"Download {title} CSV")), html.Td(api_cell)]))
+                             html.Td(views.csv_button(key, _("Download %(title)s CSV", title=title))),
+                             html.Td(api_cell)]))
     return html.Div(html.Table([
-        html.Caption(f"CSV exports, {RANGE_LABELS[range_name].lower()}", className="visually-hidden"),
-        html.Thead(html.Tr([html.Th("Export", scope="col"), html.Th("Contents", scope="col"),
-                            html.Th("Download", scope="col"), html.Th("API", scope="col")])),
+        html.Caption(_("CSV exports, %(period)s", period=range_labels()[range_name].lower()),
+                     className="visually-hidden"),
+        html.Thead(html.Tr([html.Th(_("Export"), scope="col"), html.Th(_("Contents"), scope="col"),
+                            html.Th(_("Download"), scope="col"), html.Th(_("API"), scope="col")])),
         html.Tbody(rows),
     ], className="dk-table admin-table", id="admin-exports"), className="admin-table-wrap", tabIndex="0",
-        role="region", **{"aria-label": "CSV exports"})
+        role="region", **{"aria-label": _("CSV exports")})
+
+
+def export_words() -> dict[str, tuple[str, str]]:
+    return {
+        "kpis": (_("KPI summary"), _("The eight KPIs of the period and of the previous one, with their "
+                                     "definitions.")),
+        "daily": (_("Figures per day"), _("Booked, completed, no-shows, net revenue, paying accounts and new "
+                                          "patients per day.")),
+        "appointments": (_("Appointments"), listing_descriptions()["appointments"]),
+        "doctors": (_("Doctors"), listing_descriptions()["doctors"]),
+        "patients": (_("Patients"), listing_descriptions()["patients"]),
+        "payments": (_("Payments"), listing_descriptions()["payments"]),
+        "alerts": (_("Alerts"), _("The alert feed as it stands now.")),
+    }
+
+
+def range_labels() -> dict[str, str]:
+    return {"today": _("Today"), "yesterday": _("Yesterday"), "week": _("Last 7 days"), "month": _("Last 30 days")}
 
 
 def csv_download(view: str, range_name: str) -> dict:
-    actor = current_user.actor
+    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style."""
+    actor, language = current_user.actor, current_language()
     if view in ("kpis", "daily"):
-        content = kpis.export_csv(actor, range_name, view)
+        content = kpis.export_csv(actor, range_name, view, language=language)
     elif view == "alerts":
-        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()))
+        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language)
     else:
-        content = listings.listing_csv(actor, view, range_name)
+        content = listings.listing_csv(actor, view, range_name, language=language)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
-    return {"content": content, "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
+    return {"content": as_file(content), "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
 
 
-def alerts_csv(found: list) -> str:
+def alerts_csv(found: list, *, language: str | None = None) -> str:
     return write_csv(["severity", "code", "title", "detail", "action", "action_href"],
-                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found])
+                     [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found],
+                     language=language)
 
 
 def range_filter() -> html.Div:
     """Four toggle buttons (one pressed) in a labelled group; the choice lives in a session store.
     Dash's RadioItems renders role=listbox/option around focusable inputs, which axe refuses."""
     return html.Div([
-        html.Span("Period", id="admin-filter-label", className="admin-filter__legend"),
-        html.Div([html.Button(RANGE_LABELS[name], id={"type": "admin-range-option", "range": name}, type="button",
+        html.Span(_("Period"), id="admin-filter-label", className="admin-filter__legend"),
+        html.Div([html.Button(range_labels()[name], id={"type": "admin-range-option", "range": name}, type="button",
                               className="admin-filter__option", **{"aria-pressed": "false", "data-range": name})
                   for name in RANGE_NAMES], className="admin-filter__options"),
         dcc.Store(id="admin-range", storage_type="session", data=DEFAULT_RANGE),
@@ -294,17 +369,18 @@ def admin_layout():
     return html.Div([
         dcc.Location(id="admin-url"),
         dcc.Interval(id="admin-tick", interval=REFRESH_MS),
-        portal_header("Admin console", current_user.user.full_name),
+        dcc.Store(id="admin-act-done", data=0),  # bumped by each action: the open table shows its effect
+        portal_header(_("Admin console"), current_user.user.full_name, also_controls=("admin-sidebar",)),
         dbc.Row([
             dbc.Col(html.Nav(sidebar_links("overview"), id="admin-sidebar", className="dk-sidebar",
-                             **{"aria-label": "Admin sections"}), md=3, lg=2),
+                             **{"aria-label": _("Admin sections")}), md=3, lg=2, className="admin-sidebar-col"),
             dbc.Col(html.Main([
                 html.Div([range_filter(), html.P(period_text(current_period(DEFAULT_RANGE)), id="admin-period",
                                                  className="dk-muted admin-period", role="status",
                                                  **{"aria-live": "polite"})],
                          className="admin-toolbar"),
                 # Filled by show_section from the URL (so the overview is not computed twice on load).
-                html.Div(html.P("Loading…", className="dk-muted"), id="admin-section"),
+                html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-section"),
             ], id="main", className="dk-portal-main", tabIndex="-1"), md=9, lg=10),
         ], className="g-0"),
     ])

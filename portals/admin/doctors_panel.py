@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.actor import Actor
+from core.admin_actions import perform
 from core.doctors import onboarding
 from core.errors import DomainError
 from core.metrics.periods import PARIS
@@ -133,7 +134,7 @@ def doctor_action(actor: Actor, trigger, reasons: dict):
     did, reason = trigger["id"], (reasons.get(trigger["id"]) or "").strip()
     try:
         if trigger["type"] == APPROVE:
-            onboarding.approve_doctor(actor, uuid.UUID(did), reason)
+            perform(actor, "approve_doctor", uuid.UUID(did), reason)
             return (_alert("Approved: the doctor is listed and bookable now.", True), None, None,
                     review_list(onboarding.doctors_for_review(actor)))
         if not reason:

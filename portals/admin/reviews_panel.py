@@ -1,7 +1,7 @@
 """The admin console's Reviews section (SPEC §18, §22): comments waiting for a decision, each
-approved (published on the doctor's profile) or hidden with a required reason, through
-`core.ratings.reviews.moderate_review`, which writes the audit event. Admins see the comment,
-the stars and the doctor — never the consultation's medical content."""
+approved (published on the doctor's profile) or hidden with a required reason, through the
+console's actions (`core.admin_actions`; `core.ratings.reviews.moderate_review` writes the audit
+event). Admins see the comment, the stars and the doctor — never the consultation's medical content."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core.actor import Actor
+from core.admin_actions import perform
 from core.errors import DomainError
 from core.metrics.periods import PARIS
-from core.ratings.reviews import PendingReview, moderate_review, moderation_queue
+from core.ratings.reviews import PendingReview, moderation_queue
 
 APPROVE, HIDE = "admin-review-approve", "admin-review-hide"  # patterns {"type": …, "id": <rating id>}
 REASON = "admin-review-reason"
@@ -63,10 +64,11 @@ def decide(actor: Actor, trigger: dict | None, reasons: dict[str, str | None]):
         return no_update, no_update
     rid = trigger["id"]
     try:
-        status = moderate_review(actor, uuid.UUID(rid), approve=trigger["type"] == APPROVE, reason=reasons.get(rid))
+        approve = trigger["type"] == APPROVE
+        perform(actor, "approve_review" if approve else "hide_review", uuid.UUID(rid), reasons.get(rid))
     except (DomainError, ValueError) as refused:
         return dbc.Alert(getattr(refused, "message", "No such review."), color="danger"), no_update
-    message = "Published on the doctor's profile." if status == "approved" else "Hidden: it will not be published."
+    message = "Published on the doctor's profile." if approve else "Hidden: it will not be published."
     return dbc.Alert(message, color="success"), review_cards(moderation_queue(actor))
 
 

@@ -28,6 +28,7 @@ from core.scheduling.doctor_calendar import (
     DaySummary,
     row_order,
 )
+from portals.i18n import _
 
 VIEWS = ("day", "week", "month")
 GRID = "doctor-cal-grid"  # the container; its children are [table]
@@ -110,7 +111,7 @@ def cell_label(cell: Cell) -> str:
     else:
         what = STATE_WORDS[cell.state]
         if cell.not_offered:
-            what += f", not offered to patients: {cell.not_offered}"
+            what += f", not offered to patients: {_(cell.not_offered)}"  # a reason marked in core
     if cell.past:
         return f"{where}, past, {what}"
     if cell.state == BOOKED:
@@ -257,7 +258,7 @@ def diff_cells(calendar: CalendarView, old: list[str]) -> list[tuple[int, int, C
     if len(old) != len(rows) * columns:
         return None
     changed = []
-    for r, (_, cells) in enumerate(rows):
+    for r, (_key, cells) in enumerate(rows):
         for c, cell in enumerate(cells):
             if (cell is None) != (old[r * columns + c] == "-"):
                 return None
@@ -267,7 +268,7 @@ def diff_cells(calendar: CalendarView, old: list[str]) -> list[tuple[int, int, C
 
 
 def locate(calendar: CalendarView, start: datetime) -> tuple[int, int, Cell] | None:
-    for r, (_, cells) in enumerate(grid_rows(calendar.days)):
+    for r, (_key, cells) in enumerate(grid_rows(calendar.days)):
         for c, cell in enumerate(cells):
             if cell is not None and cell.start == start:
                 return r, c, cell
@@ -277,7 +278,8 @@ def locate(calendar: CalendarView, start: datetime) -> tuple[int, int, Cell] | N
 # --- month ---------------------------------------------------------------------------------------
 
 def month_label(summary: DaySummary) -> str:
-    parts = ["past"] if summary.past else [f"{summary.available} open"]
+    # The count is of starts patients are offered that day: the number their list shows.
+    parts = ["past"] if summary.past else [_("%(n)s times patients can book", n=summary.available)]
     parts.append(f"{summary.booked} booked")
     return f"{day_label(summary.day)}: {', '.join(parts)} — press to open the day"
 
@@ -305,7 +307,8 @@ def render_month(anchor: date, summaries: list[DaySummary], key: str, today: dat
             classes += ["is-today"] if s.day == today else []
             counts = [html.Span(f"{s.booked} booked", className="dk-cal-count dk-cal-count--booked")]
             if not s.past:
-                counts.insert(0, html.Span(f"{s.available} open", className="dk-cal-count dk-cal-count--open"))
+                counts.insert(0, html.Span(_("%(n)s bookable", n=s.available),
+                                           className="dk-cal-count dk-cal-count--open"))
             extra = {"aria-current": "date"} if s.day == today else {}
             tds.append(html.Td(html.Button(
                 [html.Span(str(s.day.day), className="dk-cal-month-day__number"), *counts],

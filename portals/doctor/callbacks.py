@@ -381,15 +381,17 @@ def show_conversation(actor: Actor, user_id: str):
 
 
 def send(actor: Actor, user_id: str | None, body: str | None):
-    """Returns (thread, message box value, feedback)."""
+    """Returns (thread, message box value, feedback, conversation list): the list shows the message
+    just sent as the conversation's last (issue 24: it said "No messages yet")."""
     if not user_id:
-        return no_update, no_update, "Choose a conversation first."
+        return no_update, no_update, "Choose a conversation first.", no_update
     try:
         messages.send_message(actor, client_uuid(user_id), body if isinstance(body, str) else "")
         conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
-        return no_update, no_update, getattr(refused, "message", "No such conversation.")
-    return panels.conversation_thread(conversation, ZoneInfo(_zone(actor))), "", "Sent."
+        return no_update, no_update, getattr(refused, "message", "No such conversation."), no_update
+    return (panels.conversation_thread(conversation, ZoneInfo(_zone(actor))), "", "Sent.",
+            panels.conversation_list(messages.conversations(actor), user_id))
 
 
 def unread_button(actor: Actor):

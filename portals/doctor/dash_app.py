@@ -28,6 +28,7 @@ from portals.doctor import calendar_view as cv
 from portals.doctor import callbacks as cb
 from portals.doctor import documents_panel, panels
 from portals.doctor import upcoming_view as uv
+from portals.i18n import _
 
 REFRESH_MS = 30_000
 PRESENCE_REFRESH_MS = 4_000
@@ -143,14 +144,22 @@ def walkin_section(actor, online: bool) -> html.Section:
     ], className="dk-card mt-3", **{"aria-labelledby": "doctor-walkin-title"})
 
 
-def legend() -> html.Ul:
-    return html.Ul([
-        html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
-        for state, text in ((AVAILABLE, "Available — press to turn off"),
-                            (UNAVAILABLE, "Unavailable — press to turn on"),
-                            (BOOKED, "Booked — focus shows the patient"), (HELD, "Held by a paying patient"),
-                            ("past", "Past"))
-    ], className="dk-cal-legend", **{"aria-label": "Colour key"})
+def legend() -> html.Div:
+    keys = [html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
+            for state, text in ((AVAILABLE, "Available — press to turn off"),
+                                (UNAVAILABLE, "Unavailable — press to turn on"),
+                                (BOOKED, "Booked — focus shows the patient"), (HELD, "Held by a paying patient"),
+                                ("past", "Past"))]
+    # Issue 24: the hatched cells, and what the rhythm is (the engine's rule, README "Scheduling").
+    keys.insert(1, html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{AVAILABLE} is-not-offered"),
+                            _("Hatched: open, but patients can't book a start in it now — focus says why")]))
+    return html.Div([
+        html.Ul(keys, className="dk-cal-legend", **{"aria-label": "Colour key"}),
+        html.P(_("Patients are offered one start every 45 minutes (a 30-minute consultation and a 15-minute "
+                 "break), so every time they see can be booked together; a booking moves the next start to "
+                 "45 minutes after it. The Month view counts these bookable starts."),
+               className="dk-cal-legend-note dk-muted", id="doctor-cal-rhythm"),
+    ])
 
 
 def schedule_section(title: str, grid, online: bool, today) -> html.Section:
@@ -506,6 +515,7 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-thread", "children", allow_duplicate=True), Output("doctor-msg-body", "value"),
                   Output("doctor-msg-feedback", "children"),
+                  Output("doctor-conversations", "children", allow_duplicate=True),
                   Input("doctor-msg-send", "n_clicks"), State("doctor-msg-with", "data"),
                   State("doctor-msg-body", "value"), prevent_initial_call=True)
     def send(_n, user_id, body):

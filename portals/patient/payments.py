@@ -24,6 +24,7 @@ from core.walkin import queue as walkin_queue
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import MAX_YEAR, MIN_YEAR
+from portals.i18n import _
 from portals.patient import patient
 from portals.state import state
 
@@ -101,18 +102,35 @@ CARD_REFUSALS = {
 }
 
 
+def card_field_errors(problems: dict[str, str]) -> dict[str, str]:
+    """core.payments.local_checkout.card_problems' codes in words, field by field (issue 24)."""
+    words = {
+        ("card_number", "invalid"): _("Check the card number: it is not a valid card number."),
+        ("card_number", "not_a_test_card"): _("This test checkout takes only the test cards listed above; "
+                                              "no real card is charged here."),
+        ("expiry", "format"): _("Type the expiry as month and year, for example 12/30."),
+        ("expiry", "past"): _("This expiry date is in the past."),
+        ("cvc", "invalid"): _("The security code is the 3 or 4 digits on the back of the card."),
+    }
+    return {field: words[(field, code)] for field, code in problems.items()}
+
+
 def _card_form(session_id: str, metadata: dict[str, str], succeed, done):
     """The local page's card form posted: a redirect when the card went through (or needs the extra
-    step), else the refusal to show with its status."""
-    outcome = local_checkout_rules.try_card(
-        request.form.get("card_number", ""), request.form.get("expiry", ""), request.form.get("cvc", ""),
-        today=clock.now().date(), session_id=session_id, metadata=metadata, succeed=succeed)
+    step), else the refusal to show, its status and what is wrong with each field."""
+    number, expiry, cvc = (request.form.get(name, "") for name in ("card_number", "expiry", "cvc"))
+    today = clock.now().date()
+    problems = local_checkout_rules.card_problems(number, expiry, cvc, today)
+    if problems:
+        return None, _("Please correct the card details below."), 422, card_field_errors(problems)
+    outcome = local_checkout_rules.try_card(number, expiry, cvc, today=today, session_id=session_id,
+                                            metadata=metadata, succeed=succeed)
     if outcome is CardOutcome.SUCCEEDED:
-        return done(), None, 200
+        return done(), None, 200, {}
     if outcome is CardOutcome.REQUIRES_ACTION:
-        return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id)), None, 200
+        return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id)), None, 200, {}
     message, status = CARD_REFUSALS[outcome]
-    return None, message, status
+    return None, message, status, {}
 
 
 def _authentication_form(session_id: str, metadata: dict[str, str], succeed, done):
@@ -143,13 +161,14 @@ def local_checkout(session_id: str):
     if info.status == "cancelled":  # closed, like an expired Stripe session: paid another way
         flash("This card checkout is closed: the consultation was paid another way.", "info")
         return done()
-    error, status = None, 200
+    error, status, field_errors = None, 200, {}
     if request.method == "POST":
-        response, error, status = _card_form(
+        response, error, status, field_errors = _card_form(
             session_id, info.metadata, lambda: deliver_success(session_id, info.amount_cents, info.metadata), done)
         if response is not None:
             return response
-    return render_template("patient/local_checkout.html", info=info, appointment=appointment, error=error), status
+    return render_template("patient/local_checkout.html", info=info, appointment=appointment, error=error,
+                           field_errors=field_errors), status
 
 
 @patient.route("/pay/<session_id>/authenticate", methods=["GET", "POST"])
@@ -193,13 +212,14 @@ def _walkin_succeed(info: walkin_queue.WalkinSession):
 def _local_walkin_checkout(info: walkin_queue.WalkinSession):
     if info.status != "pending" and info.status != "failed":
         return _walkin_done(info)
-    error, status = None, 200
+    error, status, field_errors = None, 200, {}
     if request.method == "POST":
-        response, error, status = _card_form(info.session_id, info.metadata, lambda: _walkin_succeed(info),
-                                             lambda: _walkin_done(info))
+        response, error, status, field_errors = _card_form(
+            info.session_id, info.metadata, lambda: _walkin_succeed(info), lambda: _walkin_done(info))
         if response is not None:
             return response
-    return render_template("patient/local_checkout_walkin.html", info=info, error=error), status
+    return render_template("patient/local_checkout_walkin.html", info=info, error=error,
+                           field_errors=field_errors), status
 
 
 # ---- plans (SPEC §8): the pricing page's buttons and the local checkout of a plan ----
@@ -223,13 +243,14 @@ def _local_plan_checkout(plan: subscriptions.PlanSession):
     if plan.status == "cancelled":
         flash("That checkout was replaced or has expired. Please choose your plan again.", "error")
         return redirect(url_for("public.pricing"))
-    error, status = None, 200
+    error, status, field_errors = None, 200, {}
     if request.method == "POST":
-        response, error, status = _card_form(plan.session_id, plan.metadata, lambda: deliver_plan_success(plan),
-                                             lambda: _plan_done(plan.session_id))
+        response, error, status, field_errors = _card_form(
+            plan.session_id, plan.metadata, lambda: deliver_plan_success(plan), lambda: _plan_done(plan.session_id))
         if response is not None:
             return response
-    return render_template("patient/local_checkout_plan.html", info=plan, error=error), status
+    return render_template("patient/local_checkout_plan.html", info=plan, error=error,
+                           field_errors=field_errors), status
 
 
 def _local_plan_authenticate(plan: subscriptions.PlanSession):

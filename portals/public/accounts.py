@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
-from core.accounts.policy import MIN_LENGTH
+from core.accounts.policy import MIN_LENGTH, password_strength
 from core.accounts.reset_tokens import check_reset_token, request_password_reset, reset_password
 from core.accounts.signup import sign_up
 from core.errors import DomainError, LinkExpired
@@ -46,7 +46,7 @@ def signup():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for_role(current_user.role))
     form = SignupForm()
-    error, challenge = None, None
+    error, challenge, strength = None, None, None
     if form.validate_on_submit():
         if needs_human_check(form, form.email.data, "signup"):
             challenge = fresh_challenge()
@@ -57,6 +57,10 @@ def signup():
                                visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data))
             except DomainError as exc:
                 error = exc.message
+                # The password is never sent back; the meter shows which rules it met (issue 24).
+                email = form.email.data or ""
+                strength = password_strength(form.password.data or "", user_inputs=(
+                    email, email.split("@")[0], form.full_name.data or ""))
             else:
                 sign_in(user)
                 if next_url and (next_url.startswith("/book/") or next_url == "/now"):
@@ -69,7 +73,7 @@ def signup():
                 return redirect(url_for("patient.onboarding", next=next_url) if next_url
                                 else url_for("patient.onboarding"))
     status = 200 if request.method == "GET" else (422 if error or form.errors else 200)
-    return render_template("public/signup.html", form=form, error=error, challenge=challenge,
+    return render_template("public/signup.html", form=form, error=error, challenge=challenge, strength=strength,
                            next_url=next_url, min_length=MIN_LENGTH, site_key=recaptcha_site_key()), status
 
 

@@ -7,11 +7,12 @@ from datetime import UTC
 from decimal import Decimal
 
 from flask import request, session
-from flask_login import login_user
+from flask_login import current_user, login_user
 from pydantic import EmailStr, Field, field_validator
 from spectree import Response
 
 from core.accounts.authentication import authenticate, issue_token
+from core.accounts.policy import RULES, password_strength
 from core.accounts.reset_tokens import request_password_reset
 from core.accounts.signup import sign_up
 from core.actor import ANONYMOUS
@@ -25,6 +26,7 @@ from portals.limits import (
     PER_IP_AUTH,
     PER_IP_FORGOT,
     PER_IP_SIGNUP,
+    PER_IP_STRENGTH_CHECK,
     account_key,
     challenge_solved,
     clear_failures,
@@ -221,3 +223,42 @@ def api_forgot():
     body: ForgotRequest = request.context.json
     request_password_reset(body.email, base_url=state().settings.public_base_url)
     return to_json(Accepted(message="If an account exists for this email, a reset link is on its way."), 202)
+
+
+class StrengthRequest(ApiModel):
+    password: str = Field(max_length=200)
+    hints: list[str] = Field(default_factory=list, max_length=4,
+                             description="What the person typed in the form's other fields (name, email): "
+                                         "a password made of them is guessable.")
+
+    @field_validator("hints")
+    @classmethod
+    def _short_hints(cls, value: list[str]) -> list[str]:
+        return [h[:254] for h in value]
+
+
+class StrengthOut(ApiModel):
+    verdict: str = Field(description="empty, too_weak, weak, fair, too_common (every rule met, still refused), "
+                                     "good or strong.")
+    meter: int = Field(description="0–6: the strength meter's value.")
+    rules: dict[str, bool] = Field(description=f"Each rule of the policy met or not: {', '.join(RULES)}.")
+    guessable: bool = Field(description="zxcvbn finds it easy to guess: sign-up and resets refuse it.")
+
+
+@public.post("/api/auth/password-strength")
+@limiter.limit(PER_IP_STRENGTH_CHECK)
+@api_spec.validate(json=StrengthRequest, resp=Response(HTTP_200=StrengthOut, HTTP_422=ErrorEnvelope,
+                                                       HTTP_429=ErrorEnvelope), tags=["auth"])
+def api_password_strength():
+    """The password meter's reading, by the very rules and estimator (zxcvbn) that sign-up, resets
+    and password changes apply — so the meter never calls "strong" what the server then refuses.
+    Nothing is stored or logged. Same-origin pages only (CSRF token); 60 a minute per address."""
+    body: StrengthRequest = request.context.json
+    hints = tuple(body.hints)
+    if current_user.is_authenticated:
+        email = current_user.user.email or ""
+        hints += (email, email.split("@")[0], current_user.display_name or "")
+    hints += tuple(h.split("@")[0] for h in hints if "@" in h)  # as sign-up does with the email
+    strength = password_strength(body.password, user_inputs=hints)
+    return to_json(StrengthOut(verdict=strength.verdict, meter=strength.meter, rules=strength.rules,
+                               guessable=strength.guessable))

@@ -105,9 +105,9 @@ def follow_link(page: Page, link: Locator, max_tabs: int = 15) -> None:
 
 
 def accept_terms_by_keyboard(page: Page) -> None:
-    """The unticked consent checkbox right after the password (SPEC §21): Tab, then Space."""
+    """The unticked consent checkbox after the password and its "Show password" (SPEC §21): Tab, then Space."""
     box = page.locator("#accept_terms")
-    tab_to(page, box, max_tabs=1)
+    tab_to(page, box, max_tabs=2)
     page.keyboard.press("Space")
     expect(box).to_be_checked()
 
@@ -244,25 +244,38 @@ def test_sign_up_by_keyboard_with_a_live_password_meter(page: Page):
     type_into(page, page.get_by_label("Email"), email, max_tabs=1)
     tab_to(page, password, max_tabs=1)
     page.keyboard.type("tig")
-    expect(announcer).to_have_text("Weak")  # lower case only: 1 of 5 rules
+    expect(announcer).to_have_text("Too weak")  # lower case only: 1 of 5 rules
     expect(length_rule).to_contain_text("(missing)")
     page.keyboard.press("Backspace")
     page.keyboard.press("Backspace")
     page.keyboard.press("Backspace")
     expect(announcer).to_have_text("")  # nothing typed, nothing announced
     page.keyboard.type("Tiger")
-    expect(announcer).to_have_text("Fair")  # upper + lower
+    expect(announcer).to_have_text("Weak")  # upper + lower
+    page.keyboard.type("-")
+    expect(announcer).to_have_text("Weak")  # 3 of 5
+    page.keyboard.type("9")
+    expect(announcer).to_have_text("Fair")  # 4 of 5: only the 12 characters are missing
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
     expect(symbol_rule).to_contain_text("(missing)")
     page.keyboard.type(STRONG[len("Tiger"):])
     expect(password).to_have_value(STRONG)
-    expect(announcer).to_have_text("Strong")
-    for rule in ("length", "upper", "lower", "digit", "symbol"):
+    expect(announcer).to_have_text("Strong")  # the server's estimator agrees (issue 24)
+    for rule in ("length", "upper", "lower", "digit", "symbol", "common"):
         expect(page.locator(f'[data-rule="{rule}"]')).to_contain_text("(done)")
-    assert page.locator("#password-strength").evaluate("m => m.value") == 5
+    assert page.locator("#password-strength").evaluate("m => m.value") == 6
     announced = page.evaluate("() => window.announced")
-    for word in ("Weak", "Fair", "Good", "Strong"):
+    for word in ("Too weak", "Weak", "Fair", "Strong"):
         assert word in announced, f"the live region never said {word!r}: {announced}"
 
+    reveal = page.get_by_role("button", name="Show password")  # issue 24: see what was typed
+    tab_to(page, reveal, max_tabs=1)
+    page.keyboard.press("Enter")
+    expect(password).to_have_attribute("type", "text")
+    expect(page.get_by_role("button", name="Hide password")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(password).to_have_attribute("type", "password")
     accept_terms_by_keyboard(page)  # rules and meter are not in the tab order
     press_button(page, "Create account", max_tabs=3)  # past the two links in the checkbox's label
 
@@ -302,13 +315,24 @@ def test_sign_up_errors_are_readable_and_accessible(page: Page, clean_login_fail
     page.keyboard.type(email)
     tab_to(page, password, max_tabs=1)
     page.keyboard.type(GUESSABLE)
-    expect(page.locator("#password-strength-label")).to_have_text("Strong")  # the class rules are met…
-    press_button(page, "Create account", max_tabs=4)  # past the consent checkbox and its two links
+    # The class rules are met, and the meter says before submit what the server will say (issue 24).
+    expect(page.locator("#password-strength-label")).to_have_text("Too common: easy to guess")
+    expect(page.locator('[data-rule="symbol"]')).to_contain_text("(done)")
+    expect(page.locator('[data-rule="common"]')).to_contain_text("(missing)")
+    assert page.locator("#password-strength").evaluate("m => m.value") <= 2
+    accept_terms_by_keyboard(page)
+    press_button(page, "Create account", max_tabs=3)  # past the two links of the consent's label
 
-    alert = page.get_by_role("alert")  # …but the server refuses it, in words
+    alert = page.get_by_role("alert")  # the server refuses it, in words
     expect(alert).to_contain_text(TOO_EASY)
     assert path_of(page) == "/signup"
     expect(page.get_by_label("Email")).to_have_value(email)
+    expect(password).to_have_value("")  # never sent back…
+    expect(page.locator("#accept_terms")).to_be_checked()  # …but what is safe to keep is kept:
+    expect(page.locator("#password-strength-label")).to_have_text("Too common: easy to guess")
+    for rule in ("length", "upper", "lower", "digit", "symbol"):
+        expect(page.locator(f'[data-rule="{rule}"]')).to_contain_text("(done)")
+    expect(page.locator('[data-rule="common"]')).to_contain_text("(missing)")
     assert_no_violations(page)
 
     page.goto("/login")  # no account was made with the refused password

@@ -129,11 +129,15 @@ def test_tiles_show_yesterdays_figures_with_their_definitions(page: Page, login,
     info = page.get_by_role("button", name="What No-show % means")
     info.focus()
     tooltip = page.get_by_role("tooltip")
-    expect(tooltip).to_contain_text("No-shows ÷ (completed + no-shows)")
-    expect(info).to_have_accessible_description(re.compile(r"^No-shows ÷ \(completed \+ no-shows\)"))
+    expect(tooltip).to_contain_text("no-shows ÷ (completed + no-shows)")
+    expect(info).to_have_accessible_description(re.compile(r"^Share of ended consultations where the patient did "
+                                                           r"not come: no-shows ÷ \(completed \+ no-shows\)"))
     daily = page.locator("#admin-daily-table")
     expect(daily.get_by_role("row").filter(has_text=f"{yesterday_clinic:%a %d %b %Y}")).to_contain_text("€105.00")
-    expect(page.locator("#admin-bookings-chart .main-svg").first).to_be_attached()  # plotly draws after the tiles
+    # the charts are HTML (no plotly.js): a column per day, the funnel's steps as text
+    expect(page.locator("#admin-bookings-columns .admin-columns__day")).to_have_count(7)
+    expect(page.locator('#admin-funnel-bars [data-step="paid"]')).to_have_attribute("data-people", "2")
+    assert page.evaluate("() => typeof window.Plotly") == "undefined"
     assert dash_failures == []
 
 
@@ -155,7 +159,9 @@ def test_payments_table_pages_on_the_server_and_downloads_as_csv(page: Page, log
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.startswith("doktu-payments-yesterday-")
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads the accents (SPEC §22)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == DECLINED + 3
     assert sorted({r["status"] for r in rows}) == ["failed", "succeeded"]
     assert sum(int(r["amount_cents"]) for r in rows if r["status"] == "succeeded") == 10500
@@ -169,7 +175,7 @@ def test_exports_view_downloads_the_kpi_summary(page: Page, login, dash_failures
     expect(page.locator("#admin-exports")).to_contain_text("/api/metrics/export.csv?range=yesterday")
     with page.expect_download() as download:
         page.get_by_role("button", name="Download KPI summary CSV").click()
-    text_csv = Path(download.value.path()).read_text(encoding="utf-8")
+    text_csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
     rows = {r["kpi"]: r for r in csv.DictReader(io.StringIO(text_csv))}
     assert rows["booked"]["value"] == "3" and rows["arpa"]["value"] == "5250" and rows["newPatients"]["value"] == "1"
     api = page.request.get("/api/metrics/overview?range=yesterday").json()

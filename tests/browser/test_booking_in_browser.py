@@ -51,6 +51,7 @@ def test_a_guest_books_from_the_profile_by_keyboard_only(page: Page):
     page.keyboard.type(f"kb-{uuid.uuid4().hex[:8]}@tests.doktu.eu")
     page.keyboard.press("Tab")
     page.keyboard.type(STRONG_PASSWORD)
+    page.keyboard.press("Tab")  # "Show password"
     page.keyboard.press("Tab")
     page.keyboard.press("Space")  # the unticked consent checkbox (SPEC §21)
     assert page.evaluate("document.activeElement.id") == "accept_terms"

@@ -94,7 +94,7 @@ def test_the_admin_console_works_under_the_policy(page: Page, login, violations,
     period = page.get_by_role("group", name="Period").get_by_role("button", name="Last 7 days")
     period.click()  # a server callback
     expect(period).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#admin-bookings-chart .main-svg").first).to_be_attached()  # plotly drew the chart
+    expect(page.locator("#admin-bookings-columns").first).to_be_attached()  # the chart was drawn
     assert answered, "no Dash callback reached the server"
     assert page_violations(page, violations) == []
     assert dash_failures == []

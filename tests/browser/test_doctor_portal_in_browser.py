@@ -95,18 +95,19 @@ def test_a_press_withdraws_a_time_from_patients_and_a_second_press_offers_it_aga
     day, tz, doctor_id = clinic["tomorrow"], clinic["tz"], clinic["doctor_id"]
     target = cell(page, day, "10:00")
     expect(target).to_have_attribute("aria-label", f"{day_label(day)}, 10:00, available — press to turn off")
-    assert "10:00" in offered_starts(page, doctor_id, day, tz)
+    in_cell = {"10:00", "10:15"}  # patients are offered one start of the 45-minute rhythm in this cell
+    assert in_cell & offered_starts(page, doctor_id, day, tz)
 
     target.click()
     expect(target).to_have_attribute("aria-label", f"{day_label(day)}, 10:00, unavailable — press to turn on")
     expect(page.locator("#doctor-cal-status")).to_have_text(f"{day_label(day)}, 10:00 is now unavailable.")
-    assert "10:00" not in offered_starts(page, doctor_id, day, tz)
+    assert not in_cell & offered_starts(page, doctor_id, day, tz)
 
     target.focus()  # and back on by keyboard: the same button keeps the focus
     page.keyboard.press("Enter")
     expect(target).to_have_attribute("aria-label", re.compile(r"10:00, available"))
     expect(target).to_be_focused()
-    assert "10:00" in offered_starts(page, doctor_id, day, tz)
+    assert in_cell & offered_starts(page, doctor_id, day, tz)
     assert dash_failures == []
 
 
@@ -160,6 +161,12 @@ def test_axe_finds_nothing_on_the_views_and_the_dialogs(page: Page, login, clini
     title = page.locator("#doctor-cal-title")
     assert_no_axe_violations(page)  # Week
 
+    # Issue 24: hatched cells say why patients are not offered them (tomorrow is in this grid), and
+    # the legend explains them
+    expect(page.locator('#doctor-cal-table [aria-label*="not offered to patients: "]').first).to_be_attached()
+    expect(page.locator("#doctor-cal-rhythm")).to_contain_text("one start every 45 minutes")
+    expect(page.locator(".dk-cal-legend")).to_contain_text("Hatched: open, but patients can't book a start in it")
+
     page.get_by_role("radio", name="Day").check()
     expect(title).to_have_text(re.compile(r"^\w+day \d+ \w+ \d{4}$"))
     expect(page.locator("#doctor-cal-table.dk-cal--day")).to_be_visible()
@@ -170,6 +177,9 @@ def test_axe_finds_nothing_on_the_views_and_the_dialogs(page: Page, login, clini
     assert_no_axe_violations(page)
 
     day = clinic["tomorrow"]
+    # The Month count is the patient's list of that day (one rule for both)
+    count = len(offered_starts(page, clinic["doctor_id"], day, clinic["tz"]))
+    expect(page.locator(f'[data-open-day="{day.isoformat()}"] .dk-cal-count--open')).to_have_text(f"{count} bookable")
     page.locator(f'[data-open-day="{day.isoformat()}"]').click()  # a Month day opens its Day view
     expect(title).to_have_text(f"{day_label(day)} {day.year}")
     expect(page.get_by_role("radio", name="Day")).to_be_checked()

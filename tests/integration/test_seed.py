@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core.actor import SYSTEM
 from core.db import unit_of_work
-from core.models import Appointment, Doctor, Patient, Rating, Receipt, Slot, User, rating_stats
+from core.models import Appointment, Doctor, Patient, Payment, Rating, Receipt, Slot, User, rating_stats
 from core.seed import seed_demo
 
 MONDAY = date(2026, 11, 30)
@@ -39,9 +39,16 @@ def test_seed_creates_the_demo_world_once(db, time_machine):
         rating = s.execute(select(Rating.stars, Appointment.status).join(Appointment).join(Patient)
                            .join(User, User.id == Patient.user_id).where(User.email == "patient@demo.doktu.eu")).one()
         assert tuple(rating) == (5, "completed")
-        # The demo patient's two paid consultations have their receipts; the second awaits a rating.
+        # The demo patient's three paid consultations have their receipts; the second awaits a rating,
+        # the third is ahead, to reschedule or cancel (issue 24).
         assert s.scalar(select(func.count()).select_from(Receipt).join(User, User.id == Receipt.user_id)
-                        .where(User.email == "patient@demo.doktu.eu")) == 2
+                        .where(User.email == "patient@demo.doktu.eu")) == 3
+        visits = s.execute(select(Appointment.status, Payment.status, Appointment.start_at, Appointment.slot_id)
+                           .join(Patient).join(User, User.id == Patient.user_id)
+                           .outerjoin(Payment, Payment.appointment_id == Appointment.id)
+                           .where(User.email == "patient@demo.doktu.eu").order_by(Appointment.start_at)).all()
+        assert [(a, p) for a, p, _, _ in visits] == [("completed", "succeeded")] * 2 + [("confirmed", "succeeded")]
+        assert visits[2].start_at.date() > MONDAY and visits[2].slot_id is not None
         assert s.scalar(select(func.count()).select_from(User).where(demo)) == 22
         assert s.scalar(select(func.count()).select_from(User).where(demo, User.is_active)) == 12
         for slot, tz in s.execute(select(Slot, Doctor.timezone).join(Doctor).join(User, User.id == Doctor.user_id)

@@ -91,6 +91,15 @@ def test_doktu_worker_runs_the_periodic_jobs_on_real_redis(abandoned_checkout, d
         assert status == "cancelled" and locked is None and beat.last_error is None
         assert beat.last_started_at <= beat.last_finished_at
         assert clock.now() - beat.last_finished_at < timedelta(seconds=30)
+
+        def rolled_up():  # SPEC §22: the KPI roll-ups' job runs when the worker starts, then every 10 min
+            with engine.connect() as conn:
+                return conn.execute(text("""SELECT last_finished_at, last_error FROM job_heartbeats
+                                             WHERE name = 'kpi-rollups' AND last_finished_at IS NOT NULL""")
+                                    ).one_or_none()
+
+        rollup = wait_for(rolled_up, proc, log)
+        assert rollup.last_error is None
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, log.read_text()[-4000:]
         assert "Traceback" not in log.read_text(), log.read_text()[-4000:]

@@ -19,7 +19,8 @@ def no_app(monkeypatch):
 @pytest.mark.parametrize("args", [["--help"], ["db", "--help"], ["db", "seed", "--help"],
                                   ["db", "upgrade", "--help"], ["db", "downgrade", "--help"],
                                   ["worker", "--help"], ["serve", "--help"], ["users", "--help"],
-                                  ["users", "create-admin", "--help"], ["users", "invite-doctor", "--help"]])
+                                  ["users", "create-admin", "--help"], ["users", "invite-doctor", "--help"],
+                                  ["demo", "--help"], ["kpis", "rollup", "--help"]])
 def test_help_never_builds_the_app(no_app, args):
     result = CliRunner().invoke(cli_module.cli, args, prog_name="doktu")
     assert result.exit_code == 0, result.output

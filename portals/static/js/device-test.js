@@ -352,7 +352,7 @@
       '<div class="dk-modal__dialog" role="dialog" aria-modal="true" aria-labelledby="dk-dt-heading" aria-describedby="dk-dt-intro">' +
         '<div class="dk-modal__head"><h2 id="dk-dt-heading" tabindex="-1">Device test</h2>' +
         '<button type="button" class="dk-modal__close" data-dt-close aria-label="Close the device test">×</button></div>' +
-        '<p id="dk-dt-intro">We check your camera, microphone, connection speed, echo and video network (about 15 seconds). ' +
+        '<p id="dk-dt-intro">We check your camera, microphone, connection speed, echo and video network (about 6 seconds). ' +
         'Allow the camera and the microphone when your browser asks, and say a few words while the microphone is checked.</p>' +
         '<p class="dk-dt__summary" role="status" data-summary></p>' +
         '<div class="dk-dt__media"><video class="dk-dt__preview" data-dt-preview muted playsinline hidden aria-label="Your camera preview"></video>' +

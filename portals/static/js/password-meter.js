@@ -1,33 +1,111 @@
-// Live password rules and strength meter. The server enforces the same rules and also refuses
-// guessable passwords; this only helps while typing. Works without it (progressive enhancement).
+// Live password rules and strength meter (issue 24). The five rules are ticked locally as one
+// types; whether the password is guessable is asked of the server (POST /api/auth/password-strength,
+// debounced), which judges with the very estimator (zxcvbn) that refuses it at submit — so the
+// meter never calls "strong" what the server then refuses. Without the answer (offline, rate
+// limited) the meter says the check happens on submit. Works without JS (progressive enhancement).
 (function () {
   var input = document.querySelector("[data-password-meter]");
-  if (!input) return;
+  var help = document.getElementById("password-help");
+  if (!input || !help) return;
+  var words = help.dataset;
   var min = parseInt(input.dataset.minLength || "12", 10);
   var meter = document.getElementById("password-strength");
   var label = document.getElementById("password-strength-label");
-  var rules = {
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var RULES = ["length", "upper", "lower", "digit", "symbol"];
+  var local = {
     length: function (p) { return p.length >= min; },
     upper: function (p) { return /\p{Lu}/u.test(p); },
     lower: function (p) { return /\p{Ll}/u.test(p); },
     digit: function (p) { return /\p{Nd}/u.test(p); },
     symbol: function (p) { return /[\p{P}\p{S}]/u.test(p); }
   };
-  var words = ["Too weak", "Weak", "Fair", "Good", "Strong", "Strong"];
-  function update() {
-    var p = input.value, met = 0;
-    Object.keys(rules).forEach(function (name) {
-      var ok = rules[name](p);
-      var item = document.querySelector('[data-rule="' + name + '"]');
-      if (item) {
-        item.classList.toggle("dk-rule--met", ok);
-        item.querySelector(".visually-hidden").textContent = ok ? " (done)" : " (missing)";
-      }
-      if (ok) met += 1;
-    });
-    meter.value = met;
-    label.textContent = p ? words[met] : "";
+  var timer = null, asked = 0;
+
+  function word(verdict) { return words["word" + verdict.replace(/(^|_)([a-z])/g, function (m, s, c) { return c.toUpperCase(); })] || ""; }
+
+  function tick(name, ok) {
+    var item = help.querySelector('[data-rule="' + name + '"]');
+    if (!item) return;
+    item.classList.toggle("dk-rule--met", ok);
+    item.querySelector(".visually-hidden").textContent = ok ? words.done : words.missing;
   }
+
+  function show(verdict, value) {
+    meter.value = value;
+    label.textContent = word(verdict);
+    label.classList.toggle("dk-strength--refused", verdict === "too_common");
+  }
+
+  // What is known without the server: the rules; "guessable" stays unknown (unticked).
+  function localReading(p) {
+    var rules = {}, met = 0;
+    RULES.forEach(function (name) { rules[name] = local[name](p); if (rules[name]) met += 1; });
+    var verdict = !p ? "empty" : met === RULES.length ? "checking" : ({ 2: "weak", 3: "weak", 4: "fair" }[met] || "too_weak");
+    return { rules: rules, met: met, verdict: verdict };
+  }
+
+  function hints() {
+    var form = input.form, found = [];
+    if (!form) return found;
+    ["full_name", "email"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) found.push(field.value.slice(0, 254));
+    });
+    return found;
+  }
+
+  function ask(p) {
+    var mine = ++asked;
+    fetch(help.dataset.checkUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ password: p, hints: hints() })
+    }).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      return r.json();
+    }).then(function (answer) {
+      if (mine !== asked || input.value !== p) return;  // typed on since: a newer answer is coming
+      RULES.forEach(function (name) { tick(name, !!answer.rules[name]); });
+      tick("common", !answer.guessable);
+      show(answer.verdict, answer.meter);
+      help.dataset.verdict = answer.verdict;
+    }).catch(function () {
+      if (mine !== asked || input.value !== p) return;
+      var reading = localReading(p);
+      show(reading.met === RULES.length ? "unchecked" : reading.verdict, Math.min(reading.met, 5));
+      help.dataset.verdict = "unchecked";
+    });
+  }
+
+  function update() {
+    var p = input.value, reading = localReading(p);
+    RULES.forEach(function (name) { tick(name, reading.rules[name]); });
+    tick("common", false);
+    show(reading.verdict, Math.min(reading.met, 5));
+    help.dataset.verdict = reading.verdict;
+    clearTimeout(timer);
+    asked += 1;  // any answer still on its way is for an older value
+    if (p) timer = setTimeout(function () { ask(p); }, 300);
+  }
+
+  // "Show password": a button under the field, only when scripts run, on forms without a second
+  // "repeat it" field (sign-up): data-password-reveal on the input.
+  if (words.show && input.hasAttribute("data-password-reveal")) {
+    var reveal = document.createElement("button");
+    reveal.type = "button";
+    reveal.className = "dk-reveal";
+    reveal.textContent = words.show;
+    reveal.setAttribute("aria-controls", input.id);
+    reveal.addEventListener("click", function () {
+      var hidden = input.type === "password";
+      input.type = hidden ? "text" : "password";
+      reveal.textContent = hidden ? words.hide : words.show;
+    });
+    input.insertAdjacentElement("afterend", reveal);
+    if (input.form) input.form.addEventListener("submit", function () { input.type = "password"; });
+  }
+
   input.addEventListener("input", update);
-  update();
+  if (input.value) update();  // the browser refilled it (back button); a server re-render has strength drawn already
 })();

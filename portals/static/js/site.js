@@ -84,4 +84,51 @@
       if (ev.key === "Escape" && details.open) { details.open = false; details.querySelector("summary").focus(); }
     });
   });
+  /* Doctor search (issue 24): a changed filter updates the results in place — no click on Search
+     (which stays, for people without scripts and for the name). The page does not reload, so the
+     focus stays on the filter; the result count (a status region) announces the new total. */
+  var search = document.querySelector("form.dk-search");
+  if (search && window.fetch && window.DOMParser) {
+    var pending = null;
+    var refresh = function () {
+      var url = search.action.split("?")[0] + "?" + new URLSearchParams(new FormData(search)).toString()
+        .replace(/(^|&)[^=&]+=(?=&|$)/g, "").replace(/^&/, "");
+      if (pending) { pending.abort(); }
+      pending = new AbortController();
+      var main = search.parentNode;
+      main.setAttribute("aria-busy", "true");
+      fetch(url, { signal: pending.signal, headers: { Accept: "text/html" }, credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("form.dk-search");
+          if (!fresh) { return; }
+          var count = main.querySelector(".dk-results"), freshCount = fresh.parentNode.querySelector(".dk-results");
+          var actions = search.querySelector(".dk-search__actions"), freshActions = fresh.querySelector(".dk-search__actions");
+          if (actions && freshActions && !actions.contains(document.activeElement)) { actions.innerHTML = freshActions.innerHTML; }
+          var node = search.nextSibling;
+          while (node) { var next = node.nextSibling; if (node !== count) { main.removeChild(node); } node = next; }
+          var freshNode = fresh.nextSibling;
+          while (freshNode) {
+            if (freshCount && freshNode === freshCount) { if (count) { main.appendChild(count); count.textContent = freshCount.textContent; } else { main.appendChild(document.importNode(freshNode, true)); } }
+            else { main.appendChild(document.importNode(freshNode, true)); }
+            freshNode = freshNode.nextSibling;
+          }
+          relabel(main);
+          history.replaceState(null, "", url);
+        })
+        .catch(function () { /* aborted or offline: Search still works */ })
+        .then(function () { main.removeAttribute("aria-busy"); });
+    };
+    search.addEventListener("change", function (ev) {
+      if (ev.target.matches("select, input[type=date]")) { refresh(); }
+    });
+  }
+  /* The patient's tabs scroll sideways on a phone: the current one is in view (issue 24). */
+  var currentTab = document.querySelector('.dk-tabs [aria-current="page"]');
+  if (currentTab) {
+    var strip = currentTab.closest("ul");
+    if (strip && strip.scrollWidth > strip.clientWidth) {
+      strip.scrollLeft = Math.max(0, currentTab.offsetLeft - strip.offsetLeft - (strip.clientWidth - currentTab.offsetWidth) / 2);
+    }
+  }
 })();

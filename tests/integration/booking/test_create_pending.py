@@ -108,7 +108,7 @@ def test_only_patients_create_pending_appointments(client, doctor, make_user, lo
 
 def test_an_expired_hold_cancels_the_unpaid_appointment_and_frees_the_time(client, doctor, onboarded, clock_at):
     patient = onboarded()
-    pending = create_pending(patient.actor, doctor.doctor.id, paris(3, 14))
+    pending = create_pending(patient.actor, doctor.doctor.id, paris(3, 14, 30))
     clock_at(clock.now() + timedelta(minutes=14, seconds=59))
     assert unlock_stale_slots() == 0
     clock_at(clock.now() + timedelta(seconds=1))  # exactly 15 minutes
@@ -116,9 +116,9 @@ def test_an_expired_hold_cancels_the_unpaid_appointment_and_frees_the_time(clien
     with unit_of_work(SYSTEM) as uow:
         row = uow.session.get(Appointment, pending.id)
         assert row.status == "cancelled" and row.cancelled_by is None and row.cancelled_at == clock.now()
-    assert paris(3, 14) in available_starts(client, doctor.doctor.id, 3)
+    assert paris(3, 14, 30) in available_starts(client, doctor.doctor.id, 3)
     other = onboarded()
-    assert create_pending(other.actor, doctor.doctor.id, paris(3, 14)).status == "pending"
+    assert create_pending(other.actor, doctor.doctor.id, paris(3, 14, 30)).status == "pending"
 
 
 def test_an_abandoned_checkout_stops_blocking_its_time_when_the_hold_ends_before_the_job_runs(
@@ -126,17 +126,17 @@ def test_an_abandoned_checkout_stops_blocking_its_time_when_the_hold_ends_before
     """Issue 23: the cron may be late or down; the guard and the busy times read the hold's expiry
     themselves, so the time is offered and can be held again the moment its 15 minutes are over."""
     first, second = onboarded(), onboarded()
-    abandoned = create_pending(first.actor, doctor.doctor.id, paris(3, 14))
+    abandoned = create_pending(first.actor, doctor.doctor.id, paris(3, 14, 30))
     clock_at(clock.now() + timedelta(minutes=14, seconds=59))
-    assert paris(3, 14) not in available_starts(client, doctor.doctor.id, 3)
+    assert paris(3, 14, 30) not in available_starts(client, doctor.doctor.id, 3)
     with pytest.raises(SlotConflict):  # still held: the same start, and one within 45 minutes
-        create_pending(second.actor, doctor.doctor.id, paris(3, 14, 30))
+        create_pending(second.actor, doctor.doctor.id, paris(3, 15))
     clock_at(clock.now() + timedelta(seconds=1))  # 15 minutes: no unlock job has run
-    assert paris(3, 14) in available_starts(client, doctor.doctor.id, 3)
-    taken = create_pending(second.actor, doctor.doctor.id, paris(3, 14))
+    assert paris(3, 14, 30) in available_starts(client, doctor.doctor.id, 3)
+    taken = create_pending(second.actor, doctor.doctor.id, paris(3, 14, 30))
     assert taken.status == "pending" and taken.slot_id == abandoned.slot_id
     with pytest.raises(SlotConflict):  # the new hold blocks the first patient now
-        create_pending(first.actor, doctor.doctor.id, paris(3, 14, 15))
+        create_pending(first.actor, doctor.doctor.id, paris(3, 14, 45))
     assert unlock_stale_slots() == 0  # the slot is the second patient's; the first's appointment is cancelled
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.get(Appointment, abandoned.id).status == "cancelled"

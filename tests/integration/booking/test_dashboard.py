@@ -92,7 +92,7 @@ def test_reschedule_twice_from_the_pages_then_no_more(client, doctor, onboarded,
     patient = onboarded()
     paid = paid_appointment(patient, doctor.doctor.id, paris(3, 14))
     login(patient.email)
-    for n, new in enumerate((paris(3, 16), paris(4, 11)), start=1):
+    for n, new in enumerate((paris(3, 16, 15), paris(4, 11, 30)), start=1):  # offered starts (45-min rhythm)
         page = client.get(f"/dashboard/appointments/{paid.id}/reschedule?day={new.date().isoformat()}")
         html = page.get_data(as_text=True)
         assert new.astimezone(UTC).isoformat() in html

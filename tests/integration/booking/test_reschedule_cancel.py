@@ -21,6 +21,7 @@ from core.db import unit_of_work
 from core.errors import Forbidden, InvalidTransition, MaxReschedules, SlotConflict, TimeWindow, ValidationFailed
 from core.models import Appointment, AppointmentChange, AuditEvent, CreditEntry, Doctor, Payment, Slot
 from core.payments import credits
+from core.scheduling.availability import doctor_availability
 from core.scheduling.engine import Availability
 from tests.integration.scheduling.conftest import paris
 
@@ -76,9 +77,15 @@ def ledger(user_id):
 
 
 def available_starts(client, doctor_id, day: int) -> set[datetime]:
+    """Every free start of the day — what a hold or a reschedule accepts — not only the 45-minute
+    rhythm patients are shown (the API's list, checked against these below)."""
     body = client.get(AVAILABILITY.format(doctor_id), query_string={
         "from": paris(day, 0).isoformat(), "to": paris(day + 1, 0).isoformat()}).get_json()
-    return {datetime.fromisoformat(s["start"]) for s in body["slots"] if s["isAvailable"]}
+    shown = {datetime.fromisoformat(s["start"]) for s in body["slots"] if s["isAvailable"]}
+    free = {s.start for s in doctor_availability(SYSTEM, doctor_id, paris(day, 0), paris(day + 1, 0),
+                                                 rhythm=False).slots if s.is_available}
+    assert shown <= free
+    return free
 
 
 def envelope(response, status: int, code: str) -> dict:

@@ -112,8 +112,8 @@ def test_invite_onboard_approve_then_patients_book(client, admin, make_user):
     assert RPPS in page and "09:00–10:00" in page
     body = client.get(f"/api/doctors/{doctor_id}/unified-availability").get_json()
     starts = [datetime.fromisoformat(s["start"]) for s in body["slots"] if s["isAvailable"]]
-    assert starts == [paris(3, 9), paris(3, 9, 15), paris(3, 9, 30)]  # Tuesday 09:00–10:00 only
-    pending = create_pending(patient.actor, doctor_id, paris(3, 9, 30))
+    assert starts == [paris(3, 9)]  # Tuesday 09:00–10:00 only: one consultation fits the 45-minute rhythm
+    pending = create_pending(patient.actor, doctor_id, paris(3, 9, 30))  # a free start: a hold takes it
     assert pending.doctor_id == doctor_id
     with pytest.raises(Exception):  # noqa: B017 - outside the weekly hours: refused by the engine
         create_pending(patient.actor, doctor_id, paris(3, 14))

@@ -35,19 +35,19 @@ def cell(doctor, when: datetime) -> doctor_calendar.Cell:
 
 
 def test_turning_a_template_cell_off_withdraws_it_and_it_stays_off(client, doctor):
-    assert "14:00" in offered(client, doctor, 3)
-    turned = doctor_calendar.toggle_cell(doctor.actor, paris(3, 14), turn_on=False)
+    assert "14:30" in offered(client, doctor, 3)
+    turned = doctor_calendar.toggle_cell(doctor.actor, paris(3, 14, 30), turn_on=False)
     assert turned.state == "unavailable" and turned.pressable
     after = offered(client, doctor, 3)
-    assert "14:00" not in after and {"13:30", "14:30", "20:30"} <= after
+    assert "14:30" not in after and {"13:45", "15:00", "20:15"} <= after  # the rhythm goes on after it
     week = doctor_calendar.doctor_calendar(doctor.actor, date(2026, 3, 2), 7)
     tuesday = week.days[1]
     assert tuesday.explicit  # copied on write: one press changed one cell
     assert [c.local.strftime("%H:%M") for c in tuesday.cells if c.state == "available"] == \
-        [f"{h:02d}:{m:02d}" for h in range(10, 21) for m in (0, 30) if (h, m) != (14, 0)]
+        [f"{h:02d}:{m:02d}" for h in range(10, 21) for m in (0, 30) if (h, m) != (14, 30)]
 
-    again = doctor_calendar.toggle_cell(doctor.actor, paris(3, 14), turn_on=True)
-    assert again.state == "available" and "14:00" in offered(client, doctor, 3)
+    again = doctor_calendar.toggle_cell(doctor.actor, paris(3, 14, 30), turn_on=True)
+    assert again.state == "available" and "14:30" in offered(client, doctor, 3)
 
 
 def test_turning_a_cell_on_outside_the_default_hours_offers_it(client, doctor):
@@ -62,9 +62,10 @@ def test_booked_cells_name_the_patient_and_refuse_a_press(doctor, book):
     assert booked.state == "booked" and booked.patient_name == patient.user.full_name and not booked.pressable
     with pytest.raises(SlotConflict):
         doctor_calendar.toggle_cell(doctor.actor, paris(3, 15), turn_on=False)
-    near = cell(doctor, paris(3, 15, 30))  # 15:00–15:30 ends where this cell starts
+    near = cell(doctor, paris(3, 14, 30))  # 14:30 and 14:45 are within 45 minutes of 15:00
     assert (near.state, near.not_offered) == ("available", "within 45 minutes of a booking")
-    assert cell(doctor, paris(3, 16)).not_offered is None
+    assert cell(doctor, paris(3, 15, 30)).offered_starts == 1  # 15:45: the rhythm starts again
+    assert cell(doctor, paris(3, 16)).not_offered == "between two offered starts 45 minutes apart"
 
 
 def test_an_abandoned_checkout_shows_as_held_then_frees_its_cells_when_the_hold_ends(doctor, patient, clock_at):
@@ -73,11 +74,11 @@ def test_an_abandoned_checkout_shows_as_held_then_frees_its_cells_when_the_hold_
 
     create_pending(patient().actor, doctor.doctor.id, paris(3, 15))
     assert cell(doctor, paris(3, 15)).state == "booked"  # pending: a patient is paying for it
-    assert cell(doctor, paris(3, 15, 30)).not_offered == "within 45 minutes of a booking"
+    assert cell(doctor, paris(3, 14, 30)).not_offered == "within 45 minutes of a booking"
     assert any(s.is_booked for s in doctor_slots.list_slots(doctor.actor, paris(3, 0), paris(4, 0)))
     clock_at(clock.now() + timedelta(minutes=15))  # the hold is over; no unlock job has run
     assert cell(doctor, paris(3, 15)).state == "available"
-    assert cell(doctor, paris(3, 15, 30)).not_offered is None
+    assert cell(doctor, paris(3, 14, 30)).not_offered is None
     assert not any(s.is_booked for s in doctor_slots.list_slots(doctor.actor, paris(3, 0), paris(4, 0)))
 
 
@@ -101,7 +102,7 @@ def test_a_whole_day_off_until_midnight_then_a_range_back_on(client, doctor):
     _version, message = cb.apply_range(doctor.actor, False, "2026-03-04", "2026-03-04", "00:00", "24:00", [2])
     assert message == "Turned off 48 half-hour slots." and offered(client, doctor, 4) == set()
     _version, message = cb.apply_range(doctor.actor, True, "2026-03-04", "2026-03-04", "09:00", "10:00", [2])
-    assert message == "Turned on 2 half-hour slots." and offered(client, doctor, 4) == {"09:00", "09:30"}
+    assert message == "Turned on 2 half-hour slots." and offered(client, doctor, 4) == {"09:00"}
 
 
 def test_usual_hours_make_exactly_these_hours_open(client, doctor, add_slots):
@@ -109,7 +110,7 @@ def test_usual_hours_make_exactly_these_hours_open(client, doctor, add_slots):
     result = doctor_calendar.set_usual_hours(doctor.actor, first_day=date(2026, 3, 5), last_day=date(2026, 3, 5),
                                              start_time=time(9), end_time=time(11), weekdays={3})
     assert result.created == 4 and result.updated == 3
-    assert offered(client, doctor, 5) == {"09:00", "09:30", "10:00", "10:30"}
+    assert offered(client, doctor, 5) == {"09:00", "09:45", "10:30"}  # the 45-minute rhythm
 
 
 def test_bulk_hours_step_in_real_time_on_dst_days(doctor, clock_at):
@@ -139,13 +140,15 @@ def test_offline_hides_every_slot_at_once(client, doctor):
     assert offered(client, doctor, 3)
 
 
-def test_month_overview_counts_open_cells_and_bookings(doctor, book):
+def test_month_overview_counts_the_starts_patients_are_offered_and_bookings(client, doctor, book):
     book(doctor.doctor.id, paris(3, 15))
     zone, days = doctor_calendar.month_overview(doctor.actor, 2026, 3)
     by_day = {d.day: d for d in days}
     assert zone == "Europe/Paris" and len(days) == 42
-    assert by_day[date(2026, 3, 3)].booked == 1 and by_day[date(2026, 3, 3)].available == 21
-    assert by_day[date(2026, 3, 1)].past and by_day[date(2026, 3, 4)].available == 22
+    assert by_day[date(2026, 3, 3)].booked == 1 and by_day[date(2026, 3, 3)].available == 13
+    assert by_day[date(2026, 3, 1)].past and by_day[date(2026, 3, 4)].available == 15
+    for day in (3, 4, 7):  # the patient's list of that day has the same number
+        assert by_day[date(2026, 3, day)].available == len(offered(client, doctor, day))
 
 
 def test_settings_change_the_time_zone_and_profile_texts_audited(doctor):

@@ -109,8 +109,11 @@ def test_a_patient_sees_only_their_own_conversations_even_with_raw_sql(doctor, c
 
 def test_the_portal_callback_sends_and_shows_the_thread(doctor, clinic):
     sam = clinic["sam"]
-    _thread, box, feedback = cb.send(doctor.actor, str(sam.user.id), "See you Tuesday")
+    _thread, box, feedback, conversations = cb.send(doctor.actor, str(sam.user.id), "See you Tuesday")
     assert (box, feedback) == ("", "Sent.")
+    # Issue 24: the list shows the message just sent, not "No messages yet".
+    listed = str(conversations.to_plotly_json())
+    assert "See you Tuesday" in listed and "No messages yet" not in listed.split(sam.user.full_name)[1][:200]
     assert [m.body for m in messages.read_conversation(sam.actor, doctor.user.id).messages] == ["See you Tuesday"]
     assert cb.send(doctor.actor, None, "x")[2] == "Choose a conversation first."
     assert cb.send(doctor.actor, str(clinic["kim"].user.id), "x")[2] == \

@@ -31,9 +31,9 @@ def offered(client, doctor, day: int, month: int = 3) -> list[str]:
 def test_weekly_hours_replace_the_default_in_availability_and_calendar(client, doctor, make_user):
     other = make_user("doctor", full_name="Dr Default")
     doctor_settings.set_weekly_hours(doctor.actor, HOURS)
-    assert offered(client, doctor, 3) == ["12:00", "12:15", "12:30"]  # Tuesday
+    assert offered(client, doctor, 3) == ["12:00"]  # Tuesday: one consultation in the 45-minute rhythm
     assert offered(client, doctor, 4) == []  # Wednesday: closed
-    assert offered(client, doctor, 9) == ["08:00", "08:15", "08:30", "18:00", "18:15", "18:30"]  # Monday
+    assert offered(client, doctor, 9) == ["08:00", "18:00"]  # Monday
     assert offered(client, other, 3)[0] == "10:00" and offered(client, other, 3)[-1] == "20:30"
 
     tuesday = doctor_calendar.doctor_calendar(doctor.actor, date(2026, 3, 3), 1).days[0]
@@ -54,13 +54,16 @@ def test_weekly_hours_replace_the_default_in_availability_and_calendar(client, d
 
 def test_both_dst_sundays_follow_the_hours_through_the_api(client, doctor):
     doctor_settings.set_weekly_hours(doctor.actor, HOURS)
-    assert offered(client, doctor, 29) == ["01:00", "01:15", "01:30", "01:45", "03:00", "03:15", "03:30"]
+    # 01:00–04:00 on the 23-hour day: two real hours, 45 real minutes apart (01:45 → 03:30 CEST)
+    assert offered(client, doctor, 29) == ["01:00", "01:45", "03:30"]
     start = datetime(2026, 10, 25, tzinfo=PARIS)
     body = client.get(AVAILABILITY.format(doctor.doctor.id), query_string={
         "from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}).get_json()
     found = starts(body)
-    assert len(found) == len({f.astimezone(UTC) for f in found}) == 15  # the repeated hour is offered twice
-    assert [f.strftime("%H:%M") for f in found].count("02:15") == 2
+    assert len(found) == len({f.astimezone(UTC) for f in found}) == 5  # four real hours, every 45 minutes
+    # the repeated hour is offered in both passes (02:30 summer time, then 02:15 winter time)
+    assert [f.strftime("%H:%M %Z") for f in found] == ["01:00 CEST", "01:45 CEST", "02:30 CEST", "02:15 CET",
+                                                        "03:00 CET"]
 
 
 def test_back_to_default_stores_sql_null(client, doctor):

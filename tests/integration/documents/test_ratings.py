@@ -143,6 +143,21 @@ def test_by_rating_sorting_uses_a_bayesian_average_not_the_raw_mean(make_user, c
     assert float(found.doctors[1].rating) == 5.0 > float(found.doctors[0].rating) == 4.9
 
 
+def test_on_a_tie_more_ratings_come_first(make_user, clock_at):
+    """Issue 24: when every rating is 5★ the Bayesian averages tie at 5.0; one 5★ must not outrank
+    twenty (the doctor created first would win on the tie-break by number otherwise)."""
+    now = clock_at(paris(2, 9))
+    patient = make_user("patient")
+    one = make_user("doctor", full_name="Dr. Tie One")  # created first: the lower number
+    many = make_user("doctor", full_name="Dr. Tie Many")
+    _ratings(one, patient, [5], now)
+    _ratings(many, patient, [5] * 20, now)
+    with unit_of_work(SYSTEM) as uow:  # only these ratings count here: the prior is 5.0 too
+        assert uow.session.execute(text("SELECT avg(stars) FROM ratings")).scalar() == 5
+    found = search_doctors(SYSTEM, SearchFilters(name="Dr. Tie"), zone=ZoneInfo("Europe/Paris"))
+    assert [(d.name, d.rating_count) for d in found.doctors] == [("Dr. Tie Many", 20), ("Dr. Tie One", 1)]
+
+
 def test_the_bayesian_rule():
     assert bayesian_average([], 4.5) is None
     assert bayesian_average([5], 4.0, weight=10) == pytest.approx(4.0909, abs=1e-4)

@@ -32,6 +32,13 @@ def test_bearer_token_of_an_admin_works(client, make_user):
     assert response.status_code == 200
 
 
+def csv_text(response) -> str:
+    """The CSV file as Excel gets it: UTF-8 starting with a byte order mark (SPEC §22)."""
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf")
+    return data.decode("utf-8-sig")
+
+
 @pytest.fixture
 def admin_client(client, make_user, login, clinic, at_now):
     login(make_user("admin").email)
@@ -76,14 +83,14 @@ def test_funnel_api(admin_client):
     steps = {s["step"]: s for s in body["steps"]}
     assert list(steps) == ["availability_viewed", "slot_held", "signed_up", "checkout_started", "paid",
                            "device_test_passed", "joined"]
-    assert steps["paid"]["people"] == 2 and steps["slot_held"]["people"] == 2 and "people" in body["counting"]
+    assert steps["paid"]["people"] == 2 and steps["slot_held"]["people"] == 2 and "People" in body["counting"]
 
 
 def test_kpi_csv(admin_client):
     response = admin_client.get("/api/metrics/export.csv?range=today")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert 'filename="doktu-kpis-today.csv"' in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(csv_text(response))))
     assert [r["kpi"] for r in rows] == ["booked", "completed", "noShowRate", "arpa", "appointmentsPerPatient",
                                         "doctorUtilisation", "bookingConversion", "newPatients"]
     by = {r["kpi"]: r for r in rows}
@@ -95,14 +102,13 @@ def test_kpi_csv(admin_client):
 
 
 def test_kpi_csv_leaves_undefined_values_empty(admin_client):
-    rows = list(csv.DictReader(io.StringIO(admin_client.get("/api/metrics/export.csv?range=week").get_data(
-        as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(csv_text(admin_client.get("/api/metrics/export.csv?range=week")))))
     by = {r["kpi"]: r for r in rows}
     assert by["bookingConversion"]["previous"] == "" and by["bookingConversion"]["change"] == ""
 
 
 def test_daily_csv(admin_client):
-    text = admin_client.get("/api/metrics/export.csv?range=week&table=daily").get_data(as_text=True)
+    text = csv_text(admin_client.get("/api/metrics/export.csv?range=week&table=daily"))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert text.splitlines()[0] == "range,day,booked,completed,no_show,net_revenue_cents,paying_accounts,new_patients"
     assert [r["day"] for r in rows] == [f"2026-03-{d}" for d in range(24, 31)]
@@ -159,3 +165,17 @@ def test_the_console_overview_says_when_the_background_jobs_last_ran(app, make_u
     with app.test_request_context("/admin/"):
         updated = dash_app.overview_outputs("week")[-1]
     assert updated.endswith("refreshed every minute. Background jobs last ran 40 s ago.")
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_kpi_csv_for_a_french_or_german_admin_opens_in_their_excel(admin_client, language):
+    """BOM, `;` and decimal commas when the admin reads in French or German; pandas reads it back."""
+    import pandas as pd
+
+    response = admin_client.get("/api/metrics/export.csv?range=today", headers={"Accept-Language": language})
+    text = csv_text(response)
+    assert text.splitlines()[0].startswith("range;from;to;")
+    frame = pd.read_csv(io.BytesIO(response.get_data()), sep=";", decimal=",", encoding="utf-8-sig")
+    by = frame.set_index("kpi")
+    assert by.loc["noShowRate", "value"] == 0.5 and by.loc["arpa", "value"] == 4200
+    assert by.loc["doctorUtilisation", "value"] == 0.12

@@ -98,12 +98,20 @@ def test_bad_card_details_change_nothing(client, held, login):
     patient, pending = held()
     login(patient.email)
     pay_path = open_checkout(client, pending.id)
-    for card, expiry, cvc in (("4242424242424241", "12/34", "123"), ("4242424242424242", "13/34", "123"),
-                              ("4242424242424242", "01/20", "123"), ("4242424242424242", "12/34", "abc"),
-                              ("5555555555554444", "12/34", "123"), ("", "", "")):
+    for card, expiry, cvc, wrong in (("4242424242424241", "12/34", "123", {"card_number"}),
+                                     ("4242424242424242", "13/34", "123", {"expiry"}),
+                                     ("4242424242424242", "01/20", "123", {"expiry"}),
+                                     ("4242424242424242", "12/34", "abc", {"cvc"}),
+                                     ("5555555555554444", "12/34", "123", {"card_number"}),
+                                     ("", "", "", {"card_number", "expiry", "cvc"})):
         response = pay(client, pay_path, card, expiry, cvc)
         assert response.status_code == 422, (card, expiry, cvc)
-        assert "incorrect" in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert "Please correct the card details below." in html
+        # Issue 24: each wrong field says so, and what was typed is kept.
+        assert set(re.findall(r'id="(card_number|expiry|cvc)-error"', html)) == wrong, (card, expiry, cvc)
+        for name, typed in (("card_number", card), ("expiry", expiry), ("cvc", cvc)):
+            assert re.search(rf'id="{name}"[^>]*value="{re.escape(typed)}"', html), (name, typed)
     appointment, [payment], _ = rows(pending.id)
     assert (appointment.status, payment.status) == ("pending", "pending")
 
@@ -166,3 +174,13 @@ def test_the_profile_on_the_checkout_page_goes_straight_to_payment(client, docto
         "date_of_birth": "1990-05-04", "gender": "female", "csrf_token": token(client, f"/checkout/{pending.id}")})
     assert saved.status_code == 303 and "/pay/cs_local_" in saved.headers["Location"]
     assert "Save and pay" not in client.get(f"/checkout/{pending.id}").get_data(as_text=True)
+
+
+def test_an_expiry_typed_1230_or_12_slash_2030_is_accepted(client, held, login):
+    patient, pending = held()
+    login(patient.email)
+    pay_path = open_checkout(client, pending.id)
+    response = pay(client, pay_path, "4242 4242 4242 4242", expiry="1230")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    appointment, [payment], _ = rows(pending.id)
+    assert (appointment.status, payment.status) == ("confirmed", "succeeded")

@@ -232,3 +232,35 @@ def test_the_dashboard_join_button_explains_why_it_is_disabled(consultation, log
     html = client.get("/dashboard").get_data(as_text=True)
     box = re.search(rf'<div class="dk-video-join" data-dk-join="{appointment}".*?</div>', html, re.S).group(0)
     assert f'<a class="dk-btn" href="/visit/{appointment}"' in box and "disabled" not in box
+
+
+def test_in_the_join_window_the_dashboard_banner_says_the_room_is_open(consultation, login, client, post_result,
+                                                                       clock_at):
+    """Issue 24: the banner said "opens 5 minutes before" while the room was already open."""
+    patient, appointment = consultation()
+    clock_at(START - timedelta(minutes=8))
+    login(patient.email)
+    banner = re.search(r'<p class="dk-alert dk-alert--info" role="status">(.*?)</p>',
+                       client.get("/dashboard").get_data(as_text=True), re.S).group(1)
+    assert "The video room opens 5 minutes before" in banner
+    clock_at(START - timedelta(minutes=4))
+    banner = re.search(r'<p class="dk-alert dk-alert--info" role="status">(.*?)</p>',
+                       client.get("/dashboard").get_data(as_text=True), re.S).group(1)
+    assert "The video room is open" in banner and "opens" not in banner and "Test devices" in banner
+    post_result(appointment)
+    banner = re.search(r'<p class="dk-alert dk-alert--info" role="status">(.*?)</p>',
+                       client.get("/dashboard").get_data(as_text=True), re.S).group(1)
+    assert "The video room is open: join when you are ready." in banner
+
+
+def test_the_monthly_reschedule_tally_shows_only_with_something_to_reschedule(consultation, login, client,
+                                                                             clock_at):
+    """Issue 24: "Reschedules this month: 0 of 5" on a dashboard with nothing ahead is noise."""
+    patient, _ = consultation()
+    clock_at(START - timedelta(days=2))
+    login(patient.email)
+    assert "Reschedules this month: 0 of 5." in client.get("/dashboard").get_data(as_text=True)
+    clock_at(START + timedelta(hours=2))  # the consultation is over: nothing ahead
+    login(patient.email)  # the session of two days ago has run out
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert "You have no upcoming consultation." in html and "Reschedules this month" not in html

@@ -102,9 +102,23 @@ def test_cells_that_have_started_are_past_and_inert():
 def test_available_cells_say_why_patients_are_not_offered_them():
     by_time = {c.local.strftime("%H:%M"): c for c in cells(booked=[booking(14)], now=at(10, 20)).cells}
     assert by_time["13:30"].not_offered == "within 45 minutes of a booking"
-    assert by_time["14:30"].not_offered == "within 45 minutes of a booking"
+    assert by_time["14:30"].not_offered is None and by_time["14:30"].offered_starts == 1  # 14:45, the next start
     assert by_time["13:00"].not_offered is None
     assert by_time["11:00"].not_offered == "less than 60 minutes from now"
+    assert by_time["15:00"].not_offered == "between two offered starts 45 minutes apart"
+    held = {c.local.strftime("%H:%M"): c for c in cells([slot(17, explicit=False, held=True)]).cells}
+    assert held["17:00"].state == HELD
+    assert held["16:30"].not_offered == "within 45 minutes of a time a patient is paying for"
+    assert held["17:30"].offered_starts == 1  # 17:45: the rhythm starts again after the hold
+    offline = day_cells(PARIS, TUESDAY, slots=[], booked=[], busy=[], now=NOW, online=False)
+    assert {c.not_offered for c in offline.cells if c.state == AVAILABLE} == {"you are Offline"}
+
+
+def test_open_cells_follow_the_45_minute_rhythm_two_offered_then_one_between():
+    column = cells()
+    pattern = "".join("o" if c.offered_starts else "-" for c in column.cells if c.state == AVAILABLE)
+    assert pattern == "oo-" * 7 + "o"  # 22 open cells, 15 offered starts: 10:00, 10:45, 11:30 …
+    assert sum(c.offered_starts for c in column.cells) == 15
     busy = cells(busy=[(at(16), at(17))])
     assert {c.local.strftime("%H:%M"): c for c in busy.cells}["16:30"].not_offered == "busy in your external calendar"
 

@@ -84,13 +84,16 @@ def test_a_changed_cell_becomes_one_set_props_and_a_signature_patch():
     turned_off = datetime(2026, 3, 3, 14, tzinfo=PARIS)
     after = week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True, False)])
     changed = cv.diff_cells(after, sigs)
-    assert [(r, c, x.state) for r, c, x in changed] == [(28, 1, "unavailable")]
+    # 14:00 itself, and 13:30 whose 13:45 start would now overlap the closed time (no longer offered)
+    assert [(r, c, x.state, x.not_offered is None) for r, c, x in changed] == [
+        (27, 1, "available", False), (28, 1, "unavailable", True)]
     updates, sig_patch = cv.cell_updates(changed, 7)
-    assert updates[0][0] == "doctor-cell-28-1"
-    assert updates[0][1]["aria-label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
+    assert updates[1][0] == "doctor-cell-28-1"
+    assert updates[1][1]["aria-label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
     assert isinstance(sig_patch, Patch)
     assert sig_patch.to_plotly_json()["operations"] == [
-        {"operation": "Assign", "location": [28 * 7 + 1], "params": {"value": cv.cell_signature(changed[0][2])}}]
+        {"operation": "Assign", "location": [r * 7 + 1], "params": {"value": cv.cell_signature(x)}}
+        for r, _, x in changed]
 
 
 def test_nothing_changed_means_nothing_sent():
@@ -127,7 +130,7 @@ def test_month_day_buttons_open_the_day():
     assert button["data-open-day"] == "2026-02-23"
     assert button["aria-label"] == "Monday 23 February: past, 1 booked — press to open the day"
     later = table.children[1].children[1].children[1].children.to_plotly_json()["props"]
-    assert later["aria-label"] == "Tuesday 3 March: 20 open, 1 booked — press to open the day"
+    assert later["aria-label"] == "Tuesday 3 March: 20 times patients can book, 1 booked — press to open the day"
 
 
 def test_zone_label_follows_daylight_saving():

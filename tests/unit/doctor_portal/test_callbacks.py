@@ -71,7 +71,9 @@ def test_pressing_a_white_cell_turns_it_on(monkeypatch):
 
     monkeypatch.setattr(doctor_calendar, "toggle_cell", toggle)
     _, message, _ = cb.press_cell(DOCTOR, press("unavailable"), KEY)
-    assert seen["on"] is True and message == "Tuesday 3 March, 14:00 is now available."
+    # 14:00 and 14:15 lie between the offered 13:45 and 14:30 (the 45-minute rhythm)
+    assert seen["on"] is True and message == ("Tuesday 3 March, 14:00 is now available (not offered to patients: "
+                                              "between two offered starts 45 minutes apart).")
 
 
 def test_a_refused_press_says_why_and_shows_the_cell_as_it_is(monkeypatch):
@@ -107,7 +109,8 @@ def test_refresh_sends_only_what_changed(monkeypatch):
     grid, key2, sig_patch, title, updates = cb.render_calendar(
         DOCTOR, {"view": "week", "anchor": "2026-03-02"}, key=key, sigs=sigs, partial=True)
     assert grid is no_update and key2 is no_update and isinstance(sig_patch, Patch)
-    assert [u[0] for u in updates] == ["doctor-cell-28-1"]
+    # 14:00, and 13:30 whose 13:45 start now overlaps the closed time (no longer offered)
+    assert [u[0] for u in updates] == ["doctor-cell-27-1", "doctor-cell-28-1"]
 
 
 def test_refresh_of_another_grid_renders_it_whole(monkeypatch):

@@ -77,16 +77,17 @@ def test_changes_are_formatted_for_tiles(unit, change, ratio, shown):
     assert format_change(unit, change, ratio) == shown
 
 
-def test_funnel_shaping_orders_the_steps_and_computes_step_rates():
+def test_funnel_shaping_counts_people_at_their_furthest_step_and_every_step_before():
+    """Rows are people per furthest step (SPEC §22): 100 only viewed, 20 stopped after holding a
+    time, 10 paid — so 130 viewed, 30 held, 10 reached every step up to paid."""
     rows = [{"step": "paid", "people": 10}, {"step": "availability_viewed", "people": 100},
             {"step": "slot_held", "people": 20}]
     steps = shape_funnel(rows)
     assert list(steps["step"]) == ["availability_viewed", "slot_held", "signed_up", "checkout_started", "paid",
                                    "device_test_passed", "joined"]
-    assert list(steps["people"]) == [100, 20, 0, 0, 10, 0, 0]
-    assert steps["from_previous_step"].tolist()[:3] == [None, 0.2, 0.0]
-    assert steps["from_previous_step"].tolist()[4] is None  # after a step with nobody
-    assert steps["from_first_step"].tolist()[4] == 0.1
+    assert list(steps["people"]) == [130, 30, 10, 10, 10, 0, 0]
+    assert steps["from_previous_step"].tolist() == [None, 30 / 130, 10 / 30, 1.0, 1.0, 0.0, None]
+    assert steps["from_first_step"].tolist()[4] == 10 / 130
 
 
 def test_funnel_shaping_of_nothing():

@@ -110,6 +110,10 @@ def test_engine_offers_only_the_doctors_hours_on_template_days():
     now = datetime(2026, 3, 1, 8, tzinfo=PARIS)
     result = unified_availability(tz=PARIS, explicit=[], appointment_starts=[], now=now,
                                   window_start=datetime(2026, 3, 2, tzinfo=PARIS),
-                                  window_end=datetime(2026, 3, 9, tzinfo=PARIS), template=template)
+                                  window_end=datetime(2026, 3, 9, tzinfo=PARIS), template=template, rhythm=False)
     assert [a.start.astimezone(PARIS).strftime("%a %H:%M") for a in result] == \
         ["Tue 08:00", "Tue 08:15", "Tue 08:30"]
+    offered = unified_availability(tz=PARIS, explicit=[], appointment_starts=[], now=now,
+                                   window_start=datetime(2026, 3, 2, tzinfo=PARIS),
+                                   window_end=datetime(2026, 3, 9, tzinfo=PARIS), template=template)
+    assert [a.start.astimezone(PARIS).strftime("%a %H:%M") for a in offered] == ["Tue 08:00"]
