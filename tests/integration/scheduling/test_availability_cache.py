@@ -59,7 +59,8 @@ def test_the_second_read_comes_from_redis_not_postgresql(cache, doctor, monkeypa
     assert offered(doctor.doctor.id) == first
 
 
-# Each change returns (a start, whether it is offered after the change).
+# Each change returns (a start, whether it is offered after the change). Starts that must come back
+# are on the day's 45-minute rhythm (10:00, 10:45 … 13:00 … 16:00 local).
 def _hold(doctor, make_user, _time):
     patient = make_user("patient")
     hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
@@ -68,24 +69,24 @@ def _hold(doctor, make_user, _time):
 
 def _release(doctor, make_user, _time):
     patient = make_user("patient")
-    held = hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
-    assert paris(3, 14) not in offered(doctor.doctor.id)  # cached while held
+    held = hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 13))
+    assert paris(3, 13) not in offered(doctor.doctor.id)  # cached while held
     release_hold(patient.actor, held.slot_id)
-    return paris(3, 14), True
+    return paris(3, 13), True
 
 
 def _book(doctor, make_user, _time):
     patient = make_user("patient")
-    create_pending(patient.actor, doctor.doctor.id, paris(3, 15))
-    return paris(3, 15), False
+    create_pending(patient.actor, doctor.doctor.id, paris(3, 16))
+    return paris(3, 16), False
 
 
 def _cancel(doctor, make_user, _time):
     patient = make_user("patient")
-    pending = create_pending(patient.actor, doctor.doctor.id, paris(3, 15))
-    assert paris(3, 15) not in offered(doctor.doctor.id)  # cached while booked
+    pending = create_pending(patient.actor, doctor.doctor.id, paris(3, 16))
+    assert paris(3, 16) not in offered(doctor.doctor.id)  # cached while booked
     cancel(patient.actor, pending.id, "Changed my mind")
-    return paris(3, 15), True
+    return paris(3, 16), True
 
 
 def _turn_off(doctor, make_user, _time):
@@ -112,11 +113,11 @@ def _external_busy(doctor, make_user, _time):
 
 def _hold_runs_out(doctor, make_user, time_machine):
     patient = make_user("patient")
-    hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
-    assert paris(3, 14) not in offered(doctor.doctor.id)  # cached while held
+    hold_slot(patient.actor, doctor_id=doctor.doctor.id, start=paris(3, 13))
+    assert paris(3, 13) not in offered(doctor.doctor.id)  # cached while held
     time_machine.move_to(clock.now() + timedelta(minutes=16), tick=False)
     unlock_stale_slots()
-    return paris(3, 14), True
+    return paris(3, 13), True
 
 
 CHANGES = [_hold, _release, _book, _cancel, _turn_off, _turn_on, _offline, _external_busy, _hold_runs_out]
