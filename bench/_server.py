@@ -71,6 +71,7 @@ class Server:
     workers: int | None = None
     # The password of every demo login (admin@demo.doktu.eu, doctor1@…): the portals' weight needs them.
     demo_password: str = field(default_factory=lambda: os.environ.get("DOKTU_DEMO_PASSWORD", "Doktu-demo-2026!"))
+    pid: int | None = None  # gunicorn's master, leader of the server's process group
 
     def errors(self) -> list[tuple[int, str]]:
         """Unhandled errors the server logged: (count, exception line), most frequent first."""
@@ -169,7 +170,7 @@ def server_env(db_url: str, redis_url: str, instance: Path, mode: str) -> dict[s
 
 
 def _doktu(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([str(DOKTU), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    return subprocess.run([str(DOKTU), *args], env=env, cwd=env.get("PYTHONPATH") or ROOT, capture_output=True, text=True, timeout=300,
                           check=False)
 
 
@@ -207,8 +208,10 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 @contextmanager
 def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str, ...] = ("production", "development"),
-                  quiet: bool = False) -> Iterator[Server]:
-    """Create `db_name`, migrate, seed, serve; yield the running server; stop it and drop the database."""
+                  quiet: bool = False, code: Path | None = None) -> Iterator[Server]:
+    """Create `db_name`, migrate, seed, serve; yield the running server; stop it and drop the database.
+    `code`: another checkout whose `core`/`portals` to run (put first on PYTHONPATH), e.g. to
+    measure a before and an after with one script."""
     server_url = _sqlalchemy_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     redis_url = run_redis_url()
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
@@ -221,6 +224,8 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
             failures = []
             for mode in modes:
                 env = server_env(db_url, redis_url, instance, mode)
+                if code is not None:
+                    env["PYTHONPATH"] = str(code)
                 for step in (["db", "upgrade"], ["db", "seed"]):
                     done = _doktu(step, env)
                     if done.returncode != 0:
@@ -236,7 +241,7 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
                     if workers:
                         args += ["--workers", str(workers)]
                     with log.open("w") as out:
-                        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                        proc = subprocess.Popen(args, env=env, cwd=code or ROOT, stdout=out, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
                     if _wait_healthy(url, proc):
                         break
@@ -260,7 +265,7 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
             say(f"server: {url} (DOKTU_ENV={mode}, gunicorn {count} workers x 4 threads, database {db_name}, "
                 f"redis {redis_url}, RATE_LIMITS=0)")
             yield Server(url=url, mode=mode, db_url=db_url, doctor_ids=ids, log=log, workers=count,
-                         demo_password=env["DOKTU_DEMO_PASSWORD"])
+                         demo_password=env["DOKTU_DEMO_PASSWORD"], pid=proc.pid)
         finally:
             if proc is not None:
                 _stop(proc)

@@ -1,14 +1,19 @@
-"""Availability and holds benchmark (issue: scheduling). Prints figures; asserts nothing.
+"""Availability and holds benchmark (issues: scheduling, 21 speed). Prints figures; asserts nothing.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/12 \
-        .venv/bin/python bench/availability.py [--big]
+        .venv/bin/python bench/availability.py [--big] [--db NAME] [--code OTHER_CHECKOUT]
 
-Builds a database `doktu_bench` (migrations + demo seed), then measures:
+Builds a database (`--db`, default `doktu_bench`: migrations + demo seed), serves it with
+`doktu serve` in production mode (bench/_server.py), then measures:
 1. the pure engine, per doctor-week;
-2. the API under `doktu serve` (gunicorn): one doctor's 7 days and the 10-doctor batch, p50/p95,
-   and the SQL statements the batch issues; with --big, again on 1,000 doctors with 3 months of
-   appointments;
-3. holds per second with 16 concurrent clients, and 50 clients racing for one slot.
+2. throughput (wrk, 16 connections) and CPU per request for one doctor-day and one doctor-week of
+   availability, the SQL statements of one availability call and of the 10-doctor batch, p50/p95
+   of the 10-doctor batch and of `/` one request at a time; with --big, again on 1,000 doctors
+   with 3 months of appointments;
+3. successful holds per second with 16 concurrent clients, overlapping live holds, and 50 clients
+   racing for one slot.
+`--code DIR` runs another checkout's application code (e.g. a worktree of main) on the same
+script, so a before and an after are measured the same way.
 """
 
 from __future__ import annotations
@@ -17,13 +22,10 @@ import argparse
 import http.client
 import json
 import os
-import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -33,13 +35,14 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _load import DatabaseCpu, get_load, post_load, sequential  # noqa: E402
+from _server import seeded_server  # noqa: E402
+
 from core.accounts.passwords import hash_password  # noqa: E402
-from core.config import sqlalchemy_url  # noqa: E402
 from core.scheduling.engine import ExplicitSlot, Hold, unified_availability  # noqa: E402
 
 PASSWORD = "Bench-password-1!"
@@ -111,21 +114,6 @@ def latency(port: int, path: str, n: int = 400) -> str:
     return f"p50 {statistics.median(timings):.1f} ms, p95 {pct(timings, 95):.1f} ms ({n} requests)"
 
 
-def sql_count_for_batch(db_url: str, doctor_ids: list[str]) -> int:
-    from core import db as core_db
-    from core import runtime
-    from core.actor import ANONYMOUS
-    from core.config import Settings
-    from core.scheduling.availability import next_free_slots
-
-    runtime.bootstrap(Settings(env="test", database_url=db_url))
-    seen: list[str] = []
-    event.listen(core_db.current().engine, "before_cursor_execute",
-                 lambda _c, _cu, statement, *_: seen.append(statement))
-    next_free_slots(ANONYMOUS, [uuid.UUID(d) for d in doctor_ids])
-    return len([s for s in seen if "set_config" not in s])
-
-
 def make_big(engine, doctors: int = 1000, days: int = 90) -> None:
     """1,000 doctors (half with explicit weekday slots) and 3 months of appointments."""
     t = time.perf_counter()
@@ -168,61 +156,6 @@ def make_big(engine, doctors: int = 1000, days: int = 90) -> None:
                                    " (SELECT count(*) FROM slots)")).one()
     print(f"big data: {counts[0]} doctors, {counts[1]} appointments, {counts[2]} slots "
           f"(built in {time.perf_counter() - t:.1f} s)")
-
-
-def bench_holds(port: int, engine, doctor_ids: list[str], clients: int = 16, seconds: float = 8.0) -> None:
-    cheap = hash_password(PASSWORD, cost=4)  # bench logins only; production hashes at 12
-    emails = [f"holder{i}@bench.doktu.eu" for i in range(max(clients, 50))]
-    with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
-        for email in emails:
-            uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
-                VALUES (:e, 'patient', 'Holder', :h) ON CONFLICT ((lower(email))) DO UPDATE SET full_name = 'Holder'
-                RETURNING id"""), {"e": email, "h": cheap}).scalar()
-            conn.execute(text("INSERT INTO patients (user_id) VALUES (:u) ON CONFLICT DO NOTHING"), {"u": uid})
-    tokens = []
-    for email in emails:
-        status, body = Client(port).request("POST", "/api/auth/token", {"email": email, "password": PASSWORD})
-        assert status == 200, body
-        tokens.append(body["access_token"])
-
-    tz = ZoneInfo("Europe/Paris")
-    base = (datetime.now(tz) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    starts = [base + timedelta(days=d, minutes=15 * k) for d in range(7) for k in range(43)]
-    if shutil.which("wrk"):
-        holds_with_wrk(port, tokens[:clients], doctor_ids, starts, clients, seconds)
-    else:
-        holds_with_python(port, tokens, doctor_ids, starts, clients, seconds)
-    report_double_holds(engine)
-    race(port, tokens, doctor_ids[0], base + timedelta(days=8, hours=2))
-
-
-WRK_SCRIPT = """
-local tokens, bodies, n = {tokens}, {bodies}, 0
-request = function()
-  n = n + 1
-  return wrk.format("POST", "/api/slots/hold",
-    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n % #tokens + 1]}},
-    bodies[(n * 7) % #bodies + 1])
-end
-"""
-
-
-def holds_with_wrk(port, tokens, doctor_ids, starts, clients, seconds) -> None:
-    """wrk (C) drives the load, so the client does not eat the server's two cores."""
-    bodies = [json.dumps({"doctorId": d, "start": s.isoformat()}) for d in doctor_ids for s in starts[::3]]
-    lua = WRK_SCRIPT.format(tokens="{" + ",".join(json.dumps(t) for t in tokens) + "}",
-                            bodies="{" + ",".join(json.dumps(b) for b in bodies) + "}")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(lua)
-    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "-s", f.name, "--latency",
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    print(f"holds (wrk, {clients} connections, {int(seconds)} s): {float(rps):.0f} requests/s, p50 {p50}, "
-          f"p99 {p99}; {non2xx.group(1) if non2xx else 0} answered 409/422 (slot taken or too soon)")
 
 
 def holds_with_python(port, tokens, doctor_ids, starts, clients, seconds) -> None:
@@ -290,62 +223,116 @@ def race(port, tokens, doctor_id, after) -> None:
           f"{len(race) - race.count(201) - race.count(409)} other")
 
 
+def sql_statements(db_url: str, call, doctor_ids: list[uuid.UUID]) -> tuple[int, int]:
+    """Statements one service call sends (RLS context included), counted on a fresh engine."""
+    from core import db as core_db
+    from core import runtime
+    from core.cache import connect_redis
+    from core.config import Settings
+    from core.scheduling import availability_cache
+
+    runtime.bootstrap(Settings(env="test", database_url=db_url))
+    cache = availability_cache.configure(connect_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")))
+    cache.invalidate(doctor_ids)  # cold: nothing cached for these doctors
+    seen: list[str] = []
+    event.listen(core_db.current().engine, "before_cursor_execute",
+                 lambda _c, _cu, statement, *_: seen.append(statement))
+    call()
+    first = len(seen)
+    seen.clear()
+    call()  # the second call: what a warm process sends (the cache answers it)
+    core_db.current().engine.dispose()
+    return first, len(seen)
+
+
+def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, clients: int) -> None:
+    cheap = hash_password(PASSWORD, cost=4)  # bench logins only; production hashes at 12
+    emails = [f"holder{i}@bench.doktu.eu" for i in range(max(clients, 50))]
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        for email in emails:
+            uid = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                VALUES (:e, 'patient', 'Holder', :h) ON CONFLICT ((lower(email))) DO UPDATE SET full_name = 'Holder'
+                RETURNING id"""), {"e": email, "h": cheap}).scalar()
+            conn.execute(text("INSERT INTO patients (user_id) VALUES (:u) ON CONFLICT DO NOTHING"), {"u": uid})
+    tokens = []
+    for email in emails:
+        status, body = Client(port).request("POST", "/api/auth/token", {"email": email, "password": PASSWORD})
+        assert status == 200, body
+        tokens.append(body["access_token"])
+    tz = ZoneInfo("Europe/Paris")
+    base_day = (datetime.now(tz) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    starts = [base_day + timedelta(days=d, minutes=15 * k) for d in range(7) for k in range(43)]
+    if shutil.which("wrk"):
+        bodies = [json.dumps({"doctorId": d, "start": s.isoformat()}) for d in doctor_ids for s in starts[::3]]
+        load = post_load("holds", base, "/api/slots/hold", tokens[:clients], bodies, pgid=pgid, db_cpu=db_cpu,
+                         connections=clients)
+        print(f"{load.line()}\n  -> {load.ok_rps:,.0f} successful holds/s (201); the rest 409/422: taken or too soon")
+    else:
+        holds_with_python(port, tokens, doctor_ids, starts, clients, 8.0)
+    report_double_holds(engine)
+    race(port, tokens, doctor_ids[0], base_day + timedelta(days=8, hours=2))
+
+
+def availability_figures(label: str, base: str, doctor_ids: list[str], *, pgid, db_cpu) -> None:
+    tz = ZoneInfo("Europe/Paris")
+    day0 = (datetime.now(tz) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    one = doctor_ids[0]
+
+    def window(days: int, offset: int = 0) -> str:
+        start = day0 + timedelta(days=offset)
+        return urlencode({"from": start.isoformat(), "to": (start + timedelta(days=days)).isoformat()})
+
+    days = [f"/api/doctors/{one}/unified-availability?{window(1)}"]
+    week = [f"/api/doctors/{one}/unified-availability?{window(7)}"]
+    for name, paths in (("one doctor-day", days), ("one doctor-week", week)):
+        print(get_load(f"{label}, {name}", base, paths, pgid=pgid, db_cpu=db_cpu).line())
+    batch = "/api/doctors/next-slots?ids=" + ",".join(doctor_ids[:10])
+    p50, p95 = sequential(base, batch)
+    print(f"{label}, 10-doctor batch, one at a time: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= 30 ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big", action="store_true", help="also 1,000 doctors with 3 months of appointments")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: doktu serve's)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent hold clients")
+    parser.add_argument("--db", default="doktu_bench", help="database to create (and drop) for this run")
+    parser.add_argument("--code", type=Path, default=None, help="run the application code of this checkout")
     args = parser.parse_args()
-    server = sqlalchemy_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
-    db_url = make_url(server).set(database="doktu_bench").render_as_string(hide_password=False)
-    admin = create_engine(make_url(server).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "doktu_bench" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "doktu_bench"'))
-
     bench_engine()
+    with seeded_server(args.db, workers=args.workers, code=args.code) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        engine = create_engine(server.db_url)
+        db_cpu = DatabaseCpu(server.db_url)
+        doctor_ids = server.doctor_ids
+        try:
+            availability_figures("seeded", server.url, doctor_ids, pgid=server.pid, db_cpu=db_cpu)
+            p50, p95 = sequential(server.url, "/")
+            print(f"/ (anonymous), one at a time: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= 40 ms)")
+            if args.code is None:
+                from core.actor import ANONYMOUS
+                from core.scheduling.availability import doctor_availability, next_free_slots
 
-    doktu = str(Path(sys.executable).with_name("doktu"))
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "DOKTU_ENV": "development",
-           "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789", "LOG_LEVEL": "WARNING",
-           "RATE_LIMITS": "0"}  # throughput, not abuse protection, is measured here
-    subprocess.run([doktu, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([doktu, "db", "seed"], env=env, check=True, capture_output=True)
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        doctor_ids = [str(r[0]) for r in conn.execute(text("SELECT id FROM doctors ORDER BY number"))]
-    port = free_port()
-    workers = ["--workers", str(args.workers)] if args.workers else []
-    proc = subprocess.Popen([doktu, "serve", "--port", str(port), *workers], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                Client(port).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.2)
-        one = f"/api/doctors/{doctor_ids[0]}/unified-availability"
-        batch = "/api/doctors/next-slots?ids=" + ",".join(doctor_ids[:10])
-        print(f"api, seeded data, one doctor 7 days: {latency(port, one)}")
-        print(f"api, seeded data, 10-doctor batch:   {latency(port, batch)}")
-        print(f"api, 10-doctor batch SQL statements: {sql_count_for_batch(db_url, doctor_ids[:10])} (target <= 3)")
-        bench_holds(port, engine, doctor_ids, clients=args.clients)
-        if args.big:
-            make_big(engine)
-            with engine.connect() as conn:
-                big_ids = [str(r[0]) for r in conn.execute(text(
-                    "SELECT id FROM doctors WHERE display_name LIKE 'Dr Big %' ORDER BY number LIMIT 10"))]
-            one = f"/api/doctors/{big_ids[0]}/unified-availability"
-            batch = "/api/doctors/next-slots?ids=" + ",".join(big_ids)
-            print(f"api, 1,000 doctors, one doctor 7 days: {latency(port, one)}")
-            print(f"api, 1,000 doctors, 10-doctor batch:   {latency(port, batch)}")
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        engine.dispose()
-    print(f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores)")
+                ids = [uuid.UUID(d) for d in doctor_ids[:10]]
+                cold, warm = sql_statements(server.db_url, lambda: doctor_availability(ANONYMOUS, ids[0]), ids[:1])
+                print(f"SQL statements, one doctor's availability: {cold} cold, {warm} warm (from the Redis cache)")
+                cold, warm = sql_statements(server.db_url, lambda: next_free_slots(ANONYMOUS, ids), ids)
+                print(f"SQL statements, 10-doctor batch: {cold} cold, {warm} warm")
+            holds(server.url, port, engine, doctor_ids, pgid=server.pid, db_cpu=db_cpu, clients=args.clients)
+            if args.big:
+                make_big(engine)
+                with engine.connect() as conn:
+                    big_ids = [str(r[0]) for r in conn.execute(text(
+                        "SELECT id FROM doctors WHERE display_name LIKE 'Dr Big %' ORDER BY number LIMIT 10"))]
+                availability_figures("1,000 doctors", server.url, big_ids, pgid=server.pid, db_cpu=db_cpu)
+        finally:
+            engine.dispose()
+            db_cpu.engine.dispose()
+        for count, exc in server.errors()[:5]:
+            print(f"server error x{count}: {exc}")
+    print(f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}; server {server.mode}, {server.workers} workers)")
 
 
 if __name__ == "__main__":

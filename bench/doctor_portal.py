@@ -8,13 +8,14 @@ SESSION_COOKIE_SECURE=0 as there is no TLS here, a database of its own, dropped 
 every 45 minutes round the clock (the closest the ±45 min buffer allows, so every one of the week's
 336 cells is booked), except Sunday 10:00–14:00, left free for the toggles. Then:
 
-a) Week view render: the `show_calendar` callback for that week (the whole grid: 336 cells, each
-   with its ARIA label and the patient's name), as the browser sends it;
-b) the 30-second refresh of that week when nothing changed (signatures compared, nothing sent back);
-c) toggle: the `press_cell` callback turning a free Sunday cell off and on (the doctor time-slot
-   service, then the cell read back; one button's props go back); and the floor: a callback that
-   does no database work, through the same request path;
-d) the same render in-process without HTTP or database (cells + components + JSON), to separate
+a) Week view render: the `refresh` callback for that week after a move (the whole grid as data:
+   336 entries, each with its ARIA label and the patient's name), as the browser sends it;
+b) the 30-second refresh of that week when nothing changed (digests compared, nothing sent back
+   but the unread badge);
+c) toggle: the `press_cell` callback turning a free Sunday cell off and on (the slot written and
+   the cell read back in one transaction; a Patch of one entry goes back); and the floor: a
+   callback that does no database work, through the same request path;
+d) the same render in-process without HTTP or database (cells + data + JSON), to separate
    Python from PostgreSQL;
 e) first load of /doctor/ in Chromium: bytes transferred (CDP encodedDataLength, cold cache, headers
    included) per request, compressed.
@@ -57,6 +58,7 @@ PASSWORD = "Bench-doctor-portal-1!"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
+ZONE = "Europe/Paris"  # doctor1's zone in the seed (checked in main)
 TOGGLE_TARGET_MS = 150  # issue 8: a click updates in <= 150 ms on the server side
 FREE_FROM, FREE_TO = 10, 14  # Sunday hours left free for the toggles
 
@@ -147,7 +149,7 @@ def timed_post(client: httpx.Client, body: dict) -> tuple[float, httpx.Response]
 
 def week_render(client: httpx.Client, dependencies: list[dict], monday: date, runs: int) -> tuple[str, list]:
     nav = {"view": "week", "anchor": monday.isoformat()}
-    body = callback_body(dependencies, cv.NAV, "doctor-cal-grid.children.", {cv.NAV: nav}, {})
+    body = callback_body(dependencies, cv.NAV, f"{cv.CELLS}.data", {cv.NAV: nav}, {cv.PAGE: {"zone": ZONE}})
     timings, sizes, wire = [], [], []
     for i in range(runs + 20):
         elapsed, response = timed_post(client, body)
@@ -156,7 +158,7 @@ def week_render(client: httpx.Client, dependencies: list[dict], monday: date, ru
             sizes.append(len(response.content))
             wire.append(response.num_bytes_downloaded)
     data = response.json()["response"]
-    key, sigs = data[cv.KEY]["data"], data[cv.SIGS]["data"]
+    key, sigs = data[cv.PAGE]["data"]["key"], data[cv.DIGESTS]["data"]
     booked = sum(1 for _ in re.finditer(r"booked by Bench Patient", response.text))
     print(f"week render (full grid, {len(sigs)} cells, {booked} booked): {summary(timings)} over {runs} runs; "
           f"response {statistics.median(sizes) / 1024:.0f} KB JSON, {statistics.median(wire) / 1024:.1f} KB "
@@ -167,8 +169,8 @@ def week_render(client: httpx.Client, dependencies: list[dict], monday: date, ru
 def refresh_unchanged(client: httpx.Client, dependencies: list[dict], monday: date, key: str, sigs: list,
                       runs: int) -> None:
     nav = {"view": "week", "anchor": monday.isoformat()}
-    body = callback_body(dependencies, "doctor-refresh", "doctor-cal-grid.children.",
-                         {cv.NAV: nav, "doctor-refresh": 1}, {cv.KEY: key, cv.SIGS: sigs})
+    body = callback_body(dependencies, "doctor-refresh", f"{cv.CELLS}.data",
+                         {cv.NAV: nav, "doctor-refresh": 1}, {cv.PAGE: {"zone": ZONE, "key": key}, cv.DIGESTS: sigs})
     timings, wire = [], []
     for i in range(runs + 20):
         elapsed, response = timed_post(client, body)
@@ -176,7 +178,7 @@ def refresh_unchanged(client: httpx.Client, dependencies: list[dict], monday: da
             timings.append(elapsed)
             wire.append(response.num_bytes_downloaded)
     print(f"30 s refresh, nothing changed: {summary(timings)}; {statistics.median(wire):.0f} bytes back "
-          f"(HTTP {response.status_code}: no update)")
+          f"(HTTP {response.status_code}: no calendar update; the unread badge)")
 
 
 def toggles(client: httpx.Client, dependencies: list[dict], monday: date, tz: ZoneInfo, key: str, runs: int) -> None:
@@ -189,17 +191,18 @@ def toggles(client: httpx.Client, dependencies: list[dict], monday: date, tz: Zo
         start = cells[i % len(cells)]
         row = (start.astimezone(tz).hour * 60 + start.astimezone(tz).minute) // 30
         press = {"start": start.isoformat(), "state": state[start], "rc": f"{row},6", "key": key, "n": i}
-        body = callback_body(dependencies, cv.PRESS, "doctor-cal-sigs.data", {cv.PRESS: press}, {cv.KEY: key})
+        body = callback_body(dependencies, cv.PRESS, f"{cv.DIGESTS}.data", {cv.PRESS: press},
+                             {cv.PAGE: {"zone": ZONE, "key": key}})
         elapsed, response = timed_post(client, body)
-        updates = response.json().get("sideUpdate", {})
-        new_state = next(iter(updates.values()), {}).get("data-state")
+        operations = response.json()["response"][cv.CELLS]["data"]["operations"]
+        new_state = operations[0]["params"]["value"].get("state") if operations else None
         if new_state in ("available", "unavailable"):
             refused += new_state == state[start]
             state[start] = new_state
         if i >= 20:
             timings.append(elapsed)
             wire.append(response.num_bytes_downloaded)
-    print(f"toggle (press → slot service → one cell back): {summary(timings)} over {runs} presses "
+    print(f"toggle (press → slot written and read back, one transaction → one entry patched): {summary(timings)} over {runs} presses "
           f"(target p95 <= {TOGGLE_TARGET_MS} ms: {'meets' if pct(timings, 95) <= TOGGLE_TARGET_MS else 'MISSES'}); "
           f"{statistics.median(wire):.0f} bytes back; {refused} refused")
 
@@ -230,10 +233,10 @@ def in_process_render(monday: date, tz: ZoneInfo, runs: int) -> None:
         t = time.perf_counter()
         view = CalendarView(tz.key, True, now, [day_cells(tz, d, slots=[], booked=booked, busy=[], now=now)
                                                for d in days])
-        grid, _ = cv.render_grid("week", view, "k", now.date())
-        to_json(grid)
+        data = cv.grid_data("week", view, "k", now.date())
+        to_json([data, cv.digests(data)])
         timings.append((time.perf_counter() - t) * 1000)
-    print(f"week render in-process (cells + components + JSON, no HTTP, no database): {summary(timings)}")
+    print(f"week render in-process (cells + data + digests + JSON, no HTTP, no database): {summary(timings)}")
 
 
 # --- first load ----------------------------------------------------------------------------------
@@ -284,6 +287,7 @@ def main() -> int:
     with seeded_server(args.db_name) as server:
         _doctor_id, zone, monday, count = book_next_week(server.db_url)
         tz = ZoneInfo(zone)
+        assert zone == ZONE, zone
         print(f"doctor1 ({zone}): {count} confirmed consultations in the week of {monday} "
               f"(every 45 minutes round the clock; Sunday {FREE_FROM}:00–{FREE_TO}:00 free)")
         client = sign_in(server.url)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,8 +49,19 @@ class Database:
 
 
 def make_app_engine(url: str, *, app_url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine whose connections always run as the unprivileged app role."""
-    engine = create_engine(app_url or url, pool_pre_ping=True, future=True, **kwargs)
+    """An engine whose connections always run as the unprivileged app role.
+
+    No `pool_pre_ping`: it cost a round trip on every checkout (12.8 % of an availability call's
+    CPU, issue 21) and did not help through a PostgreSQL restart (RECIPES). A dead pooled connection
+    fails its statement instead; SQLAlchemy then invalidates the pool, `query_once` retries once,
+    and a unit of work answers 503 with Retry-After (`ServiceUnavailable`)."""
+    engine = create_engine(app_url or url, pool_pre_ping=False, future=True, **kwargs)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn, _cursor, statement, _params, _context, _many):
+        # A transaction that may have written reads `app.calendar_changed` before it commits.
+        if not statement.lstrip()[:6].upper().startswith("SELECT"):
+            conn.info["wrote"] = True
     if not app_url:
         @event.listens_for(engine, "connect")
         def _become_app_role(dbapi_conn, _record):  # pragma: no branch - one line of SQL
@@ -81,24 +92,62 @@ def set_session_factory(factory: sessionmaker) -> sessionmaker:
 
 def query_once(statement, params: dict) -> list:
     """One read outside any transaction (autocommit: a single round trip), for hot paths that
-    call SECURITY DEFINER functions. Inside a test's transaction when a test injected sessions."""
+    call SECURITY DEFINER functions. Inside a test's transaction when a test injected sessions.
+    A connection found dead (PostgreSQL restarted) is retried once on a fresh one: it is a read."""
     db = current()
     if db.factory_injected:
         with db.session_factory() as session:
             return session.execute(statement, params).all()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(statement, params).all()
+    for attempt in (1, 2):
+        try:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return conn.execute(statement, params).all()
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise translate_db_error(exc) from exc
+    raise AssertionError("unreachable")
 
 
-def apply_rls_context(session: Session, actor: Actor) -> None:
+# Called after a commit with the doctors whose calendar the transaction changed (the
+# `app.calendar_changed` setting filled by the note_calendar_change() trigger, migration 0011a).
+calendar_listeners: list[Callable[[list[uuid.UUID]], None]] = []
+_CHANGED = text("SELECT current_setting('app.calendar_changed', true), set_config('app.calendar_changed', '', true)")
+
+
+def _calendar_changes(session: Session) -> list[uuid.UUID]:
+    """Doctors whose calendar this transaction changed (read just before the commit; only when a
+    statement other than a SELECT ran, so read-only units of work pay nothing)."""
+    if not calendar_listeners:
+        return []
+    conn = session.connection()
+    if not conn.info.pop("wrote", False):
+        return []
+    seen = session.execute(_CHANGED).scalar() or ""
+    return [uuid.UUID(part) for part in seen.split(",") if part]
+
+
+def _notify_calendar_listeners(doctor_ids: list[uuid.UUID]) -> None:
+    for listener in calendar_listeners:
+        try:
+            listener(doctor_ids)
+        except Exception:  # a cache must never fail a committed use case
+            log.exception("calendar change listener failed")
+
+
+_CONTEXT = ("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
+            "set_config('app.now', :n, true)")
+
+
+def apply_rls_context(session: Session, actor: Actor, *, lock: str | None = None) -> None:
     """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
-    double-booking guard compares hold expiry with the same clock as the services."""
+    double-booking guard compares hold expiry with the same clock as the services. `lock`: also
+    take this transaction-level advisory lock in the same round trip (the hold path, issue 21)."""
     user_id, role = actor.rls_settings()
-    session.execute(
-        text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
-             "set_config('app.now', :n, true)"),
-        {"u": user_id, "r": role, "n": clock.now().isoformat()},
-    )
+    params = {"u": user_id, "r": role, "n": clock.now().isoformat()}
+    if lock is None:
+        session.execute(text(_CONTEXT), params)
+    else:
+        session.execute(text(_CONTEXT + ", pg_advisory_xact_lock(hashtextextended(:k, 0))"), {**params, "k": lock})
 
 
 @dataclass
@@ -172,22 +221,32 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
-    """One transaction for one actor: RLS context first, commit at the end, side effects after."""
+def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWork]:
+    """One transaction for one actor: RLS context first, commit at the end, side effects after.
+    `lock`: an advisory lock key taken with the RLS context, before any read."""
     rt = runtime.current()
     session = rt.db.session_factory()
     uow = UnitOfWork(session, actor, rt)
+    changed: list[uuid.UUID] = []
     try:
         with session.begin():
-            apply_rls_context(session, actor)
+            session.connection().info.pop("wrote", None)
+            apply_rls_context(session, actor, lock=lock)
             yield uow
+            session.flush()
+            changed = _calendar_changes(session)
     except DBAPIError as exc:
         raise translate_db_error(exc) from exc
     finally:
         session.close()
-    rt.holds.clear(uow._holds_freed)  # best effort: PostgreSQL already decided
-    for slot_id, holder in uow._holds_taken:
-        rt.holds.set(slot_id, holder)
+    if changed:
+        _notify_calendar_listeners(changed)
+    if len(uow._holds_taken) == 1:  # the usual new hold: one round trip (issue 21)
+        rt.holds.replace(uow._holds_freed, *uow._holds_taken[0])
+    else:  # best effort: PostgreSQL already decided
+        rt.holds.clear(uow._holds_freed)
+        for slot_id, holder in uow._holds_taken:
+            rt.holds.set(slot_id, holder)
     for effect_id, dotted_path, args, kwargs in uow._after_commit:
         tasks.dispatch_owed(effect_id, dotted_path, args, kwargs)
 

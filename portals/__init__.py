@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 from core import runtime
 from core.config import Settings
 from core.models import Base
+from core.scheduling import availability_cache
 from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 instance_path=str(settings.instance_path))
     configure_flask(app, settings)
     app.extensions["doktu"] = rt  # the same object as core.runtime.current(), for the CLI and tests
+    availability_cache.configure(rt.redis)
     register_extensions(app, settings)
     register_blueprints(app)
     init_assets(app)
@@ -102,7 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(doctor_api)
     app.register_blueprint(doctor_pages)
     app.register_blueprint(admin_api)
-    register_openapi(app)
+    register_openapi(app, check_responses=not app.extensions["doktu"].settings.is_production)
 
 
 def mount_portals(app: Flask) -> None:

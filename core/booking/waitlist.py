@@ -40,7 +40,7 @@ from core.errors import InvalidTransition, NotFound, SlotConflict, ValidationFai
 from core.models import Appointment, Doctor, Patient, User, WaitlistEntry, WaitlistOffer
 from core.scheduling.availability import MAX_WINDOW
 from core.scheduling.calendars import load_calendars
-from core.scheduling.engine import ADVANCE_NOTICE, Availability
+from core.scheduling.engine import ADVANCE_NOTICE, BUFFER, Availability
 from core.scheduling.holds import HOLD_TTL, claim_slot, lock_doctor, require_patient
 
 log = logging.getLogger(__name__)
@@ -229,17 +229,21 @@ def owe_offers(uow: UnitOfWork, doctor_id: uuid.UUID, starts: Iterable[datetime]
 
 
 def _free_for(session: Session, doctor_id: uuid.UUID, start: datetime, now: datetime, viewer: uuid.UUID,
-              own_start: datetime | None) -> Availability | None:
+              own_start: datetime | None, *, near: bool = False) -> Availability | None:
     """Does the engine offer `start` to this patient — their own holds not blocking them, and
-    without their own booking, which would leave its time if they accepted?"""
-    just_this = start + timedelta(seconds=1)
-    calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
+    without their own booking, which would leave its time if they accepted? With `near`, the start
+    the engine offers closest to it within the ±45 minutes a freed appointment blocked (the engine
+    spaces what it offers 45 minutes apart, so the freed start itself may not be one of them)."""
+    span = timedelta(days=1) if near else timedelta(0)
+    first, last = start - span, start + (span or timedelta(seconds=1))
+    calendar = load_calendars(session, [doctor_id], first, last, now).get(doctor_id)
     if calendar is None:
         return None
     if own_start is not None:
         calendar.appointment_starts = [s for s in calendar.appointment_starts if s != own_start]
-    return next((a for a in calendar.availability(start, just_this, now, viewer)
-                 if a.start == start and a.is_available), None)
+    offered = [a for a in calendar.availability(first, last, now, viewer) if a.is_available
+               and (start - BUFFER < a.start < start + BUFFER if near else a.start == start)]
+    return min(offered, key=lambda a: (abs(a.start - start), a.start), default=None)
 
 
 def _waiters(session: Session, doctor_id: uuid.UUID, start: datetime, now: datetime):
@@ -248,8 +252,8 @@ def _waiters(session: Session, doctor_id: uuid.UUID, start: datetime, now: datet
     already = select(WaitlistOffer.id).where(WaitlistOffer.entry_id == WaitlistEntry.id, or_(
         WaitlistOffer.start_at == start, WaitlistOffer.status == "offered"))
     return session.execute(
-        select(WaitlistEntry.id, WaitlistEntry.user_id, WaitlistEntry.appointment_id, Appointment.start_at,
-               Appointment.status)
+        select(WaitlistEntry.id, WaitlistEntry.user_id, WaitlistEntry.appointment_id, WaitlistEntry.until_at,
+               Appointment.start_at, Appointment.status)
         .outerjoin(Appointment, Appointment.id == WaitlistEntry.appointment_id)
         .where(WaitlistEntry.doctor_id == doctor_id, WaitlistEntry.status == "active",
                WaitlistEntry.until_at > start, ~already.exists(),
@@ -271,16 +275,18 @@ def offer_freed_start(doctor_id: str, start: str) -> str:
         _end_live_offers(uow, "expired", now, doctor_id=doctor)  # overdue ones first: their waiters are done
         if not worth_offering(now, moment):
             return "too_soon"
-        if session.scalar(select(WaitlistOffer.id).where(WaitlistOffer.doctor_id == doctor,
-                                                         WaitlistOffer.start_at == moment,
-                                                         WaitlistOffer.status == "offered")):
+        if session.scalar(select(WaitlistOffer.id).where(  # one offer per freed start (and its ±45 min)
+                WaitlistOffer.doctor_id == doctor, WaitlistOffer.start_at > moment - BUFFER,
+                WaitlistOffer.start_at < moment + BUFFER, WaitlistOffer.status == "offered")):
             return "already_offered"
-        for waiter in _waiters(session, doctor, moment, now):
+        for waiter in _waiters(session, doctor, moment - BUFFER, now):
             booked = waiter.start_at if waiter.status in lifecycle.BOOKED else None
-            free = _free_for(session, doctor, moment, now, waiter.user_id, booked)
-            if free is None:
+            free = _free_for(session, doctor, moment, now, waiter.user_id, booked, near=True)
+            if free is None or not worth_offering(now, free.start) or free.start >= waiter.until_at \
+                    or (booked is not None and free.start >= booked) or session.scalar(select(WaitlistOffer.id).where(
+                        WaitlistOffer.entry_id == waiter.id, WaitlistOffer.start_at == free.start)):
                 continue
-            expires = offer_expiry(now, moment)
+            moment, expires = free.start, offer_expiry(now, free.start)
             claimed = claim_slot(session, doctor, moment, free.end, waiter.user_id, expires, now)
             if claimed is None:
                 continue

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.actor import Actor
-from core.db import unit_of_work
 from core.errors import NotFound, ValidationFailed
-from core.scheduling.calendars import load_calendars
+from core.scheduling import availability_cache
 from core.scheduling.engine import Availability, next_free
 
 DEFAULT_WINDOW = timedelta(days=7)
@@ -42,11 +41,12 @@ class DoctorAvailability:
 def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | None = None,
                         end: datetime | None = None, *, rhythm: bool = True) -> DoctorAvailability:
     """Explicit slots back-filled by the template, minus buffers, notice, others' holds (SPEC §3):
-    the starts patients are offered (the 45-minute rhythm), or with `rhythm=False` every free one."""
+    the starts patients are offered (the 45-minute rhythm), or with `rhythm=False` every free one.
+    Public data: read outside any transaction, from the availability cache or in one statement
+    (issue 21); the viewer only decides which holds are theirs."""
     now = clock.now()
     start, end = resolve_window(start, end, now)
-    with unit_of_work(actor) as uow:
-        calendars = load_calendars(uow.session, [doctor_id], start, end, now)
+    calendars = availability_cache.current().calendars([doctor_id], start, end, now)
     if doctor_id not in calendars:
         raise NotFound("No such doctor.")
     calendar = calendars[doctor_id]
@@ -57,14 +57,14 @@ def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | No
 def next_free_slots(actor: Actor, doctor_ids: list[uuid.UUID], *, count: int = 2,
                     start: datetime | None = None, end: datetime | None = None
                     ) -> dict[uuid.UUID, list[Availability]]:
-    """The next `count` bookable starts of many doctors, in three queries whatever their number."""
+    """The next `count` bookable starts of many doctors, in one statement whatever their number
+    (or none, from the availability cache); the engine stops at the day that has them."""
     if len(doctor_ids) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} doctors at once.")
     now = clock.now()
     start, end = resolve_window(start, end, now)
-    with unit_of_work(actor) as uow:
-        calendars = load_calendars(uow.session, list(dict.fromkeys(doctor_ids)), start, end, now)
+    calendars = availability_cache.current().calendars(list(dict.fromkeys(doctor_ids)), start, end, now)
     return {
-        doctor_id: next_free(calendar.availability(start, end, now, actor.user_id), count)
+        doctor_id: next_free(calendar.availability(start, end, now, actor.user_id, wanted=count), count)
         for doctor_id, calendar in calendars.items()
     }

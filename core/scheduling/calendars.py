@@ -1,25 +1,26 @@
-"""Load what the availability engine needs for many doctors in three queries (SPEC §3).
+"""Load what the availability engine needs for many doctors in one statement (SPEC §3, issue 21).
 
-1. the doctors (time zone, online), 2. their slot rows (explicit slots and holds),
-3. their busy times (active appointments — a pending one only while its hold lasts — and Cal.com
-events) through `doctor_busy_times()`, which shows times to anyone without revealing whose appointments they are.
+`doctor_calendars()` (migration 0011a) returns one row per approved doctor: time zone, online,
+weekly hours, the slot rows (explicit slots and holds) and the busy times (active appointments —
+a pending one only while its hold lasts — and Cal.com events, through `doctor_busy_times()`, which
+shows times to anyone without revealing whose appointments they are), as parallel arrays.
+Inside a transaction (holds) it runs on the caller's session; public reads run it outside any
+transaction (`core.db.query_once`): one round trip.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-from core.models import Doctor, Slot
+from core import db
 from core.scheduling.engine import (
-    BUFFER,
     DEFAULT_TEMPLATE,
     Availability,
     Busy,
@@ -35,8 +36,8 @@ DAY_MARGIN = timedelta(days=1)
 # Rows a patient's hold materialised from the template: not a doctor's choice.
 TEMPLATE_SOURCE = "template"
 
-_BUSY = text(
-    "SELECT doctor_id, start_at, end_at, kind FROM doctor_busy_times(:ids, :start, :end, :now)"
+_CALENDARS = text(
+    "SELECT * FROM doctor_calendars(:ids, :start, :end, :now)"
 ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
 
 
@@ -50,56 +51,65 @@ class DoctorCalendar:
     appointment_starts: list[datetime] = field(default_factory=list)
     busy: list[Busy] = field(default_factory=list)
     template: WorkingTemplate = DEFAULT_TEMPLATE  # the doctor's weekly hours (SPEC §19)
+    valid_until: datetime | None = None  # this answer changes by itself then (a pending hold ends)
 
     def availability(self, start: datetime, end: datetime, now: datetime,
-                     viewer_id: uuid.UUID | None, *, rhythm: bool = True) -> list[Availability]:
+                     viewer_id: uuid.UUID | None, *, rhythm: bool = True,
+                     wanted: int | None = None) -> list[Availability]:
         """Run the pure engine over what was loaded: the offered starts, or (`rhythm=False`, a hold's
-        or a reschedule's check) every free one."""
+        or a reschedule's check) every free one; `wanted`: only the first so many bookable starts
+        are needed (the engine may stop at the local day that has them)."""
         return unified_availability(
             tz=self.tz, explicit=self.explicit, appointment_starts=self.appointment_starts,
             busy=self.busy, holds=self.holds, online=self.online, now=now,
             window_start=start, window_end=end, viewer_id=viewer_id, template=self.template, rhythm=rhythm,
+            wanted=wanted,
         )
 
 
-def local_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
-    """The start of the local day `moment` lies in."""
-    return datetime.combine(moment.astimezone(tz).date(), time(0), tz)
+def load_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The rows a window needs: slots of whole local days (an explicit day is decided by all its
+    slots) and appointments within the 45-minute buffer — a day either side covers both."""
+    return start - DAY_MARGIN, end + DAY_MARGIN
 
 
-def load_calendars(session: Session, doctor_ids: list[uuid.UUID], start: datetime, end: datetime,
-                   now: datetime) -> dict[uuid.UUID, DoctorCalendar]:
-    doctors = session.execute(
-        select(Doctor.id, Doctor.timezone, Doctor.online, Doctor.weekly_hours)
-        # Only approved doctors have a public calendar (SPEC §19): a pending or suspended doctor is
-        # "no such doctor" to availability, holds, bookings and reschedules alike.
-        .where(Doctor.id.in_(doctor_ids), Doctor.status == "approved")
-    ).all()
-    calendars = {d.id: DoctorCalendar(d.id, ZoneInfo(d.timezone), d.online, template=template_for(d.weekly_hours))
-                 for d in doctors}
-    if not calendars:
-        return calendars
-    ids = list(calendars)
-    slots = session.execute(
-        select(Slot.id, Slot.doctor_id, Slot.start_at, Slot.end_at, Slot.is_available, Slot.source,
-               Slot.locked_by, Slot.locked_until)
-        .where(Slot.doctor_id.in_(ids), Slot.start_at >= start - DAY_MARGIN, Slot.start_at < end + DAY_MARGIN)
-        .order_by(Slot.start_at)
-    ).all()
-    for row in slots:
-        calendar = calendars[row.doctor_id]
-        if row.source != TEMPLATE_SOURCE or not row.is_available:
-            calendar.explicit.append(ExplicitSlot(row.id, row.start_at, row.end_at, row.is_available))
-        if row.locked_by is not None and row.locked_until > now:
-            calendar.holds.append(Hold(row.start_at, row.locked_by, row.locked_until, row.id))
-    busy_rows: dict[uuid.UUID, list] = defaultdict(list)
-    # The offered rhythm of a day depends on the whole day (engine), so busy times are read from
-    # the local midnight of the window's first day (a little before it, by the buffer).
-    busy_from = min(local_midnight(start, c.tz) for c in calendars.values()) - BUFFER
-    for row in session.execute(_BUSY, {"ids": ids, "start": busy_from, "end": end + BUFFER, "now": now}):
-        busy_rows[row.doctor_id].append(row)
-    for doctor_id, rows in busy_rows.items():
-        calendar = calendars[doctor_id]
-        calendar.appointment_starts = sorted(r.start_at for r in rows if r.kind == "appointment")
-        calendar.busy = [Busy(r.start_at, r.end_at) for r in rows if r.kind == "external"]
+def calendars_from_rows(rows, now: datetime) -> dict[uuid.UUID, DoctorCalendar]:
+    """`doctor_calendars()` rows as engine inputs. Every hold is kept with its expiry: the engine
+    drops the ones that are over at the time it runs (so a cached calendar stays right)."""
+    calendars: dict[uuid.UUID, DoctorCalendar] = {}
+    for row in rows:
+        calendar = DoctorCalendar(row.doctor_id, ZoneInfo(row.timezone), row.online,
+                                  template=template_for(row.weekly_hours), valid_until=row.valid_until)
+        if row.slot_ids:
+            for slot_id, start, end, available, template, locked_by, locked_until in zip(
+                    row.slot_ids, row.slot_starts, row.slot_ends, row.slot_available, row.slot_template,
+                    row.slot_locked_by, row.slot_locked_until, strict=True):
+                if not template or not available:
+                    calendar.explicit.append(ExplicitSlot(slot_id, start, end, available))
+                if locked_by is not None and locked_until is not None:
+                    calendar.holds.append(Hold(start, locked_by, locked_until, slot_id))
+        if row.busy_starts:
+            for start, end, external in zip(row.busy_starts, row.busy_ends, row.busy_external, strict=True):
+                if external:
+                    calendar.busy.append(Busy(start, end))
+                else:
+                    calendar.appointment_starts.append(start)
+        calendars[row.doctor_id] = calendar
     return calendars
+
+
+def load_calendars(session: Session | None, doctor_ids: list[uuid.UUID], start: datetime, end: datetime,
+                   now: datetime) -> dict[uuid.UUID, DoctorCalendar]:
+    """Only approved doctors have a public calendar (SPEC §19): a pending or suspended doctor is
+    "no such doctor" to availability, holds, bookings and reschedules alike. With no session, the
+    statement runs on its own, outside any transaction (one round trip)."""
+    if not doctor_ids:
+        return {}
+    return calendars_from_rows(calendar_rows(session, doctor_ids, *load_range(start, end), now), now)
+
+
+def calendar_rows(session: Session | None, doctor_ids: list[uuid.UUID], low: datetime, high: datetime,
+                  now: datetime) -> list:
+    """`doctor_calendars()` for slots and busy times in [low, high): on the session, or on its own."""
+    params = {"ids": doctor_ids, "start": low, "end": high, "now": now}
+    return session.execute(_CALENDARS, params).all() if session is not None else db.query_once(_CALENDARS, params)

@@ -29,13 +29,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from core import clock
 from core.actor import Actor
-from core.db import unit_of_work
-from core.errors import ValidationFailed
+from core.db import translate_db_error, unit_of_work
+from core.errors import DomainError, ValidationFailed
 from core.i18n import N_
-from core.models import ACTIVE_STATUSES, Appointment, ExternalBusy, Patient, Slot, User
+from core.models import ACTIVE_STATUSES, Appointment, Doctor, ExternalBusy, Patient, Slot, User
 from core.models.booking import hold_not_over
 from core.scheduling import doctor_slots
 from core.scheduling.calendars import TEMPLATE_SOURCE
@@ -245,43 +247,46 @@ class _Loaded:
 
 def _load(actor: Actor, first_day: date, last_day: date, now: datetime) -> _Loaded:
     with unit_of_work(actor) as uow:
-        session = uow.session
-        doctor = doctor_slots.own_doctor(session, actor)
-        tz = ZoneInfo(doctor.timezone)
-        start, _ = local_day_bounds(tz, first_day)
-        _, end = local_day_bounds(tz, last_day)
-        slot_rows = session.execute(
-            select(Slot.start_at, Slot.end_at, Slot.is_available, Slot.source, Slot.locked_by, Slot.locked_until)
-            .where(Slot.doctor_id == doctor.id, Slot.start_at >= start, Slot.start_at < end)
-            .order_by(Slot.start_at)).all()
-        # Appointments a little outside the window still block cells inside it by the buffer.
-        appointment_rows = session.execute(
-            select(Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
-                   Appointment.patient_id)
-            .where(Appointment.doctor_id == doctor.id, Appointment.status.in_(SHOWN_STATUSES), hold_not_over(now),
-                   Appointment.start_at < end + BUFFER, Appointment.end_at > start - BUFFER)
-            .order_by(Appointment.start_at)).all()
-        # Names once per patient, not per appointment: the row-level security of `patients` and
-        # `users` runs a function per row it checks (measured: a booked-solid week, 224 rows joined,
-        # 26 ms; the ~20 distinct patients, 2 ms).
-        patient_ids = {r.patient_id for r in appointment_rows}
-        names = dict(session.execute(
-            select(Patient.id, User.full_name).join(User, User.id == Patient.user_id)
-            .where(Patient.id.in_(patient_ids))).all()) if patient_ids else {}
-        busy_rows = session.execute(
-            select(ExternalBusy.start_at, ExternalBusy.end_at)
-            .where(ExternalBusy.doctor_id == doctor.id, ExternalBusy.start_at < end, ExternalBusy.end_at > start)
-        ).all()
-        return _Loaded(
-            tz, doctor.online,
-            [SlotRow(r.start_at, r.end_at, r.is_available, r.source != TEMPLATE_SOURCE or not r.is_available,
-                     r.locked_by is not None and r.locked_until is not None and r.locked_until > now)
-             for r in slot_rows],
-            [BookedRow(r.id, r.start_at, r.end_at, r.status, names.get(r.patient_id, "A patient"))
-             for r in appointment_rows],
-            [(r.start_at, r.end_at) for r in busy_rows],
-            template_for(doctor.weekly_hours),
-        )
+        return _read(uow.session, doctor_slots.own_doctor(uow.session, actor), first_day, last_day, now)
+
+
+def _read(session: Session, doctor: Doctor, first_day: date, last_day: date, now: datetime) -> _Loaded:
+    """What the cells of [first_day, last_day] are made of, read in the caller's transaction."""
+    tz = ZoneInfo(doctor.timezone)
+    start, _ = local_day_bounds(tz, first_day)
+    _, end = local_day_bounds(tz, last_day)
+    slot_rows = session.execute(
+        select(Slot.start_at, Slot.end_at, Slot.is_available, Slot.source, Slot.locked_by, Slot.locked_until)
+        .where(Slot.doctor_id == doctor.id, Slot.start_at >= start, Slot.start_at < end)
+        .order_by(Slot.start_at)).all()
+    # Appointments a little outside the window still block cells inside it by the buffer.
+    appointment_rows = session.execute(
+        select(Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
+               Appointment.patient_id)
+        .where(Appointment.doctor_id == doctor.id, Appointment.status.in_(SHOWN_STATUSES), hold_not_over(now),
+               Appointment.start_at < end + BUFFER, Appointment.end_at > start - BUFFER)
+        .order_by(Appointment.start_at)).all()
+    # Names once per patient, not per appointment: the row-level security of `patients` and
+    # `users` runs a function per row it checks (measured: a booked-solid week, 224 rows joined,
+    # 26 ms; the ~20 distinct patients, 2 ms).
+    patient_ids = {r.patient_id for r in appointment_rows}
+    names = dict(session.execute(
+        select(Patient.id, User.full_name).join(User, User.id == Patient.user_id)
+        .where(Patient.id.in_(patient_ids))).all()) if patient_ids else {}
+    busy_rows = session.execute(
+        select(ExternalBusy.start_at, ExternalBusy.end_at)
+        .where(ExternalBusy.doctor_id == doctor.id, ExternalBusy.start_at < end, ExternalBusy.end_at > start)
+    ).all()
+    return _Loaded(
+        tz, doctor.online,
+        [SlotRow(r.start_at, r.end_at, r.is_available, r.source != TEMPLATE_SOURCE or not r.is_available,
+                 r.locked_by is not None and r.locked_until is not None and r.locked_until > now)
+         for r in slot_rows],
+        [BookedRow(r.id, r.start_at, r.end_at, r.status, names.get(r.patient_id, "A patient"))
+         for r in appointment_rows],
+        [(r.start_at, r.end_at) for r in busy_rows],
+        template_for(doctor.weekly_hours),
+    )
 
 
 def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> CalendarView:
@@ -329,24 +334,62 @@ def month_overview(actor: Actor, year: int, month: int) -> tuple[str, list[DaySu
 def toggle_cell(actor: Actor, start: datetime, *, turn_on: bool) -> Cell:
     """Turn one 30-minute cell on or off (the doctor time-slot semantics of SPEC §3: the choice
     sticks; a template day is copied on write) and return the cell as it now is."""
+    pressed = press_cell(actor, start, turn_on=turn_on)
+    if pressed.refused is not None:
+        raise pressed.refused
+    return pressed.cell
+
+
+@dataclass(frozen=True)
+class Pressed:
+    cell: Cell  # the cell as it is after the press (unchanged if refused)
+    refused: DomainError | None  # why the change was refused, if it was
+
+
+def press_cell(actor: Actor, start: datetime, *, turn_on: bool) -> Pressed:
+    """A press on the calendar (SPEC §4): the change and the cell read back in one transaction.
+    A refusal (booked, held, overlapping, past) rolls back only its savepoint, so the answer still
+    shows the cell as it really is (another tab may have changed it)."""
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValidationFailed("A cell's start needs a time zone offset.")
-    doctor_slots.set_slot(actor, start, start + CELL, is_available=turn_on)
-    return cell_at(actor, start)
-
-
-def cell_at(actor: Actor, start: datetime) -> Cell:
-    """One cell as it is now (read back after a change, or after a refused one)."""
     now = clock.now()
-    profile = doctor_slots.doctor_profile(actor)
-    day = start.astimezone(ZoneInfo(profile.timezone)).date()
-    loaded = _load(actor, day, day, now)
+    refused = None
+    with unit_of_work(actor) as uow:
+        session = uow.session
+        doctor = doctor_slots.own_doctor(session, actor)
+        try:
+            with session.begin_nested():
+                end = doctor_slots.validate_interval(start, start + CELL, now)
+                doctor_slots.write_slot(uow, doctor, start, end, is_available=turn_on, now=now)
+        except DomainError as exc:
+            refused = exc
+        except DBAPIError as exc:
+            translated = translate_db_error(exc)
+            if not isinstance(translated, DomainError):
+                raise
+            refused = translated
+        day = start.astimezone(ZoneInfo(doctor.timezone)).date()
+        cell = _cell_in(_read(session, doctor, day, day, now), start, now)
+    return Pressed(cell, refused)
+
+
+def _cell_in(loaded: _Loaded, start: datetime, now: datetime) -> Cell:
+    day = start.astimezone(loaded.tz).date()
     column = day_cells(loaded.tz, day, slots=loaded.slots, booked=loaded.booked, busy=loaded.busy, now=now,
                        template=loaded.template, online=loaded.online)
     found = next((c for c in column.cells if c.start == start), None)
     if found is None:
         raise ValidationFailed("No calendar cell starts at this time.")
     return found
+
+
+def cell_at(actor: Actor, start: datetime) -> Cell:
+    """One cell as it is now."""
+    now = clock.now()
+    with unit_of_work(actor) as uow:
+        doctor = doctor_slots.own_doctor(uow.session, actor)
+        day = start.astimezone(ZoneInfo(doctor.timezone)).date()
+        return _cell_in(_read(uow.session, doctor, day, day, now), start, now)
 
 
 def set_range(actor: Actor, *, first_day: date, last_day: date, start_time: time, end_time: time,

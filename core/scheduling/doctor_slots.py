@@ -182,28 +182,35 @@ def set_slot(actor: Actor, start: datetime, end: datetime | None = None, *,
     end = validate_interval(start, end, now)
     with unit_of_work(actor) as uow:
         session = uow.session
-        doctor = own_doctor(session, actor)
-        lock_doctor(session, doctor.id)
-        conflicts = _conflicts(session, doctor.id, start, end, ignore_start=True)
-        if is_available and conflicts:
-            raise SlotConflict("This time overlaps another slot or an appointment.",
-                               details={"conflicts": [c.start.isoformat() for c in conflicts]})
-        if not is_available and any(c.kind == "appointment" for c in conflicts):
-            raise SlotConflict("This time is booked: cancel the appointment instead.")
-        _materialise_template_day(session, doctor, start.astimezone(ZoneInfo(doctor.timezone)).date(), now)
-        existing = session.scalar(select(Slot).where(Slot.doctor_id == doctor.id, Slot.start_at == start))
-        held = existing is not None and existing.locked_until is not None and existing.locked_until > now
-        if held and not is_available:
-            raise SlotConflict("A patient is booking this slot right now. Try again in a few minutes.")
-        slot_id = session.scalar(
-            insert(Slot).values(doctor_id=doctor.id, start_at=start, end_at=end, is_available=is_available,
-                                source="doctor")
-            .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
-                                   set_={"end_at": end, "is_available": is_available, "source": "doctor"})
-            .returning(Slot.id))
-        if is_available:
-            _owe_waitlist(uow, doctor.id, [start])
-        return SlotView(slot_id, start, end, is_available, False, False)
+        return write_slot(uow, own_doctor(session, actor), start, end, is_available=is_available, now=now)
+
+
+def write_slot(uow, doctor: Doctor, start: datetime, end: datetime, *, is_available: bool,
+               now: datetime) -> SlotView:
+    """`set_slot` inside a unit of work the caller opened (the doctor calendar's press writes and
+    reads the cell back in one); `end` already validated."""
+    session = uow.session
+    lock_doctor(session, doctor.id)
+    conflicts = _conflicts(session, doctor.id, start, end, ignore_start=True)
+    if is_available and conflicts:
+        raise SlotConflict("This time overlaps another slot or an appointment.",
+                           details={"conflicts": [c.start.isoformat() for c in conflicts]})
+    if not is_available and any(c.kind == "appointment" for c in conflicts):
+        raise SlotConflict("This time is booked: cancel the appointment instead.")
+    _materialise_template_day(session, doctor, start.astimezone(ZoneInfo(doctor.timezone)).date(), now)
+    existing = session.scalar(select(Slot).where(Slot.doctor_id == doctor.id, Slot.start_at == start))
+    held = existing is not None and existing.locked_until is not None and existing.locked_until > now
+    if held and not is_available:
+        raise SlotConflict("A patient is booking this slot right now. Try again in a few minutes.")
+    slot_id = session.scalar(
+        insert(Slot).values(doctor_id=doctor.id, start_at=start, end_at=end, is_available=is_available,
+                            source="doctor")
+        .on_conflict_do_update(index_elements=["doctor_id", "start_at"],
+                               set_={"end_at": end, "is_available": is_available, "source": "doctor"})
+        .returning(Slot.id))
+    if is_available:
+        _owe_waitlist(uow, doctor.id, [start])
+    return SlotView(slot_id, start, end, is_available, False, False)
 
 
 def turn_off_slot(actor: Actor, slot_id: uuid.UUID) -> SlotView:

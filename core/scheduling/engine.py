@@ -356,7 +356,8 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
                          appointment_starts: Sequence[datetime], busy: Sequence[Busy] = (),
                          holds: Sequence[Hold] = (), online: bool = True, now: datetime,
                          window_start: datetime, window_end: datetime, viewer_id: uuid.UUID | None = None,
-                         template: WorkingTemplate = DEFAULT_TEMPLATE, rhythm: bool = True) -> list[Availability]:
+                         template: WorkingTemplate = DEFAULT_TEMPLATE, rhythm: bool = True,
+                         wanted: int | None = None) -> list[Availability]:
     """What a viewer may book with a doctor in [window_start, window_end) (SPEC §3): the offered
     starts of `classify_day` (with `rhythm=False`, every free start: what a hold or a reschedule
     accepts), and the booked appointments (is_booked) so a page can show them.
@@ -370,6 +371,8 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
     - offered starts keep the 45-minute rhythm (module docstring).
     The rhythm of a day depends on the whole day: callers load its bookings and holds from local
     midnight, whatever the window.
+    `wanted`: the caller needs only the first so many bookable starts (the home grid's next two):
+    the walk stops after the local day that reaches them (later days are left out).
     """
     _aware(window_start, window_end)
     if not online or window_end <= window_start:
@@ -389,6 +392,9 @@ def unified_availability(*, tz: ZoneInfo, explicit: Sequence[ExplicitSlot],
                 found.append((start, start + duration, True, False, slot_id or rules.mine[start], True))
             else:
                 found.append((start, start + duration, True, False, slot_id, False))
+        if wanted is not None and len(found) >= wanted:
+            window_to = min(window_to, _ts(_local(day + timedelta(days=1), time(0), tz)))
+            break
 
     lower = max(window_from, rules.now)
     found.extend((t, t + duration, False, True, None, False) for t in rules.booked if lower <= t < window_to)

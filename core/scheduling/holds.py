@@ -71,6 +71,17 @@ class HoldMirror:
     def set(self, slot_id: uuid.UUID, holder: uuid.UUID, ttl: timedelta = HOLD_TTL) -> None:
         self._run(lambda c: c.set(self.key(slot_id), str(holder), ex=int(ttl.total_seconds())))
 
+    def replace(self, released: list[uuid.UUID], slot_id: uuid.UUID, holder: uuid.UUID) -> None:
+        """A new hold that gave others back, in one round trip."""
+        def both(client):
+            pipe = client.pipeline(transaction=False)
+            if released:
+                pipe.delete(*(self.key(s) for s in released))
+            pipe.set(self.key(slot_id), str(holder), ex=int(HOLD_TTL.total_seconds()))
+            pipe.execute()
+
+        self._run(both)
+
     def clear(self, slot_ids: list[uuid.UUID]) -> None:
         if slot_ids:
             self._run(lambda c: c.delete(*(self.key(s) for s in slot_ids)))
@@ -84,19 +95,24 @@ class HoldMirror:
             log.warning("slot hold mirror unavailable", extra={"error": type(exc).__name__})
 
 
-def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
+def doctor_lock_key(doctor_id: uuid.UUID) -> str:
     """The same per-doctor lock as the double-booking trigger: holders and bookers take turns."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                    {"k": f"doktu:doctor:{doctor_id}"})
+    return f"doktu:doctor:{doctor_id}"
+
+
+def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": doctor_lock_key(doctor_id)})
 
 
 def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datetime,
-              now: datetime) -> tuple[SlotHold, list[uuid.UUID]]:
-    """Inside the caller's transaction: lock the doctor, re-check the start with the engine, take
-    the slot. Returns the hold and the slots given back (the patient's previous hold)."""
+              now: datetime, *, locked: bool = False) -> tuple[SlotHold, list[uuid.UUID]]:
+    """Inside the caller's transaction: lock the doctor (unless the unit of work already did, with
+    its RLS context), re-check the start with the engine, take the slot. Returns the hold and the
+    slots given back (the patient's previous hold)."""
     if start - now < ADVANCE_NOTICE:
         raise TimeWindow("Consultations can be booked up to 60 minutes before they start.")
-    lock_doctor(session, doctor_id)
+    if not locked:
+        lock_doctor(session, doctor_id)
     just_this = start + timedelta(seconds=1)
     calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
     if calendar is None:
@@ -136,7 +152,9 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
     it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
     require_patient(actor)
     now = clock.now()
-    with unit_of_work(actor) as uow:
+    # Named by doctor and start (the usual call): the doctor's lock rides with the RLS context.
+    known = slot_id is None and doctor_id is not None and start is not None
+    with unit_of_work(actor, lock=doctor_lock_key(doctor_id) if known else None) as uow:
         session = uow.session
         if slot_id is not None:
             row = session.get(Slot, slot_id)
@@ -145,7 +163,7 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
             doctor_id, start = row.doctor_id, row.start_at
         if doctor_id is None or start is None:
             raise NotFound("Name a slot, or a doctor and a start time.")
-        hold, released = take_hold(session, actor, doctor_id, start, now)
+        hold, released = take_hold(session, actor, doctor_id, start, now, locked=known)
         uow.holds_freed(released)
         uow.hold_taken(hold.slot_id, actor.user_id)
     return hold

@@ -159,8 +159,14 @@ def confirm_suspension(actor: Actor, pending: dict | None):
     if not pending:
         return no_update, None, None, no_update
     try:
-        done = onboarding.suspend_doctor(actor, uuid.UUID(pending["id"]), pending["reason"],
-                                         confirmed_count=int(pending["count"]))
+        # The store comes back from the browser: anything but the shape we wrote is refused plainly.
+        if not isinstance(pending, dict):
+            raise ValueError("not a pending suspension")
+        doctor_id, count, reason = uuid.UUID(str(pending["id"])), int(pending["count"]), str(pending["reason"])
+    except (KeyError, TypeError, ValueError):
+        return _alert("That confirmation expired: choose Suspend again.", False), None, None, no_update
+    try:
+        done = onboarding.suspend_doctor(actor, doctor_id, reason, confirmed_count=count)
     except DomainError as refused:
         return _alert(refused.message, False), None, None, review_list(onboarding.doctors_for_review(actor))
     return (_alert(f"Suspended. {done} future appointments were cancelled and refunded in full.", True), None, None,

@@ -1,22 +1,28 @@
-"""The doctor calendar's Day, Week and Month views as Dash components (SPEC §4; issue 8), and the
-partial updates that change single cells: after a press or a refresh only the cells that changed
-go back, as new props for their own buttons (`set_props`) and a `dash.Patch` of their signatures —
-never the whole grid.
+"""The doctor calendar's Day, Week and Month views as data (SPEC §4; issues 8 and 22).
+
+The grid is plain data in a `dcc.Store` (CELLS): columns, rows and one entry per cell with its
+ARIA label, classes and state. `static/js/doctor-calendar.js` renders it through one clientside
+callback and diffs it against what it rendered last, so an update changes only the buttons whose
+entry changed (focus stays put); it also owns the keyboard (arrow keys, one tab stop per grid) and
+turns a press into the PRESS store. After a press or a refresh only the changed entries go back, as
+a `dash.Patch` of the store and of the entries' digests (DIGESTS: what the page holds, so the server
+can tell what changed without the page sending the cells back).
 
 Plain functions over the calendar read model (`core.scheduling.doctor_calendar`), so they are
-tested without a server. The grid's cells are buttons with a full ARIA label; the browser side
-(`static/js/doctor-calendar.js`) turns a press into the `doctor-cal-press` store and moves focus with
-the arrow keys (one tab stop per grid).
+tested without a server.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from dash import Patch, html
+from dash import Patch
 
+from core import i18n
 from core.scheduling.doctor_calendar import (
     AVAILABLE,
     BOOKED,
@@ -28,18 +34,27 @@ from core.scheduling.doctor_calendar import (
     DaySummary,
     row_order,
 )
-from portals.i18n import _
+from portals.i18n import _, current_language, lazy_gettext, ngettext
 
 VIEWS = ("day", "week", "month")
-GRID = "doctor-cal-grid"  # the container; its children are [table]
+GRID = "doctor-cal-grid"  # the container doctor-calendar.js renders the table into (Dash never updates it)
+CELLS = "doctor-cal-cells"  # the rendered grid as data: {key, view, cols, rows, cells}
+DIGESTS = "doctor-cal-digests"  # one short digest per entry of CELLS["cells"]
+PAGE = "doctor-page"  # the page's state: {zone (the doctor's time zone), key (the grid on screen)}
 PRESS = "doctor-cal-press"  # written by doctor-calendar.js: {start, state, rc, key, n}
 OPEN_DAY = "doctor-cal-open"  # written by doctor-calendar.js: {day, n}
 NAV = "doctor-cal-nav"  # {view, anchor}
-KEY = "doctor-cal-key"  # what the rendered grid shows: a press or refresh for another grid is dropped
-SIGS = "doctor-cal-sigs"  # one short signature per rendered cell, row by row
 STATUS = "doctor-cal-status"
-STATE_WORDS = {AVAILABLE: "available", UNAVAILABLE: "unavailable", BOOKED: "booked", HELD: "held"}
-ACTIONS = {AVAILABLE: "press to turn off", UNAVAILABLE: "press to turn on"}
+STATE_WORDS = {AVAILABLE: lazy_gettext("available"), UNAVAILABLE: lazy_gettext("unavailable"),
+               BOOKED: lazy_gettext("booked"), HELD: lazy_gettext("held")}
+ACTIONS = {AVAILABLE: lazy_gettext("press to turn off"), UNAVAILABLE: lazy_gettext("press to turn on")}
+# An appointment's status as the calendar names it (the codes are the database's).
+STATUS_WORDS = {"pending_payment": lazy_gettext("awaiting payment"), "paid": lazy_gettext("paid"),
+                "confirmed": lazy_gettext("confirmed"), "completed": lazy_gettext("completed"),
+                "no_show": lazy_gettext("no-show")}
+# Day names and dates in the page's language (Babel patterns; German puts a comma and a full stop).
+DAY_PATTERN = {"en": "EEEE d MMMM", "fr": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+SHORT_DATE = {"en": "d MMM", "fr": "d MMM", "de": "d. MMM"}
 
 
 # --- navigation ----------------------------------------------------------------------------------
@@ -72,9 +87,25 @@ def view_days(view: str, anchor: date) -> list[date]:
     return [monday + timedelta(days=i) for i in range(7)]
 
 
+def _date(day: date, patterns: dict[str, str] | str) -> str:
+    language = current_language()
+    pattern = patterns if isinstance(patterns, str) else patterns.get(language, patterns["en"])
+    return _formatted(day, language, pattern)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(day: date, language: str, pattern: str) -> str:
+    """Babel formats a date in ~0.1 ms: a Week grid names its 7 days 336 times."""
+    return i18n.format_date(day, language, pattern)
+
+
 def day_label(day: date) -> str:
-    """"Tuesday 3 March" (SPEC §4's example label)."""
-    return f"{day:%A} {day.day} {day:%B}"
+    """"Tuesday 3 March" (SPEC §4's example label); "mardi 3 mars", "Dienstag, 3. März"."""
+    return _date(day, DAY_PATTERN)
+
+
+def status_word(status: str | None) -> str:
+    return str(STATUS_WORDS.get(status or "", status or ""))
 
 
 def view_title(view: str, anchor: date) -> str:
@@ -83,8 +114,9 @@ def view_title(view: str, anchor: date) -> str:
     if view == "week":
         monday = view_days("week", anchor)[0]
         sunday = monday + timedelta(days=6)
-        return f"Week of {monday.day} {monday:%B} – {sunday.day} {sunday:%B} {sunday.year}"
-    return f"{anchor:%B} {anchor.year}"
+        return _("Week of %(first)s – %(last)s", first=_date(monday, {"en": "d MMMM", "fr": "d MMMM", "de": "d. MMMM"}),
+                 last=_date(sunday, {"en": "d MMMM y", "fr": "d MMMM y", "de": "d. MMMM y"}))
+    return _date(anchor, "MMMM y")
 
 
 def view_key(view: str, anchor: date, timezone: str, today: date) -> str:
@@ -94,28 +126,33 @@ def view_key(view: str, anchor: date, timezone: str, today: date) -> str:
     return f"{view}:{first.isoformat()}:{timezone}:{today.isoformat()}"
 
 
-# --- cells ---------------------------------------------------------------------------------------
+# --- cells as data -------------------------------------------------------------------------------
+# The grid travels as plain data in the CELLS store; doctor-calendar.js renders it (and diffs it
+# against what it rendered last, so an update touches only the buttons that changed and focus
+# stays where it is). Every word the page shows is made here, so it is translated with the rest.
 
 def time_label(cell: Cell) -> str:
     label = cell.local.strftime("%H:%M")
-    return f"{label} (second time, after the clocks go back)" if cell.repeated else label
+    return _("%(time)s (second time, after the clocks go back)", time=label) if cell.repeated else label
 
 
 def cell_label(cell: Cell) -> str:
     """"Tuesday 3 March, 14:30, available — press to turn off" and its siblings."""
     where = f"{day_label(cell.local.date())}, {time_label(cell)}"
     if cell.state == BOOKED:
-        what = f"booked by {cell.patient_name} ({cell.appointment_status})"
+        what = _("booked by %(name)s (%(status)s)", name=cell.patient_name,
+                 status=status_word(cell.appointment_status))
     elif cell.state == HELD:
-        what = "held — a patient is paying for this time right now"
+        what = _("held — a patient is paying for this time right now")
     else:
-        what = STATE_WORDS[cell.state]
+        what = str(STATE_WORDS[cell.state])
         if cell.not_offered:
-            what += f", not offered to patients: {_(cell.not_offered)}"  # a reason marked in core
+            what = _("%(state)s, not offered to patients: %(reason)s", state=what,
+                     reason=_(cell.not_offered))  # a reason marked in core
     if cell.past:
-        return f"{where}, past, {what}"
+        return _("%(when)s, past, %(what)s", when=where, what=what)
     if cell.state == BOOKED:
-        return f"{where}, {what} — cancel the appointment to free this time"
+        return _("%(when)s, %(what)s — cancel the appointment to free this time", when=where, what=what)
     action = ACTIONS.get(cell.state)
     return f"{where}, {what} — {action}" if action else f"{where}, {what}"
 
@@ -133,60 +170,26 @@ def cell_class(cell: Cell) -> str:
     return " ".join(classes)
 
 
-def el(tag: str, children=None, **props) -> dict:
-    """A `dash.html` component written directly as the JSON Dash sends for it. The grid's 336
-    cells are built this way: creating and serialising Component objects took ~40 ms of a Week
-    render, plain dicts ~6 ms (bench/doctor_portal.py). Same output, no prop validation."""
-    if children is not None:
-        props["children"] = children
-    return {"type": tag, "namespace": "dash_html_components", "props": props}
-
-
-def cell_children(cell: Cell) -> list[dict]:
-    children: list[dict] = []
+def cell_data(cell: Cell) -> dict:
+    """One button of the grid, as the script renders it: its start (what a press sends back), the
+    state a press toggles, classes, ARIA label, and the visible name and hover tip if booked or held.
+    Equal data, equal button: the now line is kept to the minute so the 30 s refresh does not
+    resend every "now" cell."""
+    data = {"start": cell.start.isoformat(), "state": cell.state if cell.pressable else f"{cell.state}-inert",
+            "cls": cell_class(cell), "label": cell_label(cell), "pressable": cell.pressable}
     if cell.state == BOOKED:
-        children.append(el("Span", cell.patient_name, className="dk-cal-cell__name"))
-        # Shown on hover and keyboard focus (CSS); the button's label already says it to screen readers.
-        children.append(el("Span", f"{cell.patient_name} · {cell.appointment_status}", className="dk-cal-tip",
-                           **{"aria-hidden": "true"}))
+        data["name"] = cell.patient_name
+        data["tip"] = f"{cell.patient_name} · {status_word(cell.appointment_status)}"
     elif cell.state == HELD:
-        children.append(el("Span", "Held", className="dk-cal-cell__name"))
+        data["name"] = _("Held")
     if cell.now_fraction is not None:
-        children.append(el("Span", className="dk-cal-now", style={"top": f"{cell.now_fraction * 100:.1f}%"},
-                           **{"aria-hidden": "true"}))
-    return children
+        data["now"] = f"{int(cell.now_fraction * 30) / 30 * 100:.1f}%"
+    return data
 
 
-def cell_props(cell: Cell) -> dict:
-    """Every prop of a cell's button that a change of state can change (`set_props` sets these)."""
-    return {
-        "className": cell_class(cell),
-        "aria-label": cell_label(cell),
-        "aria-disabled": "false" if cell.pressable else "true",
-        "data-state": cell.state if cell.pressable else f"{cell.state}-inert",
-        "children": cell_children(cell),
-    }
-
-
-def cell_id(row: int, col: int) -> str:
-    return f"doctor-cell-{row}-{col}"
-
-
-def cell_button(cell: Cell, row: int, col: int) -> dict:
-    # An id, so a change reaches this one button (set_props) and nothing else re-renders;
-    # no n_clicks: presses go through doctor-calendar.js.
-    return el("Button", id=cell_id(row, col), type="button", disable_n_clicks=True, **cell_props(cell),
-              **{"data-start": cell.start.isoformat(), "data-rc": f"{row},{col}"})
-
-
-def cell_signature(cell: Cell | None) -> str:
-    """Short and stable: equal signatures render equal buttons (the now line to the minute)."""
-    if cell is None:
-        return "-"
-    minute = "" if cell.now_fraction is None else str(int(cell.now_fraction * 30))
-    raw = "|".join([cell.state, str(cell.past), cell.not_offered or "", cell.patient_name or "",
-                    cell.appointment_status or "", minute])
-    return format(zlib.crc32(raw.encode()), "08x")
+def gap_data(day: date, key: str) -> dict:
+    """A time the day does not have (the clocks go forward): a dash, and a sentence for screen readers."""
+    return {"gap": _("No %(time)s on %(day)s: the clocks go forward", time=key, day=day_label(day))}
 
 
 def grid_rows(days: list[DayColumn]) -> list[tuple[str, list[Cell | None]]]:
@@ -196,142 +199,112 @@ def grid_rows(days: list[DayColumn]) -> list[tuple[str, list[Cell | None]]]:
     return [(key, [cells.get(key) for cells in by_day]) for key in keys]
 
 
-def _gap(day: date, key: str) -> dict:
-    return el("Td", [el("Span", "–", **{"aria-hidden": "true"}),
-                     el("Span", f"No {key} on {day_label(day)}: the clocks go forward", className="visually-hidden")],
-              className="dk-cal-gap")
+def _column(day: date, today: date, view: str) -> dict:
+    column = {"label": day_label(day), "weekend": day.weekday() >= 5, "today": day == today}
+    if view != "day":
+        column["short"] = [_date(day, "EEE"), _date(day, SHORT_DATE)]
+    return column
 
 
-def _row_header(key: str) -> dict:
-    if key.endswith("+"):
-        return el("Th", [key[:-1], el("Span", " (again)", className="dk-cal-again")], scope="row")
-    return el("Th", key, scope="row")
-
-
-def _column_header(day: date, today: date, view: str) -> html.Th:
-    text = day_label(day) if view == "day" else [f"{day:%a}", html.Br(), f"{day.day} {day:%b}"]
-    classes = ["dk-cal-day"] + (["is-weekend"] if day.weekday() >= 5 else []) + (["is-today"] if day == today else [])
-    extra = {"aria-current": "date"} if day == today else {}
-    return html.Th(text, scope="col", className=" ".join(classes), **extra)
-
-
-def render_grid(view: str, calendar: CalendarView, key: str, today: date) -> tuple[list, list[str]]:
-    """The Day or Week table (children of GRID) and the cells' signatures, row by row."""
+def grid_data(view: str, calendar: CalendarView, key: str, today: date) -> dict:
+    """The Day or Week grid as data: columns (days), rows (wall-clock times) and the cells row by
+    row — `cells[row * len(cols) + col]`, a gap where a day lacks the time."""
     rows = grid_rows(calendar.days)
-    signatures: list[str] = []
-    body = []
-    for r, (row_key, cells) in enumerate(rows):
-        tds = []
-        for c, cell in enumerate(cells):
-            signatures.append(cell_signature(cell))
-            tds.append(_gap(calendar.days[c].day, row_key) if cell is None else
-                       el("Td", cell_button(cell, r, c), className="dk-cal-slot"))
-        body.append(el("Tr", [_row_header(row_key), *tds]))
-    table = html.Table([
-        html.Thead(html.Tr([html.Th(html.Span("Time", className="visually-hidden"), scope="col",
-                                    className="dk-cal-corner"),
-                            *[_column_header(d.day, today, view) for d in calendar.days]])),
-        html.Tbody(body),
-    ], className=f"dk-cal dk-cal--{view}", role="grid", id="doctor-cal-table",
-        **{"aria-labelledby": "doctor-cal-title", "data-key": key, "aria-describedby": "doctor-cal-help"})
-    return [table], signatures
+    cells = [gap_data(calendar.days[c].day, row_key) if cell is None else cell_data(cell)
+             for row_key, row in rows for c, cell in enumerate(row)]
+    return {"key": key, "view": view, "corner": _("Time"), "again": " " + _("(again)"),
+            "cols": [_column(d.day, today, view) for d in calendar.days],
+            "rows": [{"time": k[:-1], "again": True} if k.endswith("+") else {"time": k} for k, _cells in rows],
+            "cells": cells}
 
 
-def cell_updates(changes: list[tuple[int, int, Cell]], columns: int) -> tuple[list[tuple[str, dict]], Patch]:
-    """The changed cells as (button id, new props) for `set_props`, and a Patch of the signatures.
-
-    Why not a Patch of GRID's children: measured on Dash 4.4, any change to a container's
-    `children` (a Patch included) re-mounts every component below it — the whole table is rebuilt
-    and keyboard focus is lost. Setting a button's own props re-renders that button only."""
-    sigs = Patch()
-    updates = []
-    for row, col, cell in changes:
-        updates.append((cell_id(row, col), cell_props(cell)))
-        sigs[row * columns + col] = cell_signature(cell)
-    return updates, sigs
+def month_label(summary: DaySummary) -> str:
+    booked = ngettext("%(num)s booked", "%(num)s booked", summary.booked)
+    if summary.past:
+        return _("%(day)s: past, %(booked)s — press to open the day", day=day_label(summary.day), booked=booked)
+    # The count is of starts patients are offered that day: the number their list shows.
+    return _("%(day)s: %(open)s, %(booked)s — press to open the day", day=day_label(summary.day),
+             open=_("%(n)s times patients can book", n=summary.available), booked=booked)
 
 
-def diff_cells(calendar: CalendarView, old: list[str]) -> list[tuple[int, int, Cell]] | None:
-    """The cells whose signature changed, or None when the grid's shape changed (render anew)."""
-    rows = grid_rows(calendar.days)
-    columns = len(calendar.days)
-    if len(old) != len(rows) * columns:
+def month_day_data(summary: DaySummary, anchor: date, today: date) -> dict:
+    classes = ["dk-cal-month-day"]
+    classes += ["is-outside"] if summary.day.month != anchor.month else []
+    classes += ["is-weekend"] if summary.day.weekday() >= 5 else []
+    classes += ["is-past"] if summary.past else []
+    classes += ["is-today"] if summary.day == today else []
+    data = {"day": summary.day.isoformat(), "number": str(summary.day.day), "cls": " ".join(classes),
+            "label": month_label(summary), "booked": ngettext("%(num)s booked", "%(num)s booked", summary.booked),
+            "today": summary.day == today}
+    if not summary.past:
+        data["open"] = _("%(n)s bookable", n=summary.available)
+    return data
+
+
+def month_data(anchor: date, summaries: list[DaySummary], key: str, today: date) -> dict:
+    """The Month overview as data: whole weeks, each day a button that opens its Day view."""
+    return {"key": key, "view": "month",
+            "cols": [{"short": _date(s.day, "EEE"), "label": _date(s.day, "EEEE")} for s in summaries[:7]],
+            "cells": [month_day_data(s, anchor, today) for s in summaries]}
+
+
+# --- partial updates -----------------------------------------------------------------------------
+
+def digest(entry: dict) -> str:
+    """Short and stable: equal entries, equal digests (what the page holds, to say what changed)."""
+    return format(zlib.crc32(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()), "08x")
+
+
+def digests(data: dict) -> list[str]:
+    return [digest(entry) for entry in data["cells"]]
+
+
+def changed_entries(data: dict, old: list | None) -> list[int] | None:
+    """Indexes of the entries that differ from the digests on the page; None when the page holds
+    another shape (render anew)."""
+    if not isinstance(old, list) or len(old) != len(data["cells"]):
         return None
-    changed = []
-    for r, (_key, cells) in enumerate(rows):
-        for c, cell in enumerate(cells):
-            if (cell is None) != (old[r * columns + c] == "-"):
-                return None
-            if cell is not None and cell_signature(cell) != old[r * columns + c]:
-                changed.append((r, c, cell))
-    return changed
+    return [i for i, entry in enumerate(data["cells"]) if digest(entry) != old[i]]
+
+
+def entry_patches(entries: dict[int, dict]) -> tuple[Patch, Patch]:
+    """Patches of the CELLS store and of its digests that set only these entries."""
+    cells, sums = Patch(), Patch()
+    for index, entry in entries.items():
+        cells["cells"][index] = entry
+        sums[index] = digest(entry)
+    return cells, sums
+
+
+MAX_ROWS = 50  # 48 half hours, 50 on the day the clocks go back
+
+
+def cell_index(data_rc: str | None, columns: int) -> int:
+    """The entry a press's "row,col" names (ValueError if it names none)."""
+    row, col = (int(x) for x in str(data_rc or "").split(","))
+    if not 0 <= row < MAX_ROWS or not 0 <= col < columns:
+        raise ValueError("no such cell")
+    return row * columns + col
 
 
 def locate(calendar: CalendarView, start: datetime) -> tuple[int, int, Cell] | None:
-    for r, (_key, cells) in enumerate(grid_rows(calendar.days)):
+    for r, (_row_key, cells) in enumerate(grid_rows(calendar.days)):
         for c, cell in enumerate(cells):
             if cell is not None and cell.start == start:
                 return r, c, cell
     return None
 
 
-# --- month ---------------------------------------------------------------------------------------
-
-def month_label(summary: DaySummary) -> str:
-    # The count is of starts patients are offered that day: the number their list shows.
-    parts = ["past"] if summary.past else [_("%(n)s times patients can book", n=summary.available)]
-    parts.append(f"{summary.booked} booked")
-    return f"{day_label(summary.day)}: {', '.join(parts)} — press to open the day"
-
-
-def month_signature(summaries: list[DaySummary]) -> list[str]:
-    return [format(zlib.crc32(f"{s.day}|{s.available}|{s.booked}|{s.past}".encode()), "08x") for s in summaries]
-
-
-def _weekday_header(day: date) -> html.Th:
-    return html.Th([html.Span(f"{day:%a}", **{"aria-hidden": "true"}),
-                    html.Span(f"{day:%A}", className="visually-hidden")], scope="col")
-
-
-def render_month(anchor: date, summaries: list[DaySummary], key: str, today: date) -> list:
-    """The Month overview: whole weeks, each day a button that opens its Day view."""
-    weeks = [summaries[i:i + 7] for i in range(0, len(summaries), 7)]
-    body = []
-    for r, week in enumerate(weeks):
-        tds = []
-        for c, s in enumerate(week):
-            classes = ["dk-cal-month-day"]
-            classes += ["is-outside"] if s.day.month != anchor.month else []
-            classes += ["is-weekend"] if s.day.weekday() >= 5 else []
-            classes += ["is-past"] if s.past else []
-            classes += ["is-today"] if s.day == today else []
-            counts = [html.Span(f"{s.booked} booked", className="dk-cal-count dk-cal-count--booked")]
-            if not s.past:
-                counts.insert(0, html.Span(_("%(n)s bookable", n=s.available),
-                                           className="dk-cal-count dk-cal-count--open"))
-            extra = {"aria-current": "date"} if s.day == today else {}
-            tds.append(html.Td(html.Button(
-                [html.Span(str(s.day.day), className="dk-cal-month-day__number"), *counts],
-                type="button", className=" ".join(classes),
-                **{"aria-label": month_label(s), "data-open-day": s.day.isoformat(), "data-rc": f"{r},{c}"},
-                **extra)))
-        body.append(html.Tr(tds))
-    table = html.Table([
-        html.Thead(html.Tr([_weekday_header(s.day) for s in weeks[0]])),
-        html.Tbody(body),
-    ], className="dk-cal dk-cal--month", role="grid", id="doctor-cal-table",
-        **{"aria-labelledby": "doctor-cal-title", "data-key": key, "aria-describedby": "doctor-cal-help"})
-    return [table]
-
-
 def press_message(cell: Cell) -> str:
     when = f"{day_label(cell.local.date())}, {time_label(cell)}"
     if cell.state == AVAILABLE:
-        note = f" (not offered to patients: {cell.not_offered})" if cell.not_offered else ""
-        return f"{when} is now available{note}."
+        if cell.not_offered:
+            return _("%(when)s is now available (not offered to patients: %(reason)s).", when=when,
+                     reason=_(cell.not_offered))
+        return _("%(when)s is now available.", when=when)
     if cell.state == UNAVAILABLE:
-        return f"{when} is now unavailable."
-    return f"{when} is {STATE_WORDS[cell.state]}."
+        return _("%(when)s is now unavailable.", when=when)
+    return _("%(when)s is %(state)s.", when=when, state=STATE_WORDS[cell.state])
 
 
 def zone_label(timezone: str, now: datetime) -> str:

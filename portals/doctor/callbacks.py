@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dash import no_update
+from dash import Patch, no_update
 
 from core import clock, runtime
 from core.actor import Actor
@@ -29,6 +29,7 @@ from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
+from portals.i18n import _
 
 
 def today_for(timezone: str, now: datetime | None = None) -> date:
@@ -69,61 +70,72 @@ def navigate(triggered: str | None, view_value: str | None, nav: dict | None, op
     return {"view": view, "anchor": anchor.isoformat()}, view
 
 
-def render_calendar(actor: Actor, nav: dict | None, *, key: str | None = None, sigs: list | None = None,
-                    partial: bool = False):
-    """(GRID children, key, signatures, title, cell updates). With `partial` (a refresh, or a change
-    made elsewhere) and the same grid on the page, only the changed cells go back: as (id, props)
-    for `set_props`, with a Patch of the signatures."""
-    profile = doctor_slots.doctor_profile(actor)
-    now = clock.now()
-    today = today_for(profile.timezone, now)
-    view, anchor = cv.parse_nav(nav, today)
-    new_key = cv.view_key(view, anchor, profile.timezone, today)
-    title = cv.view_title(view, anchor)
-    if view == "month":
-        _, summaries = doctor_calendar.month_overview(actor, anchor.year, anchor.month)
-        signatures = cv.month_signature(summaries)
-        if partial and key == new_key and sigs == signatures:
-            return no_update, no_update, no_update, no_update, []
-        return cv.render_month(anchor, summaries, new_key, today), new_key, signatures, title, []
-    days = cv.view_days(view, anchor)
-    calendar = doctor_calendar.doctor_calendar(actor, days[0], len(days))
-    if partial and key == new_key and sigs:
-        changed = cv.diff_cells(calendar, sigs)
-        if changed is not None:
-            if not changed:
-                return no_update, no_update, no_update, no_update, []
-            updates, sig_patch = cv.cell_updates(changed, len(calendar.days))
-            return no_update, no_update, sig_patch, no_update, updates
-    grid, signatures = cv.render_grid(view, calendar, new_key, today)
-    return grid, new_key, signatures, title, []
-
-
-def press_cell(actor: Actor, press: dict | None, key: str | None):
-    """A cell pressed (mouse, Enter or Space): turn it on or off and update that one button.
-    Returns (signatures Patch, status message, cell updates for `set_props`)."""
-    if not isinstance(press, dict) or not press.get("start") or press.get("key") != key:
-        return no_update, no_update, []  # a press on a grid that has since been replaced
+def page_zone(page: dict | None) -> str | None:
+    """The doctor's time zone as the page holds it (set by the layout and by Settings → Save), so a
+    callback does not read the profile again; None when the page sent something else."""
+    zone = page.get("zone") if isinstance(page, dict) else None
+    if not isinstance(zone, str):
+        return None
     try:
-        start = datetime.fromisoformat(press["start"])
-        row, col = (int(x) for x in str(press.get("rc", "")).split(","))
-    except (TypeError, ValueError):
-        return no_update, "That time could not be read. Please reload the page.", []
+        return ZoneInfo(zone).key
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+
+
+def _zone_of(actor: Actor, page: dict | None) -> str:
+    return page_zone(page) or doctor_slots.doctor_profile(actor).timezone
+
+
+def calendar_data(actor: Actor, nav: dict | None, zone: str) -> tuple[dict, str, str]:
+    """The grid `nav` asks for, as data (one read), its title, and the doctor's zone as read."""
+    now = clock.now()
+    view, anchor = cv.parse_nav(nav, today_for(zone, now))
+    if view == "month":
+        zone, summaries = doctor_calendar.month_overview(actor, anchor.year, anchor.month)
+        today = today_for(zone, now)
+        data = cv.month_data(anchor, summaries, cv.view_key(view, anchor, zone, today), today)
+    else:
+        days = cv.view_days(view, anchor)
+        calendar = doctor_calendar.doctor_calendar(actor, days[0], len(days))
+        zone, today = calendar.timezone, today_for(calendar.timezone, now)
+        data = cv.grid_data(view, calendar, cv.view_key(view, anchor, zone, today), today)
+    return data, cv.view_title(view, anchor), zone
+
+
+def refresh_calendar(actor: Actor, nav: dict | None, page: dict | None, digests: list | None) -> dict:
+    """The calendar's refresh (a move, the 30 s tick, a change made elsewhere on the page): the
+    grid whole when another grid is on the page, else a Patch of the entries that changed, else
+    nothing. Named outputs: cells, digests, page, title."""
+    data, title, zone = calendar_data(actor, nav, _zone_of(actor, page))
+    same_grid = isinstance(page, dict) and page.get("key") == data["key"]
+    changed = cv.changed_entries(data, digests) if same_grid else None
+    if changed is not None:
+        if not changed:
+            return {"cells": no_update, "digests": no_update, "page": no_update, "title": no_update}
+        cells, sums = cv.entry_patches({i: data["cells"][i] for i in changed})
+        return {"cells": cells, "digests": sums, "page": no_update, "title": no_update}
+    return {"cells": data, "digests": cv.digests(data), "page": {"zone": zone, "key": data["key"]}, "title": title}
+
+
+def press_cell(actor: Actor, press: dict | None, page: dict | None) -> dict:
+    """A cell pressed (mouse, Enter or Space): turn it on or off in one transaction and patch that
+    one entry. Named outputs: cells, digests, status."""
+    nothing = {"cells": no_update, "digests": no_update, "status": no_update}
+    key = page.get("key") if isinstance(page, dict) else None
+    if not isinstance(press, dict) or not press.get("start") or not key or press.get("key") != key:
+        return nothing  # a press on a grid that has since been replaced
     state = press.get("state")
     if state not in (doctor_calendar.AVAILABLE, doctor_calendar.UNAVAILABLE):
-        return no_update, no_update, []
-    columns = 1 if str(key).startswith("day:") else 7
+        return nothing
     try:
-        cell = doctor_calendar.toggle_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
-        message = cv.press_message(cell)
-    except DomainError as refused:
-        message = refused.message
-        try:  # show the cell as it really is (another tab may have changed it)
-            cell = doctor_calendar.cell_at(actor, start)
-        except DomainError:
-            return no_update, message, []
-    updates, sigs = cv.cell_updates([(row, col, cell)], columns)
-    return sigs, message, updates
+        start = datetime.fromisoformat(press["start"])
+        index = cv.cell_index(press.get("rc"), 1 if str(key).startswith("day:") else 7)
+    except (TypeError, ValueError):
+        return {**nothing, "status": _("That time could not be read. Please reload the page.")}
+    pressed = doctor_calendar.press_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
+    message = pressed.refused.message if pressed.refused else cv.press_message(pressed.cell)
+    cells, sums = cv.entry_patches({index: cv.cell_data(pressed.cell)})
+    return {"cells": cells, "digests": sums, "status": message}
 
 
 def _parse_time(value: str | None, label: str) -> time:
@@ -190,9 +202,10 @@ def set_taking_now(actor: Actor, taking: bool) -> tuple[bool, str, bool]:
     return (value, *walkin_panel(actor))
 
 
-def walkin_panel(actor: Actor) -> tuple[str, bool]:
-    """(the queue line, Accept disabled): "Next patient: waiting 1 min · devices ready"."""
-    q = walkin_queue.doctor_queue(actor)
+def walkin_panel(actor: Actor, queue: walkin_queue.DoctorQueue | None = None) -> tuple[str, bool]:
+    """(the queue line, Accept disabled): "Next patient: waiting 1 min · devices ready"; `queue` when
+    the caller has just read it."""
+    q = queue or walkin_queue.doctor_queue(actor)
     if not q.online:
         return "Go online to take consultations now.", True
     if not q.taking_now:
@@ -222,55 +235,50 @@ def accept_walkin(actor: Actor) -> tuple[object, str]:
 
 # --- upcoming ------------------------------------------------------------------------------------
 
-def refresh_upcoming(actor: Actor, sig: str | None, *, force: bool = False):
-    """(list, signature): nothing goes back when nothing changed, so the 30 s refresh never flickers."""
-    profile = doctor_slots.doctor_profile(actor)
+def refresh_upcoming(actor: Actor, sig: str | None, page: dict | None = None, *, force: bool = False):
+    """(list, signature): nothing goes back when nothing changed, so the refresh never flickers."""
     now = clock.now()
     items = doctor_agenda.doctor_upcoming(actor)
     new_sig = uv.item_signature(items, now)
     if new_sig == sig and not force:
         return no_update, no_update
-    return uv.upcoming_list(items, ZoneInfo(profile.timezone), now), new_sig
+    return uv.upcoming_list(items, ZoneInfo(_zone_of(actor, page)), now), new_sig
 
 
-def complete_appointment(actor: Actor, appointment_id: str) -> tuple[str | object, str]:
+def complete_appointment(actor: Actor, appointment_id: str, page: dict | None = None) -> tuple[str | object, str]:
     """Complete pressed. Returns (upcoming version, message)."""
     try:
         done = completion.complete(actor, client_uuid(appointment_id))
     except (DomainError, ValueError) as refused:
         return no_update, getattr(refused, "message", "No such appointment.")
-    return new_version(), f"Marked completed at {done.completed_at.astimezone(ZoneInfo(_zone(actor))):%H:%M}."
-
-
-def _zone(actor: Actor) -> str:
-    return doctor_slots.doctor_profile(actor).timezone
+    return new_version(), f"Marked completed at {done.completed_at.astimezone(ZoneInfo(_zone_of(actor, page))):%H:%M}."
 
 
 def _find_upcoming(actor: Actor, appointment_id: str) -> doctor_agenda.UpcomingItem | None:
     return next((i for i in doctor_agenda.doctor_upcoming(actor) if str(i.id) == appointment_id), None)
 
 
-def open_cancel(actor: Actor, appointment_id: str):
+def open_cancel(actor: Actor, appointment_id: str, page: dict | None = None):
     """Cancel pressed: the dialog with the refund consequence. Returns (is_open, body, target)."""
     item = _find_upcoming(actor, appointment_id)
     if item is None or not item.can_cancel:
         return False, no_update, None
-    return True, uv.cancel_dialog_body(item, ZoneInfo(_zone(actor))), str(item.id)
+    return True, uv.cancel_dialog_body(item, ZoneInfo(_zone_of(actor, page))), str(item.id)
 
 
 def confirm_cancel(actor: Actor, target: str | None, reason: str | None):
-    """Returns (dialog open, reason invalid, feedback, upcoming message, upcoming version, calendar version)."""
+    """Returns (dialog open, reason invalid, feedback, upcoming message, changed version)."""
     if not target:
-        return False, False, "", no_update, no_update, no_update
+        return False, False, "", no_update, no_update
     if not isinstance(reason, str) or not reason.strip():
-        return True, True, "Please give the patient a reason.", no_update, no_update, no_update
+        return True, True, "Please give the patient a reason.", no_update, no_update
     item = _find_upcoming(actor, target)
     name = item.patient_name if item else "The patient"
     try:
         done = changes.cancel(actor, client_uuid(target), reason)
     except DomainError as refused:
-        return True, False, refused.message, no_update, no_update, no_update
-    return False, False, "", uv.cancelled_message(name, done.refund), new_version(), new_version()
+        return True, False, refused.message, no_update, no_update
+    return False, False, "", uv.cancelled_message(name, done.refund), new_version()
 
 
 # --- quick actions -------------------------------------------------------------------------------
@@ -281,13 +289,13 @@ def toggle_schedule(clicks: int | None) -> tuple[bool, str, str]:
     return hidden, "false" if hidden else "true", "View schedule" if hidden else "Hide schedule"
 
 
-def open_records(actor: Actor):
-    tz = ZoneInfo(_zone(actor))
+def open_records(actor: Actor, page: dict | None = None):
+    tz = ZoneInfo(_zone_of(actor, page))
     return panels.records_table(patient_records.list_patients(actor), tz, today_for(tz.key))
 
 
-def open_record(actor: Actor, patient_id: str):
-    tz = ZoneInfo(_zone(actor))
+def open_record(actor: Actor, patient_id: str, page: dict | None = None):
+    tz = ZoneInfo(_zone_of(actor, page))
     try:
         record = patient_records.view_patient_record(actor, uuid.UUID(str(patient_id)))
     except (DomainError, ValueError) as refused:
@@ -301,14 +309,19 @@ def load_settings(actor: Actor) -> tuple[str, str, str]:
     return s.timezone, s.bio, s.philosophy
 
 
-def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosophy: str | None):
-    """Returns (feedback, time-zone label, calendar version)."""
+def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosophy: str | None) -> dict:
+    """Named outputs: feedback, zone_label, page (a Patch: the page's zone), changed (a new version:
+    the calendar and the list re-read in the new zone)."""
     try:
         saved = doctor_settings.update_settings(actor, timezone=timezone or "", bio=bio, philosophy=philosophy)
     except DomainError as refused:
-        return panels.settings_alert(refused.message, ok=False), no_update, no_update
-    return (panels.settings_alert("Saved.", ok=True), f"Times in {cv.zone_label(saved.timezone, clock.now())}",
-            new_version())
+        return {"feedback": panels.settings_alert(refused.message, ok=False), "zone_label": no_update,
+                "page": no_update, "changed": no_update}
+    page = Patch()
+    page["zone"] = saved.timezone
+    return {"feedback": panels.settings_alert("Saved.", ok=True),
+            "zone_label": _("Times in %(zone)s", zone=cv.zone_label(saved.timezone, clock.now())), "page": page,
+            "changed": new_version()}
 
 
 def load_weekly_hours(actor: Actor) -> list[str]:
@@ -366,20 +379,20 @@ def open_messages(actor: Actor, selected: str | None):
     return panels.conversation_list(messages.conversations(actor), selected)
 
 
-def show_conversation(actor: Actor, user_id: str):
+def show_conversation(actor: Actor, user_id: str, page: dict | None = None):
     """Returns (thread, selected user id, conversation list, header button children)."""
     try:
         conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
         return panels.settings_alert(getattr(refused, "message", "No such conversation."), ok=False), None, \
             no_update, no_update
-    tz = ZoneInfo(_zone(actor))
+    tz = ZoneInfo(_zone_of(actor, page))
     return (panels.conversation_thread(conversation, tz), user_id,
             panels.conversation_list(messages.conversations(actor), user_id),
             panels.unread_badge(messages.unread_count(actor)))
 
 
-def send(actor: Actor, user_id: str | None, body: str | None):
+def send(actor: Actor, user_id: str | None, body: str | None, page: dict | None = None):
     """Returns (thread, message box value, feedback, conversation list): the list shows the message
     just sent as the conversation's last (issue 24: it said "No messages yet")."""
     if not user_id:
@@ -389,7 +402,7 @@ def send(actor: Actor, user_id: str | None, body: str | None):
         conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
         return no_update, no_update, getattr(refused, "message", "No such conversation."), no_update
-    return (panels.conversation_thread(conversation, ZoneInfo(_zone(actor))), "", "Sent.",
+    return (panels.conversation_thread(conversation, ZoneInfo(_zone_of(actor, page))), "", "Sent.",
             panels.conversation_list(messages.conversations(actor), user_id))
 
 

@@ -2,15 +2,18 @@
 Day/Week/Month calendar, patient records, settings and messages (SPEC §4, §9; issue 8).
 
 Layout and wiring only: each callback hands its inputs and the signed-in doctor to a function in
-`portals.doctor.callbacks`, which calls one core service. The first render happens in the layout
-(no extra round trip); after that, a press or the 30-second refresh sets the props of the cells that
-changed (`set_props`, so nothing else re-renders) and patches their signatures (`dash.Patch`).
+`portals.doctor.callbacks`, which calls one core service. The calendar is data in a store (see
+`calendar_view`): the layout puts the first grid there (no extra round trip) and
+`doctor-calendar.js` renders it through one clientside callback; a press or the one refresh
+callback patches the entries that changed. The page's state (`cv.PAGE`) carries the doctor's time
+zone, read once by the layout. Anything that changes what the calendar or the upcoming list shows
+writes a new version to CHANGED, which both re-read.
 """
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update, set_props
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Flask, has_request_context
 from flask_login import current_user
 
@@ -31,8 +34,7 @@ from portals.i18n import _
 
 REFRESH_MS = 30_000
 PRESENCE_REFRESH_MS = 4_000
-VERSION = "doctor-cal-version"
-UPCOMING_VERSION = "doctor-upcoming-version"
+CHANGED = "doctor-changed"  # a new version when something changed that the calendar and the list show
 
 
 def create_doctor_dash(server: Flask) -> Dash:
@@ -52,24 +54,26 @@ def doctor_layout():
     if not has_request_context() or not current_user.is_authenticated or current_user.role != "doctor":
         return loading_shell()
     actor = _actor()
-    profile = doctor_slots.doctor_profile(actor)
+    profile = doctor_slots.doctor_profile(actor)  # the one read of the zone: the page carries it from here
     now = clock.now()
     today = cb.today_for(profile.timezone, now)
     nav = {"view": "week", "anchor": today.isoformat()}
-    grid, key, sigs, title, _ = cb.render_calendar(actor, nav)
-    upcoming, upcoming_sig = cb.refresh_upcoming(actor, None, force=True)
+    cells, title, zone = cb.calendar_data(actor, nav, profile.timezone)
+    page = {"zone": zone, "key": cells["key"]}
+    upcoming, upcoming_sig = cb.refresh_upcoming(actor, None, page, force=True)
     return html.Div([
         dcc.Interval(id="doctor-refresh", interval=REFRESH_MS),
         # A patient arriving in the waiting room shows in the upcoming list within 5 s (SPEC §16);
         # the list's signature keeps an unchanged answer empty.
         dcc.Interval(id="doctor-presence-refresh", interval=PRESENCE_REFRESH_MS),
-        dcc.Store(id=cv.NAV, data=nav), dcc.Store(id=cv.KEY, data=key), dcc.Store(id=cv.SIGS, data=sigs),
-        dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=VERSION), dcc.Store(id=UPCOMING_VERSION),
+        dcc.Store(id=cv.PAGE, data=page), dcc.Store(id=cv.NAV, data=nav),
+        dcc.Store(id=cv.CELLS, data=cells), dcc.Store(id=cv.DIGESTS, data=cv.digests(cells)),
+        dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=CHANGED),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
         dcc.Location(id="doctor-go", refresh=True),
         portal_header("Doctor portal", current_user.user.full_name, [
-            html.Span(f"Times in {cv.zone_label(profile.timezone, now)}", className="dk-muted dk-portal-tz",
+            html.Span(_("Times in %(zone)s", zone=cv.zone_label(zone, now)), className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
             html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
@@ -86,7 +90,7 @@ def doctor_layout():
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
                 dbc.Col([quick_actions(profile.online), walkin_section(actor, profile.online)], lg=4),
             ], className="g-3"),
-            schedule_section(title, grid, profile.online, today),
+            schedule_section(title, profile.online, today),
         ], id="main", className="dk-portal-main", tabIndex="-1"),
         cancel_dialog(), records_dialog(), settings_dialog(), messages_dialog(), documents_panel.documents_dialog(),
     ])
@@ -122,8 +126,9 @@ def quick_actions(online: bool) -> html.Section:
 
 def walkin_section(actor, online: bool) -> html.Section:
     """See a doctor now (SPEC §17): the switch, the next waiting patient, and Accept."""
-    taking = walkin_queue.doctor_queue(actor).taking_now
-    line, disabled = cb.walkin_panel(actor)
+    queue = walkin_queue.doctor_queue(actor)
+    taking = queue.taking_now
+    line, disabled = cb.walkin_panel(actor, queue)
     return html.Section([
         html.H2("See a doctor now", className="h4", id="doctor-walkin-title"),
         dbc.Switch(id="doctor-taking-now", value=taking and online, label="Taking consultations now",
@@ -136,15 +141,15 @@ def walkin_section(actor, online: bool) -> html.Section:
 
 def legend() -> html.Div:
     keys = [html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{state}"), text])
-            for state, text in ((AVAILABLE, "Available — press to turn off"),
-                                (UNAVAILABLE, "Unavailable — press to turn on"),
-                                (BOOKED, "Booked — focus shows the patient"), (HELD, "Held by a paying patient"),
-                                ("past", "Past"))]
+            for state, text in ((AVAILABLE, _("Available — press to turn off")),
+                                (UNAVAILABLE, _("Unavailable — press to turn on")),
+                                (BOOKED, _("Booked — focus shows the patient")), (HELD, _("Held by a paying patient")),
+                                ("past", _("Past")))]
     # Issue 24: the hatched cells, and what the rhythm is (the engine's rule, README "Scheduling").
     keys.insert(1, html.Li([html.Span(className=f"dk-cal-swatch dk-cal-cell--{AVAILABLE} is-not-offered"),
                             _("Hatched: open, but patients can't book a start in it now — focus says why")]))
     return html.Div([
-        html.Ul(keys, className="dk-cal-legend", **{"aria-label": "Colour key"}),
+        html.Ul(keys, className="dk-cal-legend", **{"aria-label": _("Colour key")}),
         html.P(_("Patients are offered one start every 45 minutes (a 30-minute consultation and a 15-minute "
                  "break), so every time they see can be booked together; a booking moves the next start to "
                  "45 minutes after it. The Month view counts these bookable starts."),
@@ -152,31 +157,33 @@ def legend() -> html.Div:
     ])
 
 
-def schedule_section(title: str, grid, online: bool, today) -> html.Section:
+def schedule_section(title: str, online: bool, today) -> html.Section:
     hours = f"{DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}"
     return html.Section([
         html.Div([
-            html.H2("Schedule", className="h4 mb-0", id="doctor-schedule-title"),
+            html.H2(_("Schedule"), className="h4 mb-0", id="doctor-schedule-title"),
             html.Fieldset([
-                html.Legend("View", className="visually-hidden"),
+                html.Legend(_("View"), className="visually-hidden"),
                 dbc.RadioItems(id="doctor-cal-view", value="week", inline=True, class_name="dk-segmented",
-                               options=[{"label": "Day", "value": "day"}, {"label": "Week", "value": "week"},
-                                        {"label": "Month", "value": "month"}]),
+                               options=[{"label": _("Day"), "value": "day"}, {"label": _("Week"), "value": "week"},
+                                        {"label": _("Month"), "value": "month"}]),
             ], className="dk-cal-views"),
             html.Div([
-                html.Button("‹ Previous", id="doctor-cal-prev", type="button", className="dk-btn dk-btn--ghost"),
-                html.Button("Today", id="doctor-cal-today", type="button", className="dk-btn dk-btn--ghost"),
-                html.Button("Next ›", id="doctor-cal-next", type="button", className="dk-btn dk-btn--ghost"),
-            ], className="dk-cal-nav", role="group", **{"aria-label": "Move the calendar"}),
+                html.Button(_("‹ Previous"), id="doctor-cal-prev", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button(_("Today"), id="doctor-cal-today", type="button", className="dk-btn dk-btn--ghost"),
+                html.Button(_("Next ›"), id="doctor-cal-next", type="button", className="dk-btn dk-btn--ghost"),
+            ], className="dk-cal-nav", role="group", **{"aria-label": _("Move the calendar")}),
         ], className="dk-cal-toolbar"),
         html.H3(title, id="doctor-cal-title", className="h5"),
-        html.P("You are offline: patients see none of these times until you go online again.",
+        html.P(_("You are offline: patients see none of these times until you go online again."),
                id="doctor-offline-note", className="dk-offline-note", hidden=online),
-        html.P(["Arrow keys move between times; Enter or Space turns a time on or off. Days you have not "
-                f"changed follow your default hours ({hours})."], id="doctor-cal-help", className="dk-muted small"),
+        html.P(_("Arrow keys move between times; Enter or Space turns a time on or off. Days you have not "
+                 "changed follow your default hours (%(hours)s).", hours=hours), id="doctor-cal-help",
+               className="dk-muted small"),
         legend(),
         html.Div(id=cv.STATUS, role="status", className="dk-live"),
-        html.Div(grid, id=cv.GRID, className="dk-cal-scroll"),
+        # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children.
+        html.Div(id=cv.GRID, className="dk-cal-scroll"),
         bulk_form(today),
     ], id="doctor-schedule", className="dk-card dk-schedule", **{"aria-labelledby": "doctor-schedule-title"})
 
@@ -304,12 +311,6 @@ def messages_dialog() -> dbc.Modal:
     ], id="doctor-messages-dialog", is_open=False, size="xl", scrollable=True, labelledby="doctor-messages-title")
 
 
-def _set_cells(updates: list[tuple[str, dict]]) -> None:
-    """Changed cells go to their own buttons: nothing else in the grid re-renders."""
-    for component_id, props in updates:
-        set_props(component_id, props)
-
-
 def _clicked(values) -> bool:
     """A pattern-matched button really pressed (not just added to the page with n_clicks None)."""
     trigger = ctx.triggered_id
@@ -322,34 +323,43 @@ def register_callbacks(app: Dash) -> None:
     documents_panel.register(app, _actor)  # SPEC §18: notes and documents of a consultation
 
     # --- calendar ---
-    @app.callback(Output(cv.NAV, "data"), Output("doctor-cal-view", "value"),
-                  Input("doctor-cal-view", "value"), Input("doctor-cal-prev", "n_clicks"),
-                  Input("doctor-cal-today", "n_clicks"), Input("doctor-cal-next", "n_clicks"),
-                  Input(cv.OPEN_DAY, "data"), State(cv.NAV, "data"), prevent_initial_call=True)
-    def navigate(view_value, _prev, _today, _next, open_day, nav):
-        today = cb.today_for(doctor_slots.doctor_profile(_actor()).timezone)
-        return cb.navigate(ctx.triggered_id, view_value, nav, open_day, today)
+    # The grid is drawn in the browser from the CELLS store (doctor-calendar.js diffs it against
+    # what it drew, so focus stays on the button it was on).
+    app.clientside_callback(ClientsideFunction("doktuCalendar", "render"), Input(cv.CELLS, "data"))
 
-    @app.callback(Output(cv.GRID, "children"), Output(cv.KEY, "data"), Output(cv.SIGS, "data"),
-                  Output("doctor-cal-title", "children"),
-                  Input(cv.NAV, "data"), Input("doctor-refresh", "n_intervals"), Input(VERSION, "data"),
-                  State(cv.KEY, "data"), State(cv.SIGS, "data"), prevent_initial_call=True)
-    def show_calendar(nav, _n, _version, key, sigs):
-        moved = ctx.triggered_id == cv.NAV
-        *outputs, updates = cb.render_calendar(_actor(), nav, key=key, sigs=sigs, partial=not moved)
-        _set_cells(updates)
-        if moved:  # the last press's message was about another view
-            set_props(cv.STATUS, {"children": ""})
-        return outputs
+    @app.callback(output={"nav": Output(cv.NAV, "data"), "view": Output("doctor-cal-view", "value"),
+                          "status": Output(cv.STATUS, "children")},
+                  inputs={"view": Input("doctor-cal-view", "value"), "back": Input("doctor-cal-prev", "n_clicks"),
+                          "today": Input("doctor-cal-today", "n_clicks"), "forth": Input("doctor-cal-next", "n_clicks"),
+                          "open_day": Input(cv.OPEN_DAY, "data")},
+                  state={"nav": State(cv.NAV, "data"), "page": State(cv.PAGE, "data")}, prevent_initial_call=True)
+    def navigate(view, back, today, forth, open_day, nav, page):
+        today = cb.today_for(cb.page_zone(page) or doctor_slots.doctor_profile(_actor()).timezone)
+        nav, view = cb.navigate(ctx.triggered_id, view, nav, open_day, today)
+        return {"nav": nav, "view": view, "status": ""}  # the last press's message was about another view
 
-    @app.callback(Output(cv.SIGS, "data", allow_duplicate=True), Output(cv.STATUS, "children"),
-                  Input(cv.PRESS, "data"), State(cv.KEY, "data"), prevent_initial_call=True)
-    def press_cell(press, key):
-        sigs, message, updates = cb.press_cell(_actor(), press, key)
-        _set_cells(updates)
-        return sigs, message
+    @app.callback(output={"cells": Output(cv.CELLS, "data"), "digests": Output(cv.DIGESTS, "data"),
+                          "page": Output(cv.PAGE, "data"), "title": Output("doctor-cal-title", "children"),
+                          "unread": Output("doctor-messages-open", "children")},
+                  inputs={"nav": Input(cv.NAV, "data"), "tick": Input("doctor-refresh", "n_intervals"),
+                          "changed": Input(CHANGED, "data")},
+                  state={"page": State(cv.PAGE, "data"), "digests": State(cv.DIGESTS, "data")},
+                  prevent_initial_call=True)
+    def refresh(nav, tick, changed, page, digests):
+        """The one refresh callback: a move, the 30 s tick or a change made elsewhere on the page."""
+        outputs = cb.refresh_calendar(_actor(), nav, page, digests)
+        ticked = ctx.triggered_id == "doctor-refresh"
+        return {**outputs, "unread": cb.unread_button(_actor()) if ticked else no_update}
 
-    @app.callback(Output(VERSION, "data", allow_duplicate=True), Output("doctor-bulk-status", "children"),
+    @app.callback(output={"cells": Output(cv.CELLS, "data", allow_duplicate=True),
+                          "digests": Output(cv.DIGESTS, "data", allow_duplicate=True),
+                          "status": Output(cv.STATUS, "children", allow_duplicate=True)},
+                  inputs={"press": Input(cv.PRESS, "data")}, state={"page": State(cv.PAGE, "data")},
+                  prevent_initial_call=True)
+    def press_cell(press, page):
+        return cb.press_cell(_actor(), press, page)
+
+    @app.callback(Output(CHANGED, "data"), Output("doctor-bulk-status", "children"),
                   Input("doctor-bulk-on", "n_clicks"), Input("doctor-bulk-off", "n_clicks"),
                   State("doctor-bulk-first", "value"), State("doctor-bulk-last", "value"),
                   State("doctor-bulk-start", "value"), State("doctor-bulk-end", "value"),
@@ -358,7 +368,7 @@ def register_callbacks(app: Dash) -> None:
         return cb.apply_range(_actor(), ctx.triggered_id == "doctor-bulk-on", first, last, start, end, weekdays)
 
     @app.callback(Output("doctor-online-status", "children"), Output("doctor-offline-note", "hidden"),
-                  Output(VERSION, "data", allow_duplicate=True),
+                  Output(CHANGED, "data", allow_duplicate=True),
                   Output("doctor-taking-now", "disabled"), Output("doctor-taking-now", "value", allow_duplicate=True),
                   Input("doctor-online", "value"), prevent_initial_call=True)
     def online(value):
@@ -379,46 +389,53 @@ def register_callbacks(app: Dash) -> None:
         return cb.accept_walkin(_actor())
 
     # --- upcoming (and the walk-in queue line: one callback for the presence interval) ---
-    @app.callback(Output(uv.LIST, "children"), Output(uv.SIG, "data"),
-                  Output("doctor-walkin-next", "children"), Output("doctor-walkin-accept", "disabled"),
-                  Input("doctor-refresh", "n_intervals"), Input("doctor-presence-refresh", "n_intervals"),
-                  Input(UPCOMING_VERSION, "data"), State(uv.SIG, "data"), prevent_initial_call=True)
-    def upcoming(_n, _presence, _version, sig):
-        return (*cb.refresh_upcoming(_actor(), sig), *cb.walkin_panel(_actor()))
+    @app.callback(output={"list": Output(uv.LIST, "children"), "sig": Output(uv.SIG, "data"),
+                          "walkin": Output("doctor-walkin-next", "children"),
+                          "accept_disabled": Output("doctor-walkin-accept", "disabled")},
+                  inputs={"tick": Input("doctor-presence-refresh", "n_intervals"), "changed": Input(CHANGED, "data")},
+                  state={"sig": State(uv.SIG, "data"), "page": State(cv.PAGE, "data")}, prevent_initial_call=True)
+    def upcoming(tick, changed, sig, page):
+        listed, new_sig = cb.refresh_upcoming(_actor(), sig, page)
+        walkin, accept_disabled = cb.walkin_panel(_actor())
+        return {"list": listed, "sig": new_sig, "walkin": walkin, "accept_disabled": accept_disabled}
 
-    @app.callback(Output(UPCOMING_VERSION, "data", allow_duplicate=True), Output(uv.STATUS, "children"),
-                  Output(VERSION, "data", allow_duplicate=True),
-                  Input({"type": uv.COMPLETE, "id": ALL}, "n_clicks"), prevent_initial_call=True)
-    def complete(clicks):
+    @app.callback(Output(CHANGED, "data", allow_duplicate=True), Output(uv.STATUS, "children"),
+                  Input({"type": uv.COMPLETE, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),
+                  prevent_initial_call=True)
+    def complete(clicks, page):
         if not _clicked(clicks):
-            return no_update, no_update, no_update
-        version, message = cb.complete_appointment(_actor(), ctx.triggered_id["id"])
-        return version, message, version
+            return no_update, no_update
+        return cb.complete_appointment(_actor(), ctx.triggered_id["id"], page)
 
-    @app.callback(Output("doctor-cancel-dialog", "is_open"), Output("doctor-cancel-body", "children"),
-                  Output("doctor-cancel-target", "data"), Output("doctor-cancel-reason", "value"),
-                  Output("doctor-cancel-feedback", "children"),
-                  Input({"type": uv.CANCEL, "id": ALL}, "n_clicks"), prevent_initial_call=True)
-    def open_cancel(clicks):
-        if not _clicked(clicks):
-            return no_update, no_update, no_update, no_update, no_update
-        return (*cb.open_cancel(_actor(), ctx.triggered_id["id"]), "", "")
-
-    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
-                  Output("doctor-cancel-reason", "invalid"), Output("doctor-cancel-feedback", "children",
-                                                                   allow_duplicate=True),
-                  Output(uv.STATUS, "children", allow_duplicate=True),
-                  Output(UPCOMING_VERSION, "data", allow_duplicate=True),
-                  Output(VERSION, "data", allow_duplicate=True),
-                  Input("doctor-cancel-confirm", "n_clicks"), State("doctor-cancel-target", "data"),
-                  State("doctor-cancel-reason", "value"), prevent_initial_call=True)
-    def confirm_cancel(_n, target, reason):
-        return cb.confirm_cancel(_actor(), target, reason)
-
-    @app.callback(Output("doctor-cancel-dialog", "is_open", allow_duplicate=True),
-                  Input("doctor-cancel-keep", "n_clicks"), prevent_initial_call=True)
-    def keep(_n):
-        return False
+    @app.callback(output={"open": Output("doctor-cancel-dialog", "is_open"),
+                          "body": Output("doctor-cancel-body", "children"),
+                          "target": Output("doctor-cancel-target", "data"),
+                          "reason": Output("doctor-cancel-reason", "value"),
+                          "invalid": Output("doctor-cancel-reason", "invalid"),
+                          "feedback": Output("doctor-cancel-feedback", "children"),
+                          "status": Output(uv.STATUS, "children", allow_duplicate=True),
+                          "changed": Output(CHANGED, "data", allow_duplicate=True)},
+                  inputs={"cancel": Input({"type": uv.CANCEL, "id": ALL}, "n_clicks"),
+                          "confirm": Input("doctor-cancel-confirm", "n_clicks"),
+                          "keep": Input("doctor-cancel-keep", "n_clicks")},
+                  state={"target": State("doctor-cancel-target", "data"),
+                         "reason": State("doctor-cancel-reason", "value"), "page": State(cv.PAGE, "data")},
+                  prevent_initial_call=True)
+    def cancel_dialog(cancel, confirm, keep, target, reason, page):
+        """The cancel dialog: a Cancel button opens it, Keep closes it, Cancel consultation confirms."""
+        out = dict.fromkeys(("open", "body", "target", "reason", "invalid", "feedback", "status", "changed"),
+                            no_update)
+        if ctx.triggered_id == "doctor-cancel-keep":
+            return {**out, "open": False}
+        if ctx.triggered_id == "doctor-cancel-confirm":
+            closed, invalid, feedback, status, changed = cb.confirm_cancel(_actor(), target, reason)
+            return {**out, "open": closed, "invalid": invalid, "feedback": feedback, "status": status,
+                    "changed": changed}
+        if not _clicked(cancel):
+            return out
+        is_open, body, chosen = cb.open_cancel(_actor(), ctx.triggered_id["id"], page)
+        return {**out, "open": is_open, "body": body, "target": chosen, "reason": "", "invalid": False,
+                "feedback": ""}
 
     # --- quick actions ---
     @app.callback(Output("doctor-schedule", "hidden"), Output("doctor-schedule-toggle", "aria-expanded"),
@@ -429,41 +446,48 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-records-dialog", "is_open"), Output("doctor-records-list", "children"),
                   Output("doctor-record-detail", "children"),
-                  Input("doctor-records-open", "n_clicks"), prevent_initial_call=True)
-    def records(_n):
-        return True, cb.open_records(_actor()), None
+                  Input("doctor-records-open", "n_clicks"), State(cv.PAGE, "data"), prevent_initial_call=True)
+    def records(_n, page):
+        return True, cb.open_records(_actor(), page), None
 
     @app.callback(Output("doctor-record-detail", "children", allow_duplicate=True),
-                  Input({"type": panels.RECORD_OPEN, "id": ALL}, "n_clicks"), prevent_initial_call=True)
-    def record(clicks):
+                  Input({"type": panels.RECORD_OPEN, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),
+                  prevent_initial_call=True)
+    def record(clicks, page):
         if not _clicked(clicks):
             return no_update
-        return cb.open_record(_actor(), ctx.triggered_id["id"])
+        return cb.open_record(_actor(), ctx.triggered_id["id"], page)
 
     @app.callback(Output("doctor-settings-dialog", "is_open"), Output("doctor-settings-tz", "options"),
                   Output("doctor-settings-tz", "value"),
                   Output("doctor-settings-bio", "value"), Output("doctor-settings-philosophy", "value"),
-                  Output("doctor-settings-feedback", "children"), Output("doctor-hours-feedback", "children"),
+                  Output("doctor-settings-feedback", "children"),
                   Input("doctor-settings-open", "n_clicks"), prevent_initial_call=True)
     def open_settings(_n):
-        return (True, panels.zone_options(), *cb.load_settings(_actor()), None, None)
+        return (True, panels.zone_options(), *cb.load_settings(_actor()), None)
 
-    @app.callback(Output("doctor-settings-feedback", "children", allow_duplicate=True),
-                  Output("doctor-tz", "children"), Output(VERSION, "data", allow_duplicate=True),
-                  Input("doctor-settings-save", "n_clicks"), State("doctor-settings-tz", "value"),
-                  State("doctor-settings-bio", "value"), State("doctor-settings-philosophy", "value"),
+    @app.callback(output={"feedback": Output("doctor-settings-feedback", "children", allow_duplicate=True),
+                          "zone_label": Output("doctor-tz", "children"),
+                          "page": Output(cv.PAGE, "data", allow_duplicate=True),
+                          "changed": Output(CHANGED, "data", allow_duplicate=True)},
+                  inputs={"save": Input("doctor-settings-save", "n_clicks")},
+                  state={"tz": State("doctor-settings-tz", "value"), "bio": State("doctor-settings-bio", "value"),
+                         "philosophy": State("doctor-settings-philosophy", "value")},
                   prevent_initial_call=True)
-    def save_settings(_n, tz, bio, philosophy):
+    def save_settings(save, tz, bio, philosophy):
         return cb.save_settings(_actor(), tz, bio, philosophy)
 
     hour_fields = [f"doctor-hours-{key}" for key in WEEKDAYS]
 
-    @app.callback(Output("doctor-hours-feedback", "children", allow_duplicate=True),
-                  Output(VERSION, "data", allow_duplicate=True),
-                  *(Output(f, "value", allow_duplicate=True) for f in hour_fields),
-                  Input("doctor-hours-apply", "n_clicks"), Input("doctor-hours-default", "n_clicks"),
-                  *(State(f, "value") for f in hour_fields), prevent_initial_call=True)
-    def weekly_hours(_save, _default, *days):
+    @app.callback(Output("doctor-hours-feedback", "children"), Output(CHANGED, "data", allow_duplicate=True),
+                  *(Output(f, "value") for f in hour_fields),
+                  Input("doctor-settings-open", "n_clicks"), Input("doctor-hours-apply", "n_clicks"),
+                  Input("doctor-hours-default", "n_clicks"), *(State(f, "value") for f in hour_fields),
+                  prevent_initial_call=True)
+    def weekly_hours(_open, _save, _default, *days):
+        """Weekly hours: read when Settings opens, saved or set back to the default by their buttons."""
+        if ctx.triggered_id == "doctor-settings-open":
+            return None, no_update, *cb.load_weekly_hours(_actor())
         return cb.save_weekly_hours(_actor(), None if ctx.triggered_id == "doctor-hours-default" else list(days))
 
     @app.callback(Output("doctor-cal-enabled", "value"), Output("doctor-cal-schedule", "value"),
@@ -482,11 +506,6 @@ def register_callbacks(app: Dash) -> None:
     def feed_url(_open, _rotate):
         return cb.feed_url(_actor(), rotate=ctx.triggered_id == "doctor-feed-rotate")
 
-    @app.callback(*(Output(f, "value") for f in hour_fields), Input("doctor-settings-open", "n_clicks"),
-                  prevent_initial_call=True)
-    def load_weekly_hours(_n):
-        return cb.load_weekly_hours(_actor())
-
     # --- messages ---
     @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),
                   Input("doctor-messages-open", "n_clicks"), State("doctor-msg-with", "data"),
@@ -496,23 +515,19 @@ def register_callbacks(app: Dash) -> None:
 
     @app.callback(Output("doctor-thread", "children"), Output("doctor-msg-with", "data"),
                   Output("doctor-conversations", "children", allow_duplicate=True),
-                  Output("doctor-messages-open", "children"),
-                  Input({"type": panels.CONVERSATION, "id": ALL}, "n_clicks"), prevent_initial_call=True)
-    def conversation(clicks):
+                  Output("doctor-messages-open", "children", allow_duplicate=True),
+                  Input({"type": panels.CONVERSATION, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),
+                  prevent_initial_call=True)
+    def conversation(clicks, page):
         if not _clicked(clicks):
             return no_update, no_update, no_update, no_update
-        return cb.show_conversation(_actor(), ctx.triggered_id["id"])
+        return cb.show_conversation(_actor(), ctx.triggered_id["id"], page)
 
     @app.callback(Output("doctor-thread", "children", allow_duplicate=True), Output("doctor-msg-body", "value"),
                   Output("doctor-msg-feedback", "children"),
                   Output("doctor-conversations", "children", allow_duplicate=True),
                   Input("doctor-msg-send", "n_clicks"), State("doctor-msg-with", "data"),
-                  State("doctor-msg-body", "value"), prevent_initial_call=True)
-    def send(_n, user_id, body):
-        return cb.send(_actor(), user_id, body)
-
-    @app.callback(Output("doctor-messages-open", "children", allow_duplicate=True),
-                  Input("doctor-refresh", "n_intervals"), prevent_initial_call=True)
-    def unread(_n):
-        return cb.unread_button(_actor())
+                  State("doctor-msg-body", "value"), State(cv.PAGE, "data"), prevent_initial_call=True)
+    def send(_n, user_id, body, page):
+        return cb.send(_actor(), user_id, body, page)
 

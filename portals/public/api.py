@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
 from decimal import Decimal
 
 from flask import request, session
@@ -20,7 +19,7 @@ from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import ChallengeRequired, Unauthenticated
 from core.scheduling.availability import doctor_availability, next_free_slots
-from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
+from portals.api import ApiModel, ErrorEnvelope, api_route, raw_json, to_json
 from portals.auth import SessionUser, current_actor, has_bearer_token
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
@@ -38,7 +37,7 @@ from portals.limits import (
     token_check_needed,
 )
 from portals.public import public
-from portals.schemas import AvailabilityOut, WindowQuery
+from portals.schemas import AvailabilityOut, WindowQuery, availability_wire
 from portals.web.visitor import visitor_id
 
 
@@ -147,8 +146,8 @@ def unified_availability(doctor_id: uuid.UUID):
     Times are ISO 8601 in UTC; each viewer's page shows them in the viewer's own zone."""
     query: WindowQuery = request.context.query
     found = doctor_availability(current_actor(), doctor_id, query.from_, query.to)
-    return to_json(AvailabilityList(doctor_id=doctor_id, doctor_timezone=found.timezone,
-                                    slots=[AvailabilityOut.from_entry(e, UTC) for e in found.slots]))
+    return raw_json({"doctorId": str(doctor_id), "doctorTimezone": found.timezone,
+                     "slots": availability_wire(found.slots)})
 
 
 @api_route(public.get("/api/doctors/next-slots"), query=NextSlotsQuery,
@@ -158,10 +157,7 @@ def doctors_next_slots():
     query: NextSlotsQuery = request.context.query
     found = next_free_slots(current_actor(), query.doctor_ids(), count=query.count,
                             start=query.from_, end=query.to)
-    return to_json(NextSlots(doctors={
-        str(doctor_id): [AvailabilityOut.from_entry(e, UTC) for e in entries]
-        for doctor_id, entries in found.items()
-    }))
+    return raw_json({"doctors": {str(doctor_id): availability_wire(entries) for doctor_id, entries in found.items()}})
 
 
 class SignupRequest(ApiModel):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 
-from core import db, runtime
+from core import clock, db, runtime
 from core.accounts.authentication import authenticate, sign_out_everywhere
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
 from core.errors import Unauthenticated
+from core.scheduling import availability_cache
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import SessionUser, current_actor
@@ -47,12 +49,47 @@ def _template_helpers() -> dict:
             "day_label": day_label, "long_moment": long_moment, "money": money}
 
 
+class HomeGrid:
+    """The home grid for anonymous visitors, kept in each worker for at most `TTL` (issue 21): the
+    batch of ten calendars ran on every visit. It is also dropped as soon as any calendar changes
+    (a booking, a hold, a slot toggled: the availability cache's generation counter in Redis, one
+    GET), so a booked time disappears at once; profile edits show within `TTL`. A signed-in
+    patient's grid is computed afresh (their own holds show), and a start seen here is re-checked
+    when it is held. Off while a test injects sessions (its rolled-back data must not outlive it)
+    unless the test turns it on."""
+
+    TTL = timedelta(seconds=60)
+
+    def __init__(self) -> None:
+        self.enabled_in_tests = False
+        self._kept: tuple[datetime, int, list, dict] | None = None
+
+    def get(self, actor) -> tuple[list, dict]:
+        now = clock.now()
+        cacheable = actor is ANONYMOUS and (self.enabled_in_tests or not db.current().factory_injected)
+        generation = availability_cache.generation() if cacheable else None
+        kept = self._kept
+        if (generation is not None and kept is not None and kept[1] == generation
+                and kept[0] <= now < kept[0] + self.TTL):
+            return kept[2], kept[3]
+        doctors = list_doctors(ANONYMOUS, limit=HOME_GRID)
+        next_slots = next_free_slots(actor, [d.id for d in doctors], count=2) if doctors else {}
+        if generation is not None:
+            self._kept = (now, generation, doctors, next_slots)
+        return doctors, next_slots
+
+    def clear(self) -> None:
+        self._kept = None
+
+
+home_grid = HomeGrid()
+
+
 @public.get("/")
 def home():
-    """The fixed 10-doctor grid with each doctor's next two free times, from one batch query."""
-    doctors = list_doctors(ANONYMOUS, limit=HOME_GRID)
-    actor = current_actor()
-    next_slots = next_free_slots(actor, [d.id for d in doctors], count=2) if doctors else {}
+    """The fixed 10-doctor grid with each doctor's next two free times, from one batch query
+    (for anonymous visitors, at most 60 s old)."""
+    doctors, next_slots = home_grid.get(current_actor())
     return render_template("public/home.html", doctors=doctors, next_slots=next_slots,
                            see_now=walkin_queue.availability())
 

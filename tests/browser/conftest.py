@@ -58,3 +58,17 @@ def login(page: Page):
         return page
 
     return sign_in
+
+
+def pytest_setup_options():
+    """dash[testing]'s `dash_br` (Selenium 4.2, chromedriver from PATH): Debian's Chromium, headless
+    (RECIPES "dash[testing]")."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1024"]:
+        options.add_argument(flag)
+    return options

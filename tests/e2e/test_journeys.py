@@ -81,12 +81,14 @@ def test_a_doctor_turns_a_time_off_and_patients_stop_seeing_it(page: Page, brows
     # A time patients can book: available in this week's grid, at least a day ahead.
     soon = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).isoformat()
     candidates = page.locator('#doctor-cal-table [data-state="available"]').evaluate_all(
-        "(els, soon) => els.filter(e => e.dataset.start > soon).map(e => e.id)", soon)
+        "(els, soon) => els.filter(e => e.dataset.start > soon).map(e => e.dataset.rc)", soon)
     if not candidates:  # late in the week: next week's grid
+        key = page.locator("#doctor-cal-table").get_attribute("data-key")
         page.get_by_role("button", name="Next ›").click()
+        expect(page.locator("#doctor-cal-table")).not_to_have_attribute("data-key", key)
         candidates = page.locator('#doctor-cal-table [data-state="available"]').evaluate_all(
-            "els => els.map(e => e.id)")
-    cell = page.locator(f"#{candidates[2]}")
+            "els => els.map(e => e.dataset.rc)")
+    cell = page.locator(f'#doctor-cal-table [data-rc="{candidates[2]}"]')
     start = datetime.fromisoformat(cell.get_attribute("data-start")).astimezone(ZoneInfo("UTC"))
     hhmm = re.search(r", (\d\d:\d\d), available", cell.get_attribute("aria-label")).group(1)
     profile = page.evaluate("""async () => {

@@ -135,13 +135,13 @@ def test_a_dead_cron_process_is_started_again(redis_url):
 @pytest.fixture
 def unanswered_waitlist_offer(database_url):
     """A doctor, two patients waiting for an earlier time (in this order) and an offer of
-    tomorrow 12:00 to the first, held for them until a minute ago — committed for real."""
+    tomorrow 12:15 (on the engine's rhythm) to the first, held for them until a minute ago — committed for real."""
     from zoneinfo import ZoneInfo
 
     engine = create_engine(database_url)
     tag = uuid.uuid4().hex[:8]
     paris = ZoneInfo("Europe/Paris")
-    start = clock.now().astimezone(paris).replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    start = clock.now().astimezone(paris).replace(hour=12, minute=15, second=0, microsecond=0) + timedelta(days=1)
     now = clock.now()
     with engine.begin() as conn:
         doctor_user = conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)

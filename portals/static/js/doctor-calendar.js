@@ -1,8 +1,16 @@
-/* Doctor calendar (SPEC §4): presses and the keyboard on the Day, Week and Month grids.
+/* Doctor calendar (SPEC §4): draws the Day, Week and Month grids from their data, and owns the
+ * presses and the keyboard.
  *
- * A press on a cell (mouse, Enter or Space) hands {start, state, rc, key} to the Dash store
- * `doctor-cal-press`; the server turns the time on or off and patches that one cell. A press on a
- * Month day hands the day to `doctor-cal-open`, which opens its Day view. Cells marked
+ * Drawing: the server keeps the grid as data in the Dash store `doctor-cal-cells` ({key, view,
+ * cols, rows, cells}, every word already in the page's language); the clientside callback
+ * `doktuCalendar.render` draws it into #doctor-cal-grid. The same grid (same key and shape) is
+ * not drawn again: only the buttons whose entry changed are updated in place, so focus, scroll and
+ * the roving tab stop stay where they are. Another key (a move, another zone, another day) draws
+ * the table afresh.
+ *
+ * Presses: a press on a cell (mouse, Enter or Space) hands {start, state, rc, key} to the store
+ * `doctor-cal-press`; the server turns the time on or off and patches that one entry. A press on
+ * a Month day hands the day to `doctor-cal-open`, which opens its Day view. Cells marked
  * aria-disabled (past, booked, held) do nothing.
  *
  * Keyboard: each grid is one tab stop (roving tabindex); arrow keys move between cells, Home/End to
@@ -12,6 +20,7 @@
   "use strict";
   var CELLS = "[data-rc]";
   var GRID = "table[data-key]";
+  var CONTAINER = "doctor-cal-grid";
 
   function setProps(id, data) {
     var dc = window.dash_clientside;
@@ -19,6 +28,190 @@
       dc.set_props(id, { data: data });
     }
   }
+
+  // --- drawing -----------------------------------------------------------------------------------
+
+  function make(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) {
+      el.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      el.textContent = text;
+    }
+    return el;
+  }
+
+  function hidden(el) {
+    el.setAttribute("aria-hidden", "true");
+    return el;
+  }
+
+  /* A Day/Week cell's button (or a Month day's) set to its entry; `button` is reused when given. */
+  function fillCell(button, entry) {
+    button.className = entry.cls;
+    button.setAttribute("aria-label", entry.label);
+    button.textContent = "";
+    if (entry.day) {  // a Month day
+      button.setAttribute("data-open-day", entry.day);
+      if (entry.today) {
+        button.setAttribute("aria-current", "date");
+      } else {
+        button.removeAttribute("aria-current");
+      }
+      button.appendChild(make("span", "dk-cal-month-day__number", entry.number));
+      if (entry.open) {
+        button.appendChild(make("span", "dk-cal-count dk-cal-count--open", entry.open));
+      }
+      button.appendChild(make("span", "dk-cal-count dk-cal-count--booked", entry.booked));
+      return button;
+    }
+    button.setAttribute("data-start", entry.start);
+    button.setAttribute("data-state", entry.state);
+    button.setAttribute("aria-disabled", entry.pressable ? "false" : "true");
+    if (entry.name) {
+      button.appendChild(make("span", "dk-cal-cell__name", entry.name));
+    }
+    if (entry.tip) {
+      // Shown on hover and keyboard focus (CSS); the button's label already says it to screen readers.
+      button.appendChild(hidden(make("span", "dk-cal-tip", entry.tip)));
+    }
+    if (entry.now) {
+      var line = hidden(make("span", "dk-cal-now"));
+      line.style.top = entry.now;  // CSSOM, not a style attribute: allowed by the page's CSP
+      button.appendChild(line);
+    }
+    return button;
+  }
+
+  function cellTd(entry, row, col) {
+    if (entry.gap) {
+      var gap = make("td", "dk-cal-gap");
+      gap.appendChild(hidden(make("span", null, "–")));
+      gap.appendChild(make("span", "visually-hidden", entry.gap));
+      return gap;
+    }
+    var td = make("td", entry.day ? null : "dk-cal-slot");
+    var button = make("button");
+    button.type = "button";
+    button.setAttribute("data-rc", row + "," + col);
+    td.appendChild(fillCell(button, entry));
+    return td;
+  }
+
+  function dayHeader(col, view) {
+    var th = make("th", "dk-cal-day" + (col.weekend ? " is-weekend" : "") + (col.today ? " is-today" : ""));
+    th.scope = "col";
+    if (col.today) {
+      th.setAttribute("aria-current", "date");
+    }
+    if (view === "day" || !col.short) {
+      th.textContent = col.label;
+    } else {
+      th.appendChild(document.createTextNode(col.short[0]));
+      th.appendChild(document.createElement("br"));
+      th.appendChild(document.createTextNode(col.short[1]));
+    }
+    return th;
+  }
+
+  function weekdayHeader(col) {
+    var th = make("th");
+    th.scope = "col";
+    th.appendChild(hidden(make("span", null, col.short)));
+    th.appendChild(make("span", "visually-hidden", col.label));
+    return th;
+  }
+
+  function rowHeader(row, again) {
+    var th = make("th", null, row.time);
+    th.scope = "row";
+    if (row.again) {
+      th.appendChild(make("span", "dk-cal-again", again));
+    }
+    return th;
+  }
+
+  function buildTable(data) {
+    var columns = data.cols.length;
+    var table = make("table", "dk-cal dk-cal--" + data.view);
+    table.id = "doctor-cal-table";
+    table.setAttribute("role", "grid");
+    table.setAttribute("aria-labelledby", "doctor-cal-title");
+    table.setAttribute("aria-describedby", "doctor-cal-help");
+    table.setAttribute("data-key", data.key);
+    var head = make("tr");
+    var body = make("tbody");
+    if (data.view === "month") {
+      data.cols.forEach(function (col) { head.appendChild(weekdayHeader(col)); });
+    } else {
+      var corner = make("th", "dk-cal-corner");
+      corner.scope = "col";
+      corner.appendChild(make("span", "visually-hidden", data.corner));
+      head.appendChild(corner);
+      data.cols.forEach(function (col) { head.appendChild(dayHeader(col, data.view)); });
+    }
+    var rows = data.cells.length / columns;
+    for (var r = 0; r < rows; r++) {
+      var tr = make("tr");
+      if (data.rows) {
+        tr.appendChild(rowHeader(data.rows[r], data.again));
+      }
+      for (var c = 0; c < columns; c++) {
+        tr.appendChild(cellTd(data.cells[r * columns + c], r, c));
+      }
+      body.appendChild(tr);
+    }
+    var thead = make("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    table.appendChild(body);
+    return table;
+  }
+
+  function sameShape(a, b) {
+    return a && b && a.key === b.key && a.cells.length === b.cells.length && a.cols.length === b.cols.length;
+  }
+
+  /* Only the entries that changed since the last drawing: their buttons are updated in place. */
+  function update(table, before, data) {
+    var columns = data.cols.length;
+    for (var i = 0; i < data.cells.length; i++) {
+      var entry = data.cells[i];
+      if (JSON.stringify(entry) === JSON.stringify(before.cells[i])) {
+        continue;
+      }
+      var rc = Math.floor(i / columns) + "," + (i % columns);
+      var button = table.querySelector('[data-rc="' + rc + '"]');
+      if (button && !entry.gap) {
+        fillCell(button, entry);
+      } else {
+        return false;  // a gap became a time or back: draw afresh
+      }
+    }
+    return true;
+  }
+
+  var drawn = null;  // the data last drawn
+
+  function render(data) {
+    var box = document.getElementById(CONTAINER);
+    if (!box || !data || !data.cells) {
+      return;
+    }
+    var table = box.querySelector(GRID);
+    if (!(table && sameShape(drawn, data) && update(table, drawn, data))) {
+      box.textContent = "";
+      box.appendChild(buildTable(data));
+    }
+    drawn = data;
+    normalise();
+  }
+
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.doktuCalendar = { render: render };
+
+  // --- keyboard and presses ----------------------------------------------------------------------
 
   function position(cell) {
     var rc = (cell.getAttribute("data-rc") || "").split(",");
@@ -55,7 +248,7 @@
     }
   }
 
-  /* Once per rendered grid: scroll its box to "now" (or the first open time), not to midnight. */
+  /* Once per drawn grid: scroll its box to "now" (or the first open time), not to midnight. */
   function scrollIntoPlace(grid) {
     var key = grid.getAttribute("data-key");
     var box = grid.parentElement;
@@ -149,15 +342,4 @@
       makeCurrent(grid, cell);
     }
   });
-
-  var pending = false;
-  new MutationObserver(function () {
-    if (!pending) {
-      pending = true;
-      window.requestAnimationFrame(function () {
-        pending = false;
-        normalise();
-      });
-    }
-  }).observe(document.documentElement, { childList: true, subtree: true });
 })();

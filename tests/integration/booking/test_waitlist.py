@@ -65,16 +65,16 @@ def appointment(appointment_id) -> Appointment:
 def test_a_cancellation_offers_the_time_to_the_booked_waiter_who_moves_there_for_free(
         doctor, make_user, admin, clock_at):
     waiter, theirs = booked(make_user, doctor, paris(3, 18))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
     entry = waitlist.join_waitlist(waiter.actor, doctor.doctor.id, date(2026, 3, 10))
     assert entry.booking_start == paris(3, 18) and entry.offer is None
 
     changes.cancel(admin.actor, freed, reason="Doctor unwell")  # owes the offer; runs after the commit
 
     offer, = offers()
-    assert (offer.user_id, offer.start_at, offer.status) == (waiter.user.id, paris(3, 11), "offered")
+    assert (offer.user_id, offer.start_at, offer.status) == (waiter.user.id, paris(3, 10, 45), "offered")
     assert offer.expires_at == clock.now() + timedelta(minutes=15)
-    held = slot_holder(doctor, paris(3, 11))
+    held = slot_holder(doctor, paris(3, 10, 45))
     assert held.locked_by == waiter.user.id and held.locked_until == offer.expires_at  # the hold of SPEC §3
     with unit_of_work(SYSTEM) as uow:
         email = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"waitlist-offer:{offer.id}:email"))
@@ -84,18 +84,18 @@ def test_a_cancellation_offers_the_time_to_the_booked_waiter_who_moves_there_for
 
     answer = waitlist.accept_offer(waiter.actor, offer.id)
 
-    assert (answer.outcome, answer.appointment_id, answer.start) == ("moved", theirs, paris(3, 11))
+    assert (answer.outcome, answer.appointment_id, answer.start) == ("moved", theirs, paris(3, 10, 45))
     moved = appointment(theirs)
-    assert (moved.start_at, moved.status, moved.reschedule_count) == (paris(3, 11), "confirmed", 0)
+    assert (moved.start_at, moved.status, moved.reschedule_count) == (paris(3, 10, 45), "confirmed", 0)
     assert patient_overview(waiter.actor).month_reschedules == 0  # free: not towards the monthly cap
     history = changes.history(waiter.actor, theirs)
     assert history[-1].action == "reschedule" and history[-1].after["viaWaitlist"] is True
     assert offers()[0].status == "accepted" and waitlist.my_waitlist(waiter.actor) == []
-    assert slot_holder(doctor, paris(3, 11)).locked_by is None  # booked now, the hold given back
+    assert slot_holder(doctor, paris(3, 10, 45)).locked_by is None  # booked now, the hold given back
 
 
 def test_only_earlier_times_are_offered_to_a_booked_waiter(doctor, make_user, admin, clock_at):
-    waiter, _ = booked(make_user, doctor, paris(3, 11))
+    waiter, _ = booked(make_user, doctor, paris(3, 10, 45))
     _other, later = booked(make_user, doctor, paris(3, 18))
     waitlist.join_waitlist(waiter.actor, doctor.doctor.id, date(2026, 3, 10))
     changes.cancel(admin.actor, later, reason="Moved abroad")
@@ -108,7 +108,7 @@ def test_a_declined_offer_goes_to_the_next_waiter_and_an_unanswered_one_expires(
     waitlist.join_waitlist(first.actor, doctor.doctor.id, date(2026, 3, 5))
     clock_at(clock.now() + timedelta(seconds=1))  # asked a second later: second in line
     waitlist.join_waitlist(second.actor, doctor.doctor.id, date(2026, 3, 5))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
     changes.cancel(admin.actor, freed, reason="Family matter")
     offered_first, = offers(status="offered")
     assert offered_first.user_id == first.user.id
@@ -116,8 +116,8 @@ def test_a_declined_offer_goes_to_the_next_waiter_and_an_unanswered_one_expires(
     waitlist.decline_offer(first.actor, offered_first.id)
 
     to_second, = offers(status="offered")
-    assert to_second.user_id == second.user.id and to_second.start_at == paris(3, 11)
-    assert slot_holder(doctor, paris(3, 11)).locked_by == second.user.id
+    assert to_second.user_id == second.user.id and to_second.start_at == paris(3, 10, 45)
+    assert slot_holder(doctor, paris(3, 10, 45)).locked_by == second.user.id
     with pytest.raises(InvalidTransition):
         waitlist.accept_offer(first.actor, offered_first.id)  # declined is final
 
@@ -125,7 +125,7 @@ def test_a_declined_offer_goes_to_the_next_waiter_and_an_unanswered_one_expires(
     assert waitlist.sweep_waitlist()["offersExpired"] == 1
 
     assert {o.status for o in offers()} == {"declined", "expired"}  # nobody left: no third offer
-    assert slot_holder(doctor, paris(3, 11)).locked_by is None
+    assert slot_holder(doctor, paris(3, 10, 45)).locked_by is None
     with pytest.raises(InvalidTransition):
         waitlist.accept_offer(second.actor, to_second.id)
 
@@ -149,12 +149,12 @@ def test_an_expired_hold_frees_its_time_for_the_waitlist(doctor, onboarded, cloc
     from core.booking.pending import create_pending
 
     holder, waiter = onboarded(), onboarded()
-    create_pending(holder.actor, doctor.doctor.id, paris(3, 11))
+    create_pending(holder.actor, doctor.doctor.id, paris(3, 10, 45))
     waitlist.join_waitlist(waiter.actor, doctor.doctor.id, date(2026, 3, 3))
     clock_at(clock.now() + timedelta(minutes=16))
     unlock_stale_slots()
     offer, = offers()
-    assert (offer.user_id, offer.start_at) == (waiter.user.id, paris(3, 11))
+    assert (offer.user_id, offer.start_at) == (waiter.user.id, paris(3, 10, 45))
 
 
 def test_a_start_too_close_to_now_is_not_offered(doctor, make_user, onboarded, admin, add_slots, clock_at):
@@ -183,16 +183,16 @@ def test_offering_the_same_start_again_does_nothing(doctor, make_user, onboarded
     first, second = onboarded(), onboarded()
     for patient in (first, second):
         waitlist.join_waitlist(patient.actor, doctor.doctor.id, date(2026, 3, 5))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
     changes.cancel(admin.actor, freed, reason="Sick")
-    assert waitlist.offer_freed_start(str(doctor.doctor.id), paris(3, 11).isoformat()) == "already_offered"
+    assert waitlist.offer_freed_start(str(doctor.doctor.id), paris(3, 10, 45).isoformat()) == "already_offered"
     assert len(offers()) == 1
 
 
 def test_offers_are_owed_so_nothing_is_lost_when_the_dispatch_fails(doctor, make_user, onboarded, admin, clock_at):
     waiter = onboarded()
     waitlist.join_waitlist(waiter.actor, doctor.doctor.id, date(2026, 3, 5))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
 
     def redis_down(*_args):
         raise ConnectionError("Redis is down")
@@ -219,7 +219,7 @@ def test_leaving_the_waitlist_lapses_the_offer_and_passes_it_on(doctor, make_use
     entry = waitlist.join_waitlist(first.actor, doctor.doctor.id, date(2026, 3, 5))
     clock_at(clock.now() + timedelta(seconds=1))  # asked a second later: second in line
     waitlist.join_waitlist(second.actor, doctor.doctor.id, date(2026, 3, 5))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
     changes.cancel(admin.actor, freed, reason="Sick")
     waitlist.leave_waitlist(first.actor, entry.id)
     assert {(o.user_id, o.status) for o in offers()} == {(first.user.id, "lapsed"), (second.user.id, "offered")}
@@ -248,7 +248,7 @@ def test_asking_again_changes_the_date_and_bad_dates_are_refused(doctor, onboard
 def test_patients_never_see_each_others_entries_or_offers(doctor, make_user, onboarded, admin, clock_at):
     first, second = onboarded(), onboarded()
     waitlist.join_waitlist(first.actor, doctor.doctor.id, date(2026, 3, 5))
-    _other, freed = booked(make_user, doctor, paris(3, 11))
+    _other, freed = booked(make_user, doctor, paris(3, 10, 45))
     changes.cancel(admin.actor, freed, reason="Sick")
     offer, = offers()
     with unit_of_work(second.actor) as uow:

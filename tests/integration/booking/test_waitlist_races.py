@@ -47,9 +47,10 @@ def clinic(committed_clinic):
     owner.dispose()
 
 
-def tomorrow_at(hour: int) -> datetime:
+def tomorrow_at(hour: int, minute: int = 0) -> datetime:
+    """Starts on the engine's rhythm of a free template day (10:00, then every 45 minutes)."""
     day = clock.now().astimezone(PARIS).date() + timedelta(days=1)
-    return datetime.combine(day, time(hour), PARIS)
+    return datetime.combine(day, time(hour, minute), PARIS)
 
 
 def race(calls) -> list:
@@ -99,7 +100,7 @@ def live_offers(doctor_id) -> list:
 def test_the_same_start_freed_by_several_runs_at_once_is_offered_once(clinic, round_):
     clinic = clinic(patients=4)
     _doctor, _ = setup(clinic, [], waiters=4)
-    start = tomorrow_at(12)
+    start = tomorrow_at(12, 15)
     # The fast path, the owed sweep, a retry, another free of the same start: all at once.
     results = race([lambda: waitlist.offer_freed_start(str(clinic.doctor_id), start.isoformat())] * 6)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -111,7 +112,7 @@ def test_the_same_start_freed_by_several_runs_at_once_is_offered_once(clinic, ro
 
 def test_concurrent_cancellations_give_one_offer_per_freed_start_and_one_per_waiter(clinic):
     clinic = clinic(patients=6)
-    starts = [tomorrow_at(11), tomorrow_at(13), tomorrow_at(15)]
+    starts = [tomorrow_at(10, 45), tomorrow_at(13), tomorrow_at(15, 15)]
     doctor, booked = setup(clinic, starts, waiters=3)
     results = race([lambda a=a: changes.cancel(doctor, a, reason="Unwell") for a in booked])
     assert not [r for r in results if isinstance(r, Exception)], results

@@ -93,9 +93,32 @@ def test_a_refused_press_in_the_portal_resyncs_the_cell(doctor, book):
     book(doctor.doctor.id, paris(3, 15))
     key = "week:2026-03-02:Europe/Paris:2026-03-02"
     press = {"start": paris(3, 15).isoformat(), "state": "available", "rc": "30,1", "key": key}
-    _, message, updates = cb.press_cell(doctor.actor, press, key)
-    assert message == "This time is booked: cancel the appointment instead."
-    assert updates[0][0] == "doctor-cell-30-1" and updates[0][1]["data-state"] == "booked-inert"
+    out = cb.press_cell(doctor.actor, press, {"zone": "Europe/Paris", "key": key})
+    assert out["status"] == "This time is booked: cancel the appointment instead."
+    [operation] = out["cells"].to_plotly_json()["operations"]
+    assert operation["location"] == ["cells", 30 * 7 + 1] and operation["params"]["value"]["state"] == "booked-inert"
+
+
+def test_a_press_is_one_transaction_and_a_refused_one_too(doctor, book, monkeypatch):
+    """Issue 22: the write and the cell read back share one unit of work (the refusal rolls back a
+    savepoint only, so the read still happens in the same transaction)."""
+    opened = []
+    real = doctor_calendar.unit_of_work
+
+    def counting(actor, **kwargs):
+        opened.append(actor)
+        return real(actor, **kwargs)
+
+    monkeypatch.setattr(doctor_calendar, "unit_of_work", counting)
+    monkeypatch.setattr(doctor_slots, "unit_of_work", counting)
+    done = doctor_calendar.press_cell(doctor.actor, paris(3, 14), turn_on=False)
+    assert done.refused is None and done.cell.state == "unavailable" and len(opened) == 1
+    book(doctor.doctor.id, paris(3, 15))
+    refused = doctor_calendar.press_cell(doctor.actor, paris(3, 15), turn_on=False)
+    assert isinstance(refused.refused, SlotConflict) and refused.cell.state == "booked" and len(opened) == 2
+    past = doctor_calendar.press_cell(doctor.actor, paris(2, 7), turn_on=True)
+    assert isinstance(past.refused, TimeWindow) and past.cell.past and len(opened) == 3
+    assert cell(doctor, paris(3, 14)).state == "unavailable"  # the change was committed
 
 
 def test_a_whole_day_off_until_midnight_then_a_range_back_on(client, doctor):
@@ -164,7 +187,7 @@ def test_settings_change_the_time_zone_and_profile_texts_audited(doctor):
             AuditEvent.action == "doctor.settings_updated", AuditEvent.actor_id == doctor.user.id)) == 1
 
 
-def test_the_dash_press_endpoint_updates_one_button_and_is_guarded(client, doctor, login, make_user):
+def test_the_dash_press_endpoint_patches_one_entry_and_is_guarded(client, doctor, login, make_user):
     key = "week:2026-03-02:Europe/Paris:2026-03-02"
     login(doctor.email)
     client.get("/doctor/")
@@ -175,18 +198,41 @@ def test_the_dash_press_endpoint_updates_one_button_and_is_guarded(client, docto
         {"id": o.split(".")[0], "property": o.split(".")[1]} for o in press["output"].strip(".").split("...")],
         "inputs": [{"id": "doctor-cal-press", "property": "data",
                     "value": {"start": paris(3, 14).isoformat(), "state": "available", "rc": "28,1", "key": key}}],
-        "state": [{"id": "doctor-cal-key", "property": "data", "value": key}],
+        "state": [{"id": "doctor-page", "property": "data", "value": {"zone": "Europe/Paris", "key": key}}],
         "changedPropIds": ["doctor-cal-press.data"]}
     assert client.post("/doctor/_dash-update-component", json=body).status_code == 400  # no CSRF header
     answer = client.post("/doctor/_dash-update-component", json=body, headers={"X-CSRFToken": token})
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    data = json.loads(answer.get_data(as_text=True))
-    assert list(data["sideUpdate"]) == ["doctor-cell-28-1"]
-    assert data["sideUpdate"]["doctor-cell-28-1"]["aria-label"] == \
-        "Tuesday 3 March, 14:00, unavailable — press to turn on"
-    assert data["response"]["doctor-cal-status"]["children"] == "Tuesday 3 March, 14:00 is now unavailable."
+    data = json.loads(answer.get_data(as_text=True))["response"]
+    [operation] = data["doctor-cal-cells"]["data"]["operations"]
+    assert operation["location"] == ["cells", 28 * 7 + 1]
+    assert operation["params"]["value"]["label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
+    assert data["doctor-cal-status"]["children"] == "Tuesday 3 March, 14:00 is now unavailable."
 
     client.delete_cookie("doktu_session")
     login(make_user("patient").email)
     refused = client.post("/doctor/_dash-update-component", json=body, headers={"X-CSRFToken": token})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "ERR_FORBIDDEN"
+
+
+@pytest.mark.parametrize(("accept", "title", "label", "month"), [
+    ("fr-FR", "Semaine du 2 mars au 8 mars 2026", "mardi 3 mars, 14:30, disponible — appuyez pour désactiver",
+     "mardi 3 mars : 20 horaires réservables par les patients, 1 réservé — appuyez pour ouvrir le jour"),
+    ("de-DE", "Woche vom 2. März bis 8. März 2026",
+     "Dienstag, 3. März, 14:30, verfügbar — drücken zum Ausschalten",
+     "Dienstag, 3. März: 20 Zeiten für Patienten buchbar, 1 gebucht — drücken, um den Tag zu öffnen"),
+])
+def test_the_calendar_speaks_the_page_language(app, accept, title, label, month):
+    """SPEC §20: the grid's words are made on the server, in the request's language."""
+    from core.scheduling.doctor_calendar import CalendarView, DaySummary, day_cells
+    from portals.doctor import calendar_view as cv
+
+    now = paris(2, 8)
+    days = [date(2026, 3, 2) + timedelta(days=i) for i in range(7)]
+    view = CalendarView("Europe/Paris", True, now,
+                        [day_cells(PARIS, d, slots=[], booked=[], busy=[], now=now) for d in days])
+    with app.test_request_context("/doctor/", headers={"Accept-Language": accept}):
+        data = cv.grid_data("week", view, "k", date(2026, 3, 2))
+        assert cv.view_title("week", date(2026, 3, 2)) == title
+        assert data["cells"][29 * 7 + 1]["label"] == label  # 14:30: an offered start
+        assert cv.month_label(DaySummary(date(2026, 3, 3), 20, 1, False)) == month

@@ -120,7 +120,7 @@ def test_cancel_from_the_portal_needs_a_reason_and_refunds_as_stated(doctor, pat
     still_open, invalid, _feedback, *_ = cb.confirm_cancel(doctor.actor, target, "")
     assert still_open and invalid and status_of(appointment_id) == "confirmed"
 
-    closed, _, _, message, _, _ = cb.confirm_cancel(doctor.actor, target, "I have a fever.")
+    closed, _, _, message, _ = cb.confirm_cancel(doctor.actor, target, "I have a fever.")
     assert not closed and message == f"Cancelled. {stated}"
     with unit_of_work(SYSTEM) as uow:
         row = uow.session.get(Appointment, appointment_id)

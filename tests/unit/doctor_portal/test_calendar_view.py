@@ -43,73 +43,90 @@ def test_booked_label_names_the_patient_and_the_way_out():
     cell = cell_at(view, 3, 14)
     assert cv.cell_label(cell) == ("Tuesday 3 March, 14:00, booked by Noor Haddad (confirmed) — "
                                    "cancel the appointment to free this time")
-    props = cv.cell_props(cell)
-    assert props["aria-disabled"] == "true" and props["data-state"] == "booked-inert"
-    tip = [c["props"] for c in props["children"] if c["props"].get("className") == "dk-cal-tip"]
-    assert tip == [{"children": "Noor Haddad · confirmed", "className": "dk-cal-tip", "aria-hidden": "true"}]
+    data = cv.cell_data(cell)
+    assert data["pressable"] is False and data["state"] == "booked-inert"
+    assert (data["name"], data["tip"]) == ("Noor Haddad", "Noor Haddad · confirmed")
 
 
 def test_pressable_cells_carry_what_the_script_needs():
-    button = cv.cell_button(cell_at(week(), 3, 14), 28, 1)
-    assert (button["type"], button["namespace"]) == ("Button", "dash_html_components")
-    data = button["props"]
-    assert data["id"] == "doctor-cell-28-1"
-    assert data["data-rc"] == "28,1" and data["data-state"] == "available" and data["aria-disabled"] == "false"
-    assert datetime.fromisoformat(data["data-start"]) == datetime(2026, 3, 3, 14, tzinfo=PARIS)
-    assert data["type"] == "button" and data["disable_n_clicks"] is True
+    data = cv.cell_data(cell_at(week(), 3, 14, 30))  # an offered start (the 45-minute rhythm from 10:00)
+    assert data == {"start": datetime(2026, 3, 3, 14, 30, tzinfo=PARIS).astimezone(UTC).isoformat(),
+                    "state": "available", "pressable": True, "cls": "dk-cal-cell dk-cal-cell--available",
+                    "label": "Tuesday 3 March, 14:30, available — press to turn off"}
+    assert datetime.fromisoformat(data["start"]) == datetime(2026, 3, 3, 14, 30, tzinfo=PARIS)
 
 
-def test_week_grid_is_a_labelled_grid_with_one_row_per_half_hour():
-    children, sigs = cv.render_grid("week", week(), "week:key", date(2026, 3, 2))
-    table = children[0].to_plotly_json()["props"]
-    assert table["role"] == "grid" and table["aria-labelledby"] == "doctor-cal-title"
-    assert table["data-key"] == "week:key"
-    body = table["children"][1].children
-    assert len(body) == 48 and len(sigs) == 48 * 7
-    first_row = body[0]["props"]["children"]
-    assert first_row[0]["props"] == {"children": "00:00", "scope": "row"} and len(first_row) == 8
+def test_week_grid_is_data_with_one_row_per_half_hour():
+    data = cv.grid_data("week", week(), "week:key", date(2026, 3, 2))
+    assert data["key"] == "week:key" and data["view"] == "week"
+    assert len(data["rows"]) == 48 and len(data["cells"]) == 48 * 7 and data["rows"][0] == {"time": "00:00"}
+    assert data["cols"][0] == {"label": "Monday 2 March", "weekend": False, "today": True, "short": ["Mon", "2 Mar"]}
+    assert data["cols"][5]["weekend"] and not data["cols"][1]["today"]
+    assert data["cells"][29 * 7 + 1]["label"] == "Tuesday 3 March, 14:30, available — press to turn off"
 
 
 def test_spring_forward_week_shows_a_gap_not_a_button():
     view = week(monday=date(2026, 3, 23), now=datetime(2026, 3, 20, tzinfo=PARIS))
     rows = dict(cv.grid_rows(view.days))
     assert rows["02:00"][6] is None  # Sunday 29 March has no 02:00
-    _children, sigs = cv.render_grid("week", view, "k", date(2026, 3, 20))
-    assert sigs.count("-") == 2
+    data = cv.grid_data("week", view, "k", date(2026, 3, 20))
+    gaps = [entry["gap"] for entry in data["cells"] if "gap" in entry]
+    assert gaps == ["No 02:00 on Sunday 29 March: the clocks go forward",
+                    "No 02:30 on Sunday 29 March: the clocks go forward"]
 
 
-def test_a_changed_cell_becomes_one_set_props_and_a_signature_patch():
-    before = week()
-    _, sigs = cv.render_grid("week", before, "k", date(2026, 3, 2))
+def test_fall_back_rows_say_again():
+    view = week(monday=date(2026, 10, 19), now=datetime(2026, 10, 20, tzinfo=PARIS))
+    data = cv.grid_data("week", view, "k", date(2026, 10, 20))
+    assert {"time": "02:00", "again": True} in data["rows"] and len(data["rows"]) == 50
+
+
+def test_a_changed_cell_becomes_a_patch_of_that_entry_only():
+    before = cv.grid_data("week", week(), "k", date(2026, 3, 2))
+    sums = cv.digests(before)
     turned_off = datetime(2026, 3, 3, 14, tzinfo=PARIS)
-    after = week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True, False)])
-    changed = cv.diff_cells(after, sigs)
+    after = cv.grid_data("week", week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True,
+                                                      False)]), "k", date(2026, 3, 2))
+    changed = cv.changed_entries(after, sums)
     # 14:00 itself, and 13:30 whose 13:45 start would now overlap the closed time (no longer offered)
-    assert [(r, c, x.state, x.not_offered is None) for r, c, x in changed] == [
-        (27, 1, "available", False), (28, 1, "unavailable", True)]
-    updates, sig_patch = cv.cell_updates(changed, 7)
-    assert updates[1][0] == "doctor-cell-28-1"
-    assert updates[1][1]["aria-label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
-    assert isinstance(sig_patch, Patch)
-    assert sig_patch.to_plotly_json()["operations"] == [
-        {"operation": "Assign", "location": [r * 7 + 1], "params": {"value": cv.cell_signature(x)}}
-        for r, _, x in changed]
+    assert changed == [27 * 7 + 1, 28 * 7 + 1]
+    assert after["cells"][27 * 7 + 1]["state"] == "available" and "is-not-offered" in after["cells"][27 * 7 + 1]["cls"]
+    cells, sum_patch = cv.entry_patches({i: after["cells"][i] for i in changed})
+    assert isinstance(cells, Patch) and isinstance(sum_patch, Patch)
+    assert cells.to_plotly_json()["operations"] == [
+        {"operation": "Assign", "location": ["cells", i], "params": {"value": after["cells"][i]}} for i in changed]
+    assert after["cells"][28 * 7 + 1]["label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
+    assert sum_patch.to_plotly_json()["operations"] == [
+        {"operation": "Assign", "location": [i], "params": {"value": cv.digest(after["cells"][i])}} for i in changed]
 
 
 def test_nothing_changed_means_nothing_sent():
-    view = week()
-    _, sigs = cv.render_grid("week", view, "k", date(2026, 3, 2))
-    assert cv.diff_cells(view, sigs) == []
-    assert cv.diff_cells(view, sigs[:-1]) is None  # another shape: render anew
+    data = cv.grid_data("week", week(), "k", date(2026, 3, 2))
+    sums = cv.digests(data)
+    assert cv.changed_entries(data, sums) == []
+    assert cv.changed_entries(data, sums[:-1]) is None  # another shape: render anew
+    assert cv.changed_entries(data, None) is None
 
 
 def test_the_now_line_moves_within_its_cell():
     now = datetime(2026, 3, 2, 14, 15, tzinfo=PARIS)
-    cell = cell_at(week(now=now), 2, 14)
-    line = next(c["props"] for c in cv.cell_children(cell) if c["props"].get("className") == "dk-cal-now")
-    assert line["style"] == {"top": "50.0%"}
-    later = cell_at(week(now=now + timedelta(minutes=6)), 2, 14)
-    assert cv.cell_signature(later) != cv.cell_signature(cell)
+    cell = cv.cell_data(cell_at(week(now=now), 2, 14))
+    assert cell["now"] == "50.0%" and "is-now" in cell["cls"]
+    later = cv.cell_data(cell_at(week(now=now + timedelta(minutes=6)), 2, 14))
+    assert cv.digest(later) != cv.digest(cell)
+    same_minute = cv.cell_data(cell_at(week(now=now + timedelta(seconds=20)), 2, 14))
+    assert cv.digest(same_minute) == cv.digest(cell)  # the 30 s refresh does not resend an unmoved line
+
+
+def test_a_press_names_its_entry():
+    assert cv.cell_index("28,1", 7) == 28 * 7 + 1
+    assert cv.cell_index("3,0", 1) == 3
+    for bad in ("28,7", "-1,0", "99,0", "x", None):
+        try:
+            cv.cell_index(bad, 7)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} named an entry")
 
 
 def test_navigation_moves_by_day_week_and_month():
@@ -124,13 +141,16 @@ def test_navigation_moves_by_day_week_and_month():
 
 def test_month_day_buttons_open_the_day():
     summaries = [DaySummary(date(2026, 2, 23) + timedelta(days=i), 20, 1, i < 7) for i in range(35)]
-    table = cv.render_month(date(2026, 3, 1), summaries, "month:k", date(2026, 3, 2))[0]
-    first_week = table.children[1].children[0].children
-    button = first_week[0].children.to_plotly_json()["props"]
-    assert button["data-open-day"] == "2026-02-23"
-    assert button["aria-label"] == "Monday 23 February: past, 1 booked — press to open the day"
-    later = table.children[1].children[1].children[1].children.to_plotly_json()["props"]
-    assert later["aria-label"] == "Tuesday 3 March: 20 times patients can book, 1 booked — press to open the day"
+    data = cv.month_data(date(2026, 3, 1), summaries, "month:k", date(2026, 3, 2))
+    assert data["cols"][0] == {"short": "Mon", "label": "Monday"} and len(data["cells"]) == 35
+    first = data["cells"][0]
+    assert first["day"] == "2026-02-23" and "open" not in first
+    assert first["label"] == "Monday 23 February: past, 1 booked — press to open the day"
+    assert "is-outside" in first["cls"] and "is-past" in first["cls"]
+    later = data["cells"][8]
+    assert later["label"] == "Tuesday 3 March: 20 times patients can book, 1 booked — press to open the day"
+    assert (later["open"], later["booked"]) == ("20 bookable", "1 booked")
+    assert data["cells"][7]["today"] and "is-today" in data["cells"][7]["cls"]
 
 
 def test_zone_label_follows_daylight_saving():

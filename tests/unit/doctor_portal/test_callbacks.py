@@ -45,79 +45,100 @@ def press(state="available", key=KEY, start=TUESDAY_2PM):
     return {"start": start.isoformat(), "state": state, "rc": "28,1", "key": key, "n": 1}
 
 
-def test_pressing_a_green_cell_turns_it_off_and_updates_only_that_button(monkeypatch):
+PAGE = {"zone": "Europe/Paris", "key": KEY}
+
+
+def pressed(cell, refused=None):
+    return doctor_calendar.Pressed(cell, refused)
+
+
+def test_pressing_a_green_cell_turns_it_off_and_patches_only_that_entry(monkeypatch):
     calls = []
 
-    def toggle(actor, start, *, turn_on):
+    def press_cell(actor, start, *, turn_on):
         calls.append((actor, start, turn_on))
-        return cv.locate(week([off_at(start)]), start)[2]
+        return pressed(cv.locate(week([off_at(start)]), start)[2])
 
-    monkeypatch.setattr(doctor_calendar, "toggle_cell", toggle)
-    sigs, message, updates = cb.press_cell(DOCTOR, press("available"), KEY)
+    monkeypatch.setattr(doctor_calendar, "press_cell", press_cell)
+    out = cb.press_cell(DOCTOR, press("available"), PAGE)
 
     assert calls == [(DOCTOR, TUESDAY_2PM, False)]
-    assert message == "Tuesday 3 March, 14:00 is now unavailable."
-    assert [u[0] for u in updates] == ["doctor-cell-28-1"]
-    assert updates[0][1]["data-state"] == "unavailable"
-    assert isinstance(sigs, Patch)
+    assert out["status"] == "Tuesday 3 March, 14:00 is now unavailable."
+    operations = out["cells"].to_plotly_json()["operations"]
+    assert [op["location"] for op in operations] == [["cells", 28 * 7 + 1]]
+    assert operations[0]["params"]["value"]["state"] == "unavailable"
+    assert out["digests"].to_plotly_json()["operations"][0]["location"] == [28 * 7 + 1]
 
 
 def test_pressing_a_white_cell_turns_it_on(monkeypatch):
     seen = {}
 
-    def toggle(actor, start, *, turn_on):
+    def press_cell(actor, start, *, turn_on):
         seen["on"] = turn_on
-        return cv.locate(week(), start)[2]
+        return pressed(cv.locate(week(), start)[2])
 
-    monkeypatch.setattr(doctor_calendar, "toggle_cell", toggle)
-    _, message, _ = cb.press_cell(DOCTOR, press("unavailable"), KEY)
+    monkeypatch.setattr(doctor_calendar, "press_cell", press_cell)
+    out = cb.press_cell(DOCTOR, press("unavailable"), PAGE)
     # 14:00 and 14:15 lie between the offered 13:45 and 14:30 (the 45-minute rhythm)
-    assert seen["on"] is True and message == ("Tuesday 3 March, 14:00 is now available (not offered to patients: "
-                                              "between two offered starts 45 minutes apart).")
+    assert seen["on"] is True and out["status"] == ("Tuesday 3 March, 14:00 is now available (not offered to "
+                                                    "patients: between two offered starts 45 minutes apart).")
 
 
 def test_a_refused_press_says_why_and_shows_the_cell_as_it_is(monkeypatch):
-    def refuse(actor, start, *, turn_on):
-        raise SlotConflict("This time is booked: cancel the appointment instead.")
-
-    monkeypatch.setattr(doctor_calendar, "toggle_cell", refuse)
-    monkeypatch.setattr(doctor_calendar, "cell_at", lambda actor, start: cv.locate(week(), start)[2])
-    _, message, updates = cb.press_cell(DOCTOR, press(), KEY)
-    assert message == "This time is booked: cancel the appointment instead."
-    assert updates[0][1]["data-state"] == "available"
+    refusal = SlotConflict("This time is booked: cancel the appointment instead.")
+    monkeypatch.setattr(doctor_calendar, "press_cell",
+                        lambda actor, start, *, turn_on: pressed(cv.locate(week(), start)[2], refusal))
+    out = cb.press_cell(DOCTOR, press(), PAGE)
+    assert out["status"] == "This time is booked: cancel the appointment instead."
+    assert out["cells"].to_plotly_json()["operations"][0]["params"]["value"]["state"] == "available"
 
 
 @pytest.mark.parametrize("bad", [
     None, press(key="day:2026-03-03:Europe/Paris:2026-03-02"), press(state="booked-inert"), press(state="past"),
 ])
 def test_presses_for_another_grid_or_inert_cells_change_nothing(monkeypatch, bad):
-    monkeypatch.setattr(doctor_calendar, "toggle_cell", lambda *a, **k: pytest.fail("must not toggle"))
-    sigs, message, updates = cb.press_cell(DOCTOR, bad, KEY)
-    assert sigs is no_update and message is no_update and updates == []
+    monkeypatch.setattr(doctor_calendar, "press_cell", lambda *a, **k: pytest.fail("must not toggle"))
+    assert cb.press_cell(DOCTOR, bad, PAGE) == {"cells": no_update, "digests": no_update, "status": no_update}
+
+
+def test_a_press_the_page_could_not_have_sent_is_refused_with_a_message(monkeypatch):
+    monkeypatch.setattr(doctor_calendar, "press_cell", lambda *a, **k: pytest.fail("must not toggle"))
+    out = cb.press_cell(DOCTOR, {**press(), "rc": "99,9"}, PAGE)
+    assert out["cells"] is no_update and out["status"] == "That time could not be read. Please reload the page."
 
 
 def test_refresh_sends_only_what_changed(monkeypatch):
+    monkeypatch.setattr(doctor_slots, "doctor_profile", lambda actor: pytest.fail("the zone is in the page"))
     monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week())
-    grid, key, sigs, title, updates = cb.render_calendar(DOCTOR, {"view": "week", "anchor": "2026-03-02"})
-    assert key == KEY and title.startswith("Week of 2 March") and updates == []
+    nav = {"view": "week", "anchor": "2026-03-02"}
+    first = cb.refresh_calendar(DOCTOR, nav, {"zone": "Europe/Paris"}, None)
+    assert first["page"] == PAGE and first["title"].startswith("Week of 2 March")
+    assert len(first["cells"]["cells"]) == 48 * 7 and first["digests"] == cv.digests(first["cells"])
 
-    unchanged = cb.render_calendar(DOCTOR, {"view": "week", "anchor": "2026-03-02"}, key=key, sigs=sigs,
-                                   partial=True)
-    assert unchanged[:4] == (no_update,) * 4 and unchanged[4] == []
+    unchanged = cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])
+    assert unchanged == {"cells": no_update, "digests": no_update, "page": no_update, "title": no_update}
 
     monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week([off_at(TUESDAY_2PM)]))
-    grid, key2, sig_patch, title, updates = cb.render_calendar(
-        DOCTOR, {"view": "week", "anchor": "2026-03-02"}, key=key, sigs=sigs, partial=True)
-    assert grid is no_update and key2 is no_update and isinstance(sig_patch, Patch)
+    changed = cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])
+    assert isinstance(changed["cells"], Patch) and changed["page"] is no_update
     # 14:00, and 13:30 whose 13:45 start now overlaps the closed time (no longer offered)
-    assert [u[0] for u in updates] == ["doctor-cell-27-1", "doctor-cell-28-1"]
+    assert [op["location"] for op in changed["cells"].to_plotly_json()["operations"]] == [
+        ["cells", 27 * 7 + 1], ["cells", 28 * 7 + 1]]
 
 
 def test_refresh_of_another_grid_renders_it_whole(monkeypatch):
     monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week())
-    grid, key, sigs, _, updates = cb.render_calendar(DOCTOR, {"view": "week", "anchor": "2026-03-02"},
-                                                     key="week:old", sigs=["x"], partial=True)
-    assert isinstance(grid, list) and key == KEY and len(sigs) == 48 * 7 and updates == []
+    out = cb.refresh_calendar(DOCTOR, {"view": "week", "anchor": "2026-03-02"},
+                              {"zone": "Europe/Paris", "key": "week:old"}, ["x"])
+    assert out["cells"]["key"] == KEY and out["page"] == PAGE and len(out["digests"]) == 48 * 7
+
+
+def test_a_forged_zone_in_the_page_falls_back_to_the_profile(monkeypatch):
+    assert cb.page_zone({"zone": "Mars/Olympus"}) is None and cb.page_zone({"zone": 3}) is None
+    assert cb.page_zone(None) is None and cb.page_zone({"zone": "Europe/Paris"}) == "Europe/Paris"
+    monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week())
+    out = cb.refresh_calendar(DOCTOR, {"view": "week", "anchor": "2026-03-02"}, {"zone": "Mars/Olympus"}, None)
+    assert out["page"] == PAGE  # doctor_profile (the fixture's Paris) was asked
 
 
 def test_navigation():
@@ -191,12 +212,11 @@ def test_cancel_needs_a_reason_and_reports_the_refund(monkeypatch):
     still_open, invalid, feedback, *_ = cb.confirm_cancel(DOCTOR, str(target.id), "  ")
     assert (still_open, invalid, feedback) == (True, True, "Please give the patient a reason.") and calls == []
 
-    closed, invalid, feedback, status, upcoming_version, calendar_version = cb.confirm_cancel(
-        DOCTOR, str(target.id), "I am ill")
+    closed, invalid, feedback, status, changed = cb.confirm_cancel(DOCTOR, str(target.id), "I am ill")
     assert closed is False and calls == ["I am ill"]
     assert status == ("Cancelled. Noor Haddad gets a full refund: €35 back to their card. Because you cancel less "
                       "than 60 minutes before the start, they also get a €10 credit.")
-    assert upcoming_version is not no_update and calendar_version is not no_update
+    assert changed is not no_update
 
 
 def test_open_cancel_states_the_consequence_first(monkeypatch):
