@@ -150,11 +150,11 @@ def test_a_pending_booking_blocks_only_until_its_hold_ends(cache, doctor, make_u
     patient = make_user("patient")
     with unit_of_work(SYSTEM) as uow:  # an abandoned checkout: no job has cancelled it yet
         uow.session.add(Appointment(doctor_id=doctor.doctor.id, patient_id=patient.patient.id,
-                                    start_at=paris(3, 15), end_at=paris(3, 15, 30), status="pending",
+                                    start_at=paris(3, 16), end_at=paris(3, 16, 30), status="pending",
                                     hold_expires_at=clock.now() + timedelta(minutes=15)))
-    assert paris(3, 15) not in offered(doctor.doctor.id)
+    assert paris(3, 16) not in offered(doctor.doctor.id)  # 16:00 is on the day's 45-minute rhythm
     time_machine.move_to(clock.now() + timedelta(minutes=16), tick=False)
-    assert paris(3, 15) in offered(doctor.doctor.id)
+    assert paris(3, 16) in offered(doctor.doctor.id)
 
 
 def test_without_redis_availability_is_read_from_postgresql(app, doctor):
