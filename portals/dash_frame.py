@@ -10,18 +10,20 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from dash.exceptions import CallbackException
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core import i18n
 from core.errors import MalformedRequest
 from portals.assets import asset_url
+from portals.i18n import _, current_language
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
 
 # Dash's default index has <html> without lang (axe: html-has-lang).
 INDEX_STRING = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{%lang%}">
   <head>
     {%metas%}
     <title>{%title%}</title>
@@ -29,7 +31,7 @@ INDEX_STRING = """<!DOCTYPE html>
     {%css%}
   </head>
   <body>
-    <a class="dk-skip" href="#main">Skip to main content</a>
+    <a class="dk-skip" href="#main">{%skip%}</a>
     {%app_entry%}
     <footer>{%config%}{%scripts%}{%renderer%}</footer>
   </body>
@@ -56,10 +58,23 @@ def create_portal_dash(server: Flask, name: str, title: str, *, on_error: Callab
         update_title=None,
     )
     app.index_string = INDEX_STRING
+    _localise_index(app)
     app.init_app(server)
     guard_callback_bodies(server, app)
     server.extensions.setdefault("dash_apps", {})[name] = app
     return app
+
+
+def _localise_index(app: Dash) -> None:
+    """`<html lang>` and the skip link in the visitor's language (SPEC §20): Dash builds the index page
+    on every request, so it is filled in here rather than frozen in `index_string`."""
+    interpolate = app.interpolate_index
+
+    def localised(**kwargs) -> str:
+        page = interpolate(**kwargs)
+        return page.replace("{%lang%}", current_language(), 1).replace("{%skip%}", _("Skip to main content"), 1)
+
+    app.interpolate_index = localised
 
 
 class _Prop(BaseModel):
@@ -152,10 +167,35 @@ def sign_out_form() -> html.Form:
         [
             # dash.html has no Input element; dcc.Input renders a plain <input type="hidden">.
             dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-            html.Button("Sign out", type="submit", className="dk-btn dk-btn--ghost"),
+            html.Button(_("Sign out"), type="submit", className="dk-btn dk-btn--ghost"),
         ],
         action="/logout",
         method="POST",
+    )
+
+
+def language_switch_form(place: str = "portal") -> html.Form:
+    """The language switch of the Jinja pages (`_language_switch.html`), for the portals' headers:
+    a POST form to /language that comes back to this page. Without site.js it is applied with its
+    button (the portals do not load site.js)."""
+    language = current_language()
+    back = request.full_path.rstrip("?") if has_request_context() and request.method == "GET" else None
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            dcc.Input(type="hidden", name="next", value=back or "/"),
+            html.Label(_("Language"), htmlFor=f"dk-lang-{place}", className="visually-hidden"),
+            html.Select(
+                [html.Option(i18n.language_name(code), value=code, lang=code, selected=code == language)
+                 for code in i18n.LANGUAGES],
+                id=f"dk-lang-{place}", name="language", className="dk-lang__select",
+                **{"data-dk-lang-select": ""},
+            ),
+            html.Button(_("Change language"), type="submit", className="dk-btn dk-btn--ghost"),
+        ],
+        action="/language",
+        method="POST",
+        className=f"dk-lang dk-lang--{place}",
     )
 
 
@@ -163,12 +203,13 @@ def portal_header(portal_label: str, user_name: str, extra: list | None = None) 
     return html.Header(
         html.Div(
             [
-                html.A("Doktu", href="/", className="dk-logo", **{"aria-label": "Doktu home"}),
+                html.A("Doktu", href="/", className="dk-logo", **{"aria-label": _("Doktu home")}),
                 html.Span(portal_label, className="dk-chip"),
                 html.Nav(
-                    [*(extra or []), html.Span(user_name, className="dk-muted"), sign_out_form()],
+                    [*(extra or []), html.Span(user_name, className="dk-muted"), language_switch_form(),
+                     sign_out_form()],
                     className="dk-nav",
-                    **{"aria-label": "Account"},
+                    **{"aria-label": _("Account")},
                 ),
             ],
             className="dk-header__inner",

@@ -10,6 +10,7 @@ from core.accounts.reset_tokens import check_reset_token, request_password_reset
 from core.accounts.signup import sign_up
 from core.errors import DomainError, LinkExpired
 from portals.auth import SessionUser
+from portals.i18n import current_language
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
     PER_IP_FORGOT,
@@ -54,7 +55,8 @@ def signup():
         else:
             try:
                 user = sign_up(form.email.data, form.password.data, form.full_name.data,
-                               visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data))
+                               visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data),
+                               language=current_language())
             except DomainError as exc:
                 error = exc.message
             else:

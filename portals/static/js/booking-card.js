@@ -107,7 +107,7 @@
     if (from < now) { from = now; }
     card.querySelectorAll("[data-dk-day]").forEach(function (a) { a.removeAttribute("aria-current"); });
     link.setAttribute("aria-current", "date");
-    var title = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])).replace(",", "");
+    var title = (window.doktuFormat && window.doktuFormat.tag !== "en-GB" ? new Intl.DateTimeFormat(window.doktuFormat.tag, { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])) : new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])).replace(",", ""));
     skeleton(box);
     showError("");
     var url = "/api/doctors/" + card.dataset.doctor + "/unified-availability?from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString());
