@@ -24,6 +24,7 @@ from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import require_role
+from portals.i18n import _
 from portals.patient import patient
 from portals.patient.api import mirror
 from portals.public.doctors import day_strip
@@ -89,14 +90,14 @@ def cancel_page(appointment_id: uuid.UUID):
             done = changes.cancel(current_user.actor, appointment_id, request.form.get("reason") or None,
                                   refund_as=refund_as, mirror=mirror())
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(_(exc.message), "error")
             return redirect(url_for("patient.cancel_page", appointment_id=appointment_id))
         flash(_cancel_message(done.refund), "info")
         return redirect(url_for("patient.dashboard"))
     try:
         preview = {choice: cancel_preview(appointment, now, choice) for choice in ("card", "credit")}
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     from core.booking import policy
 
@@ -130,9 +131,9 @@ def reschedule_page(appointment_id: uuid.UUID):
             new_start = datetime.fromisoformat(request.form.get("start", ""))
             moved = changes.reschedule(current_user.actor, appointment_id, new_start=new_start, mirror=mirror())
         except ValueError:
-            flash("Please pick a time from the list.", "error")
+            flash(_("Please pick a time from the list."), "error")
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(_(exc.message), "error")
         else:
             from portals.public.visitor import long_moment
 

@@ -18,6 +18,7 @@ from core.doctors.directory import get_doctor
 from core.errors import DomainError
 from core.payments.checkout import credit_offer
 from portals.auth import require_role
+from portals.i18n import _
 from portals.patient import patient
 from portals.public.pages import safe_next
 
@@ -65,7 +66,7 @@ def onboarding():
     if form.validate_on_submit():
         error = save_profile_form(form)
         if error is None:
-            flash("Your health profile is saved.", "info")
+            flash(_("Your health profile is saved."), "info")
             return redirect(next_url or url_for("patient.dashboard"))
         profile = get_profile(current_user.actor)
     status = 422 if (error or form.errors) else 200
@@ -83,7 +84,7 @@ def checkout(appointment_id: uuid.UUID):
 def render_checkout(appointment_id: uuid.UUID, *, form: ProfileForm | None = None, error: str | None = None):
     pending = get_pending(current_user.actor, appointment_id)
     if pending.status != "pending":
-        flash("This booking is no longer waiting for payment.", "info")
+        flash(_("This booking is no longer waiting for payment."), "info")
         return redirect(url_for("patient.dashboard"))
     doctor = get_doctor(current_user.actor, pending.doctor_id)
     seconds_left = max(0, int((pending.hold_expires_at - clock.now()).total_seconds()))

@@ -24,6 +24,7 @@ from core.walkin import queue as walkin_queue
 from portals.api import ApiModel, ErrorEnvelope, api_spec, to_json
 from portals.auth import require_role
 from portals.hygiene import MAX_YEAR, MIN_YEAR
+from portals.i18n import _
 from portals.patient import patient
 from portals.state import state
 
@@ -39,10 +40,10 @@ def pay_by_card(appointment_id: uuid.UUID):
     try:
         session = checkout.start_payment(current_user.actor, appointment_id)
     except ProfileIncomplete:
-        flash("Please save your health profile first: your doctor reads it before the consultation.", "error")
+        flash(_("Please save your health profile first: your doctor reads it before the consultation."), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(session.url, code=303)
 
@@ -67,10 +68,10 @@ def pay_by_credit(appointment_id: uuid.UUID):
     try:
         checkout.pay_with_credit(current_user.actor, appointment_id)
     except (PaymentFailed, ProfileIncomplete) as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(url_for("patient.checkout_done", appointment_id=appointment_id))
 
@@ -119,7 +120,7 @@ def _authentication_form(session_id: str, metadata: dict[str, str], succeed, don
     if local_checkout_rules.authenticate(request.form.get("decision") == "complete", session_id=session_id,
                                          metadata=metadata, succeed=succeed):
         return done()
-    flash("The payment was not authenticated. Please try again or use another card.", "error")
+    flash(_("The payment was not authenticated. Please try again or use another card."), "error")
     return redirect(url_for("patient.local_checkout", session_id=session_id))
 
 
@@ -141,7 +142,7 @@ def local_checkout(session_id: str):
     if info.status in ("succeeded", "refunded", "partially_refunded"):
         return done()
     if info.status == "cancelled":  # closed, like an expired Stripe session: paid another way
-        flash("This card checkout is closed: the consultation was paid another way.", "info")
+        flash(_("This card checkout is closed: the consultation was paid another way."), "info")
         return done()
     error, status = None, 200
     if request.method == "POST":
@@ -221,7 +222,7 @@ def _local_plan_checkout(plan: subscriptions.PlanSession):
     if plan.is_paid:
         return _plan_done(plan.session_id)
     if plan.status == "cancelled":
-        flash("That checkout was replaced or has expired. Please choose your plan again.", "error")
+        flash(_("That checkout was replaced or has expired. Please choose your plan again."), "error")
         return redirect(url_for("public.pricing"))
     error, status = None, 200
     if request.method == "POST":
@@ -248,10 +249,10 @@ def subscribe(plan_code: str):
     try:
         session = subscriptions.start_subscription(current_user.actor, plan_code)
     except ProfileIncomplete:
-        flash("Please save your health profile first: it is needed before your first payment.", "error")
+        flash(_("Please save your health profile first: it is needed before your first payment."), "error")
         return redirect(url_for("patient.onboarding", next=url_for("public.pricing")))
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("public.pricing"))
     return redirect(session.url, code=303)
 
@@ -262,7 +263,7 @@ def cancel_plan():
     try:
         plan = subscriptions.cancel_subscription(current_user.actor)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
     else:
         ends = f" on {plan.current_period_end:%-d %B %Y}" if plan.current_period_end else ""
         flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
@@ -277,7 +278,7 @@ def withdraw_plan():
     try:
         done = withdrawal.withdraw(current_user.actor)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
     else:
         refund = f"€{done.refund_cents / 100:.2f}"
         flash(f"You have withdrawn from your plan. It has ended and {refund} is being refunded to your card; "

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import Response, g, has_request_context, request, session
 from flask_login import current_user
 
+from core import i18n
+from portals.i18n import current_language
+
 DEFAULT_ZONE = "Europe/Paris"
 COOKIE = "doktu_tz"
 SAVED_COOKIE = "doktu_tz_saved"  # the signed-in user's chosen zone, for site.js (not HttpOnly)
@@ -67,19 +70,20 @@ def sync_saved_zone_cookie(response: Response) -> Response:
 
 
 def clock_time(moment: datetime) -> str:
-    """14:45 in the visitor's zone."""
-    return moment.astimezone(visitor_zone()).strftime("%H:%M")
+    """14:45 in the visitor's zone (24 h in every language, SPEC §3)."""
+    return i18n.format_time(moment.astimezone(visitor_zone()), current_language())
 
 
 def day_label(moment: datetime) -> str:
-    """Tue in the visitor's zone: pills name the weekday; their labels give the full date."""
-    return f"{moment.astimezone(visitor_zone()):%a}"
+    """Tue / mar. / Di. in the visitor's zone: pills name the weekday; their labels give the full date."""
+    return i18n.format_date(moment.astimezone(visitor_zone()).date(), current_language(), "EEE")
 
 
 def long_moment(moment: datetime) -> str:
-    """Tuesday 3 March 2026 at 14:45 (Europe/Paris), for summaries and screen readers."""
+    """Tuesday 3 March 2026 at 14:45 (Europe/Paris) / mardi 3 mars 2026 à 14:45 (Europe/Paris), for
+    summaries and screen readers (SPEC §20: Babel's words for the visitor's language)."""
     local = moment.astimezone(visitor_zone())
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local.tzinfo.key})"
+    return i18n.format_moment(local, local.tzinfo, current_language())
 
 
 def visitor_id() -> str:
