@@ -18,6 +18,7 @@ from core.doctors.directory import list_doctors
 from core.documents.follow_ups import patient_follow_ups
 from core.documents.receipts import list_receipts
 from core.errors import DomainError
+from core.i18n import N_
 from core.payments.billing import billing_overview
 from core.payments.withdrawal import withdrawal_quote
 from core.ratings.reviews import rating_prompts
@@ -30,10 +31,10 @@ from portals.patient.api import mirror
 from portals.public.doctors import day_strip
 from portals.public.pages import HOME_GRID
 
-TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
-        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
-        ("patient.dashboard_billing", "Billing"),
-        ("patient.dashboard_messages", "Messages"), ("patient.dashboard_settings", "Settings")]
+TABS = [("patient.dashboard", N_("Appointments")), ("patient.dashboard_book", N_("Book new")),
+        ("patient.dashboard_profile", N_("Health profile")), ("patient.dashboard_documents", N_("Documents")),
+        ("patient.dashboard_billing", N_("Billing")),
+        ("patient.dashboard_messages", N_("Messages")), ("patient.dashboard_settings", N_("Settings"))]
 
 
 def _render(template: str, tab: str, **context):

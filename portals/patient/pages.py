@@ -19,17 +19,18 @@ from core.errors import DomainError
 from core.payments.checkout import credit_offer
 from portals.auth import require_role
 from portals.i18n import _
+from portals.i18n import lazy_gettext as _l
 from portals.patient import patient
 from portals.public.pages import safe_next
 
 
 class ProfileForm(FlaskForm):
-    date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter your date of birth.")])
-    gender = RadioField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
-                        validators=[DataRequired("Choose one of the options.")])
-    primary_conditions = TextAreaField("Ongoing health conditions, one per line (leave empty if none)",
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired(_l("Enter your date of birth."))])
+    gender = RadioField(_l("Gender"), choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
+                        validators=[DataRequired(_l("Choose one of the options."))])
+    primary_conditions = TextAreaField(_l("Ongoing health conditions, one per line (leave empty if none)"),
                                        validators=[Length(max=2500)])
-    allergies = TextAreaField("Allergies, one per line (leave empty if none)", validators=[Length(max=2500)])
+    allergies = TextAreaField(_l("Allergies, one per line (leave empty if none)"), validators=[Length(max=2500)])
 
 
 def _lines(text: str | None) -> list[str]:
