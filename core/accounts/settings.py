@@ -202,6 +202,14 @@ def set_timezone(actor: Actor, zone: str | None) -> str | None:
     return zone
 
 
+def remember_device_zone(actor: Actor, zone: str) -> None:
+    """Keep the zone the user's browser reports (SPEC §20), so emails and SMS show times in it when
+    no zone was chosen in Settings. The caller passes a valid IANA zone, and only when it changed."""
+    _require_user(actor)
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id).values(device_zone=zone[:64]))
+
+
 def check_language(language: str | None) -> str:
     """One of the languages we speak (SPEC §20: en, fr, de)."""
     value = (language or "").strip().lower()

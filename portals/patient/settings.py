@@ -36,7 +36,7 @@ from portals.patient import patient
 from portals.patient.api import mirror
 from portals.patient.dashboard import TABS
 from portals.patient.privacy import settings_context as privacy_context
-from portals.public.visitor import device_zone, sync_saved_zone_cookie, visitor_zone
+from portals.public.visitor import device_zone, remember_device_zone, sync_saved_zone_cookie, visitor_zone
 
 SAVED_KEY = "settings_saved"  # which form just saved: its message shows once, in its own section
 SAVED = {
@@ -91,7 +91,7 @@ password_checks = limiter.shared_limit(PER_ACCOUNT_AUTH, scope="settings-passwor
 
 @patient.after_app_request
 def _remember_saved_zone(response):
-    return sync_saved_zone_cookie(response)
+    return remember_device_zone(sync_saved_zone_cookie(response))
 
 
 # ---- the page ----

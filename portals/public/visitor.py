@@ -10,6 +10,7 @@ it costs no query. The `doktu_tz_saved` cookie tells site.js to re-label in that
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from functools import lru_cache
@@ -20,6 +21,8 @@ from flask_login import current_user
 
 from core import i18n
 from portals.i18n import current_language
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ZONE = "Europe/Paris"
 COOKIE = "doktu_tz"
@@ -66,6 +69,25 @@ def sync_saved_zone_cookie(response: Response) -> Response:
         response.set_cookie(SAVED_COOKIE, saved, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure)
     elif not saved and SAVED_COOKIE in request.cookies:
         response.delete_cookie(SAVED_COOKIE, samesite="Lax", secure=request.is_secure)
+    return response
+
+
+def remember_device_zone(response: Response) -> Response:
+    """A signed-in user's browser reported another zone than the one on the account: keep it for the
+    emails and SMS (SPEC §20). Only when the request loaded the user anyway, and only on a change, so
+    a page costs no extra query in the usual case."""
+    loaded = g.get("_login_user")
+    if loaded is None or not loaded.is_authenticated or request.method != "GET":
+        return response
+    reported = device_zone()
+    user = getattr(loaded, "user", None)
+    if reported and user is not None and getattr(user, "device_zone", None) != reported:
+        from core.accounts.settings import remember_device_zone as remember
+
+        try:
+            remember(loaded.actor, reported)
+        except Exception:  # a page never fails for this; the next page tries again
+            log.warning("could not remember the device zone", exc_info=True)
     return response
 
 
