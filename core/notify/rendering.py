@@ -80,10 +80,8 @@ def render(name: str, language: str, **values) -> Rendered:
     subject, text = " ".join(str(getattr(module, "subject", "")).split()), str(module).strip() + "\n"
     if (TEMPLATES / folder / f"{name}.html").is_file():
         html = env.get_template(f"{folder}/{name}.html").render(lang=folder, **values)
-    elif (TEMPLATES / DEFAULT_LANGUAGE / f"{name}.html").is_file():
-        html = _html_from_text(folder, subject, text)  # a translation written as text only
     else:
-        html = None
+        html = _html_from_text(folder, subject, text)  # a message (or a translation) written as text only
     return Rendered(subject, text, html)
 
 
