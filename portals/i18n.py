@@ -94,6 +94,15 @@ def day_name(value: date) -> str:
     return i18n.format_date(value, language, _DAY_NAME[language])
 
 
+def text_lang(document) -> Markup:
+    """` lang="en"` on a text shown in another language than the page's (a content page without a
+    translation, SPEC §20), so screen readers read it with the right voice; nothing otherwise."""
+    language = getattr(document, "language", None)
+    if not language or language == current_language():
+        return Markup("")
+    return Markup(' lang="%s"') % language
+
+
 def day_short(value: date) -> str:
     """`Mon` / `lun.` / `Mo.`."""
     return i18n.format_date(value, current_language(), "EEE")
@@ -104,5 +113,6 @@ def init_i18n(app: Flask) -> None:
     babel.domain_instance = CatalogDomain()
     app.jinja_env.globals.update(current_language=current_language, languages=i18n.LANGUAGES,
                                  language_name=language_name, day_name=day_name, day_short=day_short,
-                                 number=number, day=day, Markup=Markup)
+                                 number=number, day=day, Markup=Markup,
+                                 text_lang=text_lang)
     app.jinja_env.filters["language_name"] = language_name
