@@ -132,3 +132,14 @@ def test_email_dates_and_money_on_a_dst_day():
     assert format_when(moment, paris, "fr") == "dimanche 29 mars 2026 à 03:30"
     assert format_when(moment, paris, "de") == "Sonntag, 29. März 2026, 03:30 Uhr"
     assert format_money(-123450, "EUR", "de") == "-1.234,50\xa0€"
+
+
+def test_a_translated_article_is_served_in_the_readers_language(client):
+    client.set_cookie("doktu_lang", "fr")
+    page = client.get("/blog/tele-consultation-or-emergency-services").get_data(as_text=True)
+    assert "Téléconsultation ou urgences : comment choisir" in page and "data-dk-fallback" not in page
+    assert "Appelez le 112 tout de suite" in page
+    client.set_cookie("doktu_lang", "de")  # no German text yet: the English one, said so
+    page = client.get("/blog/tele-consultation-or-emergency-services").get_data(as_text=True)
+    assert "Tele-consultation or emergency services" in page and 'data-dk-fallback="en"' in page
+    assert '<h1 id="dk-post-title" lang="en">' in page
