@@ -13,7 +13,12 @@
     digit: function (p) { return /\p{Nd}/u.test(p); },
     symbol: function (p) { return /[\p{P}\p{S}]/u.test(p); }
   };
-  var words = ["Too weak", "Weak", "Fair", "Good", "Strong", "Strong"];
+  // The words come from the page (translated with the templates); English if absent.
+  var help = document.getElementById("password-help");
+  var from = function (name, fallback) { return (help && help.dataset[name]) || fallback; };
+  var strong = from("strong", "Strong");
+  var words = [from("tooWeak", "Too weak"), from("weak", "Weak"), from("fair", "Fair"), from("good", "Good"), strong, strong];
+  var done = " " + from("done", "(done)"), missing = " " + from("missing", "(missing)");
   function update() {
     var p = input.value, met = 0;
     Object.keys(rules).forEach(function (name) {
@@ -21,7 +26,7 @@
       var item = document.querySelector('[data-rule="' + name + '"]');
       if (item) {
         item.classList.toggle("dk-rule--met", ok);
-        item.querySelector(".visually-hidden").textContent = ok ? " (done)" : " (missing)";
+        item.querySelector(".visually-hidden").textContent = ok ? done : missing;
       }
       if (ok) met += 1;
     });
