@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 
-from core import clock, db
+from core import clock, db, i18n
 from core.accounts.authentication import authenticate, sign_out_everywhere
 from core.actor import ANONYMOUS
 from core.doctors.directory import list_doctors
@@ -20,6 +20,7 @@ from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import SessionUser, current_actor
 from portals.consent_gate import check_consents_at_sign_in
+from portals.i18n import _, current_language
 from portals.limits import (
     PER_IP_AUTH,
     challenge_solved,
@@ -57,8 +58,8 @@ def _template_helpers() -> dict:
 
 
 def money(cents: int, currency: str = "EUR") -> str:
-    symbol = {"EUR": "€"}.get(currency, currency + " ")
-    return f"{symbol}{cents // 100}" if cents % 100 == 0 else f"{symbol}{cents / 100:.2f}"
+    """`€35` / `€35.50` in English, `35,00 €` in French and German (SPEC §20, Babel)."""
+    return i18n.format_money(cents, currency, current_language(), short_whole=True)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -130,7 +131,7 @@ def login():
         email = form.email.data
         solved = challenge_solved(form.challenge_token.data, form.challenge_answer.data)
         if not solved and sign_in_check_needed(email, form.recaptcha_token.data):
-            error, status = "Please answer the security question below.", 403
+            error, status = _("Please answer the security question below."), 403
         else:
             try:
                 user = authenticate(email, form.password.data)
@@ -160,7 +161,7 @@ def logout():
         sign_out_everywhere(current_user.actor)  # the old cookie stops working, even replayed
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
 
 
