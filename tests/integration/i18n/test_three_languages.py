@@ -96,7 +96,7 @@ VALUES = dict(patient_name="Chloé", person_name="Chloé", doctor_name="Dr Paris
               documents_url="https://doktu.example/documents", rate_url="https://doktu.example/rate",
               link="https://doktu.example/l", amount="35", why="duplicate", credit=False, plan_name="Basic",
               consultations_had=1, refunded=True, billing_url="https://doktu.example/billing", topic="T",
-              answer="A", guest=False, minutes=20, waiting_url="https://doktu.example/now")
+              answer="A", guest=False, minutes=20, waiting_url="https://doktu.example/now", until="z")
 GREETING = {"en": "Hello", "fr": "Bonjour", "de": "Guten Tag"}
 SIGN_OFF = {"en": "The Doktu team", "fr": "L'équipe Doktu", "de": "Ihr Doktu-Team"}
 
