@@ -194,10 +194,11 @@ def sign_out_form() -> html.Form:
 
 def language_switch_form(place: str = "portal") -> html.Form:
     """The language switch of the Jinja pages (`_language_switch.html`), for the portals' headers:
-    a POST form to /language that comes back to this page. Without site.js it is applied with its
-    button (the portals do not load site.js)."""
+    a POST form to /language that comes back to this page. js/portal-shell.js applies a new choice
+    as soon as it is made, as site.js does on the public pages, so the button stays hidden (a Dash
+    page runs only with scripts); it keeps the portal header on one line on a wide screen."""
     language = current_language()
-    back = request.full_path.rstrip("?") if has_request_context() and request.method == "GET" else None
+    back = _portal_page() if has_request_context() else None
     return html.Form(
         [
             dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
@@ -209,12 +210,23 @@ def language_switch_form(place: str = "portal") -> html.Form:
                 id=f"dk-lang-{place}", name="language", className="dk-lang__select",
                 **{"data-dk-lang-select": ""},
             ),
-            html.Button(_("Change language"), type="submit", className="dk-btn dk-btn--ghost"),
+            html.Button(_("Change language"), type="submit", className="dk-btn dk-btn--ghost dk-lang__apply"),
         ],
         action="/language",
         method="POST",
         className=f"dk-lang dk-lang--{place}",
     )
+
+
+def _portal_page() -> str | None:
+    """The page a language switch comes back to. Dash builds the header in its layout request
+    (`/<portal>/_dash-layout`), not in the page's own: that gives the portal's home, which
+    js/portal-shell.js refines to the exact page (a sub-page, its query) when the switch is used."""
+    if request.method != "GET":
+        return None
+    if request.path.endswith("/_dash-layout"):
+        return request.path.removesuffix("_dash-layout")
+    return request.full_path.rstrip("?")
 
 
 MENU_ID = "portal-menu"

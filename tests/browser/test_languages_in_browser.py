@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import assert_no_axe_violations
+from tests.browser.conftest import DEMO_PASSWORD, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -90,3 +90,27 @@ def test_a_french_browser_gets_french_pages_and_dates(browser: Browser, base_url
         assert "Toutes les langues" in languages and not any(t.isupper() and len(t) == 2 for t in languages)
     finally:
         context.close()
+
+
+def test_the_portal_header_switch_applies_at_once_and_keeps_the_header_on_one_line(page: Page):
+    """The doctor portal's header carries the same switch (SPEC §20): a Dash page runs only with
+    scripts, so the choice applies on change and the button stays hidden (issue 24: one line)."""
+    page.goto("/login?next=/doctor/")
+    page.get_by_label("Email").fill("doctor1@demo.doktu.eu")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", name="Upcoming consultations", level=1)).to_be_visible()
+    header = page.get_by_role("banner")
+    switch = header.get_by_role("combobox", name="Language")
+    expect(switch).to_have_value("en")
+    expect(header.get_by_role("button", name="Change language")).to_be_hidden()
+    try:
+        with page.expect_navigation():
+            switch.select_option("fr")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        assert page.url.endswith("/doctor/")
+        expect(page.get_by_role("banner").get_by_role("combobox", name="Langue")).to_have_value("fr")
+    finally:  # the choice is saved on the account: give the demo doctor back English
+        with page.expect_navigation():
+            page.get_by_role("banner").locator("[data-dk-lang-select]").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
