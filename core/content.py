@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +68,7 @@ class Document:
     headings: tuple[Heading, ...]  # level-2 headings, for an "On this page" list
     words: int
     author: str | None = None
+    language: str = "en"  # the language the text is written in (SPEC §20)
 
     @property
     def reading_minutes(self) -> int:
@@ -220,23 +221,33 @@ def _text(element: ET.Element) -> str:
 # ---- files ----------------------------------------------------------------------------------
 
 
-def load_document(root: Path, section: str, slug: str) -> Document | None:
-    """The document `<root>/<section>/<slug>.md`, or None when the slug is invalid or no such file exists."""
+SOURCE_LANGUAGE = "en"
+TRANSLATION = re.compile(r"(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.(?P<language>[a-z]{2})")
+
+
+def load_document(root: Path, section: str, slug: str, language: str = SOURCE_LANGUAGE) -> Document | None:
+    """The document `<root>/<section>/<slug>.md` in `language` (SPEC §20): its translation
+    `<slug>.<language>.md` when there is one, else the English original (its `language` says so, and
+    the page shows a notice). None when the slug is invalid or no such file exists."""
     if not (is_valid_slug(section) and is_valid_slug(slug)):
         return None
     folder = (root / section).resolve()
-    path = (folder / f"{slug}.md").resolve()
-    if path.parent != folder:  # belt and braces: the slug check already rules out any walk
-        return None
-    try:
-        stat = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return _parse_file(str(path), slug, stat.st_mtime_ns, stat.st_size)
+    names = [f"{slug}.{language}.md"] if language != SOURCE_LANGUAGE and is_valid_slug(language) else []
+    for name, written_in in [*((n, language) for n in names), (f"{slug}.md", SOURCE_LANGUAGE)]:
+        path = (folder / name).resolve()
+        if path.parent != folder:  # belt and braces: the slug check already rules out any walk
+            return None
+        try:
+            stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        return _parse_file(str(path), slug, stat.st_mtime_ns, stat.st_size, written_in)
+    return None
 
 
-def list_documents(root: Path, section: str) -> list[Document]:
-    """Every document of a section, newest first (same date: by slug)."""
+def list_documents(root: Path, section: str, language: str = SOURCE_LANGUAGE) -> list[Document]:
+    """Every document of a section, newest first (same date: by slug), each in `language` when it
+    has that translation, else in English."""
     if not is_valid_slug(section):
         raise ContentError(f"{section!r} is not a valid section name")
     folder = (root / section).resolve()
@@ -244,17 +255,23 @@ def list_documents(root: Path, section: str) -> list[Document]:
         return []
     documents = []
     for path in folder.glob("*.md"):
+        if TRANSLATION.fullmatch(path.stem):
+            if not (folder / f"{TRANSLATION.fullmatch(path.stem)['slug']}.md").is_file():
+                raise ContentError(f"{path}: a translation needs its English original beside it")
+            continue
         if not is_valid_slug(path.stem):
             raise ContentError(f"{path}: rename the file; {path.stem!r} is not a valid slug "
                                "(use a-z, 0-9 and single hyphens)")
-        stat = path.stat()
-        documents.append(_parse_file(str(path), path.stem, stat.st_mtime_ns, stat.st_size))
+        document = load_document(root, section, path.stem, language)
+        if document is not None:
+            documents.append(document)
     documents.sort(key=lambda d: d.slug)
     documents.sort(key=lambda d: d.date, reverse=True)
     return documents
 
 
 @lru_cache(maxsize=256)
-def _parse_file(path: str, slug: str, _mtime_ns: int, _size: int) -> Document:
+def _parse_file(path: str, slug: str, _mtime_ns: int, _size: int, language: str = SOURCE_LANGUAGE) -> Document:
     """Parsed once per version of a file: an edit changes the mtime (or size), hence the key."""
-    return parse_document(Path(path).read_text(encoding="utf-8"), slug, source=path)
+    document = parse_document(Path(path).read_text(encoding="utf-8"), slug, source=path)
+    return replace(document, language=language) if language != document.language else document

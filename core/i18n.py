@@ -88,13 +88,29 @@ def N_(message: str) -> str:
 BABEL_LOCALES = {"en": "en_GB", "fr": "fr_FR", "de": "de_DE"}
 
 
+# Babel's en_GB "full" date has a comma ("Tuesday, 3 March 2026"); the product writes it without.
+_FULL_DATE = {"en": "EEEE d MMMM y"}
+
+
+def _date_pattern(language: str, pattern: str) -> str:
+    return _FULL_DATE.get(language_of(language), pattern) if pattern == "full" else pattern
+
+
 def babel_locale(language: str) -> Locale:
     return Locale.parse(BABEL_LOCALES[language_of(language)])
 
 
-def format_money(cents: int, currency: str, language: str) -> str:
-    """`€35.00` in English, `35,00 €` in French, `35,00 €` in German; negative amounts keep their sign."""
-    return numbers.format_currency(Decimal(cents) / 100, currency.upper(), locale=babel_locale(language))
+def format_money(cents: int, currency: str, language: str, *, short_whole: bool = False) -> str:
+    """`€35.00` in English, `35,00 €` in French, `35,00 €` in German; thousands grouped (`€1,234.50`,
+    `1 234,50 €`, `1.234,50 €`); negative amounts keep their sign (`-€12.00`, `-12,00 €`).
+    `short_whole`: a whole amount in English drops its cents (`€35`), as English price lists write
+    it (the web pages); French and German always write the cents (`35,00 €`)."""
+    amount = Decimal(cents) / 100
+    locale = babel_locale(language)
+    if short_whole and cents % 100 == 0 and language_of(language) == "en":
+        return numbers.format_currency(amount, currency.upper(), locale=locale, currency_digits=False,
+                                       format="¤#,##0")
+    return numbers.format_currency(amount, currency.upper(), locale=locale)
 
 
 def format_number(value: int | float | Decimal, language: str) -> str:
@@ -111,14 +127,26 @@ def format_datetime(moment: datetime, zone: tzinfo, language: str, pattern: str 
     24 h clock in every language we speak (SPEC §3)."""
     local = moment.astimezone(zone)
     if pattern == "full_datetime":
-        return _join(language, dates.format_date(local.date(), "full", locale=babel_locale(language)),
+        return _join(language, format_date(local.date(), language),
                      local.strftime("%H:%M"))
     return dates.format_datetime(local, pattern, locale=babel_locale(language))
 
 
+def format_moment(moment: datetime, zone: tzinfo, language: str, *, with_zone: bool = True) -> str:
+    """`Tuesday 3 March 2026 at 14:45 (Europe/Paris)` / `mardi 3 mars 2026 à 14:45 (Europe/Paris)` /
+    `Dienstag, 3. März 2026 um 14:45 (Europe/Paris)`: a sentence-ready moment in the viewer's zone."""
+    local = moment.astimezone(zone)
+    day_text = format_date(local.date(), language)
+    clock = local.strftime("%H:%M")
+    name = getattr(zone, "key", None) or local.tzname() or ""
+    if with_zone and name:
+        return translate(language, "%(day)s at %(time)s (%(zone)s)", day=day_text, time=clock, zone=name)
+    return translate(language, "%(day)s at %(time)s", day=day_text, time=clock)
+
+
 def format_date(day: date, language: str, pattern: str = "full") -> str:
     """`Thursday 3 December 2026` / `jeudi 3 décembre 2026` / `Donnerstag, 3. Dezember 2026`."""
-    return dates.format_date(day, pattern, locale=babel_locale(language))
+    return dates.format_date(day, _date_pattern(language, pattern), locale=babel_locale(language))
 
 
 def format_time(moment: time | datetime, language: str) -> str:

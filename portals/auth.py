@@ -46,6 +46,11 @@ class SessionUser(UserMixin):
     def actor(self) -> Actor:
         return self.user.actor
 
+    @property
+    def locale(self) -> str | None:
+        """The language saved on the account (SPEC §20), which `portals.i18n` serves pages in."""
+        return self.user.locale
+
 
 @login_manager.user_loader
 def _load_session_user(session_id: str) -> SessionUser | None:

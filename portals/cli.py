@@ -292,7 +292,7 @@ def i18n_group() -> None:
     """Translation catalogs (SPEC §20): core/translations/<lang>/LC_MESSAGES/messages.po."""
 
 
-EXTRACT_KEYWORDS = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext", "-k", "N_",
+EXTRACT_KEYWORDS = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext", "-k", "_l", "-k", "N_",
                     "-k", "translate:2", "-k", "translate_plural:2,3"]
 
 

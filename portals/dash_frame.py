@@ -10,13 +10,14 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html, set_props
 from dash.exceptions import CallbackException
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core import i18n
 from core.errors import DomainError, MalformedRequest
 from portals.assets import asset_url
-from portals.i18n import _
+from portals.i18n import _, current_language
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
 SHELL_SCRIPT = asset_url("js/portal-shell.js")  # the header's menu on phones, in both portals
@@ -24,7 +25,7 @@ SHELL_SCRIPT = asset_url("js/portal-shell.js")  # the header's menu on phones, i
 # Dash's default index has <html> without lang (axe: html-has-lang), and its favicon is Dash's own
 # 16 KB uncompressed .ico: ours is a 200-byte SVG from our origin (SPEC §22 "Weight").
 INDEX_STRING = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{%lang%}">
   <head>
     {%metas%}
     <title>{%title%}</title>
@@ -32,7 +33,7 @@ INDEX_STRING = """<!DOCTYPE html>
     {%css%}
   </head>
   <body>
-    <a class="dk-skip" href="#main">Skip to main content</a>
+    <a class="dk-skip" href="#main">{%skip%}</a>
     {%app_entry%}
     <footer>{%config%}{%scripts%}{%renderer%}</footer>
   </body>
@@ -94,10 +95,23 @@ def create_portal_dash(server: Flask, name: str, title: str, *, scripts: list[st
     )
     app.index_string = INDEX_STRING.replace("{favicon}", asset_url("favicon.svg"))
     without_unused_bundles(app)
+    _localise_index(app)
     app.init_app(server)
     guard_callback_bodies(server, app)
     server.extensions.setdefault("dash_apps", {})[name] = app
     return app
+
+
+def _localise_index(app: Dash) -> None:
+    """`<html lang>` and the skip link in the visitor's language (SPEC §20): Dash builds the index page
+    on every request, so it is filled in here rather than frozen in `index_string`."""
+    interpolate = app.interpolate_index
+
+    def localised(**kwargs) -> str:
+        page = interpolate(**kwargs)
+        return page.replace("{%lang%}", current_language(), 1).replace("{%skip%}", _("Skip to main content"), 1)
+
+    app.interpolate_index = localised
 
 
 class _Prop(BaseModel):
@@ -190,11 +204,48 @@ def sign_out_form() -> html.Form:
         [
             # dash.html has no Input element; dcc.Input renders a plain <input type="hidden">.
             dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-            html.Button("Sign out", type="submit", className="dk-btn dk-btn--ghost"),
+            html.Button(_("Sign out"), type="submit", className="dk-btn dk-btn--ghost"),
         ],
         action="/logout",
         method="POST",
     )
+
+
+def language_switch_form(place: str = "portal") -> html.Form:
+    """The language switch of the Jinja pages (`_language_switch.html`), for the portals' headers:
+    a POST form to /language that comes back to this page. js/portal-shell.js applies a new choice
+    as soon as it is made, as site.js does on the public pages, so the button stays hidden (a Dash
+    page runs only with scripts); it keeps the portal header on one line on a wide screen."""
+    language = current_language()
+    back = _portal_page() if has_request_context() else None
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            dcc.Input(type="hidden", name="next", value=back or "/"),
+            html.Label(_("Language"), htmlFor=f"dk-lang-{place}", className="visually-hidden"),
+            html.Select(
+                [html.Option(i18n.language_name(code), value=code, lang=code, selected=code == language)
+                 for code in i18n.LANGUAGES],
+                id=f"dk-lang-{place}", name="language", className="dk-lang__select",
+                **{"data-dk-lang-select": ""},
+            ),
+            html.Button(_("Change language"), type="submit", className="dk-btn dk-btn--ghost dk-lang__apply"),
+        ],
+        action="/language",
+        method="POST",
+        className=f"dk-lang dk-lang--{place}",
+    )
+
+
+def _portal_page() -> str | None:
+    """The page a language switch comes back to. Dash builds the header in its layout request
+    (`/<portal>/_dash-layout`), not in the page's own: that gives the portal's home, which
+    js/portal-shell.js refines to the exact page (a sub-page, its query) when the switch is used."""
+    if request.method != "GET":
+        return None
+    if request.path.endswith("/_dash-layout"):
+        return request.path.removesuffix("_dash-layout")
+    return request.full_path.rstrip("?")
 
 
 MENU_ID = "portal-menu"
@@ -203,8 +254,9 @@ MENU_ID = "portal-menu"
 def portal_header(portal_label: str, user_name: str, extra: list | None = None, *,
                   also_controls: tuple[str, ...] = ()) -> html.Header:
     """The one header of both portals, the public site's pattern (issue 24): logo, the portal's
-    name, then the account items; on a phone (< 768 px) the items fold behind a "Menu" button
-    (js/portal-shell.js opens it), with whatever `also_controls` names (the admin's sections)."""
+    name, then the account items and the language switch; on a phone (< 768 px) the items fold
+    behind a "Menu" button (js/portal-shell.js opens it), with whatever `also_controls` names
+    (the admin's sections)."""
     return html.Header(
         html.Div(
             [
@@ -218,7 +270,8 @@ def portal_header(portal_label: str, user_name: str, extra: list | None = None, 
                        "data-dk-portal-menu": "true"},
                 ),
                 html.Nav(
-                    [*(extra or []), html.Span(user_name, className="dk-muted dk-portal-user"), sign_out_form()],
+                    [*(extra or []), html.Span(user_name, className="dk-muted dk-portal-user"), language_switch_form(),
+                     sign_out_form()],
                     className="dk-nav", id=MENU_ID,
                     **{"aria-label": _("Account")},
                 ),

@@ -16,6 +16,7 @@ from flask import Flask, has_request_context, request
 from flask_babel import Babel, Domain, get_locale, lazy_gettext, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from core import i18n
 
@@ -63,7 +64,8 @@ def current_language() -> str:
 
 
 def money(cents: int, currency: str = "EUR") -> str:
-    return i18n.format_money(cents, currency, current_language())
+    """The web's money: `€35` / `35,00 €` (a whole amount drops its cents in English only)."""
+    return i18n.format_money(cents, currency, current_language(), short_whole=True)
 
 
 def number(value) -> str:
@@ -83,8 +85,34 @@ def language_name(code: str) -> str:
     return i18n.language_name(code)
 
 
+_DAY_NAME = {"en": "EEEE d MMMM", "fr": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+
+
+def day_name(value: date) -> str:
+    """`Monday 2 March` / `lundi 2 mars` / `Montag, 2. März`: a day in a strip or a list, no year."""
+    language = current_language()
+    return i18n.format_date(value, language, _DAY_NAME[language])
+
+
+def text_lang(document) -> Markup:
+    """` lang="en"` on a text shown in another language than the page's (a content page without a
+    translation, SPEC §20), so screen readers read it with the right voice; nothing otherwise."""
+    language = getattr(document, "language", None)
+    if not language or language == current_language():
+        return Markup("")
+    return Markup(' lang="%s"') % language
+
+
+def day_short(value: date) -> str:
+    """`Mon` / `lun.` / `Mo.`."""
+    return i18n.format_date(value, current_language(), "EEE")
+
+
 def init_i18n(app: Flask) -> None:
     babel = Babel(app, locale_selector=select_language)
     babel.domain_instance = CatalogDomain()
     app.jinja_env.globals.update(current_language=current_language, languages=i18n.LANGUAGES,
-                                 language_name=language_name)
+                                 language_name=language_name, day_name=day_name, day_short=day_short,
+                                 number=number, day=day, Markup=Markup,
+                                 text_lang=text_lang)
+    app.jinja_env.filters["language_name"] = language_name

@@ -31,6 +31,8 @@ class AuthenticatedUser:
     full_name: str
     session_version: int
     timezone: str | None = None  # the zone the user chose for showing times; None follows the device
+    locale: str | None = None  # the language the user chose (SPEC §20): pages, emails, SMS, PDFs
+    device_zone: str | None = None  # the zone the browser last reported, for emails and SMS (SPEC §20)
 
     @property
     def actor(self) -> Actor:
@@ -38,7 +40,8 @@ class AuthenticatedUser:
 
     @classmethod
     def from_row(cls, user: User) -> AuthenticatedUser:
-        return cls(user.id, user.email, user.role, user.full_name, user.session_version, user.timezone)
+        return cls(user.id, user.email, user.role, user.full_name, user.session_version, user.timezone, user.locale,
+                   user.device_zone)
 
 
 def canonical_email(raw: str) -> str:
@@ -82,7 +85,7 @@ def sign_out_everywhere(actor: Actor) -> None:
                             .values(session_version=User.session_version + 1))
 
 
-_SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone "
+_SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone, locale, device_zone "
                      "FROM app_session_user(:id, :version)")
 
 
@@ -93,7 +96,8 @@ def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | N
     if not rows:
         return None
     row = rows[0]
-    return AuthenticatedUser(row.id, row.email, row.role, row.full_name, row.session_version, row.timezone)
+    return AuthenticatedUser(row.id, row.email, row.role, row.full_name, row.session_version, row.timezone,
+                             row.locale, row.device_zone)
 
 
 def issue_token(user: AuthenticatedUser, *, secret: str, ttl_seconds: int) -> str:

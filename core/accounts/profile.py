@@ -13,9 +13,11 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, ProfileIncomplete, ValidationFailed
+from core.i18n import N_
 from core.models import Patient
 
-GENDERS = {"female": "Female", "male": "Male", "non_binary": "Non-binary", "undisclosed": "Prefer not to say"}
+GENDERS = {"female": N_("Female"), "male": N_("Male"), "non_binary": N_("Non-binary"),
+           "undisclosed": N_("Prefer not to say")}
 MAX_ITEMS, MAX_ITEM_LENGTH = 20, 100
 OLDEST_YEAR = 1900
 

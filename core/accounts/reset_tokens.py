@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from html import escape
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -18,6 +17,7 @@ from core.db import unit_of_work
 from core.errors import LinkExpired, ValidationFailed
 from core.models import PasswordResetToken, User
 from core.notify.email import Email, queue_email
+from core.notify.rendering import language_of, render
 
 LINK_LIFETIME = timedelta(minutes=60)
 KEEP_USED_FOR = timedelta(days=1)
@@ -40,14 +40,8 @@ def request_password_reset(email: str, *, base_url: str) -> None:
         uow.session.add(PasswordResetToken(user_id=user.id, token_hash=digest,
                                            expires_at=clock.now() + LINK_LIFETIME))
         link = f"{base_url}/reset/{token}"
-        queue_email(uow, Email(
-            to=user.email, subject="Reset your Doktu password",
-            text=(f"Hello {user.full_name},\n\nTo choose a new password, open this link within 60 minutes:\n"
-                  f"{link}\n\nIf you did not ask for this, ignore this email: your password stays the same.\n"),
-            html=(f"<p>Hello {escape(user.full_name)},</p><p>To choose a new password, open this link within 60 "
-                  f"minutes:</p><p><a href=\"{link}\">Choose a new password</a></p><p>If you did not ask for "
-                  "this, ignore this email: your password stays the same.</p>"),
-        ))
+        message = render("password_reset", language_of(user.locale), person_name=user.full_name, link=link)
+        queue_email(uow, Email(to=user.email, subject=message.subject, text=message.text, html=message.html))
 
 
 def check_reset_token(token: str) -> None:

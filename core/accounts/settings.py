@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import clock, timezones
+from core import clock, i18n, timezones
 from core.accounts.authentication import AuthenticatedUser
 from core.accounts.passwords import hash_password, verify_password
 from core.accounts.policy import check_password
@@ -167,6 +167,31 @@ def set_timezone(actor: Actor, zone: str | None) -> str | None:
     with unit_of_work(actor) as uow:
         uow.session.execute(update(User).where(User.id == actor.user_id).values(timezone=zone))
     return zone
+
+
+def remember_device_zone(actor: Actor, zone: str) -> None:
+    """Keep the zone the user's browser reports (SPEC §20), so emails and SMS show times in it when
+    no zone was chosen in Settings. The caller passes a valid IANA zone, and only when it changed."""
+    _require_user(actor)
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id).values(device_zone=zone[:64]))
+
+
+def check_language(language: str | None) -> str:
+    """One of the languages we speak (SPEC §20: en, fr, de)."""
+    value = (language or "").strip().lower()
+    if value not in i18n.LANGUAGES:
+        raise ValidationFailed("Choose a language from the list.", details=_field("language", "unknown language"))
+    return value
+
+
+def set_language(actor: Actor, language: str | None) -> str:
+    """Save the language of the user's pages, emails, SMS and documents (SPEC §20)."""
+    _require_user(actor)
+    language = check_language(language)
+    with unit_of_work(actor) as uow:
+        uow.session.execute(update(User).where(User.id == actor.user_id).values(locale=language))
+    return language
 
 
 def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: bool,

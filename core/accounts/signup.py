@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, null, select
 from sqlalchemy.exc import IntegrityError
 
+from core import i18n
 from core.accounts.authentication import AuthenticatedUser
 from core.accounts.passwords import hash_password
 from core.accounts.policy import check_password
@@ -29,7 +30,7 @@ def normalise_email(raw: str) -> str:
 
 
 def sign_up(email: str, password: str, full_name: str = "", *, visitor_id: str | None = None,
-            accept_terms: bool = False) -> AuthenticatedUser:
+            accept_terms: bool = False, language: str | None = None) -> AuthenticatedUser:
     email = normalise_email(email)
     policy = check_password(password, user_inputs=(email, email.split("@")[0], full_name))
     if not policy.ok:
@@ -44,7 +45,8 @@ def sign_up(email: str, password: str, full_name: str = "", *, visitor_id: str |
             if s.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email)):
                 raise DuplicateEmail()
             user = User(email=email, role="patient", full_name=name, password_hash=password_hash,
-                        email_verified_at=null())  # until the emailed link is used (SPEC §21)
+                        email_verified_at=null(),  # until the emailed link is used (SPEC §21)
+                        locale=i18n.language_of(language) if language else None)  # SPEC §20: the language in use
             s.add(user)
             s.flush()
             s.add(Patient(user_id=user.id))

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from core import clock, config
+from core import clock, config, i18n
 from core.actor import ANONYMOUS, Actor
 from core.audit import record_audit
 from core.booking import lifecycle
@@ -262,7 +262,8 @@ def _email_link(uow: UnitOfWork, document: Document, doctor_name: str, patient_n
     """The patient is told by email with a link to the Documents tab — never the file itself."""
     base = config.current().public_base_url
     message = render("document_issued", language_of(locale), doctor_name=doctor_name, patient_name=patient_name,
-                     title=pdf.TITLES[document.kind], documents_url=f"{base}/dashboard/documents")
+                     title=i18n.translate(language_of(locale), pdf.TITLES[document.kind]),
+                     documents_url=f"{base}/dashboard/documents")
     with acting_as_system(uow):
         queue_once(uow, Outgoing("email", email, message.text, subject=message.subject, html=message.html),
                    f"document:{document.id}:patient:email")
@@ -300,14 +301,18 @@ def download_document(actor: Actor, document_id: uuid.UUID) -> tuple[str, bytes]
                      details={"kind": document.kind, "documentId": str(document.id)})
         item = DocumentItem(document.id, document.kind, pdf.TITLES[document.kind], document.issued_at, doctor_name,
                             document.appointment_id, document.verification_code)
-        content = document_pdf(document)
+        with acting_as_system(uow):  # the patient's language, whoever downloads (SPEC §20)
+            locale = uow.session.scalar(select(User.locale).join(Patient, Patient.user_id == User.id)
+                                        .where(Patient.id == document.patient_id))
+        content = document_pdf(document, i18n.language_of(locale))
     return item.filename, content
 
 
-def document_pdf(document: Document) -> bytes:
-    """The PDF of a document, rebuilt from what the doctor wrote and its snapshot (SPEC §18)."""
+def document_pdf(document: Document, language: str = "en") -> bytes:
+    """The PDF of a document, rebuilt from what the doctor wrote and its snapshot (SPEC §18), its
+    labels in the patient's language (SPEC §20)."""
     code = document.verification_code
-    return pdf.render_document(document.kind, document.content, code, verify_url(code))
+    return pdf.render_document(document.kind, document.content, code, verify_url(code), language)
 
 
 def verify(code: str) -> Verification | None:

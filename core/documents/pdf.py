@@ -15,8 +15,11 @@ from datetime import date
 import segno
 from fpdf import FPDF
 
-TITLES = {"summary": "Consultation summary", "prescription": "Prescription", "sick_note": "Sick note",
-          "receipt": "Receipt", "credit_note": "Credit note"}
+from core import i18n
+from core.i18n import N_
+
+TITLES = {"summary": N_("Consultation summary"), "prescription": N_("Prescription"), "sick_note": N_("Sick note"),
+          "receipt": N_("Receipt"), "credit_note": N_("Credit note")}
 VAT_MENTION = "TVA non applicable - art. 261-4-1° du CGI"
 INK, MUTED, ACCENT = (28, 36, 48), (74, 85, 104), (10, 90, 212)
 
@@ -35,9 +38,11 @@ def latin1(value: object) -> str:
     return "".join(out)
 
 
-def format_day(value: str | date) -> str:
+def format_day(value: str | date, language: str = "en") -> str:
+    """03/12/2026 in English and French, 03.12.2026 in German (SPEC §20)."""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    separator = "." if i18n.language_of(language) == "de" else "/"
+    return f"{day.day:02d}{separator}{day.month:02d}{separator}{day.year}"
 
 
 def format_cents(cents: int, currency: str = "EUR") -> str:
@@ -92,7 +97,7 @@ class _Page(FPDF):
                     self.rect(x + c * module, y + r * module, module, module, style="F")
 
 
-def _letterhead(pdf: _Page, title: str, doctor: dict | None, issued_on: str):
+def _letterhead(pdf: _Page, title: str, doctor: dict | None, issued_on: str, language: str = "en"):
     pdf.set_font("Helvetica", "B", 18)
     pdf.set_text_color(*ACCENT)
     pdf.cell(0, 9, "Doktu", new_x="LMARGIN", new_y="NEXT")
@@ -101,47 +106,54 @@ def _letterhead(pdf: _Page, title: str, doctor: dict | None, issued_on: str):
         pdf.line_text(doctor["name"], bold=True)
         pdf.line_text(doctor["specialty"], color=MUTED)
         pdf.line_text(f"RPPS {doctor['rpps']}", color=MUTED)
-    pdf.line_text(f"Date: {format_day(issued_on)}", color=MUTED)
+    pdf.line_text(i18n.translate(language, "Date: %(date)s", date=format_day(issued_on, language)), color=MUTED)
 
 
-def render_document(kind: str, content: dict, verification_code: str, verify_url: str) -> bytes:
+def render_document(kind: str, content: dict, verification_code: str, verify_url: str, language: str = "en") -> bytes:
     """A summary, prescription or sick note: doctor (name, specialty, RPPS), date, patient (name,
-    date of birth), the body, and the verification code with its QR code (SPEC §18)."""
-    title = TITLES[kind]
-    pdf = _Page(title, f"Verify this document at {verify_url} (code {verification_code}). "
-                       "Issued through Doktu tele-consultation.")
+    date of birth), the body, and the verification code with its QR code (SPEC §18), in the
+    patient's language (SPEC §20: the labels; what the doctor wrote stays as written)."""
+    title = i18n.translate(language, TITLES[kind])
+    pdf = _Page(title, i18n.translate(language, "Verify this document at %(url)s (code %(code)s). Issued through Doktu "
+                                                "tele-consultation.", url=verify_url, code=verification_code))
     top = pdf.get_y()
     pdf.qr(verify_url, x=pdf.w - pdf.r_margin - 32, y=top)
-    _letterhead(pdf, title, content["doctor"], content["issuedOn"])
+    _letterhead(pdf, title, content["doctor"], content["issuedOn"], language)
     pdf.set_y(max(pdf.get_y(), top + 36))
     patient = content["patient"]
-    pdf.heading("Patient")
-    pdf.label_value("Name", patient["name"])
-    pdf.label_value("Date of birth", format_day(patient["dateOfBirth"]) if patient.get("dateOfBirth") else "Not given")
-    pdf.label_value("Consultation", format_day(content["consultationOn"]))
+    pdf.heading(i18n.translate(language, "Patient"))
+    pdf.label_value(i18n.translate(language, "Name"), patient["name"])
+    pdf.label_value(i18n.translate(language, "Date of birth"),
+                    format_day(patient["dateOfBirth"], language) if patient.get("dateOfBirth")
+                    else i18n.translate(language, "Not given"))
+    pdf.label_value(i18n.translate(language, "Consultation"), format_day(content["consultationOn"], language))
     body = content["body"]
     if kind == "summary":
-        pdf.heading("Summary")
+        pdf.heading(i18n.translate(language, "Summary"))
         pdf.line_text(body["text"])
     elif kind == "prescription":
-        pdf.heading("Medicines")
+        pdf.heading(i18n.translate(language, "Medicines"))
         for n, line in enumerate(body["lines"], start=1):
             pdf.line_text(f"{n}. {line['medicine']}", bold=True)
-            pdf.line_text(f"Dose: {line['dose']} · Frequency: {line['frequency']} · Duration: {line['duration']}")
+            pdf.line_text(i18n.translate(language, "Dose: %(dose)s · Frequency: %(frequency)s · Duration: %(duration)s",
+                                         dose=line["dose"], frequency=line["frequency"], duration=line["duration"]))
             if line.get("instructions"):
-                pdf.line_text(f"Instructions: {line['instructions']}", color=MUTED)
+                pdf.line_text(i18n.translate(language, "Instructions: %(text)s", text=line["instructions"]),
+                              color=MUTED)
             pdf.ln(1)
     elif kind == "sick_note":
-        pdf.heading("Sick note")
-        pdf.line_text(f"I certify that the patient named above is unfit for work from {format_day(body['from'])} "
-                      f"to {format_day(body['to'])} inclusive.")
+        pdf.heading(i18n.translate(language, "Sick note"))
+        pdf.line_text(i18n.translate(
+            language, "I certify that the patient named above is unfit for work from %(start)s to %(end)s inclusive.",
+            start=format_day(body["from"], language), end=format_day(body["to"], language)))
         if body.get("reason"):
             pdf.line_text(body["reason"], color=MUTED)
-    pdf.heading("Verification")
-    pdf.label_value("Code", verification_code)
-    pdf.label_value("Check at", verify_url)
+    pdf.heading(i18n.translate(language, "Verification"))
+    pdf.label_value(i18n.translate(language, "Code"), verification_code)
+    pdf.label_value(i18n.translate(language, "Check at"), verify_url)
     pdf.ln(4)
-    pdf.line_text(f"Electronically issued by {content['doctor']['name']}.", color=MUTED, size=9)
+    pdf.line_text(i18n.translate(language, "Electronically issued by %(doctor)s.", doctor=content["doctor"]["name"]),
+                  color=MUTED, size=9)
     return bytes(pdf.output())
 
 

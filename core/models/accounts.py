@@ -24,9 +24,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16), server_default="patient")
     full_name: Mapped[str] = mapped_column(String(200))
-    locale: Mapped[str] = mapped_column(String(8), server_default="en")
+    # The language the user chose (SPEC §20: en, fr, de); NULL: pages follow the cookie and the browser,
+    # emails go out in English.
+    locale: Mapped[str | None] = mapped_column(String(8))
     # An IANA zone the user chose for showing times; NULL follows the device (the doktu_tz cookie).
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The zone the user's browser last reported (SPEC §20): emails and SMS use it when no zone was chosen.
+    device_zone: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     # Bumped on password change: every session and token issued before it stops working.
     session_version: Mapped[int] = mapped_column(server_default=text("1"))

@@ -8,8 +8,8 @@ each message once: its idempotency key is `<event>:<appointment>:<sequence>:<aud
 unique in the outbox, so the job may run twice or on two workers at once.
 
 Each recipient reads in their language (`users.locale`) and time zone (`users.timezone`, else the
-doctor's zone, else Europe/Paris). Invites share one UID per appointment; SEQUENCE is the number of
-reschedules (a cancellation one more).
+zone their browser last reported, `users.device_zone`, else the doctor's zone, else Europe/Paris).
+Invites share one UID per appointment; SEQUENCE is the number of reschedules (a cancellation one more).
 """
 
 from __future__ import annotations
@@ -77,10 +77,11 @@ def load_facts(session: Session, appointment_ids: list[uuid.UUID]) -> dict[uuid.
         .where(Appointment.id.in_(appointment_ids))).all()
     facts = {}
     for a, doctor_name, doctor_zone, phone, pu, du in rows:
-        patient = Party(pu.id, pu.email, pu.full_name, language_of(pu.locale), zone_of(pu.timezone, doctor_zone),
+        patient = Party(pu.id, pu.email, pu.full_name, language_of(pu.locale),
+                        zone_of(pu.timezone, pu.device_zone, doctor_zone),
                         pu.is_active, pu.email_reminders, pu.sms_reminders, phone, may_email(pu.email_verified_at))
         doctor = Party(du.id, du.email, du.full_name or doctor_name, language_of(du.locale),
-                       zone_of(du.timezone, doctor_zone), du.is_active)
+                       zone_of(du.timezone, du.device_zone, doctor_zone), du.is_active)
         facts[a.id] = Facts(a.id, a.status, a.start_at, a.end_at, a.reschedule_count, a.cancelled_by, a.currency,
                             doctor_name, patient, doctor)
     return facts

@@ -2,13 +2,16 @@
 recipient's language and time zone (SPEC §11).
 
 Templates live in `core/notify/templates/<language>/`: `<name>.txt` (its first statement sets
-`subject`), `<name>.html` (extends `_layout.html`) and, for SMS, `<name>.sms.txt`. A language is
-added by adding its folder and a `DATES` entry; a recipient whose language has no folder reads
-English.
+`subject`), `<name>.html` (extends `_layout.html`) and, for SMS, `<name>.sms.txt`. Each language
+(SPEC §20: en, fr, de) has its own folder, whole texts written by a translator rather than pieced
+from catalog strings; a message translated as text only gets its HTML part built from that text in
+the language's layout. Dates and money go through `core.i18n` (Babel). A message missing in a
+language falls back to English; the test suite fails if one is missing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -16,31 +19,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from core import i18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_ZONE = "Europe/Paris"
-
-
-@dataclass(frozen=True)
-class DateWords:
-    days: tuple[str, ...]  # Monday first
-    months: tuple[str, ...]  # January first
-    pattern: str  # {day} {date} {month} {year} {time}
-
-
-DATES = {
-    "en": DateWords(
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-         "November", "December"),
-        "{day} {date} {month} {year}, {time}"),
-    "fr": DateWords(
-        ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-        ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-         "novembre", "décembre"),
-        "{day} {date} {month} {year} à {time}"),
-}
 
 
 @dataclass(frozen=True)
@@ -51,9 +36,10 @@ class Rendered:
 
 
 def language_of(locale: str | None) -> str:
-    """`fr-BE` → `fr` when there are French templates; anything unknown → English."""
-    language = (locale or "").replace("_", "-").split("-")[0].strip().lower()
-    return language if language in DATES and (TEMPLATES / language).is_dir() else DEFAULT_LANGUAGE
+    """`fr-BE` → `fr`, `de` → `de` (SPEC §20: the languages of `core.i18n` that have templates);
+    anything unknown → English."""
+    language = i18n.language_of(locale)
+    return language if (TEMPLATES / language).is_dir() else DEFAULT_LANGUAGE
 
 
 def zone_of(*candidates: str | None) -> ZoneInfo:
@@ -69,21 +55,14 @@ def zone_of(*candidates: str | None) -> ZoneInfo:
 
 
 def format_when(moment: datetime, zone: ZoneInfo, language: str) -> str:
-    """`Tuesday 3 March 2026, 14:00` in the zone, 24 h clock (SPEC §3), in the language's words."""
-    local = moment.astimezone(zone)
-    words = DATES.get(language, DATES[DEFAULT_LANGUAGE])
-    return words.pattern.format(day=words.days[local.weekday()], date=local.day,
-                                month=words.months[local.month - 1], year=local.year,
-                                time=local.strftime("%H:%M"))
+    """`Tuesday 3 March 2026, 14:00` / `mardi 3 mars 2026 à 14:00` / `Dienstag, 3. März 2026, 14:00 Uhr`
+    in the zone, 24 h clock (SPEC §3), Babel's words for the language (`core.i18n`)."""
+    return i18n.format_datetime(moment, zone, language)
 
 
 def format_money(cents: int, currency: str, language: str) -> str:
-    """`€35.00` in English, `35,00 €` in French (integer cents in, SPEC §12)."""
-    symbol = {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF "}.get(currency, f"{currency} ")
-    whole, part = divmod(abs(cents), 100)
-    if language == "fr":
-        return f"{whole:,}".replace(",", "\u202f") + f",{part:02d} {symbol.strip()}"
-    return f"{symbol}{whole:,}.{part:02d}"
+    """`€35.00` / `35,00 €` / `35,00 €`, thousands grouped, a refund's minus kept (`core.i18n`, Babel)."""
+    return i18n.format_money(cents, currency, language)
 
 
 @lru_cache(maxsize=1)
@@ -98,9 +77,30 @@ def render(name: str, language: str, **values) -> Rendered:
     env = _environment()
     folder = language if (TEMPLATES / language / f"{name}.txt").is_file() else DEFAULT_LANGUAGE
     module = env.get_template(f"{folder}/{name}.txt").make_module({"lang": folder, **values})
-    html = env.get_template(f"{folder}/{name}.html").render(lang=folder, **values) \
-        if (TEMPLATES / folder / f"{name}.html").is_file() else None
-    return Rendered(" ".join(str(getattr(module, "subject", "")).split()), str(module).strip() + "\n", html)
+    subject, text = " ".join(str(getattr(module, "subject", "")).split()), str(module).strip() + "\n"
+    if (TEMPLATES / folder / f"{name}.html").is_file():
+        html = env.get_template(f"{folder}/{name}.html").render(lang=folder, **values)
+    else:
+        html = _html_from_text(folder, subject, text)  # a message (or a translation) written as text only
+    return Rendered(subject, text, html)
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
+
+
+def _html_from_text(folder: str, subject: str, text: str) -> str:
+    """The HTML part of a message translated as plain text only: its paragraphs in the language's
+    layout, links made clickable, everything escaped."""
+    paragraphs = []
+    for block in text.strip().split("\n\n"):
+        lines = [_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', str(escape(line)))
+                 for line in block.strip().split("\n")]
+        paragraphs.append(f"<p>{'<br>'.join(lines)}</p>")
+    layout = _environment().from_string(
+        '{% extends folder ~ "/_layout.html" %}{% block title %}{{ subject }}{% endblock %}'
+        '{% block body %}{{ body }}{% endblock %}')
+    body = Markup("\n".join(paragraphs))  # noqa: S704  (each line escaped above)
+    return layout.render(folder=folder, lang=folder, subject=subject, body=body)
 
 
 def render_sms(name: str, language: str, **values) -> str:

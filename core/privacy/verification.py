@@ -15,7 +15,6 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from html import escape
 
 from sqlalchemy import delete, func, or_, select, update
 
@@ -25,6 +24,7 @@ from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, LinkExpired
 from core.models import EmailVerificationToken, User
 from core.notify.email import Email, queue_email
+from core.notify.rendering import language_of, render
 
 LINK_LIFETIME = timedelta(hours=48)
 RESEND_AFTER = timedelta(minutes=1)
@@ -49,16 +49,9 @@ def queue_link(uow: UnitOfWork, user_id: uuid.UUID, email: str, *, now: datetime
                                            expires_at=now + LINK_LIFETIME, created_at=now))
     uow.session.flush()
     link = f"{config.current().public_base_url}/verify-email/{token}"
-    queue_email(uow, Email(
-        to=email, subject="Confirm your email address for Doktu",
-        text=("Hello,\n\nPlease confirm that this is your email address by opening this link within 48 hours:\n"
-              f"{link}\n\nUntil you do, we cannot send you appointment reminders or your documents by email.\n"
-              "If you did not create a Doktu account, ignore this email.\n\nThe Doktu team\n"),
-        html=("<p>Hello,</p><p>Please confirm that this is your email address by opening this link within "
-              f"48 hours:</p><p><a href=\"{escape(link)}\">Confirm my email address</a></p><p>Until you do, we "
-              "cannot send you appointment reminders or your documents by email. If you did not create a Doktu "
-              "account, ignore this email.</p><p>The Doktu team</p>"),
-    ))
+    locale = uow.session.scalar(select(User.locale).where(User.id == user_id))
+    message = render("verify_email", language_of(locale), link=link)  # SPEC §20: in the user's language
+    queue_email(uow, Email(to=email, subject=message.subject, text=message.text, html=message.html))
 
 
 def is_verified(actor: Actor) -> bool:

@@ -30,6 +30,7 @@ from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.i18n import N_
 from core.models import Subscription, SupportConversation, SupportHealthBody, SupportMessage, User
 from core.notify.outbox import Outgoing, queue_once
 from core.notify.rendering import language_of, render
@@ -38,8 +39,8 @@ from core.support.due import due_at
 USERS = ("patient", "doctor")
 STAFF = ("admin", "system")
 MAX_SUBJECT, MAX_BODY, MIN_REASON = 200, 5000, 10
-STATUS_LABELS = {"open": "Open", "waiting_on_us": "Waiting on us", "waiting_on_you": "Waiting on you",
-                 "closed": "Closed"}
+STATUS_LABELS = {"open": N_("Open"), "waiting_on_us": N_("Waiting on us"), "waiting_on_you": N_("Waiting on you"),
+                 "closed": N_("Closed")}
 REVEALED = "support_health.revealed"
 
 

@@ -18,21 +18,22 @@ from core.doctors.directory import list_doctors
 from core.documents.follow_ups import patient_follow_ups
 from core.documents.receipts import list_receipts
 from core.errors import DomainError
+from core.i18n import N_
 from core.payments.billing import billing_overview
 from core.payments.withdrawal import withdrawal_quote
 from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import require_role
-from portals.i18n import day, when
+from portals.i18n import _, day, when
 from portals.patient import patient
 from portals.web.cards import HOME_GRID, day_strip
 from portals.web.visitor import visitor_zone
 
-TABS = [("patient.dashboard", "Appointments"), ("patient.dashboard_book", "Book new"),
-        ("patient.dashboard_profile", "Health profile"), ("patient.dashboard_documents", "Documents"),
-        ("patient.dashboard_billing", "Billing"),
-        ("patient.dashboard_messages", "Messages"), ("patient.dashboard_settings", "Settings")]
+TABS = [("patient.dashboard", N_("Appointments")), ("patient.dashboard_book", N_("Book new")),
+        ("patient.dashboard_profile", N_("Health profile")), ("patient.dashboard_documents", N_("Documents")),
+        ("patient.dashboard_billing", N_("Billing")),
+        ("patient.dashboard_messages", N_("Messages")), ("patient.dashboard_settings", N_("Settings"))]
 
 
 def _render(template: str, tab: str, **context):
@@ -92,14 +93,14 @@ def cancel_page(appointment_id: uuid.UUID):
             done = changes.cancel(current_user.actor, appointment_id, request.form.get("reason") or None,
                                   refund_as=refund_as)
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(_(exc.message), "error")
             return redirect(url_for("patient.cancel_page", appointment_id=appointment_id))
         flash(_cancel_message(done.refund), "info")
         return redirect(url_for("patient.dashboard"))
     try:
         preview = {choice: cancel_preview(appointment, now, choice) for choice in ("card", "credit")}
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     from core.booking import policy
 
@@ -133,9 +134,9 @@ def reschedule_page(appointment_id: uuid.UUID):
             new_start = datetime.fromisoformat(request.form.get("start", ""))
             moved = changes.reschedule(current_user.actor, appointment_id, new_start=new_start)
         except ValueError:
-            flash("Please pick a time from the list.", "error")
+            flash(_("Please pick a time from the list."), "error")
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(_(exc.message), "error")
         else:
             from portals.web.visitor import long_moment
 

@@ -14,6 +14,7 @@ from core.documents import issuing, receipts
 from core.errors import DomainError, NotFound
 from core.ratings import reviews
 from portals.auth import require_role
+from portals.i18n import _
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 
@@ -46,12 +47,12 @@ def rate_consultation(appointment_id: uuid.UUID):
     try:
         stars = int(request.form.get("stars", ""))
     except ValueError:
-        flash("Choose 1 to 5 stars.", "error")
+        flash(_("Choose 1 to 5 stars."), "error")
         return redirect(url_for("patient.dashboard") + "#rate")
     try:
         given = reviews.rate_consultation(current_user.actor, appointment_id, stars, request.form.get("comment"))
     except DomainError as refused:
-        flash(refused.message, "error")
+        flash(_(refused.message), "error")
         return redirect(url_for("patient.dashboard") + "#rate")
     flash("Thank you for your rating." + (" Your comment will be published once our team has read it."
                                           if given.comment_status == "pending" else ""), "info")

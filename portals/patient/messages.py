@@ -12,6 +12,7 @@ from flask_login import current_user
 from core.errors import DomainError
 from core.messaging import messages
 from portals.auth import require_role
+from portals.i18n import _
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 
@@ -52,5 +53,5 @@ def send_message(user_id: uuid.UUID):
         messages.send_message(current_user.actor, user_id, body)
     except DomainError as refused:
         return _page(user_id, draft=body, error=refused.message, status=refused.status)
-    flash("Message sent.", "success")
+    flash(_("Message sent."), "success")
     return redirect(url_for("patient.dashboard_messages", **{"with": str(user_id)}) + "#thread")

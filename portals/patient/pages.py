@@ -18,17 +18,19 @@ from core.doctors.directory import get_doctor
 from core.errors import DomainError
 from core.payments.checkout import credit_offer
 from portals.auth import require_role
+from portals.i18n import _
+from portals.i18n import lazy_gettext as _l
 from portals.patient import patient
 from portals.web.navigation import safe_next
 
 
 class ProfileForm(FlaskForm):
-    date_of_birth = DateField("Date of birth", validators=[DataRequired("Enter your date of birth.")])
-    gender = RadioField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
-                        validators=[DataRequired("Choose one of the options.")])
-    primary_conditions = TextAreaField("Ongoing health conditions, one per line (leave empty if none)",
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired(_l("Enter your date of birth."))])
+    gender = RadioField(_l("Gender"), choices=[SelectChoice(value, label) for value, label in GENDERS.items()],
+                        validators=[DataRequired(_l("Choose one of the options."))])
+    primary_conditions = TextAreaField(_l("Ongoing health conditions, one per line (leave empty if none)"),
                                        validators=[Length(max=2500)])
-    allergies = TextAreaField("Allergies, one per line (leave empty if none)", validators=[Length(max=2500)])
+    allergies = TextAreaField(_l("Allergies, one per line (leave empty if none)"), validators=[Length(max=2500)])
 
 
 def _lines(text: str | None) -> list[str]:
@@ -65,7 +67,7 @@ def onboarding():
     if form.validate_on_submit():
         error = save_profile_form(form)
         if error is None:
-            flash("Your health profile is saved.", "info")
+            flash(_("Your health profile is saved."), "info")
             return redirect(next_url or url_for("patient.dashboard"))
         profile = get_profile(current_user.actor)
     status = 422 if (error or form.errors) else 200
@@ -83,7 +85,7 @@ def checkout(appointment_id: uuid.UUID):
 def render_checkout(appointment_id: uuid.UUID, *, form: ProfileForm | None = None, error: str | None = None):
     pending = get_pending(current_user.actor, appointment_id)
     if pending.status != "pending":
-        flash("This booking is no longer waiting for payment.", "info")
+        flash(_("This booking is no longer waiting for payment."), "info")
         return redirect(url_for("patient.dashboard"))
     doctor = get_doctor(current_user.actor, pending.doctor_id)
     seconds_left = max(0, int((pending.hold_expires_at - clock.now()).total_seconds()))

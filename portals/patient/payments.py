@@ -15,6 +15,7 @@ from spectree import Response
 from core import clock, runtime
 from core.booking.queries import get_appointment
 from core.errors import DomainError, NotFound, PaymentFailed, ProfileIncomplete
+from core.i18n import N_
 from core.payments import checkout, subscriptions, withdrawal
 from core.payments import local_checkout as local_checkout_rules
 from core.payments.local_checkout import CardOutcome, deliver_success
@@ -37,10 +38,10 @@ def pay_by_card(appointment_id: uuid.UUID):
     try:
         session = checkout.start_payment(current_user.actor, appointment_id)
     except ProfileIncomplete:
-        flash("Please save your health profile first: your doctor reads it before the consultation.", "error")
+        flash(_("Please save your health profile first: your doctor reads it before the consultation."), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(session.url, code=303)
 
@@ -65,10 +66,10 @@ def pay_by_credit(appointment_id: uuid.UUID):
     try:
         checkout.pay_with_credit(current_user.actor, appointment_id)
     except (PaymentFailed, ProfileIncomplete) as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(url_for("patient.checkout_done", appointment_id=appointment_id))
 
@@ -94,8 +95,8 @@ def _local_session(session_id: str) -> checkout.SessionInfo:
 
 
 CARD_REFUSALS = {
-    CardOutcome.INVALID: ("Your card number, expiry date or security code is incorrect.", 422),
-    CardOutcome.DECLINED: ("Your card was declined. Please try another card.", 402),
+    CardOutcome.INVALID: (N_("Your card number, expiry date or security code is incorrect."), 422),
+    CardOutcome.DECLINED: (N_("Your card was declined. Please try another card."), 402),
 }
 
 
@@ -127,14 +128,14 @@ def _card_form(session_id: str, metadata: dict[str, str], succeed, done):
     if outcome is CardOutcome.REQUIRES_ACTION:
         return redirect(url_for("patient.local_checkout_authenticate", session_id=session_id)), None, 200, {}
     message, status = CARD_REFUSALS[outcome]
-    return None, message, status, {}
+    return None, _(message), status, {}
 
 
 def _authentication_form(session_id: str, metadata: dict[str, str], succeed, done):
     if local_checkout_rules.authenticate(request.form.get("decision") == "complete", session_id=session_id,
                                          metadata=metadata, succeed=succeed):
         return done()
-    flash("The payment was not authenticated. Please try again or use another card.", "error")
+    flash(_("The payment was not authenticated. Please try again or use another card."), "error")
     return redirect(url_for("patient.local_checkout", session_id=session_id))
 
 
@@ -156,7 +157,7 @@ def local_checkout(session_id: str):
     if info.status in ("succeeded", "refunded", "partially_refunded"):
         return done()
     if info.status == "cancelled":  # closed, like an expired Stripe session: paid another way
-        flash("This card checkout is closed: the consultation was paid another way.", "info")
+        flash(_("This card checkout is closed: the consultation was paid another way."), "info")
         return done()
     error, status, field_errors = None, 200, {}
     if request.method == "POST":
@@ -238,7 +239,7 @@ def _local_plan_checkout(plan: subscriptions.PlanSession):
     if plan.is_paid:
         return _plan_done(plan.session_id)
     if plan.status == "cancelled":
-        flash("That checkout was replaced or has expired. Please choose your plan again.", "error")
+        flash(_("That checkout was replaced or has expired. Please choose your plan again."), "error")
         return redirect(url_for("public.pricing"))
     error, status, field_errors = None, 200, {}
     if request.method == "POST":
@@ -266,10 +267,10 @@ def subscribe(plan_code: str):
     try:
         session = subscriptions.start_subscription(current_user.actor, plan_code)
     except ProfileIncomplete:
-        flash("Please save your health profile first: it is needed before your first payment.", "error")
+        flash(_("Please save your health profile first: it is needed before your first payment."), "error")
         return redirect(url_for("patient.onboarding", next=url_for("public.pricing")))
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
         return redirect(url_for("public.pricing"))
     return redirect(session.url, code=303)
 
@@ -280,7 +281,7 @@ def cancel_plan():
     try:
         plan = subscriptions.cancel_subscription(current_user.actor)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
     else:
         ends = f" on {plan.current_period_end:%-d %B %Y}" if plan.current_period_end else ""
         flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
@@ -295,7 +296,7 @@ def withdraw_plan():
     try:
         done = withdrawal.withdraw(current_user.actor)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(_(exc.message), "error")
     else:
         refund = f"€{done.refund_cents / 100:.2f}"
         flash(f"You have withdrawn from your plan. It has ended and {refund} is being refunded to your card; "

@@ -21,6 +21,7 @@ from core.privacy import access_log, consents, export, verification
 from core.privacy.consents import ConsentState
 from portals.auth import require_role
 from portals.consent_gate import CONSENT_DUE
+from portals.i18n import _
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 
@@ -116,7 +117,7 @@ def data_export_request():
         try:
             export.request_export(current_user.actor)
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(_(exc.message), "error")
         else:
             flash("We are preparing your data. We will email you a download link, valid 24 hours, within a few "
                   "minutes.", "info")
@@ -191,9 +192,9 @@ def resend_verification():
     if not form.validate_on_submit():
         flash(CsrfRejected.default_message, "error")
     elif verification.resend_link(current_user.actor):
-        flash("We sent a new confirmation link to your email address.", "info")
+        flash(_("We sent a new confirmation link to your email address."), "info")
     else:
-        flash("A confirmation link is already on its way, or your address is confirmed.", "info")
+        flash(_("A confirmation link is already on its way, or your address is confirmed."), "info")
     return redirect(_safe_next(request.args.get("next")) or url_for("patient.dashboard"), code=303)
 
 

@@ -24,47 +24,49 @@ from core.accounts.settings import (
     set_timezone,
 )
 from core.errors import CsrfRejected, DomainError
+from core.i18n import N_
 from portals.auth import SessionUser, require_role
+from portals.i18n import lazy_gettext as _l
 from portals.limits import PER_ACCOUNT_AUTH, limiter
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 from portals.patient.privacy import settings_context as privacy_context
-from portals.web.visitor import device_zone, sync_saved_zone_cookie, visitor_zone
+from portals.web.visitor import device_zone, remember_device_zone, sync_saved_zone_cookie, visitor_zone
 
 SAVED_KEY = "settings_saved"  # which form just saved: its message shows once, in its own section
 SAVED = {
-    "account": "Your name and email are saved.",
-    "password": "Your password is changed. Every other device was signed out; this one stays signed in.",
-    "timezone": "Your time zone is saved.",
-    "notifications": "Your reminder settings are saved.",
+    "account": N_("Your name and email are saved."),
+    "password": N_("Your password is changed. Every other device was signed out; this one stays signed in."),
+    "timezone": N_("Your time zone is saved."),
+    "notifications": N_("Your reminder settings are saved."),
 }
 
 
 class AccountForm(FlaskForm):
-    full_name = StringField("Full name", validators=[Length(max=200, message="Use at most 200 characters.")])
-    email = EmailField("Email", validators=[Length(max=254, message="Use at most 254 characters.")])
-    current_password = PasswordField("Current password", validators=[Length(max=200)])
+    full_name = StringField(_l("Full name"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
+    email = EmailField(_l("Email"), validators=[Length(max=254, message=_l("Use at most 254 characters."))])
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=200)])
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[Length(max=200)])
-    new_password = PasswordField("New password", validators=[Length(max=200)])
-    confirm = PasswordField("Repeat the new password", validators=[Length(max=200)])
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=200)])
+    new_password = PasswordField(_l("New password"), validators=[Length(max=200)])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[Length(max=200)])
 
 
 class TimezoneForm(FlaskForm):
-    timezone = StringField("Time zone", validators=[Length(max=64)])  # core checks it against the list shown
+    timezone = StringField(_l("Time zone"), validators=[Length(max=64)])  # core checks it against the list shown
 
 
 class NotificationsForm(FlaskForm):
-    email_reminders = BooleanField("Email reminders")
-    sms_reminders = BooleanField("SMS reminders")
-    email_message_notices = BooleanField("Email me when a doctor writes")
-    phone = TelField("Mobile number", validators=[Length(max=32, message="Use at most 32 characters.")])
+    email_reminders = BooleanField(_l("Email reminders"))
+    sms_reminders = BooleanField(_l("SMS reminders"))
+    email_message_notices = BooleanField(_l("Email me when a doctor writes"))
+    phone = TelField(_l("Mobile number"), validators=[Length(max=32, message=_l("Use at most 32 characters."))])
 
 
 class DeleteForm(FlaskForm):
-    password = PasswordField("Your password", validators=[Length(max=200)])
+    password = PasswordField(_l("Your password"), validators=[Length(max=200)])
     confirm = StringField(f"Type {erasure.CONFIRM_WORD} to confirm", validators=[Length(max=20)])
 
 
@@ -84,7 +86,7 @@ password_checks = limiter.shared_limit(PER_ACCOUNT_AUTH, scope="settings-passwor
 
 @patient.after_app_request
 def _remember_saved_zone(response):
-    return sync_saved_zone_cookie(response)
+    return remember_device_zone(sync_saved_zone_cookie(response))
 
 
 # ---- the page ----
@@ -106,8 +108,8 @@ def _page(failed: str | None = None, form: FlaskForm | None = None, error: str |
     return render_template(
         "patient/dashboard_settings.html", tabs=TABS, tab="patient.dashboard_settings", forms=forms,
         settings=current, saved=session.pop(SAVED_KEY, None), messages=SAVED, failed=failed, error=error,
-        zone_groups=[("Common in Europe", timezones.zone_options(common, now)),
-                     ("All time zones", timezones.zone_options(others, now))],
+        zone_groups=[(N_("Common in Europe"), timezones.zone_options(common, now)),
+                     (N_("All time zones"), timezones.zone_options(others, now))],
         shown_zone=visitor_zone().key, device_zone=device_zone(), min_length=MIN_LENGTH,
         **privacy_context(),  # SPEC §21: download my data, access log, marketing consent
     ), 422 if failed else 200

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 public = Blueprint("public", __name__)
 
-from portals.public import accounts, api, booking, content, dev, doctors, pages, support, verify, webhooks  # noqa: E402, F401  (routes register on import)
+from portals.public import accounts, api, booking, content, dev, doctors, language, pages, support, verify, webhooks  # noqa: E402, F401  (routes register on import)

@@ -11,6 +11,7 @@ from core.accounts.reset_tokens import check_reset_token, request_password_reset
 from core.accounts.signup import sign_up
 from core.errors import DomainError, LinkExpired
 from portals.auth import sign_in
+from portals.i18n import _, current_language
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
     PER_IP_FORGOT,
@@ -45,11 +46,12 @@ def signup():
     if form.validate_on_submit():
         if needs_human_check(form, form.email.data, "signup"):
             challenge = fresh_challenge()
-            error = "Please answer the security question below."
+            error = _("Please answer the security question below.")
         else:
             try:
                 user = sign_up(form.email.data, form.password.data, form.full_name.data,
-                               visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data))
+                               visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data),
+                               language=current_language())
             except DomainError as exc:
                 error = exc.message
                 # The password is never sent back; the meter shows which rules it met (issue 24).
@@ -62,9 +64,9 @@ def signup():
                     # A booking in progress goes on at once (the time gets held); the health
                     # profile is asked at checkout, before the first payment (SPEC §6); the same
                     # for "See a doctor now" (SPEC §17), whose page asks it before paying.
-                    flash("Welcome to Doktu! Your account is ready.", "info")
+                    flash(_("Welcome to Doktu! Your account is ready."), "info")
                     return redirect(next_url)
-                flash("Welcome to Doktu! Tell us a little about your health to finish.", "info")
+                flash(_("Welcome to Doktu! Tell us a little about your health to finish."), "info")
                 return redirect(url_for("patient.onboarding", next=next_url) if next_url
                                 else url_for("patient.onboarding"))
     status = 200 if request.method == "GET" else (422 if error or form.errors else 200)
@@ -101,7 +103,7 @@ def reset(token: str):
             error = exc.message
         else:
             sign_in(user)
-            flash("Your password is changed. Every other session was signed out.", "info")
+            flash(_("Your password is changed. Every other session was signed out."), "info")
             return redirect(home_for_role(user.role))
     return render_template("public/reset.html", form=form, error=error, min_length=MIN_LENGTH), \
         422 if error or form.errors else 200

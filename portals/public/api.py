@@ -21,6 +21,7 @@ from core.errors import ChallengeRequired, Unauthenticated
 from core.scheduling.availability import doctor_availability, next_free_slots
 from portals.api import ApiModel, ErrorEnvelope, api_route, raw_json, to_json
 from portals.auth import SessionUser, current_actor, has_bearer_token
+from portals.i18n import current_language
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
     PER_IP_AUTH,
@@ -196,7 +197,8 @@ def api_signup():
     if not challenge_solved(body.challenge_token, body.challenge_answer) and \
             human_check_needed(body.email, body.recaptcha_token, "signup"):
         raise challenge_required()
-    user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id(), accept_terms=body.accept_terms)
+    user = sign_up(body.email, body.password, body.full_name, visitor_id=visitor_id(), accept_terms=body.accept_terms,
+                   language=current_language())
     if not has_bearer_token():
         session.clear()
         login_user(SessionUser(user))

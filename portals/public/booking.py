@@ -18,6 +18,7 @@ from core.errors import SlotConflict, TimeWindow
 from core.scheduling.availability import next_free_slots
 from portals.auth import current_actor
 from portals.hygiene import parse_moment
+from portals.i18n import _
 from portals.limits import slot_holds
 from portals.public import public
 
@@ -61,18 +62,18 @@ def book_start(doctor_id: uuid.UUID):
     checkout; a time taken meanwhile comes back here with a message and fresh times."""
     start = parse_moment(request.form.get("start"))
     if start is None:
-        flash("Please pick a time from the list.", "error")
+        flash(_("Please pick a time from the list."), "error")
         return redirect(url_for("public.book", doctor_id=doctor_id))
     if not current_user.is_authenticated:
         _remember(doctor_id, start)
         return redirect(_book_url(doctor_id, start))
     if current_user.role != "patient":
-        flash("Bookings are made from a patient account.", "error")
+        flash(_("Bookings are made from a patient account."), "error")
         return redirect(_book_url(doctor_id, start))
     try:
         pending = create_pending(current_user.actor, doctor_id, start)
     except (SlotConflict, TimeWindow):
-        flash("Sorry, that time was just taken. Here are the next free times.", "error")
+        flash(_("Sorry, that time was just taken. Here are the next free times."), "error")
         session.pop(CONTEXT_KEY, None)
         return redirect(url_for("public.book", doctor_id=doctor_id))
     session.pop(CONTEXT_KEY, None)

@@ -15,15 +15,16 @@ from core.content import Document, list_documents, load_document
 from core.errors import NotFound
 from core.payments import subscriptions
 from core.payments.plans import CONSULTATION_MINUTES, LATE_DOCTOR_CANCELLATION_CREDIT_CENTS, PAY_PER_VISIT_CENTS, PLANS
+from portals.i18n import _, current_language
 from portals.public import public
 
 LEGAL, BLOG = "legal", "blog"
 
 
 def _document(section: str, slug: str, what: str) -> Document:
-    document = load_document(config.current().content_dir, section, slug)
+    document = load_document(config.current().content_dir, section, slug, current_language())
     if document is None:
-        raise NotFound(f"We could not find that {what}.")
+        raise NotFound(what)
     return document
 
 
@@ -52,18 +53,19 @@ def pricing():
 
 @public.get("/legal/<slug>")
 def legal_page(slug: str):
-    document = _document(LEGAL, slug, "legal page")
-    others = sorted(list_documents(config.current().content_dir, LEGAL), key=lambda d: d.title)
+    document = _document(LEGAL, slug, _("We could not find that legal page."))
+    others = sorted(list_documents(config.current().content_dir, LEGAL, current_language()), key=lambda d: d.title)
     return render_template("public/legal.html", document=document, body=Markup(document.html),  # noqa: S704
                            documents=others)
 
 
 @public.get("/blog")
 def blog_index():
-    return render_template("public/blog_index.html", posts=list_documents(config.current().content_dir, BLOG))
+    return render_template("public/blog_index.html",
+                           posts=list_documents(config.current().content_dir, BLOG, current_language()))
 
 
 @public.get("/blog/<slug>")
 def blog_post(slug: str):
-    post = _document(BLOG, slug, "article")
+    post = _document(BLOG, slug, _("We could not find that article."))
     return render_template("public/blog_post.html", post=post, body=Markup(post.html))  # noqa: S704

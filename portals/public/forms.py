@@ -6,7 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-EMAIL = [DataRequired("Enter your email."), Email("Enter a valid email address."), Length(max=254)]
+from portals.i18n import lazy_gettext as _
+
+EMAIL = [DataRequired(_("Enter your email.")), Email(_("Enter a valid email address.")), Length(max=254)]
 
 
 class HumanCheckFields:
@@ -14,26 +16,26 @@ class HumanCheckFields:
 
     recaptcha_token = HiddenField()
     challenge_token = HiddenField()
-    challenge_answer = StringField("Security question", validators=[Optional(), Length(max=6)])
+    challenge_answer = StringField(_("Security question"), validators=[Optional(), Length(max=6)])
 
 
 class LoginForm(HumanCheckFields, FlaskForm):
-    email = EmailField("Email", validators=EMAIL)
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+    email = EmailField(_("Email"), validators=EMAIL)
+    password = PasswordField(_("Password"), validators=[DataRequired(_("Enter your password.")), Length(max=200)])
 
 
 class SignupForm(HumanCheckFields, FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(max=200)])
-    email = EmailField("Email", validators=EMAIL)
-    password = PasswordField("Password", validators=[DataRequired("Choose a password."), Length(max=200)])
-    accept_terms = BooleanField("I accept the terms of use and the privacy notice")  # SPEC §21: never pre-ticked
+    full_name = StringField(_("Full name"), validators=[DataRequired(_("Enter your name.")), Length(max=200)])
+    email = EmailField(_("Email"), validators=EMAIL)
+    password = PasswordField(_("Password"), validators=[DataRequired(_("Choose a password.")), Length(max=200)])
+    accept_terms = BooleanField(_("I accept the terms of use and the privacy notice"))  # SPEC §21: never pre-ticked
 
 
 class ForgotForm(FlaskForm):
-    email = EmailField("Email", validators=EMAIL)
+    email = EmailField(_("Email"), validators=EMAIL)
 
 
 class ResetForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("Choose a password."), Length(max=200)])
-    confirm = PasswordField("Repeat the new password",
-                            validators=[EqualTo("password", "The two passwords differ.")])
+    password = PasswordField(_("New password"), validators=[DataRequired(_("Choose a password.")), Length(max=200)])
+    confirm = PasswordField(_("Repeat the new password"),
+                            validators=[EqualTo("password", _("The two passwords differ."))])

@@ -19,6 +19,7 @@ from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import SessionUser, current_actor
 from portals.consent_gate import check_consents_at_sign_in
+from portals.i18n import _
 from portals.limits import (
     PER_IP_AUTH,
     challenge_solved,
@@ -106,7 +107,7 @@ def login():
         email = form.email.data
         solved = challenge_solved(form.challenge_token.data, form.challenge_answer.data)
         if not solved and sign_in_check_needed(email, form.recaptcha_token.data):
-            error, status = "Please answer the security question below.", 403
+            error, status = _("Please answer the security question below."), 403
         else:
             try:
                 user = authenticate(email, form.password.data)
@@ -136,7 +137,7 @@ def logout():
         sign_out_everywhere(current_user.actor)  # the old cookie stops working, even replayed
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
 
 

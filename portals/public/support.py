@@ -17,6 +17,7 @@ from core import runtime
 from core.errors import DomainError
 from core.support import inbox
 from portals.auth import require_role
+from portals.i18n import _
 from portals.limits import challenge_solved, fresh_challenge, human_check_needed, limiter, recaptcha_site_key
 from portals.public import public
 from portals.public.forms import HumanCheckFields
@@ -62,7 +63,7 @@ def support():
         except DomainError as exc:
             error = exc.message
         else:
-            flash("Sent. Our care team will answer here and by email.", "info")
+            flash(_("Sent. Our care team will answer here and by email."), "info")
             return redirect(url_for("public.support_conversation", conversation_id=conversation_id), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("public/support.html", form=form, error=error, home=_home(),
@@ -107,7 +108,7 @@ def contact():
     error, sent = None, False
     if form.validate_on_submit():
         if _check_needed(form):
-            error = "Please answer the security question below."
+            error = _("Please answer the security question below.")
         else:
             try:
                 inbox.start_guest_conversation(form.name.data, form.email.data, form.subject.data, form.body.data)
@@ -116,7 +117,7 @@ def contact():
             else:
                 sent = True
     elif request.method == "POST":
-        error = "Please check the fields below."
+        error = _("Please check the fields below.")
     challenge = None if runtime.current().settings.recaptcha_secret_key and not error else fresh_challenge()
     status = 422 if error else 200
     return render_template("public/contact.html", form=form, error=error, sent=sent, challenge=challenge,

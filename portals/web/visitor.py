@@ -10,6 +10,7 @@ it costs no query. The `doktu_tz_saved` cookie tells site.js to re-label in that
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,7 +18,10 @@ from zoneinfo import ZoneInfo
 from flask import Response, g, has_request_context, request, session
 from flask_login import current_user
 
-from core import timezones
+from core import i18n, timezones
+from portals.i18n import current_language
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ZONE = "Europe/Paris"
 COOKIE = "doktu_tz"
@@ -62,20 +66,40 @@ def sync_saved_zone_cookie(response: Response) -> Response:
     return response
 
 
+def remember_device_zone(response: Response) -> Response:
+    """A signed-in user's browser reported another zone than the one on the account: keep it for the
+    emails and SMS (SPEC §20). Only when the request loaded the user anyway, and only on a change, so
+    a page costs no extra query in the usual case."""
+    loaded = g.get("_login_user")
+    if loaded is None or not loaded.is_authenticated or request.method != "GET":
+        return response
+    reported = device_zone()
+    user = getattr(loaded, "user", None)
+    if reported and user is not None and getattr(user, "device_zone", None) != reported:
+        from core.accounts.settings import remember_device_zone as remember
+
+        try:
+            remember(loaded.actor, reported)
+        except Exception:  # a page never fails for this; the next page tries again
+            log.warning("could not remember the device zone", exc_info=True)
+    return response
+
+
 def clock_time(moment: datetime) -> str:
-    """14:45 in the visitor's zone."""
-    return moment.astimezone(visitor_zone()).strftime("%H:%M")
+    """14:45 in the visitor's zone (24 h in every language, SPEC §3)."""
+    return i18n.format_time(moment.astimezone(visitor_zone()), current_language())
 
 
 def day_label(moment: datetime) -> str:
-    """Tue in the visitor's zone: pills name the weekday; their labels give the full date."""
-    return f"{moment.astimezone(visitor_zone()):%a}"
+    """Tue / mar. / Di. in the visitor's zone: pills name the weekday; their labels give the full date."""
+    return i18n.format_date(moment.astimezone(visitor_zone()).date(), current_language(), "EEE")
 
 
 def long_moment(moment: datetime) -> str:
-    """Tuesday 3 March 2026 at 14:45 (Europe/Paris), for summaries and screen readers."""
+    """Tuesday 3 March 2026 at 14:45 (Europe/Paris) / mardi 3 mars 2026 à 14:45 (Europe/Paris), for
+    summaries and screen readers (SPEC §20: Babel's words for the visitor's language)."""
     local = moment.astimezone(visitor_zone())
-    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local.tzinfo.key})"
+    return i18n.format_moment(local, local.tzinfo, current_language())
 
 
 def visitor_id() -> str:

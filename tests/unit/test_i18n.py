@@ -62,8 +62,32 @@ def test_times_use_a_24_hour_clock_in_the_viewers_zone_across_a_dst_change():
     moment = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     assert i18n.format_datetime(moment, paris, "fr") == "dimanche 29 mars 2026 à 03:30"
     assert i18n.format_datetime(moment, paris, "de") == "Sonntag, 29. März 2026, 03:30 Uhr"
-    assert i18n.format_datetime(moment, paris, "en") == "Sunday, 29 March 2026, 03:30"
+    assert i18n.format_datetime(moment, paris, "en") == "Sunday 29 March 2026, 03:30"  # no comma after the day
+    assert i18n.format_moment(moment, paris, "de") == "Sonntag, 29. März 2026 um 03:30 (Europe/Paris)"
+    # the hour before the change is still CET: 00:30 UTC is 01:30 in Paris
+    assert i18n.format_moment(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), paris, "fr") == \
+        "dimanche 29 mars 2026 à 01:30 (Europe/Paris)"
     assert i18n.format_datetime(datetime(2026, 3, 29, 0, 30, tzinfo=UTC), paris, "en").endswith("01:30")
+
+
+@pytest.mark.parametrize(("cents", "language", "text"), [
+    (123456789, "en", "€1,234,567.89"),
+    (123456789, "fr", "1\u202f234\u202f567,89\xa0€"),
+    (123456789, "de", "1.234.567,89\xa0€"),
+    (-3500, "en", "-€35.00"),  # a refund
+    (-3500, "fr", "-35,00\xa0€"),
+    (-3500, "de", "-35,00\xa0€"),
+])
+def test_money_groups_thousands_and_keeps_the_sign_of_a_refund(cents, language, text):
+    assert i18n.format_money(cents, "EUR", language) == text
+
+
+@pytest.mark.parametrize(("cents", "language", "text"), [
+    (3500, "en", "€35"), (3550, "en", "€35.50"), (3500, "fr", "35,00\xa0€"), (3500, "de", "35,00\xa0€"),
+    (-3500, "en", "-€35"),
+])
+def test_the_web_drops_whole_cents_in_english_only(cents, language, text):
+    assert i18n.format_money(cents, "EUR", language, short_whole=True) == text
 
 
 def test_dates_and_language_names_are_written_in_the_language():

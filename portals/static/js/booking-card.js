@@ -7,6 +7,14 @@
   var CONTEXT_TTL_MS = 15 * 60 * 1000;
   var SHOWN = 4;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  /* The words, from the page (translated with the templates: `booking_strings()`); English if absent. */
+  var words = {};
+  document.querySelectorAll("[data-dk-strings] [data-key]").forEach(function (li) { words[li.dataset.key] = li.textContent; });
+  var t = function (key, fallback, values) {
+    var text = words[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
+    return text;
+  };
   var fmt = window.doktuFormat || { clock: function (d) { return d.toISOString().slice(11, 16); },
                                     day: function (d) { return d.toDateString(); } };
 
@@ -50,7 +58,7 @@
     var time = form.querySelector("time");
     time.setAttribute("datetime", entry.start);
     time.textContent = fmt.clock(start);
-    form.querySelector("button").setAttribute("aria-label", "Book " + (fmt.longDay ? fmt.longDay(start) : fmt.day(start)) + " at " + fmt.clock(start) + " with " + doctorName);
+    form.querySelector("button").setAttribute("aria-label", t("book", "Book {day} at {time} with {doctor}", { day: fmt.longDay ? fmt.longDay(start) : fmt.day(start), time: fmt.clock(start), doctor: doctorName }));
     return form;
   }
 
@@ -63,7 +71,7 @@
     if (!slots.length) {
       var p = document.createElement("p");
       p.className = "dk-muted";
-      p.textContent = "No free time on this day. Choose another day above.";
+      p.textContent = t("no-free", "No free time on this day. Choose another day above.");
       html.appendChild(p);
     } else {
       var list = function (items, label, extra) {
@@ -73,14 +81,14 @@
         items.forEach(function (e) { var li = document.createElement("li"); li.appendChild(pillForm(doctorId, doctorName, e)); ul.appendChild(li); });
         return ul;
       };
-      html.appendChild(list(slots.slice(0, SHOWN), "Free times"));
+      html.appendChild(list(slots.slice(0, SHOWN), t("free-times", "Free times")));
       if (slots.length > SHOWN) {
         var more = document.createElement("details");
         more.className = "dk-more";
         var summary = document.createElement("summary");
-        summary.textContent = "See all " + slots.length + " times";
+        summary.textContent = t("see-all", "See all {count} times", { count: slots.length });
         more.appendChild(summary);
-        more.appendChild(list(slots.slice(SHOWN), "More free times", " dk-pills--scroll"));
+        more.appendChild(list(slots.slice(SHOWN), t("more-free-times", "More free times"), " dk-pills--scroll"));
         html.appendChild(more);
       }
     }
@@ -107,7 +115,7 @@
     if (from < now) { from = now; }
     card.querySelectorAll("[data-dk-day]").forEach(function (a) { a.removeAttribute("aria-current"); });
     link.setAttribute("aria-current", "date");
-    var title = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])).replace(",", "");
+    var title = (window.doktuFormat && window.doktuFormat.tag !== "en-GB" ? new Intl.DateTimeFormat(window.doktuFormat.tag, { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])) : new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long" }).format(new Date(parts[0], parts[1] - 1, parts[2])).replace(",", ""));
     skeleton(box);
     showError("");
     var url = "/api/doctors/" + card.dataset.doctor + "/unified-availability?from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString());
@@ -128,7 +136,7 @@
   function holdForPatient(form) {
     var button = form.querySelector("button");
     button.disabled = true;
-    announce("Holding this time for you…");
+    announce(t("holding", "Holding this time for you…"));
     return fetch("/api/appointments/create-pending", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
@@ -147,7 +155,7 @@
       if (code === "ERR_SLOT_CONFLICT" || code === "ERR_TIME_WINDOW") {
         var current = card.querySelector('[data-dk-day][aria-current="date"]');
         if (current) { loadDay(current); }  /* clears old messages first, so the new one comes after */
-        showError("Sorry, that time was just taken. Here are the free times now.");
+        showError(t("taken", "Sorry, that time was just taken. Here are the free times now."));
         return;
       }
       form.submit();  /* anything unexpected: let the server page explain */
@@ -188,7 +196,7 @@
   var auto = document.querySelector("[data-dk-autosubmit]");
   if (auto && !document.querySelector(".dk-alert--error")) {
     var note = auto.querySelector("[data-dk-autosubmit-status]");
-    if (note) { note.textContent = "Holding your time…"; }
+    if (note) { note.textContent = t("holding-yours", "Holding your time…"); }
     try { sessionStorage.removeItem(CONTEXT_KEY); } catch (e) { /* ignore */ }
     auto.submit();
   }
@@ -200,8 +208,8 @@
     var out = hold.querySelector("[data-dk-countdown]");
     var tick = function () {
       var left = Math.max(0, Math.round((until - Date.now()) / 1000));
-      out.textContent = left > 60 ? Math.ceil(left / 60) + " min" : left + " s";
-      if (left === 0) { out.textContent = "0 s — the time is no longer held"; return; }
+      out.textContent = left > 60 ? t("minutes", "{count} min", { count: Math.ceil(left / 60) }) : t("seconds", "{count} s", { count: left });
+      if (left === 0) { out.textContent = t("expired", "0 s — the time is no longer held"); return; }
       setTimeout(tick, 1000);
     };
     tick();

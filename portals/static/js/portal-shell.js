@@ -39,6 +39,16 @@
     if (event.key === "Escape" && document.body.classList.contains(OPEN)) { setOpen(false, true); }
   });
 
+  /* The language switch in the header: applied as soon as another language is chosen, as on the
+     public pages (site.js); its "Change language" button is hidden in the portals. */
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest && event.target.closest("[data-dk-lang-select]");
+    if (!select || !select.form) { return; }
+    var next = select.form.elements.next;  // the server only knows the portal (Dash builds the header apart)
+    if (next) { next.value = window.location.pathname + window.location.search; }
+    select.form.submit();
+  });
+
   /* Back to a wide window: the items are shown inline again; forget the phone's open state. */
   var wide = window.matchMedia("(min-width: 768px)");
   var reset = function () { if (wide.matches) { setOpen(false, false); } };

@@ -17,14 +17,17 @@
     try { saved = decodeURIComponent(saved); new Intl.DateTimeFormat("en-GB", { timeZone: saved }); zone = saved; }
     catch (e) { saved = ""; }
   }
+  var lang = document.documentElement.lang || "en";
+  var tag = { en: "en-GB", fr: "fr-FR", de: "de-DE" }[lang] || "en-GB";
   var inZone = function (options) { if (saved) { options.timeZone = saved; } return options; };
-  var clock = new Intl.DateTimeFormat("en-GB", inZone({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }));
-  var day = new Intl.DateTimeFormat("en-GB", inZone({ weekday: "short" }));
-  var longDay = new Intl.DateTimeFormat("en-GB", inZone({ weekday: "long", day: "numeric", month: "long" }));
+  var clock = new Intl.DateTimeFormat(tag, inZone({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }));
+  var day = new Intl.DateTimeFormat(tag, inZone({ weekday: "short" }));
+  var longDay = new Intl.DateTimeFormat(tag, inZone({ weekday: "long", day: "numeric", month: "long" }));
   window.doktuFormat = {
     clock: function (d) { return clock.format(d); },
     day: function (d) { return day.format(d); },
-    longDay: function (d) { return longDay.format(d).replace(",", ""); },
+    longDay: function (d) { return lang === "en" ? longDay.format(d).replace(",", "") : longDay.format(d); },
+    tag: tag,
     zone: zone
   };
   function relabel(root) {
@@ -57,7 +60,8 @@
   /* Mobile menu: a full-screen overlay; focus stays inside while open; Escape closes it. */
   if (toggle && menu) {
     var focusables = function () {
-      return [toggle].concat(Array.prototype.slice.call(menu.querySelectorAll("a[href], button, summary")));
+      return [toggle].concat(Array.prototype.slice.call(menu.querySelectorAll("a[href], button, summary, select")))
+        .filter(function (el) { return el.getClientRects().length > 0; });
     };
     var setOpen = function (open) {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
@@ -76,6 +80,11 @@
     });
     window.matchMedia("(min-width: 768px)").addEventListener("change", function (mq) { if (mq.matches) { setOpen(false); } });
   }
+
+  /* Language switch: applied as soon as another language is chosen (the button does it without script). */
+  document.querySelectorAll("[data-dk-lang-select]").forEach(function (select) {
+    select.addEventListener("change", function () { if (select.form) { select.form.submit(); } });
+  });
 
   /* Account menu (a <details>): Escape or a click elsewhere closes it. */
   document.querySelectorAll("[data-dk-account]").forEach(function (details) {

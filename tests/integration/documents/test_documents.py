@@ -207,3 +207,20 @@ def test_an_unknown_or_malformed_document_id_is_a_404_not_a_500(visit, client, l
     login(v.patient.email)
     assert client.get(f"/documents/{uuid.uuid4()}.pdf").status_code == 404
     assert client.get("/documents/not-a-uuid.pdf").status_code == 404
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("fr", ("Ordonnance", "Médicaments", "Date de naissance", "17/05/1991", "Délivré électroniquement par")),
+    ("de", ("Rezept", "Arzneimittel", "Geburtsdatum", "17.05.1991", "Elektronisch ausgestellt von")),
+])
+def test_a_document_is_in_the_patients_language_whoever_downloads_it(visit, locale, expected):
+    """SPEC §20: the labels follow the patient's language; what the doctor wrote stays as written."""
+    v = visit()
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(update(User).where(User.id == v.patient.user.id).values(locale=locale))
+    issued = issuing.issue_prescription(v.doctor.actor, v.appointment_id, [AMOXICILLIN])
+    for reader in (v.patient.actor, v.doctor.actor):
+        content = pdf_text(issuing.download_document(reader, issued.id)[1])
+        for text_ in (*expected, "Amoxicillin 500 mg", "Take with food"):
+            assert text_ in content, (locale, text_)
+        assert "Prescription" not in content

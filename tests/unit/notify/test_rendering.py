@@ -58,15 +58,33 @@ def test_html_is_escaped_and_text_is_not():
 
 
 def test_a_language_without_templates_reads_english():
-    assert language_of("fr-BE") == "fr" and language_of("FR") == "fr"
-    assert language_of("de") == "en" and language_of(None) == "en" and language_of("") == "en"
-    assert render("doctor_booked", "fr", **VALUES).subject.startswith("New consultation")  # no French file yet
+    assert language_of("fr-BE") == "fr" and language_of("FR") == "fr" and language_of("de-AT") == "de"
+    assert language_of("es") == "en" and language_of(None) == "en" and language_of("") == "en"
+
+
+def test_every_language_has_every_message():
+    """SPEC §20: no recipient falls back to English because a translation is missing."""
+    english = sorted(p.name for p in (Path(TEMPLATES) / "en").iterdir() if p.suffix == ".txt")
+    for language in languages():
+        assert sorted(p.name for p in (Path(TEMPLATES) / language).iterdir() if p.suffix == ".txt") == english
+
+
+@pytest.mark.parametrize(("language", "hello", "subject"), [
+    ("fr", "Bonjour", "Nouvelle consultation"), ("de", "Guten Tag", "Neue Sprechstunde"),
+])
+def test_a_message_translated_as_text_gets_an_html_part_in_its_language(language, hello, subject):
+    message = render("doctor_booked", language, **VALUES)
+    assert message.subject.startswith(subject) and message.text.startswith(hello)
+    assert f'<html lang="{language}">' in message.html and hello in message.html
+    assert '<a href="https://doktu.example/doctor/">https://doktu.example/doctor/</a>' in message.html
+    assert "Ada &amp; Bob &lt;b&gt;" in message.html
 
 
 def test_when_reads_in_the_zone_and_language_with_a_24_hour_clock():
     moment = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
     assert format_when(moment, ZoneInfo("Europe/Paris"), "en") == "Tuesday 3 March 2026, 14:00"
     assert format_when(moment, ZoneInfo("Europe/Paris"), "fr") == "mardi 3 mars 2026 à 14:00"
+    assert format_when(moment, ZoneInfo("Europe/Paris"), "de") == "Dienstag, 3. März 2026, 14:00 Uhr"
     assert format_when(moment, ZoneInfo("America/Los_Angeles"), "en") == "Tuesday 3 March 2026, 05:00"
     summer = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)  # the clocks changed that night
     assert format_when(summer, ZoneInfo("Europe/Paris"), "en") == "Sunday 29 March 2026, 14:00"
@@ -81,7 +99,9 @@ def test_the_zone_falls_back_from_the_recipient_to_the_doctor_to_paris():
 
 def test_money_in_each_language():
     assert format_money(3500, "EUR", "en") == "€35.00"
-    assert format_money(123456, "EUR", "fr") == "1\u202f234,56 €"
+    assert format_money(123456, "EUR", "fr") == "1\u202f234,56\xa0€"  # Babel: no break before the sign
+    assert format_money(123456, "EUR", "de") == "1.234,56\xa0€"
+    assert format_money(-3500, "EUR", "de") == "-35,00\xa0€"
 
 
 def test_an_invite_travels_as_a_text_calendar_part_with_its_method():
