@@ -186,8 +186,9 @@ def guard_callback_bodies(server: Flask, app: Dash) -> None:
         except ValidationError:
             raise MalformedRequest("This is not a Dash callback request.") from None
         spec = app.callback_map.get(body.output)
-        if spec is None or len(body.inputs) != len(spec["inputs"]) or len(body.state) != len(spec["state"]) \
-                or _forged(body):
+        # A clientside callback is in the map too, but has no server function to run.
+        if spec is None or "callback" not in spec or len(body.inputs) != len(spec["inputs"]) \
+                or len(body.state) != len(spec["state"]) or _forged(body):
             raise MalformedRequest("This callback request does not match the portal's callbacks.")
         try:
             return dispatch(*args, **kwargs)

@@ -136,7 +136,9 @@ def pager(view, page=1, clicks=1) -> str:
                                                               "data"), strict=True)]
     inputs = [{"id": ids[2], "property": "n_clicks", "value": clicks}, {"id": ids[3], "property": "n_clicks",
                                                                         "value": None},
-              {"id": "admin-range", "property": "data", "value": "week"}]
+              {"id": "admin-range", "property": "data", "value": "week"},
+              {"id": {"type": "admin-query", "view": view}, "property": "data", "value": None},
+              {"id": "admin-act-done", "property": "data", "value": 0}]
     return dash_body(ADMIN_PAGER, outputs, inputs, [{"id": ids[4], "property": "data", "value": page}],
                      [json.dumps(ids[2], separators=(",", ":"), sort_keys=True) + ".n_clicks"])
 
