@@ -23,6 +23,7 @@ from spectree.plugins.flask_plugin import FlaskPlugin
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from core import i18n
 from core.errors import (
     CsrfRejected,
     DomainError,
@@ -36,6 +37,8 @@ from core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from core.i18n import N_
+from portals.i18n import current_language
 from portals.observability import request_id
 
 log = logging.getLogger(__name__)
@@ -60,13 +63,71 @@ class ErrorEnvelope(ApiModel):
     error: ErrorBody
 
 
-def _describe_validation(err: Exception) -> list[dict]:
+# pydantic's messages by error type, in words we translate (SPEC §20: the envelope's `message` in
+# the request's language, its `code` never changes). `{name}` placeholders come from the error's
+# `ctx`; a type missing here keeps pydantic's English, a custom validator's message (value_error) is
+# looked up in the catalogs as written.
+PYDANTIC_MESSAGES = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "too_short": N_("List should have at least {min_length} items"),
+    "too_long": N_("List should have at most {max_length} items"),
+    "enum": N_("Input should be {expected}"),
+    "literal_error": N_("Input should be {expected}"),
+    "uuid_type": N_("UUID input should be a string, bytes or UUID object"),
+    "uuid_parsing": N_("Input should be a valid UUID"),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime or date"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date"),
+    "date_from_datetime_parsing": N_("Input should be a valid date"),
+    "time_parsing": N_("Input should be in a valid time format"),
+    "timezone_aware": N_("Input should have timezone info"),
+    "model_type": N_("Input should be an object"),
+    "model_attributes_type": N_("Input should be an object"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "list_type": N_("Input should be a valid list"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "decimal_type": N_("Input should be a valid decimal"),
+    "json_invalid": N_("Invalid JSON"),
+}
+
+
+def _pydantic_message(error: dict, language: str) -> str:
+    kind, context = error.get("type"), error.get("ctx") or {}
+    english = str(error.get("msg", "invalid"))
+    if kind == "value_error" or kind == "assertion_error" or kind not in PYDANTIC_MESSAGES:
+        # A validator of ours: its message is a catalog entry (or stays as written).
+        return i18n.translate(language, english.removeprefix("Value error, ").removeprefix("Assertion failed, "))
+    template = i18n.translate(language, PYDANTIC_MESSAGES[kind])
+    try:
+        return template.format(**{k: v for k, v in context.items() if isinstance(v, str | int | float)})
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+def _describe_validation(err: Exception, language: str = i18n.DEFAULT_LANGUAGE) -> list[dict]:
     errors = getattr(err, "errors", None)
     if not callable(errors):
         return []
     return [
-        {"field": ".".join(str(p) for p in e.get("loc", ())),
-         "message": e.get("msg", "invalid").removeprefix("Value error, ")}
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": _pydantic_message(e, language)}
         for e in errors(include_url=False, include_input=False)
     ]
 
@@ -75,9 +136,11 @@ def _validation_hook(_req, resp, err, _instance, *_args) -> None:
     """spectree calls this before answering a validation failure: give it our envelope."""
     if err is None or resp is None:
         return
-    details = _describe_validation(err)
+    language = current_language()
+    details = _describe_validation(err, language)
     first = details[0] if details else None
-    message = f"{first['field'] or 'body'}: {first['message']}" if first else "The request is not valid."
+    message = (f"{first['field'] or 'body'}: {first['message']}" if first
+               else ValidationFailed.default_message)
     resp.set_data(envelope_json(ValidationFailed(message, details={"fields": details})))
     resp.mimetype = "application/json"
 
@@ -136,8 +199,16 @@ def raw_json(body: object, status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
 
 
+def localized_message(error: DomainError, language: str | None = None) -> str:
+    """The error's message in the request's language (user's setting → `doktu_lang` cookie →
+    Accept-Language → English), looked up in the catalogs as written: every default message is
+    marked `N_`, so is what a handler here says; a message a catalog does not hold stays English.
+    One place for every endpoint, the Dash portals' JSON errors included; codes never change."""
+    return i18n.translate(language or current_language(), error.message)
+
+
 def envelope(error: DomainError) -> dict:
-    body: dict[str, Any] = {"code": error.code, "message": error.message, "requestId": request_id()}
+    body: dict[str, Any] = {"code": error.code, "message": localized_message(error), "requestId": request_id()}
     if error.details:
         body["details"] = error.details
     return {"error": body}
@@ -185,7 +256,10 @@ def _http_error(exc: HTTPException):
     if error_type is RateLimited:  # the limiter's description names its internal limits
         retry = exc.get_response().headers.get("Retry-After") if hasattr(exc, "get_response") else None
         return respond_with_error(RateLimited(retry_after=int(retry) if retry and retry.isdigit() else 60))
-    message = None if error_type in (NotFound, MethodNotAllowed) else exc.description
+    # Werkzeug's own descriptions are English prose about HTTP; ours are the error's (translated)
+    # default. A description given on purpose (`abort(400, "…")`) is kept and looked up.
+    generic = exc.description == type(exc).description
+    message = None if error_type in (NotFound, MethodNotAllowed) or generic else exc.description
     response = respond_with_error(error_type(message))
     if "Allow" in (headers := dict(exc.get_headers())):  # a 405 says which methods would do
         response.headers["Allow"] = headers["Allow"]
@@ -196,7 +270,7 @@ def _unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     log.exception("unhandled error")
-    error = DomainError("An unexpected error occurred. Our team has been told; quote the request id.")
+    error = DomainError(N_("An unexpected error occurred. Our team has been told; quote the request id."))
     return respond_with_error(error)
 
 
@@ -222,7 +296,7 @@ def require_json_bodies() -> None:
     """API writes with a body speak JSON; anything else is a clear 422, not a crash later."""
     if (request.path.startswith("/api/") and request.method in {"POST", "PUT", "PATCH"}
             and request.content_length and not request.is_json and request.path not in RAW_BODY_PATHS):
-        raise ValidationFailed("Send the body as JSON (Content-Type: application/json).")
+        raise ValidationFailed(N_("Send the body as JSON (Content-Type: application/json)."))
 
 
 def init_api(app: Flask) -> None:

@@ -52,7 +52,7 @@ def show_refusal(name: str) -> Callable[[Exception], Any]:
 
     def on_error(error: Exception):
         if isinstance(error, DomainError):
-            set_props(f"{name}-alert", {"children": error.message, "is_open": True})
+            set_props(f"{name}-alert", {"children": _(error.message), "is_open": True})
             return None
         raise error
 

@@ -23,6 +23,7 @@ from flask import Flask, request
 from pydantic import AfterValidator
 
 from core.errors import MalformedRequest, ValidationFailed
+from core.i18n import N_
 
 MAX_JSON_DEPTH = 64
 MIN_YEAR, MAX_YEAR = 1900, 2100
@@ -61,7 +62,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         document = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting recurses
-        raise MalformedRequest("The body is not valid JSON (or nests too deeply).") from None
+        raise MalformedRequest(N_("The body is not valid JSON (or nests too deeply).")) from None
     check_document(document)
     return document
 

@@ -9,6 +9,7 @@ row-level security lets staff read everything, and anyone else is refused before
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -324,7 +325,7 @@ def shape_daily(rows, period: Period) -> pd.DataFrame:
     return frame.astype(int)
 
 
-def overview_csv(result: Overview, *, language: str | None = None) -> str:
+def overview_csv(result: Overview, *, language: str | None = None, headers: Mapping[str, str] | None = None) -> str:
     """The analysts' CSV of the overview: one row per KPI with both periods and the definition.
     Money in cents, ratios as fractions (0.125 = 12.5 %), empty where a value is undefined."""
     period, previous = result.period, result.previous
@@ -337,14 +338,15 @@ def overview_csv(result: Overview, *, language: str | None = None) -> str:
     frame = frame.rename(columns={"key": "kpi"})
     for column in ("value", "previous", "change"):
         frame[column] = [_csv_number(v) for v in frame[column]]
-    return frame_csv(frame, language=language)
+    return frame_csv(frame.rename(columns=dict(headers or {})), language=language)
 
 
-def daily_csv(period: Period, frame: pd.DataFrame, *, language: str | None = None) -> str:
+def daily_csv(period: Period, frame: pd.DataFrame, *, language: str | None = None,
+              headers: Mapping[str, str] | None = None) -> str:
     out = frame.reset_index()
     out["day"] = [d.isoformat() for d in out["day"]]
     out.insert(0, "range", period.name)
-    return frame_csv(out, language=language)
+    return frame_csv(out.rename(columns=dict(headers or {})), language=language)
 
 
 def _csv_number(value) -> str:
@@ -356,10 +358,11 @@ def _csv_number(value) -> str:
 
 
 def export_csv(actor: Actor, range_name: str, table: str = "kpis", *, now: datetime | None = None,
-               language: str | None = None) -> str:
+               language: str | None = None, headers: Mapping[str, str] | None = None) -> str:
     """`GET /api/metrics/export.csv`: the KPI summary (`kpis`) or the daily figures (`daily`), in
-    the CSV style of the reader's language (see core.csv_export)."""
+    the CSV style of the reader's language (see core.csv_export). `headers` renames columns (the
+    console's download writes them in the admin's language; the API keeps the stable keys)."""
     if table == "daily":
         period, frame = daily(actor, range_name, now=now)
-        return daily_csv(period, frame, language=language)
-    return overview_csv(overview(actor, range_name, now=now), language=language)
+        return daily_csv(period, frame, language=language, headers=headers)
+    return overview_csv(overview(actor, range_name, now=now), language=language, headers=headers)

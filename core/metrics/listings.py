@@ -7,6 +7,7 @@ portal formats them for people, the CSV keeps them for analysts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -261,9 +262,11 @@ def page_of(actor: Actor, key: str, range_name: str, page: int = 1, *, page_size
 
 
 def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None = None,
-                language: str | None = None, query: Query | None = None) -> str:
+                language: str | None = None, query: Query | None = None,
+                headers: Mapping[str, str] | None = None) -> str:
     """The whole table of the period as CSV (at most EXPORT_LIMIT rows), with the same search,
-    status and sort as on screen: times in ISO 8601 UTC, money in cents, the row id first."""
+    status and sort as on screen: times in ISO 8601 UTC, money in cents, the row id first. `headers`
+    renames columns (the console's download: in the admin's language)."""
     require_staff(actor)
     listing, period = _listing(key), period_for(range_name, now or clock.now())
     _, rows_sql, params = _sql(listing, query or Query())
@@ -273,7 +276,7 @@ def listing_csv(actor: Actor, key: str, range_name: str, *, now: datetime | None
     frame = pd.DataFrame([dict(r) for r in rows], columns=["id", *[c for c, _ in listing.columns]])
     for column in frame.columns:
         frame[column] = [_csv_cell(v) for v in frame[column]]
-    return frame_csv(frame, language=language)
+    return frame_csv(frame.rename(columns=dict(headers or {})), language=language)
 
 
 def _csv_cell(value):

@@ -13,10 +13,13 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from core import admin_actions
 from core.errors import DomainError
-from core.metrics.periods import PARIS
+from core.i18n import N_
+from portals.admin.views import fmt_cents, fmt_time
 from portals.i18n import _
 
 CHOOSE = "admin-act-choose"  # pattern {"type": CHOOSE, "action": <key>}
+# Who acted, in the audit trail (the action itself stays its audit code, e.g. `admin.refund`).
+ROLES = {"admin": N_("admin"), "doctor": N_("doctor"), "patient": N_("patient"), "system": N_("system")}
 
 
 def action_labels() -> dict[str, str]:
@@ -47,7 +50,8 @@ def panel_frame() -> html.Section:
 
 
 def _euros(cents: int) -> str:
-    return f"€{cents / 100:,.2f}"
+    """`€35.00` / `35,00 €` / `35,00 €` (Babel, the admin's language)."""
+    return fmt_cents(cents)
 
 
 def panel_body(facts: admin_actions.AppointmentFacts) -> list:
@@ -58,15 +62,15 @@ def panel_body(facts: admin_actions.AppointmentFacts) -> list:
     buttons = [html.Button(labels[key], id={"type": CHOOSE, "action": key}, type="button",
                            className="dk-btn dk-btn--ghost dk-btn--small", **{"data-action": key})
                for key in facts.actions]
-    trail = [html.Li([html.Time(f"{line.at.astimezone(PARIS):%d %b %H:%M}"), " · ",
-                      html.Strong(line.action), f" ({line.actor_role})",
+    trail = [html.Li([html.Time(fmt_time(line.at, year=False)), " · ",
+                      html.Strong(line.action), f" ({_(ROLES.get(line.actor_role, line.actor_role))})",
                       *([" — ", line.reason] if line.reason else [])]) for line in facts.audit]
     return [
         html.Div([
             html.H2(_("Consultation with %(doctor)s", doctor=facts.doctor), className="h5", id="admin-act-title"),
             dcc.Link(_("Close"), href="/admin/appointments", className="admin-more"),
         ], className="admin-section-head"),
-        html.P([html.Strong(facts.patient), f" · {facts.start_at.astimezone(PARIS):%a %d %b %Y, %H:%M} · ",
+        html.P([html.Strong(facts.patient), f" · {fmt_time(facts.start_at)} · ",
                 html.Span(statuses.get(facts.status, facts.status), className=f"dk-chip admin-status "
                                                                               f"admin-status--{facts.status}"),
                 " · ", money], id="admin-act-facts"),
@@ -105,7 +109,7 @@ def register(app: Dash, actor_of) -> None:
         try:
             return panel_body(admin_actions.appointment_facts(actor_of(), appointment)), False
         except DomainError as refused:
-            return [dbc.Alert(refused.message, color="danger")], False
+            return [dbc.Alert(_(refused.message), color="danger")], False
 
     @app.callback(Output("admin-act-form", "children"), Output("admin-act-choice", "data"),
                   Input({"type": CHOOSE, "action": ALL}, "n_clicks"), Input("admin-url", "search"),
@@ -129,7 +133,8 @@ def register(app: Dash, actor_of) -> None:
             outcome = admin_actions.perform(actor_of(), key, appointment_id_of(search) or "", reason,
                                             amount_cents=cents)
         except (DomainError, ValueError) as refused:
-            return dbc.Alert(getattr(refused, "message", _("Enter an amount in euros.")), color="danger"), \
+            return dbc.Alert(_(refused.message) if isinstance(refused, DomainError) else _("Enter an amount in euros."),
+                             color="danger"), \
                 no_update, no_update
         return dbc.Alert(outcome_text(outcome), color="success"), (done or 0) + 1, []
 

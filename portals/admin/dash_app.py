@@ -164,7 +164,8 @@ def current_period(range_name: str | None) -> Period:
 def period_text(period: Period) -> str:
     previous = period.previous()
     return _("%(label)s: %(days)s (Paris time), compared with %(previous)s.",
-             label=range_labels().get(period.name, period.label), days=period.describe(), previous=previous.describe())
+             label=range_labels().get(period.name, period.label), days=views.describe_period(period),
+             previous=views.describe_period(previous))
 
 
 def section_key(pathname: str | None) -> str:
@@ -268,7 +269,7 @@ def overview_outputs(range_name: str):
     series = kpis.daily_series(actor, window)
     updated = (_("Figures as of %(time)s; refreshed every minute.",
                  time=result.generated_at.astimezone(period.tz).strftime("%H:%M:%S")) + " "
-               + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor)))
+               + jobs_status_text(heartbeats.seconds_since_last_run(actor)))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_chart(funnel.steps), views.bookings_chart(series, period),
             views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
@@ -332,19 +333,53 @@ def range_labels() -> dict[str, str]:
 
 def csv_download(view: str, range_name: str) -> dict:
     """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style."""
-    actor, language = current_user.actor, current_language()
+    actor, language, headers = current_user.actor, current_language(), csv_headers()
     if view in ("kpis", "daily"):
-        content = kpis.export_csv(actor, range_name, view, language=language)
+        content = kpis.export_csv(actor, range_name, view, language=language, headers=headers)
     elif view == "alerts":
-        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language)
+        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language,
+                             headers=headers)
     else:
-        content = listings.listing_csv(actor, view, range_name, language=language)
+        content = listings.listing_csv(actor, view, range_name, language=language, headers=headers)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
     return {"content": as_file(content), "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
 
 
-def alerts_csv(found: list, *, language: str | None = None) -> str:
-    return write_csv(["severity", "code", "title", "detail", "action", "action_href"],
+def csv_headers() -> dict[str, str]:
+    """The console's CSV column names in the admin's language (README "Exports"): a founder opens the
+    file in Excel, where `start_at` or `price_cents` mean little. The cells stay data — ISO 8601 UTC
+    times, cents, ids and codes — so the header says the unit. The metrics API keeps the keys."""
+    return {
+        "id": _("Id"), "range": _("Period"), "from": _("From (UTC)"), "to": _("To (UTC)"),
+        "previous_from": _("Previous from (UTC)"), "previous_to": _("Previous to (UTC)"), "kpi": _("KPI"),
+        "label": _("Name"), "unit": _("Unit"), "value": _("Value"), "previous": _("Previous value"),
+        "change": _("Change"), "definition": _("Definition"), "day": _("Day"), "booked": _("Booked"),
+        "completed": _("Completed"), "no_show": _("No-shows"), "net_revenue_cents": _("Net revenue (cents)"),
+        "paying_accounts": _("Paying accounts"), "new_patients": _("New patients"),
+        "start_at": _("Start (UTC)"), "doctor": _("Doctor"), "patient": _("Patient"), "status": _("Status"),
+        "price_cents": _("Price (cents)"), "payment_status": _("Payment"), "payment_provider": _("Paid by"),
+        "booked_at": _("Booked at (UTC)"), "specialty": _("Specialty"), "online": _("Online"),
+        "cancelled": _("Cancelled"), "rating": _("Rating"), "joined_at": _("Joined (UTC)"),
+        "appointments": _("Appointments"), "paid_cents": _("Paid, net (cents)"), "created_at": _("Time (UTC)"),
+        "account": _("Account"), "kind": _("Kind"), "provider": _("Provider"), "amount_cents": _("Amount (cents)"),
+        "refunded_cents": _("Refunded (cents)"), "failure_code": _("Failure"), "severity": _("Severity"),
+        "code": _("Code"), "title": _("Alert"), "detail": _("Detail"), "action": _("What to do"),
+        "action_href": _("Link"),
+    }
+
+
+def jobs_status_text(seconds_ago: int | None) -> str:
+    """The console's line about the worker: "Background jobs last ran 40 s ago"."""
+    if seconds_ago is None:
+        return _("Background jobs have never run.")
+    return _("Background jobs last ran %(age)s ago.", age=views.describe_age(seconds_ago))
+
+
+ALERT_COLUMNS = ["severity", "code", "title", "detail", "action", "action_href"]
+
+
+def alerts_csv(found: list, *, language: str | None = None, headers: dict[str, str] | None = None) -> str:
+    return write_csv([(headers or {}).get(c, c) for c in ALERT_COLUMNS],
                      [[a.severity, a.code, a.title, a.detail, a.action, a.action_href or ""] for a in found],
                      language=language)
 

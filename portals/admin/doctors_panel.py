@@ -14,35 +14,39 @@ from core.actor import Actor
 from core.admin_actions import perform
 from core.doctors import onboarding
 from core.errors import DomainError
+from core.i18n import N_
 from core.metrics.periods import PARIS
+from portals.i18n import _, day, ngettext, when
 
 RESEND, REVOKE = "admin-invitation-resend", "admin-invitation-revoke"
 APPROVE, SUSPEND, REASON = "admin-doctor-approve", "admin-doctor-suspend", "admin-doctor-reason"
-STATUS_LABELS = {"pending": "Waiting for review", "approved": "Approved", "suspended": "Suspended"}
+STATUS_LABELS = {"pending": N_("Waiting for review"), "approved": N_("Approved"), "suspended": N_("Suspended")}
+INVITATION_STATES = {"pending": N_("Pending"), "accepted": N_("Accepted"), "expired": N_("Expired"),
+                     "revoked": N_("Revoked")}
 
 
 def onboarding_body() -> list:
     return [
         html.Section([
-            html.H2("Invite a doctor", className="h5", id="admin-invite-title"),
-            html.P("They get a link valid 7 days, usable once, to choose a password and complete their profile.",
+            html.H2(_("Invite a doctor"), className="h5", id="admin-invite-title"),
+            html.P(_("They get a link valid 7 days, usable once, to choose a password and complete their profile."),
                    className="dk-muted"),
             html.Div([
-                dbc.Label("Doctor's email", html_for="admin-invite-email"),
+                dbc.Label(_("Doctor's email"), html_for="admin-invite-email"),
                 dbc.Input(id="admin-invite-email", type="email", autoComplete="off", maxLength=254),
-                html.Button("Send invitation", id="admin-invite-send", type="button", className="dk-btn mt-2"),
+                html.Button(_("Send invitation"), id="admin-invite-send", type="button", className="dk-btn mt-2"),
             ], className="admin-invite"),
             html.Div(id="admin-invite-status", role="status", className="dk-live"),
-            html.H3("Invitations", className="h6 mt-3", id="admin-invitations-title"),
-            html.Div(html.P("Loading…", className="dk-muted"), id="admin-invitations-list"),
+            html.H3(_("Invitations"), className="h6 mt-3", id="admin-invitations-title"),
+            html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-invitations-list"),
         ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-invite-title"}),
         html.Section([
-            html.H2("Profiles and approval", className="h5", id="admin-review-doctors-title"),
-            html.P("Doctors waiting for review first. Unapproved and suspended doctors are hidden from patients. "
-                   "Suspending cancels their future appointments with full refunds.", className="dk-muted"),
+            html.H2(_("Profiles and approval"), className="h5", id="admin-review-doctors-title"),
+            html.P(_("Doctors waiting for review first. Unapproved and suspended doctors are hidden from patients. "
+                     "Suspending cancels their future appointments with full refunds."), className="dk-muted"),
             html.Div(id="admin-doctor-status", role="status", className="dk-live"),
             html.Div(id="admin-suspend-confirm-area"),
-            html.Div(html.P("Loading…", className="dk-muted"), id="admin-doctor-review-list"),
+            html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-doctor-review-list"),
         ], className="dk-card admin-card admin-row", **{"aria-labelledby": "admin-review-doctors-title"}),
         dcc.Store(id="admin-suspend-pending"),
         dcc.Store(id="admin-onboarding-ready", data=True),
@@ -51,51 +55,56 @@ def onboarding_body() -> list:
 
 def invitations_table(found: list[onboarding.InvitationView]):
     if not found:
-        return html.P("No invitation yet.", className="dk-muted")
+        return html.P(_("No invitation yet."), className="dk-muted")
     rows = []
     for inv in found:
         iid = str(inv.id)
-        actions = [html.Button("Resend", id={"type": RESEND, "id": iid}, type="button",
-                               className="dk-btn dk-btn--small", **{"aria-label": f"Resend to {inv.email}"})]
+        actions = [html.Button(_("Resend"), id={"type": RESEND, "id": iid}, type="button",
+                               className="dk-btn dk-btn--small",
+                               **{"aria-label": _("Resend to %(email)s", email=inv.email)})]
         if inv.state == "pending":
-            actions.append(html.Button("Revoke", id={"type": REVOKE, "id": iid}, type="button",
+            actions.append(html.Button(_("Revoke"), id={"type": REVOKE, "id": iid}, type="button",
                                        className="dk-btn dk-btn--ghost dk-btn--small",
-                                       **{"aria-label": f"Revoke the invitation of {inv.email}"}))
-        rows.append(html.Tr([html.Th(inv.email, scope="row"), html.Td(inv.state.capitalize()),
-                             html.Td(f"{inv.expires_at.astimezone(PARIS):%d %b %Y %H:%M}"),
+                                       **{"aria-label": _("Revoke the invitation of %(email)s",
+                                                          email=inv.email)}))
+        rows.append(html.Tr([html.Th(inv.email, scope="row"), html.Td(_(INVITATION_STATES.get(inv.state, inv.state))),
+                             html.Td(when(inv.expires_at, PARIS)),
                              html.Td(actions if inv.state != "accepted" else "—")]))
     return html.Div(html.Table([
-        html.Caption("Invitations, newest first", className="visually-hidden"),
-        html.Thead(html.Tr([html.Th("Email", scope="col"), html.Th("State", scope="col"),
-                            html.Th("Link valid until (Paris)", scope="col"), html.Th("Actions", scope="col")])),
+        html.Caption(_("Invitations, newest first"), className="visually-hidden"),
+        html.Thead(html.Tr([html.Th(_("Email"), scope="col"), html.Th(_("State"), scope="col"),
+                            html.Th(_("Link valid until (Paris)"), scope="col"),
+                            html.Th(_("Actions"), scope="col")])),
         html.Tbody(rows),
     ], className="dk-table admin-table", id="admin-invitations"), className="admin-table-wrap")
 
 
 def review_list(found: list[onboarding.ReviewRow]):
     if not found:
-        return html.P("No doctor yet.", className="dk-muted")
+        return html.P(_("No doctor yet."), className="dk-muted")
     items = []
     for d in found:
         did = str(d.id)
-        submitted = f", submitted {d.submitted_at.astimezone(PARIS):%d %b %Y}" if d.submitted_at else ""
+        submitted = (", " + _("submitted %(day)s", day=day(d.submitted_at.astimezone(PARIS).date(), "medium"))
+                     if d.submitted_at else "")
         buttons = []
         if d.status != "approved":
-            buttons.append(html.Button("Approve" if d.status == "pending" else "Reinstate",
+            buttons.append(html.Button(_("Approve") if d.status == "pending" else _("Reinstate"),
                                        id={"type": APPROVE, "id": did}, type="button",
                                        className="dk-btn dk-btn--small"))
         if d.status != "suspended":
-            buttons.append(html.Button("Suspend", id={"type": SUSPEND, "id": did}, type="button",
+            buttons.append(html.Button(_("Suspend"), id={"type": SUSPEND, "id": did}, type="button",
                                        className="dk-btn dk-btn--danger dk-btn--small"))
         items.append(html.Li(html.Article([
             html.H3(d.name, className="h6", id=f"admin-doctor-{did}"),
-            html.P(f"{d.specialty or 'No specialty yet'} · RPPS {d.rpps or 'not given'} · {d.email} · "
-                   f"{STATUS_LABELS.get(d.status, d.status)}{submitted}", className="dk-muted"),
-            html.Label(["Reason (required, kept in the audit log)",
+            html.P(" · ".join([d.specialty or _("No specialty yet"),
+                               _("RPPS %(number)s", number=d.rpps or _("not given")), d.email,
+                               _(STATUS_LABELS.get(d.status, d.status))]) + submitted, className="dk-muted"),
+            html.Label([_("Reason (required, kept in the audit log)"),
                         dbc.Input(id={"type": REASON, "id": did}, type="text", maxLength=1000)]),
             html.Div(buttons, className="admin-review__actions"),
         ], className="admin-doctor", **{"aria-labelledby": f"admin-doctor-{did}"})))
-    return html.Ul(items, className="admin-reviews", **{"aria-label": "Doctors and their review state"})
+    return html.Ul(items, className="admin-reviews", **{"aria-label": _("Doctors and their review state")})
 
 
 def _alert(message: str, ok: bool):
@@ -106,8 +115,8 @@ def invite(actor: Actor, email: str | None, base_url: str):
     try:
         view, _token = onboarding.invite_doctor(actor, email or "", base_url=base_url)
     except DomainError as refused:
-        return _alert(refused.message, False), no_update, no_update
-    return (_alert(f"Invitation sent to {view.email}.", True), "",
+        return _alert(_(refused.message), False), no_update, no_update
+    return (_alert(_("Invitation sent to %(email)s.", email=view.email), True), "",
             invitations_table(onboarding.list_invitations(actor)))
 
 
@@ -117,12 +126,12 @@ def invitation_action(actor: Actor, trigger, base_url: str):
     try:
         if trigger["type"] == RESEND:
             view, _token = onboarding.resend_invitation(actor, uuid.UUID(trigger["id"]), base_url=base_url)
-            message = f"A new link was sent to {view.email}; the old one no longer works."
+            message = _("A new link was sent to %(email)s; the old one no longer works.", email=view.email)
         else:
             view = onboarding.revoke_invitation(actor, uuid.UUID(trigger["id"]))
-            message = f"The invitation of {view.email} is revoked."
+            message = _("The invitation of %(email)s is revoked.", email=view.email)
     except (DomainError, ValueError) as refused:
-        return _alert(getattr(refused, "message", "No such invitation."), False), no_update
+        return _alert(_(getattr(refused, "message", N_("No such invitation."))), False), no_update
     return _alert(message, True), invitations_table(onboarding.list_invitations(actor))
 
 
@@ -135,20 +144,22 @@ def doctor_action(actor: Actor, trigger, reasons: dict):
     try:
         if trigger["type"] == APPROVE:
             perform(actor, "approve_doctor", uuid.UUID(did), reason)
-            return (_alert("Approved: the doctor is listed and bookable now.", True), None, None,
+            return (_alert(_("Approved: the doctor is listed and bookable now."), True), None, None,
                     review_list(onboarding.doctors_for_review(actor)))
         if not reason:
-            return _alert("Give a reason: it is kept in the audit log.", False), None, None, no_update
+            return _alert(_("Give a reason: it is kept in the audit log."), False), None, None, no_update
         count = onboarding.suspension_impact(actor, uuid.UUID(did))
     except (DomainError, ValueError) as refused:
-        return _alert(getattr(refused, "message", "No such doctor."), False), None, None, no_update
-    noun = "appointment" if count == 1 else "appointments"
+        return _alert(_(getattr(refused, "message", N_("No such doctor."))), False), None, None, no_update
     confirm = dbc.Alert([
-        html.P(f"Suspending hides this doctor at once and cancels {count} future {noun} with full refunds and "
-               f"notices to the patients.", id="admin-suspend-count"),
-        html.Button(f"Suspend and cancel {count} {noun}", id="admin-suspend-confirm", type="button",
+        html.P(ngettext("Suspending hides this doctor at once and cancels %(num)d future appointment with a full "
+                        "refund and a notice to the patient.",
+                        "Suspending hides this doctor at once and cancels %(num)d future appointments with full "
+                        "refunds and notices to the patients.", count), id="admin-suspend-count"),
+        html.Button(ngettext("Suspend and cancel %(num)d appointment", "Suspend and cancel %(num)d appointments",
+                             count), id="admin-suspend-confirm", type="button",
                     className="dk-btn dk-btn--danger dk-btn--small"),
-        html.Button("Keep the doctor", id="admin-suspend-cancel", type="button",
+        html.Button(_("Keep the doctor"), id="admin-suspend-cancel", type="button",
                     className="dk-btn dk-btn--ghost dk-btn--small"),
     ], color="warning")
     return None, confirm, {"id": did, "count": count, "reason": reason}, no_update
@@ -164,13 +175,14 @@ def confirm_suspension(actor: Actor, pending: dict | None):
             raise ValueError("not a pending suspension")
         doctor_id, count, reason = uuid.UUID(str(pending["id"])), int(pending["count"]), str(pending["reason"])
     except (KeyError, TypeError, ValueError):
-        return _alert("That confirmation expired: choose Suspend again.", False), None, None, no_update
+        return _alert(_("That confirmation expired: choose Suspend again."), False), None, None, no_update
     try:
         done = onboarding.suspend_doctor(actor, doctor_id, reason, confirmed_count=count)
     except DomainError as refused:
-        return _alert(refused.message, False), None, None, review_list(onboarding.doctors_for_review(actor))
-    return (_alert(f"Suspended. {done} future appointments were cancelled and refunded in full.", True), None, None,
-            review_list(onboarding.doctors_for_review(actor)))
+        return _alert(_(refused.message), False), None, None, review_list(onboarding.doctors_for_review(actor))
+    done_text = ngettext("Suspended. %(num)d future appointment was cancelled and refunded in full.",
+                         "Suspended. %(num)d future appointments were cancelled and refunded in full.", done)
+    return _alert(done_text, True), None, None, review_list(onboarding.doctors_for_review(actor))
 
 
 def register(app: Dash, actor_of, base_url_of) -> None:

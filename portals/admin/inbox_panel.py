@@ -15,7 +15,7 @@ from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_upda
 from core import clock
 from core.actor import Actor
 from core.errors import DomainError
-from core.metrics.periods import PARIS
+from core.i18n import N_
 from core.support.inbox import (
     ConversationView,
     InboxRow,
@@ -24,18 +24,34 @@ from core.support.inbox import (
     reply_as_admin,
     reveal_health_details,
 )
+from portals.admin.views import fmt_time
+from portals.i18n import _
 
 OPEN, REVEAL, REASON, REVEALED = "admin-inbox-open", "admin-inbox-reveal", "admin-inbox-reason", "admin-inbox-revealed"
 
 
+ROLE_LABELS = {"patient": N_("patient"), "doctor": N_("doctor"), "guest": N_("guest")}
+# What core.support.inbox writes for a sender with no name of their own (core has no request language).
+SENDER_WORDS = {"Former user": N_("Former user"), "Guest": N_("Guest")}
+
+
+def _who(who: str) -> str:
+    """The sender's name; core's stand-ins ("Guest", "Ana (guest)") in the admin's language."""
+    if who in SENDER_WORDS:
+        return _(who)
+    if who.endswith(" (guest)"):
+        return _("%(name)s (guest)", name=who.removesuffix(" (guest)"))
+    return who
+
+
 def inbox_body() -> list:
     return [
-        html.H1("Inbox", className="h3", id="admin-section-title"),
-        html.P("Messages to the care team, the most urgent first. Premium members are promised an answer within 4 "
-               "working hours, everyone else within 2 working days (Monday to Friday, 9:00–18:00 Paris, public "
-               "holidays off). Your answer is emailed to them with a link back.", className="dk-muted"),
+        html.H1(_("Inbox"), className="h3", id="admin-section-title"),
+        html.P(_("Messages to the care team, the most urgent first. Premium members are promised an answer within 4 "
+                 "working hours, everyone else within 2 working days (Monday to Friday, 9:00–18:00 Paris, public "
+                 "holidays off). Your answer is emailed to them with a link back."), className="dk-muted"),
         html.Div(id="admin-inbox-status", role="status", className="dk-live"),
-        html.Div(html.P("Loading…", className="dk-muted"), id="admin-inbox-list"),
+        html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-inbox-list"),
         html.Div(id="admin-inbox-detail"),
         dcc.Store(id="admin-inbox-selected"),
         dcc.Store(id="admin-inbox-ready", data=True),
@@ -43,38 +59,44 @@ def inbox_body() -> list:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(PARIS).strftime("%a %d %b %H:%M") if moment else "—"
+    return fmt_time(moment, year=False) if moment else "—"
 
 
 def _late(due: datetime, now: datetime) -> str:
     minutes = int((now - due).total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
-    return f"Overdue by {hours} h {minutes:02d} min" if hours else f"Overdue by {minutes} min"
+    if hours:
+        padded = str(minutes).zfill(2)
+        return _("Overdue by %(hours)s h %(minutes)s min", hours=hours, minutes=padded)
+    return _("Overdue by %(minutes)s min", minutes=minutes)
 
 
 def inbox_table(rows: list[InboxRow], now: datetime):
     if not rows:
-        return html.P("Nothing waiting: every conversation is answered.", className="dk-muted",
+        return html.P(_("Nothing waiting: every conversation is answered."), className="dk-muted",
                       id="admin-inbox-empty")
     body = []
     for r in rows:
         due = [_when(r.due_at)] if r.due_at else ["—"]
         if r.overdue:
-            due = [html.Strong(_late(r.due_at, now), className="admin-overdue"), html.Br(), f"due {_when(r.due_at)}"]
+            due = [html.Strong(_late(r.due_at, now), className="admin-overdue"), html.Br(),
+                   _("due %(when)s", when=_when(r.due_at))]
         body.append(html.Tr([
             html.Td(due),
-            html.Td("Premium" if r.priority else "Standard"),
-            html.Td(f"{r.who} ({r.role})"),
+            html.Td(_("Premium") if r.priority else _("Standard")),
+            html.Td(f"{_who(r.who)} ({_(ROLE_LABELS.get(r.role, r.role))})"),
             html.Td(r.subject),
-            html.Td(r.status_label),
-            html.Td(html.Button("Open", id={"type": OPEN, "id": str(r.id)}, type="button",
+            html.Td(_(r.status_label)),
+            html.Td(html.Button(_("Open"), id={"type": OPEN, "id": str(r.id)}, type="button",
                                 className="dk-btn dk-btn--ghost dk-btn--small",
-                                **{"aria-label": f"Open {r.subject} from {r.who}"})),
+                                **{"aria-label": _("Open %(subject)s from %(who)s", subject=r.subject,
+                                                   who=_who(r.who))})),
         ], className="admin-inbox__overdue" if r.overdue else None))
     return html.Table([
-        html.Caption("Support conversations, the most urgent first", className="visually-hidden"),
+        html.Caption(_("Support conversations, the most urgent first"), className="visually-hidden"),
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                            ("Answer due", "Support", "From", "Subject", "Status", "Conversation")])),
+                            (_("Answer due"), _("Support"), _("From"), _("Subject"), _("Status"),
+                             _("Conversation"))])),
         html.Tbody(body),
     ], className="dk-table admin-inbox", id="admin-inbox-table")
 
@@ -82,15 +104,15 @@ def inbox_table(rows: list[InboxRow], now: datetime):
 def conversation_card(c: ConversationView):
     items = []
     for m in c.messages:
-        who = "Doktu care team" if m.from_team else c.who
+        who = _("Doktu care team") if m.from_team else _who(c.who)
         if m.health and m.body is None:
             mid = str(m.id)
             text = html.Div([
-                html.P("Health details, hidden. Give a reason to read them: it is kept in the audit trail.",
+                html.P(_("Health details, hidden. Give a reason to read them: it is kept in the audit trail."),
                        className="dk-muted"),
-                html.Label(["Reason for reading (required)",
+                html.Label([_("Reason for reading (required)"),
                             dbc.Input(id={"type": REASON, "id": mid}, type="text", maxLength=500)]),
-                html.Button("Reveal", id={"type": REVEAL, "id": mid}, type="button",
+                html.Button(_("Reveal"), id={"type": REVEAL, "id": mid}, type="button",
                             className="dk-btn dk-btn--ghost dk-btn--small"),
                 html.Div(id={"type": REVEALED, "id": mid}, className="admin-inbox__revealed"),
             ])
@@ -99,14 +121,14 @@ def conversation_card(c: ConversationView):
         items.append(html.Li([html.P(f"{who} · {_when(m.created_at)}", className="dk-muted"), text]))
     return html.Article([
         html.H2(c.subject, className="h5", id="admin-inbox-conversation-title"),
-        html.P(f"{c.who} <{c.email}> · {c.status_label}"
-               + (f" · answer due {_when(c.due_at)}" if c.due_at else ""), className="dk-muted"),
+        html.P(f"{_who(c.who)} <{c.email}> · {_(c.status_label)}"
+               + (" · " + _("answer due %(when)s", when=_when(c.due_at)) if c.due_at else ""), className="dk-muted"),
         html.Ol(items, className="admin-inbox__messages"),
-        html.Label(["Your answer (emailed to them)",
+        html.Label([_("Your answer (emailed to them)"),
                     dbc.Textarea(id="admin-inbox-reply", maxLength=5000, rows=4)]),
         html.Div([
-            html.Button("Send answer", id="admin-inbox-send", type="button", className="dk-btn dk-btn--small"),
-            html.Button("Send and close", id="admin-inbox-send-close", type="button",
+            html.Button(_("Send answer"), id="admin-inbox-send", type="button", className="dk-btn dk-btn--small"),
+            html.Button(_("Send and close"), id="admin-inbox-send-close", type="button",
                         className="dk-btn dk-btn--ghost dk-btn--small"),
         ], className="admin-review__actions"),
     ], className="dk-card admin-card", **{"aria-labelledby": "admin-inbox-conversation-title"})
@@ -138,7 +160,7 @@ def register(app: Dash, actor_of) -> None:
         try:
             body = reveal_health_details(actor_of(), uuid.UUID(ctx.triggered_id["id"]), reason or "")
         except DomainError as refused:
-            return dbc.Alert(refused.message, color="danger")
+            return dbc.Alert(_(refused.message), color="danger")
         return html.P(body, style={"whiteSpace": "pre-wrap"})
 
     @app.callback(Output("admin-inbox-status", "children"), Output("admin-inbox-list", "children",
@@ -154,6 +176,6 @@ def register(app: Dash, actor_of) -> None:
         try:
             reply_as_admin(actor, uuid.UUID(selected), text or "", close=ctx.triggered_id == "admin-inbox-send-close")
         except DomainError as refused:
-            return dbc.Alert(refused.message, color="danger"), no_update, no_update
-        return (dbc.Alert("Sent: they get it by email with a link back.", color="success"), listing(),
+            return dbc.Alert(_(refused.message), color="danger"), no_update, no_update
+        return (dbc.Alert(_("Sent: they get it by email with a link back."), color="success"), listing(),
                 conversation_card(admin_conversation(actor, uuid.UUID(selected))))

@@ -13,8 +13,10 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from core.actor import Actor
 from core.admin_actions import perform
 from core.errors import DomainError
-from core.metrics.periods import PARIS
+from core.i18n import N_
 from core.ratings.reviews import PendingReview, moderation_queue
+from portals.admin.views import fmt_time
+from portals.i18n import _, ngettext
 
 APPROVE, HIDE = "admin-review-approve", "admin-review-hide"  # patterns {"type": …, "id": <rating id>}
 REASON = "admin-review-reason"
@@ -22,40 +24,40 @@ REASON = "admin-review-reason"
 
 def reviews_body() -> list:
     return [
-        html.H1("Reviews", className="h3", id="admin-section-title"),
-        html.P("Comments patients left with their rating. Nothing is published before you approve it; the "
-               "stars count at once. Each decision needs a reason and is kept in the audit trail.",
+        html.H1(_("Reviews"), className="h3", id="admin-section-title"),
+        html.P(_("Comments patients left with their rating. Nothing is published before you approve it; the "
+                 "stars count at once. Each decision needs a reason and is kept in the audit trail."),
                className="dk-muted"),
         html.Div(id="admin-reviews-status", role="status", className="dk-live"),
-        html.Div(html.P("Loading…", className="dk-muted"), id="admin-reviews-list"),
+        html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-reviews-list"),
         dcc.Store(id="admin-reviews-ready", data=True),
     ]
 
 
 def review_cards(found: list[PendingReview]):
     if not found:
-        return html.P("No comment is waiting for a decision.", className="dk-muted", id="admin-reviews-empty")
+        return html.P(_("No comment is waiting for a decision."), className="dk-muted", id="admin-reviews-empty")
     cards = []
     for r in found:
         rid = str(r.id)
         cards.append(html.Li(html.Article([
             html.H2(f"{r.doctor_name} · {'★' * r.stars}{'☆' * (5 - r.stars)}", className="h6",
                     id=f"admin-review-title-{rid}"),
-            html.P(f"{r.stars} of 5 stars, {r.created_at.astimezone(PARIS):%d %b %Y %H:%M}",
-                   className="visually-hidden"),
+            html.P(ngettext("%(num)d of 5 stars, %(when)s", "%(num)d of 5 stars, %(when)s", r.stars,
+                            when=fmt_time(r.created_at)), className="visually-hidden"),
             html.Blockquote(r.comment, className="admin-review__comment"),
             # The input inside its label: pattern-matched ids have no plain string for `for=`.
-            html.Label(["Reason for your decision (required)",
+            html.Label([_("Reason for your decision (required)"),
                         dbc.Input(id={"type": REASON, "id": rid}, type="text", maxLength=500)],
                        className="admin-review__reason"),
             html.Div([
-                html.Button("Approve and publish", id={"type": APPROVE, "id": rid}, type="button",
+                html.Button(_("Approve and publish"), id={"type": APPROVE, "id": rid}, type="button",
                             className="dk-btn dk-btn--small"),
-                html.Button("Hide", id={"type": HIDE, "id": rid}, type="button",
+                html.Button(_("Hide"), id={"type": HIDE, "id": rid}, type="button",
                             className="dk-btn dk-btn--ghost dk-btn--small"),
             ], className="admin-review__actions"),
         ], className="dk-card admin-card", **{"aria-labelledby": f"admin-review-title-{rid}"})))
-    return html.Ul(cards, className="admin-reviews", **{"aria-label": "Comments waiting for a decision"})
+    return html.Ul(cards, className="admin-reviews", **{"aria-label": _("Comments waiting for a decision")})
 
 
 def decide(actor: Actor, trigger: dict | None, reasons: dict[str, str | None]):
@@ -67,8 +69,8 @@ def decide(actor: Actor, trigger: dict | None, reasons: dict[str, str | None]):
         approve = trigger["type"] == APPROVE
         perform(actor, "approve_review" if approve else "hide_review", uuid.UUID(rid), reasons.get(rid))
     except (DomainError, ValueError) as refused:
-        return dbc.Alert(getattr(refused, "message", "No such review."), color="danger"), no_update
-    message = "Published on the doctor's profile." if approve else "Hidden: it will not be published."
+        return dbc.Alert(_(getattr(refused, "message", N_("No such review."))), color="danger"), no_update
+    message = _("Published on the doctor's profile.") if approve else _("Hidden: it will not be published.")
     return dbc.Alert(message, color="success"), review_cards(moderation_queue(actor))
 
 

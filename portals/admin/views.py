@@ -12,13 +12,106 @@ from decimal import Decimal
 
 import dash_bootstrap_components as dbc
 import pandas as pd
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from dash import dcc, html
 
+from core import i18n
 from core.metrics.alerts import Alert
-from core.metrics.definitions import KPIS, format_change, format_value
+from core.metrics.definitions import KPIS
 from core.metrics.listings import Page
 from core.metrics.periods import PARIS, Period
-from portals.i18n import _
+from portals.i18n import _, current_language, number
+
+# ---- formats (SPEC §20): every date, number and amount in the admin's language, through Babel ----
+
+def _locale():
+    return i18n.babel_locale(current_language())
+
+
+def fmt_day(value, skeleton: str = "yMMMEd") -> str:
+    """`Thu, 3 Dec 2026` / `jeu. 3 déc. 2026` / `Do., 3. Dez. 2026` (Babel skeletons: the locale's order)."""
+    return babel_dates.format_skeleton(skeleton, value, locale=_locale())
+
+
+def fmt_time(value: datetime | None, *, year: bool = True) -> str:
+    """A moment in Paris time, short, 24 h: `Thu, 3 Dec 2026, 09:00` / `jeu. 3 déc. 2026, 09:00`."""
+    if value is None:
+        return ""
+    local = value.astimezone(PARIS)
+    return _locale().datetime_formats["medium"].format(local.strftime("%H:%M"),
+                                                       fmt_day(local, "yMMMEd" if year else "MMMEd"))
+
+
+def fmt_cents(value) -> str:
+    """`€1,234.50` / `1 234,50 €` / `1.234,50 €` (cents always written: the console compares amounts)."""
+    return "" if value is None else i18n.format_money(int(value), "EUR", current_language())
+
+
+def fmt_percent(ratio: float, digits: int = 1) -> str:
+    """`12.5%` / `12,5 %` / `12,5 %`: the locale's percent pattern with `digits` decimals."""
+    pattern = _locale().percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * digits, 1)
+    return babel_numbers.format_percent(ratio, pattern, locale=_locale())
+
+
+def format_value(unit: str, value: float | None) -> str:
+    """How a tile shows a value: "—" for none, "12.5%" / "12,5 %", "€35.00" / "35,00 €", "1.25" / "1,25"."""
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return fmt_percent(value)
+    if unit == "cents":
+        return fmt_cents(value)
+    if unit == "decimal":
+        return babel_numbers.format_decimal(value, "#,##0.00", locale=_locale())
+    return number(int(value))
+
+
+def format_change(unit: str, change: float | None, change_ratio: float | None) -> str:
+    """'+2', '−1.5 pts', '+12 %', 'new' (from zero), 'no change' or '—' (nothing to compare)."""
+    if change is None:
+        return "—"
+    if change == 0 or (unit == "ratio" and round(abs(change) * 100, 1) == 0):
+        return _("no change")
+    sign = "+" if change > 0 else "−"
+    if unit == "ratio":
+        return _("%(sign)s%(points)s pts", sign=sign,
+                 points=babel_numbers.format_decimal(abs(change) * 100, "0.0", locale=_locale()))
+    if change_ratio is None:
+        return _("new") if change > 0 else "—"
+    return sign + fmt_percent(abs(change_ratio), 0)
+
+
+def status_words() -> dict[str, str]:
+    """Appointment and payment statuses as the tables' chips show them."""
+    return {"pending": _("Unpaid hold"), "confirmed": _("Confirmed"), "paid": _("Paid"), "completed": _("Completed"),
+            "no_show": _("No-show"), "cancelled": _("Cancelled"), "succeeded": _("Succeeded"), "failed": _("Failed"),
+            "partially_refunded": _("Partly refunded"), "refunded": _("Refunded"), "requires_action": _("Needs action"),
+            "processing": _("Processing"), "expired": _("Expired")}
+
+
+def describe_age(seconds: int) -> str:
+    """40 s, 3 min, 2 h 5 min, 3 days: how long ago, in the admin's language."""
+    if seconds < 120:
+        return _("%(n)s s", n=seconds)
+    if seconds < 3600:
+        return _("%(n)s min", n=seconds // 60)
+    if seconds < 2 * 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes) if minutes else \
+            _("%(n)s h", n=hours)
+    return _("%(n)s days", n=seconds // 86400)
+
+
+def describe_period(period: Period) -> str:
+    """'Mon 30 Mar 2026' or 'Tue 24 Mar – Mon 30 Mar 2026' in the admin's language (both days included)."""
+    last = period.last_day
+    if period.days == 1:
+        return fmt_day(last)
+    first = fmt_day(period.first_day, "MMMEd" if period.first_day.year == last.year else "yMMMEd")
+    return f"{first} – {fmt_day(last)}"
 
 
 def severity_labels() -> dict[str, str]:
@@ -121,14 +214,6 @@ def tile_change(row: dict, period: Period) -> tuple[list, str]:
 
 # ---- tables ----
 
-def fmt_time(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(PARIS).strftime("%a %d %b %Y, %H:%M")
-
-
-def fmt_cents(value) -> str:
-    return "" if value is None else f"€{int(value) / 100:,.2f}"
-
-
 def fmt_cell(field: str, value):
     if value is None:
         return "—"
@@ -139,11 +224,14 @@ def fmt_cell(field: str, value):
     if field == "online":
         return _("Online") if value else _("Offline")
     if field in ("status", "payment_status"):
-        return html.Span(str(value).replace("_", " "), className=f"dk-chip admin-status admin-status--{value}")
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
+        return html.Span(status_words().get(str(value), str(value).replace("_", " ")),
+                         className=f"dk-chip admin-status admin-status--{value}")
+    if field == "day":
+        return fmt_day(value)
+    if isinstance(value, Decimal | float):
+        return babel_numbers.format_decimal(value, "#,##0.00", locale=_locale())
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return number(value)
     return str(value)
 
 
@@ -172,7 +260,8 @@ def appointment_action_link(row: dict):
 
 def page_table(page: Page) -> html.Table | html.P:
     caption = _("%(title)s, %(period)s, page %(page)s of %(pages)s", title=listing_titles().get(
-        page.listing.key, page.listing.title), period=page.period.label.lower(), page=page.page, pages=page.pages)
+        page.listing.key, page.listing.title), period=period_label(page.period).lower(), page=number(page.page),
+        pages=number(page.pages))
     headers = column_headers()
     columns = tuple((field, headers.get(field, header)) for field, header in page.listing.columns)
     action = appointment_action_link if page.listing.key == "appointments" else None
@@ -240,8 +329,9 @@ def table_controls(listing) -> html.Div:
 def pager_status(page: Page) -> str:
     if not page.total:
         return _("No rows")
-    return _("Rows %(first)s–%(last)s of %(total)s · page %(page)s of %(pages)s", first=format(page.first_row, ","),
-             last=format(page.last_row, ","), total=format(page.total, ","), page=page.page, pages=page.pages)
+    return _("Rows %(first)s–%(last)s of %(total)s · page %(page)s of %(pages)s", first=number(page.first_row),
+             last=number(page.last_row), total=number(page.total), page=number(page.page),
+             pages=number(page.pages))
 
 
 def table_view(view: str, title: str, description: str, *, pager: bool = True, listing=None,
@@ -311,7 +401,7 @@ def alert_items(alerts: list[Alert], *, limit: int | None = None) -> html.Ul | h
 # real text (the funnel) or repeated in the table under the chart (bookings per day).
 
 def _percent(value) -> str:
-    return "—" if value is None else f"{float(value) * 100:.0f} %"
+    return "—" if value is None else fmt_percent(float(value), 0)
 
 
 def funnel_labels() -> dict[str, str]:
@@ -332,7 +422,7 @@ def funnel_chart(steps: pd.DataFrame) -> html.Div:
             html.Span(funnel_labels().get(row["step"], row["label"]), className="admin-bars__label"),
             html.Span(html.Span(className="admin-bars__fill", style={"width": f"{share * 100:.1f}%"}),
                       className="admin-bars__track", **{"aria-hidden": "true"}),
-            html.Span([html.Strong(f"{people:,}"), " ",
+            html.Span([html.Strong(number(people)), " ",
                        html.Span(_("(%(share)s of the step before)", share=_percent(row["from_previous_step"]))
                                  if row["from_previous_step"] is not None else "", className="dk-muted")],
                       className="admin-bars__value"),
@@ -351,13 +441,13 @@ def bookings_chart(frame: pd.DataFrame, period: Period) -> html.Div:
     columns = []
     for n, (day, value) in enumerate(zip(days, values, strict=True)):
         inside = period.first_day <= day <= period.last_day
-        label = day.strftime("%a %d") if few else (day.strftime("%d %b") if n % 5 == 0 else "")
+        label = fmt_day(day, "Ed") if few else (fmt_day(day, "MMMd") if n % 5 == 0 else "")
         columns.append(html.Div([
-            html.Span(f"{value:,}" if few else "", className="admin-columns__value"),
+            html.Span(number(value) if few else "", className="admin-columns__value"),
             html.Span(className="admin-columns__bar" + ("" if inside else " admin-columns__bar--context"),
                       style={"height": f"{value / top * 100:.1f}%"}),
             html.Span(label, className="admin-columns__label"),
-        ], className="admin-columns__day", title=f"{day:%a %d %b}: {value}"))
+        ], className="admin-columns__day", title=f"{fmt_day(day, 'MMMEd')}: {number(value)}"))
     return html.Div([
         html.H2(_("Bookings per day (Paris days)"), className="h6 admin-chart__title"),
         html.Div(columns, className="admin-columns", id="admin-bookings-columns",
@@ -378,6 +468,12 @@ def daily_columns() -> tuple[tuple[str, str], ...]:
 
 
 def daily_table(frame: pd.DataFrame, period: Period) -> html.Table | html.P:
-    rows = [{"day": day.strftime("%a %d %b %Y"), **{k: int(v) for k, v in values.items()}}
+    rows = [{"day": day, **{k: int(v) for k, v in values.items()}}
             for day, values in frame.iterrows() if period.first_day <= day <= period.last_day]
-    return data_table("daily", _("Figures per day, %(period)s", period=period.label.lower()), daily_columns(), rows)
+    return data_table("daily", _("Figures per day, %(period)s", period=period_label(period).lower()), daily_columns(),
+                      rows)
+
+
+def period_label(period: Period) -> str:
+    return {"today": _("Today"), "yesterday": _("Yesterday"), "week": _("Last 7 days"),
+            "month": _("Last 30 days")}.get(period.name, describe_period(period))
