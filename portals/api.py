@@ -38,7 +38,7 @@ from core.errors import (
     ValidationFailed,
 )
 from core.i18n import N_
-from portals.i18n import current_language
+from portals.i18n import LANGUAGE_COOKIE, current_language
 from portals.observability import request_id
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def _validation_hook(_req, resp, err, _instance, *_args) -> None:
     """spectree calls this before answering a validation failure: give it our envelope."""
     if err is None or resp is None:
         return
-    language = current_language()
+    language = error_language()
     details = _describe_validation(err, language)
     first = details[0] if details else None
     message = (f"{first['field'] or 'body'}: {first['message']}" if first
@@ -199,12 +199,24 @@ def raw_json(body: object, status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
 
 
+def error_language() -> str:
+    """The request's language for an error. Choosing it may load the signed-in user, and that is
+    what failed when a bearer token is bad (401): then the cookie and Accept-Language decide."""
+    try:
+        return current_language()
+    except DomainError:
+        cookie = request.cookies.get(LANGUAGE_COOKIE)
+        if cookie and i18n.language_of(cookie) == cookie:
+            return cookie
+        return i18n.negotiate(request.headers.get("Accept-Language")) or i18n.DEFAULT_LANGUAGE
+
+
 def localized_message(error: DomainError, language: str | None = None) -> str:
     """The error's message in the request's language (user's setting → `doktu_lang` cookie →
     Accept-Language → English), looked up in the catalogs as written: every default message is
     marked `N_`, so is what a handler here says; a message a catalog does not hold stays English.
     One place for every endpoint, the Dash portals' JSON errors included; codes never change."""
-    return i18n.translate(language or current_language(), error.message)
+    return i18n.translate(language or error_language(), error.message)
 
 
 def envelope(error: DomainError) -> dict:

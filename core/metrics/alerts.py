@@ -6,17 +6,19 @@ the portal adds what only it can see (failed RQ jobs). Each rule's docstring is 
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
+from babel import numbers
 from sqlalchemy import text
 
-from core import clock, config, heartbeats
+from core import clock, config, heartbeats, i18n
 from core.actor import Actor
 from core.db import unit_of_work
+from core.i18n import N_
 from core.metrics.kpis import require_staff
 from core.metrics.periods import PARIS, period_for
 from core.metrics.snapshots import snapshot
@@ -78,210 +80,266 @@ class AlertFacts:
     support_overdue: int = 0  # support conversations waiting on us past their due time (issue 25)
 
 
-def describe_age(seconds: int) -> str:
+def _pct(value: float, language: str, digits: int) -> str:
+    """`60%` / `12.5%` in English (as the feed always wrote it), Babel's `60 %` / `12,5 %` otherwise."""
+    if i18n.language_of(language) == "en":
+        return f"{value:.{digits}%}"
+    pattern = i18n.babel_locale(language).percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * digits, 1)
+    return numbers.format_percent(value, pattern, locale=i18n.babel_locale(language))
+
+
+def describe_age(seconds: int, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """40 s, 3 min, 2 h 5 min, 3 days: how long ago, in the console's words."""
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     if seconds < 120:
-        return f"{seconds} s"
+        return _("%(n)s s", n=seconds)
     if seconds < 3600:
-        return f"{seconds // 60} min"
+        return _("%(n)s min", n=seconds // 60)
     if seconds < 2 * 86400:
         hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
-    return f"{seconds // 86400} days"
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes) if minutes else _("%(n)s h", n=hours)
+    return _("%(n)s days", n=seconds // 86400)
 
 
-def jobs_status_text(seconds_ago: int | None) -> str:
+def jobs_status_text(seconds_ago: int | None, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """The console's line about the worker: "Background jobs last ran 40 s ago"."""
     if seconds_ago is None:
-        return "Background jobs have never run."
-    return f"Background jobs last ran {describe_age(seconds_ago)} ago."
+        return i18n.translate(language, "Background jobs have never run.")
+    return i18n.translate(language, "Background jobs last ran %(age)s ago.", age=describe_age(seconds_ago, language))
 
 
 def _rate(pair: tuple[int, int]) -> float | None:
     return pair[0] / pair[1] if pair[1] else None
 
 
-def jobs_stalled(f: AlertFacts) -> Alert | None:
-    """Critical when no periodic job has finished for more than 3 minutes (the job that releases
-    expired holds runs every 60 s), or none ever has: `doktu worker` or its cron is down, so holds,
-    reminders, payment reconciliation, redelivery, plan lapses and the Cal.com sync all stop."""
+def rule(definition: str) -> Callable:
+    """An alert rule, defined in words: the definition is the rule's docstring and, translated, the
+    console's list of rules (marked `N_` so the catalogs hold it)."""
+    def mark(check: Callable) -> Callable:
+        check.__doc__ = definition
+        return check
+    return mark
+
+
+# Each rule takes the facts and the reader's language (the console's admin; English for the API).
+
+@rule(N_("Critical when no periodic job has finished for more than 3 minutes (the job that releases expired "
+         "holds runs every 60 s), or none ever has: `doktu worker` or its cron is down, so holds, reminders, "
+         "payment reconciliation, redelivery, plan lapses and the Cal.com sync all stop."))
+def jobs_stalled(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     age = f.jobs_last_ran_seconds_ago
     if age is not None and age <= JOBS_STALE_SECONDS:
         return None
-    return Alert("critical", "jobs_stalled", "Background jobs are not running",
-                 jobs_status_text(age) + " Expired holds are not released; reminders and payment checks "
-                 "do not run.",
-                 "Start or restart `doktu worker` and read its log; follow the runbook "
-                 f"({RUNBOOK}).", None)
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("critical", "jobs_stalled", _("Background jobs are not running"),
+                 jobs_status_text(age, language) + " "
+                 + _("Expired holds are not released; reminders and payment checks do not run."),
+                 _("Start or restart `doktu worker` and read its log; follow the runbook (%(runbook)s).",
+                   runbook=RUNBOOK), None)
 
 
-def payment_failures(f: AlertFacts) -> Alert | None:
-    """Critical when today (Paris) at least 5 card payments failed and they are at least 15 % of
-    today's card payment attempts."""
+@rule(N_("Critical when today (Paris) at least 5 card payments failed and they are at least 15 % of today's "
+         "card payment attempts."))
+def payment_failures(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     attempts = f.payments_failed_today + f.payments_succeeded_today
     if f.payments_failed_today < PAYMENT_FAILURES_MIN or f.payments_failed_today / attempts < PAYMENT_FAILURE_RATE:
         return None
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     share = f.payments_failed_today / attempts
-    code = f" Most common reason: {f.top_failure_code}." if f.top_failure_code else ""
-    return Alert("critical", "payment_failures", f"{f.payments_failed_today} card payments failed today",
-                 f"{share:.0%} of today's {attempts} card payment attempts failed.{code}",
-                 "Check the payment provider's status and the webhook log, then contact the patients "
-                 "whose payments failed.", "/admin/payments")
+    code = (" " + _("Most common reason: %(code)s.", code=f.top_failure_code)) if f.top_failure_code else ""
+    return Alert("critical", "payment_failures",
+                 i18n.translate_plural(language, "%(num)d card payment failed today",
+                                       "%(num)d card payments failed today", f.payments_failed_today),
+                 _("%(share)s of today's %(attempts)s card payment attempts failed.",
+                   share=_pct(share, language, 0), attempts=attempts) + code,
+                 _("Check the payment provider's status and the webhook log, then contact the patients whose "
+                   "payments failed."), "/admin/payments")
 
 
-def doctors_without_availability(f: AlertFacts) -> Alert | None:
-    """Warning for each doctor (listed together) with no bookable time in the next 7 days, as the
-    slot engine computes it for patients: Offline, fully booked, or every slot turned off."""
+@rule(N_("Warning for each doctor (listed together) with no bookable time in the next 7 days, as the slot engine "
+         "computes it for patients: Offline, fully booked, or every slot turned off."))
+def doctors_without_availability(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.doctors_without_availability:
         return None
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     names = f.doctors_without_availability
     return Alert("warning", "no_availability",
-                 f"{len(names)} doctor{'s' if len(names) != 1 else ''} with no free time in the next 7 days",
-                 f"Patients cannot book {_named(names)}.",
-                 "Ask them to open slots or switch back Online in the doctor portal.", "/admin/doctors",
+                 i18n.translate_plural(language, "%(num)d doctor with no free time in the next 7 days",
+                                       "%(num)d doctors with no free time in the next 7 days", len(names)),
+                 _("Patients cannot book %(names)s.", names=_named(names, language)),
+                 _("Ask them to open slots or switch back Online in the doctor portal."), "/admin/doctors",
                  _doctor_links(names))
 
 
-def no_show_rising(f: AlertFacts) -> Alert | None:
-    """Warning when the no-show rate of the last 7 days is at least 2 points above its average over
-    the 30 days before (with at least 10 consultations in the 7 days)."""
+@rule(N_("Warning when the no-show rate of the last 7 days is at least 2 points above its average over the 30 "
+         "days before (with at least 10 consultations in the 7 days)."))
+def no_show_rising(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     week, month = _rate(f.no_show_week), _rate(f.no_show_month)
     if week is None or month is None or f.no_show_week[1] < NO_SHOW_MIN_VISITS or week < month + NO_SHOW_MARGIN:
         return None
-    return Alert("warning", "no_show_rising", f"No-shows up: {week:.1%} this week",
-                 f"{f.no_show_week[0]} of {f.no_show_week[1]} consultations of the last 7 days were no-shows, "
-                 f"against {month:.1%} over the 30 days before.",
-                 "Check that reminders go out (24 h and 1 h before) and call this week's no-shows.",
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("warning", "no_show_rising", _("No-shows up: %(rate)s this week", rate=_pct(week, language, 1)),
+                 _("%(missed)s of %(total)s consultations of the last 7 days were no-shows, against %(average)s "
+                   "over the 30 days before.", missed=f.no_show_week[0], total=f.no_show_week[1],
+                   average=_pct(month, language, 1)),
+                 _("Check that reminders go out (24 h and 1 h before) and call this week's no-shows."),
                  "/admin/appointments")
 
 
-def device_tests_failing(f: AlertFacts) -> Alert | None:
-    """Warning when the share of failed device tests over the last 7 days is at least 5 points above
-    the 30 days before (with at least 20 tests in the 7 days)."""
+@rule(N_("Warning when the share of failed device tests over the last 7 days is at least 5 points above the 30 "
+         "days before (with at least 20 tests in the 7 days)."))
+def device_tests_failing(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     week, month = _rate(f.device_tests_week), _rate(f.device_tests_month)
     if week is None or month is None or f.device_tests_week[1] < DEVICE_MIN_TESTS \
             or week < month + DEVICE_FAILURE_MARGIN:
         return None
-    return Alert("warning", "device_tests_failing", f"Device tests failing more: {week:.1%} this week",
-                 f"{f.device_tests_week[0]} of {f.device_tests_week[1]} device tests failed in the last 7 days, "
-                 f"against {month:.1%} over the 30 days before.",
-                 "Check the STUN server and the bandwidth test endpoint; read the failed tests' details.", None)
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("warning", "device_tests_failing",
+                 _("Device tests failing more: %(rate)s this week", rate=_pct(week, language, 1)),
+                 _("%(failed)s of %(total)s device tests failed in the last 7 days, against %(average)s over the "
+                   "30 days before.", failed=f.device_tests_week[0], total=f.device_tests_week[1],
+                   average=_pct(month, language, 1)),
+                 _("Check the STUN server and the bandwidth test endpoint; read the failed tests' details."), None)
 
 
-def pending_stuck(f: AlertFacts) -> Alert | None:
-    """Warning when appointments are still pending more than 5 minutes after their 15-minute hold
-    ended: the job that releases expired holds (every 60 s) is not running."""
+@rule(N_("Warning when appointments are still pending more than 5 minutes after their 15-minute hold ended: the "
+         "job that releases expired holds (every 60 s) is not running."))
+def pending_stuck(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.stuck_pending:
         return None
-    return Alert("warning", "pending_stuck", f"{f.stuck_pending} unpaid hold{'s' if f.stuck_pending != 1 else ''} "
-                 "not released", "Their times stay blocked for other patients.",
-                 "Check that `doktu worker` (RQ and its cron) is running; unlock_stale_slots releases them.",
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("warning", "pending_stuck",
+                 i18n.translate_plural(language, "%(num)d unpaid hold not released",
+                                       "%(num)d unpaid holds not released", f.stuck_pending),
+                 _("Their times stay blocked for other patients."),
+                 _("Check that `doktu worker` (RQ and its cron) is running; unlock_stale_slots releases them."),
                  "/admin/appointments")
 
 
-def jobs_failing(f: AlertFacts) -> Alert | None:
-    """Warning when background jobs (emails, SMS, reminders, refunds) are in RQ's failed registry;
-    Info when the queue cannot be asked."""
+@rule(N_("Warning when background jobs (emails, SMS, reminders, refunds) are in RQ's failed registry; Info when "
+         "the queue cannot be asked."))
+def jobs_failing(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     if f.failed_jobs is None:
-        return Alert("info", "jobs_unknown", "Background jobs: status unknown", "The job queue (Redis) did not answer.",
-                     "Check Redis (GET /readyz).", "/readyz")
+        return Alert("info", "jobs_unknown", _("Background jobs: status unknown"),
+                     _("The job queue (Redis) did not answer."), _("Check Redis (GET /readyz)."), "/readyz")
     if not f.failed_jobs:
         return None
-    return Alert("warning", "jobs_failing", f"{f.failed_jobs} background job{'s' if f.failed_jobs != 1 else ''} failed",
-                 "Notifications or refunds may not have gone out.",
-                 "Inspect them with `rq info` and the worker log, fix the cause, then `rq requeue --all`.", None)
+    return Alert("warning", "jobs_failing",
+                 i18n.translate_plural(language, "%(num)d background job failed", "%(num)d background jobs failed",
+                                       f.failed_jobs),
+                 _("Notifications or refunds may not have gone out."),
+                 _("Inspect them with `rq info` and the worker log, fix the cause, then `rq requeue --all`."), None)
 
 
-def owed_effects_given_up(f: AlertFacts) -> Alert | None:
-    """Critical when owed side effects (gateway refunds, notices, checkout expiries owed by committed
-    changes) were retried for about a day and given up: money or a notice owed to someone is not
-    going out until a person acts."""
+@rule(N_("Critical when owed side effects (gateway refunds, notices, checkout expiries owed by committed changes) "
+         "were retried for about a day and given up: money or a notice owed to someone is not going out until a "
+         "person acts."))
+def owed_effects_given_up(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.owed_given_up:
         return None
-    return Alert("critical", "owed_given_up", f"{f.owed_given_up} owed refund{'s' if f.owed_given_up != 1 else ''} "
-                 "or notices given up", "Refunds or notices owed by committed changes have failed for about a day.",
-                 "Run `doktu owed status`, read last_error, fix the cause, then `doktu owed retry` "
-                 "(docs/operations.md, Owed side effects).", None)
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("critical", "owed_given_up",
+                 i18n.translate_plural(language, "%(num)d owed refund or notice given up",
+                                       "%(num)d owed refunds or notices given up", f.owed_given_up),
+                 _("Refunds or notices owed by committed changes have failed for about a day."),
+                 _("Run `doktu owed status`, read last_error, fix the cause, then `doktu owed retry` "
+                   "(docs/operations.md, Owed side effects)."), None)
 
 
 def _doctor_links(names: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, "/admin/doctors") for name in names[:LINKS_SHOWN])
 
 
-def _named(names: list[str]) -> str:
-    return ", ".join(names[:LINKS_SHOWN]) + (f" and {len(names) - LINKS_SHOWN} more" if len(names) > LINKS_SHOWN
-                                             else "")
+def _named(names: list[str], language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    shown = ", ".join(names[:LINKS_SHOWN])
+    if len(names) <= LINKS_SHOWN:
+        return shown
+    return i18n.translate(language, "%(names)s and %(n)s more", names=shown, n=len(names) - LINKS_SHOWN)
 
 
-def doctors_offline(f: AlertFacts) -> Alert | None:
-    """Info: which doctors are Offline now (their times are hidden from patients)."""
+@rule(N_("Info: which doctors are Offline now (their times are hidden from patients)."))
+def doctors_offline(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.doctors_offline:
         return None
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     names = f.doctors_offline_names
-    return Alert("info", "doctors_offline", f"{f.doctors_offline} doctor{'s' if f.doctors_offline != 1 else ''} "
-                 "Offline", "Offline doctors' times are hidden from patients" + (f": {_named(names)}." if names
-                                                                                 else "."),
-                 "Nothing to do unless it lasts: doctors switch Online in their portal.", "/admin/doctors",
+    return Alert("info", "doctors_offline",
+                 i18n.translate_plural(language, "%(num)d doctor Offline", "%(num)d doctors Offline",
+                                       f.doctors_offline),
+                 _("Offline doctors' times are hidden from patients: %(names)s.", names=_named(names, language))
+                 if names else _("Offline doctors' times are hidden from patients."),
+                 _("Nothing to do unless it lasts: doctors switch Online in their portal."), "/admin/doctors",
                  _doctor_links(names))
 
 
-def consultations_without_outcome(f: AlertFacts) -> Alert | None:
-    """Warning when booked consultations started more than 2 hours ago and are still neither
-    completed nor a no-show: the doctor did not press Complete (the settlement has reminded them),
-    or the consultation happened outside the room. Each is named, with its actions."""
+@rule(N_("Warning when booked consultations started more than 2 hours ago and are still neither completed nor a "
+         "no-show: the doctor did not press Complete (the settlement has reminded them), or the consultation "
+         "happened outside the room. Each is named, with its actions."))
+def consultations_without_outcome(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.unsettled:
         return None
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     n = len(f.unsettled)
     return Alert("warning", "consultations_without_outcome",
-                 f"{n} consultation{'s' if n != 1 else ''} without an outcome",
-                 "Started over 2 hours ago, still not completed or marked as a no-show: "
-                 + _named([label for _id, label in f.unsettled]) + ".",
-                 "Open each one: mark a no-show, refund, or ask the doctor to complete it.", "/admin/appointments",
+                 i18n.translate_plural(language, "%(num)d consultation without an outcome",
+                                       "%(num)d consultations without an outcome", n),
+                 _("Started over 2 hours ago, still not completed or marked as a no-show: %(names)s.",
+                   names=_named([label for _id, label in f.unsettled], language)),
+                 _("Open each one: mark a no-show, refund, or ask the doctor to complete it."), "/admin/appointments",
                  tuple((label, f"/admin/appointments?appointment={aid}") for aid, label in f.unsettled[:LINKS_SHOWN]))
 
 
-def doctors_missed_consultations(f: AlertFacts) -> Alert | None:
-    """Critical when, in the last 7 days, a doctor never joined a consultation their patient waited
-    for: the settlement cancelled it as the doctor's and refunded the patient in full plus a €10
-    credit (SPEC §16, §5)."""
+@rule(N_("Critical when, in the last 7 days, a doctor never joined a consultation their patient waited for: the "
+         "settlement cancelled it as the doctor's and refunded the patient in full plus a €10 credit (SPEC §16, "
+         "§5)."))
+def doctors_missed_consultations(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.doctors_missing_visits:
         return None
-    names = _named(f.doctors_missing_visits)
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     n = len(f.doctors_missing_visits)
     return Alert("critical", "doctor_missed_consultations",
-                 f"{n} doctor{'s' if n != 1 else ''} missed a consultation this week",
-                 f"Patients waited and nobody came: {names}. They were refunded in full with a €10 credit.",
-                 "Call the doctor, check their availability and connection, and take them Offline if needed.",
+                 i18n.translate_plural(language, "%(num)d doctor missed a consultation this week",
+                                       "%(num)d doctors missed a consultation this week", n),
+                 _("Patients waited and nobody came: %(names)s. They were refunded in full with a %(credit)s "
+                   "credit.", names=_named(f.doctors_missing_visits, language),
+                   credit=i18n.format_money(1000, "EUR", language, short_whole=True)),
+                 _("Call the doctor, check their availability and connection, and take them Offline if needed."),
                  "/admin/doctors", _doctor_links(f.doctors_missing_visits))
 
 
-def walkins_waiting_too_long(f: AlertFacts) -> Alert | None:
-    """Critical when a patient who pressed "See a doctor now" and paid has waited longer than
-    WALKIN_MAX_WAIT (default 15 min) without a doctor accepting (SPEC §17); they have been offered
-    a full refund."""
+@rule(N_("Critical when a patient who pressed “See a doctor now” and paid has waited longer than WALKIN_MAX_WAIT "
+         "(default 15 min) without a doctor accepting (SPEC §17); they have been offered a full refund."))
+def walkins_waiting_too_long(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.walkins_over_max_wait:
         return None
-    n, plural = f.walkins_over_max_wait, "s" if f.walkins_over_max_wait != 1 else ""
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
     return Alert("critical", "walkins_waiting_too_long",
-                 f"{n} patient{plural} waiting over {f.walkin_max_wait_minutes} min to see a doctor now",
-                 f"The longest has waited {describe_age(f.walkin_longest_wait_seconds)}. They were offered a full "
-                 "refund; those who leave are refunded automatically.",
-                 "Ask a doctor who is online to switch on “Taking consultations now” and accept the next patient.",
-                 "/admin/doctors")
+                 i18n.translate_plural(language, "%(num)d patient waiting over %(max)s min to see a doctor now",
+                                       "%(num)d patients waiting over %(max)s min to see a doctor now",
+                                       f.walkins_over_max_wait, max=f.walkin_max_wait_minutes),
+                 _("The longest has waited %(wait)s. They were offered a full refund; those who leave are refunded "
+                   "automatically.", wait=describe_age(f.walkin_longest_wait_seconds, language)),
+                 _("Ask a doctor who is online to switch on “Taking consultations now” and accept the next "
+                   "patient."), "/admin/doctors")
 
 
-def support_overdue(f: AlertFacts) -> Alert | None:
-    """Warning when support conversations wait on us past their due time (issue 25: Premium members
-    are promised an answer within 4 working hours, everyone else within 2 working days)."""
+@rule(N_("Warning when support conversations wait on us past their due time (issue 25: Premium members are "
+         "promised an answer within 4 working hours, everyone else within 2 working days)."))
+def support_overdue(f: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> Alert | None:
     if not f.support_overdue:
         return None
-    n = f.support_overdue
-    return Alert("warning", "support_overdue", f"{n} support conversation{'s' if n != 1 else ''} overdue",
-                 "Users are waiting longer for an answer than we promise.",
-                 "Open the Inbox and answer the oldest first.", "/admin/inbox")
+    _ = partial(i18n.translate, language)  # `_`: extracted into the catalogs
+    return Alert("warning", "support_overdue",
+                 i18n.translate_plural(language, "%(num)d support conversation overdue",
+                                       "%(num)d support conversations overdue", f.support_overdue),
+                 _("Users are waiting longer for an answer than we promise."),
+                 _("Open the Inbox and answer the oldest first."), "/admin/inbox")
 
 
-RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
+RULES: tuple[Callable[..., Alert | None], ...] = (
     walkins_waiting_too_long,
     jobs_stalled, payment_failures, doctors_missed_consultations, doctors_without_availability,
     consultations_without_outcome, no_show_rising,
@@ -289,13 +347,14 @@ RULES: tuple[Callable[[AlertFacts], Alert | None], ...] = (
 )
 
 
-def rule_definitions() -> list[tuple[str, str]]:
-    return [(rule.__name__, " ".join(inspect.getdoc(rule).split())) for rule in RULES]
+def rule_definitions(language: str = i18n.DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
+    return [(check.__name__, i18n.translate(language, check.__doc__)) for check in RULES]
 
 
-def evaluate(facts: AlertFacts) -> list[Alert]:
-    """Every rule's alert, Critical first, then Warning, then Info (rule order within a severity)."""
-    found = [alert for rule in RULES if (alert := rule(facts)) is not None]
+def evaluate(facts: AlertFacts, language: str = i18n.DEFAULT_LANGUAGE) -> list[Alert]:
+    """Every rule's alert, Critical first, then Warning, then Info (rule order within a severity),
+    worded in `language`."""
+    found = [alert for check in RULES if (alert := check(facts, language)) is not None]
     return sorted(found, key=lambda a: SEVERITIES.index(a.severity))
 
 
@@ -409,5 +468,7 @@ def _without_availability(actor: Actor, doctors: list, now: datetime) -> list[st
     return empty
 
 
-def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None) -> list[Alert]:
-    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs))
+def alert_feed(actor: Actor, *, now: datetime | None = None, failed_jobs: int | None = None,
+               language: str = i18n.DEFAULT_LANGUAGE) -> list[Alert]:
+    """The feed worded in `language` (the facts are cached per minute, the words are not)."""
+    return evaluate(gather_facts(actor, now=now, failed_jobs=failed_jobs), language)

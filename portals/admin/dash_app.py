@@ -134,7 +134,8 @@ def create_admin_dash(server: Flask) -> Dash:
                   Input("admin-alerts-ready", "data"))
     def show_alerts(_tick, _ready):
         # The full feed as a list: each alert names its doctors or consultations, with links to act.
-        return views.alert_items(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count()))
+        return views.alert_items(alerts.alert_feed(current_user.actor, failed_jobs=failed_job_count(),
+                                                   language=current_language()))
 
     @app.callback(Output("admin-exports-table", "children"), Input("admin-range", "data"),
                   Input("admin-exports-ready", "data"))
@@ -214,7 +215,8 @@ def section_body(key: str) -> list:
             html.Div(html.P(_("Loading…"), className="dk-muted"), id="admin-alerts-table"),
             dcc.Store(id="admin-alerts-ready", data=True),
             html.H2(_("Rules"), className="h5 admin-rules-title"),
-            html.Ul([html.Li(definition) for _rule, definition in alerts.rule_definitions()], className="admin-rules"),
+            html.Ul([html.Li(definition) for _rule, definition in alerts.rule_definitions(current_language())],
+                    className="admin-rules"),
         ]
     return [
         html.H1(_("Exports"), className="h3", id="admin-section-title"),
@@ -262,14 +264,14 @@ def overview_outputs(range_name: str):
     rows = result.kpis.to_dict("records")
     values = [views.format_value(r["unit"], r["value"]) for r in rows]
     changes = [views.tile_change(r, result.period) for r in rows]
-    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count())
+    feed = alerts.alert_feed(actor, failed_jobs=failed_job_count(), language=current_language())
     funnel = kpis.funnel(actor, range_name)
     period = result.period
     window = period if period.days >= 7 else Period("context", period.last_day - timedelta(days=6), 7, period.tz)
     series = kpis.daily_series(actor, window)
     updated = (_("Figures as of %(time)s; refreshed every minute.",
                  time=result.generated_at.astimezone(period.tz).strftime("%H:%M:%S")) + " "
-               + jobs_status_text(heartbeats.seconds_since_last_run(actor)))
+               + alerts.jobs_status_text(heartbeats.seconds_since_last_run(actor), current_language()))
     return (values, [c[0] for c in changes], [c[1] for c in changes], views.alert_items(feed, limit=3),
             views.funnel_chart(funnel.steps), views.bookings_chart(series, period),
             views.daily_table(series, period), views.walkin_figures(walkin_queue.queue_stats(actor)), updated)
@@ -337,8 +339,8 @@ def csv_download(view: str, range_name: str) -> dict:
     if view in ("kpis", "daily"):
         content = kpis.export_csv(actor, range_name, view, language=language, headers=headers)
     elif view == "alerts":
-        content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language,
-                             headers=headers)
+        feed = alerts.alert_feed(actor, failed_jobs=failed_job_count(), language=language)
+        content = alerts_csv(feed, language=language, headers=headers)
     else:
         content = listings.listing_csv(actor, view, range_name, language=language, headers=headers)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
@@ -348,7 +350,10 @@ def csv_download(view: str, range_name: str) -> dict:
 def csv_headers() -> dict[str, str]:
     """The console's CSV column names in the admin's language (README "Exports"): a founder opens the
     file in Excel, where `start_at` or `price_cents` mean little. The cells stay data — ISO 8601 UTC
-    times, cents, ids and codes — so the header says the unit. The metrics API keeps the keys."""
+    times, cents, ids and codes — so the header says the unit. In English the keys stay (`start_at`,
+    `amount_cents`: English words already, the same file the metrics API gives, which scripts read)."""
+    if current_language() == "en":
+        return {}
     return {
         "id": _("Id"), "range": _("Period"), "from": _("From (UTC)"), "to": _("To (UTC)"),
         "previous_from": _("Previous from (UTC)"), "previous_to": _("Previous to (UTC)"), "kpi": _("KPI"),
@@ -366,13 +371,6 @@ def csv_headers() -> dict[str, str]:
         "code": _("Code"), "title": _("Alert"), "detail": _("Detail"), "action": _("What to do"),
         "action_href": _("Link"),
     }
-
-
-def jobs_status_text(seconds_ago: int | None) -> str:
-    """The console's line about the worker: "Background jobs last ran 40 s ago"."""
-    if seconds_ago is None:
-        return _("Background jobs have never run.")
-    return _("Background jobs last ran %(age)s ago.", age=views.describe_age(seconds_ago))
 
 
 ALERT_COLUMNS = ["severity", "code", "title", "detail", "action", "action_href"]

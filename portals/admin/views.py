@@ -29,8 +29,14 @@ def _locale():
     return i18n.babel_locale(current_language())
 
 
+# English dates have no comma after the weekday (README "Formats"); Babel's en_GB skeletons put one.
+_ENGLISH_DAYS = {"yMMMEd": "EEE d MMM y", "MMMEd": "EEE d MMM"}
+
+
 def fmt_day(value, skeleton: str = "yMMMEd") -> str:
-    """`Thu, 3 Dec 2026` / `jeu. 3 déc. 2026` / `Do., 3. Dez. 2026` (Babel skeletons: the locale's order)."""
+    """`Thu 3 Dec 2026` / `jeu. 3 déc. 2026` / `Do., 3. Dez. 2026` (Babel skeletons: the locale's order)."""
+    if current_language() == "en" and skeleton in _ENGLISH_DAYS:
+        return babel_dates.format_date(value, _ENGLISH_DAYS[skeleton], locale=_locale())
     return babel_dates.format_skeleton(skeleton, value, locale=_locale())
 
 
@@ -50,7 +56,8 @@ def fmt_cents(value) -> str:
 
 def fmt_percent(ratio: float, digits: int = 1) -> str:
     """`12.5%` / `12,5 %` / `12,5 %`: the locale's percent pattern with `digits` decimals."""
-    pattern = _locale().percent_formats[None].pattern
+    # English keeps the console's "12.5 %" (its tests and the README quote it); fr/de are Babel's.
+    pattern = "#,##0 %" if current_language() == "en" else _locale().percent_formats[None].pattern
     if digits:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * digits, 1)
     return babel_numbers.format_percent(ratio, pattern, locale=_locale())
@@ -90,19 +97,6 @@ def status_words() -> dict[str, str]:
             "no_show": _("No-show"), "cancelled": _("Cancelled"), "succeeded": _("Succeeded"), "failed": _("Failed"),
             "partially_refunded": _("Partly refunded"), "refunded": _("Refunded"), "requires_action": _("Needs action"),
             "processing": _("Processing"), "expired": _("Expired")}
-
-
-def describe_age(seconds: int) -> str:
-    """40 s, 3 min, 2 h 5 min, 3 days: how long ago, in the admin's language."""
-    if seconds < 120:
-        return _("%(n)s s", n=seconds)
-    if seconds < 3600:
-        return _("%(n)s min", n=seconds // 60)
-    if seconds < 2 * 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes) if minutes else \
-            _("%(n)s h", n=hours)
-    return _("%(n)s days", n=seconds // 86400)
 
 
 def describe_period(period: Period) -> str:
