@@ -131,7 +131,8 @@ def invitation_action(actor: Actor, trigger, base_url: str):
             view = onboarding.revoke_invitation(actor, uuid.UUID(trigger["id"]))
             message = _("The invitation of %(email)s is revoked.", email=view.email)
     except (DomainError, ValueError) as refused:
-        return _alert(_(getattr(refused, "message", N_("No such invitation."))), False), no_update
+        message = refused.message if isinstance(refused, DomainError) else N_("No such invitation.")
+        return _alert(_(message), False), no_update
     return _alert(message, True), invitations_table(onboarding.list_invitations(actor))
 
 
@@ -150,7 +151,8 @@ def doctor_action(actor: Actor, trigger, reasons: dict):
             return _alert(_("Give a reason: it is kept in the audit log."), False), None, None, no_update
         count = onboarding.suspension_impact(actor, uuid.UUID(did))
     except (DomainError, ValueError) as refused:
-        return _alert(_(getattr(refused, "message", N_("No such doctor."))), False), None, None, no_update
+        message = refused.message if isinstance(refused, DomainError) else N_("No such doctor.")
+        return _alert(_(message), False), None, None, no_update
     confirm = dbc.Alert([
         html.P(ngettext("Suspending hides this doctor at once and cancels %(num)d future appointment with a full "
                         "refund and a notice to the patient.",

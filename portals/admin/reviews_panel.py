@@ -69,7 +69,9 @@ def decide(actor: Actor, trigger: dict | None, reasons: dict[str, str | None]):
         approve = trigger["type"] == APPROVE
         perform(actor, "approve_review" if approve else "hide_review", uuid.UUID(rid), reasons.get(rid))
     except (DomainError, ValueError) as refused:
-        return dbc.Alert(_(getattr(refused, "message", N_("No such review."))), color="danger"), no_update
+        # (N_ outside `_()`: the extractor does not look inside another marked call's arguments.)
+        message = refused.message if isinstance(refused, DomainError) else N_("No such review.")
+        return dbc.Alert(_(message), color="danger"), no_update
     message = _("Published on the doctor's profile.") if approve else _("Hidden: it will not be published.")
     return dbc.Alert(message, color="success"), review_cards(moderation_queue(actor))
 
