@@ -25,6 +25,7 @@ from core.booking import changes, lifecycle
 from core.db import acting_as_system, unit_of_work
 from core.doctors import onboarding
 from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment
 from core.notify.appointments import resend_notice as queue_notice_again
 from core.payments.refunds import paid_payment, record_refund
@@ -53,7 +54,7 @@ class Action:
 def clean_reason(reason: str | None) -> str:
     value = " ".join((reason or "").split())
     if not value:
-        raise ValidationFailed("Give a reason: it is kept in the audit trail.", details={"field": "reason"})
+        raise ValidationFailed(N_("Give a reason: it is kept in the audit trail."), details={"field": "reason"})
     if len(value) > MAX_REASON:
         raise ValidationFailed(f"The reason can be at most {MAX_REASON} characters.", details={"field": "reason"})
     return value
@@ -61,7 +62,7 @@ def clean_reason(reason: str | None) -> str:
 
 def require_admin(actor: Actor) -> None:
     if actor.role != "admin" or actor.user_id is None:
-        raise Forbidden("Only an admin can do this.")
+        raise Forbidden(N_("Only an admin can do this."))
 
 
 def perform(actor: Actor, key: str, subject_id: uuid.UUID | str, reason: str | None, *,
@@ -75,9 +76,9 @@ def perform(actor: Actor, key: str, subject_id: uuid.UUID | str, reason: str | N
     try:
         subject = subject_id if isinstance(subject_id, uuid.UUID) else uuid.UUID(str(subject_id))
     except ValueError as exc:
-        raise NotFound("No such item.") from exc
+        raise NotFound(N_("No such item.")) from exc
     if amount_cents is not None and not action.takes_amount:
-        raise ValidationFailed("This action takes no amount.", details={"field": "amount"})
+        raise ValidationFailed(N_("This action takes no amount."), details={"field": "amount"})
     return action.run(actor, subject, clean_reason(reason), amount_cents)
 
 
@@ -85,7 +86,7 @@ def _locked_appointment(session, appointment_id: uuid.UUID) -> Appointment:
     found = session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
                            .execution_options(populate_existing=True))
     if found is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     return found
 
 
@@ -103,7 +104,7 @@ def refund(actor: Actor, appointment_id: uuid.UUID, reason: str, amount_cents: i
         with acting_as_system(uow):
             card = paid_payment(uow.session, appointment.id)
             if card is None:
-                raise InvalidTransition("No card payment of this appointment is left to refund.")
+                raise InvalidTransition(N_("No card payment of this appointment is left to refund."))
             left = card.amount_cents - card.refunded_cents
             wanted = left if amount_cents is None else amount_cents
             if wanted < 1 or wanted > left:
@@ -133,7 +134,7 @@ def mark_no_show(actor: Actor, appointment_id: uuid.UUID, reason: str, _amount: 
         appointment = _locked_appointment(uow.session, appointment_id)
         lifecycle.check_transition(appointment, lifecycle.NO_SHOW)
         if appointment.start_at > clock.now():
-            raise InvalidTransition("This consultation has not started yet.")
+            raise InvalidTransition(N_("This consultation has not started yet."))
         before = appointment.status
         lifecycle.transition(appointment, lifecycle.NO_SHOW)
         appointment.updated_at = clock.now()
@@ -160,7 +161,7 @@ def resend_notice(actor: Actor, appointment_id: uuid.UUID, reason: str, _amount:
         with acting_as_system(uow):  # the outbox is staff-only
             queued = queue_notice_again(uow, appointment.id, uuid.uuid4().hex[:12])
         if not queued:
-            raise InvalidTransition("There is no notice to send for this appointment now.")
+            raise InvalidTransition(N_("There is no notice to send for this appointment now."))
         _audit(uow.session, actor, "resend_notice", appointment.id, reason, messages=queued)
     return Outcome("resend_notice", str(appointment_id), "The notice is on its way again.")
 
@@ -261,11 +262,11 @@ def appointment_facts(actor: Actor, appointment_id: uuid.UUID | str) -> Appointm
     try:
         key = appointment_id if isinstance(appointment_id, uuid.UUID) else uuid.UUID(str(appointment_id))
     except ValueError as exc:
-        raise NotFound("No such appointment.") from exc
+        raise NotFound(N_("No such appointment.")) from exc
     with unit_of_work(actor) as uow:
         row = uow.session.execute(text(_FACTS), {"id": key}).mappings().first()
         if row is None:
-            raise NotFound("No such appointment.")
+            raise NotFound(N_("No such appointment."))
         trail = [AuditLine(r.occurred_at, r.action, r.actor_role, r.reason)
                  for r in uow.session.execute(text(_TRAIL), {"id": str(key)})]
     paid, refunded = int(row["paid_cents"] or 0), int(row["refunded_cents"] or 0)

@@ -15,6 +15,7 @@ from core import clock
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
 from core.errors import Forbidden
+from core.i18n import N_
 from core.models import JobHeartbeat
 
 
@@ -46,7 +47,7 @@ def job_finished(name: str, error: str | None = None, now: datetime | None = Non
 def job_runs(actor: Actor) -> list[JobRun]:
     """Every periodic job's last run, for staff (RLS: admins read, the system writes)."""
     if actor.role not in ("admin", "system"):
-        raise Forbidden("Only staff see the background jobs.")
+        raise Forbidden(N_("Only staff see the background jobs."))
     with unit_of_work(actor) as uow:
         rows = uow.session.execute(select(JobHeartbeat).order_by(JobHeartbeat.name)).scalars().all()
         return [JobRun(r.name, r.last_started_at, r.last_finished_at, r.last_error) for r in rows]
@@ -56,7 +57,7 @@ def seconds_since_last_run(actor: Actor, now: datetime | None = None) -> int | N
     """Seconds since any periodic job last finished (the unlock job runs every 60 s, so this stays
     under a minute while the worker and its cron are up); None when none has ever finished."""
     if actor.role not in ("admin", "system"):
-        raise Forbidden("Only staff see the background jobs.")
+        raise Forbidden(N_("Only staff see the background jobs."))
     now = now or clock.now()
     with unit_of_work(actor) as uow:
         last = uow.session.scalar(select(func.max(JobHeartbeat.last_finished_at)))

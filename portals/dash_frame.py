@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core import i18n
 from core.errors import DomainError, MalformedRequest
+from core.i18n import N_
 from portals.assets import asset_url
 from portals.i18n import _, current_language
 
@@ -184,17 +185,17 @@ def guard_callback_bodies(server: Flask, app: Dash) -> None:
         try:
             body = _CallbackBody.model_validate(request.get_json(silent=True))
         except ValidationError:
-            raise MalformedRequest("This is not a Dash callback request.") from None
+            raise MalformedRequest(N_("This is not a Dash callback request.")) from None
         spec = app.callback_map.get(body.output)
         # A clientside callback is in the map too, but has no server function to run.
         if spec is None or "callback" not in spec or len(body.inputs) != len(spec["inputs"]) \
                 or len(body.state) != len(spec["state"]) or _forged(body):
-            raise MalformedRequest("This callback request does not match the portal's callbacks.")
+            raise MalformedRequest(N_("This callback request does not match the portal's callbacks."))
         try:
             return dispatch(*args, **kwargs)
         except CallbackException as exc:
             if type(exc) is CallbackException:  # Dash's own check of outputs/inputs against the definition
-                raise MalformedRequest("This callback request does not match the portal's callbacks.") from None
+                raise MalformedRequest(N_("This callback request does not match the portal's callbacks.")) from None
             raise
 
     server.view_functions[endpoint] = checked_dispatch

@@ -25,6 +25,7 @@ from core.booking import lifecycle, policy
 from core.booking.completion import completion_refusal
 from core.db import acting_as_system, unit_of_work
 from core.errors import Forbidden
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Payment, User
 from core.video import policy as video_policy
 from core.video import presence
@@ -95,13 +96,13 @@ def _held_cents(payments: list[Payment]) -> tuple[int, int]:
 def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[UpcomingItem]:
     """The doctor's next consultations with what can be done with each right now."""
     if actor.role != "doctor" or actor.user_id is None:
-        raise Forbidden("Only doctors have a consultation list.")
+        raise Forbidden(N_("Only doctors have a consultation list."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session
         doctor_id = session.scalar(select(Doctor.id).where(Doctor.user_id == actor.user_id))
         if doctor_id is None:
-            raise Forbidden("This account has no doctor profile.")
+            raise Forbidden(N_("This account has no doctor profile."))
         expired_hold = and_(Appointment.status == lifecycle.CANCELLED, Appointment.cancelled_by.is_(None))
         rows = session.execute(
             select(Appointment, User.full_name, User.id)

@@ -12,6 +12,7 @@ from sqlalchemy import select, tuple_
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Payment
 
 
@@ -96,7 +97,7 @@ def get_appointment(actor: Actor, appointment_id: uuid.UUID) -> AppointmentView:
             select(Appointment, Doctor.display_name).join(Doctor, Doctor.id == Appointment.doctor_id)
             .where(Appointment.id == appointment_id)).one_or_none()
         if row is None:
-            raise NotFound("No such appointment.")
+            raise NotFound(N_("No such appointment."))
         return _view(row[0], row[1], _latest_payments(uow.session, [appointment_id]).get(appointment_id))
 
 

@@ -26,6 +26,7 @@ from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, User
 from core.notify.invites import PRODID, event_uid
 from core.scheduling.doctor_slots import own_doctor
@@ -74,7 +75,7 @@ def build_feed(doctor_id: uuid.UUID, token: str, secret: str, *, base_url: str) 
         doctor = s.get(Doctor, doctor_id)
         if doctor is None or not secret or not hmac.compare_digest(
                 token, feed_token(doctor.id, doctor.feed_version, secret)):
-            raise NotFound("No such calendar.")
+            raise NotFound(N_("No such calendar."))
         rows = s.execute(
             select(Appointment, User.full_name).join(Patient, Patient.id == Appointment.patient_id)
             .join(User, User.id == Patient.user_id)

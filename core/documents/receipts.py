@@ -33,6 +33,7 @@ from core.db import UnitOfWork, apply_rls_context, unit_of_work
 from core.documents import pdf
 from core.documents.issuing import rpps
 from core.errors import NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Payment, Receipt, User
 
 SELLER = {"name": "Doktu SAS", "address": "10 rue de la Santé, 75013 Paris, France"}
@@ -162,7 +163,7 @@ def download_receipt(actor: Actor, receipt_id: uuid.UUID) -> tuple[str, bytes]:
     with unit_of_work(actor) as uow:
         r = uow.session.get(Receipt, receipt_id)
         if r is None:
-            raise NotFound("No such receipt.")
+            raise NotFound(N_("No such receipt."))
         record_audit(uow.session, actor, action="receipt.downloaded", subject_type="receipt", subject_id=str(r.id),
                      at=now, details={"number": r.number})
         item = _item(r, r.details.get("refersTo"))

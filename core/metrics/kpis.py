@@ -22,6 +22,7 @@ from core.actor import Actor
 from core.csv_export import frame_csv
 from core.db import unit_of_work
 from core.errors import Forbidden
+from core.i18n import N_
 from core.metrics.definitions import FIGURES, TEMPLATE_MINUTES_PER_DAY, shape_overview
 from core.metrics.periods import Period, period_for
 from core.metrics.snapshots import snapshot
@@ -183,7 +184,7 @@ FUNNEL_LABELS = {
 def require_staff(actor: Actor) -> None:
     """Metrics are for the founders (admins) and the system only (SPEC §12: admin)."""
     if actor.role not in STAFF_ROLES:
-        raise Forbidden("The metrics are for admins only.")
+        raise Forbidden(N_("The metrics are for admins only."))
 
 
 def _params(period: Period) -> dict:

@@ -19,6 +19,7 @@ from core.booking.changes import cancel_after_external_refund
 from core.db import UnitOfWork, unit_of_work
 from core.documents.receipts import issue_credit_note
 from core.errors import WebhookEarly, WebhookRejected
+from core.i18n import N_
 from core.models import Payment
 from core.payments import subscriptions
 from core.payments.checkout import confirm_paid
@@ -44,7 +45,7 @@ def verify(payload: bytes, signature_header: str):
             raise ValueError("signature dated in the future")
         return stripe.Webhook.construct_event(payload, signature_header or "", secret, tolerance=TOLERANCE_SECONDS)
     except (stripe.SignatureVerificationError, ValueError) as exc:
-        raise WebhookRejected("The webhook signature is not valid.") from exc
+        raise WebhookRejected(N_("The webhook signature is not valid.")) from exc
 
 
 def handle(payload: bytes, signature_header: str) -> str:

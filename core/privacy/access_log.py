@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from core.actor import Actor
 from core.db import acting_as_system, unit_of_work
 from core.errors import Forbidden
+from core.i18n import N_
 from core.models import AuditEvent, Doctor, Patient
 
 PER_PAGE = 20
@@ -64,7 +65,7 @@ class AccessPage:
 def access_log(actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> AccessPage:
     """The patient's access log, page `page` (1-based; out of range → the nearest page)."""
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only a patient has a health record to show accesses to.")
+        raise Forbidden(N_("Only a patient has a health record to show accesses to."))
     with unit_of_work(actor) as uow:
         s = uow.session
         patient_id = s.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))

@@ -15,6 +15,7 @@ import re
 from datetime import time, timedelta
 
 from core.errors import ValidationFailed
+from core.i18n import N_
 from core.scheduling.engine import DEFAULT_TEMPLATE, Range, WorkingTemplate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -46,7 +47,7 @@ def _clock(total: int) -> str:
 def parse_weekly_hours(raw: object) -> WeeklyHours:
     """Validate the stored or submitted form. Errors name the weekday so a form can say where."""
     if not isinstance(raw, dict):
-        raise ValidationFailed("Weekly hours must map weekdays (mon … sun) to lists of ranges.")
+        raise ValidationFailed(N_("Weekly hours must map weekdays (mon … sun) to lists of ranges."))
     unknown = set(raw) - set(WEEKDAYS)
     if unknown:
         raise ValidationFailed(f"Unknown weekday {sorted(unknown)[0]!r}: use mon, tue, wed, thu, fri, sat, sun.")

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from core.errors import PayloadTooLarge, RoomTakenOver, SignalLimit, ValidationFailed
+from core.i18n import N_
 
 KINDS = ("hello", "offer", "answer", "candidate", "bye")
 MAX_MESSAGE_BYTES = 16 * 1024
@@ -113,7 +114,7 @@ def send(redis, visit: uuid.UUID, sender: str, tab: str, kind: str, payload, clo
 def receive(redis, visit: uuid.UUID, role: str, tab: str, cursor: int, closes_at: datetime) -> Inbox:
     """The messages for `role` from `cursor` on, in order; marks the participant present."""
     if cursor < 0:
-        raise ValidationFailed("cursor must be ≥ 0.")
+        raise ValidationFailed(N_("cursor must be ≥ 0."))
     require_tab(redis, visit, role, tab)
     pipe = redis.pipeline()
     pipe.lrange(_key(visit, "inbox", role), cursor, -1)
@@ -138,4 +139,4 @@ def mark_gone(redis, visit: uuid.UUID, role: str) -> None:
 
 def _check_tab_id(tab: str) -> None:
     if not (8 <= len(tab) <= 64 and tab.replace("-", "").isalnum()):
-        raise ValidationFailed("tab must be 8–64 letters, digits or dashes.")
+        raise ValidationFailed(N_("tab must be 8–64 letters, digits or dashes."))

@@ -12,6 +12,7 @@ from spectree import Response
 
 from core.clock import now
 from core.errors import SlotConflict
+from core.i18n import N_
 from core.scheduling import doctor_slots
 from core.scheduling.availability import resolve_window
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
@@ -152,5 +153,5 @@ def check_conflicts():
     if conflicts:
         listed = [ConflictOut.model_validate(c)
                   .model_dump(mode="json", by_alias=True) for c in conflicts]
-        raise SlotConflict("This time overlaps your calendar.", details={"conflicts": listed})
+        raise SlotConflict(N_("This time overlaps your calendar."), details={"conflicts": listed})
     return to_json(ConflictList(conflicts=[]))

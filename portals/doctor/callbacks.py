@@ -22,6 +22,7 @@ from core.doctors import calendar_feed, patient_records
 from core.doctors import settings as doctor_settings
 from core.documents import issuing
 from core.errors import DomainError, ValidationFailed
+from core.i18n import N_
 from core.messaging import messages
 from core.scheduling import doctor_calendar, doctor_slots, weekly
 from core.video import presence
@@ -47,7 +48,7 @@ def client_uuid(value) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise ValidationFailed("That item could not be found. Please reload the page.") from None
+        raise ValidationFailed(N_("That item could not be found. Please reload the page.")) from None
 
 
 # --- calendar ------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _weekdays(value) -> set[int]:
     if value is None:
         return set()
     if not isinstance(value, list) or not all(isinstance(w, int) and not isinstance(w, bool) for w in value):
-        raise ValidationFailed("Choose the weekdays.")
+        raise ValidationFailed(N_("Choose the weekdays."))
     return set(value)
 
 

@@ -17,6 +17,7 @@ from spectree import Response
 
 from core.booking.changes import AppointmentState, Change, cancel, history, reschedule
 from core.errors import ValidationFailed
+from core.i18n import N_
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import BoundedDateTime
 from portals.patient import patient
@@ -101,7 +102,7 @@ def _require_json_object() -> None:
     """spectree validates an unparsable body (or `[]`, `null`) as `{}`; with every field optional
     that would cancel on garbage. Such a body is a 422, like any other bad input (no body is `{}`)."""
     if request.content_length and not isinstance(request.get_json(silent=True), dict):
-        raise ValidationFailed("Send the body as a JSON object, e.g. {\"reason\": \"…\"}.")
+        raise ValidationFailed(N_("Send the body as a JSON object, e.g. {\"reason\": \"…\"}."))
 
 
 @api_route(patient.patch("/api/appointments/<uuid:appointment_id>/reschedule"), role=PARTIES, json=RescheduleRequest,

@@ -15,6 +15,7 @@ from spectree import Response
 
 from core.booking.queries import get_appointment, page_appointments
 from core.errors import ValidationFailed
+from core.i18n import N_
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.hygiene import MAX_YEAR, MIN_YEAR
 from portals.patient import patient
@@ -63,9 +64,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         start, _, appointment_id = raw.partition("|")
         after = datetime.fromisoformat(start), uuid.UUID(appointment_id)
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
-        raise ValidationFailed("cursor: not a cursor this API gave out.") from None
+        raise ValidationFailed(N_("cursor: not a cursor this API gave out.")) from None
     if after[0].tzinfo is None or not MIN_YEAR <= after[0].year <= MAX_YEAR:
-        raise ValidationFailed("cursor: not a cursor this API gave out.")
+        raise ValidationFailed(N_("cursor: not a cursor this API gave out."))
     return after
 
 

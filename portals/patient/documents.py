@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from core.documents import issuing, receipts
 from core.errors import DomainError, NotFound
+from core.i18n import N_
 from core.ratings import reviews
 from portals.auth import require_role
 from portals.i18n import _
@@ -30,7 +31,7 @@ def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("No such document.") from None
+        raise NotFound(N_("No such document.")) from None
 
 
 @patient.get("/dashboard/documents")

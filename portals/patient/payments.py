@@ -87,10 +87,10 @@ def checkout_done(appointment_id: uuid.UUID):
 
 def _local_session(session_id: str) -> checkout.SessionInfo:
     if runtime.current().settings.stripe_secret_key:
-        raise NotFound("Payments go through Stripe here.")
+        raise NotFound(N_("Payments go through Stripe here."))
     info = checkout.session_info(current_user.actor, session_id)
     if info.provider != "local":
-        raise NotFound("No such checkout session.")
+        raise NotFound(N_("No such checkout session."))
     return info
 
 
@@ -231,7 +231,7 @@ def _local_plan_session(session_id: str) -> subscriptions.PlanSession | None:
         return None  # _local_session answers 404
     plan = subscriptions.plan_session(current_user.actor, session_id)
     if plan is not None and plan.provider != "local":
-        raise NotFound("No such checkout session.")
+        raise NotFound(N_("No such checkout session."))
     return plan
 
 
@@ -376,7 +376,7 @@ def api_subscription():
     """The caller's plan: the live one, or a cancelled one whose paid month is not over."""
     plan = subscriptions.current_plan(current_user.actor)
     if plan is None:
-        raise NotFound("You have no plan.")
+        raise NotFound(N_("You have no plan."))
     return to_json(plan_out(plan))
 
 
