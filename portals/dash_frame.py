@@ -109,6 +109,8 @@ def _localise_index(app: Dash) -> None:
     interpolate = app.interpolate_index
 
     def localised(**kwargs) -> str:
+        if kwargs.get("title"):  # the tab's title: a catalog entry when the portal marked it N_
+            kwargs["title"] = _(kwargs["title"])
         page = interpolate(**kwargs)
         return page.replace("{%lang%}", current_language(), 1).replace("{%skip%}", _("Skip to main content"), 1)
 

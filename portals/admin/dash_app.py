@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from core import clock, heartbeats, runtime
 from core.csv_export import as_file, write_csv
+from core.i18n import N_
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
@@ -44,7 +45,7 @@ EXPORTS = [
 
 
 def create_admin_dash(server: Flask) -> Dash:
-    app = create_portal_dash(server, "admin", "Doktu — Admin console")
+    app = create_portal_dash(server, "admin", N_("Doktu — Admin console"))  # translated per request
     app.layout = admin_layout
     reviews_panel.register(app, lambda: current_user.actor)  # SPEC §18: approve or hide reviews
     doctors_panel.register(app, lambda: current_user.actor,  # SPEC §19

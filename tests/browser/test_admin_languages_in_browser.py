@@ -35,6 +35,7 @@ def test_the_console_in_french_has_no_english_left_and_passes_axe(page: Page, lo
     page.goto("/admin/")
     fr = lambda text: i18n.translate("fr", text)  # noqa: E731
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page).to_have_title(fr("Doktu — Admin console"))
     expect(page.locator("#admin-section-title")).to_have_text(fr("Overview"))
     english = english_lines("fr")
     sidebar = page.get_by_role("navigation", name=fr("Admin sections"))

@@ -244,6 +244,16 @@ def test_panels_dialogs_and_refusals_have_no_english_left(app, admin, make_user,
     assert money in " ".join(shown_texts(panel))
 
 
+@pytest.mark.parametrize(("language", "title"), [("fr", "Doktu — Console d'administration"),
+                                                 ("de", "Doktu — Admin-Konsole"), ("en", "Doktu — Admin console")])
+def test_the_console_page_says_its_language_and_title(client, login, make_user, language, title):
+    login(make_user("admin").email)
+    client.set_cookie("doktu_lang", language)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert f'<html lang="{language}"' in page
+    assert f"<title>{title}</title>" in page.replace("&#39;", "'")
+
+
 # ---- CSV: the headers a French or German founder reads in Excel ----
 
 @pytest.mark.parametrize(("language", "start", "amount"), [("fr", "Début (UTC)", "Montant (centimes)"),
