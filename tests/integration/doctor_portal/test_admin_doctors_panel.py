@@ -53,7 +53,7 @@ def test_approve_needs_a_reason_and_suspend_confirms_the_count(make_user, appoin
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.get(Doctor, doctor.doctor.id).status == "approved"  # nothing before confirming
     status, area, pending, listing = panel.confirm_suspension(admin.actor, pending)
-    assert "1 future appointments were cancelled" in text_of(status) and area is None and pending is None
+    assert "1 future appointment was cancelled" in text_of(status) and area is None and pending is None
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.get(Doctor, doctor.doctor.id).status == "suspended"
         assert uow.session.scalar(select(Appointment.cancelled_by).where(Appointment.id == booked)) == "admin"
