@@ -45,6 +45,7 @@ from core.errors import (
     NotFound,
     ValidationFailed,
 )
+from core.i18n import N_
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, DoctorInvitation, DoctorPhoto, User
 from core.notify.email import Email, queue_email
 from core.scheduling.doctor_slots import own_doctor
@@ -85,10 +86,10 @@ def clean_rpps(raw: str | None) -> str:
     """An RPPS: 11 digits (spaces allowed when typing) whose last digit is the Luhn key."""
     value = re.sub(r"\s+", "", raw or "")
     if not re.fullmatch(r"\d{11}", value):
-        raise ValidationFailed("The RPPS number has 11 digits.", details={"fields": [
+        raise ValidationFailed(N_("The RPPS number has 11 digits."), details={"fields": [
             {"field": "rpps", "message": "11 digits"}]})
     if not luhn_valid(value):
-        raise ValidationFailed("This RPPS number is not valid: check the digits (the last one is a check key).",
+        raise ValidationFailed(N_("This RPPS number is not valid: check the digits (the last one is a check key)."),
                                details={"fields": [{"field": "rpps", "message": "check key"}]})
     return value
 
@@ -97,14 +98,16 @@ def _lines(raw: str | list[str] | None, label: str) -> list[str]:
     items = raw if isinstance(raw, list) else (raw or "").splitlines()
     items = [i.strip() for i in items if i and i.strip()]
     if len(items) > MAX_LIST_ITEMS or any(len(i) > MAX_ITEM for i in items):
-        raise ValidationFailed(f"{label}: at most {MAX_LIST_ITEMS} lines of {MAX_ITEM} characters.")
+        raise ValidationFailed(N_("%(field)s: at most %(lines)d lines of %(limit)d characters."),
+                               params={"field": label, "lines": MAX_LIST_ITEMS, "limit": MAX_ITEM})
     return items
 
 
 def _text(raw: str | None, limit: int, label: str) -> str:
     value = (raw or "").strip()
     if len(value) > limit:
-        raise ValidationFailed(f"{label} can be at most {limit} characters.")
+        raise ValidationFailed(N_("%(field)s can be at most %(limit)d characters."),
+                               params={"field": label, "limit": limit})
     return value
 
 
@@ -126,27 +129,27 @@ def validate_profile(*, name: str | None, specialty: str | None, rpps: str | Non
                      price_euros: str | float | int | None, bio: str | None, education, expertise,
                      philosophy: str | None, timezone: str | None) -> ProfileInput:
     """The professional profile of SPEC §19, every field checked with a message saying what to fix."""
-    name = _text(name, MAX_NAME, "The name")
+    name = _text(name, MAX_NAME, N_("The name"))
     if len(name) < 3:
-        raise ValidationFailed("Enter your name as patients will see it, e.g. Dr. Claire Dubois.")
+        raise ValidationFailed(N_("Enter your name as patients will see it, e.g. Dr. Claire Dubois."))
     if specialty not in SPECIALTIES:
-        raise ValidationFailed("Choose your specialty from the list.")
+        raise ValidationFailed(N_("Choose your specialty from the list."))
     langs = sorted({(code or "").lower() for code in (languages or [])})
     if not langs or any(code not in LANGUAGES for code in langs):
-        raise ValidationFailed("Choose at least one consultation language from the list.")
+        raise ValidationFailed(N_("Choose at least one consultation language from the list."))
     try:
         price = (DEFAULT_PRICE_CENTS if price_euros in (None, "")
                  else round(float(str(price_euros).replace(",", ".")) * 100))
     except ValueError:
-        raise ValidationFailed("Enter the consultation price in euros, e.g. 35.") from None
+        raise ValidationFailed(N_("Enter the consultation price in euros, e.g. 35.")) from None
     if not 0 < price <= MAX_PRICE_CENTS:
-        raise ValidationFailed("The consultation price is between €0.01 and €1,000.")
+        raise ValidationFailed(N_("The consultation price is between €0.01 and €1,000."))
     if not timezones.is_selectable(timezone):
-        raise ValidationFailed("Choose a time zone from the list, e.g. Europe/Paris.")
+        raise ValidationFailed(N_("Choose a time zone from the list, e.g. Europe/Paris."))
     ZoneInfo(timezone)
-    return ProfileInput(name, specialty, clean_rpps(rpps), langs, price, _text(bio, MAX_BIO, "The about text"),
-                        _lines(education, "Education"), _lines(expertise, "Expertise"),
-                        _text(philosophy, MAX_PHILOSOPHY, "The care philosophy"), timezone)
+    return ProfileInput(name, specialty, clean_rpps(rpps), langs, price, _text(bio, MAX_BIO, N_("The about text")),
+                        _lines(education, N_("Education")), _lines(expertise, N_("Expertise")),
+                        _text(philosophy, MAX_PHILOSOPHY, N_("The care philosophy")), timezone)
 
 
 # --- invitations -------------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ def _digest(token: str) -> str:
 
 def _require_staff(actor: Actor) -> None:
     if actor.role not in ("admin", "system"):
-        raise Forbidden("Only admins can invite, approve or suspend doctors.")
+        raise Forbidden(N_("Only admins can invite, approve or suspend doctors."))
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def invite_doctor(actor: Actor, email: str, *, base_url: str) -> tuple[Invitatio
         with acting_as_system(uow):  # every user's email, not only those an admin may read
             taken = s.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email))
         if taken:
-            raise DuplicateEmail("An account with this email already exists.")
+            raise DuplicateEmail(N_("An account with this email already exists."))
         now = clock.now()
         s.execute(update(DoctorInvitation).where(
             func.lower(DoctorInvitation.email) == email, DoctorInvitation.used_at.is_(None),
@@ -223,9 +226,9 @@ def invite_doctor(actor: Actor, email: str, *, base_url: str) -> tuple[Invitatio
 def _open_invitation(session, invitation_id: uuid.UUID) -> DoctorInvitation:
     row = session.scalar(select(DoctorInvitation).where(DoctorInvitation.id == invitation_id).with_for_update())
     if row is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(N_("No such invitation."))
     if row.used_at is not None:
-        raise InvalidTransition("This invitation was already accepted.")
+        raise InvalidTransition(N_("This invitation was already accepted."))
     return row
 
 
@@ -267,7 +270,7 @@ def _usable(session, token: str, *, lock: bool = False) -> DoctorInvitation:
     query = select(DoctorInvitation).where(DoctorInvitation.token_hash == _digest(token or ""))
     row = session.scalar(query.with_for_update() if lock else query)
     if row is None or row.used_at is not None or row.revoked_at is not None or row.expires_at <= clock.now():
-        raise LinkExpired("This invitation has expired, was revoked or was already used. Ask Doktu for a new one.")
+        raise LinkExpired(N_("This invitation has expired, was revoked or was already used. Ask Doktu for a new one."))
     return row
 
 
@@ -279,9 +282,9 @@ def check_invitation(token: str) -> str:
 
 def accept_invitation(token: str, *, full_name: str, password: str) -> AuthenticatedUser:
     """Use the link once: the doctor's account (password policy applies) and a pending profile."""
-    name = _text(full_name, MAX_NAME, "The name")
+    name = _text(full_name, MAX_NAME, N_("The name"))
     if len(name) < 3:
-        raise ValidationFailed("Enter your name as patients will see it, e.g. Dr. Claire Dubois.")
+        raise ValidationFailed(N_("Enter your name as patients will see it, e.g. Dr. Claire Dubois."))
     try:
         with unit_of_work(SYSTEM) as uow:
             s = uow.session
@@ -380,7 +383,7 @@ def submit_for_review(actor: Actor) -> OnboardingState:
     with unit_of_work(actor) as uow:
         doctor = own_doctor(uow.session, actor)
         if not (doctor.specialty and doctor.rpps):
-            raise ValidationFailed("Complete your professional profile (specialty and RPPS) before submitting it.")
+            raise ValidationFailed(N_("Complete your professional profile (specialty and RPPS) before submitting it."))
         if doctor.submitted_at is None:
             now = clock.now()
             uow.session.execute(update(Doctor).where(Doctor.id == doctor.id).values(submitted_at=now))
@@ -417,9 +420,9 @@ def doctors_for_review(actor: Actor) -> list[ReviewRow]:
 def _reason(reason: str | None) -> str:
     value = (reason or "").strip()
     if not value:
-        raise ValidationFailed("Give a reason: it is kept in the audit log.")
+        raise ValidationFailed(N_("Give a reason: it is kept in the audit log."))
     if len(value) > MAX_REASON:
-        raise ValidationFailed(f"The reason can be at most {MAX_REASON} characters.")
+        raise ValidationFailed(N_("The reason can be at most %(limit)d characters."), params={"limit": MAX_REASON})
     return value
 
 
@@ -430,11 +433,11 @@ def approve_doctor(actor: Actor, doctor_id: uuid.UUID, reason: str) -> None:
     with unit_of_work(actor) as uow:
         doctor = uow.session.scalar(select(Doctor).where(Doctor.id == doctor_id).with_for_update())
         if doctor is None:
-            raise NotFound("No such doctor.")
+            raise NotFound(N_("No such doctor."))
         if doctor.status == "approved":
             return
         if not (doctor.specialty and doctor.rpps) and doctor.status == "pending":
-            raise InvalidTransition("This doctor's profile is not complete yet (specialty and RPPS).")
+            raise InvalidTransition(N_("This doctor's profile is not complete yet (specialty and RPPS)."))
         now = clock.now()
         before = doctor.status
         doctor.status, doctor.status_reason, doctor.status_changed_at = "approved", reason, now
@@ -462,7 +465,7 @@ def suspension_impact(actor: Actor, doctor_id: uuid.UUID) -> int:
     _require_staff(actor)
     with unit_of_work(actor) as uow:
         if uow.session.get(Doctor, doctor_id) is None:
-            raise NotFound("No such doctor.")
+            raise NotFound(N_("No such doctor."))
         return len(_future_appointments(uow.session, doctor_id, clock.now()))
 
 
@@ -475,14 +478,14 @@ def suspend_doctor(actor: Actor, doctor_id: uuid.UUID, reason: str, *, confirmed
     _require_staff(actor)
     reason = _reason(reason)
     if actor.user_id is None and actor.role != "system":
-        raise Forbidden("Only admins can suspend doctors.")
+        raise Forbidden(N_("Only admins can suspend doctors."))
     with unit_of_work(actor) as uow:
         s = uow.session
         doctor = s.scalar(select(Doctor).where(Doctor.id == doctor_id).with_for_update())
         if doctor is None:
-            raise NotFound("No such doctor.")
+            raise NotFound(N_("No such doctor."))
         if doctor.status == "suspended":
-            raise InvalidTransition("This doctor is already suspended.")
+            raise InvalidTransition(N_("This doctor is already suspended."))
         now = clock.now()
         # Locked the doctor row: bookings take the same lock (core.scheduling.holds.lock_doctor).
         future = _future_appointments(s, doctor.id, now)
@@ -521,5 +524,5 @@ def _any_admin() -> uuid.UUID:
     with unit_of_work(SYSTEM) as uow:
         found = uow.session.scalar(select(User.id).where(User.role == "admin").order_by(User.created_at).limit(1))
     if found is None:
-        raise Forbidden("No admin account exists to cancel the appointments.")
+        raise Forbidden(N_("No admin account exists to cancel the appointments."))
     return found

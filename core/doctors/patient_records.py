@@ -22,6 +22,7 @@ from core.audit import record_audit
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, User
 
 CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
@@ -62,10 +63,10 @@ class PatientRecord:
 
 def _doctor_id(session, actor: Actor) -> uuid.UUID:
     if actor.role != "doctor" or actor.user_id is None:
-        raise Forbidden("Only doctors can read patient records.")
+        raise Forbidden(N_("Only doctors can read patient records."))
     doctor_id = session.scalar(select(Doctor.id).where(Doctor.user_id == actor.user_id))
     if doctor_id is None:
-        raise Forbidden("This account has no doctor profile.")
+        raise Forbidden(N_("This account has no doctor profile."))
     return doctor_id
 
 
@@ -108,12 +109,12 @@ def view_patient_record(actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
             .order_by(Appointment.start_at.desc())
         ).all()
         if not any(v.status in CARE_STATUSES for v in visits):
-            raise NotFound("No such patient among your patients.")
+            raise NotFound(N_("No such patient among your patients."))
         row = session.execute(
             select(Patient, User.full_name).join(User, User.id == Patient.user_id).where(Patient.id == patient_id)
         ).one_or_none()
         if row is None:
-            raise NotFound("No such patient among your patients.")
+            raise NotFound(N_("No such patient among your patients."))
         patient, name = row
         record_audit(session, actor, action="patient_record.viewed", subject_type="patient",
                      subject_id=str(patient_id), at=now, details={"doctorId": str(doctor_id)})

@@ -20,6 +20,7 @@ from core.actor import Actor
 from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import NotFound, PayloadTooLarge, ValidationFailed
+from core.i18n import N_
 from core.models import Doctor, DoctorPhoto
 from core.scheduling.doctor_slots import own_doctor
 
@@ -38,27 +39,28 @@ class EncodedPhoto:
 def encode_photo(data: bytes) -> EncodedPhoto:
     """Validate and re-encode (a pure function: bytes in, bytes out). Errors say what to do."""
     if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"The photo is {len(data) / 1024 / 1024:.1f} MB; the limit is 2 MB. "
-                              "Choose a smaller photo.")
+        raise PayloadTooLarge(N_("The photo is %(size)s MB; the limit is 2 MB. Choose a smaller photo."),
+                              params={"size": f"{len(data) / 1024 / 1024:.1f}"})
     if not data:
-        raise ValidationFailed("Choose a photo to upload (JPEG, PNG or WebP).")
+        raise ValidationFailed(N_("Choose a photo to upload (JPEG, PNG or WebP)."))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             width, height = probe.size
     except (UnidentifiedImageError, OSError):
-        raise ValidationFailed("This file is not an image we can read. Upload a JPEG, PNG or WebP photo.") from None
+        raise ValidationFailed(N_("This file is not an image we can read. Upload a JPEG, PNG or WebP photo.")) from None
     if kind not in ACCEPTED:
-        raise ValidationFailed(f"{kind or 'This'} images are not accepted. Upload a JPEG, PNG or WebP photo.")
+        raise ValidationFailed(N_("%(kind)s images are not accepted. Upload a JPEG, PNG or WebP photo."),
+                               params={"kind": kind or "These"})
     if width * height > MAX_PIXELS:
-        raise ValidationFailed("The photo's dimensions are too large. Upload a photo under 40 megapixels.")
+        raise ValidationFailed(N_("The photo's dimensions are too large. Upload a photo under 40 megapixels."))
     try:
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image)  # keep the orientation the EXIF asked for, then drop it
             image = image.convert("RGB")
             image = ImageOps.fit(image, (SIZE, SIZE), Image.Resampling.LANCZOS)
     except (OSError, ValueError, Image.DecompressionBombError):
-        raise ValidationFailed("This photo is damaged or incomplete. Upload it again or choose another.") from None
+        raise ValidationFailed(N_("This photo is damaged or incomplete. Upload it again or choose another.")) from None
     webp, jpeg = io.BytesIO(), io.BytesIO()
     image.save(webp, "WEBP", quality=82, method=4)
     image.save(jpeg, "JPEG", quality=85, optimize=True, progressive=True)
@@ -88,5 +90,5 @@ def photo_bytes(actor: Actor, doctor_id: uuid.UUID, kind: str) -> tuple[bytes, s
         visible = doctor is not None and (doctor.status == "approved" or actor.role in ("admin", "system")
                                           or (actor.role == "doctor" and doctor.user_id == actor.user_id))
         if row is None or kind not in ("webp", "jpg") or not visible:
-            raise NotFound("No photo.")
+            raise NotFound(N_("No photo."))
         return (row.webp, "image/webp") if kind == "webp" else (row.jpeg, "image/jpeg")

@@ -18,6 +18,7 @@ from core.actor import Actor
 from core.audit import record_audit
 from core.db import unit_of_work
 from core.errors import ValidationFailed
+from core.i18n import N_
 from core.models import Doctor, ExternalBusy
 from core.scheduling import weekly
 from core.scheduling.doctor_slots import own_doctor
@@ -42,17 +43,18 @@ def get_settings(actor: Actor) -> DoctorSettings:
 def _clean_text(value: str | None, limit: int, label: str) -> str:
     text = (value or "").strip()
     if len(text) > limit:
-        raise ValidationFailed(f"The {label} can be at most {limit} characters.")
+        raise ValidationFailed(N_("The %(field)s can be at most %(limit)d characters."),
+                               params={"field": label, "limit": limit})
     return text
 
 
 def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy: str | None) -> DoctorSettings:
     """Save the time zone and profile texts (the doctor's own row only; audited)."""
     if not timezones.is_selectable(timezone):
-        raise ValidationFailed("Choose a time zone from the list, e.g. Europe/Paris.")
+        raise ValidationFailed(N_("Choose a time zone from the list, e.g. Europe/Paris."))
     ZoneInfo(timezone)  # present in this system's zone data
-    bio = _clean_text(bio, MAX_BIO, "about text")
-    philosophy = _clean_text(philosophy, MAX_PHILOSOPHY, "care philosophy")
+    bio = _clean_text(bio, MAX_BIO, N_("about text"))
+    philosophy = _clean_text(philosophy, MAX_PHILOSOPHY, N_("care philosophy"))
     with unit_of_work(actor) as uow:
         doctor = own_doctor(uow.session, actor)
         changed = [name for name, old, new in (("timezone", doctor.timezone, timezone), ("bio", doctor.bio, bio),
@@ -109,7 +111,7 @@ def set_cal_bridge(actor: Actor, *, enabled: bool, schedule_id: str | int | None
     blocking at once. The schedule id is Cal.com's number for the schedule we keep in step."""
     text = str(schedule_id).strip() if schedule_id is not None else ""
     if text and (not text.isdigit() or not 0 < int(text) < 2**31):
-        raise ValidationFailed("The Cal.com schedule id is a number, e.g. 123456.")
+        raise ValidationFailed(N_("The Cal.com schedule id is a number, e.g. 123456."))
     number = int(text) if text else None
     with unit_of_work(actor) as uow:
         doctor = own_doctor(uow.session, actor)

@@ -17,6 +17,7 @@ from core.actor import Actor
 from core.db import unit_of_work
 from core.documents.issuing import doctor_of, writable_appointment
 from core.errors import Forbidden, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, Doctor, FollowUp, Patient
 
 MAX_DAYS = 60
@@ -47,7 +48,8 @@ def suggest_follow_up(actor: Actor, appointment_id: uuid.UUID, within_days: int 
     """The consultation's doctor suggests a follow-up within 1–60 days (once per consultation; a new
     suggestion replaces the previous one)."""
     if within_days is None or not 1 <= within_days <= MAX_DAYS:
-        raise ValidationFailed(f"Suggest a follow-up within 1 to {MAX_DAYS} days.", details={"field": "withinDays"})
+        raise ValidationFailed(N_("Suggest a follow-up within 1 to %(count)d days."), details={"field": "withinDays"},
+                               params={"count": MAX_DAYS})
     now = clock.now()
     with unit_of_work(actor) as uow:
         doctor = doctor_of(uow.session, actor)
@@ -62,7 +64,7 @@ def suggest_follow_up(actor: Actor, appointment_id: uuid.UUID, within_days: int 
 def patient_follow_ups(actor: Actor) -> list[FollowUpSuggestion]:
     """The patient's open suggestions (the last suggested day not yet past), soonest first."""
     if actor.role != "patient":
-        raise Forbidden("Follow-ups are shown to the patient.")
+        raise Forbidden(N_("Follow-ups are shown to the patient."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         rows = uow.session.execute(

@@ -27,6 +27,7 @@ from core.booking import lifecycle
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.documents import pdf
 from core.errors import Forbidden, NotFound, TimeWindow, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, ConsultationNote, Doctor, Document, Patient, User
 from core.notify.outbox import Outgoing, queue_once
 from core.notify.rendering import language_of, render
@@ -97,15 +98,15 @@ def verify_url(code: str) -> str:
 def _clean(value: str | None, label: str, limit: int, *, required: bool = True) -> str:
     cleaned = " ".join((value or "").split()) if limit <= MAX_INSTRUCTIONS else (value or "").strip()
     if required and not cleaned:
-        raise ValidationFailed(f"Please fill in {label}.", details={"field": label})
+        raise ValidationFailed(N_("Please fill in %(field)s."), details={"field": label}, params={"field": label})
     if len(cleaned) > limit:
-        raise ValidationFailed(f"{label.capitalize()} is too long (at most {limit} characters).",
-                               details={"field": label})
+        raise ValidationFailed(N_("Too long: %(field)s has at most %(limit)d characters."), details={"field": label},
+                               params={"field": label, "limit": limit})
     return cleaned
 
 
 def summary_body(text_: str | None) -> dict:
-    return {"text": _clean(text_, "the summary", MAX_TEXT)}
+    return {"text": _clean(text_, N_("the summary"), MAX_TEXT)}
 
 
 def prescription_body(lines: list[PrescriptionLine]) -> dict:
@@ -113,15 +114,16 @@ def prescription_body(lines: list[PrescriptionLine]) -> dict:
     kept = [line for line in lines if any((line.medicine, line.dose, line.frequency, line.duration,
                                             line.instructions))]
     if not kept:
-        raise ValidationFailed("Add at least one medicine.", details={"field": "lines"})
+        raise ValidationFailed(N_("Add at least one medicine."), details={"field": "lines"})
     if len(kept) > MAX_LINES:
-        raise ValidationFailed(f"At most {MAX_LINES} medicines per prescription.", details={"field": "lines"})
+        raise ValidationFailed(N_("At most %(count)d medicines per prescription."), details={"field": "lines"},
+                               params={"count": MAX_LINES})
     return {"lines": [{
-        "medicine": _clean(line.medicine, "the medicine", MAX_FIELD),
-        "dose": _clean(line.dose, "the dose", MAX_FIELD),
-        "frequency": _clean(line.frequency, "the frequency", MAX_FIELD),
-        "duration": _clean(line.duration, "the duration", MAX_FIELD),
-        "instructions": _clean(line.instructions, "the instructions", MAX_INSTRUCTIONS, required=False),
+        "medicine": _clean(line.medicine, N_("the medicine"), MAX_FIELD),
+        "dose": _clean(line.dose, N_("the dose"), MAX_FIELD),
+        "frequency": _clean(line.frequency, N_("the frequency"), MAX_FIELD),
+        "duration": _clean(line.duration, N_("the duration"), MAX_FIELD),
+        "instructions": _clean(line.instructions, N_("the instructions"), MAX_INSTRUCTIONS, required=False),
     } for line in kept]}
 
 
@@ -129,14 +131,15 @@ def sick_note_body(first: date | None, last: date | None, consultation_day: date
     """From and to, inclusive: from no earlier than the day before the consultation (a note does not
     cover the past), to no earlier than from, at most 90 days."""
     if first is None or last is None:
-        raise ValidationFailed("Give the first and last day.", details={"field": "dates"})
+        raise ValidationFailed(N_("Give the first and last day."), details={"field": "dates"})
     if first < consultation_day - timedelta(days=1):
-        raise ValidationFailed("A sick note cannot start more than a day before the consultation.",
+        raise ValidationFailed(N_("A sick note cannot start more than a day before the consultation."),
                                details={"field": "from"})
     if last < first:
-        raise ValidationFailed("The last day is before the first day.", details={"field": "to"})
+        raise ValidationFailed(N_("The last day is before the first day."), details={"field": "to"})
     if (last - first).days + 1 > MAX_SICK_DAYS:
-        raise ValidationFailed(f"A sick note covers at most {MAX_SICK_DAYS} days.", details={"field": "to"})
+        raise ValidationFailed(N_("A sick note covers at most %(count)d days."), details={"field": "to"},
+                               params={"count": MAX_SICK_DAYS})
     return {"from": first.isoformat(), "to": last.isoformat()}
 
 
@@ -153,10 +156,10 @@ def writing_refusal(status: str, start: datetime, now: datetime) -> str | None:
 
 def doctor_of(session, actor: Actor) -> Doctor:
     if actor.role != "doctor" or actor.user_id is None:
-        raise Forbidden("Only the consultation's doctor can write its notes and documents.")
+        raise Forbidden(N_("Only the consultation's doctor can write its notes and documents."))
     doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.user_id))
     if doctor is None:
-        raise Forbidden("This account has no doctor profile.")
+        raise Forbidden(N_("This account has no doctor profile."))
     return doctor
 
 
@@ -164,7 +167,7 @@ def writable_appointment(session, doctor: Doctor, appointment_id: uuid.UUID, now
     appointment = session.scalar(select(Appointment).where(Appointment.id == appointment_id,
                                                            Appointment.doctor_id == doctor.id))
     if appointment is None:
-        raise NotFound("No such consultation among yours.")
+        raise NotFound(N_("No such consultation among yours."))
     refusal = writing_refusal(appointment.status, appointment.start_at, now)
     if refusal:
         raise TimeWindow(refusal)
@@ -180,7 +183,7 @@ def consultation_heading(actor: Actor, appointment_id: uuid.UUID) -> tuple[str, 
             .join(User, User.id == Patient.user_id)
             .where(Appointment.id == appointment_id, Appointment.doctor_id == doctor.id)).one_or_none()
     if row is None:
-        raise NotFound("No such consultation among yours.")
+        raise NotFound(N_("No such consultation among yours."))
     return row.full_name, row.start_at
 
 
@@ -273,7 +276,7 @@ def list_documents(actor: Actor, *, patient_id: uuid.UUID | None = None) -> list
     """The patient's own documents, or (for a doctor) those they issued to one patient; newest first.
     RLS decides what each sees; an admin sees nothing (SPEC §18)."""
     if actor.role not in ("patient", "doctor"):
-        raise Forbidden("Documents are for the patient and their doctor only.")
+        raise Forbidden(N_("Documents are for the patient and their doctor only."))
     with unit_of_work(actor) as uow:
         query = (select(Document, Doctor.display_name).join(Doctor, Doctor.id == Document.doctor_id)
                  .order_by(Document.issued_at.desc(), Document.id))
@@ -288,13 +291,13 @@ def list_documents(actor: Actor, *, patient_id: uuid.UUID | None = None) -> list
 def download_document(actor: Actor, document_id: uuid.UUID) -> tuple[str, bytes]:
     """(filename, PDF bytes) of one document the actor may read, audited as `document.downloaded`."""
     if actor.role not in ("patient", "doctor"):
-        raise NotFound("No such document.")
+        raise NotFound(N_("No such document."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         row = uow.session.execute(select(Document, Doctor.display_name).join(Doctor, Doctor.id == Document.doctor_id)
                                   .where(Document.id == document_id)).one_or_none()
         if row is None:
-            raise NotFound("No such document.")
+            raise NotFound(N_("No such document."))
         document, doctor_name = row
         record_audit(uow.session, actor, action="document.downloaded", subject_type="patient",
                      subject_id=str(document.patient_id), at=now,

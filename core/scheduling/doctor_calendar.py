@@ -292,7 +292,7 @@ def _read(session: Session, doctor: Doctor, first_day: date, last_day: date, now
 def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> CalendarView:
     """The doctor's cells for `day_count` local days from `first_day` (Day view: 1, Week view: 7)."""
     if not 1 <= day_count <= MAX_DAYS:
-        raise ValidationFailed(f"The calendar shows 1 to {MAX_DAYS} days at a time.")
+        raise ValidationFailed(N_("The calendar shows 1 to %(count)d days at a time."), params={"count": MAX_DAYS})
     now = clock.now()
     days = [first_day + timedelta(days=i) for i in range(day_count)]
     loaded = _load(actor, days[0], days[-1], now)
@@ -317,7 +317,7 @@ def month_overview(actor: Actor, year: int, month: int) -> tuple[str, list[DaySu
     patient's list of that day) and how many consultations are booked.
     Only these counts travel to the page; a day's cells are built when it is opened."""
     if not 1 <= month <= 12 or not 2000 <= year <= 2100:
-        raise ValidationFailed("No such month.")
+        raise ValidationFailed(N_("No such month."))
     view = doctor_calendar(actor, month_days(year, month)[0], len(month_days(year, month)))
     summaries = []
     for column in view.days:
@@ -351,7 +351,7 @@ def press_cell(actor: Actor, start: datetime, *, turn_on: bool) -> Pressed:
     A refusal (booked, held, overlapping, past) rolls back only its savepoint, so the answer still
     shows the cell as it really is (another tab may have changed it)."""
     if start.tzinfo is None or start.utcoffset() is None:
-        raise ValidationFailed("A cell's start needs a time zone offset.")
+        raise ValidationFailed(N_("A cell's start needs a time zone offset."))
     now = clock.now()
     refused = None
     with unit_of_work(actor) as uow:
@@ -379,7 +379,7 @@ def _cell_in(loaded: _Loaded, start: datetime, now: datetime) -> Cell:
                        template=loaded.template, online=loaded.online)
     found = next((c for c in column.cells if c.start == start), None)
     if found is None:
-        raise ValidationFailed("No calendar cell starts at this time.")
+        raise ValidationFailed(N_("No calendar cell starts at this time."))
     return found
 
 

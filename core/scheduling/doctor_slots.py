@@ -21,6 +21,7 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow, ValidationFailed
+from core.i18n import N_
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, Slot
 from core.models.booking import hold_not_over
 from core.scheduling.calendars import TEMPLATE_SOURCE
@@ -72,25 +73,25 @@ class DoctorProfile:
 def own_doctor(session: Session, actor: Actor) -> Doctor:
     """The doctor row of the acting doctor; anyone else is refused (role check in the service)."""
     if actor.role != "doctor" or actor.user_id is None:
-        raise Forbidden("Only doctors can manage availability.")
+        raise Forbidden(N_("Only doctors can manage availability."))
     doctor = session.scalar(select(Doctor).where(Doctor.user_id == actor.user_id))
     if doctor is None:
-        raise Forbidden("This account has no doctor profile.")
+        raise Forbidden(N_("This account has no doctor profile."))
     return doctor
 
 
 def validate_interval(start: datetime, end: datetime | None, now: datetime) -> datetime:
     if start.tzinfo is None or (end is not None and end.tzinfo is None):
-        raise ValidationFailed("Times need a time zone offset, e.g. 2026-03-02T09:00:00+01:00.")
+        raise ValidationFailed(N_("Times need a time zone offset, e.g. 2026-03-02T09:00:00+01:00."))
     end = end or start + SLOT_LENGTH
     if end <= start:
-        raise ValidationFailed("The end must be after the start.")
+        raise ValidationFailed(N_("The end must be after the start."))
     off_grid = start.minute % 15 or start.second or start.microsecond
     if end - start > MAX_SLOT or (end - start) % GRID or off_grid:
         raise ValidationFailed(
-            "Slots start on a quarter hour and last 15 minutes to 4 hours, in 15-minute steps.")
+            N_("Slots start on a quarter hour and last 15 minutes to 4 hours, in 15-minute steps."))
     if start < now:
-        raise TimeWindow("Past times cannot be changed.")
+        raise TimeWindow(N_("Past times cannot be changed."))
     return end
 
 
@@ -193,15 +194,15 @@ def write_slot(uow, doctor: Doctor, start: datetime, end: datetime, *, is_availa
     lock_doctor(session, doctor.id)
     conflicts = _conflicts(session, doctor.id, start, end, ignore_start=True)
     if is_available and conflicts:
-        raise SlotConflict("This time overlaps another slot or an appointment.",
+        raise SlotConflict(N_("This time overlaps another slot or an appointment."),
                            details={"conflicts": [c.start.isoformat() for c in conflicts]})
     if not is_available and any(c.kind == "appointment" for c in conflicts):
-        raise SlotConflict("This time is booked: cancel the appointment instead.")
+        raise SlotConflict(N_("This time is booked: cancel the appointment instead."))
     _materialise_template_day(session, doctor, start.astimezone(ZoneInfo(doctor.timezone)).date(), now)
     existing = session.scalar(select(Slot).where(Slot.doctor_id == doctor.id, Slot.start_at == start))
     held = existing is not None and existing.locked_until is not None and existing.locked_until > now
     if held and not is_available:
-        raise SlotConflict("A patient is booking this slot right now. Try again in a few minutes.")
+        raise SlotConflict(N_("A patient is booking this slot right now. Try again in a few minutes."))
     slot_id = session.scalar(
         insert(Slot).values(doctor_id=doctor.id, start_at=start, end_at=end, is_available=is_available,
                             source="doctor")
@@ -219,22 +220,22 @@ def turn_off_slot(actor: Actor, slot_id: uuid.UUID) -> SlotView:
         doctor = own_doctor(uow.session, actor)
         slot = uow.session.get(Slot, slot_id)
         if slot is None or slot.doctor_id != doctor.id:
-            raise NotFound("No such slot in your calendar.")
+            raise NotFound(N_("No such slot in your calendar."))
         start, end = slot.start_at, slot.end_at
     return set_slot(actor, start, end, is_available=False)
 
 
 def _check_batch(first_day: date, last_day: date, weekdays: set[int], start_time: time, end_time: time) -> None:
     if last_day < first_day:
-        raise ValidationFailed("The last day must not be before the first day.")
+        raise ValidationFailed(N_("The last day must not be before the first day."))
     if (last_day - first_day).days >= MAX_BATCH_DAYS:
-        raise ValidationFailed(f"A batch covers at most {MAX_BATCH_DAYS} days.")
+        raise ValidationFailed(N_("A batch covers at most %(count)d days."), params={"count": MAX_BATCH_DAYS})
     until_midnight = end_time == time(0)  # 00:00 as an end: the end of the day
     if (end_time <= start_time and not until_midnight) or start_time.minute % 30 or end_time.minute % 30 \
             or start_time.second or end_time.second:
-        raise ValidationFailed("Hours run on the half hour, and the end comes after the start.")
+        raise ValidationFailed(N_("Hours run on the half hour, and the end comes after the start."))
     if not weekdays or not weekdays <= set(range(7)):
-        raise ValidationFailed("Weekdays are numbers 0 (Monday) to 6 (Sunday).")
+        raise ValidationFailed(N_("Weekdays are numbers 0 (Monday) to 6 (Sunday)."))
 
 
 def _hours(day: date, start_time: time, end_time: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
