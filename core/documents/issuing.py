@@ -146,9 +146,9 @@ def sick_note_body(first: date | None, last: date | None, consultation_day: date
 def writing_refusal(status: str, start: datetime, now: datetime) -> str | None:
     """Why the doctor may not write for this consultation now, or None (SPEC §18: during or after)."""
     if status not in CARE:
-        return "Documents are written for booked or completed consultations only."
+        return N_("Documents are written for booked or completed consultations only.")
     if status != lifecycle.COMPLETED and now < start - OPENS_BEFORE_START:
-        return "Documents can be written from the start of the consultation."
+        return N_("Documents can be written from the start of the consultation.")
     return None
 
 
