@@ -3,7 +3,7 @@ messages. Plain functions over the core read models."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
@@ -14,22 +14,13 @@ from core.accounts.profile import GENDERS
 from core.doctors.patient_records import PatientRecord, PatientSummary
 from core.i18n import N_
 from core.messaging.messages import Conversation, ConversationSummary
-from portals.doctor.documents_panel import open_button, patient_documents
+from portals.doctor.documents_panel import open_button, patient_documents, short_when
 from portals.i18n import _, day, day_short, ngettext
 
 RECORD_OPEN = "doctor-record-open"  # pattern {"type": RECORD_OPEN, "id": <patient id>}
 CONVERSATION = "doctor-conversation"  # pattern {"type": CONVERSATION, "id": <user id>}
 WRITABLE = ("paid", "confirmed", "completed")  # consultations a doctor writes documents for (SPEC §18)
 MONDAY = date(2024, 1, 1)  # a Monday: the weekday pills take Babel's names from the week starting here
-
-
-def short_when(moment: datetime | None, tz: ZoneInfo) -> str:
-    """`3 Dec 2026, 09:00` / `3 déc. 2026 à 09:00` / `03.12.2026, 09:00`: Babel's medium date in
-    the viewer's language, a 24 h clock, in the doctor's zone."""
-    if moment is None:
-        return "—"
-    local = moment.astimezone(tz)
-    return _("%(day)s, %(time)s", day=day(local.date(), "medium"), time=f"{local:%H:%M}")
 
 
 # --- patient records -----------------------------------------------------------------------------
