@@ -53,10 +53,10 @@ from core.scheduling.doctor_slots import own_doctor
 INVITATION_LIFETIME = timedelta(days=7)
 DEFAULT_PRICE_CENTS = 3500
 MAX_PRICE_CENTS = 100_000
-SPECIALTIES = (
-    "Allergy and immunology", "Cardiology", "Dermatology", "Endocrinology", "ENT", "Gastroenterology",
-    "General practice", "Gynaecology", "Neurology", "Paediatrics", "Psychiatry", "Pulmonology",
-    "Rheumatology", "Sports medicine", "Urology",
+SPECIALTIES = (  # stored in English; marked so a page can show them translated
+    N_("Allergy and immunology"), N_("Cardiology"), N_("Dermatology"), N_("Endocrinology"), N_("ENT"),
+    N_("Gastroenterology"), N_("General practice"), N_("Gynaecology"), N_("Neurology"), N_("Paediatrics"),
+    N_("Psychiatry"), N_("Pulmonology"), N_("Rheumatology"), N_("Sports medicine"), N_("Urology"),
 )
 LANGUAGES = {"de": "German", "en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "nl": "Dutch",
              "pl": "Polish", "pt": "Portuguese", "sv": "Swedish", "ar": "Arabic", "ro": "Romanian"}
@@ -333,9 +333,9 @@ class OnboardingState:
     @property
     def steps(self) -> list[tuple[str, bool]]:
         """The progress indicator: each step and whether it is done."""
-        return [("Password", True), ("Professional profile", bool(self.specialty and self.rpps)),
-                ("Photo", self.has_photo), ("Weekly hours", self.has_hours),
-                ("Submitted for review", self.submitted)]
+        return [(N_("Password"), True), (N_("Professional profile"), bool(self.specialty and self.rpps)),
+                (N_("Photo"), self.has_photo), (N_("Weekly hours"), self.has_hours),
+                (N_("Submitted for review"), self.submitted)]
 
     @property
     def done(self) -> int:
