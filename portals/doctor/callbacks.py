@@ -269,7 +269,7 @@ def complete_appointment(actor: Actor, appointment_id: str, page: dict | None = 
     except (DomainError, ValueError) as refused:
         return no_update, _why(refused, _("No such appointment."))
     at = done.completed_at.astimezone(ZoneInfo(_zone_of(actor, page)))
-    return new_version(), _("Marked completed at %(time)s.", time=f"{at:%H:%M}")
+    return new_version(), _("Marked completed at %(time)s.", time=at.strftime("%H:%M"))
 
 
 def _find_upcoming(actor: Actor, appointment_id: str) -> doctor_agenda.UpcomingItem | None:

@@ -274,7 +274,7 @@ def settings_dialog() -> dbc.Modal:
             html.P(_("Patients can book you in these hours on every day you have not set slot by slot in the "
                      "calendar. One or more ranges per day, e.g. 09:00-12:30, 14:00-18:00; leave a day empty "
                      "when you do not work. The default is %(hours)s every day.",
-                     hours=f"{DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}"),
+                     hours=cb.DEFAULT_HOURS),
                    className="dk-muted small",
                    id="doctor-hours-help"),
             html.Div([

@@ -29,8 +29,8 @@ def when_label(start: datetime, tz: ZoneInfo, today: date) -> str:
     """`Today, 09:00` / `Thu 3 Dec, 09:00` in the viewer's language (Babel), 24 h clock."""
     local = start.astimezone(tz)
     if local.date() == today:
-        return _("Today, %(time)s", time=f"{local:%H:%M}")
-    return _("%(day)s, %(time)s", day=day(local.date(), "EEE d MMM"), time=f"{local:%H:%M}")
+        return _("Today, %(time)s", time=local.strftime("%H:%M"))
+    return _("%(day)s, %(time)s", day=day(local.date(), "EEE d MMM"), time=local.strftime("%H:%M"))
 
 
 def join_control(item: UpcomingItem, tz: ZoneInfo, now: datetime):
@@ -82,7 +82,7 @@ def upcoming_list(items: list[UpcomingItem], tz: ZoneInfo, now: datetime):
     rows = []
     for item in items:
         at = item.start.astimezone(tz)
-        who = _("%(name)s at %(time)s", name=item.patient_name, time=f"{at:%H:%M}")
+        who = _("%(name)s at %(time)s", name=item.patient_name, time=at.strftime("%H:%M"))
         actions = [
             html.Button(_("Complete"), id={"type": COMPLETE, "id": str(item.id)}, type="button",
                         className="dk-btn dk-btn--ghost dk-btn--small", disabled=not item.can_complete,
@@ -133,7 +133,7 @@ def cancel_dialog_body(item: UpcomingItem, tz: ZoneInfo) -> list:
     at = item.start.astimezone(tz)
     return [
         html.P(_("Cancel the consultation with %(name)s on %(when)s?", name=item.patient_name,
-                 when=_("%(day)s at %(time)s", day=day_name(at.date()), time=f"{at:%H:%M}"))),
+                 when=_("%(day)s at %(time)s", day=day_name(at.date()), time=at.strftime("%H:%M")))),
         html.P(refund_sentence(item.patient_name, item.refund), id="doctor-cancel-consequence",
                className="dk-cancel-consequence"),
     ]
