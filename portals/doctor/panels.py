@@ -157,9 +157,11 @@ def settings_alert(message: str, ok: bool):
     return dbc.Alert(message, color="success" if ok else "danger", className="mt-2 mb-0")
 
 
-# An appointment's status as the doctor reads it (the chip's class keeps the code).
-STATUS_LABELS = {"pending": N_("Awaiting payment"), "paid": N_("Paid"), "confirmed": N_("Confirmed"),
-                 "completed": N_("Completed"), "cancelled": N_("Cancelled"), "no_show": N_("No-show")}
+# An appointment's status as the doctor reads it, one consultation's (the chip's class keeps the
+# code): lower case as the chips always were, and msgids of their own — the capitalised ones are
+# filters' plurals in French ("Confirmés").
+STATUS_LABELS = {"pending": N_("awaiting payment"), "paid": N_("paid"), "confirmed": N_("confirmed"),
+                 "completed": N_("completed"), "cancelled": N_("cancelled"), "no_show": N_("no-show")}
 
 
 def status_chip(status: str) -> html.Span:
