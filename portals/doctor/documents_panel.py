@@ -149,7 +149,7 @@ def _about(actor: Actor, appointment_id: uuid.UUID) -> str:
     name, start = issuing.consultation_heading(actor, appointment_id)
     local = start.astimezone(_zone(actor))
     return _("%(name)s · %(when)s", name=name,
-             when=_("%(day)s, %(time)s", day=day(local.date(), "EEE d MMM y"), time=local.strftime("%H:%M")))
+             when=_("%(day)s, %(time)s", day=day(local.date(), "EEE dd MMM y"), time=local.strftime("%H:%M")))
 
 
 def _day(value: str | None) -> date | None:

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import dash_bootstrap_components as dbc
 from dash import html
 
-from core import clock, timezones
+from core import clock, i18n, timezones
 from core.accounts.profile import GENDERS
 from core.doctors.patient_records import PatientRecord, PatientSummary
 from core.i18n import N_
 from core.messaging.messages import Conversation, ConversationSummary
 from portals.doctor.documents_panel import open_button, patient_documents, short_when
-from portals.i18n import _, day, day_short, ngettext
+from portals.i18n import _, current_language, day, day_short, ngettext
 
 RECORD_OPEN = "doctor-record-open"  # pattern {"type": RECORD_OPEN, "id": <patient id>}
 CONVERSATION = "doctor-conversation"  # pattern {"type": CONVERSATION, "id": <user id>}
@@ -26,7 +26,15 @@ MONDAY = date(2024, 1, 1)  # a Monday: the weekday pills take Babel's names from
 # --- patient records -----------------------------------------------------------------------------
 
 def born_label(born: date | None, today: date) -> str:
-    return f"{day(born, 'medium')} ({age_on(born, today)})" if born else _("Not given")
+    return f"{numeric_day(born)} ({age_on(born, today)})" if born else _("Not given")
+
+
+def numeric_day(value: date) -> str:
+    """`07/06/1985` / `07.06.1985`: Babel's short date with a four-digit year (a birth date tells
+    namesakes apart; "85" would not)."""
+    locale = i18n.babel_locale(current_language())
+    pattern = locale.date_formats["short"].pattern.replace("yyyy", "y").replace("yy", "y")
+    return day(value, pattern)
 
 
 def records_table(patients: list[PatientSummary], tz: ZoneInfo, today: date | None = None):
