@@ -27,6 +27,10 @@ TARGET = "doctor-docs-target"
 RX_LINES = 3
 RX_FIELDS = (("medicine", N_("Medicine")), ("dose", N_("Dose")), ("frequency", N_("Frequency")),
              ("duration", N_("Duration")), ("instructions", N_("Instructions (optional)")))
+# One whole sentence per kind: an article and a title do not combine across languages.
+DOWNLOAD_LABELS = {"summary": N_("Download the consultation summary (PDF)"),
+                   "prescription": N_("Download the prescription (PDF)"),
+                   "sick_note": N_("Download the sick note (PDF)")}
 ACTIONS = ("doctor-note-save", "doctor-summary-issue", "doctor-rx-issue", "doctor-sick-issue",
            "doctor-followup-save")
 
@@ -109,7 +113,7 @@ def issued_list(documents: list[DocumentItem], tz: ZoneInfo):
     return html.Ul([html.Li([
         html.A(_("%(title)s, %(when)s", title=_(d.title), when=short_when(d.issued_at, tz)),
                href=f"/documents/{d.id}.pdf", download=d.filename,
-               **{"aria-label": _("Download: %(title)s (PDF)", title=_(d.title))}),
+               **{"aria-label": _(DOWNLOAD_LABELS.get(d.kind, N_("Download the document (PDF)")))}),
         html.Span(_(" · code %(code)s", code=d.verification_code), className="dk-muted"),
     ]) for d in documents], className="dk-docs__issued")
 
