@@ -31,6 +31,7 @@ RX_FIELDS = (("medicine", N_("Medicine")), ("dose", N_("Dose")), ("frequency", N
 DOWNLOAD_LABELS = {"summary": N_("Download the consultation summary (PDF)"),
                    "prescription": N_("Download the prescription (PDF)"),
                    "sick_note": N_("Download the sick note (PDF)")}
+DOWNLOAD_ANY = N_("Download the document (PDF)")
 ACTIONS = ("doctor-note-save", "doctor-summary-issue", "doctor-rx-issue", "doctor-sick-issue",
            "doctor-followup-save")
 
@@ -113,7 +114,7 @@ def issued_list(documents: list[DocumentItem], tz: ZoneInfo):
     return html.Ul([html.Li([
         html.A(_("%(title)s, %(when)s", title=_(d.title), when=short_when(d.issued_at, tz)),
                href=f"/documents/{d.id}.pdf", download=d.filename,
-               **{"aria-label": _(DOWNLOAD_LABELS.get(d.kind, N_("Download the document (PDF)")))}),
+               **{"aria-label": _(DOWNLOAD_LABELS.get(d.kind, DOWNLOAD_ANY))}),
         html.Span(_(" · code %(code)s", code=d.verification_code), className="dk-muted"),
     ]) for d in documents], className="dk-docs__issued")
 
