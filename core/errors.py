@@ -10,9 +10,15 @@ class DomainError(Exception):
     status = 500
     default_message = N_("Something went wrong.")
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None):
-        super().__init__(message or self.default_message)
-        self.message = message or self.default_message
+    def __init__(self, message: str | None = None, *, details: dict | None = None, params: dict | None = None):
+        # `message` is an English catalog msgid (marked `N_`); with `params` it holds `%(name)s`
+        # placeholders, so a portal can show it in the viewer's language (`template` % translated
+        # params) while `message` — what the API envelope and the logs carry — stays English.
+        template = message or self.default_message
+        self.template = template
+        self.params = params or {}
+        self.message = template % self.params if self.params else template
+        super().__init__(self.message)
         self.details = details or {}
 
 

@@ -18,7 +18,7 @@ from core import i18n
 from core.errors import DomainError, MalformedRequest
 from core.i18n import N_
 from portals.assets import asset_url
-from portals.i18n import _, current_language
+from portals.i18n import _, current_language, refusal_text
 
 STYLESHEETS = [asset_url("vendor/bootstrap-5.3.9.min.css"), asset_url("css/doktu.css")]
 SHELL_SCRIPT = asset_url("js/portal-shell.js")  # the header's menu on phones, in both portals
@@ -53,7 +53,7 @@ def show_refusal(name: str) -> Callable[[Exception], Any]:
 
     def on_error(error: Exception):
         if isinstance(error, DomainError):
-            set_props(f"{name}-alert", {"children": _(error.message), "is_open": True})
+            set_props(f"{name}-alert", {"children": refusal_text(error), "is_open": True})
             return None
         raise error
 

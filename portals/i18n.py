@@ -116,3 +116,15 @@ def init_i18n(app: Flask) -> None:
                                  number=number, day=day, Markup=Markup,
                                  text_lang=text_lang)
     app.jinja_env.filters["language_name"] = language_name
+
+
+def refusal_text(error) -> str:
+    """A DomainError's message in the viewer's language: its template (an English catalog msgid)
+    translated, with its params filled in — a param that is itself a catalog label (a weekday, "the
+    dose") is translated too. `error.message` stays English for the API envelope and the logs."""
+    template = getattr(error, "template", None) or getattr(error, "message", None) or str(error)
+    params = getattr(error, "params", None) or {}
+    if not params:
+        return _(template)
+    return _(template, **{key: _(value) if isinstance(value, str) and value else value
+                        for key, value in params.items()})

@@ -232,7 +232,7 @@ def _require_party(actor: Actor) -> None:
 def _clean_reason(reason: str | None) -> str | None:
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
-        raise ValidationFailed(f"The reason can be at most {MAX_REASON} characters.")
+        raise ValidationFailed(N_("The reason can be at most %(limit)d characters."), params={"limit": MAX_REASON})
     return reason
 
 

@@ -39,9 +39,9 @@ def completion_refusal(*, status: str, start: datetime, now: datetime) -> str | 
     """Why this appointment cannot be marked completed now, in the doctor's words; None = it can.
     The same rule `complete` enforces, for the portal's button."""
     if not lifecycle.can_transition(status, lifecycle.COMPLETED):
-        return "Only a booked (paid) consultation can be marked completed."
+        return N_("Only a booked (paid) consultation can be marked completed.")
     if now < start:
-        return "A consultation can be marked completed once it has started."
+        return N_("A consultation can be marked completed once it has started.")
     return None
 
 

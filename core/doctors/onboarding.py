@@ -53,10 +53,10 @@ from core.scheduling.doctor_slots import own_doctor
 INVITATION_LIFETIME = timedelta(days=7)
 DEFAULT_PRICE_CENTS = 3500
 MAX_PRICE_CENTS = 100_000
-SPECIALTIES = (
-    "Allergy and immunology", "Cardiology", "Dermatology", "Endocrinology", "ENT", "Gastroenterology",
-    "General practice", "Gynaecology", "Neurology", "Paediatrics", "Psychiatry", "Pulmonology",
-    "Rheumatology", "Sports medicine", "Urology",
+SPECIALTIES = (  # stored in English; marked so a page can show them translated
+    N_("Allergy and immunology"), N_("Cardiology"), N_("Dermatology"), N_("Endocrinology"), N_("ENT"),
+    N_("Gastroenterology"), N_("General practice"), N_("Gynaecology"), N_("Neurology"), N_("Paediatrics"),
+    N_("Psychiatry"), N_("Pulmonology"), N_("Rheumatology"), N_("Sports medicine"), N_("Urology"),
 )
 LANGUAGES = {"de": "German", "en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "nl": "Dutch",
              "pl": "Polish", "pt": "Portuguese", "sv": "Swedish", "ar": "Arabic", "ro": "Romanian"}
@@ -98,14 +98,16 @@ def _lines(raw: str | list[str] | None, label: str) -> list[str]:
     items = raw if isinstance(raw, list) else (raw or "").splitlines()
     items = [i.strip() for i in items if i and i.strip()]
     if len(items) > MAX_LIST_ITEMS or any(len(i) > MAX_ITEM for i in items):
-        raise ValidationFailed(f"{label}: at most {MAX_LIST_ITEMS} lines of {MAX_ITEM} characters.")
+        raise ValidationFailed(N_("%(field)s: at most %(lines)d lines of %(limit)d characters."),
+                               params={"field": label, "lines": MAX_LIST_ITEMS, "limit": MAX_ITEM})
     return items
 
 
 def _text(raw: str | None, limit: int, label: str) -> str:
     value = (raw or "").strip()
     if len(value) > limit:
-        raise ValidationFailed(f"{label} can be at most {limit} characters.")
+        raise ValidationFailed(N_("%(field)s can be at most %(limit)d characters."),
+                               params={"field": label, "limit": limit})
     return value
 
 
@@ -127,7 +129,7 @@ def validate_profile(*, name: str | None, specialty: str | None, rpps: str | Non
                      price_euros: str | float | int | None, bio: str | None, education, expertise,
                      philosophy: str | None, timezone: str | None) -> ProfileInput:
     """The professional profile of SPEC §19, every field checked with a message saying what to fix."""
-    name = _text(name, MAX_NAME, "The name")
+    name = _text(name, MAX_NAME, N_("The name"))
     if len(name) < 3:
         raise ValidationFailed(N_("Enter your name as patients will see it, e.g. Dr. Claire Dubois."))
     if specialty not in SPECIALTIES:
@@ -145,9 +147,9 @@ def validate_profile(*, name: str | None, specialty: str | None, rpps: str | Non
     if not timezones.is_selectable(timezone):
         raise ValidationFailed(N_("Choose a time zone from the list, e.g. Europe/Paris."))
     ZoneInfo(timezone)
-    return ProfileInput(name, specialty, clean_rpps(rpps), langs, price, _text(bio, MAX_BIO, "The about text"),
-                        _lines(education, "Education"), _lines(expertise, "Expertise"),
-                        _text(philosophy, MAX_PHILOSOPHY, "The care philosophy"), timezone)
+    return ProfileInput(name, specialty, clean_rpps(rpps), langs, price, _text(bio, MAX_BIO, N_("The about text")),
+                        _lines(education, N_("Education")), _lines(expertise, N_("Expertise")),
+                        _text(philosophy, MAX_PHILOSOPHY, N_("The care philosophy")), timezone)
 
 
 # --- invitations -------------------------------------------------------------------------------------
@@ -280,7 +282,7 @@ def check_invitation(token: str) -> str:
 
 def accept_invitation(token: str, *, full_name: str, password: str) -> AuthenticatedUser:
     """Use the link once: the doctor's account (password policy applies) and a pending profile."""
-    name = _text(full_name, MAX_NAME, "The name")
+    name = _text(full_name, MAX_NAME, N_("The name"))
     if len(name) < 3:
         raise ValidationFailed(N_("Enter your name as patients will see it, e.g. Dr. Claire Dubois."))
     try:
@@ -331,9 +333,9 @@ class OnboardingState:
     @property
     def steps(self) -> list[tuple[str, bool]]:
         """The progress indicator: each step and whether it is done."""
-        return [("Password", True), ("Professional profile", bool(self.specialty and self.rpps)),
-                ("Photo", self.has_photo), ("Weekly hours", self.has_hours),
-                ("Submitted for review", self.submitted)]
+        return [(N_("Password"), True), (N_("Professional profile"), bool(self.specialty and self.rpps)),
+                (N_("Photo"), self.has_photo), (N_("Weekly hours"), self.has_hours),
+                (N_("Submitted for review"), self.submitted)]
 
     @property
     def done(self) -> int:
@@ -420,7 +422,7 @@ def _reason(reason: str | None) -> str:
     if not value:
         raise ValidationFailed(N_("Give a reason: it is kept in the audit log."))
     if len(value) > MAX_REASON:
-        raise ValidationFailed(f"The reason can be at most {MAX_REASON} characters.")
+        raise ValidationFailed(N_("The reason can be at most %(limit)d characters."), params={"limit": MAX_REASON})
     return value
 
 

@@ -39,8 +39,8 @@ class EncodedPhoto:
 def encode_photo(data: bytes) -> EncodedPhoto:
     """Validate and re-encode (a pure function: bytes in, bytes out). Errors say what to do."""
     if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"The photo is {len(data) / 1024 / 1024:.1f} MB; the limit is 2 MB. "
-                              "Choose a smaller photo.")
+        raise PayloadTooLarge(N_("The photo is %(size)s MB; the limit is 2 MB. Choose a smaller photo."),
+                              params={"size": f"{len(data) / 1024 / 1024:.1f}"})
     if not data:
         raise ValidationFailed(N_("Choose a photo to upload (JPEG, PNG or WebP)."))
     try:
@@ -50,7 +50,8 @@ def encode_photo(data: bytes) -> EncodedPhoto:
     except (UnidentifiedImageError, OSError):
         raise ValidationFailed(N_("This file is not an image we can read. Upload a JPEG, PNG or WebP photo.")) from None
     if kind not in ACCEPTED:
-        raise ValidationFailed(f"{kind or 'This'} images are not accepted. Upload a JPEG, PNG or WebP photo.")
+        raise ValidationFailed(N_("%(kind)s images are not accepted. Upload a JPEG, PNG or WebP photo."),
+                               params={"kind": kind or "These"})
     if width * height > MAX_PIXELS:
         raise ValidationFailed(N_("The photo's dimensions are too large. Upload a photo under 40 megapixels."))
     try:

@@ -43,7 +43,8 @@ def get_settings(actor: Actor) -> DoctorSettings:
 def _clean_text(value: str | None, limit: int, label: str) -> str:
     text = (value or "").strip()
     if len(text) > limit:
-        raise ValidationFailed(f"The {label} can be at most {limit} characters.")
+        raise ValidationFailed(N_("The %(field)s can be at most %(limit)d characters."),
+                               params={"field": label, "limit": limit})
     return text
 
 
@@ -52,8 +53,8 @@ def update_settings(actor: Actor, *, timezone: str, bio: str | None, philosophy:
     if not timezones.is_selectable(timezone):
         raise ValidationFailed(N_("Choose a time zone from the list, e.g. Europe/Paris."))
     ZoneInfo(timezone)  # present in this system's zone data
-    bio = _clean_text(bio, MAX_BIO, "about text")
-    philosophy = _clean_text(philosophy, MAX_PHILOSOPHY, "care philosophy")
+    bio = _clean_text(bio, MAX_BIO, N_("about text"))
+    philosophy = _clean_text(philosophy, MAX_PHILOSOPHY, N_("care philosophy"))
     with unit_of_work(actor) as uow:
         doctor = own_doctor(uow.session, actor)
         changed = [name for name, old, new in (("timezone", doctor.timezone, timezone), ("bio", doctor.bio, bio),

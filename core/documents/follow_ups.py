@@ -48,7 +48,8 @@ def suggest_follow_up(actor: Actor, appointment_id: uuid.UUID, within_days: int 
     """The consultation's doctor suggests a follow-up within 1–60 days (once per consultation; a new
     suggestion replaces the previous one)."""
     if within_days is None or not 1 <= within_days <= MAX_DAYS:
-        raise ValidationFailed(f"Suggest a follow-up within 1 to {MAX_DAYS} days.", details={"field": "withinDays"})
+        raise ValidationFailed(N_("Suggest a follow-up within 1 to %(count)d days."), details={"field": "withinDays"},
+                               params={"count": MAX_DAYS})
     now = clock.now()
     with unit_of_work(actor) as uow:
         doctor = doctor_of(uow.session, actor)

@@ -98,15 +98,15 @@ def verify_url(code: str) -> str:
 def _clean(value: str | None, label: str, limit: int, *, required: bool = True) -> str:
     cleaned = " ".join((value or "").split()) if limit <= MAX_INSTRUCTIONS else (value or "").strip()
     if required and not cleaned:
-        raise ValidationFailed(f"Please fill in {label}.", details={"field": label})
+        raise ValidationFailed(N_("Please fill in %(field)s."), details={"field": label}, params={"field": label})
     if len(cleaned) > limit:
-        raise ValidationFailed(f"{label.capitalize()} is too long (at most {limit} characters).",
-                               details={"field": label})
+        raise ValidationFailed(N_("Too long: %(field)s has at most %(limit)d characters."), details={"field": label},
+                               params={"field": label, "limit": limit})
     return cleaned
 
 
 def summary_body(text_: str | None) -> dict:
-    return {"text": _clean(text_, "the summary", MAX_TEXT)}
+    return {"text": _clean(text_, N_("the summary"), MAX_TEXT)}
 
 
 def prescription_body(lines: list[PrescriptionLine]) -> dict:
@@ -116,13 +116,14 @@ def prescription_body(lines: list[PrescriptionLine]) -> dict:
     if not kept:
         raise ValidationFailed(N_("Add at least one medicine."), details={"field": "lines"})
     if len(kept) > MAX_LINES:
-        raise ValidationFailed(f"At most {MAX_LINES} medicines per prescription.", details={"field": "lines"})
+        raise ValidationFailed(N_("At most %(count)d medicines per prescription."), details={"field": "lines"},
+                               params={"count": MAX_LINES})
     return {"lines": [{
-        "medicine": _clean(line.medicine, "the medicine", MAX_FIELD),
-        "dose": _clean(line.dose, "the dose", MAX_FIELD),
-        "frequency": _clean(line.frequency, "the frequency", MAX_FIELD),
-        "duration": _clean(line.duration, "the duration", MAX_FIELD),
-        "instructions": _clean(line.instructions, "the instructions", MAX_INSTRUCTIONS, required=False),
+        "medicine": _clean(line.medicine, N_("the medicine"), MAX_FIELD),
+        "dose": _clean(line.dose, N_("the dose"), MAX_FIELD),
+        "frequency": _clean(line.frequency, N_("the frequency"), MAX_FIELD),
+        "duration": _clean(line.duration, N_("the duration"), MAX_FIELD),
+        "instructions": _clean(line.instructions, N_("the instructions"), MAX_INSTRUCTIONS, required=False),
     } for line in kept]}
 
 
@@ -137,16 +138,17 @@ def sick_note_body(first: date | None, last: date | None, consultation_day: date
     if last < first:
         raise ValidationFailed(N_("The last day is before the first day."), details={"field": "to"})
     if (last - first).days + 1 > MAX_SICK_DAYS:
-        raise ValidationFailed(f"A sick note covers at most {MAX_SICK_DAYS} days.", details={"field": "to"})
+        raise ValidationFailed(N_("A sick note covers at most %(count)d days."), details={"field": "to"},
+                               params={"count": MAX_SICK_DAYS})
     return {"from": first.isoformat(), "to": last.isoformat()}
 
 
 def writing_refusal(status: str, start: datetime, now: datetime) -> str | None:
     """Why the doctor may not write for this consultation now, or None (SPEC §18: during or after)."""
     if status not in CARE:
-        return "Documents are written for booked or completed consultations only."
+        return N_("Documents are written for booked or completed consultations only.")
     if status != lifecycle.COMPLETED and now < start - OPENS_BEFORE_START:
-        return "Documents can be written from the start of the consultation."
+        return N_("Documents can be written from the start of the consultation.")
     return None
 
 

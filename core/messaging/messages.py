@@ -167,7 +167,7 @@ def send_message(actor: Actor, recipient_user_id: uuid.UUID, body: str) -> Messa
     if not text:
         raise ValidationFailed(N_("Write a message first."))
     if len(text) > MAX_BODY:
-        raise ValidationFailed(f"A message can be at most {MAX_BODY} characters.")
+        raise ValidationFailed(N_("A message can be at most %(limit)d characters."), params={"limit": MAX_BODY})
     now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session

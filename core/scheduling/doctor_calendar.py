@@ -292,7 +292,7 @@ def _read(session: Session, doctor: Doctor, first_day: date, last_day: date, now
 def doctor_calendar(actor: Actor, first_day: date, day_count: int = 7) -> CalendarView:
     """The doctor's cells for `day_count` local days from `first_day` (Day view: 1, Week view: 7)."""
     if not 1 <= day_count <= MAX_DAYS:
-        raise ValidationFailed(f"The calendar shows 1 to {MAX_DAYS} days at a time.")
+        raise ValidationFailed(N_("The calendar shows 1 to %(count)d days at a time."), params={"count": MAX_DAYS})
     now = clock.now()
     days = [first_day + timedelta(days=i) for i in range(day_count)]
     loaded = _load(actor, days[0], days[-1], now)

@@ -229,7 +229,7 @@ def _check_batch(first_day: date, last_day: date, weekdays: set[int], start_time
     if last_day < first_day:
         raise ValidationFailed(N_("The last day must not be before the first day."))
     if (last_day - first_day).days >= MAX_BATCH_DAYS:
-        raise ValidationFailed(f"A batch covers at most {MAX_BATCH_DAYS} days.")
+        raise ValidationFailed(N_("A batch covers at most %(count)d days."), params={"count": MAX_BATCH_DAYS})
     until_midnight = end_time == time(0)  # 00:00 as an end: the end of the day
     if (end_time <= start_time and not until_midnight) or start_time.minute % 30 or end_time.minute % 30 \
             or start_time.second or end_time.second:

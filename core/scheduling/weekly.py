@@ -19,7 +19,8 @@ from core.i18n import N_
 from core.scheduling.engine import DEFAULT_TEMPLATE, Range, WorkingTemplate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_LABELS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                  N_("Sunday"))
 MAX_RANGES_PER_DAY = 4
 MIN_RANGE_MINUTES = 30
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -30,13 +31,13 @@ WeeklyHours = tuple[tuple[tuple[int, int], ...], ...]  # per weekday, (start, en
 def _minutes(value: object, label: str) -> int:
     match = _CLOCK.match(str(value or "").strip())
     if not match:
-        raise ValidationFailed(f"{label}: write times as HH:MM, e.g. 09:00.")
+        raise ValidationFailed(N_("%(day)s: write times as HH:MM, e.g. 09:00."), params={"day": label})
     hours, minutes = int(match.group(1)), int(match.group(2))
     total = hours * 60 + minutes
     if total > 24 * 60:
-        raise ValidationFailed(f"{label}: a time is at most 24:00.")
+        raise ValidationFailed(N_("%(day)s: a time is at most 24:00."), params={"day": label})
     if minutes % 30:  # the calendar's cells and the copy-on-write slots are half hours
-        raise ValidationFailed(f"{label}: use whole or half hours (:00 or :30).")
+        raise ValidationFailed(N_("%(day)s: use whole or half hours (:00 or :30)."), params={"day": label})
     return total
 
 
@@ -50,27 +51,31 @@ def parse_weekly_hours(raw: object) -> WeeklyHours:
         raise ValidationFailed(N_("Weekly hours must map weekdays (mon … sun) to lists of ranges."))
     unknown = set(raw) - set(WEEKDAYS)
     if unknown:
-        raise ValidationFailed(f"Unknown weekday {sorted(unknown)[0]!r}: use mon, tue, wed, thu, fri, sat, sun.")
+        raise ValidationFailed(N_("Unknown weekday %(day)s: use mon, tue, wed, thu, fri, sat, sun."),
+                               params={"day": repr(sorted(unknown)[0])})
     week = []
     for key, label in zip(WEEKDAYS, WEEKDAY_LABELS, strict=True):
         ranges = raw.get(key) or []
         if not isinstance(ranges, list) or len(ranges) > MAX_RANGES_PER_DAY:
-            raise ValidationFailed(f"{label}: at most {MAX_RANGES_PER_DAY} ranges.")
+            raise ValidationFailed(N_("%(day)s: at most %(count)d ranges."),
+                                   params={"day": label, "count": MAX_RANGES_PER_DAY})
         day = []
         for entry in ranges:
             if not isinstance(entry, list | tuple) or len(entry) != 2:
-                raise ValidationFailed(f"{label}: each range is a start and an end.")
+                raise ValidationFailed(N_("%(day)s: each range is a start and an end."), params={"day": label})
             start, end = _minutes(entry[0], label), _minutes(entry[1], label)
             if start >= 24 * 60:
-                raise ValidationFailed(f"{label}: a range starts before 24:00.")
+                raise ValidationFailed(N_("%(day)s: a range starts before 24:00."), params={"day": label})
             if end - start < MIN_RANGE_MINUTES:
-                raise ValidationFailed(f"{label}: {_clock(start)}–{_clock(end)} must end at least "
-                                       f"{MIN_RANGE_MINUTES} minutes after it starts.")
+                raise ValidationFailed(N_("%(day)s: %(range)s must end at least %(minutes)d minutes after it starts."),
+                                       params={"day": label, "range": f"{_clock(start)}–{_clock(end)}",
+                                               "minutes": MIN_RANGE_MINUTES})
             day.append((start, end))
         day.sort()
         for (_, end_a), (start_b, end_b) in itertools.pairwise(day):
             if start_b < end_a:
-                raise ValidationFailed(f"{label}: {_clock(start_b)}–{_clock(end_b)} overlaps another range.")
+                raise ValidationFailed(N_("%(day)s: %(range)s overlaps another range."),
+                                       params={"day": label, "range": f"{_clock(start_b)}–{_clock(end_b)}"})
         week.append(tuple(day))
     return tuple(week)
 
@@ -138,7 +143,8 @@ def parse_day_text(text: str | None, label: str) -> list[list[str]]:
             continue
         pieces = [p.strip() for p in part.split("-")]
         if len(pieces) != 2:
-            raise ValidationFailed(f"{label}: write ranges as 09:00-12:30, separated by commas.")
+            raise ValidationFailed(N_("%(day)s: write ranges as 09:00-12:30, separated by commas."),
+                                   params={"day": label})
         ranges.append(pieces)
     return ranges
 

@@ -74,9 +74,10 @@ def check_join(*, now: datetime, start: datetime, status: str, latest_test: Last
     ERR_TIME_WINDOW (outside the window) or ERR_VIDEO_TEST_REQUIRED (no fresh passing test)."""
     opens, closes = join_window(start)
     if not is_booked(status):
-        words = {"pending": "is not paid yet", "cancelled": "was cancelled", "completed": "has ended",
-                 "no_show": "was missed"}
-        raise InvalidTransition(f"This consultation {words.get(status, 'cannot be joined')}.",
+        messages = {"pending": N_("This consultation is not paid yet."),
+                    "cancelled": N_("This consultation was cancelled."),
+                    "completed": N_("This consultation has ended."), "no_show": N_("This consultation was missed.")}
+        raise InvalidTransition(messages.get(status, N_("This consultation cannot be joined.")),
                                 details={"status": status})
     if now < opens:
         raise TimeWindow(N_("The video room opens 5 minutes before the start."),
@@ -87,9 +88,9 @@ def check_join(*, now: datetime, start: datetime, status: str, latest_test: Last
     if not is_fresh(now, latest_test):
         if latest_test is not None and latest_test.outcome not in PASSING_OUTCOMES \
                 and now - latest_test.tested_at <= TEST_VALID_FOR:
-            message = "Your last device test did not pass. Fix what it found and run it again before joining."
+            message = N_("Your last device test did not pass. Fix what it found and run it again before joining.")
         else:
-            message = "Run the device test first: joining needs a passed test from the last 24 hours."
+            message = N_("Run the device test first: joining needs a passed test from the last 24 hours.")
         raise VideoTestRequired(message, details={
             "lastTestAt": latest_test.tested_at.isoformat() if latest_test else None,
             "lastOutcome": latest_test.outcome if latest_test else None})

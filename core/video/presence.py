@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import N_
 from core.models import VisitEvent
 from core.video import policy
 
@@ -67,8 +68,8 @@ def readiness(test: policy.LastTest | None, now: datetime) -> str:
     return "audio_only" if test.outcome == "audio_only" else "failed"
 
 
-READINESS_WORDS = {"ready": "devices ready", "audio_only": "audio only", "failed": "device test failed",
-                   "not_tested": "not tested"}
+READINESS_WORDS = {"ready": N_("devices ready"), "audio_only": N_("audio only"), "failed": N_("device test failed"),
+                   "not_tested": N_("not tested")}
 
 
 def record(session: Session, appointment_id: uuid.UUID, user_id: uuid.UUID, role: str, kind: str, at: datetime,

@@ -25,12 +25,20 @@ from core.errors import DomainError, ValidationFailed
 from core.i18n import N_
 from core.messaging import messages
 from core.scheduling import doctor_calendar, doctor_slots, weekly
+from core.scheduling.engine import DEFAULT_TEMPLATE
 from core.video import presence
 from core.walkin import queue as walkin_queue
 from portals.doctor import calendar_view as cv
 from portals.doctor import panels
 from portals.doctor import upcoming_view as uv
-from portals.i18n import _
+from portals.i18n import _, ngettext, refusal_text
+
+DEFAULT_HOURS = f"{DEFAULT_TEMPLATE.day_start:%H:%M}–{DEFAULT_TEMPLATE.day_end:%H:%M}"
+
+
+def _why(refused: Exception, fallback: str) -> str:
+    """A refusal in the doctor's language; a ValueError (a forged id) says `fallback`."""
+    return refusal_text(refused) if isinstance(refused, DomainError) else fallback
 
 
 def today_for(timezone: str, now: datetime | None = None) -> date:
@@ -134,25 +142,25 @@ def press_cell(actor: Actor, press: dict | None, page: dict | None) -> dict:
     except (TypeError, ValueError):
         return {**nothing, "status": _("That time could not be read. Please reload the page.")}
     pressed = doctor_calendar.press_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
-    message = pressed.refused.message if pressed.refused else cv.press_message(pressed.cell)
+    message = refusal_text(pressed.refused) if pressed.refused else cv.press_message(pressed.cell)
     cells, sums = cv.entry_patches({index: cv.cell_data(pressed.cell)})
     return {"cells": cells, "digests": sums, "status": message}
 
 
-def _parse_time(value: str | None, label: str) -> time:
+def _parse_time(value: str | None, message: str) -> time:
     if value == "24:00":
         return time(0)
     try:
         return time.fromisoformat(value or "")
     except (TypeError, ValueError):  # TypeError: a forged non-text value
-        raise ValidationFailed(f"Choose the {label} time.") from None
+        raise ValidationFailed(message) from None
 
 
-def _parse_day(value: str | None, label: str) -> date:
+def _parse_day(value: str | None, message: str) -> date:
     try:
         return date.fromisoformat(value or "")
     except (TypeError, ValueError):  # TypeError: a forged non-text value
-        raise ValidationFailed(f"Choose the {label} day.") from None
+        raise ValidationFailed(message) from None
 
 
 def _weekdays(value) -> set[int]:
@@ -168,17 +176,22 @@ def apply_range(actor: Actor, turn_on: bool, first: str | None, last: str | None
                 end: str | None, weekdays: list | None) -> tuple[str | object, str]:
     """Bulk: days and hours on or off. Returns (calendar version, message)."""
     try:
-        first_day = _parse_day(first, "first")
-        last_day = _parse_day(last or first, "last")
+        first_day = _parse_day(first, N_("Choose the first day."))
+        last_day = _parse_day(last or first, N_("Choose the last day."))
         result = doctor_calendar.set_range(
-            actor, first_day=first_day, last_day=last_day, start_time=_parse_time(start, "start"),
-            end_time=_parse_time(end, "end"), weekdays=_weekdays(weekdays), turn_on=turn_on)
+            actor, first_day=first_day, last_day=last_day, start_time=_parse_time(start, N_("Choose the start time.")),
+            end_time=_parse_time(end, N_("Choose the end time.")), weekdays=_weekdays(weekdays), turn_on=turn_on)
     except DomainError as refused:
-        return no_update, refused.message
+        return no_update, refusal_text(refused)
     done = result.created + result.updated
-    message = f"Turned {'on' if turn_on else 'off'} {done} half-hour slot{'s' if done != 1 else ''}."
+    if turn_on:
+        message = ngettext("Turned on %(num)d half-hour slot.", "Turned on %(num)d half-hour slots.", done)
+    else:
+        message = ngettext("Turned off %(num)d half-hour slot.", "Turned off %(num)d half-hour slots.", done)
     if result.skipped:
-        message += f" {len(result.skipped)} left as they were (past, booked, held or overlapping)."
+        message += " " + ngettext("%(num)d left as it was (past, booked, held or overlapping).",
+                                  "%(num)d left as they were (past, booked, held or overlapping).",
+                                  len(result.skipped))
     return new_version(), message
 
 
@@ -191,8 +204,8 @@ def set_online(actor: Actor, online: bool) -> tuple[str, bool]:
 
 def online_status(online: bool) -> str:
     if online:
-        return "Online: patients can book your open times."
-    return "Offline: patients see none of your times until you go online again."
+        return _("Online: patients can book your open times.")
+    return _("Offline: patients see none of your times until you go online again.")
 
 
 # --- see a doctor now (SPEC §17) -------------------------------------------------------------------
@@ -208,18 +221,21 @@ def walkin_panel(actor: Actor, queue: walkin_queue.DoctorQueue | None = None) ->
     the caller has just read it."""
     q = queue or walkin_queue.doctor_queue(actor)
     if not q.online:
-        return "Go online to take consultations now.", True
+        return _("Go online to take consultations now."), True
     if not q.taking_now:
-        return "Switch on “Taking consultations now” to be offered patients who want a doctor now.", True
+        return _("Switch on “Taking consultations now” to be offered patients who want a doctor now."), True
     if not q.free:
-        return "You have a consultation within 45 minutes: no patient is offered until it is over.", True
+        return _("You have a consultation within 45 minutes: no patient is offered until it is over."), True
     n = q.next_patient
     if n is None:
-        return "Nobody is waiting. Patients who ask to see a doctor now appear here.", True
+        return _("Nobody is waiting. Patients who ask to see a doctor now appear here."), True
     minutes = max(1, n.waiting_seconds // 60) if n.waiting_seconds >= 60 else 0
-    waited = f"waiting {minutes} min" if minutes else "waiting less than a minute"
-    others = f" · {n.queue_length - 1} more waiting" if n.queue_length > 1 else ""
-    return f"Next patient: {waited} · {presence.READINESS_WORDS[n.readiness]}{others}", False
+    waited = _("waiting %(minutes)d min", minutes=minutes) if minutes else _("waiting less than a minute")
+    ready = _(presence.READINESS_WORDS[n.readiness])
+    if n.queue_length > 1:
+        return _("Next patient: %(waited)s · %(ready)s · %(others)d more waiting", waited=waited, ready=ready,
+                 others=n.queue_length - 1), False
+    return _("Next patient: %(waited)s · %(ready)s", waited=waited, ready=ready), False
 
 
 def accept_walkin(actor: Actor) -> tuple[object, str]:
@@ -228,10 +244,10 @@ def accept_walkin(actor: Actor) -> tuple[object, str]:
     try:
         accepted = walkin_queue.accept_next(actor)
     except DomainError as exc:
-        return no_update, exc.message
+        return no_update, refusal_text(exc)
     if accepted is None:
-        return no_update, "Nobody is waiting any more: another doctor accepted first."
-    return f"/visit/{accepted.appointment_id}", "Patient accepted: opening the consultation room…"
+        return no_update, _("Nobody is waiting any more: another doctor accepted first.")
+    return f"/visit/{accepted.appointment_id}", _("Patient accepted: opening the consultation room…")
 
 
 # --- upcoming ------------------------------------------------------------------------------------
@@ -251,8 +267,9 @@ def complete_appointment(actor: Actor, appointment_id: str, page: dict | None = 
     try:
         done = completion.complete(actor, client_uuid(appointment_id))
     except (DomainError, ValueError) as refused:
-        return no_update, getattr(refused, "message", "No such appointment.")
-    return new_version(), f"Marked completed at {done.completed_at.astimezone(ZoneInfo(_zone_of(actor, page))):%H:%M}."
+        return no_update, _why(refused, _("No such appointment."))
+    at = done.completed_at.astimezone(ZoneInfo(_zone_of(actor, page)))
+    return new_version(), _("Marked completed at %(time)s.", time=at.strftime("%H:%M"))
 
 
 def _find_upcoming(actor: Actor, appointment_id: str) -> doctor_agenda.UpcomingItem | None:
@@ -272,13 +289,13 @@ def confirm_cancel(actor: Actor, target: str | None, reason: str | None):
     if not target:
         return False, False, "", no_update, no_update
     if not isinstance(reason, str) or not reason.strip():
-        return True, True, "Please give the patient a reason.", no_update, no_update
+        return True, True, _("Please give the patient a reason."), no_update, no_update
     item = _find_upcoming(actor, target)
-    name = item.patient_name if item else "The patient"
+    name = item.patient_name if item else _("The patient")
     try:
         done = changes.cancel(actor, client_uuid(target), reason)
     except DomainError as refused:
-        return True, False, refused.message, no_update, no_update
+        return True, False, refusal_text(refused), no_update, no_update
     return False, False, "", uv.cancelled_message(name, done.refund), new_version()
 
 
@@ -287,7 +304,7 @@ def confirm_cancel(actor: Actor, target: str | None, reason: str | None):
 def toggle_schedule(clicks: int | None) -> tuple[bool, str, str]:
     """View schedule: (section hidden, aria-expanded, button text). Shown at first."""
     hidden = bool(clicks) and clicks % 2 == 1
-    return hidden, "false" if hidden else "true", "View schedule" if hidden else "Hide schedule"
+    return hidden, "false" if hidden else "true", _("View schedule") if hidden else _("Hide schedule")
 
 
 def open_records(actor: Actor, page: dict | None = None):
@@ -300,7 +317,7 @@ def open_record(actor: Actor, patient_id: str, page: dict | None = None):
     try:
         record = patient_records.view_patient_record(actor, uuid.UUID(str(patient_id)))
     except (DomainError, ValueError) as refused:
-        return panels.settings_alert(getattr(refused, "message", "No such patient."), ok=False)
+        return panels.settings_alert(_why(refused, _("No such patient.")), ok=False)
     documents = issuing.list_documents(actor, patient_id=record.patient_id)
     return panels.record_detail(record, tz, today_for(tz.key), documents=documents)
 
@@ -316,11 +333,11 @@ def save_settings(actor: Actor, timezone: str | None, bio: str | None, philosoph
     try:
         saved = doctor_settings.update_settings(actor, timezone=timezone or "", bio=bio, philosophy=philosophy)
     except DomainError as refused:
-        return {"feedback": panels.settings_alert(refused.message, ok=False), "zone_label": no_update,
+        return {"feedback": panels.settings_alert(refusal_text(refused), ok=False), "zone_label": no_update,
                 "page": no_update, "changed": no_update}
     page = Patch()
     page["zone"] = saved.timezone
-    return {"feedback": panels.settings_alert("Saved.", ok=True),
+    return {"feedback": panels.settings_alert(_("Saved."), ok=True),
             "zone_label": _("Times in %(zone)s", zone=cv.zone_label(saved.timezone, clock.now())), "page": page,
             "changed": new_version()}
 
@@ -339,9 +356,9 @@ def save_weekly_hours(actor: Actor, days: list | None):
             for key, label, text in zip(weekly.WEEKDAYS, weekly.WEEKDAY_LABELS, days, strict=True)}
         week, own = doctor_settings.set_weekly_hours(actor, raw)
     except DomainError as refused:
-        return (panels.settings_alert(refused.message, ok=False), no_update, *([no_update] * 7))
-    message = ("Saved: patients can book you in these hours from now on." if own
-               else "Back to the default hours (10:00–21:00 every day).")
+        return (panels.settings_alert(refusal_text(refused), ok=False), no_update, *([no_update] * 7))
+    message = (_("Saved: patients can book you in these hours from now on.") if own
+               else _("Back to the default hours (%(hours)s every day).", hours=DEFAULT_HOURS))
     return (panels.settings_alert(message, ok=True), new_version(), *(weekly.day_text(week, i) for i in range(7)))
 
 
@@ -355,9 +372,9 @@ def save_cal_bridge(actor: Actor, enabled: bool, schedule: str | None):
     try:
         bridge = doctor_settings.set_cal_bridge(actor, enabled=enabled, schedule_id=schedule)
     except DomainError as refused:
-        return no_update, no_update, panels.settings_alert(refused.message, ok=False)
-    message = ("On: your Cal.com busy times block bookings from the next sync (within 5 minutes)." if bridge.enabled
-               else "Off: your Cal.com busy times no longer block bookings.")
+        return no_update, no_update, panels.settings_alert(refusal_text(refused), ok=False)
+    message = (_("On: your Cal.com busy times block bookings from the next sync (within 5 minutes).")
+               if bridge.enabled else _("Off: your Cal.com busy times no longer block bookings."))
     return (["on"] if bridge.enabled else []), (str(bridge.schedule_id) if bridge.schedule_id else ""), \
         panels.settings_alert(message, ok=True)
 
@@ -367,8 +384,8 @@ def feed_url(actor: Actor, *, rotate: bool = False):
     settings = runtime.current().settings
     if rotate:
         path = calendar_feed.rotate_feed(actor, settings.secret_key)
-        message = panels.settings_alert("New address made: the old one no longer works. Subscribe again with "
-                                        "this one.", ok=True)
+        message = panels.settings_alert(_("New address made: the old one no longer works. Subscribe again with "
+                                          "this one."), ok=True)
     else:
         path, message = calendar_feed.own_feed_path(actor, settings.secret_key), None
     return settings.public_base_url.rstrip("/") + path, message
@@ -385,7 +402,7 @@ def show_conversation(actor: Actor, user_id: str, page: dict | None = None):
     try:
         conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
-        return panels.settings_alert(getattr(refused, "message", "No such conversation."), ok=False), None, \
+        return panels.settings_alert(_why(refused, _("No such conversation.")), ok=False), None, \
             no_update, no_update
     tz = ZoneInfo(_zone_of(actor, page))
     return (panels.conversation_thread(conversation, tz), user_id,
@@ -397,13 +414,13 @@ def send(actor: Actor, user_id: str | None, body: str | None, page: dict | None 
     """Returns (thread, message box value, feedback, conversation list): the list shows the message
     just sent as the conversation's last (issue 24: it said "No messages yet")."""
     if not user_id:
-        return no_update, no_update, "Choose a conversation first.", no_update
+        return no_update, no_update, _("Choose a conversation first."), no_update
     try:
         messages.send_message(actor, client_uuid(user_id), body if isinstance(body, str) else "")
         conversation = messages.read_conversation(actor, client_uuid(user_id))
     except (DomainError, ValueError) as refused:
-        return no_update, no_update, getattr(refused, "message", "No such conversation."), no_update
-    return (panels.conversation_thread(conversation, ZoneInfo(_zone_of(actor, page))), "", "Sent.",
+        return no_update, no_update, _why(refused, _("No such conversation.")), no_update
+    return (panels.conversation_thread(conversation, ZoneInfo(_zone_of(actor, page))), "", _("Sent."),
             panels.conversation_list(messages.conversations(actor), user_id))
 
 

@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from core import clock
 from core.doctors import onboarding
+from core.i18n import N_
 from core.scheduling import doctor_slots
 from core.scheduling.doctor_calendar import AVAILABLE, BOOKED, HELD, UNAVAILABLE
 from core.scheduling.engine import DEFAULT_TEMPLATE
@@ -35,13 +36,27 @@ from portals.i18n import _
 REFRESH_MS = 30_000
 PRESENCE_REFRESH_MS = 4_000
 CHANGED = "doctor-changed"  # a new version when something changed that the calendar and the list show
+TITLE = N_("Doktu — Doctor portal")
 
 
 def create_doctor_dash(server: Flask) -> Dash:
-    app = create_portal_dash(server, "doctor", "Doktu — Doctor portal", scripts=[asset_url("js/doctor-calendar.js")])
+    app = create_portal_dash(server, "doctor", TITLE, scripts=[asset_url("js/doctor-calendar.js")])
+    _localise_title(app)
     app.layout = doctor_layout
     register_callbacks(app)
     return app
+
+
+def _localise_title(app: Dash) -> None:
+    """The page's <title> in the visitor's language: Dash builds the index on every request, with
+    the title given once at start-up, so it is swapped in here (SPEC §20)."""
+    interpolate = app.interpolate_index
+
+    def localised(**kwargs) -> str:
+        kwargs["title"] = _(TITLE)
+        return interpolate(**kwargs)
+
+    app.interpolate_index = localised
 
 
 def _actor():
@@ -72,19 +87,19 @@ def doctor_layout():
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
         dcc.Location(id="doctor-go", refresh=True),
-        portal_header("Doctor portal", current_user.user.full_name, [
+        portal_header(_("Doctor portal"), current_user.user.full_name, [
             html.Span(_("Times in %(zone)s", zone=cv.zone_label(zone, now)), className="dk-muted dk-portal-tz",
                       id="doctor-tz"),
             html.Button(cb.unread_button(actor), id="doctor-messages-open", type="button",
                         className="dk-btn dk-btn--ghost", **{"aria-haspopup": "dialog"}),
-            html.A("Contact us", href="/support", id="doctor-support-link", className="dk-btn dk-btn--ghost"),
+            html.A(_("Contact us"), href="/support", id="doctor-support-link", className="dk-btn dk-btn--ghost"),
         ]),
         html.Main([
             *review_banner(onboarding.review_status(actor)),
             error_alert("doctor"),
             dbc.Row([
                 dbc.Col(html.Section([
-                    html.H1("Upcoming consultations", className="h3", id="doctor-upcoming-title"),
+                    html.H1(_("Upcoming consultations"), className="h3", id="doctor-upcoming-title"),
                     html.Div(id=uv.STATUS, role="status", className="dk-live"),
                     html.Div(upcoming, id=uv.LIST),
                 ], className="dk-card", **{"aria-labelledby": "doctor-upcoming-title"}), lg=8),
@@ -100,26 +115,26 @@ def review_banner(status: str) -> list:
     """SPEC §19: until approved (or while suspended) patients neither find nor book this doctor."""
     if status == "approved":
         return []
-    text = ("Your profile is not visible to patients yet: an admin reviews it first. "
-            if status == "pending" else "Your account is suspended: patients cannot find or book you. ")
-    return [dbc.Alert([text, html.A("Complete your professional profile", href="/doctor-onboarding")],
+    text = (_("Your profile is not visible to patients yet: an admin reviews it first.")
+            if status == "pending" else _("Your account is suspended: patients cannot find or book you."))
+    return [dbc.Alert([text, " ", html.A(_("Complete your professional profile"), href="/doctor-onboarding")],
                       color="warning", className="mb-3", id="doctor-review-banner")]
 
 
 def quick_actions(online: bool) -> html.Section:
     return html.Section([
-        html.H2("Quick actions", className="h4", id="doctor-actions-title"),
-        dbc.Switch(id="doctor-online", value=online, label="Online", class_name="dk-online-switch"),
+        html.H2(_("Quick actions"), className="h4", id="doctor-actions-title"),
+        dbc.Switch(id="doctor-online", value=online, label=_("Online"), class_name="dk-online-switch"),
         html.P(cb.online_status(online), id="doctor-online-status", className="dk-muted", role="status"),
         html.Div([
-            html.Button("Patient records", id="doctor-records-open", type="button", className="dk-action",
+            html.Button(_("Patient records"), id="doctor-records-open", type="button", className="dk-action",
                         **{"aria-haspopup": "dialog"}),
-            html.Button("Settings", id="doctor-settings-open", type="button", className="dk-action",
+            html.Button(_("Settings"), id="doctor-settings-open", type="button", className="dk-action",
                         **{"aria-haspopup": "dialog"}),
-            html.Button("Hide schedule", id="doctor-schedule-toggle", type="button", className="dk-action",
+            html.Button(_("Hide schedule"), id="doctor-schedule-toggle", type="button", className="dk-action",
                         **{"aria-expanded": "true", "aria-controls": "doctor-schedule"}),
-            html.A("Test devices", href="/devices", className="dk-action"),
-            html.A("My data", href="/account/data", className="dk-action"),  # SPEC §21: download my data
+            html.A(_("Test devices"), href="/devices", className="dk-action"),
+            html.A(_("My data"), href="/account/data", className="dk-action"),  # SPEC §21: download my data
         ], className="dk-actions"),
     ], className="dk-card", **{"aria-labelledby": "doctor-actions-title"})
 
@@ -130,11 +145,11 @@ def walkin_section(actor, online: bool) -> html.Section:
     taking = queue.taking_now
     line, disabled = cb.walkin_panel(actor, queue)
     return html.Section([
-        html.H2("See a doctor now", className="h4", id="doctor-walkin-title"),
-        dbc.Switch(id="doctor-taking-now", value=taking and online, label="Taking consultations now",
+        html.H2(_("See a doctor now"), className="h4", id="doctor-walkin-title"),
+        dbc.Switch(id="doctor-taking-now", value=taking and online, label=_("Taking consultations now"),
                    disabled=not online, class_name="dk-online-switch"),
         html.P(line, id="doctor-walkin-next", role="status", className="dk-live"),
-        html.Button("Accept", id="doctor-walkin-accept", type="button", className="dk-btn", disabled=disabled),
+        html.Button(_("Accept"), id="doctor-walkin-accept", type="button", className="dk-btn", disabled=disabled),
         html.Div(id="doctor-walkin-feedback", role="alert", className="dk-live"),
     ], className="dk-card mt-3", **{"aria-labelledby": "doctor-walkin-title"})
 
@@ -194,23 +209,23 @@ def _select(id_: str, label: str, options: list, value: str) -> html.Div:
 
 def bulk_form(today) -> html.Details:
     return html.Details([
-        html.Summary("Turn several days or hours on or off"),
+        html.Summary(_("Turn several days or hours on or off")),
         html.Div([
-            html.Div([dbc.Label("From day", html_for="doctor-bulk-first"),
+            html.Div([dbc.Label(_("From day"), html_for="doctor-bulk-first"),
                       dbc.Input(id="doctor-bulk-first", type="date", value=today.isoformat())]),
-            html.Div([dbc.Label("To day", html_for="doctor-bulk-last"),
+            html.Div([dbc.Label(_("To day"), html_for="doctor-bulk-last"),
                       dbc.Input(id="doctor-bulk-last", type="date", value=today.isoformat())]),
-            _select("doctor-bulk-start", "From", panels.time_options(ends=False), "00:00"),
-            _select("doctor-bulk-end", "Until", panels.time_options(ends=True), "24:00"),
+            _select("doctor-bulk-start", _("From"), panels.time_options(ends=False), "00:00"),
+            _select("doctor-bulk-end", _("Until"), panels.time_options(ends=True), "24:00"),
         ], className="dk-bulk__fields"),
         html.Fieldset([
-            html.Legend("On these days of the week", className="dk-bulk__legend"),
+            html.Legend(_("On these days of the week"), className="dk-bulk__legend"),
             dbc.Checklist(id="doctor-bulk-weekdays", options=panels.weekday_options(), value=list(range(7)),
                           inline=True),
         ]),
         html.Div([
-            html.Button("Turn on", id="doctor-bulk-on", type="button", className="dk-btn"),
-            html.Button("Turn off", id="doctor-bulk-off", type="button", className="dk-btn dk-btn--ghost"),
+            html.Button(_("Turn on"), id="doctor-bulk-on", type="button", className="dk-btn"),
+            html.Button(_("Turn off"), id="doctor-bulk-off", type="button", className="dk-btn dk-btn--ghost"),
         ], className="dk-bulk__buttons"),
         html.Div(id="doctor-bulk-status", role="status", className="dk-live"),
     ], className="dk-bulk")
@@ -218,17 +233,17 @@ def bulk_form(today) -> html.Details:
 
 def cancel_dialog() -> dbc.Modal:
     return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle("Cancel consultation", id="doctor-cancel-title")),
+        dbc.ModalHeader(dbc.ModalTitle(_("Cancel consultation"), id="doctor-cancel-title")),
         dbc.ModalBody([
             html.Div(id="doctor-cancel-body"),
-            dbc.Label("Reason for the patient (required)", html_for="doctor-cancel-reason"),
+            dbc.Label(_("Reason for the patient (required)"), html_for="doctor-cancel-reason"),
             dbc.Textarea(id="doctor-cancel-reason", rows=3, maxLength=1000, required=True),
             html.Div(id="doctor-cancel-feedback", role="alert", className="dk-field-error"),
         ]),
         dbc.ModalFooter([
-            html.Button("Keep the consultation", id="doctor-cancel-keep", type="button",
+            html.Button(_("Keep the consultation"), id="doctor-cancel-keep", type="button",
                         className="dk-btn dk-btn--ghost"),
-            html.Button("Cancel consultation", id="doctor-cancel-confirm", type="button",
+            html.Button(_("Cancel consultation"), id="doctor-cancel-confirm", type="button",
                         className="dk-btn dk-btn--danger"),
         ]),
     ], id="doctor-cancel-dialog", is_open=False, labelledby="doctor-cancel-title")
@@ -236,59 +251,60 @@ def cancel_dialog() -> dbc.Modal:
 
 def records_dialog() -> dbc.Modal:
     return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle("Patient records", id="doctor-records-title")),
+        dbc.ModalHeader(dbc.ModalTitle(_("Patient records"), id="doctor-records-title")),
         dbc.ModalBody([html.Div(id="doctor-records-list"), html.Div(id="doctor-record-detail")]),
     ], id="doctor-records-dialog", is_open=False, size="xl", scrollable=True, labelledby="doctor-records-title")
 
 
 def settings_dialog() -> dbc.Modal:
     return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle("Settings", id="doctor-settings-title")),
+        dbc.ModalHeader(dbc.ModalTitle(_("Settings"), id="doctor-settings-title")),
         dbc.ModalBody([
-            html.P(html.A("Edit your full professional profile, photo and RPPS", href="/doctor-onboarding")),
-            html.H3("Profile and time zone", className="h6"),
-            _select("doctor-settings-tz", "Time zone", [], None),
-            dbc.Label("About you (public profile)", html_for="doctor-settings-bio", className="mt-2"),
+            html.P(html.A(_("Edit your full professional profile, photo and RPPS"), href="/doctor-onboarding")),
+            html.H3(_("Profile and time zone"), className="h6"),
+            _select("doctor-settings-tz", _("Time zone"), [], None),
+            dbc.Label(_("About you (public profile)"), html_for="doctor-settings-bio", className="mt-2"),
             dbc.Textarea(id="doctor-settings-bio", rows=4, maxLength=2000),
-            dbc.Label("Your care philosophy (public profile)", html_for="doctor-settings-philosophy",
+            dbc.Label(_("Your care philosophy (public profile)"), html_for="doctor-settings-philosophy",
                       className="mt-2"),
             dbc.Textarea(id="doctor-settings-philosophy", rows=3, maxLength=1000),
-            html.Button("Save", id="doctor-settings-save", type="button", className="dk-btn mt-2"),
+            html.Button(_("Save"), id="doctor-settings-save", type="button", className="dk-btn mt-2"),
             html.Div(id="doctor-settings-feedback", role="status"),
-            html.H3("Weekly hours", className="h6 mt-4"),
-            html.P(f"Patients can book you in these hours on every day you have not set slot by slot in the "
-                   f"calendar. One or more ranges per day, e.g. 09:00-12:30, 14:00-18:00; leave a day empty "
-                   f"when you do not work. The default is {DEFAULT_TEMPLATE.day_start:%H:%M}–"
-                   f"{DEFAULT_TEMPLATE.day_end:%H:%M} every day.", className="dk-muted small",
+            html.H3(_("Weekly hours"), className="h6 mt-4"),
+            html.P(_("Patients can book you in these hours on every day you have not set slot by slot in the "
+                     "calendar. One or more ranges per day, e.g. 09:00-12:30, 14:00-18:00; leave a day empty "
+                     "when you do not work. The default is %(hours)s every day.",
+                     hours=cb.DEFAULT_HOURS),
+                   className="dk-muted small",
                    id="doctor-hours-help"),
             html.Div([
-                html.Div([dbc.Label(label, html_for=f"doctor-hours-{key}"),
-                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder="closed")])
+                html.Div([dbc.Label(_(label), html_for=f"doctor-hours-{key}"),
+                          dbc.Input(id=f"doctor-hours-{key}", type="text", placeholder=_("closed"))])
                 for key, label in zip(WEEKDAYS, WEEKDAY_LABELS, strict=True)
             ], className="dk-bulk__fields"),
             html.Div([
-                html.Button("Save weekly hours", id="doctor-hours-apply", type="button", className="dk-btn mt-2"),
-                html.Button("Back to the default hours", id="doctor-hours-default", type="button",
+                html.Button(_("Save weekly hours"), id="doctor-hours-apply", type="button", className="dk-btn mt-2"),
+                html.Button(_("Back to the default hours"), id="doctor-hours-default", type="button",
                             className="dk-btn dk-btn--ghost mt-2"),
             ], className="dk-bulk__buttons"),
             html.Div(id="doctor-hours-feedback", role="status"),
-            html.H3("Your calendar feed", className="h6 mt-4"),
-            html.P("Subscribe to this private address from Google, Outlook or Apple Calendar to see your Doktu "
-                   "consultations there (patients appear as initials). Anyone with the address can read it: "
-                   "make a new one if it leaked.", className="dk-muted small", id="doctor-feed-help"),
-            dbc.Label("Feed address", html_for="doctor-feed-url"),
+            html.H3(_("Your calendar feed"), className="h6 mt-4"),
+            html.P(_("Subscribe to this private address from Google, Outlook or Apple Calendar to see your Doktu "
+                     "consultations there (patients appear as initials). Anyone with the address can read it: "
+                     "make a new one if it leaked."), className="dk-muted small", id="doctor-feed-help"),
+            dbc.Label(_("Feed address"), html_for="doctor-feed-url"),
             dbc.Input(id="doctor-feed-url", type="text", readonly=True),
-            html.Button("Make a new address", id="doctor-feed-rotate", type="button",
+            html.Button(_("Make a new address"), id="doctor-feed-rotate", type="button",
                         className="dk-btn dk-btn--ghost mt-2"),
             html.Div(id="doctor-feed-feedback", role="status"),
             html.H3("Cal.com", className="h6 mt-4"),
-            html.P("Connect your Cal.com calendar: the times you are busy there cannot be booked on Doktu "
-                   "(checked every 5 minutes).", className="dk-muted small", id="doctor-calcom-help"),
-            dbc.Checklist(id="doctor-cal-enabled", options=[{"label": "Block my Cal.com busy times", "value": "on"}],
+            html.P(_("Connect your Cal.com calendar: the times you are busy there cannot be booked on Doktu "
+                     "(checked every 5 minutes)."), className="dk-muted small", id="doctor-calcom-help"),
+            dbc.Checklist(id="doctor-cal-enabled", options=[{"label": _("Block my Cal.com busy times"), "value": "on"}],
                           value=[], switch=True),
-            dbc.Label("Cal.com schedule id", html_for="doctor-cal-schedule", className="mt-2"),
+            dbc.Label(_("Cal.com schedule id"), html_for="doctor-cal-schedule", className="mt-2"),
             dbc.Input(id="doctor-cal-schedule", type="text", inputMode="numeric"),
-            html.Button("Save Cal.com settings", id="doctor-cal-save", type="button",
+            html.Button(_("Save Cal.com settings"), id="doctor-cal-save", type="button",
                         className="dk-btn dk-btn--ghost mt-2"),
             html.Div(id="doctor-cal-feedback", role="status"),
         ]),
@@ -297,14 +313,14 @@ def settings_dialog() -> dbc.Modal:
 
 def messages_dialog() -> dbc.Modal:
     return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle("Messages", id="doctor-messages-title")),
+        dbc.ModalHeader(dbc.ModalTitle(_("Messages"), id="doctor-messages-title")),
         dbc.ModalBody(html.Div([
             html.Div(id="doctor-conversations", className="dk-messages__list"),
             html.Div([
                 html.Div(id="doctor-thread", className="dk-messages__thread"),
-                dbc.Label("Your message", html_for="doctor-msg-body", className="mt-2"),
+                dbc.Label(_("Your message"), html_for="doctor-msg-body", className="mt-2"),
                 dbc.Textarea(id="doctor-msg-body", rows=3, maxLength=5000),
-                html.Button("Send", id="doctor-msg-send", type="button", className="dk-btn mt-2"),
+                html.Button(_("Send"), id="doctor-msg-send", type="button", className="dk-btn mt-2"),
                 html.Div(id="doctor-msg-feedback", role="status", className="dk-live"),
             ], className="dk-messages__pane"),
         ], className="dk-messages")),

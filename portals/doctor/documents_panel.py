@@ -7,7 +7,7 @@ functions (each calls one core service) and their wiring (`register`), kept apar
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
@@ -18,15 +18,31 @@ from core.actor import Actor
 from core.documents import follow_ups, issuing
 from core.documents.issuing import DocumentItem, PrescriptionLine
 from core.errors import DomainError
+from core.i18n import N_
 from core.scheduling import doctor_slots
+from portals.i18n import _, day, ngettext, refusal_text
 
 DOCS_OPEN = "doctor-docs-open"  # pattern {"type": DOCS_OPEN, "id": <appointment id>}
 TARGET = "doctor-docs-target"
 RX_LINES = 3
-RX_FIELDS = (("medicine", "Medicine"), ("dose", "Dose"), ("frequency", "Frequency"), ("duration", "Duration"),
-             ("instructions", "Instructions (optional)"))
+RX_FIELDS = (("medicine", N_("Medicine")), ("dose", N_("Dose")), ("frequency", N_("Frequency")),
+             ("duration", N_("Duration")), ("instructions", N_("Instructions (optional)")))
+# One whole sentence per kind: an article and a title do not combine across languages.
+DOWNLOAD_LABELS = {"summary": N_("Download the consultation summary (PDF)"),
+                   "prescription": N_("Download the prescription (PDF)"),
+                   "sick_note": N_("Download the sick note (PDF)")}
+DOWNLOAD_ANY = N_("Download the document (PDF)")
 ACTIONS = ("doctor-note-save", "doctor-summary-issue", "doctor-rx-issue", "doctor-sick-issue",
            "doctor-followup-save")
+
+
+def short_when(moment: datetime | None, tz: ZoneInfo) -> str:
+    """`3 Dec 2026, 09:00` / `3 déc. 2026 à 09:00` / `03.12.2026, 09:00`: Babel's medium date in
+    the viewer's language, a 24 h clock, in the doctor's zone."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(tz)
+    return _("%(day)s, %(time)s", day=day(local.date(), "medium"), time=local.strftime("%H:%M"))
 
 
 def rx_id(field: str, line: int) -> str:
@@ -34,9 +50,10 @@ def rx_id(field: str, line: int) -> str:
 
 
 def open_button(appointment_id: uuid.UUID, who: str, *, disabled: bool = False) -> html.Button:
-    return html.Button("Notes & documents", id={"type": DOCS_OPEN, "id": str(appointment_id)}, type="button",
+    return html.Button(_("Notes & documents"), id={"type": DOCS_OPEN, "id": str(appointment_id)}, type="button",
                        className="dk-btn dk-btn--ghost dk-btn--small", disabled=disabled,
-                       **{"aria-haspopup": "dialog", "aria-label": f"Notes and documents: consultation with {who}"})
+                       **{"aria-haspopup": "dialog",
+                          "aria-label": _("Notes and documents: consultation with %(who)s", who=who)})
 
 
 def _field(label: str, component) -> html.Div:
@@ -50,58 +67,61 @@ def _section(title_id: str, title: str, children: list) -> html.Section:
 
 def documents_dialog() -> dbc.Modal:
     prescription = [html.Fieldset([
-        html.Legend(f"Medicine {line + 1}", className="dk-bulk__legend"),
-        html.Div([_field(label, dbc.Input(id=rx_id(field, line), type="text", maxLength=500 if field == "instructions"
-                                          else 200)) for field, label in RX_FIELDS], className="dk-docs__rx"),
+        html.Legend(_("Medicine %(number)d", number=line + 1), className="dk-bulk__legend"),
+        html.Div([_field(_(label), dbc.Input(id=rx_id(field, line), type="text",
+                                             maxLength=500 if field == "instructions" else 200))
+                  for field, label in RX_FIELDS], className="dk-docs__rx"),
     ]) for line in range(RX_LINES)]
     return dbc.Modal([
-        dbc.ModalHeader(dbc.ModalTitle("Notes and documents", id="doctor-docs-title")),
+        dbc.ModalHeader(dbc.ModalTitle(_("Notes and documents"), id="doctor-docs-title")),
         dbc.ModalBody([
             html.P(id="doctor-docs-about", className="dk-muted"),
             html.Div(id="doctor-docs-feedback", role="status", className="dk-live"),
-            _section("doctor-note-title", "Private note", [
-                html.P("Only you can read this note: not the patient, not Doktu's staff.", className="dk-muted small"),
-                _field("Your note", dbc.Textarea(id="doctor-note-body", rows=4, maxLength=5000)),
-                html.Button("Save the note", id="doctor-note-save", type="button", className="dk-btn dk-btn--ghost"),
+            _section("doctor-note-title", _("Private note"), [
+                html.P(_("Only you can read this note: not the patient, not Doktu's staff."),
+                       className="dk-muted small"),
+                _field(_("Your note"), dbc.Textarea(id="doctor-note-body", rows=4, maxLength=5000)),
+                html.Button(_("Save the note"), id="doctor-note-save", type="button", className="dk-btn dk-btn--ghost"),
             ]),
-            _section("doctor-summary-title", "Consultation summary", [
-                _field("Summary for the patient", dbc.Textarea(id="doctor-summary-text", rows=4, maxLength=5000)),
-                html.Button("Issue the summary", id="doctor-summary-issue", type="button", className="dk-btn"),
+            _section("doctor-summary-title", _("Consultation summary"), [
+                _field(_("Summary for the patient"), dbc.Textarea(id="doctor-summary-text", rows=4, maxLength=5000)),
+                html.Button(_("Issue the summary"), id="doctor-summary-issue", type="button", className="dk-btn"),
             ]),
-            _section("doctor-rx-title", "Prescription", [
+            _section("doctor-rx-title", _("Prescription"), [
                 *prescription,
-                html.Button("Issue the prescription", id="doctor-rx-issue", type="button", className="dk-btn"),
+                html.Button(_("Issue the prescription"), id="doctor-rx-issue", type="button", className="dk-btn"),
             ]),
-            _section("doctor-sick-title", "Sick note", [
-                html.Div([_field("First day", dbc.Input(id="doctor-sick-from", type="date")),
-                          _field("Last day", dbc.Input(id="doctor-sick-to", type="date"))],
+            _section("doctor-sick-title", _("Sick note"), [
+                html.Div([_field(_("First day"), dbc.Input(id="doctor-sick-from", type="date")),
+                          _field(_("Last day"), dbc.Input(id="doctor-sick-to", type="date"))],
                          className="dk-bulk__fields"),
-                html.Button("Issue the sick note", id="doctor-sick-issue", type="button", className="dk-btn"),
+                html.Button(_("Issue the sick note"), id="doctor-sick-issue", type="button", className="dk-btn"),
             ]),
-            _section("doctor-followup-title", "Follow-up", [
-                _field("Book again with me within (days)",
+            _section("doctor-followup-title", _("Follow-up"), [
+                _field(_("Book again with me within (days)"),
                        dbc.Input(id="doctor-followup-days", type="number", min=1, max=follow_ups.MAX_DAYS, step=1)),
-                html.Button("Suggest the follow-up", id="doctor-followup-save", type="button",
+                html.Button(_("Suggest the follow-up"), id="doctor-followup-save", type="button",
                             className="dk-btn dk-btn--ghost"),
             ]),
-            _section("doctor-issued-title", "Issued for this consultation", [html.Div(id="doctor-docs-issued")]),
+            _section("doctor-issued-title", _("Issued for this consultation"), [html.Div(id="doctor-docs-issued")]),
         ]),
     ], id="doctor-docs-dialog", is_open=False, size="lg", scrollable=True, labelledby="doctor-docs-title")
 
 
 def issued_list(documents: list[DocumentItem], tz: ZoneInfo):
     if not documents:
-        return html.P("Nothing issued yet.", className="dk-muted")
+        return html.P(_("Nothing issued yet."), className="dk-muted")
     return html.Ul([html.Li([
-        html.A(f"{d.title}, {d.issued_at.astimezone(tz):%d/%m/%Y %H:%M}", href=f"/documents/{d.id}.pdf",
-               download=d.filename, **{"aria-label": f"Download the {d.title.lower()} (PDF)"}),
-        html.Span(f" · code {d.verification_code}", className="dk-muted"),
+        html.A(_("%(title)s, %(when)s", title=_(d.title), when=short_when(d.issued_at, tz)),
+               href=f"/documents/{d.id}.pdf", download=d.filename,
+               **{"aria-label": _(DOWNLOAD_LABELS.get(d.kind, DOWNLOAD_ANY))}),
+        html.Span(_(" · code %(code)s", code=d.verification_code), className="dk-muted"),
     ]) for d in documents], className="dk-docs__issued")
 
 
 def patient_documents(documents: list[DocumentItem], tz: ZoneInfo):
     """The documents this doctor issued to one patient, for the patient's record."""
-    return html.Section([html.H4("Documents you issued", className="h6"), issued_list(documents, tz)],
+    return html.Section([html.H4(_("Documents you issued"), className="h6"), issued_list(documents, tz)],
                         className="dk-record__documents")
 
 
@@ -123,7 +143,8 @@ def open_dialog(actor: Actor, appointment_id: str):
         note = issuing.get_note(actor, target)
         days = follow_ups.follow_up_of(actor, target)
     except (DomainError, ValueError) as refused:
-        return (True, getattr(refused, "message", "No such consultation."), "", None, None, None, "", None, None)
+        about = refusal_text(refused) if isinstance(refused, DomainError) else _("No such consultation.")
+        return (True, about, "", None, None, None, "", None, None)
     tz = _zone(actor)
     today = clock.now().astimezone(tz).date().isoformat()
     return (True, about, note, issued_list(_for_appointment(actor, target), tz), days, str(target), "", today, today)
@@ -131,7 +152,9 @@ def open_dialog(actor: Actor, appointment_id: str):
 
 def _about(actor: Actor, appointment_id: uuid.UUID) -> str:
     name, start = issuing.consultation_heading(actor, appointment_id)
-    return f"{name} · {start.astimezone(_zone(actor)):%a %d %b %Y, %H:%M}"
+    local = start.astimezone(_zone(actor))
+    return _("%(name)s · %(when)s", name=name,
+             when=_("%(day)s, %(time)s", day=day(local.date(), "EEE dd MMM y"), time=local.strftime("%H:%M")))
 
 
 def _day(value: str | None) -> date | None:
@@ -149,24 +172,26 @@ def act(actor: Actor, action: str | None, target: str | None, values: dict):
     try:
         if action == "doctor-note-save":
             issuing.save_note(actor, appointment_id, values.get("note"))
-            message = "Note saved. Only you can read it."
+            message = _("Note saved. Only you can read it.")
         elif action == "doctor-summary-issue":
             done = issuing.issue_summary(actor, appointment_id, values.get("summary"))
-            message = f"{done.title} issued: the patient has been sent a link."
+            message = _("%(title)s issued: the patient has been sent a link.", title=_(done.title))
         elif action == "doctor-rx-issue":
             lines = [PrescriptionLine(*(values.get(rx_id(f, i)) or "" for f, _ in RX_FIELDS)) for i in range(RX_LINES)]
             done = issuing.issue_prescription(actor, appointment_id, lines)
-            message = f"{done.title} issued: the patient has been sent a link."
+            message = _("%(title)s issued: the patient has been sent a link.", title=_(done.title))
         elif action == "doctor-sick-issue":
             done = issuing.issue_sick_note(actor, appointment_id, _day(values.get("sick_from")),
                                            _day(values.get("sick_to")))
-            message = f"{done.title} issued: the patient has been sent a link."
+            message = _("%(title)s issued: the patient has been sent a link.", title=_(done.title))
         else:
             raw = values.get("followup")
             days = follow_ups.suggest_follow_up(actor, appointment_id, int(raw) if raw not in (None, "") else None)
-            message = f"Follow-up suggested: the patient sees a button to book again within {days} days."
+            message = ngettext("Follow-up suggested: the patient sees a button to book again within %(num)d day.",
+                               "Follow-up suggested: the patient sees a button to book again within %(num)d days.",
+                               days)
     except DomainError as refused:
-        return dbc.Alert(refused.message, color="danger", className="mb-2"), no_update
+        return dbc.Alert(refusal_text(refused), color="danger", className="mb-2"), no_update
     return (dbc.Alert(message, color="success", className="mb-2"),
             issued_list(_for_appointment(actor, appointment_id), _zone(actor)))
 

@@ -22,6 +22,8 @@ from core.doctors import settings as doctor_settings
 from core.errors import DomainError, LinkExpired
 from core.scheduling import weekly
 from portals.auth import current_actor, require_role, sign_in
+from portals.i18n import _, refusal_text
+from portals.i18n import lazy_gettext as _l
 
 doctor_pages = Blueprint("doctor_pages", __name__)
 PHOTO_REQUEST_LIMIT = photos.MAX_BYTES + 256 * 1024  # the file plus the form around it
@@ -40,10 +42,11 @@ def _install_limit(setup_state) -> None:
 
 
 class JoinForm(FlaskForm):
-    full_name = StringField("Your name as patients will see it",
-                            validators=[DataRequired("Enter your name."), Length(max=200)])
-    password = PasswordField("Password", validators=[DataRequired("Choose a password."), Length(max=200)])
-    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The two passwords differ.")])
+    full_name = StringField(_l("Your name as patients will see it"),
+                            validators=[DataRequired(_l("Enter your name.")), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password.")), Length(max=200)])
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[EqualTo("password", _l("The two passwords differ."))])
 
 
 class CsrfOnly(FlaskForm):
@@ -56,17 +59,17 @@ def join(token: str):
     try:
         email = onboarding.check_invitation(token)
     except LinkExpired as expired:
-        return render_template("doctor/join_expired.html", message=expired.message), 410
+        return render_template("doctor/join_expired.html", message=refusal_text(expired)), 410
     form = JoinForm()
     error = None
     if form.validate_on_submit():
         try:
             user = onboarding.accept_invitation(token, full_name=form.full_name.data, password=form.password.data)
         except DomainError as refused:
-            error = refused.message
+            error = refusal_text(refused)
         else:
             sign_in(user)
-            flash("Your account is ready. Now complete your professional profile.", "info")
+            flash(_("Your account is ready. Now complete your professional profile."), "info")
             return redirect(url_for("doctor_pages.onboarding_page"))
     status = 200 if request.method == "GET" else 422
     return render_template("doctor/join.html", form=form, email=email, error=error, min_length=MIN_LENGTH), status
@@ -98,7 +101,7 @@ def onboarding_page():
     if request.method == "GET":
         return _render(state)
     if not CsrfOnly().validate_on_submit():
-        return _render(state, error="The form expired. Please try again.", status=400)
+        return _render(state, error=_("The form expired. Please try again."), status=400)
     action = request.form.get("action")
     try:
         if action == "profile":
@@ -113,8 +116,9 @@ def onboarding_page():
                     timezone=values["timezone"])
                 onboarding.save_profile(actor, profile)
             except DomainError as refused:
-                return _render(state, values=values, error=refused.message, section="profile", status=refused.status)
-            flash("Your professional profile is saved.", "info")
+                return _render(state, values=values, error=refusal_text(refused), section="profile",
+                               status=refused.status)
+            flash(_("Your professional profile is saved."), "info")
         elif action == "hours":
             days = [request.form.get(f"hours-{key}", "") for key in weekly.WEEKDAYS]
             try:
@@ -122,15 +126,15 @@ def onboarding_page():
                        for key, label, text in zip(weekly.WEEKDAYS, weekly.WEEKDAY_LABELS, days, strict=True)}
                 doctor_settings.set_weekly_hours(actor, raw)
             except DomainError as refused:
-                return _render(state, error=refused.message, section="hours", hours=days, status=refused.status)
-            flash("Your weekly hours are saved.", "info")
+                return _render(state, error=refusal_text(refused), section="hours", hours=days, status=refused.status)
+            flash(_("Your weekly hours are saved."), "info")
         elif action == "submit":
             onboarding.submit_for_review(actor)
-            flash("Thank you: your profile is submitted for review. We will email you once it is approved.", "info")
+            flash(_("Thank you: your profile is submitted for review. We will email you once it is approved."), "info")
         else:
-            return _render(state, error="Unknown action.", status=400)
+            return _render(state, error=_("Unknown action."), status=400)
     except DomainError as refused:
-        return _render(onboarding.onboarding_state(actor), error=refused.message, status=refused.status)
+        return _render(onboarding.onboarding_state(actor), error=refusal_text(refused), status=refused.status)
     return redirect(url_for("doctor_pages.onboarding_page"))
 
 
@@ -140,13 +144,13 @@ def upload_photo():
     """The photo form (multipart): up to 2 MB, JPEG/PNG/WebP, re-encoded by core.doctors.photos."""
     state = onboarding.onboarding_state(current_user.actor)
     if not CsrfOnly().validate_on_submit():
-        return _render(state, error="The form expired. Please try again.", section="photo", status=400)
+        return _render(state, error=_("The form expired. Please try again."), section="photo", status=400)
     upload = request.files.get("photo")
     try:
         photos.upload_photo(current_user.actor, upload.read(photos.MAX_BYTES + 1) if upload else b"")
     except DomainError as refused:
-        return _render(state, error=refused.message, section="photo", status=refused.status)
-    flash("Your photo is saved.", "info")
+        return _render(state, error=refusal_text(refused), section="photo", status=refused.status)
+    flash(_("Your photo is saved."), "info")
     return redirect(url_for("doctor_pages.onboarding_page"))
 
 

@@ -77,7 +77,7 @@ def test_invite_onboard_approve_and_book(page: Page, browser: Browser, base_url:
 
     doc.get_by_label("RPPS number (11 digits)").fill("10003987650")  # a wrong check key first
     doc.get_by_label("Specialty").select_option("Neurology")
-    doc.get_by_label("French").check()
+    doc.get_by_label("Français").check()  # each language named in itself (SPEC §20)
     doc.get_by_label("English").check()
     doc.get_by_role("button", name="Save profile").click()
     expect(doc.get_by_role("alert")).to_contain_text("check key")

@@ -163,7 +163,7 @@ def test_bulk_turns_a_whole_day_off_until_midnight(monkeypatch):
     monkeypatch.setattr(doctor_calendar, "set_range", set_range)
     version, message = cb.apply_range(DOCTOR, False, "2026-03-03", "2026-03-03", "00:00", "24:00", [0, 1])
     assert seen["end_time"].isoformat() == "00:00:00" and seen["turn_on"] is False and seen["weekdays"] == {0, 1}
-    assert message == "Turned off 22 half-hour slots. 1 left as they were (past, booked, held or overlapping)."
+    assert message == "Turned off 22 half-hour slots. 1 left as it was (past, booked, held or overlapping)."
     assert version is not no_update
 
 
