@@ -123,7 +123,7 @@ def _set_locale(user_id, locale):
 
 
 @pytest.mark.parametrize(("locale", "sent_locale", "description"), [
-    ("fr", "fr", "Téléconsultation avec"), ("de", "de", "Videosprechstunde mit"),
+    ("fr", "fr", "Consultation vidéo avec"), ("de", "de", "Videosprechstunde mit"),
     ("en", "en", "Video consultation with"), (None, "auto", "Video consultation with")])
 def test_checkout_is_in_the_payers_language(held, monkeypatch, locale, sent_locale, description):
     """SPEC §20: Stripe Checkout's page (and its receipt email) follow the patient's saved language;
