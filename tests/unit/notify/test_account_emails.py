@@ -54,3 +54,10 @@ def test_each_account_email_renders_whole_in_its_language(name, language):
 def test_the_deletion_warning_counts_days_in_the_language(language, one, three):
     assert one in render("unverified_warning", language, **{**VALUES, "days_left": 1}).text
     assert three in render("unverified_warning", language, **VALUES).text
+
+
+@pytest.mark.parametrize(("locale", "greeting"), [("fr-BE", "Bonjour"), ("de_AT", "Guten Tag"), (None, "Hello"),
+                                                  ("pt", "Hello")])
+def test_a_raw_locale_reads_as_its_language(locale, greeting):
+    """Callers may pass `users.locale` as stored: a region or nothing still finds the right folder."""
+    assert render("password_changed", locale, **VALUES).text.startswith(greeting)
