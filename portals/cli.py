@@ -271,8 +271,10 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 
 @users_group.command("invite-doctor")
 @click.argument("email")
+@click.option("--language", type=click.Choice(["en", "fr", "de"]), default="en", show_default=True,
+              help="The invitation's language (the invitee has no account, so no saved language).")
 @with_appcontext
-def invite_doctor_command(email: str) -> None:
+def invite_doctor_command(email: str, language: str) -> None:
     """Email EMAIL a doctor invitation (a single-use link valid 7 days) and print the link."""
     from core.actor import SYSTEM
     from core.doctors.onboarding import invitation_link, invite_doctor
@@ -280,7 +282,7 @@ def invite_doctor_command(email: str) -> None:
 
     base_url = runtime.current().settings.public_base_url
     try:
-        view, token = invite_doctor(SYSTEM, email, base_url=base_url)
+        view, token = invite_doctor(SYSTEM, email, base_url=base_url, language=language)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Invitation sent to {view.email}, valid until {view.expires_at.isoformat(timespec='minutes')}.")

@@ -19,6 +19,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from core import i18n
+from portals.js_strings import js_strings
 
 LANGUAGE_COOKIE = "doktu_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -114,7 +115,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(current_language=current_language, languages=i18n.LANGUAGES,
                                  language_name=language_name, day_name=day_name, day_short=day_short,
                                  number=number, day=day, Markup=Markup,
-                                 text_lang=text_lang)
+                                 text_lang=text_lang, js_strings=js_strings)
     app.jinja_env.filters["language_name"] = language_name
 
 

@@ -24,6 +24,7 @@ from core.errors import DuplicateEmail, Forbidden, ValidationFailed
 from core.i18n import N_
 from core.models import Patient, User
 from core.notify.email import Email, queue_email
+from core.notify.rendering import language_of, render, zone_of
 from core.privacy import verification
 
 MAX_NAME = 200
@@ -123,10 +124,7 @@ def change_name_and_email(actor: Actor, *, full_name: str, email: str, current_p
                     raise _duplicate()
             s.execute(update(User).where(User.id == actor.user_id).values(full_name=name, email=new_email))
             if new_email != old_email:
-                _notify(uow, old_email, "Your Doktu email address was changed",
-                        f"The email address of your Doktu account was changed to {new_email} on "
-                        f"{clock.now():%d %B %Y at %H:%M} UTC.\n\nIf you did not do this, reply to this email at "
-                        "once so we can secure your account.\n")
+                _notify(uow, user, old_email, "email_changed", new_email=new_email)
                 with acting_as_system(uow):  # the new address is unverified (trigger) until its link is used
                     verification.queue_link(uow, actor.user_id, new_email)
             s.refresh(user)
@@ -154,10 +152,7 @@ def change_password(actor: Actor, *, current_password: str, new_password: str) -
                                                        for p in policy.problems]})
         s.execute(update(User).where(User.id == actor.user_id).values(
             password_hash=hash_password(new_password), session_version=User.session_version + 1))
-        _notify(uow, user.email, "Your Doktu password was changed",
-                f"The password of your Doktu account was changed on {clock.now():%d %B %Y at %H:%M} UTC, and "
-                "every other device was signed out.\n\nIf you did not do this, use \"Forgot your password?\" on "
-                "the login page at once and reply to this email.\n")
+        _notify(uow, user, user.email, "password_changed")
         s.refresh(user)
         return AuthenticatedUser.from_row(user)
 
@@ -253,7 +248,11 @@ def _duplicate() -> DuplicateEmail:
     return DuplicateEmail(N_("This email is already used by another account."), details=_field("email", "taken"))
 
 
-def _notify(uow: UnitOfWork, to: str, subject: str, text: str) -> None:
-    """A security notice to the account's address, sent after the commit (the outbox is the system's)."""
+def _notify(uow: UnitOfWork, user: User, to: str, template: str, **values) -> None:
+    """A security notice to the account's address, sent after the commit (the outbox is the system's),
+    in the user's language, the moment in their own zone (SPEC §20)."""
+    language = language_of(user.locale)
+    message = render(template, language, **values,
+                     when=i18n.format_moment(clock.now(), zone_of(user.timezone, user.device_zone), language))
     with acting_as_system(uow):
-        queue_email(uow, Email(to=to, subject=subject, text=f"Hello,\n\n{text}\nThe Doktu team\n"))
+        queue_email(uow, Email(to=to, subject=message.subject, text=message.text, html=message.html))

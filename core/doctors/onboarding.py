@@ -21,13 +21,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import clock, timezones
+from core import clock, config, timezones
 from core.accounts.authentication import AuthenticatedUser
 from core.accounts.passwords import hash_password
 from core.accounts.policy import check_password
@@ -48,6 +47,7 @@ from core.errors import (
 from core.i18n import N_
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, DoctorInvitation, DoctorPhoto, User
 from core.notify.email import Email, queue_email
+from core.notify.rendering import language_of, render
 from core.scheduling.doctor_slots import own_doctor
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -182,29 +182,35 @@ def invitation_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/join/{token}"
 
 
-def _send_invitation(uow, actor: Actor, email: str, base_url: str) -> tuple[DoctorInvitation, str]:
+def _invitation_language(uow, actor: Actor, language: str | None) -> str:
+    """The invitee has no account yet, so no `users.locale`: the language asked for (the CLI's
+    `--language`), else the inviting admin's own language (SPEC §20), else English."""
+    if language:
+        return language_of(language)
+    if actor.user_id is None:
+        return language_of(None)
+    with acting_as_system(uow):
+        return language_of(uow.session.scalar(select(User.locale).where(User.id == actor.user_id)))
+
+
+def _send_invitation(uow, actor: Actor, email: str, base_url: str,
+                     language: str | None = None) -> tuple[DoctorInvitation, str]:
     token = secrets.token_urlsafe(32)
     now = clock.now()
     row = DoctorInvitation(email=email, token_hash=_digest(token), invited_by=actor.user_id,
                            created_at=now, expires_at=now + INVITATION_LIFETIME)
     uow.session.add(row)
     uow.session.flush()
-    link = invitation_link(base_url, token)
-    queue_email(uow, Email(
-        to=email, subject="You are invited to consult on Doktu",
-        text=(f"Hello,\n\nYou are invited to join Doktu as a doctor. Open this link within 7 days to choose a "
-              f"password and complete your professional profile:\n{link}\n\nThe link works once. If you did not "
-              f"expect this, ignore this email.\n"),
-        html=(f"<p>Hello,</p><p>You are invited to join Doktu as a doctor. Open this link within 7 days to choose a "
-              f"password and complete your professional profile:</p><p><a href=\"{escape(link)}\">Join Doktu</a></p>"
-              "<p>The link works once. If you did not expect this, ignore this email.</p>"),
-    ))
+    message = render("doctor_invitation", _invitation_language(uow, actor, language),
+                     link=invitation_link(base_url, token))
+    queue_email(uow, Email(to=email, subject=message.subject, text=message.text, html=message.html))
     record_audit(uow.session, actor, action="doctor.invited", subject_type="doctor_invitation",
                  subject_id=str(row.id), at=now, details={})
     return row, token
 
 
-def invite_doctor(actor: Actor, email: str, *, base_url: str) -> tuple[InvitationView, str]:
+def invite_doctor(actor: Actor, email: str, *, base_url: str,
+                  language: str | None = None) -> tuple[InvitationView, str]:
     """Invite a doctor by email (SPEC §19): any open invitation for the address is replaced.
     Returns the invitation and the raw token (shown once to an operator's CLI; never stored)."""
     _require_staff(actor)
@@ -219,7 +225,7 @@ def invite_doctor(actor: Actor, email: str, *, base_url: str) -> tuple[Invitatio
         s.execute(update(DoctorInvitation).where(
             func.lower(DoctorInvitation.email) == email, DoctorInvitation.used_at.is_(None),
             DoctorInvitation.revoked_at.is_(None)).values(revoked_at=now))
-        row, token = _send_invitation(uow, actor, email, base_url)
+        row, token = _send_invitation(uow, actor, email, base_url, language)
         return _view(row, now), token
 
 
@@ -232,7 +238,8 @@ def _open_invitation(session, invitation_id: uuid.UUID) -> DoctorInvitation:
     return row
 
 
-def resend_invitation(actor: Actor, invitation_id: uuid.UUID, *, base_url: str) -> tuple[InvitationView, str]:
+def resend_invitation(actor: Actor, invitation_id: uuid.UUID, *, base_url: str,
+                      language: str | None = None) -> tuple[InvitationView, str]:
     """A fresh 7-day link to the same address; the old link stops working. Returns the new
     invitation and its raw token."""
     _require_staff(actor)
@@ -241,7 +248,7 @@ def resend_invitation(actor: Actor, invitation_id: uuid.UUID, *, base_url: str) 
         now = clock.now()
         if old.revoked_at is None:
             old.revoked_at = now
-        row, token = _send_invitation(uow, actor, old.email, base_url)
+        row, token = _send_invitation(uow, actor, old.email, base_url, language)
         return _view(row, now), token
 
 
@@ -443,15 +450,10 @@ def approve_doctor(actor: Actor, doctor_id: uuid.UUID, reason: str) -> None:
         doctor.status, doctor.status_reason, doctor.status_changed_at = "approved", reason, now
         record_audit(uow.session, actor, action="doctor.approved", subject_type="doctor", subject_id=str(doctor.id),
                      at=now, details={"reason": reason, "from": before})
-        email = uow.session.scalar(select(User.email).where(User.id == doctor.user_id))
-        queue_email(uow, Email(
-            to=email, subject="Your Doktu profile is approved",
-            text=(f"Hello {doctor.display_name},\n\nYour profile is approved: patients can now find you and book "
-                  "consultations in your weekly hours. You can change your hours and profile at any time in "
-                  "your portal's Settings.\n"),
-            html=(f"<p>Hello {escape(doctor.display_name)},</p><p>Your profile is approved: patients can now find "
-                  "you and book consultations in your weekly hours. You can change your hours and profile at any "
-                  "time in your portal's Settings.</p>")))
+        email, locale = uow.session.execute(select(User.email, User.locale).where(User.id == doctor.user_id)).one()
+        message = render("doctor_approved", language_of(locale), doctor_name=doctor.display_name,
+                         portal_url=f"{config.current().public_base_url}/doctor/")
+        queue_email(uow, Email(to=email, subject=message.subject, text=message.text, html=message.html))
 
 
 def _future_appointments(session, doctor_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:

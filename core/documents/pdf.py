@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date
 
 import segno
+from babel import dates
 from fpdf import FPDF
 
 from core import i18n
@@ -22,19 +23,21 @@ TITLES = {"summary": N_("Consultation summary"), "prescription": N_("Prescriptio
           "receipt": N_("Receipt"), "credit_note": N_("Credit note")}
 VAT_MENTION = "TVA non applicable - art. 261-4-1° du CGI"
 INK, MUTED, ACCENT = (28, 36, 48), (74, 85, 104), (10, 90, 212)
+CORE_ENCODING = "windows-1252"  # Latin-1 plus €, ’, – and — (fpdf2's core fonts can use it)
 
 
 def latin1(value: object) -> str:
-    """Text the core fonts can draw: Latin-1 as is, anything else without its accents (ł → l)."""
+    """Text the core fonts can draw (Windows-1252, so € and typographic quotes too): anything else
+    without its accents (ł → l)."""
     text = str(value if value is not None else "")
     out = []
     for ch in text:
         try:
-            ch.encode("latin-1")
+            ch.encode(CORE_ENCODING)
             out.append(ch)
         except UnicodeEncodeError:
-            plain = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
-            out.append(plain or {"ł": "l", "Ł": "L", "–": "-", "—": "-", "’": "'", "€": "EUR"}.get(ch, "?"))
+            plain = unicodedata.normalize("NFKD", ch).encode(CORE_ENCODING, "ignore").decode(CORE_ENCODING)
+            out.append(plain or {"ł": "l", "Ł": "L"}.get(ch, "?"))
     return "".join(out)
 
 
@@ -54,6 +57,7 @@ def format_cents(cents: int, currency: str = "EUR") -> str:
 class _Page(FPDF):
     def __init__(self, title: str, footer: str):
         super().__init__(format="A4")
+        self.core_fonts_encoding = CORE_ENCODING
         self._footer_text = footer
         self.set_title(latin1(title))
         self.set_author("Doktu")
@@ -80,6 +84,22 @@ class _Page(FPDF):
         self.set_font("Helvetica", "", 10)
         self.set_text_color(*INK)
         self.multi_cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
+
+    def pair(self, label: str, beneath: str | None, value: str):
+        """A label (and its translation beneath, smaller) with its value beside, on one row."""
+        top = self.get_y()
+        self.set_font("Helvetica", "B", 10)
+        self.set_text_color(*MUTED)
+        self.multi_cell(52, 5.5, latin1(label), new_x="LMARGIN", new_y="NEXT")
+        if beneath:
+            self.set_font("Helvetica", "I", 8)
+            self.multi_cell(52, 4, latin1(beneath), new_x="LMARGIN", new_y="NEXT")
+        bottom = self.get_y()
+        self.set_xy(self.l_margin + 52, top)
+        self.set_font("Helvetica", "", 10)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 5.5, latin1(value), new_x="LMARGIN", new_y="NEXT")
+        self.set_y(max(bottom, self.get_y()) + 0.8)
 
     def heading(self, text: str):
         self.ln(3)
@@ -157,33 +177,96 @@ def render_document(kind: str, content: dict, verification_code: str, verify_url
     return bytes(pdf.output())
 
 
-def render_receipt(receipt: dict) -> bytes:
+# Receipts and credit notes (SPEC §18, §20): a French seller's document, so its labels are French
+# (the legal text), with the patient's own language beneath when it is not French. Each label is an
+# English message of the catalogs: its French translation is the legal label.
+SELLER_LANGUAGE = "fr"
+RECEIPT_TITLES = {"receipt": N_("Invoice"), "credit_note": N_("Credit note")}
+PAYMENT = N_("Payment")  # a payment with neither appointment nor plan
+VAT_GLOSS = N_("VAT not applicable (article 261-4-1° of the French tax code)")
+PLAN_DESCRIPTION = N_("Doktu plan, one month of consultation credit")  # as stored on plan receipts
+
+
+def _receipt_money(cents: int, currency: str) -> str:
+    """Babel's French amount ("1 234,50 €"), with plain spaces (the core fonts have no thin space)."""
+    return i18n.format_money(cents, currency, SELLER_LANGUAGE).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def _receipt_day(value: str | date) -> str:
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return dates.format_date(day, "short", locale=i18n.babel_locale(SELLER_LANGUAGE))  # 03/03/2026
+
+
+def _description(d: dict, kind: str, language: str) -> str:
+    """What was sold, from the stored facts, in `language` (the stored English text is the fallback)."""
+    if kind == "credit_note" and d.get("refersTo"):
+        return i18n.translate(language, "Refund of receipt %(number)s", number=d["refersTo"])
+    if d.get("doctor") and d.get("consultationOn"):
+        return i18n.translate(language, "Video consultation with %(doctor)s on %(date)s",
+                              doctor=d["doctor"]["name"], date=_receipt_day(d["consultationOn"]))
+    if d.get("description") == PLAN_DESCRIPTION:
+        return i18n.translate(language, PLAN_DESCRIPTION)
+    if d.get("description") == PAYMENT:
+        return i18n.translate(language, PAYMENT)
+    return d.get("description", "")
+
+
+def render_receipt(receipt: dict, language: str = SELLER_LANGUAGE) -> bytes:
     """A receipt or a credit note: number, seller, doctor and RPPS, patient, date, amount and the
-    VAT exemption mention (SPEC §18); a credit note names the receipt it refers to."""
+    VAT exemption mention (SPEC §18); a credit note names the receipt it refers to. French, with
+    `language` (the patient's) beneath each label when it is not French (SPEC §20)."""
+    language = i18n.language_of(language)
+    second = language != SELLER_LANGUAGE
+
+    def fr(message: str, **values) -> str:
+        return i18n.translate(SELLER_LANGUAGE, message, **values)
+
+    def theirs(message: str, **values) -> str | None:
+        """The patient's word, when it differs from the French one ("Patient" is both)."""
+        word = i18n.translate(language, message, **values) if second else None
+        return word if word != fr(message, **values) else None
+
+    def both(message: str) -> str:
+        return f"{fr(message)} / {theirs(message)}" if theirs(message) else fr(message)
+
     kind = receipt["kind"]
-    title = f"{TITLES[kind]} {receipt['number']}"
     d = receipt["details"]
+    title = f"{fr(RECEIPT_TITLES[kind])} {receipt['number']}"
     pdf = _Page(title, f"{d['seller']['name']} · {d['seller']['address']}")
-    _letterhead(pdf, title, None, receipt["issuedOn"])
-    pdf.heading("Seller")
+    pdf.set_lang(SELLER_LANGUAGE)
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.set_text_color(*ACCENT)
+    pdf.cell(0, 9, "Doktu", new_x="LMARGIN", new_y="NEXT")
+    pdf.line_text(title, size=15, bold=True, height=8)
+    if second:
+        pdf.line_text(theirs(RECEIPT_TITLES[kind]), size=11, color=MUTED)
+    pdf.ln(2)
+    pdf.pair(fr(N_("Date of issue")), theirs(N_("Date of issue")), _receipt_day(receipt["issuedOn"]))
+    pdf.heading(both(N_("Seller")))
     pdf.line_text(d["seller"]["name"], bold=True)
     pdf.line_text(d["seller"]["address"], color=MUTED)
     if d.get("doctor"):
-        pdf.heading("Consultation")
-        pdf.label_value("Doctor", d["doctor"]["name"])
-        pdf.label_value("RPPS", d["doctor"]["rpps"])
+        pdf.heading(both(N_("Consultation")))
+        pdf.pair(fr(N_("Doctor")), theirs(N_("Doctor")), d["doctor"]["name"])
+        pdf.pair("RPPS", None, d["doctor"]["rpps"])
         if d.get("consultationOn"):
-            pdf.label_value("Date", format_day(d["consultationOn"]))
-    pdf.heading("Patient")
-    pdf.label_value("Name", d["patient"]["name"])
-    pdf.heading("Amount")
-    pdf.label_value("Description", d["description"])
+            pdf.pair(fr(N_("Consultation date")), theirs(N_("Consultation date")), _receipt_day(d["consultationOn"]))
+    pdf.heading(both(N_("Patient")))
+    pdf.pair(fr(N_("Name")), theirs(N_("Name")), d["patient"]["name"])
+    pdf.heading(both(N_("Amount")))
+    description = _description(d, kind, SELLER_LANGUAGE)
+    if second:
+        description += "\n" + _description(d, kind, language)
+    pdf.pair(fr(N_("Description")), theirs(N_("Description")), description)
+    amount = _receipt_money(receipt["amountCents"], receipt["currency"])
     if kind == "credit_note":
-        pdf.label_value("Refers to receipt", d["refersTo"])
-        pdf.label_value("Refunded", format_cents(receipt["amountCents"], receipt["currency"]))
+        pdf.pair(fr(N_("Refers to receipt")), theirs(N_("Refers to receipt")), d["refersTo"])
+        pdf.pair(fr(N_("Refunded")), theirs(N_("Refunded")), amount)
     else:
-        pdf.label_value("Paid by card", format_cents(receipt["amountCents"], receipt["currency"]))
-    pdf.label_value("Total", format_cents(receipt["amountCents"], receipt["currency"]))
+        pdf.pair(fr(N_("Paid by card")), theirs(N_("Paid by card")), amount)
+    pdf.pair(fr(N_("Total")), theirs(N_("Total")), amount)
     pdf.ln(3)
     pdf.line_text(VAT_MENTION, size=9, color=MUTED)
+    if second:
+        pdf.line_text(theirs(VAT_GLOSS), size=8, color=MUTED)
     return bytes(pdf.output())

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 
-from core import clock
+from core import clock, i18n
 from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, apply_rls_context, unit_of_work
@@ -106,8 +106,7 @@ def _details(uow: UnitOfWork, payment: Payment) -> dict:
     s = uow.session
     patient_name = s.scalar(select(User.full_name).where(User.id == payment.user_id)) or ""
     details = {"seller": SELLER, "patient": {"name": patient_name}, "paymentId": str(payment.id),
-               "description": "Doktu plan, one month of consultation credit" if payment.kind == "subscription"
-               else "Payment"}
+               "description": pdf.PLAN_DESCRIPTION if payment.kind == "subscription" else pdf.PAYMENT}
     if payment.appointment_id is not None:
         row = s.execute(select(Appointment.start_at, Doctor.display_name, Doctor.number, Doctor.timezone)
                         .join(Doctor, Doctor.id == Appointment.doctor_id)
@@ -167,15 +166,18 @@ def download_receipt(actor: Actor, receipt_id: uuid.UUID) -> tuple[str, bytes]:
         record_audit(uow.session, actor, action="receipt.downloaded", subject_type="receipt", subject_id=str(r.id),
                      at=now, details={"number": r.number})
         item = _item(r, r.details.get("refersTo"))
-        content = receipt_pdf(r)
+        with _as_system(uow):  # the patient's language, whoever downloads (SPEC §20)
+            locale = uow.session.scalar(select(User.locale).where(User.id == r.user_id))
+        content = receipt_pdf(r, i18n.language_of(locale))
     return item.filename, content
 
 
-def receipt_pdf(r: Receipt) -> bytes:
-    """The PDF of a receipt or credit note, rebuilt from its stored data (SPEC §18)."""
+def receipt_pdf(r: Receipt, language: str = pdf.SELLER_LANGUAGE) -> bytes:
+    """The PDF of a receipt or credit note, rebuilt from its stored data (SPEC §18): French, with the
+    patient's `language` beneath when it is another (SPEC §20)."""
     return pdf.render_receipt({"kind": r.kind, "number": r.number, "details": r.details, "amountCents": r.amount_cents,
                                "currency": r.currency,
-                               "issuedOn": r.issued_at.astimezone(SELLER_ZONE).date().isoformat()})
+                               "issuedOn": r.issued_at.astimezone(SELLER_ZONE).date().isoformat()}, language)
 
 def receipt_for_appointment(actor: Actor, appointment_id: uuid.UUID) -> ReceiptItem | None:
     with unit_of_work(actor) as uow:

@@ -75,6 +75,7 @@ def _environment() -> Environment:
 def render(name: str, language: str, **values) -> Rendered:
     """The subject, text and HTML of message `name` in `language` (English if it has no such file)."""
     env = _environment()
+    language = language_of(language)  # a raw `users.locale` ("fr-BE", None) reads as its language
     folder = language if (TEMPLATES / language / f"{name}.txt").is_file() else DEFAULT_LANGUAGE
     module = env.get_template(f"{folder}/{name}.txt").make_module({"lang": folder, **values})
     subject, text = " ".join(str(getattr(module, "subject", "")).split()), str(module).strip() + "\n"
@@ -104,5 +105,6 @@ def _html_from_text(folder: str, subject: str, text: str) -> str:
 
 
 def render_sms(name: str, language: str, **values) -> str:
+    language = language_of(language)
     folder = language if (TEMPLATES / language / f"{name}.sms.txt").is_file() else DEFAULT_LANGUAGE
     return " ".join(_environment().get_template(f"{folder}/{name}.sms.txt").render(lang=folder, **values).split())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from core import clock, config, funnel
+from core import clock, config, funnel, i18n
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
 from core.audit import record_audit
@@ -25,7 +25,7 @@ from core.errors import Forbidden, NotFound, SlotConflict
 from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Payment, Slot, User
 from core.payments import credits
-from core.payments.gateway import current_gateway
+from core.payments.gateway import checkout_locale, current_gateway
 from core.payments.refunds import record_refund
 from core.scheduling.holds import lock_doctor
 from core.walkin import queue as walkin_queue
@@ -71,12 +71,15 @@ def start_payment(actor: Actor, appointment_id: uuid.UUID) -> Checkout:
             return Checkout(appointment.id, open_payment.provider_session_id,
                             current_gateway().session_url(open_payment.provider_session_id))
         doctor_name = uow.session.scalar(select(Doctor.display_name).where(Doctor.id == appointment.doctor_id))
-        email = uow.session.scalar(select(User.email).where(User.id == actor.user_id))
+        email, locale = uow.session.execute(
+            select(User.email, User.locale).where(User.id == actor.user_id)).one()
+        language = i18n.language_of(locale)
         # The patient may only insert a pending payment (RLS), so its id and session come first.
         payment_id, gateway, base = uuid.uuid4(), current_gateway(), settings.public_base_url
         session = gateway.create_checkout_session(
             amount_cents=appointment.price_cents, currency=appointment.currency,
-            description=f"Video consultation with {doctor_name} (30 min)", customer_email=email,
+            description=i18n.translate(language, "Video consultation with %(name)s (30 min)", name=doctor_name),
+            customer_email=email, locale=checkout_locale(locale),
             success_url=f"{base}/checkout/{appointment.id}/done?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/checkout/{appointment.id}",
             metadata={"appointment_id": str(appointment.id), "payment_id": str(payment_id)},

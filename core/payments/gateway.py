@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from core import runtime
+from core import i18n, runtime
 from core.config import Settings
 
 
@@ -25,7 +25,8 @@ class PaymentGateway(Protocol):
 
     def create_checkout_session(self, *, amount_cents: int, currency: str, description: str,
                                 customer_email: str, success_url: str, cancel_url: str,
-                                metadata: dict[str, str], idempotency_key: str) -> CheckoutSession: ...
+                                metadata: dict[str, str], idempotency_key: str,
+                                locale: str = "auto") -> CheckoutSession: ...
 
     def refund(self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str: ...
 
@@ -35,7 +36,8 @@ class PaymentGateway(Protocol):
 
     def create_subscription_session(self, *, plan_code: str, plan_name: str, amount_cents: int, currency: str,
                                     customer_email: str, success_url: str, cancel_url: str,
-                                    metadata: dict[str, str], idempotency_key: str) -> CheckoutSession: ...
+                                    metadata: dict[str, str], idempotency_key: str,
+                                    locale: str = "auto") -> CheckoutSession: ...
 
     def cancel_subscription_at_period_end(self, *, subscription_id: str, idempotency_key: str) -> None: ...
 
@@ -44,6 +46,12 @@ class PaymentGateway(Protocol):
     def refund_invoice(self, *, invoice_id: str, amount_cents: int, idempotency_key: str) -> str: ...
 
     def cancel_subscription_now(self, *, subscription_id: str, idempotency_key: str) -> None: ...
+
+
+def checkout_locale(user_locale: str | None) -> str:
+    """Stripe Checkout's `locale` for a payer (SPEC §20): their saved language (`users.locale`:
+    fr, de or en), else `auto` — Stripe then follows the browser, as our pages do before a choice."""
+    return i18n.language_of(user_locale) if user_locale else "auto"
 
 
 class StripeGateway:
@@ -57,15 +65,15 @@ class StripeGateway:
         self.client = stripe.StripeClient(secret_key, max_network_retries=2, http_client=http_client)
 
     def create_checkout_session(self, *, amount_cents, currency, description, customer_email, success_url,
-                                cancel_url, metadata, idempotency_key) -> CheckoutSession:
+                                cancel_url, metadata, idempotency_key, locale="auto") -> CheckoutSession:
         return self._checkout("payment", {"currency": currency.lower(), "unit_amount": amount_cents,
                                           "product_data": {"name": description}},
                               {"payment_intent_data": {"metadata": metadata}}, customer_email=customer_email,
                               success_url=success_url, cancel_url=cancel_url, metadata=metadata,
-                              idempotency_key=idempotency_key)
+                              idempotency_key=idempotency_key, locale=locale)
 
     def _checkout(self, mode: str, price_data: dict, extra: dict, *, customer_email, success_url, cancel_url,
-                  metadata, idempotency_key) -> CheckoutSession:
+                  metadata, idempotency_key, locale="auto") -> CheckoutSession:
         """One Checkout Session of one line (payment or subscription mode), with our metadata."""
         session = self.client.v1.checkout.sessions.create(
             params={
@@ -76,6 +84,7 @@ class StripeGateway:
                 "cancel_url": cancel_url,
                 "metadata": metadata,
                 "expires_at": _stripe_min_expiry(),
+                "locale": locale,  # Checkout's page and its emails in the payer's language
                 **extra,
             },
             options={"idempotency_key": idempotency_key},
@@ -89,7 +98,8 @@ class StripeGateway:
         return self.client.v1.checkout.sessions.retrieve(session_id).to_dict()
 
     def create_subscription_session(self, *, plan_code, plan_name, amount_cents, currency, customer_email,
-                                    success_url, cancel_url, metadata, idempotency_key) -> CheckoutSession:
+                                    success_url, cancel_url, metadata, idempotency_key,
+                                    locale="auto") -> CheckoutSession:
         """Checkout in subscription mode with a monthly recurring price: Stripe creates the
         subscription and its first invoice; our metadata rides on both (webhooks find the plan by it)."""
         return self._checkout("subscription", {
@@ -97,7 +107,7 @@ class StripeGateway:
             "recurring": {"interval": "month", "interval_count": 1},
             "product_data": {"name": f"Doktu {plan_name} plan", "metadata": {"plan": plan_code}}},
             {"subscription_data": {"metadata": metadata}}, customer_email=customer_email, success_url=success_url,
-            cancel_url=cancel_url, metadata=metadata, idempotency_key=idempotency_key)
+            cancel_url=cancel_url, metadata=metadata, idempotency_key=idempotency_key, locale=locale)
 
     def cancel_subscription_at_period_end(self, *, subscription_id, idempotency_key) -> None:
         self.client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True},
@@ -158,7 +168,7 @@ class LocalGateway:
         self.base_url = base_url
 
     def create_checkout_session(self, *, amount_cents, currency, description, customer_email, success_url,
-                                cancel_url, metadata, idempotency_key) -> CheckoutSession:
+                                cancel_url, metadata, idempotency_key, locale="auto") -> CheckoutSession:
         session_id = "cs_local_" + secrets.token_hex(12)
         return CheckoutSession(session_id, self.session_url(session_id))
 
@@ -170,7 +180,8 @@ class LocalGateway:
         return None  # local sessions report through their own signed events; nothing to reconcile
 
     def create_subscription_session(self, *, plan_code, plan_name, amount_cents, currency, customer_email,
-                                    success_url, cancel_url, metadata, idempotency_key) -> CheckoutSession:
+                                    success_url, cancel_url, metadata, idempotency_key,
+                                    locale="auto") -> CheckoutSession:
         session_id = "cs_local_" + secrets.token_hex(12)
         return CheckoutSession(session_id, self.session_url(session_id))
 

@@ -37,7 +37,7 @@ from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from core.i18n import N_
 from core.models import AuditEvent, CreditEntry, Payment, Subscription, User
 from core.payments import credits
-from core.payments.gateway import current_gateway
+from core.payments.gateway import checkout_locale, current_gateway
 from core.payments.plans import CURRENCY, PAY_PER_VISIT_CENTS, Plan, plan_by_code
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def start_subscription(actor: Actor, plan_code: str) -> PlanCheckout:
                 gateway.expire_session(payment.provider_session_id)
             with acting_as_system(uow):
                 payment.status, payment.updated_at = "cancelled", clock.now()
-        email = s.scalar(select(User.email).where(User.id == actor.user_id))
+        email, locale = s.execute(select(User.email, User.locale).where(User.id == actor.user_id)).one()
         subscription_id, base = uuid.uuid4(), settings.public_base_url
         session = gateway.create_subscription_session(
             plan_code=plan.code, plan_name=plan.name, amount_cents=plan.price_cents, currency=CURRENCY,
@@ -247,7 +247,7 @@ def start_subscription(actor: Actor, plan_code: str) -> PlanCheckout:
             cancel_url=f"{base}/pricing",
             metadata={"subscription_id": str(subscription_id), "payment_id": str(subscription_id),
                       "plan": plan.code},
-            idempotency_key=f"subscribe:{subscription_id}")
+            idempotency_key=f"subscribe:{subscription_id}", locale=checkout_locale(locale))
         # RLS: a patient may insert only an incomplete plan and a pending payment; the webhook does the rest.
         s.add(Subscription(id=subscription_id, user_id=actor.user_id, plan=plan.code, status="incomplete",
                            credits_per_period=plan.credits_per_month))

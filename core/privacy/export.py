@@ -28,12 +28,11 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from html import escape
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import clock, config
+from core import clock, config, i18n
 from core.actor import ROLES, SYSTEM, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
@@ -41,6 +40,7 @@ from core.errors import ExportInProgress, Forbidden, LinkExpired, RateLimited
 from core.i18n import N_
 from core.models import DataExport, Doctor, Patient, User
 from core.notify.email import Email, queue_email
+from core.notify.rendering import language_of, render, zone_of
 from core.privacy import sections
 from core.privacy.sections import Subject
 
@@ -282,15 +282,11 @@ def _state(row: DataExport) -> ExportState:
 
 
 def _email_link(uow: UnitOfWork, subject: Subject, token: str, expires_at: datetime) -> None:
+    """The link, in the user's language, the deadline in their own zone (SPEC §20)."""
     link = f"{config.current().public_base_url}/account/data/download/{token}"
-    queue_email(uow, Email(
-        to=subject.email, subject="Your Doktu data is ready",
-        text=("Hello,\n\nThe copy of your Doktu data you asked for is ready. Download it within 24 hours "
-              f"(until {expires_at:%d %B %Y %H:%M} UTC), signed in to your account:\n{link}\n\n"
-              "The link works once. If you did not ask for this, sign in and change your password.\n\n"
-              "The Doktu team\n"),
-        html=(f"<p>Hello,</p><p>The copy of your Doktu data you asked for is ready. Download it within 24 hours "
-              f"(until {escape(f'{expires_at:%d %B %Y %H:%M}')} UTC), signed in to your account:</p>"
-              f"<p><a href=\"{link}\">Download my data</a></p><p>The link works once. If you did not ask for "
-              "this, sign in and change your password.</p><p>The Doktu team</p>"),
-    ))
+    locale, zone, device_zone = uow.session.execute(
+        select(User.locale, User.timezone, User.device_zone).where(User.id == subject.user_id)).one()
+    language = language_of(locale)
+    message = render("data_export_ready", language, link=link,
+                     until=i18n.format_moment(expires_at, zone_of(zone, device_zone), language))
+    queue_email(uow, Email(to=subject.email, subject=message.subject, text=message.text, html=message.html))

@@ -39,6 +39,7 @@ from core.models import (
     VideoTest,
 )
 from core.notify.outbox import Outgoing, queue_once
+from core.notify.rendering import language_of, render
 from core.privacy import export, verification
 
 VIDEO_TEST_TTL = timedelta(days=90)
@@ -69,7 +70,7 @@ def delete_old_video_tests(now: datetime) -> int:
 def _unverified_without_bookings(older_than: datetime):
     """Patients who never confirmed their email, created at or before `older_than`, with no
     appointment, payment, plan or credit entry (nothing the law or accounting makes us keep)."""
-    return select(User.id, User.email, User.full_name, User.created_at).where(
+    return select(User.id, User.email, User.full_name, User.created_at, User.locale).where(
         User.role == "patient", User.email_verified_at.is_(None), User.created_at <= older_than,
         ~User.email.endswith("@" + ERASED_DOMAIN),
         ~exists().where(Appointment.patient_id == Patient.id, Patient.user_id == User.id),
@@ -86,14 +87,12 @@ def warn_unverified_accounts(now: datetime) -> int:
     with unit_of_work(SYSTEM) as uow:
         rows = uow.session.execute(_unverified_without_bookings(now - UNVERIFIED_WARNING_AT).where(
             User.is_active, User.created_at > now - UNVERIFIED_DELETION_AT)).all()
-        for user_id, email, name, created_at in rows:
+        for user_id, email, name, created_at, locale in rows:
             days_left = max(1, (created_at + UNVERIFIED_DELETION_AT - now).days)
-            message = Outgoing(
-                channel="email", recipient=email, subject="Confirm your email, or your Doktu account will be deleted",
-                text=(f"Hello {name},\n\nYou created a Doktu account but have not confirmed your email address. "
-                      f"Unconfirmed accounts without a booking are deleted after 30 days: yours will be deleted in "
-                      f"about {days_left} days.\n\nTo keep it, sign in at {base}/login and use \"Send the link "
-                      "again\" on your dashboard, then open the link we email you.\n\nThe Doktu team\n"))
+            rendered = render("unverified_warning", language_of(locale), person_name=name, days_left=days_left,
+                              login_url=f"{base}/login")
+            message = Outgoing(channel="email", recipient=email, subject=rendered.subject, text=rendered.text,
+                               html=rendered.html)
             if queue_once(uow, message, f"retention-warning:{user_id}", now=now):
                 queued += 1
     return queued
@@ -104,7 +103,7 @@ def delete_unverified_accounts(now: datetime) -> int:
     with unit_of_work(SYSTEM) as uow:
         s = uow.session
         rows = s.execute(_unverified_without_bookings(now - UNVERIFIED_DELETION_AT).with_for_update(of=User)).all()
-        for user_id, email, _name, _created in rows:
+        for user_id, email, _name, _created, _locale in rows:
             _delete_account(uow, user_id, email, now)
         return len(rows)
 

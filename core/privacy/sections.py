@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core import i18n
 from core.documents.issuing import document_pdf
 from core.documents.receipts import receipt_pdf
 from core.models import (
@@ -450,12 +451,18 @@ def initials(name: str | None) -> str:
 def _documents(s: Session, who: Subject) -> list[ExportFile]:
     documents = s.scalars(select(Document).where(Document.patient_id == who.patient_id)
                           .order_by(Document.issued_at))
+    language = _language(s, who)  # the labels in the patient's language, as on download (SPEC §20)
     return [ExportFile(f"{d.issued_at:%Y-%m-%d}-{d.kind.replace('_', '-')}-{d.verification_code}.pdf",
-                       document_pdf(d)) for d in documents]
+                       document_pdf(d, language)) for d in documents]
 
 
 @file_section("receipts", "Your receipts", "A receipt for each card payment and a credit note for each refund, "
               "as PDFs.", roles=EVERYONE)
 def _receipts(s: Session, who: Subject) -> list[ExportFile]:
     receipts = s.scalars(select(Receipt).where(Receipt.user_id == who.user_id).order_by(Receipt.issued_at))
-    return [ExportFile(f"{r.number}.pdf", receipt_pdf(r)) for r in receipts]
+    language = _language(s, who)
+    return [ExportFile(f"{r.number}.pdf", receipt_pdf(r, language)) for r in receipts]
+
+
+def _language(s: Session, who: Subject) -> str:
+    return i18n.language_of(s.scalar(select(User.locale).where(User.id == who.user_id)))

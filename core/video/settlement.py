@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from core import clock
+from core import clock, i18n
 from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.booking import changes, lifecycle
@@ -35,6 +35,7 @@ from core.errors import InvalidTransition
 from core.models import Appointment, Doctor, User, VisitEvent
 from core.notify.appointments import links
 from core.notify.outbox import Outgoing, queue_once
+from core.notify.rendering import language_of, render, zone_of
 from core.video import presence
 from core.video.policy import JOIN_CLOSES
 
@@ -143,7 +144,8 @@ def remind_doctor(appointment_id: uuid.UUID, now: datetime) -> bool:
     """Once, from start + 2 h: remind the doctor to complete a consultation both sides joined."""
     with unit_of_work(SYSTEM) as uow:
         s = uow.session
-        row = s.execute(select(Appointment.status, Appointment.start_at, User.email, User.full_name)
+        row = s.execute(select(Appointment.status, Appointment.start_at, User.email, User.full_name, User.locale,
+                               User.timezone, User.device_zone, Doctor.timezone.label("doctor_zone"))
                         .join(Doctor, Doctor.id == Appointment.doctor_id).join(User, User.id == Doctor.user_id)
                         .where(Appointment.id == appointment_id)
                         .with_for_update(of=Appointment, skip_locked=True)).one_or_none()
@@ -152,11 +154,13 @@ def remind_doctor(appointment_id: uuid.UUID, now: datetime) -> bool:
         if not _mark(uow, appointment_id, REMINDED, now):
             return False
         portal = links(appointment_id)["portal_url"]
-        queue_once(uow, Outgoing(
-            "email", row.email,
-            f"Hello {row.full_name},\n\nYour consultation of {row.start_at:%Y-%m-%d %H:%M} UTC took place but is not "
-            f"marked completed yet. Please complete it in your portal: {portal}\n\nDoktu",
-            subject="Please mark your consultation completed"), f"complete-reminder:{appointment_id}", now=now)
+        # In the doctor's language and zone (SPEC §20), like every other message.
+        language = language_of(row.locale)
+        message = render("consultation_to_complete", language, doctor_name=row.full_name, portal_url=portal,
+                         when=i18n.format_moment(row.start_at, zone_of(row.timezone, row.device_zone, row.doctor_zone),
+                                                 language))
+        queue_once(uow, Outgoing("email", row.email, message.text, subject=message.subject, html=message.html),
+                   f"complete-reminder:{appointment_id}", now=now)
         return True
 
 

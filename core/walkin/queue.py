@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from core import clock, config, funnel
+from core import clock, config, funnel, i18n
 from core.accounts.profile import require_complete_profile
 from core.actor import SYSTEM, Actor
 from core.audit import record_audit
@@ -43,7 +43,7 @@ from core.errors import (
 from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Payment, User, WalkinRequest
 from core.payments import credits
-from core.payments.gateway import current_gateway
+from core.payments.gateway import checkout_locale, current_gateway
 from core.payments.refunds import record_refund
 from core.scheduling.holds import lock_doctor
 from core.video import presence
@@ -266,11 +266,13 @@ def start_request(actor: Actor, *, by_card: bool = True) -> Started:
             funnel.record(uow.session, "slot_held", user_id=actor.user_id)
         if not by_card:
             return Started(row.id, row.status, None)
-        email = uow.session.scalar(select(User.email).where(User.id == actor.user_id))
+        email, locale = uow.session.execute(
+            select(User.email, User.locale).where(User.id == actor.user_id)).one()
         payment_id, gateway, base = uuid.uuid4(), current_gateway(), settings.public_base_url
         session = gateway.create_checkout_session(
             amount_cents=row.price_cents, currency=row.currency,
-            description="Video consultation now (30 min)", customer_email=email,
+            description=i18n.translate(i18n.language_of(locale), "Video consultation now (30 min)"),
+            customer_email=email, locale=checkout_locale(locale),
             success_url=f"{base}/now/{row.id}?session_id={{CHECKOUT_SESSION_ID}}", cancel_url=f"{base}/now",
             metadata={"walkin_id": str(row.id), "payment_id": str(payment_id)},
             idempotency_key=f"checkout:{payment_id}")

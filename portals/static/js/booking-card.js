@@ -7,14 +7,15 @@
   var CONTEXT_TTL_MS = 15 * 60 * 1000;
   var SHOWN = 4;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  /* The words, from the page (translated with the templates: `booking_strings()`); English if absent. */
-  var words = {};
-  document.querySelectorAll("[data-dk-strings] [data-key]").forEach(function (li) { words[li.dataset.key] = li.textContent; });
-  var t = function (key, fallback, values) {
-    var text = words[key] || fallback;
-    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
-    return text;
-  };
+  /* The page's language (SPEC §20): the texts are English messages of the gettext catalogs,
+     translated by the page into <script type="application/json" data-dk-i18n> (portals/js_strings.py). */
+  var T = {};
+  document.querySelectorAll("script[data-dk-i18n]").forEach(function (el) {
+    try { Object.assign(T, JSON.parse(el.textContent)); } catch (e) { /* English, then */ }
+  });
+  function _(text, values) {
+    return (T[text] || text).replace(/%\((\w+)\)s/g, function (m, k) { return values && k in values ? values[k] : m; });
+  }
   var fmt = window.doktuFormat || { clock: function (d) { return d.toISOString().slice(11, 16); },
                                     day: function (d) { return d.toDateString(); } };
 
@@ -58,7 +59,7 @@
     var time = form.querySelector("time");
     time.setAttribute("datetime", entry.start);
     time.textContent = fmt.clock(start);
-    form.querySelector("button").setAttribute("aria-label", t("book", "Book {day} at {time} with {doctor}", { day: fmt.longDay ? fmt.longDay(start) : fmt.day(start), time: fmt.clock(start), doctor: doctorName }));
+    form.querySelector("button").setAttribute("aria-label", _("Book %(day)s at %(time)s with %(doctor)s", { day: fmt.longDay ? fmt.longDay(start) : fmt.day(start), time: fmt.clock(start), doctor: doctorName }));
     return form;
   }
 
@@ -71,7 +72,7 @@
     if (!slots.length) {
       var p = document.createElement("p");
       p.className = "dk-muted";
-      p.textContent = t("no-free", "No free time on this day. Choose another day above.");
+      p.textContent = _("No free time on this day. Choose another day above.");
       html.appendChild(p);
     } else {
       var list = function (items, label, extra) {
@@ -81,14 +82,14 @@
         items.forEach(function (e) { var li = document.createElement("li"); li.appendChild(pillForm(doctorId, doctorName, e)); ul.appendChild(li); });
         return ul;
       };
-      html.appendChild(list(slots.slice(0, SHOWN), t("free-times", "Free times")));
+      html.appendChild(list(slots.slice(0, SHOWN), _("Free times")));
       if (slots.length > SHOWN) {
         var more = document.createElement("details");
         more.className = "dk-more";
         var summary = document.createElement("summary");
-        summary.textContent = t("see-all", "See all {count} times", { count: slots.length });
+        summary.textContent = _("See all %(count)s times", { count: slots.length });
         more.appendChild(summary);
-        more.appendChild(list(slots.slice(SHOWN), t("more-free-times", "More free times"), " dk-pills--scroll"));
+        more.appendChild(list(slots.slice(SHOWN), _("More free times"), " dk-pills--scroll"));
         html.appendChild(more);
       }
     }
@@ -125,7 +126,8 @@
         var free = body.slots.filter(function (s) { return s.isAvailable; });
         renderSlots(box, card.dataset.doctor, card.dataset.doctorName, title, free);
         box.setAttribute("aria-busy", "false");
-        announce(title + ": " + (free.length ? free.length + " free " + (free.length === 1 ? "time" : "times") : "no free time"));
+        announce(!free.length ? _("%(day)s: no free time", { day: title }) : free.length === 1
+          ? _("%(day)s: 1 free time", { day: title }) : _("%(day)s: %(count)s free times", { day: title, count: free.length }));
       })
       .catch(function () {
         box.setAttribute("aria-busy", "false");
@@ -136,7 +138,7 @@
   function holdForPatient(form) {
     var button = form.querySelector("button");
     button.disabled = true;
-    announce(t("holding", "Holding this time for you…"));
+    announce(_("Holding this time for you…"));
     return fetch("/api/appointments/create-pending", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
@@ -155,7 +157,7 @@
       if (code === "ERR_SLOT_CONFLICT" || code === "ERR_TIME_WINDOW") {
         var current = card.querySelector('[data-dk-day][aria-current="date"]');
         if (current) { loadDay(current); }  /* clears old messages first, so the new one comes after */
-        showError(t("taken", "Sorry, that time was just taken. Here are the free times now."));
+        showError(_("Sorry, that time was just taken. Here are the free times now."));
         return;
       }
       form.submit();  /* anything unexpected: let the server page explain */
@@ -196,7 +198,7 @@
   var auto = document.querySelector("[data-dk-autosubmit]");
   if (auto && !document.querySelector(".dk-alert--error")) {
     var note = auto.querySelector("[data-dk-autosubmit-status]");
-    if (note) { note.textContent = t("holding-yours", "Holding your time…"); }
+    if (note) { note.textContent = _("Holding your time…"); }
     try { sessionStorage.removeItem(CONTEXT_KEY); } catch (e) { /* ignore */ }
     auto.submit();
   }
@@ -208,8 +210,8 @@
     var out = hold.querySelector("[data-dk-countdown]");
     var tick = function () {
       var left = Math.max(0, Math.round((until - Date.now()) / 1000));
-      out.textContent = left > 60 ? t("minutes", "{count} min", { count: Math.ceil(left / 60) }) : t("seconds", "{count} s", { count: left });
-      if (left === 0) { out.textContent = t("expired", "0 s — the time is no longer held"); return; }
+      out.textContent = left > 60 ? _("%(count)s min", { count: Math.ceil(left / 60) }) : _("%(count)s s", { count: left });
+      if (left === 0) { out.textContent = _("0 s — the time is no longer held"); return; }
       setTimeout(tick, 1000);
     };
     tick();

@@ -15,12 +15,26 @@
   var MIN_WIDTH = 640, MIN_HEIGHT = 480, MIN_DBFS = -45, MIN_MBPS = 1.2, MAX_ECHO = 0.3;
   var STUN_TIMEOUT_MS = 5000;
   var LISTEN_MS = 2000;  // how long the microphone step listens
+  /* The page's language (SPEC §20): every text below is an English message of the gettext catalogs,
+     translated by the page into <script type="application/json" data-dk-i18n> (portals/js_strings.py);
+     numbers are written with Intl for the page's language. */
+  var T = {};
+  document.querySelectorAll("script[data-dk-i18n]").forEach(function (el) {
+    try { Object.assign(T, JSON.parse(el.textContent)); } catch (e) { /* English, then */ }
+  });
+  function _(text, values) {
+    return (T[text] || text).replace(/%\((\w+)\)s/g, function (m, k) { return values && k in values ? values[k] : m; });
+  }
+  var LANG = document.documentElement.lang || "en";
+  var numbers = new Intl.NumberFormat(LANG, { maximumFractionDigits: 3 });
+  function num(x) { return numbers.format(x); }
+  /* `title` heads the step; `name` is the same check inside a sentence ("the camera check"). */
   var STEPS = [
-    { id: "camera", title: "Camera" },
-    { id: "microphone", title: "Microphone" },
-    { id: "bandwidth", title: "Connection speed" },
-    { id: "echo", title: "Echo" },
-    { id: "stun", title: "Video network" }
+    { id: "camera", title: _("Camera"), name: _("camera") },
+    { id: "microphone", title: _("Microphone"), name: _("microphone") },
+    { id: "bandwidth", title: _("Connection speed"), name: _("connection speed") },
+    { id: "echo", title: _("Echo"), name: _("echo") },
+    { id: "stun", title: _("Video network"), name: _("video network") }
   ];
   var media = { camera: null, mic: null, ctx: null };
   var results = {};
@@ -31,7 +45,7 @@
   function $(sel, root) { return (root || modal).querySelector(sel); }
   function errorName(e) { return String((e && e.name) || "Error").slice(0, 80); }
   function round(x, digits) { var f = Math.pow(10, digits); return Math.round(x * f) / f; }
-  function dbfs(x) { return String(Math.round(x)).replace("-", "\u2212") + " dBFS"; }  // a real minus sign
+  function dbfs(x) { return num(Math.round(x)).replace("-", "\u2212") + " dBFS"; }  // a real minus sign
   function stopStream(stream) { if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); } }
   function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
   function result(ok, text, hint, details) { return { ok: ok, text: text, hint: hint || "", details: details || {} }; }
@@ -49,7 +63,7 @@
     stopStream(media.camera);
     media.camera = null;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return Promise.resolve(result(false, "This browser cannot use a camera.", "Use a recent Chrome, Edge, Firefox or Safari.", { error: "NoMediaDevices" }));
+      return Promise.resolve(result(false, _("This browser cannot use a camera."), _("Use a recent Chrome, Edge, Firefox or Safari."), { error: "NoMediaDevices" }));
     }
     return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
       .then(function (stream) {
@@ -69,21 +83,21 @@
           var details = { width: w, height: h };
           if (settings.frameRate) { details.frameRate = round(settings.frameRate, 1); }
           if (Math.max(w, h) >= MIN_WIDTH && Math.min(w, h) >= MIN_HEIGHT) {
-            return result(true, "Your camera works: " + w + " × " + h + ".", "", details);
+            return result(true, _("Your camera works: %(size)s.", { size: size(w, h) }), "", details);
           }
-          return result(false, "Your camera gives " + w + " × " + h + "; at least " + MIN_WIDTH + " × " + MIN_HEIGHT + " is needed.",
-            "Close other apps that use the camera, or choose a better camera in your browser's settings, then retry.", details);
+          return result(false, _("Your camera gives %(size)s; at least %(needed)s is needed.", { size: size(w, h), needed: size(MIN_WIDTH, MIN_HEIGHT) }),
+            _("Close other apps that use the camera, or choose a better camera in your browser's settings, then retry."), details);
         });
       })
       .catch(function (e) {
         var name = errorName(e);
         if (name === "NotAllowedError" || name === "SecurityError") {
-          return result(false, "Camera access is blocked.", "Allow the camera for this site (the camera icon in the address bar), then retry. You can still join by audio only.", { error: name });
+          return result(false, _("Camera access is blocked."), _("Allow the camera for this site (the camera icon in the address bar), then retry. You can still join by audio only."), { error: name });
         }
         if (name === "NotReadableError" || name === "AbortError") {
-          return result(false, "Your camera is busy.", "Close other apps that use the camera (another call, for example), then retry.", { error: name });
+          return result(false, _("Your camera is busy."), _("Close other apps that use the camera (another call, for example), then retry."), { error: name });
         }
-        return result(false, "No camera was found.", "Connect a camera and retry. Without one you can still join by audio only.", { error: name });
+        return result(false, _("No camera was found."), _("Connect a camera and retry. Without one you can still join by audio only."), { error: name });
       });
   }
 
@@ -98,7 +112,7 @@
     media.mic = null;
     var ctx = audio();
     if (!ctx || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return Promise.resolve(result(false, "This browser cannot use a microphone.", "Use a recent Chrome, Edge, Firefox or Safari.", { error: "NoMediaDevices" }));
+      return Promise.resolve(result(false, _("This browser cannot use a microphone."), _("Use a recent Chrome, Edge, Firefox or Safari."), { error: "NoMediaDevices" }));
     }
     // The call's own constraints: the echo step then measures what the other side would hear.
     return navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false })
@@ -111,19 +125,19 @@
         var buffer = new Float32Array(analyser.fftSize);
         var meter = $("[data-dt-level]"), meterText = $("[data-dt-level-text]");
         var loudest = -200, started = performance.now();
-        setText("microphone", "Listening… say a few words.");
+        setText("microphone", _("Listening… say a few words."));
         return new Promise(function (resolve) {
           var timer = setInterval(function () {
             analyser.getFloatTimeDomainData(buffer);
             var db = levelDbfs(buffer);
             loudest = Math.max(loudest, db);
             meter.value = Math.max(meter.min, db);
-            meterText.textContent = db > MIN_DBFS ? "We hear you" : "Too quiet";
+            meterText.textContent = db > MIN_DBFS ? _("We hear you") : _("Too quiet");
             if (performance.now() - started >= LISTEN_MS) {
               clearInterval(timer);
               source.disconnect();
               meter.value = Math.max(meter.min, loudest);  // the meter keeps what counted: the loudest
-              meterText.textContent = loudest > MIN_DBFS ? "We hear you" : "Too quiet";
+              meterText.textContent = loudest > MIN_DBFS ? _("We hear you") : _("Too quiet");
               resolve(loudest);
             }
           }, 50);
@@ -132,20 +146,20 @@
       .then(function (loudest) {
         var details = { rmsDbfs: round(loudest, 1) };
         if (loudest > MIN_DBFS) {
-          return result(true, "Your microphone works: we hear you clearly.", "", details);
+          return result(true, _("Your microphone works: we hear you clearly."), "", details);
         }
-        return result(false, "We could hardly hear you.",
-          "Check that the microphone is not muted (on the headset or in the system settings), speak while it listens, then retry.", details);
+        return result(false, _("We could hardly hear you."),
+          _("Check that the microphone is not muted (on the headset or in the system settings), speak while it listens, then retry."), details);
       })
       .catch(function (e) {
         var name = errorName(e);
         if (name === "NotAllowedError" || name === "SecurityError") {
-          return result(false, "Microphone access is blocked.", "Allow the microphone for this site (the icon in the address bar), then retry.", { error: name });
+          return result(false, _("Microphone access is blocked."), _("Allow the microphone for this site (the icon in the address bar), then retry."), { error: name });
         }
         if (name === "NotReadableError" || name === "AbortError") {
-          return result(false, "Your microphone is busy.", "Close other apps that use the microphone, then retry.", { error: name });
+          return result(false, _("Your microphone is busy."), _("Close other apps that use the microphone, then retry."), { error: name });
         }
-        return result(false, "No microphone was found.", "Connect a headset or a microphone, then retry. A consultation needs one.", { error: name });
+        return result(false, _("No microphone was found."), _("Connect a headset or a microphone, then retry. A consultation needs one."), { error: name });
       });
   }
 
@@ -156,8 +170,8 @@
     return body;
   }
   function checked(response) {
-    if (response.status === 429) { throw Object.assign(new Error("Too many speed tests in a minute."), { name: "RateLimited" }); }
-    if (!response.ok) { throw Object.assign(new Error("The server answered " + response.status + "."), { name: "Http" + response.status }); }
+    if (response.status === 429) { throw Object.assign(new Error("rate limited"), { name: "RateLimited" }); }
+    if (!response.ok) { throw Object.assign(new Error("HTTP " + response.status), { name: "Http" + response.status }); }
     return response;
   }
   function transfer(kind, size) {
@@ -185,28 +199,32 @@
   function testBandwidth() {
     var deadline = performance.now() + 8000;
     var down = null;
-    setText("bandwidth", "Measuring the download speed…");
+    setText("bandwidth", _("Measuring the download speed…"));
     return measure("down", 64 * 1024, 4 * 1024 * 1024, deadline)
       .then(function (d) {
         down = d;
-        setText("bandwidth", "Measuring the upload speed…");
+        setText("bandwidth", _("Measuring the upload speed…"));
         return measure("up", 64 * 1024, 1024 * 1024, deadline + 4000);
       })
       .then(function (up) {
         var details = { downMbps: round(Math.min(down.mbps, 100000), 2), upMbps: round(Math.min(up.mbps, 100000), 2),
                         downBytes: down.bytes, upBytes: up.bytes };
-        var text = "Download " + mbps(down.mbps) + ", upload " + mbps(up.mbps) + ".";
-        if (down.mbps >= MIN_MBPS && up.mbps >= MIN_MBPS) { return result(true, "Your connection is fast enough: " + text, "", details); }
-        return result(false, text + " At least " + MIN_MBPS + " Mbps each way is needed.",
-          "Move closer to your Wi-Fi router or use a cable, pause downloads and other videos, then retry.", details);
+        var speeds = { down: mbps(down.mbps), up: mbps(up.mbps), needed: mbps(MIN_MBPS) };
+        if (down.mbps >= MIN_MBPS && up.mbps >= MIN_MBPS) {
+          return result(true, _("Your connection is fast enough: download %(down)s, upload %(up)s.", speeds), "", details);
+        }
+        return result(false, _("Download %(down)s, upload %(up)s. At least %(needed)s each way is needed.", speeds),
+          _("Move closer to your Wi-Fi router or use a cable, pause downloads and other videos, then retry."), details);
       })
       .catch(function (e) {
         var name = errorName(e);
-        if (name === "RateLimited") { return result(false, "Too many speed tests in a minute.", "Wait a minute, then retry.", { error: name }); }
-        return result(false, "The speed test could not reach Doktu.", "Check your internet connection, then retry.", { error: name });
+        if (name === "RateLimited") { return result(false, _("Too many speed tests in a minute."), _("Wait a minute, then retry."), { error: name }); }
+        return result(false, _("The speed test could not reach Doktu."), _("Check your internet connection, then retry."), { error: name });
       });
   }
-  function mbps(x) { return (x >= 100 ? Math.round(x) : round(x, 1)) + " Mbps"; }
+  function mbps(x) { return num(x >= 100 ? Math.round(x) : round(x, 1)) + " Mbps"; }
+  var plain = new Intl.NumberFormat(LANG, { useGrouping: false });  // 1280 × 720, as screens are named
+  function size(w, h) { return plain.format(w) + " × " + plain.format(h); }
 
   /* ---- echo ----
      The score: the wizard plays a known reference, a 0.5 s linear chirp from 400 to 2400 Hz, through
@@ -249,7 +267,7 @@
   function testEcho() {
     var ctx = media.ctx;
     if (!media.mic || !ctx) {
-      return Promise.resolve(result(false, "Skipped: the echo check needs a working microphone.", "Fix the microphone first, then retry.", { error: "NoMicrophone" }));
+      return Promise.resolve(result(false, _("Skipped: the echo check needs a working microphone."), _("Fix the microphone first, then retry."), { error: "NoMicrophone" }));
     }
     var rate = ctx.sampleRate, reference = chirp(rate);
     var source = ctx.createMediaStreamSource(media.mic);
@@ -266,7 +284,7 @@
     player.buffer = buffer;
     player.connect(ctx.destination);
     player.start(ctx.currentTime + 0.2);
-    setText("echo", "Playing a short sound…");
+    setText("echo", _("Playing a short sound…"));
     return wait((0.2 + CHIRP.seconds + 0.7) * 1000).then(function () {
       source.disconnect();
       recorder.disconnect();
@@ -276,15 +294,15 @@
       var recorded = new Float32Array(total), at = 0;
       chunks.forEach(function (c) { recorded.set(c, at); at += c.length; });
       if (recorded.length < reference.length) {
-        return result(false, "The echo check could not record.", "Retry; if it fails again, reload the page.", { error: "NoRecording" });
+        return result(false, _("The echo check could not record."), _("Retry; if it fails again, reload the page."), { error: "NoRecording" });
       }
       var score = echoScore(reference, recorded);
       var details = { score: round(score, 3) };
       if (score < MAX_ECHO) {
-        return result(true, "No echo: the other person will not hear themselves.", "", details);
+        return result(true, _("No echo: the other person will not hear themselves."), "", details);
       }
-      return result(false, "Your microphone picks up your speakers, so the other person would hear an echo.",
-        "Use headphones, or turn the speaker volume down, then retry.", details);
+      return result(false, _("Your microphone picks up your speakers, so the other person would hear an echo."),
+        _("Use headphones, or turn the speaker volume down, then retry."), details);
     });
   }
 
@@ -295,10 +313,10 @@
      unreachable server keeps the gathering going until our timeout. */
   function testStun() {
     if (!STUN_URL) {
-      return Promise.resolve(result(false, "This Doktu cannot check your video network.", "Please tell the Doktu team.", { reachable: false, error: "NoStunUrl" }));
+      return Promise.resolve(result(false, _("This Doktu cannot check your video network."), _("Please tell the Doktu team."), { reachable: false, error: "NoStunUrl" }));
     }
     if (!window.RTCPeerConnection) {
-      return Promise.resolve(result(false, "This browser cannot make video calls (no WebRTC).", "Use a recent Chrome, Edge, Firefox or Safari.", { reachable: false, error: "NoWebRTC" }));
+      return Promise.resolve(result(false, _("This browser cannot make video calls (no WebRTC)."), _("Use a recent Chrome, Edge, Firefox or Safari."), { reachable: false, error: "NoWebRTC" }));
     }
     return new Promise(function (resolve) {
       var started = performance.now(), done = false, hosts = 0, errors = [];
@@ -310,9 +328,9 @@
         clearTimeout(timer);
         pc.close();
         var rtt = Math.round(performance.now() - started);
-        if (type) { resolve(result(true, "Your network can connect video calls.", "", { reachable: true, rttMs: rtt, candidateType: type })); return; }
-        resolve(result(false, "Your network may block video calls.",
-          "A firewall or VPN may block video calls. Switch the VPN off or try another network (your phone's hotspot, for example), then retry.",
+        if (type) { resolve(result(true, _("Your network can connect video calls."), "", { reachable: true, rttMs: rtt, candidateType: type })); return; }
+        resolve(result(false, _("Your network may block video calls."),
+          _("A firewall or VPN may block video calls. Switch the VPN off or try another network (your phone's hotspot, for example), then retry."),
           { reachable: false, error: error }));
       }
       function typeOf(c) { return c.type || ((/ typ (\w+)/.exec(c.candidate) || [])[1]); }
@@ -335,6 +353,9 @@
   var RUNNERS = { camera: testCamera, microphone: testMicrophone, bandwidth: testBandwidth, echo: testEcho, stun: testStun };
 
   /* ---- the dialog ---- */
+  function esc(text) {
+    return String(text).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; });
+  }
   function build() {
     var root = document.createElement("div");
     root.className = "dk-modal";
@@ -342,26 +363,26 @@
     root.setAttribute("data-dk-device-test-dialog", "");
     var steps = STEPS.map(function (s) {
       return '<li class="dk-dt__step" data-step="' + s.id + '" data-state="idle">' +
-        '<h3 class="dk-dt__title" id="dk-dt-' + s.id + '" tabindex="-1">' + s.title + '</h3>' +
-        '<p class="dk-dt__result" role="status" data-result>Not checked yet.</p>' +
+        '<h3 class="dk-dt__title" id="dk-dt-' + s.id + '" tabindex="-1">' + esc(s.title) + '</h3>' +
+        '<p class="dk-dt__result" role="status" data-result>' + esc(_("Not checked yet.")) + '</p>' +
         '<p class="dk-dt__hint" data-hint hidden></p>' +
-        '<details class="dk-dt__figures" data-figures hidden><summary>Details<span class="visually-hidden"> of the ' + s.title.toLowerCase() + ' check</span></summary><p data-figures-text></p></details>' +
-        '<button type="button" class="dk-btn dk-btn--ghost dk-btn--small" data-retry hidden>Retry the ' + s.title.toLowerCase() + ' check</button></li>';
+        '<details class="dk-dt__figures" data-figures hidden><summary>' + esc(_("Details")) + '<span class="visually-hidden">' +
+        esc(_(" of the %(check)s check", { check: s.name })) + '</span></summary><p data-figures-text></p></details>' +
+        '<button type="button" class="dk-btn dk-btn--ghost dk-btn--small" data-retry hidden>' + esc(_("Retry the %(check)s check", { check: s.name })) + '</button></li>';
     }).join("");
     root.innerHTML =
       '<div class="dk-modal__dialog" role="dialog" aria-modal="true" aria-labelledby="dk-dt-heading" aria-describedby="dk-dt-intro">' +
-        '<div class="dk-modal__head"><h2 id="dk-dt-heading" tabindex="-1">Device test</h2>' +
-        '<button type="button" class="dk-modal__close" data-dt-close aria-label="Close the device test">×</button></div>' +
-        '<p id="dk-dt-intro">We check your camera, microphone, connection speed, echo and video network (about 6 seconds). ' +
-        'Allow the camera and the microphone when your browser asks, and say a few words while the microphone is checked.</p>' +
+        '<div class="dk-modal__head"><h2 id="dk-dt-heading" tabindex="-1">' + esc(_("Device test")) + '</h2>' +
+        '<button type="button" class="dk-modal__close" data-dt-close aria-label="' + esc(_("Close the device test")) + '">×</button></div>' +
+        '<p id="dk-dt-intro">' + esc(_("We check your camera, microphone, connection speed, echo and video network (about 6 seconds). Allow the camera and the microphone when your browser asks, and say a few words while the microphone is checked.")) + '</p>' +
         '<p class="dk-dt__summary" role="status" data-summary></p>' +
-        '<div class="dk-dt__media"><video class="dk-dt__preview" data-dt-preview muted playsinline hidden aria-label="Your camera preview"></video>' +
-        '<div class="dk-dt__level"><label for="dk-dt-level">Microphone level</label> ' +
+        '<div class="dk-dt__media"><video class="dk-dt__preview" data-dt-preview muted playsinline hidden aria-label="' + esc(_("Your camera preview")) + '"></video>' +
+        '<div class="dk-dt__level"><label for="dk-dt-level">' + esc(_("Microphone level")) + '</label> ' +
         '<meter id="dk-dt-level" data-dt-level min="-80" max="0" low="-45" high="-6" optimum="-20" value="-80"></meter> ' +
         '<span data-dt-level-text aria-hidden="true">—</span></div></div>' +
         '<ol class="dk-dt__steps">' + steps + '</ol>' +
-        '<div class="dk-modal__actions"><button type="button" class="dk-btn" data-dt-start>Start the test</button>' +
-        '<button type="button" class="dk-btn dk-btn--ghost" data-dt-close>Close</button></div>' +
+        '<div class="dk-modal__actions"><button type="button" class="dk-btn" data-dt-start>' + esc(_("Start the test")) + '</button>' +
+        '<button type="button" class="dk-btn dk-btn--ghost" data-dt-close>' + esc(_("Close")) + '</button></div>' +
       '</div>';
     document.body.appendChild(root);
     root.addEventListener("click", function (e) {
@@ -424,12 +445,19 @@
      the verdict itself (SPEC §16: no dBFS, no STUN in the patient's words). */
   function figures(id, d) {
     if (!d) { return ""; }
-    if (d.error) { return "Browser error: " + d.error + "."; }
-    if (id === "camera") { return d.width + " × " + d.height + (d.frameRate ? " at " + d.frameRate + " frames/s" : "") + " (at least " + MIN_WIDTH + " × " + MIN_HEIGHT + ")."; }
-    if (id === "microphone" && d.rmsDbfs != null) { return "Loudest level " + dbfs(d.rmsDbfs) + " (more than " + dbfs(MIN_DBFS) + " needed)."; }
-    if (id === "bandwidth" && d.downMbps != null) { return d.downMbps + " Mbps down, " + d.upMbps + " Mbps up (at least " + MIN_MBPS + " each way)."; }
-    if (id === "echo" && d.score != null) { return "Echo score " + round(d.score, 2) + " (below " + MAX_ECHO + " needed)."; }
-    if (id === "stun") { return d.reachable ? "STUN server answered in " + d.rttMs + " ms (" + d.candidateType + ")." : "No STUN answer within " + STUN_TIMEOUT_MS / 1000 + " s."; }
+    if (d.error) { return _("Browser error: %(error)s.", { error: d.error }); }
+    if (id === "camera") {
+      var needed = size(MIN_WIDTH, MIN_HEIGHT);
+      return d.frameRate ? _("%(size)s at %(rate)s frames/s (at least %(needed)s).", { size: size(d.width, d.height), rate: num(d.frameRate), needed: needed })
+        : _("%(size)s (at least %(needed)s).", { size: size(d.width, d.height), needed: needed });
+    }
+    if (id === "microphone" && d.rmsDbfs != null) { return _("Loudest level %(level)s (more than %(needed)s needed).", { level: dbfs(d.rmsDbfs), needed: dbfs(MIN_DBFS) }); }
+    if (id === "bandwidth" && d.downMbps != null) { return _("%(down)s down, %(up)s up (at least %(needed)s each way).", { down: num(d.downMbps) + " Mbps", up: num(d.upMbps) + " Mbps", needed: mbps(MIN_MBPS) }); }
+    if (id === "echo" && d.score != null) { return _("Echo score %(score)s (below %(needed)s needed).", { score: num(round(d.score, 2)), needed: num(MAX_ECHO) }); }
+    if (id === "stun") {
+      return d.reachable ? _("STUN server answered in %(ms)s ms (%(type)s).", { ms: num(d.rttMs), type: d.candidateType })
+        : _("No STUN answer within %(seconds)s s.", { seconds: num(STUN_TIMEOUT_MS / 1000) });
+    }
     return "";
   }
   function show(id, state, text, hint, details) {
@@ -438,32 +466,33 @@
     $("[data-figures-text]", box).textContent = numbers;
     figuresBox.hidden = !numbers || state === "running" || state === "idle";
     box.setAttribute("data-state", state);
-    var prefix = state === "passed" ? "Passed: " : state === "failed" ? "Did not pass: " : state === "warning" ? "Note: " : "";
-    $("[data-result]", box).textContent = prefix + text;
-    hintBox.textContent = hint ? "How to fix it: " + hint : "";
+    var shown = state === "passed" ? _("Passed: %(result)s", { result: text }) : state === "failed" ? _("Did not pass: %(result)s", { result: text })
+      : state === "warning" ? _("Note: %(result)s", { result: text }) : text;
+    $("[data-result]", box).textContent = shown;
+    hintBox.textContent = hint ? _("How to fix it: %(hint)s", { hint: hint }) : "";
     hintBox.hidden = !hint;
     if (state !== "failed" && document.activeElement === retryButton) { $(".dk-dt__title", box).focus(); }
     retryButton.hidden = state !== "failed";
   }
 
   function runStep(id, token) {
-    show(id, "running", "Checking…", "");
+    show(id, "running", _("Checking…"), "");
     var attempt;
     try { attempt = RUNNERS[id](); } catch (e) { attempt = Promise.reject(e); }
     return attempt.catch(function (e) {
-      return result(false, "This check could not run (" + errorName(e) + ").", "Retry; if it fails again, reload the page.", { error: errorName(e) });
+      return result(false, _("This check could not run (%(error)s).", { error: errorName(e) }), _("Retry; if it fails again, reload the page."), { error: errorName(e) });
     }).then(function (r) {
       if (token !== run) { return; }
       results[id] = r;
       if (!r.ok && id === "stun" && STUN_OPTIONAL && r.details.error === "NoStunUrl") {
         r.warning = true;
-        show(id, "warning", "Not checked here: your call connects directly, or through our relay.", "", r.details);
+        show(id, "warning", _("Not checked here: your call connects directly, or through our relay."), "", r.details);
         return;
       }
       if (!r.ok && id === "stun" && STUN_OPTIONAL) {
         // Joining still works: the call goes through our relay when direct paths are blocked.
         r.warning = true;
-        show(id, "warning", "Your network may block direct video; we will relay it.", "", r.details);
+        show(id, "warning", _("Your network may block direct video; we will relay it."), "", r.details);
         return;
       }
       show(id, r.ok ? "passed" : "failed", r.text, r.hint, r.details);
@@ -479,7 +508,7 @@
     busy = true;
     audio();  // inside the click
     $("[data-dt-start]").setAttribute("aria-disabled", "true");
-    $("[data-summary]").textContent = "Testing…";
+    $("[data-summary]").textContent = _("Testing…");
     return ++run;
   }
 
@@ -487,7 +516,7 @@
     var token = begin();
     if (token === null) { return; }
     results = {};
-    STEPS.forEach(function (s) { show(s.id, "idle", "Waiting…", ""); });
+    STEPS.forEach(function (s) { show(s.id, "idle", _("Waiting…"), ""); });
     sequence(STEPS.map(function (s) { return s.id; }), token).then(function () { finish(token); });
   }
 
@@ -519,7 +548,7 @@
   function finish(token) {
     if (token !== run) { return; }
     var verdict = outcome();
-    var titles = verdict.failed.map(function (id) { return STEPS.filter(function (s) { return s.id === id; })[0].title.toLowerCase(); });
+    var titles = verdict.failed.map(function (id) { return STEPS.filter(function (s) { return s.id === id; })[0].name; });
     var summary = $("[data-summary]");
     fetch("/api/video-test/result", {
       method: "POST", credentials: "same-origin",
@@ -532,21 +561,23 @@
       busy = false;
       var start = $("[data-dt-start]");
       start.removeAttribute("aria-disabled");
-      start.textContent = "Run the whole test again";
+      start.textContent = _("Run the whole test again");
       modal.setAttribute("data-outcome", answer.ok ? answer.body.outcome : "unsaved");
       if (!answer.ok) {
         var error = (answer.body && answer.body.error) || {};
-        summary.textContent = "Your result could not be saved: " + (error.message || "please retry.");
+        summary.textContent = error.message ? _("Your result could not be saved: %(reason)s", { reason: error.message })
+          : _("Your result could not be saved: please retry.");
         return;
       }
       var saved = answer.body.outcome;
       if (saved === "passed") {
-        summary.textContent = "All checks passed. You are ready: joining accepts this test for 24 hours.";
+        summary.textContent = _("All checks passed. You are ready: joining accepts this test for 24 hours.");
       } else if (saved === "audio_only") {
-        summary.textContent = "Audio only: your microphone and connection work, but not the camera. You can join by audio, or fix the camera and retry.";
+        summary.textContent = _("Audio only: your microphone and connection work, but not the camera. You can join by audio, or fix the camera and retry.");
       } else {
-        summary.textContent = "Not ready yet: the " + titles.join(", ") + " " + (titles.length === 1 ? "check" : "checks") +
-          " did not pass. Follow the hints and retry — joining needs a passed test.";
+        summary.textContent = titles.length === 1
+          ? _("Not ready yet: the %(checks)s check did not pass. Follow the hints and retry — joining needs a passed test.", { checks: titles[0] })
+          : _("Not ready yet: the %(checks)s checks did not pass. Follow the hints and retry — joining needs a passed test.", { checks: titles.join(", ") });
       }
       document.dispatchEvent(new CustomEvent("doktu:device-test", { detail: answer.body }));
       if (saved !== "failed") { refreshJoins(); }
@@ -554,7 +585,7 @@
       if (token !== run) { return; }
       busy = false;
       $("[data-dt-start]").removeAttribute("aria-disabled");
-      summary.textContent = "Your result could not be saved: check your connection and retry.";
+      summary.textContent = _("Your result could not be saved: check your connection and retry.");
     });
   }
 
@@ -574,7 +605,7 @@
             link.setAttribute("aria-describedby", why.id);
             button.replaceWith(link);
           }
-          why.textContent = "The video room is open: your device test passed.";
+          why.textContent = _("The video room is open: your device test passed.");
           box.setAttribute("data-dk-join-code", "");
         } else if (answer.body && answer.body.error) {
           why.textContent = answer.body.error.message;

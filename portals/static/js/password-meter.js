@@ -7,7 +7,17 @@
   var input = document.querySelector("[data-password-meter]");
   var help = document.getElementById("password-help");
   if (!input || !help) return;
-  var words = help.dataset;
+  /* The page's language (SPEC §20): English gettext messages, translated by the page into
+     <script type="application/json" data-dk-i18n> (portals/js_strings.py). */
+  var T = {};
+  document.querySelectorAll("script[data-dk-i18n]").forEach(function (el) {
+    try { Object.assign(T, JSON.parse(el.textContent)); } catch (e) { /* English, then */ }
+  });
+  function _(text) { return T[text] || text; }
+  var VERDICTS = {
+    empty: "", too_weak: _("Too weak"), weak: _("Weak"), fair: _("Fair"), too_common: _("Too common: easy to guess"),
+    good: _("Good"), strong: _("Strong"), checking: _("Checking…"), unchecked: _("We check common passwords when you submit")
+  };
   var min = parseInt(input.dataset.minLength || "12", 10);
   var meter = document.getElementById("password-strength");
   var label = document.getElementById("password-strength-label");
@@ -22,13 +32,13 @@
   };
   var timer = null, asked = 0;
 
-  function word(verdict) { return words["word" + verdict.replace(/(^|_)([a-z])/g, function (m, s, c) { return c.toUpperCase(); })] || ""; }
+  function word(verdict) { return VERDICTS[verdict] || ""; }
 
   function tick(name, ok) {
     var item = help.querySelector('[data-rule="' + name + '"]');
     if (!item) return;
     item.classList.toggle("dk-rule--met", ok);
-    item.querySelector(".visually-hidden").textContent = ok ? words.done : words.missing;
+    item.querySelector(".visually-hidden").textContent = ok ? _(" (done)") : _(" (missing)");
   }
 
   function show(verdict, value) {
@@ -91,16 +101,16 @@
 
   // "Show password": a button under the field, only when scripts run, on forms without a second
   // "repeat it" field (sign-up): data-password-reveal on the input.
-  if (words.show && input.hasAttribute("data-password-reveal")) {
+  if (input.hasAttribute("data-password-reveal")) {
     var reveal = document.createElement("button");
     reveal.type = "button";
     reveal.className = "dk-reveal";
-    reveal.textContent = words.show;
+    reveal.textContent = _("Show password");
     reveal.setAttribute("aria-controls", input.id);
     reveal.addEventListener("click", function () {
       var hidden = input.type === "password";
       input.type = hidden ? "text" : "password";
-      reveal.textContent = hidden ? words.hide : words.show;
+      reveal.textContent = hidden ? _("Hide password") : _("Show password");
     });
     input.insertAdjacentElement("afterend", reveal);
     if (input.form) input.form.addEventListener("submit", function () { input.type = "password"; });

@@ -7,8 +7,8 @@
    offers never cross. A session id (sid) per peer connection drops stale answers and candidates.
    Recovery: on "disconnected"/"failed" or a network change the doctor restarts ICE; the patient asks
    for it with "hello" when its connection fails. A newer tab of the same person takes over (the
-   server answers 409 ERR_ROOM_TAKEN_OVER to this tab's next poll). The words come from the
-   template ([data-room-strings]) so they are translated with it. */
+   server answers 409 ERR_ROOM_TAKEN_OVER to this tab's next poll). Its words are gettext
+   messages, translated by the page (portals/js_strings.py). */
 const root = document.querySelector("[data-dk-room]");
 const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
@@ -37,9 +37,49 @@ function start() {
     mute: $("[data-room-mute]"), camera: $("[data-room-camera]"), hangup: $("[data-room-hangup]"),
     closed: $("[data-room-closed]"), devices: $("[data-room-devices]"),
   };
-  const words = {};
-  root.querySelectorAll("[data-room-strings] [data-key]").forEach((li) => { words[li.dataset.key] = li.textContent; });
-  const say = (key, values) => (words[key] || key).replace(/\{(\w+)\}/g, (_, k) => (values && k in values ? values[k] : (k === "name" ? peerName : "")));
+  /* The page's language (SPEC §20): the texts are English messages of the gettext catalogs, translated
+     by the page into <script type="application/json" data-dk-i18n> (portals/js_strings.py). */
+  const T = {};
+  document.querySelectorAll("script[data-dk-i18n]").forEach((el) => {
+    try { Object.assign(T, JSON.parse(el.textContent)); } catch (e) { /* English, then */ }
+  });
+  const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (m, k) => (values && k in values ? values[k] : m));
+  const _ = (text, values) => fill(T[text] || text, values);
+  const DOCTOR = root.dataset.role === "doctor";
+  const TEXTS = {
+    "opens-in": _("The room opens in %(time)s."),
+    "open-now": _("The room is open."),
+    "peer-away": DOCTOR ? _("Your patient has not arrived yet.") : _("Your doctor has been told you are here."),
+    "peer-waiting": DOCTOR ? _("%(name)s is in the waiting room.") : _("Your doctor has been told you are here."),
+    "peer-in-room": _("%(name)s has joined."),
+    "peer-left": _("%(name)s has left the call. They can come back while the room is open."),
+    "starting": _("Starting your camera and microphone…"),
+    "connecting": _("Connecting to %(name)s…"),
+    "waiting-peer": _("You are in the room. Waiting for %(name)s to join…"),
+    "connected": _("You are in the consultation with %(name)s."),
+    "reconnecting": _("Reconnecting…"),
+    "lost": _("The connection was lost."),
+    "audio-only": _("Your camera is not available: you are in the call by audio only."),
+    "no-devices": _("Your microphone could not start. Allow it for this site, then join again."),
+    "left": _("You left the call."),
+    "taken-over": _("You joined this consultation from another tab. This tab has stepped aside."),
+    "closed": _("The consultation time is over. Thank you."),
+    "mute": _("Mute"),
+    "unmute": _("Unmute"),
+    "camera-off": _("Stop camera"),
+    "camera-on": _("Start camera"),
+    "quality-good": _("Connection: good"),
+    "quality-fair": _("Connection: fair"),
+    "quality-poor": _("Connection: poor"),
+    "ready": _("Your devices are ready."),
+    "audio_only": _("Your microphone works; without a camera you will join by audio only."),
+    "failed": _("Your last device test did not pass. Run it again before joining."),
+    "not_tested": _("Test your camera and microphone before joining (about 6 seconds)."),
+    "join-failed": _("Joining failed: %(reason)s"),
+    "rejoin": _("Rejoin"),
+    "sound-blocked": _("Your browser paused the sound. Press “Turn sound on”.")
+  };
+  const say = (key, values) => fill(TEXTS[key] || key, { name: peerName, reason: "", time: "", ...values });
 
   const tab = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now());
   const joinedKey = `doktu-visit-joined-${id}`;
@@ -242,7 +282,7 @@ function start() {
         el.status.textContent = say("lost");
         stopCall(false);
         el.join.hidden = false; el.join.disabled = false;
-        el.join.textContent = words.rejoin || el.join.textContent;
+        el.join.textContent = TEXTS.rejoin;
         el.join.focus();
       }, LOST_AFTER_MS);
     }

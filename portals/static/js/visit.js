@@ -12,12 +12,22 @@
   var cameraButton = root.querySelector("[data-dk-visit-camera]");
   var leaveButton = root.querySelector("[data-dk-visit-leave]");
   var VIDEO_360P = 2;  // VideoQuality.Video_360P
+  /* The page's language (SPEC §20): the texts are English messages translated by the page into
+     <script type="application/json" data-dk-i18n> (portals/js_strings.py). */
+  var T = {};
+  document.querySelectorAll("script[data-dk-i18n]").forEach(function (el) {
+    try { Object.assign(T, JSON.parse(el.textContent)); } catch (e) { /* English, then */ }
+  });
+  function _(text, values) {
+    return (T[text] || text).replace(/%\((\w+)\)s/g, function (m, k) { return values && k in values ? values[k] : m; });
+  }
+  var ZOOM_LANGUAGE = { en: "en-US", fr: "fr-FR", de: "de-DE" }[document.documentElement.lang] || "en-US";
   function say(text) { status.textContent = text; }
-  function reason(e) { return (e && (e.reason || e.message || e.type)) || "unknown error"; }
+  function reason(e) { return (e && (e.reason || e.message || e.type)) || _("unknown error"); }
   function leavePage() { window.location.href = root.getAttribute("data-leave-url") || "/"; }
 
   if (!window.WebVideoSDK || !window.WebVideoSDK.default) {
-    say("Zoom's video software could not be loaded. Check that nothing blocks source.zoom.us (an ad blocker or a firewall), then reload the page.");
+    say(_("Zoom's video software could not be loaded. Check that nothing blocks source.zoom.us (an ad blocker or a firewall), then reload the page."));
     leaveButton.addEventListener("click", leavePage);
     return;
   }
@@ -42,45 +52,45 @@
     if (!stream) { return; }
     if (p.action === "Start") { attach(p.userId); } else if (p.action === "Stop") { detach(p.userId); }
   });
-  client.on("user-added", function () { say("The other participant has joined."); });
-  client.on("user-removed", function () { say("The other participant has left."); });
+  client.on("user-added", function () { say(_("The other participant has joined.")); });
+  client.on("user-removed", function () { say(_("The other participant has left.")); });
   client.on("connection-change", function (p) {
-    if (p.state === "Reconnecting") { say("Connection lost: reconnecting…"); }
-    else if (p.state === "Connected") { say("You are in the consultation."); }
-    else if (p.state === "Closed") { say("The session has ended."); }
+    if (p.state === "Reconnecting") { say(_("Connection lost: reconnecting…")); }
+    else if (p.state === "Connected") { say(_("You are in the consultation.")); }
+    else if (p.state === "Closed") { say(_("The session has ended.")); }
   });
 
-  client.init("en-US", "Global", { patchJsMedia: true, leaveOnPageUnload: true })
+  client.init(ZOOM_LANGUAGE, "Global", { patchJsMedia: true, leaveOnPageUnload: true })
     .then(function () {
       return client.join(root.getAttribute("data-session"), root.getAttribute("data-signature"), root.getAttribute("data-user-name"));
     })
     .then(function () {
       stream = client.getMediaStream();
       selfId = client.getCurrentUserInfo().userId;
-      say("Connected. Starting your microphone and camera…");
+      say(_("Connected. Starting your microphone and camera…"));
       return stream.startAudio();
     })
     .then(function () {
       return stream.startVideo().then(function () {
         cameraOn = true;
         return attach(selfId);
-      }, function () { say("Your camera could not start: you are in the consultation by audio only."); });
+      }, function () { say(_("Your camera could not start: you are in the consultation by audio only.")); });
     })
     .then(function () {
       client.getAllUser().forEach(function (user) { if (user.userId !== selfId && user.bVideoOn) { attach(user.userId); } });
       micButton.disabled = false;
       cameraButton.disabled = false;
-      cameraButton.textContent = cameraOn ? "Stop camera" : "Start camera";
-      if (cameraOn) { say("You are in the consultation."); }
+      cameraButton.textContent = cameraOn ? _("Stop camera") : _("Start camera");
+      if (cameraOn) { say(_("You are in the consultation.")); }
     })
-    .catch(function (e) { say("Could not join the video room (" + reason(e) + "). Reload the page to try again."); });
+    .catch(function (e) { say(_("Could not join the video room (%(reason)s). Reload the page to try again.", { reason: reason(e) })); });
 
   micButton.addEventListener("click", function () {
     var change = muted ? stream.unmuteAudio() : stream.muteAudio();
     Promise.resolve(change).then(function () {
       muted = !muted;
       micButton.setAttribute("aria-pressed", muted ? "true" : "false");
-      micButton.textContent = muted ? "Unmute microphone" : "Mute microphone";
+      micButton.textContent = muted ? _("Unmute microphone") : _("Mute microphone");
     });
   });
   cameraButton.addEventListener("click", function () {
@@ -89,7 +99,7 @@
     Promise.resolve(change).then(function () {
       cameraOn = !cameraOn;
       cameraButton.setAttribute("aria-pressed", cameraOn ? "false" : "true");
-      cameraButton.textContent = cameraOn ? "Stop camera" : "Start camera";
+      cameraButton.textContent = cameraOn ? _("Stop camera") : _("Start camera");
     });
   });
   leaveButton.addEventListener("click", function () {

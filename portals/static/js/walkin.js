@@ -12,6 +12,8 @@
   // queue polls every second (issue 15: the Accept → room hop was the poll's interval, half on average).
   const NEXT_MS = 250, QUEUED_MS = 1000, HIDDEN_MS = 5000;
   let next = root.dataset.next === "yes";
+  // The place and the minutes in the page's language's digits and grouping (SPEC §20).
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
 
   function show(state) {
     if (state.status === "accepted" && state.appointmentId) {
@@ -23,9 +25,9 @@
       return false;
     }
     const position = $("[data-walkin-position]");
-    if (position && state.position != null) position.textContent = String(state.position);
+    if (position && state.position != null) position.textContent = numbers.format(state.position);
     const estimate = $("[data-walkin-estimate]");
-    if (estimate && state.estimatedMinutes != null) estimate.textContent = String(state.estimatedMinutes);
+    if (estimate && state.estimatedMinutes != null) estimate.textContent = numbers.format(state.estimatedMinutes);
     const refund = $("[data-walkin-refund]");
     if (refund) refund.hidden = !state.refundOffered;
     next = state.position != null && state.doctorsTaking > 0 && state.position <= state.doctorsTaking;

@@ -39,3 +39,16 @@ def test_invite_doctor_prints_a_working_link(app, db):
     assert onboarding.check_invitation(token) == "cli.doc@tests.doktu.eu"
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.scalar(select(func.count()).select_from(DoctorInvitation)) == 1
+
+
+def test_invite_doctor_in_the_language_asked_for(app, db):
+    """The invitee has no account (no saved language): the operator chooses (SPEC §20)."""
+    from core.models import OutboxMessage
+
+    result = app.test_cli_runner().invoke(users_group, ["invite-doctor", "de.doc@tests.doktu.eu", "--language", "de"])
+    assert result.exit_code == 0, result.output
+    with unit_of_work(SYSTEM) as uow:
+        mail = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "de.doc@tests.doktu.eu"))
+    assert mail.subject == "Sie sind eingeladen, auf Doktu Sprechstunden anzubieten"
+    refused = app.test_cli_runner().invoke(users_group, ["invite-doctor", "x@tests.doktu.eu", "--language", "xx"])
+    assert refused.exit_code == 2  # click refuses an unknown language before anything is sent

@@ -48,9 +48,10 @@ def test_a_card_payment_gets_one_numbered_receipt_with_the_legal_mentions(client
     assert receipt.kind == "receipt" and receipt.number.startswith("R-2026-") and receipt.amount_cents == 3500
     _filename, data = receipts.download_receipt(patient.actor, receipt.id)
     content = pdf_text(data)
-    for expected in (f"Receipt {receipt.number}", "Doktu SAS", "10 rue de la Santé", "Dr Paris",
-                     f"RPPS 10003{doctor.doctor.number}789", "Chloé Bernard", "Date: 02/03/2026", "03/03/2026",
-                     "35,00 EUR", "TVA non applicable", "art. 261-4-1° du CGI"):
+    # The patient never chose a language: French legal labels with English beneath (SPEC §20).
+    for expected in (f"Facture {receipt.number}", "Invoice", "Doktu SAS", "10 rue de la Santé", "Dr Paris",
+                     f"RPPS 10003{doctor.doctor.number}789", "Chloé Bernard", "Date d'émission\nDate of issue\n02/03/2026",
+                     "03/03/2026", "35,00 €", "TVA non applicable", "art. 261-4-1° du CGI"):
         assert expected in content, expected
     login(patient.email)
     page = client.get("/dashboard/billing").get_data(as_text=True)
@@ -80,7 +81,8 @@ def test_a_refund_gets_a_credit_note_referring_to_the_receipt(doctor, onboarded)
     assert (credit_note.kind, receipt.kind) == ("credit_note", "receipt")
     assert credit_note.number.startswith("AV-2026-") and credit_note.refers_to == receipt.number
     content = pdf_text(receipts.download_receipt(patient.actor, credit_note.id)[1])
-    assert f"Credit note {credit_note.number}" in content and receipt.number in content and "35,00 EUR" in content
+    assert f"Avoir {credit_note.number}" in content and "Credit note" in content
+    assert f"Remboursement de la facture {receipt.number}" in content and "35,00 €" in content
 
 
 def test_credit_payments_and_credit_refunds_get_no_receipt(doctor, onboarded):  # noqa: F811
@@ -173,5 +175,44 @@ def test_a_plan_bought_by_card_gets_its_receipt_too(client, onboarded, login):  
     [receipt] = receipts.list_receipts(patient.actor)
     assert (receipt.kind, receipt.amount_cents) == ("receipt", 2900)
     content = pdf_text(receipts.download_receipt(patient.actor, receipt.id)[1])
-    assert "Doktu plan, one month of consultation credit" in content and "29,00 EUR" in content
+    assert "Forfait Doktu, un mois de crédit de consultation" in content and "29,00 €" in content
+    assert "Doktu plan, one month of consultation credit" in content  # the patient's (English) line beneath
     assert "Chloé Bernard" in content and "TVA non applicable" in content
+
+
+def _speaks(user_id, locale):
+    from sqlalchemy import update
+
+    from core.models import User
+
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
+def test_a_german_patients_receipt_is_french_with_german_beneath_whoever_downloads(doctor, onboarded,  # noqa: F811
+                                                                                   make_user):
+    """SPEC §20: the French seller's labels stay (legal text), the patient's language is beneath
+    each one — also when an admin downloads it; the amount and dates are Babel's French forms."""
+    patient, _pending, _ = paid_visit(doctor, onboarded)
+    _speaks(patient.user.id, "de")
+    [receipt] = receipts.list_receipts(patient.actor)
+    for reader in (patient.actor, make_user("admin").actor):
+        content = pdf_text(receipts.download_receipt(reader, receipt.id)[1])
+        for expected in (f"Facture {receipt.number}\nRechnung", "Vendeur / Verkäufer", "Médecin\nArzt",
+                         "Payé par carte\nMit Karte bezahlt\n35,00 €", "Consultation vidéo avec Dr Paris le 03/03/2026",
+                         "Videosprechstunde mit Dr Paris am 03/03/2026", "TVA non applicable - art. 261-4-1° du CGI",
+                         "Keine Mehrwertsteuer"):
+            assert expected in content, expected
+        assert "Invoice" not in content and "Seller" not in content  # no English
+        assert "Patient / Patient" not in content  # the same word is written once
+
+
+def test_a_french_patients_receipt_is_french_only(doctor, onboarded):  # noqa: F811
+    patient, pending, _ = paid_visit(doctor, onboarded)
+    _speaks(patient.user.id, "fr")
+    changes.cancel(patient.actor, pending.id, "Feeling better", refund_as="card")
+    credit_note, receipt = receipts.list_receipts(patient.actor)
+    for item, title in ((receipt, "Facture"), (credit_note, "Avoir")):
+        content = pdf_text(receipts.download_receipt(patient.actor, item.id)[1])
+        assert f"{title} {item.number}" in content and "Vendeur\n" in content and "Total 35,00 €" in content
+        assert " / " not in content and "Invoice" not in content and "Credit note" not in content

@@ -96,7 +96,8 @@ VALUES = dict(patient_name="Chloé", person_name="Chloé", doctor_name="Dr Paris
               documents_url="https://doktu.example/documents", rate_url="https://doktu.example/rate",
               link="https://doktu.example/l", amount="35", why="duplicate", credit=False, plan_name="Basic",
               consultations_had=1, refunded=True, billing_url="https://doktu.example/billing", topic="T",
-              answer="A", guest=False, minutes=20, waiting_url="https://doktu.example/now", until="z")
+              answer="A", guest=False, minutes=20, waiting_url="https://doktu.example/now", until="z",
+              new_email="new@example.com", days_left=3, login_url="https://doktu.example/login")
 GREETING = {"en": "Hello", "fr": "Bonjour", "de": "Guten Tag"}
 SIGN_OFF = {"en": "The Doktu team", "fr": "L'équipe Doktu", "de": "Ihr Doktu-Team"}
 

@@ -111,3 +111,41 @@ def test_a_plan_withdrawal_refunds_the_intent_that_paid_the_invoice_and_ends_the
     assert refund["headers"]["Idempotency-Key"] == "refund:p1:2400"
     assert (cancel["method"], cancel["url"]) == ("delete", "https://api.stripe.com/v1/subscriptions/sub_1PlanPremium")
     assert cancel["headers"]["Idempotency-Key"] == "withdraw:s1"
+
+
+def _set_locale(user_id, locale):
+    from sqlalchemy import update
+
+    from core.models import User
+
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
+@pytest.mark.parametrize(("locale", "sent_locale", "description"), [
+    ("fr", "fr", "Consultation vidéo avec"), ("de", "de", "Videosprechstunde mit"),
+    ("en", "en", "Video consultation with"), (None, "auto", "Video consultation with")])
+def test_checkout_is_in_the_payers_language(held, monkeypatch, locale, sent_locale, description):
+    """SPEC §20: Stripe Checkout's page (and its receipt email) follow the patient's saved language;
+    with none saved, Stripe follows the browser (`auto`). The line's name is translated too."""
+    http = RecordedStripe(("checkout_session_created.json", 200))
+    monkeypatch.setattr(checkout, "current_gateway", lambda: StripeGateway("sk_test_recorded", http_client=http))
+    patient, pending = held()
+    _set_locale(patient.user.id, locale)
+    checkout.start_payment(patient.actor, pending.id)
+    form = {k: v[0] for k, v in http.sent[0]["form"].items()}
+    assert form["locale"] == sent_locale
+    assert form["line_items[0][price_data][product_data][name]"].startswith(description)
+
+
+def test_a_plan_checkout_is_in_the_payers_language(onboarded, monkeypatch):
+    from core.payments import subscriptions
+
+    http = RecordedStripe(("checkout_session_subscription_created.json", 200))
+    monkeypatch.setattr(subscriptions, "current_gateway",
+                        lambda: StripeGateway("sk_test_recorded", http_client=http))
+    patient = onboarded()
+    _set_locale(patient.user.id, "de")
+    subscriptions.start_subscription(patient.actor, "basic")
+    form = {k: v[0] for k, v in http.sent[0]["form"].items()}
+    assert form["mode"] == "subscription" and form["locale"] == "de"

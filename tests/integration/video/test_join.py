@@ -261,3 +261,25 @@ def test_the_monthly_reschedule_tally_shows_only_with_something_to_reschedule(co
     login(patient.email)  # the session of two days ago has run out
     html = client.get("/dashboard").get_data(as_text=True)
     assert "You have no upcoming consultation." in html and "Reschedules this month" not in html
+
+
+def test_the_zoom_join_page_in_french_embeds_visit_js_strings(consultation, login, client, post_result, clock_at,
+                                                                app, monkeypatch):
+    """SPEC §20: visit.js's status texts and buttons come translated with the page."""
+    import json
+
+    state = app.extensions["doktu"]
+    zoomed = dataclasses.replace(state.settings, video_provider="zoom", zoom_sdk_key="zoom-key",
+                                 zoom_sdk_secret="zoom-secret-" + "z" * 30)
+    monkeypatch.setattr(state, "settings", zoomed)
+    patient, appointment = consultation()
+    clock_at(START)
+    login(patient.email)
+    post_result(appointment)
+    client.set_cookie("doktu_lang", "fr")
+    html = client.get(f"/visit/{appointment}").get_data(as_text=True)
+    block = re.search(r'<script type="application/json" data-dk-i18n>(.*?)</script>', html).group(1)
+    strings = json.loads(block)
+    assert strings["You are in the consultation."] == "Vous êtes dans la consultation."
+    assert strings["Unmute microphone"] == "Réactiver le micro"
+    assert html.index("data-dk-i18n") < html.index("js/visit.js")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -177,3 +178,25 @@ def test_two_workers_settling_at_once_apply_each_outcome_once(committed_clinic, 
 
 def test_unknown_ids_are_nothing_to_settle():
     assert settlement.settle_one(uuid.uuid4(), CLOSE) is None
+
+
+def test_the_completion_reminder_is_in_the_doctors_language_and_zone(visit, clock_at):
+    """SPEC §20: the doctor reads the reminder in their `users.locale`, the start in their own zone."""
+    from sqlalchemy import update
+
+    from core.models import User
+
+    patient, doctor, appointment = visit
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(update(User).where(User.id == doctor.user.id).values(locale="de", timezone="Europe/Berlin"))
+    came(appointment, patient.user.id, "patient", "waiting", "joined")
+    came(appointment, doctor.user.id, "doctor", "joined")
+    settle_due(CLOSE)
+    assert settle_due(START + timedelta(hours=2)) == settlement.Settled(reminded=1)
+    with unit_of_work(SYSTEM) as uow:
+        mail = uow.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"complete-reminder:{appointment}"))
+    assert mail.subject == "Bitte schließen Sie Ihre Sprechstunde ab"
+    local = START.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"um {local:%H:%M} (Europe/Berlin)" in mail.body_text and "/doctor/" in mail.body_text
+    assert 'lang="de"' in mail.body_html
