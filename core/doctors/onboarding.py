@@ -45,6 +45,7 @@ from core.errors import (
     NotFound,
     ValidationFailed,
 )
+from core.i18n import N_
 from core.models import ACTIVE_STATUSES, Appointment, Doctor, DoctorInvitation, DoctorPhoto, User
 from core.notify.email import Email, queue_email
 from core.scheduling.doctor_slots import own_doctor
@@ -52,10 +53,23 @@ from core.scheduling.doctor_slots import own_doctor
 INVITATION_LIFETIME = timedelta(days=7)
 DEFAULT_PRICE_CENTS = 3500
 MAX_PRICE_CENTS = 100_000
+# Shown to patients translated (`_(specialty)`); the stored value stays this English key.
 SPECIALTIES = (
-    "Allergy and immunology", "Cardiology", "Dermatology", "Endocrinology", "ENT", "Gastroenterology",
-    "General practice", "Gynaecology", "Neurology", "Paediatrics", "Psychiatry", "Pulmonology",
-    "Rheumatology", "Sports medicine", "Urology",
+    N_("Allergy and immunology"),
+    N_("Cardiology"),
+    N_("Dermatology"),
+    N_("Endocrinology"),
+    N_("ENT"),
+    N_("Gastroenterology"),
+    N_("General practice"),
+    N_("Gynaecology"),
+    N_("Neurology"),
+    N_("Paediatrics"),
+    N_("Psychiatry"),
+    N_("Pulmonology"),
+    N_("Rheumatology"),
+    N_("Sports medicine"),
+    N_("Urology"),
 )
 LANGUAGES = {"de": "German", "en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "nl": "Dutch",
              "pl": "Polish", "pt": "Portuguese", "sv": "Swedish", "ar": "Arabic", "ro": "Romanian"}

@@ -113,13 +113,14 @@ def cancel_page(appointment_id: uuid.UUID):
 def _cancel_message(refund) -> str:
     from portals.web.formatting import money
 
-    parts = ["Your appointment is cancelled."]
+    parts = [_("Your appointment is cancelled.")]
     if refund.refund_cents:
-        parts.append(f"{money(refund.refund_cents)} is refunded to your card (it shows in 5–10 days).")
+        parts.append(_("%(amount)s is refunded to your card (it shows in 5–10 days).",
+                       amount=money(refund.refund_cents)))
     if refund.credit_cents:
-        parts.append(f"{money(refund.credit_cents)} is added to your credit.")
+        parts.append(_("%(amount)s is added to your credit.", amount=money(refund.credit_cents)))
     if refund.late_credit_cents:
-        parts.append(f"We added {money(refund.late_credit_cents)} of credit for the inconvenience.")
+        parts.append(_("We added %(amount)s of credit for the inconvenience.", amount=money(refund.late_credit_cents)))
     return " ".join(parts)
 
 
@@ -140,7 +141,7 @@ def reschedule_page(appointment_id: uuid.UUID):
         else:
             from portals.web.visitor import long_moment
 
-            flash(f"Your appointment is moved to {long_moment(moved.start)}.", "info")
+            flash(_("Your appointment is moved to %(when)s.", when=long_moment(moved.start)), "info")
             return redirect(url_for("patient.dashboard"))
         return redirect(url_for("patient.reschedule_page", appointment_id=appointment_id))
     strip = day_strip(appointment.doctor_id)

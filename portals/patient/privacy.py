@@ -112,15 +112,15 @@ def data_page():
 def data_export_request():
     form = ActionForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     else:
         try:
             export.request_export(current_user.actor)
         except DomainError as exc:
             flash(_(exc.message), "error")
         else:
-            flash("We are preparing your data. We will email you a download link, valid 24 hours, within a few "
-                  "minutes.", "info")
+            flash(_("We are preparing your data. We will email you a download link, valid 24 hours, within a "
+                    "few minutes."), "info")
     return redirect(_settings_or_data_page(), code=303)
 
 
@@ -152,10 +152,11 @@ def _marketing_form(state: ConsentState | None = None) -> MarketingForm:
 def marketing_consent():
     form = MarketingForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     else:
         on = consents.set_marketing(current_user.actor, bool(form.marketing.data))
-        flash("You will receive news and offers by email." if on else "You will not receive news or offers.", "info")
+        flash(_("You will receive news and offers by email.") if on else _("You will not receive news or offers."),
+              "info")
     return redirect(_settings_or_data_page(), code=303)
 
 
@@ -190,7 +191,7 @@ def verify_email(token: str):
 def resend_verification():
     form = ActionForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     elif verification.resend_link(current_user.actor):
         flash(_("We sent a new confirmation link to your email address."), "info")
     else:
