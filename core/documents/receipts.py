@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
@@ -33,6 +33,7 @@ from core.db import UnitOfWork, apply_rls_context, unit_of_work
 from core.documents import pdf
 from core.documents.issuing import rpps
 from core.errors import NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Payment, Receipt, User
 
 SELLER = {"name": "Doktu SAS", "address": "10 rue de la Santé, 75013 Paris, France"}
@@ -56,6 +57,9 @@ class ReceiptItem:
     currency: str
     description: str
     refers_to: str | None
+    # What the web shows in the reader's language (the stored description is the PDF's English).
+    doctor_name: str | None = None
+    consultation_on: date | None = None
 
     @property
     def title(self) -> str:
@@ -105,8 +109,8 @@ def _details(uow: UnitOfWork, payment: Payment) -> dict:
     s = uow.session
     patient_name = s.scalar(select(User.full_name).where(User.id == payment.user_id)) or ""
     details = {"seller": SELLER, "patient": {"name": patient_name}, "paymentId": str(payment.id),
-               "description": "Doktu plan, one month of consultation credit" if payment.kind == "subscription"
-               else "Payment"}
+               "description": N_("Doktu plan, one month of consultation credit") if payment.kind == "subscription"
+               else N_("Payment")}
     if payment.appointment_id is not None:
         row = s.execute(select(Appointment.start_at, Doctor.display_name, Doctor.number, Doctor.timezone)
                         .join(Doctor, Doctor.id == Appointment.doctor_id)
@@ -145,8 +149,10 @@ def issue_credit_note(uow: UnitOfWork, payment: Payment, amount_cents: int) -> R
                     details, receipt.id, now)
 
 def _item(r: Receipt, refers: str | None) -> ReceiptItem:
+    on = r.details.get("consultationOn")
     return ReceiptItem(r.id, r.kind, r.number, r.issued_at, r.amount_cents, r.currency,
-                       r.details.get("description", ""), refers)
+                       r.details.get("description", ""), refers, (r.details.get("doctor") or {}).get("name"),
+                       date.fromisoformat(on) if on else None)
 
 def list_receipts(actor: Actor, *, limit: int = 100) -> list[ReceiptItem]:
     """The patient's receipts and credit notes, newest first (Billing)."""

@@ -22,6 +22,7 @@ from core.privacy.consents import ConsentState
 from portals.auth import require_role
 from portals.consent_gate import CONSENT_DUE
 from portals.i18n import _
+from portals.i18n import lazy_gettext as _l
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 
@@ -36,11 +37,11 @@ class ActionForm(FlaskForm):
 
 
 class MarketingForm(FlaskForm):
-    marketing = BooleanField("Send me news and offers from Doktu by email")
+    marketing = BooleanField(_l("Send me news and offers from Doktu by email"))
 
 
 class ConsentForm(FlaskForm):
-    accept = BooleanField("I accept the terms of use and the privacy notice")
+    accept = BooleanField(_l("I accept the terms of use and the privacy notice"))
 
 
 # ---- the consent gate (set at sign-in by `portals.consent_gate`, enforced here) ----

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.support import inbox
 from portals.auth import require_role
 from portals.i18n import _
+from portals.i18n import lazy_gettext as _l
 from portals.limits import challenge_solved, fresh_challenge, human_check_needed, limiter, recaptcha_site_key
 from portals.public import public
 from portals.public.forms import HumanCheckFields
@@ -27,23 +28,23 @@ USERS = ("patient", "doctor")
 
 
 class NewConversationForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired("Give your message a subject."),
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your message a subject.")),
                                                  Length(max=inbox.MAX_SUBJECT)])
-    body = TextAreaField("Your message", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your message"), validators=[DataRequired(_l("Write your message first.")),
                                                      Length(max=inbox.MAX_BODY)])
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Your answer", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your answer"), validators=[DataRequired(_l("Write your message first.")),
                                                     Length(max=inbox.MAX_BODY)])
 
 
 class ContactForm(HumanCheckFields, FlaskForm):
-    name = StringField("Your name", validators=[Optional(), Length(max=200)])
-    email = EmailField("Your email", validators=[DataRequired("Enter your email address."), Length(max=254)])
-    subject = StringField("Subject", validators=[DataRequired("Give your message a subject."),
+    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("Your email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your message a subject.")),
                                                  Length(max=inbox.MAX_SUBJECT)])
-    body = TextAreaField("Your message", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your message"), validators=[DataRequired(_l("Write your message first.")),
                                                      Length(max=inbox.MAX_BODY)])
 
 

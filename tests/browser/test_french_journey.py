@@ -34,6 +34,8 @@ TELL_TALE = re.compile(r"\b(the|your|you|please|with|and|booking|book|cancel|set
                        r"sign up|log in|upcoming|appointment|available|loading|search|back|next|previous|"
                        r"close|save|send|submit|download|delete|free|here|click|time|times|today|tomorrow|"
                        r"week|month|doctor|doctors|patient's|profile|health|payment|card|pay|paid)\b", re.I)
+# Proper names that stay in English in every language (a US law's title, a company's name).
+PROPER_NAMES = ("Health Insurance Portability and Accountability Act", "Zoom Video Communications")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]|%[sdf]")
 
 # Visible text nodes, the text of short elements (a sentence split by a link is one message), the
@@ -107,7 +109,7 @@ def leftovers(page: Page, language: str) -> list[str]:
             continue  # says honestly it is in another language
         if text in plain or any(p.fullmatch(text) for p in patterns):
             found.add(f"{item['where']}: {text!r} (catalog message)")
-        elif match := TELL_TALE.search(text):
+        elif match := TELL_TALE.search(re.sub("|".join(map(re.escape, PROPER_NAMES)), "", text)):
             found.add(f"{item['where']}: {text!r} (English word {match.group(0)!r})")
     return sorted(found)
 
