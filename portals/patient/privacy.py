@@ -78,7 +78,7 @@ def consents_page():
             try:
                 consents.accept_current(current_user.actor, accepted=bool(form.accept.data))
             except DomainError as exc:
-                error = exc.message
+                error = _(exc.message)
             else:
                 session.pop(CONSENT_DUE, None)
                 return redirect(next_url or _home(), code=303)
@@ -131,7 +131,7 @@ def data_export_download(token: str):
     try:
         filename, archive = export.download_export(current_user.actor, token)
     except LinkExpired as exc:
-        return render_template("patient/link_expired.html", message=exc.message,
+        return render_template("patient/link_expired.html", message=_(exc.message),
                                again=_settings_or_data_page()), 410
     import io
 
@@ -181,7 +181,7 @@ def verify_email(token: str):
     try:
         verification.verify_email(token)
     except LinkExpired as exc:
-        return render_template("patient/link_expired.html", message=exc.message,
+        return render_template("patient/link_expired.html", message=_(exc.message),
                                again=url_for("patient.dashboard") if current_user.is_authenticated
                                else url_for("public.login")), 410
     return render_template("patient/email_verified.html")

@@ -53,7 +53,7 @@ def signup():
                                visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data),
                                language=current_language())
             except DomainError as exc:
-                error = exc.message
+                error = _(exc.message)
                 # The password is never sent back; the meter shows which rules it met (issue 24).
                 email = form.email.data or ""
                 strength = password_strength(form.password.data or "", user_inputs=(
@@ -91,7 +91,7 @@ def reset(token: str):
     try:
         check_reset_token(token)
     except LinkExpired as exc:
-        return render_template("public/reset_expired.html", message=exc.message), 410
+        return render_template("public/reset_expired.html", message=_(exc.message)), 410
     form = ResetForm()
     error = None
     if form.validate_on_submit():
@@ -99,8 +99,8 @@ def reset(token: str):
             user = reset_password(token, form.password.data)
         except DomainError as exc:
             if isinstance(exc, LinkExpired):
-                return render_template("public/reset_expired.html", message=exc.message), 410
-            error = exc.message
+                return render_template("public/reset_expired.html", message=_(exc.message)), 410
+            error = _(exc.message)
         else:
             sign_in(user)
             flash(_("Your password is changed. Every other session was signed out."), "info")

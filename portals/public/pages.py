@@ -113,7 +113,7 @@ def login():
                 user = authenticate(email, form.password.data)
             except Unauthenticated as exc:
                 record_failure(email)
-                error, status = exc.message, 401
+                error, status = _(exc.message), 401
             else:
                 clear_failures(email)
                 session.clear()  # a fresh session at sign-in: no fixation

@@ -62,7 +62,7 @@ def support():
         try:
             conversation_id = inbox.start_conversation(current_user.actor, form.subject.data, form.body.data)
         except DomainError as exc:
-            error = exc.message
+            error = _(exc.message)
         else:
             flash(_("Sent. Our care team will answer here and by email."), "info")
             return redirect(url_for("public.support_conversation", conversation_id=conversation_id), code=303)
@@ -80,7 +80,7 @@ def support_conversation(conversation_id: uuid.UUID):
         try:
             inbox.reply_as_user(current_user.actor, conversation_id, form.body.data)
         except DomainError as exc:
-            error = exc.message
+            error = _(exc.message)
         else:
             return redirect(url_for("public.support_conversation", conversation_id=conversation_id), code=303)
     conversation = inbox.my_conversation(current_user.actor, conversation_id)
@@ -114,7 +114,7 @@ def contact():
             try:
                 inbox.start_guest_conversation(form.name.data, form.email.data, form.subject.data, form.body.data)
             except DomainError as exc:
-                error = exc.message
+                error = _(exc.message)
             else:
                 sent = True
     elif request.method == "POST":
