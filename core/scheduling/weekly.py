@@ -15,10 +15,13 @@ import re
 from datetime import time, timedelta
 
 from core.errors import ValidationFailed
+from core.i18n import N_
 from core.scheduling.engine import DEFAULT_TEMPLATE, Range, WorkingTemplate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Catalog keys: pages show them translated (`_(label)`).
+WEEKDAY_LABELS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                  N_("Sunday"))
 MAX_RANGES_PER_DAY = 4
 MIN_RANGE_MINUTES = 30
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -120,7 +123,7 @@ def minutes_per_weekday(week: WeeklyHours) -> tuple[int, ...]:
 
 def describe(week: WeeklyHours) -> list[tuple[str, str]]:
     """Human lines for a public card: ("Monday", "09:00–12:30, 14:00–18:00") or "Closed"."""
-    return [(label, ", ".join(f"{_clock(s)}–{_clock(e)}" for s, e in day) or "Closed")
+    return [(label, ", ".join(f"{_clock(s)}–{_clock(e)}" for s, e in day) or N_("Closed"))
             for label, day in zip(WEEKDAY_LABELS, week, strict=True)]
 
 
