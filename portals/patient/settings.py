@@ -68,7 +68,7 @@ class NotificationsForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[Length(max=200)])
-    confirm = StringField(f"Type {erasure.CONFIRM_WORD} to confirm", validators=[Length(max=20)])
+    confirm = StringField(_l("Type %(word)s to confirm", word=_l(erasure.CONFIRM_WORD)), validators=[Length(max=20)])
 
 
 FORMS = {"account": AccountForm, "password": PasswordForm, "timezone": TimezoneForm,
@@ -251,7 +251,7 @@ def settings_delete():
     preview = erasure.erasure_preview(current_user.actor)
     return render_template("patient/settings_delete.html", tabs=TABS, tab="patient.dashboard_settings", form=form,
                            preview=preview, error=error, refusal=None if preview.allowed else erasure.BLOCKING_MESSAGE,
-                           confirm_word=erasure.CONFIRM_WORD), 422 if failed else 200
+                           confirm_word=_(erasure.CONFIRM_WORD)), 422 if failed else 200
 
 
 @patient.get("/account/deleted")
