@@ -17,6 +17,7 @@ from core.accounts.passwords import burn_time, verify_password
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
 from core.errors import Unauthenticated
+from core.i18n import N_
 from core.models import User
 
 TOKEN_ALGORITHM = "HS256"  # noqa: S105 - an algorithm name
@@ -66,9 +67,9 @@ def authenticate(email: str, password: str) -> AuthenticatedUser:
         )
         if user is None or not user.is_active:
             burn_time(password)
-            raise Unauthenticated("Email or password is incorrect.")
+            raise Unauthenticated(N_("Email or password is incorrect."))
         if not verify_password(password, user.password_hash):
-            raise Unauthenticated("Email or password is incorrect.")
+            raise Unauthenticated(N_("Email or password is incorrect."))
         uow.session.execute(update(User).where(User.id == user.id).values(last_login_at=clock.now()))
         return AuthenticatedUser.from_row(user)
 
@@ -119,8 +120,8 @@ def user_from_token(token: str, *, secret: str) -> AuthenticatedUser:
         user_id = uuid.UUID(claims["sub"])
         version = int(claims["ver"])
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise Unauthenticated("The access token is invalid or has expired.") from exc
+        raise Unauthenticated(N_("The access token is invalid or has expired.")) from exc
     user = load_user(user_id, version)
     if user is None or user.role != claims["role"]:
-        raise Unauthenticated("The access token is invalid or has expired.")
+        raise Unauthenticated(N_("The access token is invalid or has expired."))
     return user

@@ -145,12 +145,12 @@ def erase_account(actor: Actor, *, password: str, confirmation: str) -> ErasureR
         now = clock.now()
         user = s.scalar(select(User).where(User.id == actor.user_id).with_for_update())
         if user is None or not user.is_active:
-            raise Forbidden("This account is not active.")
+            raise Forbidden(N_("This account is not active."))
         patient_id = s.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
         booked_meanwhile = s.scalar(select(func.count()).select_from(Appointment).where(
             Appointment.patient_id == patient_id, Appointment.status.in_(lifecycle.ACTIVE), Appointment.end_at > now))
         if booked_meanwhile:
-            raise InvalidTransition("A booking was made while your account was being deleted. Please try again.")
+            raise InvalidTransition(N_("A booking was made while your account was being deleted. Please try again."))
         old_email = user.email
         placeholder = f"deleted-{uuid.uuid4()}@{ERASED_DOMAIN}"
         # As the system: only staff may switch an account off (users_guard_privileges), and reset
@@ -186,17 +186,17 @@ def erase_account(actor: Actor, *, password: str, confirmation: str) -> ErasureR
 
 def _require_patient(actor: Actor) -> None:
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only a patient can delete their account here.")
+        raise Forbidden(N_("Only a patient can delete their account here."))
 
 
 def _check_password(actor: Actor, password: str) -> None:
     if not password:
-        raise ValidationFailed("Enter your password.",
+        raise ValidationFailed(N_("Enter your password."),
                                details={"fields": [{"field": "password", "message": "required"}]})
     with unit_of_work(actor) as uow:
         stored = uow.session.scalar(select(User.password_hash).where(User.id == actor.user_id, User.is_active))
     if stored is None:
-        raise Forbidden("This account is not active.")
+        raise Forbidden(N_("This account is not active."))
     if not verify_password(password, stored):
-        raise ValidationFailed("Your password is not right.",
+        raise ValidationFailed(N_("Your password is not right."),
                                details={"fields": [{"field": "password", "message": "wrong"}]})

@@ -39,10 +39,10 @@ class HealthProfile:
 
 def _own_patient(session, actor: Actor) -> Patient:
     if actor.role != "patient":
-        raise Forbidden("Only patients have a health profile.")
+        raise Forbidden(N_("Only patients have a health profile."))
     patient = session.scalar(select(Patient).where(Patient.user_id == actor.user_id))
     if patient is None:
-        raise Forbidden("This account has no patient profile.")
+        raise Forbidden(N_("This account has no patient profile."))
     return patient
 
 
@@ -76,9 +76,9 @@ def save_profile(actor: Actor, *, date_of_birth: date, gender: str, primary_cond
     """Validate and save; the first complete save finishes onboarding."""
     today = clock.now().date()
     if not (date(OLDEST_YEAR, 1, 1) <= date_of_birth <= today):
-        raise ValidationFailed("Enter a real date of birth, not in the future.")
+        raise ValidationFailed(N_("Enter a real date of birth, not in the future."))
     if gender not in GENDERS:
-        raise ValidationFailed("Choose one of the gender options.")
+        raise ValidationFailed(N_("Choose one of the gender options."))
     conditions = clean_items(primary_conditions, "condition")
     allergy_list = clean_items(allergies, "allergy")
     with unit_of_work(actor) as uow:

@@ -21,6 +21,7 @@ from core.accounts.signup import normalise_email
 from core.actor import ROLES, Actor
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import DuplicateEmail, Forbidden, ValidationFailed
+from core.i18n import N_
 from core.models import Patient, User
 from core.notify.email import Email, queue_email
 from core.privacy import verification
@@ -52,7 +53,7 @@ def check_timezone(zone: str | None) -> str | None:
     if zone is None:
         return None
     if not timezones.is_selectable(zone):
-        raise ValidationFailed("Choose a time zone from the list.", details=_field("timezone", "unknown zone"))
+        raise ValidationFailed(N_("Choose a time zone from the list."), details=_field("timezone", "unknown zone"))
     return zone
 
 
@@ -74,7 +75,7 @@ def normalise_phone(raw: str | None) -> str | None:
 def clean_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not name:
-        raise ValidationFailed("Enter your name.", details=_field("full_name", "required"))
+        raise ValidationFailed(N_("Enter your name."), details=_field("full_name", "required"))
     if len(name) > MAX_NAME:
         raise ValidationFailed(f"Use at most {MAX_NAME} characters.", details=_field("full_name", "too long"))
     return name
@@ -100,13 +101,13 @@ def change_name_and_email(actor: Actor, *, full_name: str, email: str, current_p
     _require_user(actor)
     name = clean_name(full_name)
     if not (email or "").strip():
-        raise ValidationFailed("Enter your email.", details=_field("email", "required"))
+        raise ValidationFailed(N_("Enter your email."), details=_field("email", "required"))
     try:
         new_email = normalise_email(email)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, details=_field("email", "invalid")) from exc
     if new_email.endswith("@" + ERASED_DOMAIN):
-        raise ValidationFailed("This address cannot be used.", details=_field("email", "reserved"))
+        raise ValidationFailed(N_("This address cannot be used."), details=_field("email", "reserved"))
     try:
         with unit_of_work(actor) as uow:
             s = uow.session
@@ -143,7 +144,7 @@ def change_password(actor: Actor, *, current_password: str, new_password: str) -
         user = _own_user(uow, actor, lock=True)
         _check_current_password(user, current_password, field="current_password")
         if verify_password(new_password, user.password_hash):
-            raise ValidationFailed("Choose a password different from your current one.",
+            raise ValidationFailed(N_("Choose a password different from your current one."),
                                    details=_field("new_password", "unchanged"))
         policy = check_password(new_password, user_inputs=(user.email, user.email.split("@")[0], user.full_name))
         if not policy.ok:
@@ -181,7 +182,7 @@ def check_language(language: str | None) -> str:
     """One of the languages we speak (SPEC §20: en, fr, de)."""
     value = (language or "").strip().lower()
     if value not in i18n.LANGUAGES:
-        raise ValidationFailed("Choose a language from the list.", details=_field("language", "unknown language"))
+        raise ValidationFailed(N_("Choose a language from the list."), details=_field("language", "unknown language"))
     return value
 
 
@@ -200,10 +201,11 @@ def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: boo
     in `patients.phone`). SMS reminders need a number; a number may be kept with SMS off. With
     `email_message_notices`, also whether a new message from a doctor is announced by email (issue 25)."""
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Reminder settings are for patients.")
+        raise Forbidden(N_("Reminder settings are for patients."))
     number = normalise_phone(phone)
     if sms_reminders and number is None:
-        raise ValidationFailed("Enter your mobile number to get SMS reminders.", details=_field("phone", "required"))
+        raise ValidationFailed(N_("Enter your mobile number to get SMS reminders."),
+                               details=_field("phone", "required"))
     with unit_of_work(actor) as uow:
         s = uow.session
         values = {"email_reminders": bool(email_reminders), "sms_reminders": bool(sms_reminders)}
@@ -212,7 +214,7 @@ def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: boo
         s.execute(update(User).where(User.id == actor.user_id).values(**values))
         done = s.execute(update(Patient).where(Patient.user_id == actor.user_id).values(phone=number))
         if not done.rowcount:
-            raise Forbidden("This account has no patient profile.")
+            raise Forbidden(N_("This account has no patient profile."))
         return _view(uow, _own_user(uow, actor))
 
 
@@ -220,7 +222,7 @@ def set_notifications(actor: Actor, *, email_reminders: bool, sms_reminders: boo
 
 def _require_user(actor: Actor) -> Actor:
     if actor.role not in ROLES or actor.user_id is None:
-        raise Forbidden("Only a signed-in user can change their account.")
+        raise Forbidden(N_("Only a signed-in user can change their account."))
     return actor
 
 
@@ -229,7 +231,7 @@ def _own_user(uow: UnitOfWork, actor: Actor, *, lock: bool = False) -> User:
     query = select(User).where(User.id == actor.user_id).execution_options(populate_existing=True)
     user = uow.session.scalar(query.with_for_update() if lock else query)
     if user is None or not user.is_active:
-        raise Forbidden("This account is not active.")
+        raise Forbidden(N_("This account is not active."))
     return user
 
 
@@ -241,9 +243,9 @@ def _view(uow: UnitOfWork, user: User) -> AccountSettings:
 
 def _check_current_password(user: User, password: str | None, *, field: str) -> None:
     if not password:
-        raise ValidationFailed("Enter your current password.", details=_field(field, "required"))
+        raise ValidationFailed(N_("Enter your current password."), details=_field(field, "required"))
     if not verify_password(password, user.password_hash):
-        raise ValidationFailed("Your current password is not right.", details=_field(field, "wrong"))
+        raise ValidationFailed(N_("Your current password is not right."), details=_field(field, "wrong"))
 
 
 def _duplicate() -> DuplicateEmail:

@@ -26,6 +26,7 @@ from core.audit import record_audit
 from core.booking import lifecycle, policy
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, AppointmentChange, CreditEntry, Doctor, Patient, Payment, Slot, User
 from core.payments import credits
 from core.payments.refunds import paid_payment, record_refund
@@ -81,7 +82,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
     ERR_SLOT_CONFLICT; the trigger stays the last guard (23P01 → 409)."""
     _require_party(actor)
     if (new_start is None) == (new_slot_id is None):
-        raise ValidationFailed("Give either newSlotId or newStart.")
+        raise ValidationFailed(N_("Give either newSlotId or newStart."))
     reason = _clean_reason(reason)
     cap = config.current().reschedule_monthly_cap if monthly_cap is None else monthly_cap
     with unit_of_work(actor) as uow:
@@ -102,7 +103,7 @@ def reschedule(actor: Actor, appointment_id: uuid.UUID, new_start: datetime | No
         if new_slot_id is not None:
             slot = session.get(Slot, new_slot_id)
             if slot is None or slot.doctor_id != appointment.doctor_id:
-                raise NotFound("No such slot with this doctor.")
+                raise NotFound(N_("No such slot with this doctor."))
             new_start = slot.start_at
         policy.check_new_start(now=now, start=appointment.start_at, new_start=new_start)
         offered = _offered(session, actor, appointment, new_start, now, patient_user_id)
@@ -132,7 +133,7 @@ def cancel(actor: Actor, appointment_id: uuid.UUID, reason: str | None = None, r
     _require_party(actor)
     reason = _clean_reason(reason)
     if refund_as not in policy.REFUND_CHOICES:
-        raise ValidationFailed("refundAs must be 'card' or 'credit'.")
+        raise ValidationFailed(N_("refundAs must be 'card' or 'credit'."))
     with unit_of_work(actor) as uow:
         session = uow.session
         _visible(session, appointment_id)
@@ -225,7 +226,7 @@ def _owe_waitlist(uow: UnitOfWork, doctor_id: uuid.UUID, freed_start: datetime) 
 
 def _require_party(actor: Actor) -> None:
     if actor.role not in policy.ROLES or actor.user_id is None:
-        raise Forbidden("Only the patient, their doctor or an admin can change an appointment.")
+        raise Forbidden(N_("Only the patient, their doctor or an admin can change an appointment."))
 
 
 def _clean_reason(reason: str | None) -> str | None:
@@ -239,7 +240,7 @@ def _visible(session: Session, appointment_id: uuid.UUID) -> Appointment:
     """The appointment if the actor may see it (row-level security), else ERR_NOT_FOUND."""
     found = session.get(Appointment, appointment_id)
     if found is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     return found
 
 
@@ -247,7 +248,7 @@ def _locked(session: Session, appointment_id: uuid.UUID) -> Appointment:
     found = session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
                            .execution_options(populate_existing=True))
     if found is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     return found
 
 
@@ -262,7 +263,7 @@ def _check_party(session: Session, actor: Actor, appointment: Appointment) -> uu
     else:
         allowed = actor.role == "admin"
     if not allowed or patient_user_id is None:
-        raise Forbidden("This is not your appointment.")
+        raise Forbidden(N_("This is not your appointment."))
     return patient_user_id
 
 
@@ -285,14 +286,14 @@ def _offered(session: Session, actor: Actor, appointment: Appointment, new_start
     just_this = new_start + timedelta(seconds=1)
     calendar = load_calendars(session, [appointment.doctor_id], new_start, just_this, now).get(appointment.doctor_id)
     if calendar is None:
-        raise NotFound("No such doctor.")
+        raise NotFound(N_("No such doctor."))
     calendar.appointment_starts = [s for s in calendar.appointment_starts if s != appointment.start_at]
     if actor.role in ("doctor", "admin"):
         calendar.online = True  # Offline stops new bookings by patients, not the doctor's own moves
     offered = next((a for a in calendar.availability(new_start, just_this, now, patient_user_id, rhythm=False)
                     if a.start == new_start and a.is_available), None)
     if offered is None:
-        raise SlotConflict("This time is not available. Please pick another.")
+        raise SlotConflict(N_("This time is not available. Please pick another."))
     return offered
 
 

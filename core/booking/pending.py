@@ -14,6 +14,7 @@ from core import clock, funnel
 from core.actor import Actor
 from core.db import UnitOfWork, unit_of_work
 from core.errors import NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient
 from core.scheduling.holds import SlotHold, lock_doctor, require_patient, take_hold
 
@@ -61,7 +62,7 @@ def create_pending_in(uow: UnitOfWork, actor: Actor, doctor_id: uuid.UUID, start
     lock_doctor(session, doctor_id)
     doctor = session.get(Doctor, doctor_id)
     if doctor is None:
-        raise NotFound("No such doctor.")
+        raise NotFound(N_("No such doctor."))
     patient_id = session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
     mine = session.scalars(
         select(Appointment).where(Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
@@ -94,5 +95,5 @@ def get_pending(actor: Actor, appointment_id: uuid.UUID) -> PendingAppointment:
     with unit_of_work(actor) as uow:
         found = uow.session.get(Appointment, appointment_id)
         if found is None:
-            raise NotFound("No such appointment.")
+            raise NotFound(N_("No such appointment."))
         return _view(found)

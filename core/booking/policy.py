@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from core.booking.lifecycle import is_booked
 from core.errors import DomainError, Forbidden, MaxReschedules, TimeWindow, ValidationFailed
+from core.i18n import N_
 from core.payments.plans import LATE_DOCTOR_CANCELLATION_CREDIT_CENTS
 
 CHANGE_WINDOW = timedelta(minutes=60)  # reschedule (all) and cancel (patient) only this long before the start
@@ -67,7 +68,7 @@ def check_reschedule(*, actor_role: str, now: datetime, start: datetime, resched
     appointment does not spend the patient's allowance)."""
     _known_role(actor_role)
     if is_late(now, start):
-        raise TimeWindow("Appointments can be rescheduled up to 60 minutes before they start.",
+        raise TimeWindow(N_("Appointments can be rescheduled up to 60 minutes before they start."),
                          details={"minutesBefore": 60})
     if reschedule_count >= MAX_RESCHEDULES:
         raise MaxReschedules(f"An appointment can be rescheduled at most {MAX_RESCHEDULES} times.",
@@ -80,21 +81,21 @@ def check_reschedule(*, actor_role: str, now: datetime, start: datetime, resched
 def check_new_start(*, now: datetime, start: datetime, new_start: datetime) -> None:
     """The new time: a different one, and at least the booking notice from now."""
     if new_start.tzinfo is None or new_start.utcoffset() is None:
-        raise ValidationFailed("The new start needs a time zone offset.")
+        raise ValidationFailed(N_("The new start needs a time zone offset."))
     if new_start == start:
-        raise ValidationFailed("The appointment is already at this time.")
+        raise ValidationFailed(N_("The appointment is already at this time."))
     if new_start - now < NEW_START_NOTICE:
-        raise TimeWindow("The new time must be at least 60 minutes from now.", details={"minutesBefore": 60})
+        raise TimeWindow(N_("The new time must be at least 60 minutes from now."), details={"minutesBefore": 60})
 
 
 def check_cancel(*, actor_role: str, now: datetime, start: datetime, status: str, reason: str | None) -> None:
     """May this actor cancel now? (The lifecycle says separately whether the status allows it.)"""
     _known_role(actor_role)
     if actor_role == "patient" and is_booked(status) and is_late(now, start):
-        raise TimeWindow("Consultations can be cancelled up to 60 minutes before they start.",
+        raise TimeWindow(N_("Consultations can be cancelled up to 60 minutes before they start."),
                          details={"minutesBefore": 60})
     if actor_role == "doctor" and not (reason or "").strip():
-        raise ValidationFailed("Please give the patient a reason for the cancellation.",
+        raise ValidationFailed(N_("Please give the patient a reason for the cancellation."),
                                details={"fields": [{"field": "reason", "message": "required when a doctor cancels"}]})
 
 
@@ -105,7 +106,7 @@ def refund_for_cancellation(*, actor_role: str, now: datetime, start: datetime, 
     refund goes back where the money came from)."""
     _known_role(actor_role)
     if refund_as not in REFUND_CHOICES:
-        raise ValidationFailed("refundAs must be 'card' or 'credit'.")
+        raise ValidationFailed(N_("refundAs must be 'card' or 'credit'."))
     if not is_booked(status):
         return NO_REFUND  # nothing was paid for an unpaid hold
     late = is_late(now, start)
@@ -149,4 +150,4 @@ def _refusal(check, kwargs: dict) -> DomainError | None:
 
 def _known_role(role: str) -> None:
     if role not in ROLES:
-        raise Forbidden("Only the patient, their doctor or an admin can change an appointment.")
+        raise Forbidden(N_("Only the patient, their doctor or an admin can change an appointment."))

@@ -37,6 +37,7 @@ from core.booking.changes import _locked, _record, _release_holds, _snapshot
 from core.booking.pending import create_pending_in
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import InvalidTransition, NotFound, SlotConflict, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, User, WaitlistEntry, WaitlistOffer
 from core.scheduling.availability import MAX_WINDOW
 from core.scheduling.calendars import load_calendars
@@ -70,7 +71,7 @@ def until_moment(until: date, zone: ZoneInfo) -> datetime:
 
 def check_until(until: date, today: date) -> None:
     if until < today:
-        raise ValidationFailed("Pick a date from today on.", details={"field": "until"})
+        raise ValidationFailed(N_("Pick a date from today on."), details={"field": "until"})
     if until > today + MAX_WINDOW:
         raise ValidationFailed(f"Pick a date within the next {MAX_WINDOW.days} days.", details={"field": "until"})
 
@@ -149,7 +150,7 @@ def _patient(session: Session, actor: Actor) -> tuple[uuid.UUID, ZoneInfo]:
     row = session.execute(select(Patient.id, User.timezone).join(User, User.id == Patient.user_id)
                           .where(Patient.user_id == actor.user_id)).one_or_none()
     if row is None:
-        raise NotFound("This account has no patient profile.")
+        raise NotFound(N_("This account has no patient profile."))
     try:
         return row.id, ZoneInfo(row.timezone or "Europe/Paris")
     except (KeyError, ValueError):
@@ -173,7 +174,7 @@ def join_waitlist(actor: Actor, doctor_id: uuid.UUID, until: date) -> EntryView:
         patient_id, zone = _patient(session, actor)
         check_until(until, now.astimezone(zone).date())
         if session.scalar(select(Doctor.id).where(Doctor.id == doctor_id, Doctor.status == "approved")) is None:
-            raise NotFound("No such doctor.")
+            raise NotFound(N_("No such doctor."))
         booking = _next_booking(session, patient_id, doctor_id, now)
         until_at = until_moment(until, zone)
         entry = session.scalar(select(WaitlistEntry).where(
@@ -197,7 +198,7 @@ def leave_waitlist(actor: Actor, entry_id: uuid.UUID) -> None:
         entry = uow.session.scalar(select(WaitlistEntry).where(
             WaitlistEntry.id == entry_id, WaitlistEntry.user_id == actor.user_id).with_for_update())
         if entry is None:
-            raise NotFound("No such waitlist entry.")
+            raise NotFound(N_("No such waitlist entry."))
         if entry.status != "active":
             return
         entry.status, entry.ended_at = "cancelled", now
@@ -352,14 +353,14 @@ def _live_offer(uow: UnitOfWork, actor: Actor, offer_id: uuid.UUID) -> tuple[Wai
     peek = uow.session.scalar(select(WaitlistOffer).where(WaitlistOffer.id == offer_id,
                                                           WaitlistOffer.user_id == actor.user_id))
     if peek is None:
-        raise NotFound("No such offer.")
+        raise NotFound(N_("No such offer."))
     lock_doctor(uow.session, peek.doctor_id)  # doctor first, then the rows: the order bookers use
     with acting_as_system(uow) as session:  # the patient may read the offer, not lock it
         offer = session.scalar(select(WaitlistOffer).where(WaitlistOffer.id == offer_id).with_for_update()
                                .execution_options(populate_existing=True))
         entry = session.get(WaitlistEntry, offer.entry_id)
     if offer.status != "offered" or offer.expires_at <= clock.now() or entry.status != "active":
-        raise InvalidTransition("This offer has ended: the time went to someone else or was given back.",
+        raise InvalidTransition(N_("This offer has ended: the time went to someone else or was given back."),
                                 details={"status": offer.status})
     return offer, entry
 
@@ -390,10 +391,10 @@ def _move(uow: UnitOfWork, actor: Actor, offer: WaitlistOffer, booking: Appointm
     session = uow.session
     appointment = _locked(session, booking.id)
     if appointment.start_at <= offer.start_at:
-        raise InvalidTransition("Your appointment is already at this time or earlier.")
+        raise InvalidTransition(N_("Your appointment is already at this time or earlier."))
     policy.check_new_start(now=now, start=appointment.start_at, new_start=offer.start_at)
     if _free_for(session, appointment.doctor_id, offer.start_at, now, actor.user_id, appointment.start_at) is None:
-        raise SlotConflict("This time is no longer available.")
+        raise SlotConflict(N_("This time is no longer available."))
     old_start = appointment.start_at
     uow.holds_freed(_release_holds(session, [appointment.slot_id, offer.slot_id], actor.user_id))
     before = _snapshot(appointment)

@@ -20,6 +20,7 @@ from core.actor import Actor
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.i18n import N_
 from core.messaging.notices import owe_message_notice
 from core.models import Appointment, Doctor, Message, Patient, User
 
@@ -61,7 +62,7 @@ class Conversation:
 
 def _require_party(actor: Actor) -> None:
     if actor.role not in PARTIES or actor.user_id is None:
-        raise Forbidden("Messages are between patients and their doctors.")
+        raise Forbidden(N_("Messages are between patients and their doctors."))
 
 
 def _contacts(session, actor: Actor) -> dict[uuid.UUID, str]:
@@ -149,7 +150,7 @@ def read_conversation(actor: Actor, other_user_id: uuid.UUID) -> Conversation:
                       and_(Message.sender_id == other_user_id, Message.recipient_id == me))
         rows = session.scalars(select(Message).where(between).order_by(Message.created_at, Message.id)).all()
         if other_user_id not in people and not rows:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         name = people.get(other_user_id) or _names(session, actor, {other_user_id}).get(other_user_id,
                                                                                          "Former contact")
         session.execute(update(Message).where(Message.recipient_id == me, Message.sender_id == other_user_id,
@@ -164,14 +165,14 @@ def send_message(actor: Actor, recipient_user_id: uuid.UUID, body: str) -> Messa
     _require_party(actor)
     text = (body or "").strip()
     if not text:
-        raise ValidationFailed("Write a message first.")
+        raise ValidationFailed(N_("Write a message first."))
     if len(text) > MAX_BODY:
         raise ValidationFailed(f"A message can be at most {MAX_BODY} characters.")
     now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session
         if recipient_user_id not in _contacts(session, actor):
-            raise Forbidden("You can write only to your own patients or doctors.")
+            raise Forbidden(N_("You can write only to your own patients or doctors."))
         message = Message(sender_id=actor.user_id, recipient_id=recipient_user_id, body=text, created_at=now)
         session.add(message)
         session.flush()

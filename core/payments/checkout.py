@@ -22,6 +22,7 @@ from core.booking.lifecycle import can_transition
 from core.db import UnitOfWork, unit_of_work
 from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, NotFound, SlotConflict
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Payment, Slot, User
 from core.payments import credits
 from core.payments.gateway import current_gateway
@@ -44,15 +45,15 @@ def _pending_appointment(uow: UnitOfWork, payer: Actor, appointment_id: uuid.UUI
     """The payer's own held appointment, locked. Checked here, not only by RLS, because confirming
     a credit payment runs as the system."""
     if payer.role != "patient" or payer.user_id is None:
-        raise Forbidden("Only the patient pays for their appointment.")
+        raise Forbidden(N_("Only the patient pays for their appointment."))
     appointment = uow.session.scalar(
         select(Appointment).join(Patient, Patient.id == Appointment.patient_id)
         .where(Appointment.id == appointment_id, Patient.user_id == payer.user_id).with_for_update())
     if appointment is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     if appointment.status != "pending" or appointment.hold_expires_at is None \
             or appointment.hold_expires_at <= clock.now():
-        raise SlotConflict("This time is no longer held for you. Please choose a time again.")
+        raise SlotConflict(N_("This time is no longer held for you. Please choose a time again."))
     return appointment
 
 
@@ -155,7 +156,7 @@ def confirm_paid(uow: UnitOfWork, payment: Payment, *, provider_payment_id: str 
     outcome = "confirmed"
     try:
         if not can_transition(appointment.status, "confirmed", cancelled_by=appointment.cancelled_by):
-            raise SlotConflict("The patient gave this time back before paying.")  # refunded below
+            raise SlotConflict(N_("The patient gave this time back before paying."))  # refunded below
         with uow.session.begin_nested():
             if appointment.status == "cancelled":  # the hold expired before the payment came
                 lock_doctor(uow.session, appointment.doctor_id)
@@ -228,7 +229,7 @@ def session_info(actor: Actor, session_id: str) -> SessionInfo:
     with unit_of_work(actor) as uow:
         p = uow.session.scalar(select(Payment).where(Payment.provider_session_id == session_id))
         if p is None or p.appointment_id is None:
-            raise NotFound("No such checkout session.")
+            raise NotFound(N_("No such checkout session."))
         return SessionInfo(session_id, p.id, p.appointment_id, p.amount_cents, p.currency, p.status,
                            p.failure_code, p.provider)
 

@@ -34,6 +34,7 @@ from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.documents.receipts import issue_receipt
 from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from core.i18n import N_
 from core.models import AuditEvent, CreditEntry, Payment, Subscription, User
 from core.payments import credits
 from core.payments.gateway import current_gateway
@@ -209,11 +210,11 @@ def start_subscription(actor: Actor, plan_code: str) -> PlanCheckout:
     same plan; choosing the other plan replaces it (the old session is expired). The health profile
     comes first (ERR_PROFILE_INCOMPLETE, SPEC §6)."""
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Plans are for patients.")
+        raise Forbidden(N_("Plans are for patients."))
     try:
         plan = plan_by_code(plan_code)
     except KeyError:
-        raise ValidationFailed("There is no such plan.") from None
+        raise ValidationFailed(N_("There is no such plan.")) from None
     require_complete_profile(actor)
     settings, gateway = config.current(), current_gateway()
     with unit_of_work(actor) as uow:
@@ -299,13 +300,13 @@ def cancel_subscription(actor: Actor) -> PlanStatus:
     stay until then. Idempotent. With Stripe: `cancel_at_period_end`; locally the renewal stand-in
     ends the plan instead of renewing it."""
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Plans are for patients.")
+        raise Forbidden(N_("Plans are for patients."))
     with unit_of_work(actor) as uow:
         s = uow.session
         _user_lock(uow, actor.user_id)
         subscription = _live(s, actor.user_id)
         if subscription is None:
-            raise NotFound("You have no plan to cancel.")
+            raise NotFound(N_("You have no plan to cancel."))
         plan = plan_by_code(subscription.plan)
         with acting_as_system(uow):
             already = _cancel_requested(s, subscription.id)

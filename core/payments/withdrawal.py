@@ -27,6 +27,7 @@ from core.actor import SYSTEM, Actor
 from core.audit import record_audit
 from core.db import acting_as_system, unit_of_work
 from core.errors import Forbidden, InvalidTransition, NotFound
+from core.i18n import N_
 from core.models import Payment, Subscription, User
 from core.notify.outbox import Outgoing, queue_once
 from core.notify.rendering import format_money, language_of, render
@@ -119,18 +120,18 @@ def withdraw(actor: Actor) -> Withdrawal:
     (owed, idempotent), credit note, audit, notice. Exactly once: under the plan lock, only a live
     plan is withdrawn (a second request finds none: 404). After the 14 days: 409."""
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Plans are for patients.")
+        raise Forbidden(N_("Plans are for patients."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         s = uow.session
         _user_lock(uow, actor.user_id)
         subscription = _live(s, actor.user_id)
         if subscription is None:
-            raise NotFound("You have no plan to withdraw from.")
+            raise NotFound(N_("You have no plan to withdraw from."))
         with acting_as_system(uow):
             subscription = s.get(Subscription, subscription.id, with_for_update=True, populate_existing=True)
             if subscription.status not in LIVE:
-                raise NotFound("You have no plan to withdraw from.")
+                raise NotFound(N_("You have no plan to withdraw from."))
             quote = _quote(s, subscription, now)
             if quote is None:
                 raise WithdrawalPeriodOver()

@@ -26,6 +26,7 @@ from core import clock
 from core.actor import ROLES, Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, ValidationFailed
+from core.i18n import N_
 from core.models import Consent
 
 TERMS_VERSION = "2026-12-03"
@@ -43,7 +44,7 @@ class ConsentState:
 def require_acceptance(accepted: bool) -> None:
     """Sign-up without ticking the box is refused (ERR_VALIDATION on the field `acceptTerms`)."""
     if accepted is not True:
-        raise ValidationFailed("Please accept the terms of use and the privacy notice to create an account.",
+        raise ValidationFailed(N_("Please accept the terms of use and the privacy notice to create an account."),
                                details={"fields": [{"field": "acceptTerms", "message": "required"}]})
 
 
@@ -102,4 +103,4 @@ def set_marketing(actor: Actor, wanted: bool) -> bool:
 
 def _require_user(actor: Actor) -> None:
     if actor.role not in ROLES or actor.user_id is None:
-        raise Forbidden("Sign in first.")
+        raise Forbidden(N_("Sign in first."))

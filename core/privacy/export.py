@@ -38,6 +38,7 @@ from core.actor import ROLES, SYSTEM, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import ExportInProgress, Forbidden, LinkExpired, RateLimited
+from core.i18n import N_
 from core.models import DataExport, Doctor, Patient, User
 from core.notify.email import Email, queue_email
 from core.privacy import sections
@@ -75,7 +76,7 @@ def _digest(token: str) -> str:
 
 def _require_user(actor: Actor) -> None:
     if actor.role not in ROLES or actor.user_id is None:
-        raise Forbidden("Sign in to download your data.")
+        raise Forbidden(N_("Sign in to download your data."))
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -176,7 +177,8 @@ def download_export(actor: Actor, token: str) -> tuple[str, bytes]:
         row = s.scalar(select(DataExport).where(DataExport.token_hash == _digest(token or "")).with_for_update())
         if (row is None or row.user_id != actor.user_id or row.status != "ready" or row.archive is None
                 or row.expires_at <= now):
-            raise LinkExpired("This download link has expired or was already used. Ask for a new export in Settings.")
+            raise LinkExpired(N_("This download link has expired or was already used. Ask for a new export in "
+                                 "Settings."))
         archive = row.archive
         row.status, row.downloaded_at, row.archive = "downloaded", now, None
         record_audit(s, actor, action="data_export.downloaded", subject_type="user", subject_id=str(actor.user_id),

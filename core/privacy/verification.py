@@ -22,6 +22,7 @@ from core import clock, config
 from core.actor import ROLES, SYSTEM, Actor
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, LinkExpired
+from core.i18n import N_
 from core.models import EmailVerificationToken, User
 from core.notify.email import Email, queue_email
 from core.notify.rendering import language_of, render
@@ -66,7 +67,7 @@ def resend_link(actor: Actor) -> bool:
     """Send a new link (the dashboard's button). False when already verified, or when a link went
     out less than a minute ago (the previous one still works)."""
     if actor.role not in ROLES or actor.user_id is None:
-        raise Forbidden("Sign in first.")
+        raise Forbidden(N_("Sign in first."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         user = uow.session.scalar(select(User).where(User.id == actor.user_id).with_for_update())
@@ -92,7 +93,8 @@ def verify_email(token: str) -> uuid.UUID:
         user = s.get(User, row.user_id) if row is not None else None
         if (row is None or row.used_at is not None or row.expires_at <= now or user is None or not user.is_active
                 or user.email.lower() != row.email.lower()):
-            raise LinkExpired("This confirmation link has expired or was already used. Sign in and ask for a new one.")
+            raise LinkExpired(N_("This confirmation link has expired or was already used. Sign in and ask for a "
+                                 "new one."))
         row.used_at = now
         if user.email_verified_at is None:
             s.execute(update(User).where(User.id == user.id).values(email_verified_at=now))

@@ -23,6 +23,7 @@ from core.actor import ANONYMOUS, Actor
 from core.audit import record_audit
 from core.db import UnitOfWork, acting_as_system, unit_of_work
 from core.errors import Forbidden, InvalidTransition, NotFound, TimeWindow, ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Rating, User
 from core.notify.outbox import Outgoing, queue_once
 from core.notify.rendering import language_of, render
@@ -64,10 +65,10 @@ class PendingReview:
 
 def _patient_id(session, actor: Actor) -> uuid.UUID:
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only the patient of a consultation can rate it.")
+        raise Forbidden(N_("Only the patient of a consultation can rate it."))
     patient_id = session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
     if patient_id is None:
-        raise Forbidden("This account has no patient profile.")
+        raise Forbidden(N_("This account has no patient profile."))
     return patient_id
 
 
@@ -75,7 +76,7 @@ def rate_consultation(actor: Actor, appointment_id: uuid.UUID, stars: int, comme
     """Rate a completed consultation once, within 30 days (SPEC §18). The comment is published only
     after an admin approves it."""
     if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
-        raise ValidationFailed("Choose 1 to 5 stars.", details={"field": "stars"})
+        raise ValidationFailed(N_("Choose 1 to 5 stars."), details={"field": "stars"})
     comment = clean_comment(comment)
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ValidationFailed(f"The comment is too long (at most {MAX_COMMENT} characters).",
@@ -87,7 +88,7 @@ def rate_consultation(actor: Actor, appointment_id: uuid.UUID, stars: int, comme
         appointment = s.scalar(select(Appointment).where(Appointment.id == appointment_id,
                                                          Appointment.patient_id == patient_id).with_for_update())
         if appointment is None:
-            raise NotFound("No such consultation among yours.")
+            raise NotFound(N_("No such consultation among yours."))
         already = s.scalar(select(Rating.id).where(Rating.appointment_id == appointment_id)) is not None
         refusal = rating_refusal(status=appointment.status, completed_at=appointment.completed_at, now=now,
                                  already_rated=already)
@@ -100,7 +101,7 @@ def rate_consultation(actor: Actor, appointment_id: uuid.UUID, stars: int, comme
         try:
             s.flush()
         except IntegrityError:  # a second tab rated it a moment ago
-            raise InvalidTransition("You have already rated this consultation.") from None
+            raise InvalidTransition(N_("You have already rated this consultation.")) from None
         record_audit(s, actor, action="rating.given", subject_type="appointment", subject_id=str(appointment.id),
                      at=now, details={"stars": stars, "comment": bool(comment)})
         return Given(rating.id, stars, rating.comment_status)
@@ -146,7 +147,7 @@ def doctor_reviews(doctor_id: uuid.UUID, *, limit: int = 10) -> list[Review]:
 
 def _admin(actor: Actor) -> None:
     if actor.role != "admin":
-        raise Forbidden("Only admins moderate reviews.")
+        raise Forbidden(N_("Only admins moderate reviews."))
 
 
 def moderation_queue(actor: Actor, *, limit: int = 50) -> list[PendingReview]:
@@ -166,15 +167,15 @@ def moderate_review(actor: Actor, rating_id: uuid.UUID, *, approve: bool, reason
     _admin(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give a reason for the decision.", details={"field": "reason"})
+        raise ValidationFailed(N_("Give a reason for the decision."), details={"field": "reason"})
     if len(reason) > 500:
-        raise ValidationFailed("The reason is too long (at most 500 characters).", details={"field": "reason"})
+        raise ValidationFailed(N_("The reason is too long (at most 500 characters)."), details={"field": "reason"})
     now = clock.now()
     status = "approved" if approve else "hidden"
     with unit_of_work(actor) as uow:
         rating = uow.session.scalar(select(Rating).where(Rating.id == rating_id).with_for_update())
         if rating is None or rating.comment is None:
-            raise NotFound("No such review.")
+            raise NotFound(N_("No such review."))
         rating.comment_status, rating.moderated_at, rating.moderated_by = status, now, actor.user_id
         record_audit(uow.session, actor, action=f"review.{status}", subject_type="rating", subject_id=str(rating.id),
                      at=now, details={"reason": reason, "doctorId": str(rating.doctor_id)})

@@ -21,6 +21,7 @@ from core import clock
 from core.actor import SYSTEM, Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow
+from core.i18n import N_
 from core.models import Slot
 from core.scheduling.calendars import TEMPLATE_SOURCE, load_calendars
 from core.scheduling.engine import ADVANCE_NOTICE
@@ -110,22 +111,22 @@ def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datet
     its RLS context), re-check the start with the engine, take the slot. Returns the hold and the
     slots given back (the patient's previous hold)."""
     if start - now < ADVANCE_NOTICE:
-        raise TimeWindow("Consultations can be booked up to 60 minutes before they start.")
+        raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
     if not locked:
         lock_doctor(session, doctor_id)
     just_this = start + timedelta(seconds=1)
     calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
     if calendar is None:
-        raise NotFound("No such doctor.")
+        raise NotFound(N_("No such doctor."))
     # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
     # patient's previous one, and a start between two offered ones breaks no spec rule.
     offered = calendar.availability(start, just_this, now, actor.user_id, rhythm=False)
     entry = next((a for a in offered if a.start == start and a.is_available), None)
     if entry is None:
-        raise SlotConflict("This time is no longer available. Please pick another.")
+        raise SlotConflict(N_("This time is no longer available. Please pick another."))
     taken = claim_slot(session, doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now)
     if taken is None:
-        raise SlotConflict("This time is no longer available. Please pick another.")
+        raise SlotConflict(N_("This time is no longer available. Please pick another."))
     return SlotHold(taken.id, doctor_id, start, entry.end, taken.locked_until), list(taken.released)
 
 
@@ -143,7 +144,7 @@ def claim_slot(session: Session, doctor_id: uuid.UUID, start: datetime, end: dat
 
 def require_patient(actor: Actor) -> None:
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only patients can hold a slot.")
+        raise Forbidden(N_("Only patients can hold a slot."))
 
 
 def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: datetime | None = None,
@@ -159,10 +160,10 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
         if slot_id is not None:
             row = session.get(Slot, slot_id)
             if row is None:
-                raise NotFound("No such slot.")
+                raise NotFound(N_("No such slot."))
             doctor_id, start = row.doctor_id, row.start_at
         if doctor_id is None or start is None:
-            raise NotFound("Name a slot, or a doctor and a start time.")
+            raise NotFound(N_("Name a slot, or a doctor and a start time."))
         hold, released = take_hold(session, actor, doctor_id, start, now, locked=known)
         uow.holds_freed(released)
         uow.hold_taken(hold.slot_id, actor.user_id)
@@ -178,7 +179,7 @@ def release_hold(actor: Actor, slot_id: uuid.UUID) -> None:
             {"slot": slot_id, "me": actor.user_id},
         ).scalar()
         if released is None:
-            raise NotFound("You hold no such slot.")
+            raise NotFound(N_("You hold no such slot."))
         uow.holds_freed([released])
 
 
