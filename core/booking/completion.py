@@ -21,6 +21,7 @@ from core.audit import record_audit
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import Forbidden, NotFound, TimeWindow
+from core.i18n import N_
 from core.models import Appointment, Doctor
 from core.ratings.reviews import invite_to_rate
 
@@ -47,20 +48,20 @@ def completion_refusal(*, status: str, start: datetime, now: datetime) -> str | 
 def complete(actor: Actor, appointment_id: uuid.UUID) -> Completed:
     """Mark a booked appointment completed (doctor of the appointment or admin, from its start)."""
     if actor.role not in COMPLETERS or actor.user_id is None:
-        raise Forbidden("Only the doctor of this consultation can mark it completed.")
+        raise Forbidden(N_("Only the doctor of this consultation can mark it completed."))
     now = clock.now()
     with unit_of_work(actor) as uow:
         session = uow.session
         appointment = session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
         if appointment is None:  # row-level security hides other doctors' appointments
-            raise NotFound("No such appointment.")
+            raise NotFound(N_("No such appointment."))
         if actor.role == "doctor":
             owner = session.scalar(select(Doctor.user_id).where(Doctor.id == appointment.doctor_id))
             if owner != actor.user_id:
-                raise Forbidden("This is not your consultation.")
+                raise Forbidden(N_("This is not your consultation."))
         lifecycle.check_transition(appointment, lifecycle.COMPLETED)
         if now < appointment.start_at:
-            raise TimeWindow("A consultation can be marked completed once it has started.",
+            raise TimeWindow(N_("A consultation can be marked completed once it has started."),
                              details={"startsAt": appointment.start_at.isoformat()})
         before = appointment.status
         lifecycle.transition(appointment, lifecycle.COMPLETED)

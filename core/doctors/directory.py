@@ -15,6 +15,7 @@ from core import clock
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import NotFound, ValidationFailed
+from core.i18n import N_
 from core.models import Doctor, DoctorPhoto, rating_stats
 from core.scheduling import weekly
 from core.scheduling.calendars import load_calendars
@@ -87,7 +88,7 @@ def get_doctor(actor: Actor, doctor_id: uuid.UUID) -> DoctorProfile:
         row = uow.session.execute(_with_ratings(select(Doctor)).where(Doctor.id == doctor_id, LISTED)
                                   ).one_or_none()
         if row is None:
-            raise NotFound("No such doctor.")
+            raise NotFound(N_("No such doctor."))
         d, avg, count = row
         has_photo = uow.session.get(DoctorPhoto, d.id) is not None
         faqs = [f for f in (d.faqs or []) if isinstance(f, dict) and f.get("q") and f.get("a")]
@@ -107,7 +108,7 @@ class SearchFilters:
 
     def __post_init__(self) -> None:
         if len(self.name) > MAX_QUERY or len(self.specialty) > MAX_QUERY or len(self.language) > 8:
-            raise ValidationFailed("Search terms are too long.")
+            raise ValidationFailed(N_("Search terms are too long."))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.errors import PaymentFailed
+from core.i18n import N_
 from core.models import CreditEntry
 
 KINDS = ("grant", "spend", "refund_credit", "late_credit", "adjustment")
@@ -37,5 +38,5 @@ def add_entry(session: Session, user_id: uuid.UUID, kind: str, amount_cents: int
                  "payment": payment_id, "note": note}).scalar_one()
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23514" and amount_cents < 0:
-            raise PaymentFailed("Not enough credit for this consultation.") from None
+            raise PaymentFailed(N_("Not enough credit for this consultation.")) from None
         raise

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from core import clock
 from core.actor import Actor
 from core.errors import NotFound, ValidationFailed
+from core.i18n import N_
 from core.scheduling import availability_cache
 from core.scheduling.engine import Availability, next_free
 
@@ -25,9 +26,9 @@ def resolve_window(start: datetime | None, end: datetime | None, now: datetime) 
     start = start or now
     end = end or start + DEFAULT_WINDOW
     if end <= start:
-        raise ValidationFailed("`to` must be after `from`.")
+        raise ValidationFailed(N_("`to` must be after `from`."))
     if end - start > MAX_WINDOW:
-        raise ValidationFailed("The window can be at most 62 days.")
+        raise ValidationFailed(N_("The window can be at most 62 days."))
     return start, end
 
 
@@ -48,7 +49,7 @@ def doctor_availability(actor: Actor, doctor_id: uuid.UUID, start: datetime | No
     start, end = resolve_window(start, end, now)
     calendars = availability_cache.current().calendars([doctor_id], start, end, now)
     if doctor_id not in calendars:
-        raise NotFound("No such doctor.")
+        raise NotFound(N_("No such doctor."))
     calendar = calendars[doctor_id]
     slots = calendar.availability(start, end, now, actor.user_id, rhythm=rhythm)
     return DoctorAvailability(doctor_id, calendar.tz.key, slots)

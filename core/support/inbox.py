@@ -148,7 +148,7 @@ def start_conversation(actor: Actor, subject: str, body: str) -> uuid.UUID:
     """"Contact us" for a signed-in patient or doctor (issue 25): a conversation waiting on us, due
     within 4 working hours for a Premium member, else 2 working days."""
     if actor.role not in USERS or actor.user_id is None:
-        raise Forbidden("Signed-in patients and doctors write here; admins answer from the console.")
+        raise Forbidden(N_("Signed-in patients and doctors write here; admins answer from the console."))
     subject, body = _clean(subject, body)
     now = clock.now()
     with unit_of_work(actor) as uow:
@@ -216,23 +216,23 @@ def my_conversations(actor: Actor) -> list[ConversationView]:
 def my_conversation(actor: Actor, conversation_id: uuid.UUID) -> ConversationView:
     """One of the user's conversations with every message, their own health details included."""
     if actor.role not in USERS or actor.user_id is None:
-        raise Forbidden("This is for signed-in patients and doctors.")
+        raise Forbidden(N_("This is for signed-in patients and doctors."))
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id)
         if c is None or c.user_id != actor.user_id:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         return _view(uow.session, c, _messages(uow.session, c.id, with_health=True))
 
 
 def reply_as_user(actor: Actor, conversation_id: uuid.UUID, body: str) -> None:
     """The user writes again: the conversation waits on us (a closed one reopens, due from now)."""
     if actor.role not in USERS or actor.user_id is None:
-        raise Forbidden("This is for signed-in patients and doctors.")
+        raise Forbidden(N_("This is for signed-in patients and doctors."))
     body, now = _body(body), clock.now()
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id, with_for_update=True)
         if c is None or c.user_id != actor.user_id:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         _add_message(uow, c, actor, actor.role, body, now)
         _waiting_on_us(c, now)
 
@@ -241,7 +241,7 @@ def reply_as_user(actor: Actor, conversation_id: uuid.UUID, body: str) -> None:
 
 def _require_admin(actor: Actor) -> None:
     if actor.role not in STAFF:
-        raise Forbidden("The support inbox is for admins.")
+        raise Forbidden(N_("The support inbox is for admins."))
 
 
 def inbox(actor: Actor, *, include_closed: bool = False, now: datetime | None = None) -> list[InboxRow]:
@@ -278,7 +278,7 @@ def admin_conversation(actor: Actor, conversation_id: uuid.UUID) -> Conversation
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id)
         if c is None:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         return _view(uow.session, c, _messages(uow.session, c.id, with_health=False))
 
 
@@ -292,7 +292,7 @@ def reveal_health_details(actor: Actor, message_id: uuid.UUID, reason: str) -> s
     with unit_of_work(actor) as uow:
         message = uow.session.get(SupportMessage, message_id)
         if message is None or not message.health:
-            raise NotFound("No health details in this message.")
+            raise NotFound(N_("No health details in this message."))
         with acting_as_system(uow):
             body = uow.session.scalar(select(SupportHealthBody.body).where(SupportHealthBody.message_id == message_id))
             record_audit(uow.session, actor, action=REVEALED, subject_type="support_message",
@@ -310,7 +310,7 @@ def reply_as_admin(actor: Actor, conversation_id: uuid.UUID, body: str, *, close
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id, with_for_update=True)
         if c is None:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         message = _add_message(uow, c, actor, "admin", body, now)
         c.status, c.due_at, c.updated_at = ("closed" if close else "waiting_on_you"), None, now
         with acting_as_system(uow):
@@ -326,7 +326,7 @@ def set_status(actor: Actor, conversation_id: uuid.UUID, status: str) -> None:
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id, with_for_update=True)
         if c is None:
-            raise NotFound("No such conversation.")
+            raise NotFound(N_("No such conversation."))
         c.status, c.due_at, c.updated_at = status, None, clock.now()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from core.errors import Forbidden, NotFound
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient
 
 
@@ -32,12 +33,12 @@ def participation(session: Session, actor: Actor, appointment_id: uuid.UUID) -> 
         .join(Patient, Patient.id == Appointment.patient_id)
         .where(Appointment.id == appointment_id)).one_or_none()
     if row is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     start_at, status, doctor_user, doctor_name, patient_user = row
     if actor.user_id is not None and actor.user_id == doctor_user and actor.role == "doctor":
         role = "doctor"
     elif actor.user_id is not None and actor.user_id == patient_user and actor.role == "patient":
         role = "patient"
     else:
-        raise Forbidden("Only the patient and the doctor of a consultation take part in its video session.")
+        raise Forbidden(N_("Only the patient and the doctor of a consultation take part in its video session."))
     return Participation(appointment_id, role, start_at, status, doctor_name)

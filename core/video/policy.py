@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from core.booking.lifecycle import is_booked
 from core.errors import DomainError, InvalidTransition, TimeWindow, VideoTestRequired
+from core.i18n import N_
 
 JOIN_OPENS = timedelta(minutes=5)  # before the start
 JOIN_CLOSES = timedelta(minutes=30)  # after the start
@@ -78,10 +79,10 @@ def check_join(*, now: datetime, start: datetime, status: str, latest_test: Last
         raise InvalidTransition(f"This consultation {words.get(status, 'cannot be joined')}.",
                                 details={"status": status})
     if now < opens:
-        raise TimeWindow("The video room opens 5 minutes before the start.",
+        raise TimeWindow(N_("The video room opens 5 minutes before the start."),
                          details={"when": "early", "opensAt": opens.isoformat(), "closesAt": closes.isoformat()})
     if now > closes:
-        raise TimeWindow("The video room closed 30 minutes after the start.",
+        raise TimeWindow(N_("The video room closed 30 minutes after the start."),
                          details={"when": "late", "opensAt": opens.isoformat(), "closesAt": closes.isoformat()})
     if not is_fresh(now, latest_test):
         if latest_test is not None and latest_test.outcome not in PASSING_OUTCOMES \

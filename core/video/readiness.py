@@ -13,6 +13,7 @@ from core import clock, funnel
 from core.actor import Actor
 from core.db import unit_of_work
 from core.errors import Forbidden, ValidationFailed
+from core.i18n import N_
 from core.models import VideoTest
 from core.video import policy
 from core.video.participants import participation
@@ -45,7 +46,7 @@ def record_test(actor: Actor, *, appointment_id: uuid.UUID | None, claimed_passe
     and the outcome stored is the server's (`passed`, or `audio_only` when only the camera
     failed). A result the browser reports as failed is stored as failed."""
     if actor.role not in TESTERS or actor.user_id is None:
-        raise Forbidden("Only patients and doctors take the device test.")
+        raise Forbidden(N_("Only patients and doctors take the device test."))
     assessment = policy.assess(measurements, stun_required=stun_required)
     if claimed_passed and not assessment.passed:
         failed = assessment.failed_steps

@@ -20,6 +20,7 @@ from core.actor import Actor
 from core.booking import lifecycle
 from core.db import unit_of_work
 from core.errors import ValidationFailed
+from core.i18n import N_
 from core.models import Appointment, Patient, User, VisitEvent
 from core.video import ice, policy, presence, signalling
 from core.video.participants import participation
@@ -171,7 +172,7 @@ def leave_call(actor: Actor, appointment_id: uuid.UUID, tab: str, *, reason: str
     """Hang up or close the tab (SPEC §16): "bye" to the other side and a `left` event. A tab that
     was taken over leaves nothing (the person is still in the room, in their newer tab)."""
     if reason not in ("hangup", "closed", "ended"):
-        raise ValidationFailed("reason must be hangup, closed or ended.")
+        raise ValidationFailed(N_("reason must be hangup, closed or ended."))
     role, closes = _window(actor, appointment_id)
     signalling.send(_redis(), appointment_id, role, tab, "bye", {"reason": reason}, closes)
     signalling.mark_gone(_redis(), appointment_id, role)

@@ -40,6 +40,7 @@ from core.errors import (
     PaymentFailed,
     SlotConflict,
 )
+from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, Payment, User, WalkinRequest
 from core.payments import credits
 from core.payments.gateway import current_gateway
@@ -154,11 +155,11 @@ class WalkinView:
 
 def _own(uow: UnitOfWork, actor: Actor, request_id: uuid.UUID, *, lock: bool = False) -> WalkinRequest:
     if actor.role != "patient" or actor.user_id is None:
-        raise Forbidden("Only patients can wait for a doctor.")
+        raise Forbidden(N_("Only patients can wait for a doctor."))
     query = select(WalkinRequest).where(WalkinRequest.id == request_id, WalkinRequest.user_id == actor.user_id)
     row = uow.session.scalar(query)
     if row is None:
-        raise NotFound("No such request.")
+        raise NotFound(N_("No such request."))
     if lock:  # the patient may not lock rows (no UPDATE right): the system locks the one just checked
         with acting_as_system(uow) as s:
             row = s.scalar(query.with_for_update().execution_options(populate_existing=True))
@@ -229,7 +230,7 @@ class Started:
 def _new_request(uow: UnitOfWork, actor: Actor) -> WalkinRequest:
     patient_id = uow.session.scalar(select(Patient.id).where(Patient.user_id == actor.user_id))
     if patient_id is None:
-        raise Forbidden("This account has no patient profile.")
+        raise Forbidden(N_("This account has no patient profile."))
     row = WalkinRequest(id=uuid.uuid4(), user_id=actor.user_id, patient_id=patient_id, status="unpaid",
                         price_cents=PRICE_CENTS, currency=CURRENCY, created_at=clock.now())
     uow.session.add(row)
@@ -237,7 +238,7 @@ def _new_request(uow: UnitOfWork, actor: Actor) -> WalkinRequest:
         with uow.session.begin_nested():
             uow.session.flush()
     except DBAPIError as exc:  # a second tab pressed too: its open request is the one
-        raise SlotConflict("You are already waiting for a doctor.") from exc
+        raise SlotConflict(N_("You are already waiting for a doctor.")) from exc
     return row
 
 
@@ -294,7 +295,7 @@ def pay_with_credit(actor: Actor, request_id: uuid.UUID) -> str:
             return row.status
         with acting_as_system(uow) as s:
             if credits.balance(s, actor.user_id) < row.price_cents:
-                raise PaymentFailed("Your credit does not cover this consultation.")
+                raise PaymentFailed(N_("Your credit does not cover this consultation."))
             payment = Payment(user_id=actor.user_id, appointment_id=None, kind="visit", provider="credit",
                               amount_cents=row.price_cents, currency=row.currency, status="pending",
                               created_at=clock.now(), updated_at=clock.now())
@@ -367,7 +368,7 @@ def leave(actor: Actor, request_id: uuid.UUID) -> str:
         if row.status in ("left", "refunded", "cancelled"):
             return row.status
         if row.status == "accepted":
-            raise InvalidTransition("A doctor has already accepted: join the consultation.")
+            raise InvalidTransition(N_("A doctor has already accepted: join the consultation."))
         now = clock.now()
         with acting_as_system(uow) as s:
             if row.status == "unpaid":
@@ -397,10 +398,10 @@ def keep_waiting(actor: Actor, request_id: uuid.UUID) -> None:
 
 def _own_doctor(uow: UnitOfWork, actor: Actor) -> Doctor:
     if actor.role != "doctor" or actor.user_id is None:
-        raise Forbidden("Only doctors take consultations.")
+        raise Forbidden(N_("Only doctors take consultations."))
     doctor = uow.session.scalar(select(Doctor).where(Doctor.user_id == actor.user_id))
     if doctor is None:
-        raise Forbidden("This account has no doctor profile.")
+        raise Forbidden(N_("This account has no doctor profile."))
     return doctor
 
 
@@ -477,7 +478,7 @@ def accept_next(actor: Actor) -> Accepted | None:
     with unit_of_work(actor) as uow:
         doctor = _own_doctor(uow, actor)
         if not (doctor.online and doctor.taking_now and doctor.status == "approved"):
-            raise Forbidden("Switch on “Taking consultations now” first.")
+            raise Forbidden(N_("Switch on “Taking consultations now” first."))
         lock_doctor(uow.session, doctor.id)  # the guard's lock first: bookers of this doctor wait
         if _doctor_busy(uow, doctor.id, now):
             raise DoctorBusy()
@@ -492,7 +493,7 @@ def accept_next(actor: Actor) -> Accepted | None:
             s.flush()  # the double-booking trigger runs here
         if uow.session.execute(MARK, {"doctor": doctor.id, "now": now, "appointment": appointment_id,
                                       "id": taken.id}).first() is None:
-            raise SlotConflict("That patient was just taken by another doctor.")  # cannot happen: locked
+            raise SlotConflict(N_("That patient was just taken by another doctor."))  # cannot happen: locked
         with acting_as_system(uow) as s:
             s.execute(update(Payment).where(Payment.id == taken.payment_id).values(appointment_id=appointment_id))
             record_audit(s, SYSTEM, action="walkin.accepted", subject_type="appointment",
