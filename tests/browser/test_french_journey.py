@@ -177,6 +177,23 @@ def test_public_pages_in_french(french: Page):
     check(page)
 
 
+def test_public_and_content_pages_in_german(browser: Browser, base_url: str):
+    """The same detector over the public pages and every content page for a German browser."""
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", base_url=base_url)
+    page = context.new_page()
+    try:
+        visit(page, "/", "de")
+        profile = page.locator(".dk-doctor__name a").first.get_attribute("href")
+        for path in ("/doctors", profile, "/how-it-works", "/pricing", "/contact", "/login", "/signup", "/forgot",
+                     "/legal/terms", "/legal/privacy", "/legal/gdpr", "/legal/hipaa", "/blog",
+                     "/blog/how-doktu-protects-your-health-data", "/blog/preparing-for-your-video-consultation",
+                     "/blog/tele-consultation-or-emergency-services"):
+            visit(page, path, "de")
+            expect(page.locator("[data-dk-fallback]")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_sign_up_book_pay_and_the_patient_pages_in_french_then_german(french: Page):
     page = french
     page.goto("/")
