@@ -431,7 +431,7 @@ def test_the_deletion_word_is_the_pages_language():
     (the form cannot tell which page the patient read)."""
     from core.accounts import erasure
 
-    assert erasure.CONFIRM_WORDS == {"DELETE", "SUPPRIMER", "LÖSCHEN"}
+    assert {"DELETE", "SUPPRIMER", "LÖSCHEN"} == erasure.CONFIRM_WORDS
 
 
 
