@@ -118,6 +118,11 @@ def format_number(value: int | float | Decimal, language: str) -> str:
     return numbers.format_decimal(value, locale=babel_locale(language))
 
 
+def format_number_pattern(value: int | float | Decimal, language: str, pattern: str) -> str:
+    """A number with a fixed pattern (`0.0`: one decimal always), the locale's decimal sign."""
+    return numbers.format_decimal(value, format=pattern, locale=babel_locale(language))
+
+
 def format_percent(value: float, language: str) -> str:
     return numbers.format_percent(value, locale=babel_locale(language))
 

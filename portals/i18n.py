@@ -82,6 +82,11 @@ def day(value: date, pattern: str = "full") -> str:
     return i18n.format_date(value, current_language(), pattern)
 
 
+def one_decimal(value) -> str:
+    """`4.8` / `4,8`: a mean rating, always with one decimal (`5.0`, not `5`)."""
+    return i18n.format_number_pattern(value, current_language(), "0.0")
+
+
 def language_name(code: str) -> str:
     return i18n.language_name(code)
 
@@ -114,7 +119,7 @@ def init_i18n(app: Flask) -> None:
     babel.domain_instance = CatalogDomain()
     app.jinja_env.globals.update(current_language=current_language, languages=i18n.LANGUAGES,
                                  language_name=language_name, day_name=day_name, day_short=day_short,
-                                 number=number, day=day, Markup=Markup,
+                                 number=number, one_decimal=one_decimal, day=day, Markup=Markup,
                                  text_lang=text_lang, js_strings=js_strings)
     app.jinja_env.filters["language_name"] = language_name
 

@@ -38,13 +38,16 @@ from core.booking.dashboard import cancel_preview
 from core.booking.queries import AppointmentView, list_appointments
 from core.db import acting_as_system, unit_of_work
 from core.errors import Forbidden, InvalidTransition, NotFound, TimeWindow, ValidationFailed
-from core.i18n import N_
+from core.i18n import LANGUAGES, N_, translate
 from core.models import Appointment, OutboxMessage, PasswordResetToken, Patient, Rating, User
 from core.payments import credits
 from core.payments.subscriptions import cancel_subscription, current_plan
 from core.privacy.forget import forget_privacy_artefacts
 
-CONFIRM_WORD = "DELETE"
+# The word a patient types, in the language of the page they read ("SUPPRIMER", "LÖSCHEN"): the
+# form cannot tell which page was read, so the word of any of our languages is accepted.
+CONFIRM_WORD = N_("DELETE")
+CONFIRM_WORDS = frozenset(translate(language, CONFIRM_WORD) for language in LANGUAGES)
 CANCEL_REASON = "The patient closed their Doktu account."
 # Never a bcrypt hash: `verify_password` answers False for it, so no password signs in again.
 UNUSABLE_PASSWORD = "!erased"  # noqa: S105 - a marker, not a secret
@@ -117,8 +120,8 @@ def erase_account(actor: Actor, *, password: str, confirmation: str) -> ErasureR
     the erasure itself is a single transaction. Raises ERR_VALIDATION (password, confirmation) or
     ERR_TIME_WINDOW (a paid consultation within 60 minutes) before anything changes."""
     _require_patient(actor)
-    if (confirmation or "").strip() != CONFIRM_WORD:
-        raise ValidationFailed(f"Type {CONFIRM_WORD} in capital letters to confirm.",
+    if (confirmation or "").strip() not in CONFIRM_WORDS:
+        raise ValidationFailed(N_("Type the word shown, in capital letters, to confirm."),
                                details={"fields": [{"field": "confirm", "message": "mismatch"}]})
     _check_password(actor, password)
     preview = erasure_preview(actor)

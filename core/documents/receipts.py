@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
@@ -57,6 +57,9 @@ class ReceiptItem:
     currency: str
     description: str
     refers_to: str | None
+    # What the web shows in the reader's language (the stored description is the PDF's English).
+    doctor_name: str | None = None
+    consultation_on: date | None = None
 
     @property
     def title(self) -> str:
@@ -145,8 +148,10 @@ def issue_credit_note(uow: UnitOfWork, payment: Payment, amount_cents: int) -> R
                     details, receipt.id, now)
 
 def _item(r: Receipt, refers: str | None) -> ReceiptItem:
+    on = r.details.get("consultationOn")
     return ReceiptItem(r.id, r.kind, r.number, r.issued_at, r.amount_cents, r.currency,
-                       r.details.get("description", ""), refers)
+                       r.details.get("description", ""), refers, (r.details.get("doctor") or {}).get("name"),
+                       date.fromisoformat(on) if on else None)
 
 def list_receipts(actor: Actor, *, limit: int = 100) -> list[ReceiptItem]:
     """The patient's receipts and credit notes, newest first (Billing)."""

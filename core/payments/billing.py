@@ -11,14 +11,19 @@ from sqlalchemy import select
 
 from core.actor import Actor
 from core.db import unit_of_work
+from core.i18n import N_
 from core.models import Appointment, CreditEntry, Doctor, Payment
 from core.payments import credits
 from core.payments.subscriptions import current_plan
 
+# Labels are catalog keys: the web translates them (`_(label)`, `_(description, doctor=…)`).
 CREDIT_KIND_LABELS = {
-    "grant": "Plan credit", "spend": "Consultation paid with credit", "refund_credit": "Refund as credit",
-    "late_credit": "Apology credit (late doctor cancellation)", "adjustment": "Adjustment",
+    "grant": N_("Plan credit"), "spend": N_("Consultation paid with credit"), "refund_credit": N_("Refund as credit"),
+    "late_credit": N_("Apology credit (late doctor cancellation)"), "adjustment": N_("Adjustment"),
 }
+PAYMENT_KIND_LABELS = {"visit": N_("Consultation payment"), "subscription": N_("Plan payment")}
+PLAN_STATUS_LABELS = {"incomplete": N_("not yet paid"), "active": N_("active"), "past_due": N_("payment overdue"),
+                      "cancelled": N_("cancelled")}
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class PaymentLine:
     refunded_cents: int
     currency: str
     appointment_start: datetime | None
+    doctor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,8 @@ def billing_overview(actor: Actor, *, limit: int = 50) -> Billing:
             .where(Payment.user_id == actor.user_id, Payment.status != "pending")
             .order_by(Payment.created_at.desc()).limit(limit)).all()
         payments = [PaymentLine(p.id, p.created_at,
-                                f"Consultation with {name}" if name else f"{p.kind.title()} payment",
-                                p.provider, p.status, p.amount_cents, p.refunded_cents, p.currency, start)
+                                N_("Consultation with %(doctor)s") if name else PAYMENT_KIND_LABELS.get(p.kind, p.kind),
+                                p.provider, p.status, p.amount_cents, p.refunded_cents, p.currency, start, name)
                     for p, start, name in rows]
         entries = s.scalars(select(CreditEntry).where(CreditEntry.user_id == actor.user_id)
                             .order_by(CreditEntry.created_at.desc()).limit(limit)).all()
@@ -71,5 +77,6 @@ def billing_overview(actor: Actor, *, limit: int = 50) -> Billing:
         balance = credits.balance(s, actor.user_id)
     plan = current_plan(actor)  # the live plan, not an abandoned checkout
     return Billing(payments, balance, lines, plan.plan.name if plan else None,
-                   ("active until the end of the paid month" if plan.cancel_at_period_end else plan.status)
+                   (N_("active until the end of the paid month") if plan.cancel_at_period_end
+                    else PLAN_STATUS_LABELS.get(plan.status, plan.status))
                    if plan else None)

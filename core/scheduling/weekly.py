@@ -19,6 +19,7 @@ from core.i18n import N_
 from core.scheduling.engine import DEFAULT_TEMPLATE, Range, WorkingTemplate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Catalog keys: pages show them translated (`_(label)`).
 WEEKDAY_LABELS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
                   N_("Sunday"))
 MAX_RANGES_PER_DAY = 4
@@ -126,7 +127,7 @@ def minutes_per_weekday(week: WeeklyHours) -> tuple[int, ...]:
 
 def describe(week: WeeklyHours) -> list[tuple[str, str]]:
     """Human lines for a public card: ("Monday", "09:00–12:30, 14:00–18:00") or "Closed"."""
-    return [(label, ", ".join(f"{_clock(s)}–{_clock(e)}" for s, e in day) or "Closed")
+    return [(label, ", ".join(f"{_clock(s)}–{_clock(e)}" for s, e in day) or N_("Closed"))
             for label, day in zip(WEEKDAY_LABELS, week, strict=True)]
 
 

@@ -25,7 +25,7 @@ from core.ratings.reviews import rating_prompts
 from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import require_role
-from portals.i18n import _, day, when
+from portals.i18n import _, day, refusal_text, when
 from portals.patient import patient
 from portals.web.cards import HOME_GRID, day_strip
 from portals.web.visitor import visitor_zone
@@ -93,14 +93,14 @@ def cancel_page(appointment_id: uuid.UUID):
             done = changes.cancel(current_user.actor, appointment_id, request.form.get("reason") or None,
                                   refund_as=refund_as)
         except DomainError as exc:
-            flash(_(exc.message), "error")
+            flash(refusal_text(exc), "error")
             return redirect(url_for("patient.cancel_page", appointment_id=appointment_id))
         flash(_cancel_message(done.refund), "info")
         return redirect(url_for("patient.dashboard"))
     try:
         preview = {choice: cancel_preview(appointment, now, choice) for choice in ("card", "credit")}
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.dashboard"))
     from core.booking import policy
 
@@ -113,13 +113,14 @@ def cancel_page(appointment_id: uuid.UUID):
 def _cancel_message(refund) -> str:
     from portals.web.formatting import money
 
-    parts = ["Your appointment is cancelled."]
+    parts = [_("Your appointment is cancelled.")]
     if refund.refund_cents:
-        parts.append(f"{money(refund.refund_cents)} is refunded to your card (it shows in 5–10 days).")
+        parts.append(_("%(amount)s is refunded to your card (it shows in 5–10 days).",
+                       amount=money(refund.refund_cents)))
     if refund.credit_cents:
-        parts.append(f"{money(refund.credit_cents)} is added to your credit.")
+        parts.append(_("%(amount)s is added to your credit.", amount=money(refund.credit_cents)))
     if refund.late_credit_cents:
-        parts.append(f"We added {money(refund.late_credit_cents)} of credit for the inconvenience.")
+        parts.append(_("We added %(amount)s of credit for the inconvenience.", amount=money(refund.late_credit_cents)))
     return " ".join(parts)
 
 
@@ -136,11 +137,11 @@ def reschedule_page(appointment_id: uuid.UUID):
         except ValueError:
             flash(_("Please pick a time from the list."), "error")
         except DomainError as exc:
-            flash(_(exc.message), "error")
+            flash(refusal_text(exc), "error")
         else:
             from portals.web.visitor import long_moment
 
-            flash(f"Your appointment is moved to {long_moment(moved.start)}.", "info")
+            flash(_("Your appointment is moved to %(when)s.", when=long_moment(moved.start)), "info")
             return redirect(url_for("patient.dashboard"))
         return redirect(url_for("patient.reschedule_page", appointment_id=appointment_id))
     strip = day_strip(appointment.doctor_id)

@@ -55,8 +55,10 @@ def rate_consultation(appointment_id: uuid.UUID):
     except DomainError as refused:
         flash(_(refused.message), "error")
         return redirect(url_for("patient.dashboard") + "#rate")
-    flash("Thank you for your rating." + (" Your comment will be published once our team has read it."
-                                          if given.comment_status == "pending" else ""), "info")
+    message = _("Thank you for your rating.")
+    if given.comment_status == "pending":
+        message += " " + _("Your comment will be published once our team has read it.")
+    flash(message, "info")
     return redirect(url_for("patient.dashboard"))
 
 

@@ -52,6 +52,6 @@ def send_message(user_id: uuid.UUID):
     try:
         messages.send_message(current_user.actor, user_id, body)
     except DomainError as refused:
-        return _page(user_id, draft=body, error=refused.message, status=refused.status)
+        return _page(user_id, draft=body, error=_(refused.message), status=refused.status)
     flash(_("Message sent."), "success")
     return redirect(url_for("patient.dashboard_messages", **{"with": str(user_id)}) + "#thread")

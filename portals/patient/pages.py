@@ -18,7 +18,7 @@ from core.doctors.directory import get_doctor
 from core.errors import DomainError
 from core.payments.checkout import credit_offer
 from portals.auth import require_role
-from portals.i18n import _
+from portals.i18n import _, refusal_text
 from portals.i18n import lazy_gettext as _l
 from portals.patient import patient
 from portals.web.navigation import safe_next
@@ -47,12 +47,12 @@ def profile_form(profile) -> ProfileForm:
 def save_profile_form(form: ProfileForm) -> str | None:
     """Validate and save a submitted profile form; the error to show, or None when saved."""
     if not form.validate_on_submit():
-        return "Please correct the highlighted answers." if form.errors else "Please fill in the form."
+        return _("Please correct the highlighted answers.") if form.errors else _("Please fill in the form.")
     try:
         save_profile(current_user.actor, date_of_birth=form.date_of_birth.data, gender=form.gender.data,
                      primary_conditions=_lines(form.primary_conditions.data), allergies=_lines(form.allergies.data))
     except DomainError as exc:
-        return exc.message
+        return refusal_text(exc)
     return None
 
 

@@ -23,8 +23,9 @@ from core.payments.local_subscriptions import deliver_plan_success
 from core.walkin import queue as walkin_queue
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import require_role
-from portals.i18n import _
+from portals.i18n import _, day, money, refusal_text
 from portals.patient import patient
+from portals.web.visitor import visitor_zone
 
 
 def _checkout_page(appointment_id: uuid.UUID):
@@ -41,7 +42,7 @@ def pay_by_card(appointment_id: uuid.UUID):
         flash(_("Please save your health profile first: your doctor reads it before the consultation."), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(session.url, code=303)
 
@@ -66,10 +67,10 @@ def pay_by_credit(appointment_id: uuid.UUID):
     try:
         checkout.pay_with_credit(current_user.actor, appointment_id)
     except (PaymentFailed, ProfileIncomplete) as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return _checkout_page(appointment_id)
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.dashboard"))
     return redirect(url_for("patient.checkout_done", appointment_id=appointment_id))
 
@@ -270,7 +271,7 @@ def subscribe(plan_code: str):
         flash(_("Please save your health profile first: it is needed before your first payment."), "error")
         return redirect(url_for("patient.onboarding", next=url_for("public.pricing")))
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("public.pricing"))
     return redirect(session.url, code=303)
 
@@ -281,11 +282,15 @@ def cancel_plan():
     try:
         plan = subscriptions.cancel_subscription(current_user.actor)
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
     else:
-        ends = f" on {plan.current_period_end:%-d %B %Y}" if plan.current_period_end else ""
-        flash(f"Your {plan.plan.name} plan is cancelled. It stays active, with its credits, until the end of "
-              f"the month you have paid for{ends}.", "info")
+        if plan.current_period_end:
+            flash(_("Your %(plan)s plan is cancelled. It stays active, with its credits, until the end of the month "
+                    "you have paid for, on %(day)s.", plan=plan.plan.name,
+                    day=day(plan.current_period_end.astimezone(visitor_zone()).date(), "long")), "info")
+        else:
+            flash(_("Your %(plan)s plan is cancelled. It stays active, with its credits, until the end of the month "
+                    "you have paid for.", plan=plan.plan.name), "info")
     return redirect(url_for("public.pricing"), code=303)
 
 
@@ -296,13 +301,12 @@ def withdraw_plan():
     try:
         done = withdrawal.withdraw(current_user.actor)
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
     else:
-        refund = f"€{done.refund_cents / 100:.2f}"
-        flash(f"You have withdrawn from your plan. It has ended and {refund} is being refunded to your card; "
-              "the credit note is below." if done.refund_cents else
-              "You have withdrawn from your plan. It has ended; nothing is refunded, your consultations used "
-              "up its price.", "info")
+        flash(_("You have withdrawn from your plan. It has ended and %(refund)s is being refunded to your card; "
+                "the credit note is below.", refund=money(done.refund_cents)) if done.refund_cents else
+              _("You have withdrawn from your plan. It has ended; nothing is refunded, your consultations used "
+                "up its price."), "info")
     return redirect(url_for("patient.dashboard_billing"), code=303)
 
 

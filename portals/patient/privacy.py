@@ -21,7 +21,8 @@ from core.privacy import access_log, consents, export, verification
 from core.privacy.consents import ConsentState
 from portals.auth import require_role
 from portals.consent_gate import CONSENT_DUE
-from portals.i18n import _
+from portals.i18n import _, refusal_text
+from portals.i18n import lazy_gettext as _l
 from portals.patient import patient
 from portals.patient.dashboard import TABS
 
@@ -36,11 +37,11 @@ class ActionForm(FlaskForm):
 
 
 class MarketingForm(FlaskForm):
-    marketing = BooleanField("Send me news and offers from Doktu by email")
+    marketing = BooleanField(_l("Send me news and offers from Doktu by email"))
 
 
 class ConsentForm(FlaskForm):
-    accept = BooleanField("I accept the terms of use and the privacy notice")
+    accept = BooleanField(_l("I accept the terms of use and the privacy notice"))
 
 
 # ---- the consent gate (set at sign-in by `portals.consent_gate`, enforced here) ----
@@ -77,7 +78,7 @@ def consents_page():
             try:
                 consents.accept_current(current_user.actor, accepted=bool(form.accept.data))
             except DomainError as exc:
-                error = exc.message
+                error = refusal_text(exc)
             else:
                 session.pop(CONSENT_DUE, None)
                 return redirect(next_url or _home(), code=303)
@@ -112,15 +113,15 @@ def data_page():
 def data_export_request():
     form = ActionForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     else:
         try:
             export.request_export(current_user.actor)
         except DomainError as exc:
-            flash(_(exc.message), "error")
+            flash(refusal_text(exc), "error")
         else:
-            flash("We are preparing your data. We will email you a download link, valid 24 hours, within a few "
-                  "minutes.", "info")
+            flash(_("We are preparing your data. We will email you a download link, valid 24 hours, within a "
+                    "few minutes."), "info")
     return redirect(_settings_or_data_page(), code=303)
 
 
@@ -130,7 +131,7 @@ def data_export_download(token: str):
     try:
         filename, archive = export.download_export(current_user.actor, token)
     except LinkExpired as exc:
-        return render_template("patient/link_expired.html", message=exc.message,
+        return render_template("patient/link_expired.html", message=refusal_text(exc),
                                again=_settings_or_data_page()), 410
     import io
 
@@ -152,10 +153,11 @@ def _marketing_form(state: ConsentState | None = None) -> MarketingForm:
 def marketing_consent():
     form = MarketingForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     else:
         on = consents.set_marketing(current_user.actor, bool(form.marketing.data))
-        flash("You will receive news and offers by email." if on else "You will not receive news or offers.", "info")
+        flash(_("You will receive news and offers by email.") if on else _("You will not receive news or offers."),
+              "info")
     return redirect(_settings_or_data_page(), code=303)
 
 
@@ -179,7 +181,7 @@ def verify_email(token: str):
     try:
         verification.verify_email(token)
     except LinkExpired as exc:
-        return render_template("patient/link_expired.html", message=exc.message,
+        return render_template("patient/link_expired.html", message=refusal_text(exc),
                                again=url_for("patient.dashboard") if current_user.is_authenticated
                                else url_for("public.login")), 410
     return render_template("patient/email_verified.html")
@@ -190,7 +192,7 @@ def verify_email(token: str):
 def resend_verification():
     form = ActionForm()
     if not form.validate_on_submit():
-        flash(CsrfRejected.default_message, "error")
+        flash(_(CsrfRejected.default_message), "error")
     elif verification.resend_link(current_user.actor):
         flash(_("We sent a new confirmation link to your email address."), "info")
     else:

@@ -26,6 +26,7 @@ from core.accounts.settings import (
 from core.errors import CsrfRejected, DomainError
 from core.i18n import N_
 from portals.auth import SessionUser, require_role
+from portals.i18n import _, refusal_text
 from portals.i18n import lazy_gettext as _l
 from portals.limits import PER_ACCOUNT_AUTH, limiter
 from portals.patient import patient
@@ -67,7 +68,7 @@ class NotificationsForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[Length(max=200)])
-    confirm = StringField(f"Type {erasure.CONFIRM_WORD} to confirm", validators=[Length(max=20)])
+    confirm = StringField(_l("Type %(word)s to confirm", word=_l(erasure.CONFIRM_WORD)), validators=[Length(max=20)])
 
 
 FORMS = {"account": AccountForm, "password": PasswordForm, "timezone": TimezoneForm,
@@ -128,7 +129,7 @@ def _filled(name: str, current: AccountSettings) -> FlaskForm:
 
 def _refused(name: str, form: FlaskForm, exc: DomainError):
     """Re-render with the message under the field it concerns, else at the top of the form's section."""
-    return _page(name, form, None if _on_fields(form, exc) else exc.message)
+    return _page(name, form, None if _on_fields(form, exc) else refusal_text(exc))
 
 
 def _on_fields(form: FlaskForm, exc: DomainError) -> bool:
@@ -137,7 +138,7 @@ def _on_fields(form: FlaskForm, exc: DomainError) -> bool:
     for item in exc.details.get("fields", []):
         name = item.get("field", "")
         if name in form:
-            form[name].errors = [exc.message]
+            form[name].errors = [_l(exc.message)]
             placed = True
     return placed
 
@@ -181,7 +182,7 @@ def settings_password():
     if not form.validate_on_submit():
         return _invalid("password", form)
     if (form.new_password.data or "") != (form.confirm.data or ""):
-        form.confirm.errors = ["The two new passwords differ."]
+        form.confirm.errors = [_l("The two new passwords differ.")]
         return _invalid("password", form)
     try:
         user = change_password(current_user.actor, current_password=form.current_password.data or "",
@@ -239,7 +240,7 @@ def settings_delete():
                 result = erasure.erase_account(current_user.actor, password=form.password.data or "",
                                                confirmation=form.confirm.data or "")
             except DomainError as exc:
-                failed, error = True, None if _on_fields(form, exc) else exc.message
+                failed, error = True, None if _on_fields(form, exc) else refusal_text(exc)
             else:
                 logout_user()
                 session.clear()
@@ -250,7 +251,7 @@ def settings_delete():
     preview = erasure.erasure_preview(current_user.actor)
     return render_template("patient/settings_delete.html", tabs=TABS, tab="patient.dashboard_settings", form=form,
                            preview=preview, error=error, refusal=None if preview.allowed else erasure.BLOCKING_MESSAGE,
-                           confirm_word=erasure.CONFIRM_WORD), 422 if failed else 200
+                           confirm_word=_(erasure.CONFIRM_WORD)), 422 if failed else 200
 
 
 @patient.get("/account/deleted")

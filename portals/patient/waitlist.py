@@ -13,7 +13,7 @@ from core.booking import waitlist
 from core.errors import DomainError, ValidationFailed
 from portals.auth import require_role
 from portals.hygiene import parse_day
-from portals.i18n import _, when
+from portals.i18n import _, refusal_text, when
 from portals.patient import patient
 from portals.web.visitor import visitor_zone
 
@@ -31,7 +31,7 @@ def waitlist_join(doctor_id: uuid.UUID):
             raise ValidationFailed(_("Pick the last day you could make."))
         entry = waitlist.join_waitlist(current_user.actor, doctor_id, until)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
         return _profile(doctor_id)
     flash(_("Done: we will email you if an earlier time with %(doctor)s frees up.", doctor=entry.doctor_name),
           "info")
@@ -44,7 +44,7 @@ def waitlist_leave(entry_id: uuid.UUID):
     try:
         waitlist.leave_waitlist(current_user.actor, entry_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
     else:
         flash(_("You will no longer be told about earlier times with this doctor."), "info")
     doctor = request.form.get("doctor", "")
@@ -60,7 +60,7 @@ def waitlist_accept(offer_id: uuid.UUID):
     try:
         answer = waitlist.accept_offer(current_user.actor, offer_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.dashboard") + "#waitlist")
     if answer.outcome == "booked":
         return redirect(url_for("patient.checkout", appointment_id=answer.appointment_id))
@@ -74,7 +74,7 @@ def waitlist_decline(offer_id: uuid.UUID):
     try:
         waitlist.decline_offer(current_user.actor, offer_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(refusal_text(exc), "error")
     else:
         flash(_("Let go: the time goes to the next person waiting. We keep looking for you."), "info")
     return redirect(url_for("patient.dashboard") + "#waitlist")

@@ -18,7 +18,7 @@ from core.payments.checkout import credit_offer
 from core.walkin import queue
 from portals.api import ApiModel, ErrorEnvelope, api_route, to_json
 from portals.auth import current_actor, require_role
-from portals.i18n import _
+from portals.i18n import _, refusal_text
 from portals.patient import patient
 from portals.web.visitor import visitor_id
 
@@ -57,7 +57,7 @@ def _pay_by_card():
         flash(_("Please save your health profile first: your doctor reads it before the consultation."), "error")
         return redirect(url_for("patient.walkin_start"))
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.walkin_start"))
     if started.checkout_url is None:
         return redirect(url_for("patient.walkin_waiting", request_id=started.request_id), code=303)
@@ -91,10 +91,10 @@ def walkin_pay_credit():
         started = queue.start_request(current_user.actor, by_card=False)
         queue.pay_with_credit(current_user.actor, started.request_id)
     except (PaymentFailed, ProfileIncomplete) as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.walkin_start"))
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.walkin_start"))
     return redirect(url_for("patient.walkin_waiting", request_id=started.request_id), code=303)
 
@@ -116,7 +116,7 @@ def walkin_leave(request_id: uuid.UUID):
     try:
         outcome = queue.leave(current_user.actor, request_id)
     except DomainError as exc:
-        flash(_(exc.message), "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("patient.walkin_waiting", request_id=request_id))
     if outcome == "left":
         flash(_("You left the queue. Your payment is refunded in full; we have emailed you the details."), "info")

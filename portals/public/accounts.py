@@ -11,7 +11,7 @@ from core.accounts.reset_tokens import check_reset_token, request_password_reset
 from core.accounts.signup import sign_up
 from core.errors import DomainError, LinkExpired
 from portals.auth import sign_in
-from portals.i18n import _, current_language
+from portals.i18n import _, current_language, refusal_text
 from portals.limits import (
     PER_ACCOUNT_FORGOT,
     PER_IP_FORGOT,
@@ -53,7 +53,7 @@ def signup():
                                visitor_id=visitor_id(), accept_terms=bool(form.accept_terms.data),
                                language=current_language())
             except DomainError as exc:
-                error = exc.message
+                error = refusal_text(exc)
                 # The password is never sent back; the meter shows which rules it met (issue 24).
                 email = form.email.data or ""
                 strength = password_strength(form.password.data or "", user_inputs=(
@@ -91,7 +91,7 @@ def reset(token: str):
     try:
         check_reset_token(token)
     except LinkExpired as exc:
-        return render_template("public/reset_expired.html", message=exc.message), 410
+        return render_template("public/reset_expired.html", message=refusal_text(exc)), 410
     form = ResetForm()
     error = None
     if form.validate_on_submit():
@@ -99,8 +99,8 @@ def reset(token: str):
             user = reset_password(token, form.password.data)
         except DomainError as exc:
             if isinstance(exc, LinkExpired):
-                return render_template("public/reset_expired.html", message=exc.message), 410
-            error = exc.message
+                return render_template("public/reset_expired.html", message=refusal_text(exc)), 410
+            error = refusal_text(exc)
         else:
             sign_in(user)
             flash(_("Your password is changed. Every other session was signed out."), "info")

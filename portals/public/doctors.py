@@ -18,7 +18,7 @@ from core.scheduling.availability import MAX_WINDOW, next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import current_actor
 from portals.hygiene import parse_day
-from portals.i18n import day
+from portals.i18n import day, refusal_text
 from portals.public import public
 from portals.web.cards import day_strip
 from portals.web.visitor import visitor_id, visitor_zone
@@ -42,7 +42,7 @@ def doctor_search():
         filters = SearchFilters(name=request.args.get("q", ""), specialty=request.args.get("specialty", ""),
                                 language=request.args.get("language", ""), day=day)
     except ValidationFailed as exc:
-        error, filters = exc.message, SearchFilters()
+        error, filters = refusal_text(exc), SearchFilters()
     actor = current_actor()
     found = search_doctors(actor, filters, page=_int_arg("page", 1), zone=zone)
     next_slots = next_free_slots(actor, [d.id for d in found.doctors], count=2) if found.doctors else {}

@@ -19,7 +19,7 @@ from core.scheduling.availability import next_free_slots
 from core.walkin import queue as walkin_queue
 from portals.auth import SessionUser, current_actor
 from portals.consent_gate import check_consents_at_sign_in
-from portals.i18n import _
+from portals.i18n import _, refusal_text
 from portals.limits import (
     PER_IP_AUTH,
     challenge_solved,
@@ -113,7 +113,7 @@ def login():
                 user = authenticate(email, form.password.data)
             except Unauthenticated as exc:
                 record_failure(email)
-                error, status = exc.message, 401
+                error, status = refusal_text(exc), 401
             else:
                 clear_failures(email)
                 session.clear()  # a fresh session at sign-in: no fixation

@@ -17,7 +17,8 @@ from core import runtime
 from core.errors import DomainError
 from core.support import inbox
 from portals.auth import require_role
-from portals.i18n import _
+from portals.i18n import _, refusal_text
+from portals.i18n import lazy_gettext as _l
 from portals.limits import challenge_solved, fresh_challenge, human_check_needed, limiter, recaptcha_site_key
 from portals.public import public
 from portals.public.forms import HumanCheckFields
@@ -27,23 +28,23 @@ USERS = ("patient", "doctor")
 
 
 class NewConversationForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired("Give your message a subject."),
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your message a subject.")),
                                                  Length(max=inbox.MAX_SUBJECT)])
-    body = TextAreaField("Your message", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your message"), validators=[DataRequired(_l("Write your message first.")),
                                                      Length(max=inbox.MAX_BODY)])
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Your answer", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your answer"), validators=[DataRequired(_l("Write your message first.")),
                                                     Length(max=inbox.MAX_BODY)])
 
 
 class ContactForm(HumanCheckFields, FlaskForm):
-    name = StringField("Your name", validators=[Optional(), Length(max=200)])
-    email = EmailField("Your email", validators=[DataRequired("Enter your email address."), Length(max=254)])
-    subject = StringField("Subject", validators=[DataRequired("Give your message a subject."),
+    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("Your email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Give your message a subject.")),
                                                  Length(max=inbox.MAX_SUBJECT)])
-    body = TextAreaField("Your message", validators=[DataRequired("Write your message first."),
+    body = TextAreaField(_l("Your message"), validators=[DataRequired(_l("Write your message first.")),
                                                      Length(max=inbox.MAX_BODY)])
 
 
@@ -61,7 +62,7 @@ def support():
         try:
             conversation_id = inbox.start_conversation(current_user.actor, form.subject.data, form.body.data)
         except DomainError as exc:
-            error = exc.message
+            error = refusal_text(exc)
         else:
             flash(_("Sent. Our care team will answer here and by email."), "info")
             return redirect(url_for("public.support_conversation", conversation_id=conversation_id), code=303)
@@ -79,7 +80,7 @@ def support_conversation(conversation_id: uuid.UUID):
         try:
             inbox.reply_as_user(current_user.actor, conversation_id, form.body.data)
         except DomainError as exc:
-            error = exc.message
+            error = refusal_text(exc)
         else:
             return redirect(url_for("public.support_conversation", conversation_id=conversation_id), code=303)
     conversation = inbox.my_conversation(current_user.actor, conversation_id)
@@ -113,7 +114,7 @@ def contact():
             try:
                 inbox.start_guest_conversation(form.name.data, form.email.data, form.subject.data, form.body.data)
             except DomainError as exc:
-                error = exc.message
+                error = refusal_text(exc)
             else:
                 sent = True
     elif request.method == "POST":

@@ -413,8 +413,8 @@ def test_deletion_is_refused_while_a_paid_consultation_starts_within_60_minutes(
 @pytest.mark.parametrize(("fields", "field_id", "message"), [
     ({"password": "Wrong-password-123!", "confirm": "DELETE"}, "delete-password", "Your password is not right."),
     ({"password": "", "confirm": "DELETE"}, "delete-password", "Enter your password."),
-    ({"password": TEST_PASSWORD, "confirm": "delete"}, "delete-confirm", "Type DELETE in capital letters"),
-    ({"password": TEST_PASSWORD, "confirm": ""}, "delete-confirm", "Type DELETE in capital letters"),
+    ({"password": TEST_PASSWORD, "confirm": "delete"}, "delete-confirm", "Type the word shown, in capital letters"),
+    ({"password": TEST_PASSWORD, "confirm": ""}, "delete-confirm", "Type the word shown, in capital letters"),
 ], ids=["wrong-password", "no-password", "lower-case", "no-confirmation"])
 def test_deletion_needs_the_password_and_the_word(client, patient, doctor, fields, field_id, message):  # noqa: F811
     paid = paid_appointment(patient, doctor.doctor.id, paris(3, 14))
@@ -424,6 +424,15 @@ def test_deletion_needs_the_password_and_the_word(client, patient, doctor, field
     assert user_row(patient.user.id).is_active
     with unit_of_work(SYSTEM) as uow:
         assert uow.session.get(Appointment, paid.id).status == "confirmed"  # nothing cancelled
+
+
+def test_the_deletion_word_is_the_pages_language():
+    """Issue 18: a French page asks for SUPPRIMER, a German one for LÖSCHEN; any of them is accepted
+    (the form cannot tell which page the patient read)."""
+    from core.accounts import erasure
+
+    assert {"DELETE", "SUPPRIMER", "LÖSCHEN"} == erasure.CONFIRM_WORDS
+
 
 
 def test_deletion_stops_a_renewing_plan_and_states_the_credit_lost(client, patient):

@@ -3,12 +3,15 @@ the right `lang`, no English left where a translation exists, Babel's formats.""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import shutil
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from core import config
 from core.notify.rendering import TEMPLATES, format_money, format_when, render, render_sms
 
 PUBLIC_PAGES = ["/", "/doctors", "/how-it-works", "/pricing", "/blog", "/blog/preparing-for-your-video-consultation",
@@ -48,9 +51,26 @@ def test_every_public_page_in_each_language(client, path, language):
             assert english not in text, (path, language, english)
 
 
+@pytest.fixture
+def content_of(monkeypatch, tmp_path):
+    """A content folder holding only the given files of the repository's (every page of the real
+    one is translated now, so the fallback is shown with a page that has no translation)."""
+
+    def use(*files: str) -> None:
+        for name in files:
+            target = tmp_path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(config.default_content_dir() / name, target)
+        real = config.current()
+        monkeypatch.setattr(config, "current", lambda: dataclasses.replace(real, content_dir=tmp_path))
+
+    return use
+
+
 @pytest.mark.parametrize(("language", "fallback"), [("fr", "Cette page n'est disponible qu'en English."),
                                                      ("de", "Diese Seite ist nur auf English verfügbar.")])
-def test_a_text_written_in_english_only_says_so(client, language, fallback):
+def test_a_text_written_in_english_only_says_so(client, content_of, language, fallback):
+    content_of("legal/hipaa.md")
     client.set_cookie("doktu_lang", language)
     page = client.get("/legal/hipaa").get_data(as_text=True)
     assert fallback in page and 'data-dk-fallback="en"' in page
@@ -135,12 +155,26 @@ def test_email_dates_and_money_on_a_dst_day():
     assert format_money(-123450, "EUR", "de") == "-1.234,50\xa0€"
 
 
-def test_a_translated_article_is_served_in_the_readers_language(client):
+def test_a_translated_article_is_served_in_the_readers_language(client, content_of):
+    content_of("blog/tele-consultation-or-emergency-services.md", "blog/tele-consultation-or-emergency-services.fr.md")
     client.set_cookie("doktu_lang", "fr")
     page = client.get("/blog/tele-consultation-or-emergency-services").get_data(as_text=True)
     assert "Téléconsultation ou urgences : comment choisir" in page and "data-dk-fallback" not in page
     assert "Appelez le 112 tout de suite" in page
-    client.set_cookie("doktu_lang", "de")  # no German text yet: the English one, said so
+    client.set_cookie("doktu_lang", "de")  # no German text here: the English one, said so
     page = client.get("/blog/tele-consultation-or-emergency-services").get_data(as_text=True)
     assert "Tele-consultation or emergency services" in page and 'data-dk-fallback="en"' in page
     assert '<h1 id="dk-post-title" lang="en">' in page
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.parametrize("path", ["/legal/terms", "/legal/privacy", "/legal/gdpr", "/legal/hipaa", "/blog",
+                                  "/blog/how-doktu-protects-your-health-data",
+                                  "/blog/preparing-for-your-video-consultation",
+                                  "/blog/tele-consultation-or-emergency-services"])
+def test_every_content_page_is_written_in_each_language(client, path, language):
+    """Issue 18: every legal page and blog post has its French and German text (no fallback)."""
+    client.set_cookie("doktu_lang", language)
+    page = client.get(path).get_data(as_text=True)
+    assert "data-dk-fallback" not in page and 'lang="en"' not in page.split("<body", 1)[1].replace(
+        '<option value="en" lang="en"', ""), (path, language)
