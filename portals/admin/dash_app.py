@@ -150,6 +150,16 @@ def create_admin_dash(server: Flask) -> Dash:
         view = ctx.triggered_id["view"]
         return csv_download(view, valid_range(range_name))
 
+    @app.callback(Output({"type": "admin-table-download", "view": MATCH}, "data"),
+                  Input({"type": "admin-table-csv", "view": MATCH}, "n_clicks"),
+                  State("admin-range", "data"), State({"type": "admin-query", "view": MATCH}, "data"),
+                  prevent_initial_call=True)
+    def download_table_csv(clicks, range_name: str | None, query: dict | None):
+        # The rows on screen: the same search, status and sort as the table, every page of it.
+        if not clicks:
+            return no_update
+        return csv_download(ctx.triggered_id["view"], valid_range(range_name), table_query(query))
+
     return app
 
 
@@ -284,11 +294,15 @@ def listing_descriptions() -> dict[str, str]:
                           "latest first.")}
 
 
+def table_query(data) -> listings.Query:
+    """A table's query store as a `listings.Query`; a forged value of the wrong type is absent."""
+    data = data if isinstance(data, dict) else {}
+    return listings.Query(**{key: value if isinstance(value := data.get(key), str) else ""
+                             for key in ("search", "status", "sort")})
+
+
 def table_outputs(view: str, range_name: str, page: int, query: dict | None = None):
-    query = query or {}
-    found = listings.page_of(current_user.actor, view, range_name, page,
-                             query=listings.Query(search=query.get("search") or "", status=query.get("status") or "",
-                                                  sort=query.get("sort") or ""))
+    found = listings.page_of(current_user.actor, view, range_name, page, query=table_query(query))
     return (views.page_table(found), views.pager_status(found), found.page <= 1, found.page >= found.pages,
             found.page)
 
@@ -330,15 +344,16 @@ def range_labels() -> dict[str, str]:
     return {"today": _("Today"), "yesterday": _("Yesterday"), "week": _("Last 7 days"), "month": _("Last 30 days")}
 
 
-def csv_download(view: str, range_name: str) -> dict:
-    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style."""
+def csv_download(view: str, range_name: str, query: listings.Query | None = None) -> dict:
+    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style.
+    `query`: a table's search, status and sort as on screen (the Exports view: the whole period)."""
     actor, language = current_user.actor, current_language()
     if view in ("kpis", "daily"):
         content = kpis.export_csv(actor, range_name, view, language=language)
     elif view == "alerts":
         content = alerts_csv(alerts.alert_feed(actor, failed_jobs=failed_job_count()), language=language)
     else:
-        content = listings.listing_csv(actor, view, range_name, language=language)
+        content = listings.listing_csv(actor, view, range_name, language=language, query=query)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
     return {"content": as_file(content), "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
 
