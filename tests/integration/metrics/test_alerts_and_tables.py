@@ -182,6 +182,20 @@ def test_seed_command_takes_history(app, db):
     assert "History: 1 months" in result.output
 
 
+def test_on_the_demo_every_funnel_step_is_at_most_the_one_before(app, db):
+    """Issue 20, "Done when": what `doktu demo` seeds (the demo, then 3 months of history), read by
+    the console's funnel for every period: each step at most the one before, and the funnel alive."""
+    from portals.cli import cli
+
+    result = app.test_cli_runner().invoke(cli, ["db", "seed", "--history", "3"])
+    assert result.exit_code == 0, result.output
+    for range_name in ("today", "yesterday", "week", "month"):
+        people = kpis.funnel(SYSTEM, range_name).steps["people"].tolist()
+        assert people == sorted(people, reverse=True), (range_name, people)
+        if range_name == "month":
+            assert people[0] > people[-1] > 0
+
+
 def test_alert_facts_snapshot_round_trips_and_failed_jobs_stay_fresh(clinic, at_now, app):
     first = alerts.gather_facts(SYSTEM, failed_jobs=0)
     again = alerts.gather_facts(SYSTEM, failed_jobs=4)
