@@ -118,7 +118,7 @@ def create_admin_dash(server: Flask) -> Dash:
                   Input({"type": "admin-search", "view": MATCH}, "value"),
                   State({"type": "admin-query", "view": MATCH}, "data"), prevent_initial_call=True)
     def change_query(_status_clicks, _sort_clicks, search: str | None, query: dict | None):
-        query = dict(query or {})
+        query = dict(query) if isinstance(query, dict) else {}  # a forged store value counts as none
         trigger = ctx.triggered_id if isinstance(ctx.triggered_id, dict) else {}
         if trigger.get("type") == "admin-status":
             query["status"] = trigger["key"]
