@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from core import clock, heartbeats, runtime
 from core.csv_export import as_file, write_csv
+from core.errors import MalformedRequest
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_NAMES, Period, period_for
 from core.walkin import queue as walkin_queue
@@ -121,12 +122,11 @@ def create_admin_dash(server: Flask) -> Dash:
         query = dict(query) if isinstance(query, dict) else {}  # a forged store value counts as none
         trigger = ctx.triggered_id if isinstance(ctx.triggered_id, dict) else {}
         if trigger.get("type") == "admin-status":
-            query["status"] = trigger["key"]
+            query["status"] = trigger.get("key")
         elif trigger.get("type") == "admin-sort":
-            query["sort"] = trigger["key"]
-        query["search"] = (search or "").strip()
-        statuses = [s["id"]["key"] for s in ctx.outputs_list[1]]
-        sorts = [s["id"]["key"] for s in ctx.outputs_list[2]]
+            query["sort"] = trigger.get("key")
+        query["search"] = search.strip() if isinstance(search, str) else ""
+        statuses, sorts = _output_keys(ctx.outputs_list[1]), _output_keys(ctx.outputs_list[2])
         return (query, ["true" if k == query.get("status", "") else "false" for k in statuses],
                 ["true" if k == query.get("sort") else "false" for k in sorts])
 
@@ -292,6 +292,15 @@ def listing_descriptions() -> dict[str, str]:
                           "appointments first."),
             "payments": _("Payments started in the period (card, local stand-in or credit; visits and plans), "
                           "latest first.")}
+
+
+def _output_keys(outputs) -> list:
+    """The `key` of each output an ALL pattern matched; a forged request's other shapes are refused
+    (shown in the console's alert, nothing changed) rather than failing as a 500."""
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("id"), dict)
+                                                and "key" in o["id"] for o in outputs):
+        raise MalformedRequest("This callback request does not match the portal's callbacks.")
+    return [o["id"]["key"] for o in outputs]
 
 
 def table_query(data) -> listings.Query:
