@@ -299,7 +299,7 @@ def _output_keys(outputs) -> list:
     (shown in the console's alert, nothing changed) rather than failing as a 500."""
     if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("id"), dict)
                                                 and "key" in o["id"] for o in outputs):
-        raise MalformedRequest("This callback request does not match the portal's callbacks.")
+        raise MalformedRequest()
     return [o["id"]["key"] for o in outputs]
 
 
