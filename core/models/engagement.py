@@ -161,4 +161,6 @@ class KpiDayAccount(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
-    __table_args__ = (CheckConstraint("kind IN ('booking', 'paying')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('booking', 'paying')", name="kind"),
+                      # A period's days, whatever the kind (migration 0012k).
+                      Index("ix_kpi_day_accounts_day", "day", "kind", "user_id"))

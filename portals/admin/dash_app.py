@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from core import clock, heartbeats, runtime
 from core.csv_export import as_file, write_csv
+from core.errors import MalformedRequest
 from core.i18n import N_
 from core.metrics import alerts, kpis, listings
 from core.metrics.periods import RANGE_NAMES, Period, period_for
@@ -119,15 +120,14 @@ def create_admin_dash(server: Flask) -> Dash:
                   Input({"type": "admin-search", "view": MATCH}, "value"),
                   State({"type": "admin-query", "view": MATCH}, "data"), prevent_initial_call=True)
     def change_query(_status_clicks, _sort_clicks, search: str | None, query: dict | None):
-        query = dict(query or {})
+        query = dict(query) if isinstance(query, dict) else {}  # a forged store value counts as none
         trigger = ctx.triggered_id if isinstance(ctx.triggered_id, dict) else {}
         if trigger.get("type") == "admin-status":
-            query["status"] = trigger["key"]
+            query["status"] = trigger.get("key")
         elif trigger.get("type") == "admin-sort":
-            query["sort"] = trigger["key"]
-        query["search"] = (search or "").strip()
-        statuses = [s["id"]["key"] for s in ctx.outputs_list[1]]
-        sorts = [s["id"]["key"] for s in ctx.outputs_list[2]]
+            query["sort"] = trigger.get("key")
+        query["search"] = search.strip() if isinstance(search, str) else ""
+        statuses, sorts = _output_keys(ctx.outputs_list[1]), _output_keys(ctx.outputs_list[2])
         return (query, ["true" if k == query.get("status", "") else "false" for k in statuses],
                 ["true" if k == query.get("sort") else "false" for k in sorts])
 
@@ -151,6 +151,16 @@ def create_admin_dash(server: Flask) -> Dash:
             return no_update
         view = ctx.triggered_id["view"]
         return csv_download(view, valid_range(range_name))
+
+    @app.callback(Output({"type": "admin-table-download", "view": MATCH}, "data"),
+                  Input({"type": "admin-table-csv", "view": MATCH}, "n_clicks"),
+                  State("admin-range", "data"), State({"type": "admin-query", "view": MATCH}, "data"),
+                  prevent_initial_call=True)
+    def download_table_csv(clicks, range_name: str | None, query: dict | None):
+        # The rows on screen: the same search, status and sort as the table, every page of it.
+        if not clicks:
+            return no_update
+        return csv_download(ctx.triggered_id["view"], valid_range(range_name), table_query(query))
 
     return app
 
@@ -288,11 +298,24 @@ def listing_descriptions() -> dict[str, str]:
                           "latest first.")}
 
 
+def _output_keys(outputs) -> list:
+    """The `key` of each output an ALL pattern matched; a forged request's other shapes are refused
+    (shown in the console's alert, nothing changed) rather than failing as a 500."""
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("id"), dict)
+                                                and "key" in o["id"] for o in outputs):
+        raise MalformedRequest()
+    return [o["id"]["key"] for o in outputs]
+
+
+def table_query(data) -> listings.Query:
+    """A table's query store as a `listings.Query`; a forged value of the wrong type is absent."""
+    data = data if isinstance(data, dict) else {}
+    return listings.Query(**{key: value if isinstance(value := data.get(key), str) else ""
+                             for key in ("search", "status", "sort")})
+
+
 def table_outputs(view: str, range_name: str, page: int, query: dict | None = None):
-    query = query or {}
-    found = listings.page_of(current_user.actor, view, range_name, page,
-                             query=listings.Query(search=query.get("search") or "", status=query.get("status") or "",
-                                                  sort=query.get("sort") or ""))
+    found = listings.page_of(current_user.actor, view, range_name, page, query=table_query(query))
     return (views.page_table(found), views.pager_status(found), found.page <= 1, found.page >= found.pages,
             found.page)
 
@@ -334,8 +357,9 @@ def range_labels() -> dict[str, str]:
     return {"today": _("Today"), "yesterday": _("Yesterday"), "week": _("Last 7 days"), "month": _("Last 30 days")}
 
 
-def csv_download(view: str, range_name: str) -> dict:
-    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style."""
+def csv_download(view: str, range_name: str, query: listings.Query | None = None) -> dict:
+    """The file a "Download CSV" button saves: UTF-8 with a BOM, in the admin's language's CSV style.
+    `query`: a table's search, status and sort as on screen (the Exports view: the whole period)."""
     actor, language, headers = current_user.actor, current_language(), csv_headers()
     if view in ("kpis", "daily"):
         content = kpis.export_csv(actor, range_name, view, language=language, headers=headers)
@@ -343,7 +367,7 @@ def csv_download(view: str, range_name: str) -> dict:
         feed = alerts.alert_feed(actor, failed_jobs=failed_job_count(), language=language)
         content = alerts_csv(feed, language=language, headers=headers)
     else:
-        content = listings.listing_csv(actor, view, range_name, language=language, headers=headers)
+        content = listings.listing_csv(actor, view, range_name, language=language, headers=headers, query=query)
     stamp = clock.now().astimezone(current_period(range_name).tz).strftime("%Y-%m-%d")
     return {"content": as_file(content), "filename": f"doktu-{view}-{range_name}-{stamp}.csv", "type": "text/csv"}
 

@@ -14,7 +14,7 @@ from dash import ALL, MATCH, Dash, Input, Output, State, ctx, dcc, html, no_upda
 
 from core import clock
 from core.actor import Actor
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.i18n import N_
 from core.support.inbox import (
     ConversationView,
@@ -43,6 +43,13 @@ def _who(who: str) -> str:
         return _("%(name)s (guest)", name=who.removesuffix(" (guest)"))
     return who
 
+
+def _conversation_id(value) -> uuid.UUID:
+    """A conversation id from the page; a forged one is a conversation that does not exist."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound() from None
 
 def inbox_body() -> list:
     return [
@@ -150,7 +157,7 @@ def register(app: Dash, actor_of) -> None:
         if not isinstance(ctx.triggered_id, dict) or not any(clicks or []):
             return no_update, no_update
         cid = ctx.triggered_id["id"]
-        return cid, conversation_card(admin_conversation(actor_of(), uuid.UUID(cid)))
+        return cid, conversation_card(admin_conversation(actor_of(), _conversation_id(cid)))
 
     @app.callback(Output({"type": REVEALED, "id": MATCH}, "children"), Input({"type": REVEAL, "id": MATCH}, "n_clicks"),
                   State({"type": REASON, "id": MATCH}, "value"), prevent_initial_call=True)
@@ -158,7 +165,7 @@ def register(app: Dash, actor_of) -> None:
         if not clicks:
             return no_update
         try:
-            body = reveal_health_details(actor_of(), uuid.UUID(ctx.triggered_id["id"]), reason or "")
+            body = reveal_health_details(actor_of(), _conversation_id(ctx.triggered_id.get("id")), reason or "")
         except DomainError as refused:
             return dbc.Alert(_(refused.message), color="danger")
         return html.P(body, style={"whiteSpace": "pre-wrap"})
@@ -174,8 +181,9 @@ def register(app: Dash, actor_of) -> None:
             return no_update, no_update, no_update
         actor: Actor = actor_of()
         try:
-            reply_as_admin(actor, uuid.UUID(selected), text or "", close=ctx.triggered_id == "admin-inbox-send-close")
+            reply_as_admin(actor, _conversation_id(selected), text or "",
+                           close=ctx.triggered_id == "admin-inbox-send-close")
         except DomainError as refused:
             return dbc.Alert(_(refused.message), color="danger"), no_update, no_update
         return (dbc.Alert(_("Sent: they get it by email with a link back."), color="success"), listing(),
-                conversation_card(admin_conversation(actor, uuid.UUID(selected))))
+                conversation_card(admin_conversation(actor, _conversation_id(selected))))

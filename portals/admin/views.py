@@ -335,7 +335,7 @@ def table_view(view: str, title: str, description: str, *, pager: bool = True, l
     parts = [
         html.Div([
             html.H1(title, className="h3", id="admin-section-title"),
-            csv_button(view, _("Download CSV")),
+            csv_button(view, _("Download CSV"), filtered=listing is not None),
         ], className="admin-section-head"),
         html.P(description, className="dk-muted"),
         *(before_table or []),
@@ -355,11 +355,15 @@ def table_view(view: str, title: str, description: str, *, pager: bool = True, l
     return parts
 
 
-def csv_button(view: str, label: str) -> html.Span:
+def csv_button(view: str, label: str, *, filtered: bool = False) -> html.Span:
+    """A "Download CSV" button. `filtered`: the button above a searchable table, whose file holds
+    exactly the rows of the table as the admin has searched, filtered and sorted it (every page);
+    its own id type, since its callback reads the table's query, which the Exports view lacks."""
+    kind = "admin-table" if filtered else "admin"
     return html.Span([
-        html.Button(label, id={"type": "admin-csv", "view": view}, type="button", className="dk-btn dk-btn--ghost",
+        html.Button(label, id={"type": f"{kind}-csv", "view": view}, type="button", className="dk-btn dk-btn--ghost",
                     **{"data-export": view}),
-        dcc.Download(id={"type": "admin-download", "view": view}),
+        dcc.Download(id={"type": f"{kind}-download", "view": view}),
     ], className="admin-csv")
 
 

@@ -169,6 +169,29 @@ def test_payments_table_pages_on_the_server_and_downloads_as_csv(page: Page, log
     assert dash_failures == []
 
 
+def test_a_filtered_table_downloads_the_rows_on_screen(page: Page, login, dash_failures, yesterday_clinic):
+    """Issue 20: the CSV of a table is the view on screen — here Payments filtered to "Succeeded"
+    and sorted by amount — not the whole period; read back with pandas."""
+    import pandas as pd
+
+    open_console(page, login)
+    choose(page, "Yesterday")
+    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Payments").click()
+    status = page.get_by_role("status").filter(has_text="Rows")
+    expect(status).to_have_text(f"Rows 1–25 of {DECLINED + 3} · page 1 of 2")
+    page.get_by_role("group", name="Status").get_by_role("button", name="Succeeded").click()
+    page.get_by_role("group", name="Sort").get_by_role("button", name="Highest amount").click()
+    expect(status).to_have_text("Rows 1–3 of 3 · page 1 of 1")
+    shown = page.locator("#admin-payments-table tbody tr")
+    expect(shown).to_have_count(3)
+    with page.expect_download() as download:
+        page.locator("#admin-section-title").locator("xpath=..").get_by_role("button", name="Download CSV").click()
+    frame = pd.read_csv(download.value.path(), encoding="utf-8-sig")
+    assert len(frame) == 3 and set(frame["status"]) == {"succeeded"}
+    assert frame["amount_cents"].tolist() == sorted(frame["amount_cents"], reverse=True)
+    assert dash_failures == []
+
+
 def test_exports_view_downloads_the_kpi_summary(page: Page, login, dash_failures, yesterday_clinic):
     open_console(page, login)
     choose(page, "Yesterday")

@@ -126,12 +126,74 @@ def test_demo_history_is_consistent_with_the_kpis(db, make_user):
     assert month["arpa"] > 2000 and 0 < month["doctorUtilisation"] < 1
 
 
+def test_the_bulk_history_load_keeps_the_schema_and_its_guards(server_url):
+    """`seed_history(bulk=owner)` (the KPI benchmark's million appointments): triggers and foreign
+    keys are off only inside its transaction, every index it dropped is rebuilt as the migrations
+    made it, and the rows keep the rules those guards enforce (no two active bookings of a doctor
+    within 45 minutes, a payment per paid visit, refunds of the cancelled)."""
+    from sqlalchemy import create_engine
+
+    from tests.conftest import create_fresh_database, drop_database, upgrade
+    from tests.resources import db_name
+
+    name = f"{db_name()}_bulk"
+    url = create_fresh_database(server_url, name)
+    owner = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        upgrade(url)
+        indexes = "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2"
+        with owner.connect() as conn:
+            conn.execute(text("""INSERT INTO users (email, role, full_name, password_hash)
+                                 SELECT 'bulk' || g || '@tests.doktu.eu', 'doctor', 'Dr Bulk ' || g, 'x'
+                                   FROM generate_series(1, 2) g"""))
+            conn.execute(text("INSERT INTO doctors (user_id, display_name, specialty) "
+                              "SELECT id, full_name, 'General practice' FROM users"))
+            before = conn.execute(text(indexes)).all()
+        report = seed_history(1, per_doctor_day=5, bulk=owner)
+        assert not report.skipped and report.appointments > 100 and report.funnel_events > report.appointments
+        assert seed_history(1, bulk=owner).skipped
+        with owner.connect() as conn:
+            assert conn.execute(text(indexes)).all() == before
+            assert conn.execute(text("SHOW session_replication_role")).scalar_one() == "origin"
+            overlapping = conn.execute(text("""SELECT count(*) FROM appointments a JOIN appointments b
+                ON a.doctor_id = b.doctor_id AND a.id < b.id AND abs(extract(epoch FROM a.start_at - b.start_at)) < 2700
+                WHERE a.status IN ('pending', 'paid', 'confirmed') AND b.status IN ('pending', 'paid', 'confirmed')"""
+                                            )).scalar_one()
+            unpaid = conn.execute(text("""SELECT count(*) FROM appointments a WHERE a.status IN ('confirmed', 'completed')
+                AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.appointment_id = a.id AND p.status = 'succeeded')"""
+                                       )).scalar_one()
+            assert overlapping == 0 and unpaid == 0
+            # The double-booking guard is on again: a second booking next to a confirmed one is refused.
+            with pytest.raises(Exception, match="within 45 minutes"):
+                conn.execute(text("""INSERT INTO appointments (doctor_id, patient_id, start_at, end_at, status,
+                                                               price_cents)
+                    SELECT doctor_id, patient_id, start_at + interval '15 minutes', end_at, 'confirmed', price_cents
+                      FROM appointments WHERE status = 'confirmed' LIMIT 1"""))
+    finally:
+        owner.dispose()
+        drop_database(server_url, name)
+
+
 def test_seed_command_takes_history(app, db):
     from portals.cli import cli
 
     result = app.test_cli_runner().invoke(cli, ["db", "seed", "--history", "1"])
     assert result.exit_code == 0, result.output
     assert "History: 1 months" in result.output
+
+
+def test_on_the_demo_every_funnel_step_is_at_most_the_one_before(app, db):
+    """Issue 20, "Done when": what `doktu demo` seeds (the demo, then 3 months of history), read by
+    the console's funnel for every period: each step at most the one before, and the funnel alive."""
+    from portals.cli import cli
+
+    result = app.test_cli_runner().invoke(cli, ["db", "seed", "--history", "3"])
+    assert result.exit_code == 0, result.output
+    for range_name in ("today", "yesterday", "week", "month"):
+        people = kpis.funnel(SYSTEM, range_name).steps["people"].tolist()
+        assert people == sorted(people, reverse=True), (range_name, people)
+        if range_name == "month":
+            assert people[0] > people[-1] > 0
 
 
 def test_alert_facts_snapshot_round_trips_and_failed_jobs_stay_fresh(clinic, at_now, app):
