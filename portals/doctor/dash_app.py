@@ -58,7 +58,7 @@ def doctor_layout():
     now = clock.now()
     today = cb.today_for(profile.timezone, now)
     nav = {"view": "week", "anchor": today.isoformat()}
-    cells, title, zone = cb.calendar_data(actor, nav, profile.timezone)
+    cells, digests, title, zone = cb.calendar_data(actor, nav, profile.timezone)
     page = {"zone": zone, "key": cells["key"]}
     upcoming, upcoming_sig = cb.refresh_upcoming(actor, None, page, force=True)
     return html.Div([
@@ -67,7 +67,7 @@ def doctor_layout():
         # the list's signature keeps an unchanged answer empty.
         dcc.Interval(id="doctor-presence-refresh", interval=PRESENCE_REFRESH_MS),
         dcc.Store(id=cv.PAGE, data=page), dcc.Store(id=cv.NAV, data=nav),
-        dcc.Store(id=cv.CELLS, data=cells), dcc.Store(id=cv.DIGESTS, data=cv.digests(cells)),
+        dcc.Store(id=cv.CELLS, data=cells), dcc.Store(id=cv.DIGESTS, data=digests),
         dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=CHANGED),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
