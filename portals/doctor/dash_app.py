@@ -182,8 +182,11 @@ def schedule_section(title: str, online: bool, today) -> html.Section:
                className="dk-muted small"),
         legend(),
         html.Div(id=cv.STATUS, role="status", className="dk-live"),
-        # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children.
-        html.Div(id=cv.GRID, className="dk-cal-scroll"),
+        # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children. The
+        # grid scrolls in this box (sideways on a phone), so the box is a named region keyboard users
+        # can focus and scroll with the arrow keys (the page itself never scrolls sideways).
+        html.Div(id=cv.GRID, className="dk-cal-scroll", role="region", tabIndex="0",
+                 **{"aria-labelledby": "doctor-cal-title"}),
         bulk_form(today),
     ], id="doctor-schedule", className="dk-card dk-schedule", **{"aria-labelledby": "doctor-schedule-title"})
 
