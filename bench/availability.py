@@ -229,10 +229,10 @@ def sql_statements(db_url: str, call, doctor_ids: list[uuid.UUID]) -> tuple[int,
     from core import runtime
     from core.cache import connect_redis
     from core.config import Settings
-    from core.scheduling import availability_cache
 
-    runtime.bootstrap(Settings(env="test", database_url=db_url))
-    cache = availability_cache.configure(connect_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")))
+    rt = runtime.bootstrap(Settings(env="test", database_url=db_url),
+                           redis_client=connect_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")))
+    cache = rt.availability
     cache.invalidate(doctor_ids)  # cold: nothing cached for these doctors
     seen: list[str] = []
     event.listen(core_db.current().engine, "before_cursor_execute",

@@ -233,8 +233,8 @@ def in_process_render(monday: date, tz: ZoneInfo, runs: int) -> None:
         t = time.perf_counter()
         view = CalendarView(tz.key, True, now, [day_cells(tz, d, slots=[], booked=booked, busy=[], now=now)
                                                for d in days])
-        data = cv.grid_data("week", view, "k", now.date())
-        to_json([data, cv.digests(data)])
+        grid = cv.Grid("week", view, "k", now.date())
+        to_json([grid.data(), grid.digests()])
         timings.append((time.perf_counter() - t) * 1000)
     print(f"week render in-process (cells + data + digests + JSON, no HTTP, no database): {summary(timings)}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -108,30 +108,21 @@ def query_once(statement, params: dict) -> list:
     raise AssertionError("unreachable")
 
 
-# Called after a commit with the doctors whose calendar the transaction changed (the
-# `app.calendar_changed` setting filled by the note_calendar_change() trigger, migration 0011a).
-calendar_listeners: list[Callable[[list[uuid.UUID]], None]] = []
 _CHANGED = text("SELECT current_setting('app.calendar_changed', true), set_config('app.calendar_changed', '', true)")
 
 
-def _calendar_changes(session: Session) -> list[uuid.UUID]:
-    """Doctors whose calendar this transaction changed (read just before the commit; only when a
-    statement other than a SELECT ran, so read-only units of work pay nothing)."""
-    if not calendar_listeners:
+def _calendar_changes(session: Session, rt: Runtime) -> list[uuid.UUID]:
+    """Doctors whose calendar this transaction changed (the `app.calendar_changed` setting filled
+    by the note_calendar_change() trigger, migration 0011a), read just before the commit — only
+    when a statement other than a SELECT ran and someone listens (`Runtime.calendars_changed`),
+    so read-only units of work pay nothing."""
+    if not rt.watches_calendars:
         return []
     conn = session.connection()
     if not conn.info.pop("wrote", False):
         return []
     seen = session.execute(_CHANGED).scalar() or ""
     return [uuid.UUID(part) for part in seen.split(",") if part]
-
-
-def _notify_calendar_listeners(doctor_ids: list[uuid.UUID]) -> None:
-    for listener in calendar_listeners:
-        try:
-            listener(doctor_ids)
-        except Exception:  # a cache must never fail a committed use case
-            log.exception("calendar change listener failed")
 
 
 _CONTEXT = ("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
@@ -234,13 +225,13 @@ def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWor
             apply_rls_context(session, actor, lock=lock)
             yield uow
             session.flush()
-            changed = _calendar_changes(session)
+            changed = _calendar_changes(session, rt)
     except DBAPIError as exc:
         raise translate_db_error(exc) from exc
     finally:
         session.close()
     if changed:
-        _notify_calendar_listeners(changed)
+        rt.calendars_changed(changed)
     if len(uow._holds_taken) == 1:  # the usual new hold: one round trip (issue 21)
         rt.holds.replace(uow._holds_freed, *uow._holds_taken[0])
     else:  # best effort: PostgreSQL already decided

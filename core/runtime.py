@@ -2,8 +2,9 @@
 
 One `Runtime` per process — the web app (`portals.create_app`), a worker (`doktu worker`), a CLI
 command or a bench script all call `bootstrap(settings)`, and nothing else keeps state of its own:
-the settings, the database, Redis, the Redis mirror of slot holds, the metrics cache, the payment
-gateway, the mail and SMS providers and the dispatcher of owed effects live here. Services reach
+the settings, the database, Redis, the Redis mirror of slot holds, the metrics cache, the
+availability cache and who hears of calendar changes, the payment gateway, the mail and SMS
+providers and the dispatcher of owed effects live here. Services reach
 them through the unit of work (`uow.runtime`) or `current()`, never through parameters passed by
 hand; a test swaps one field (`monkeypatch.setattr(runtime.current(), "settings", …)`).
 
@@ -13,8 +14,10 @@ it; `bootstrap()` imports the adapters it builds.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.config import Settings
@@ -25,7 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     from core.db import Database
     from core.notify.delivery import Mailer, SmsSender
     from core.payments.gateway import PaymentGateway
+    from core.scheduling.availability_cache import AvailabilityCache
     from core.scheduling.holds import HoldMirror
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +45,27 @@ class Runtime:
     mailer: Mailer
     sms: SmsSender
     dispatcher: Callable[[str, tuple, dict], None]  # hands owed effects to a worker (core.tasks)
+    availability: AvailabilityCache  # doctors' calendars in Redis (issue 21), dropped on every change
+    # Told after a commit which doctors' calendars the transaction changed, besides the availability
+    # cache (which always is): a test's probe, a future push to open pages.
+    calendar_listeners: list[Callable[[list[uuid.UUID]], None]] = field(default_factory=list)
+
+    @property
+    def watches_calendars(self) -> bool:
+        """Whether anyone needs to know which calendars a transaction changed (if not, the unit of
+        work does not ask PostgreSQL)."""
+        return self.availability.client is not None or bool(self.calendar_listeners)
+
+    def calendars_changed(self, doctor_ids: list[uuid.UUID]) -> None:
+        """After a commit that changed these doctors' calendars: drop their cached calendars (in
+        every process — web, worker, CLI — as each bootstraps its own runtime), then tell the
+        listeners. Best effort: PostgreSQL already decided, a cache must never fail a use case."""
+        self.availability.invalidate(doctor_ids)
+        for listener in self.calendar_listeners:
+            try:
+                listener(doctor_ids)
+            except Exception:
+                log.exception("calendar change listener failed")
 
     @property
     def database_url(self) -> str:
@@ -71,12 +98,13 @@ def bootstrap(settings: Settings, *, redis_client: redis.Redis | None = None) ->
     """Build every adapter from the settings and install the result: the database (the embedded
     PostgreSQL when DATABASE_URL is unset), Redis (in-process when REDIS_URL is unset), the hold
     mirror and metrics cache on it, the gateway (Stripe or the local stand-in), the mail and SMS
-    providers. Owed effects run inline until a dispatcher is set (`jobs.runtime.init_jobs`).
+    providers, the availability cache. Owed effects run inline until a dispatcher is set (`jobs.runtime.init_jobs`).
     A runtime built before is closed first (its pool disposed)."""
     from core import db, tasks
     from core.cache import connect_redis
     from core.notify.delivery import mailer_for, sms_sender_for
     from core.payments.gateway import gateway_for
+    from core.scheduling.availability_cache import AvailabilityCache
     from core.scheduling.holds import HoldMirror
 
     database_url = settings.database_url
@@ -89,6 +117,7 @@ def bootstrap(settings: Settings, *, redis_client: redis.Redis | None = None) ->
         _current.db.engine.dispose()
     runtime = Runtime(settings=settings, db=db.connect(database_url, app_url=settings.database_app_url),
                       redis=client, holds=HoldMirror(client), cache=client, gateway=gateway_for(settings),
-                      mailer=mailer_for(settings), sms=sms_sender_for(settings), dispatcher=tasks.run_inline)
+                      mailer=mailer_for(settings), sms=sms_sender_for(settings), dispatcher=tasks.run_inline,
+                      availability=AvailabilityCache(client))
     install(runtime)
     return runtime

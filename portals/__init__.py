@@ -11,7 +11,6 @@ from flask_migrate import Migrate
 from core import runtime
 from core.config import Settings
 from core.models import Base
-from core.scheduling import availability_cache
 from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
 
@@ -31,7 +30,6 @@ def create_app(settings: Settings | None = None) -> Flask:
                 instance_path=str(settings.instance_path))
     configure_flask(app, settings)
     app.extensions["doktu"] = rt  # the same object as core.runtime.current(), for the CLI and tests
-    availability_cache.configure(rt.redis)
     register_extensions(app, settings)
     register_blueprints(app)
     init_assets(app)

@@ -12,9 +12,10 @@ Keys: one hash per doctor, `availability:<doctor id>`, one field per loaded rang
 - every transaction that writes slots, appointments, external busy times or a doctor's time zone,
   online state, weekly hours or review status names the doctor in `app.calendar_changed` (the
   note_calendar_change() trigger, migration 0011a); the unit of work reads it before committing
-  and, after the commit, calls `invalidate()`, which deletes those doctors' hashes and counts
-  the change. So a service
-  call that booked, held, released or changed a calendar has dropped the cache before it returns;
+  and, after the commit, calls `invalidate()` (through `Runtime.calendars_changed`, in whichever
+  process committed: web, worker or CLI), which deletes those doctors' hashes and counts the
+  change. So a service call that booked, held, released or changed a calendar has dropped the
+  cache before it returns;
 - a calendar that changes by itself (a pending appointment's hold running out) carries
   `valid_until` and is not used past it;
 - a fill races no change: it WATCHes the doctor's hash before reading PostgreSQL and writes only
@@ -34,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from core import db
+from core import db, runtime
 from core.scheduling.calendars import DoctorCalendar, calendar_rows, calendars_from_rows, load_calendars, load_range
 from core.scheduling.engine import Busy, ExplicitSlot, Hold
 from core.scheduling.weekly import template_for
@@ -187,33 +188,18 @@ def _read_rows(doctor_ids: list[uuid.UUID], low: datetime, high: datetime,
     return {row.doctor_id: (calendars[row.doctor_id], row.weekly_hours) for row in rows}
 
 
-_cache = AvailabilityCache(None)
-
-
-def configure(client: redis.Redis | None, *, enabled_in_tests: bool = False) -> AvailabilityCache:
-    """Use this Redis for availability (None: no cache) and drop cached calendars on every change."""
-    global _cache
-    _cache = AvailabilityCache(client, enabled_in_tests=enabled_in_tests)
-    if _invalidate not in db.calendar_listeners:
-        db.calendar_listeners.append(_invalidate)
-    return _cache
-
-
 def current() -> AvailabilityCache:
-    return _cache
+    """The process's cache: the runtime's (`core.runtime.bootstrap` builds it on the runtime's Redis;
+    a test swaps the field)."""
+    return runtime.current().availability
 
 
 def generation() -> int | None:
     """How many calendar changes Redis has seen; None without Redis (then nothing may be kept)."""
-    client = _cache.client
+    client = current().client
     if client is None:
         return None
     try:
         return int(client.get(GENERATION) or 0)
     except (redis.RedisError, OSError):
         return None
-
-
-def _invalidate(doctor_ids: list[uuid.UUID]) -> None:
-    _cache.invalidate(doctor_ids)
-

@@ -60,6 +60,7 @@ AVAILABLE, UNAVAILABLE, BOOKED, HELD = "available", "unavailable", "booked", "he
 SHOWN_STATUSES = (*ACTIVE_STATUSES, "completed", "no_show")
 MAX_DAYS = 42  # six weeks: the most a month view shows
 MAX_APPOINTMENT = timedelta(hours=4)  # no appointment is longer (a slot lasts at most 4 h)
+NEAR = timedelta(hours=6)  # what lies farther from a day cannot touch it: > the 45 min buffer + the longest slot
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,12 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
     (green) when a start inside it is open, and offered when one is offered — else `not_offered`
     says why. Bookings and holds are drawn from their rows (names, the amber of a paying patient)."""
     day_start, day_end = local_day_bounds(tz, day)
+    # Only what lies near the day can touch it (the buffer, a slot's length): a Week view passes
+    # the whole week's rows to each of its 7 days, and the engine would prepare them 7 times over.
+    near_from, near_to = day_start - NEAR, day_end + NEAR
+    slots = [s for s in slots if s.start < near_to and s.end > near_from]
+    booked = [b for b in booked if b.start < near_to and b.end > near_from]
+    busy = [(s, e) for s, e in busy if s < near_to and e > near_from]
     # A hold takes one consultation from its start, however long the (explicit) row it holds.
     held = [(s.start, s.start + template.duration) for s in slots if s.held]
     verdicts = classify_day(
@@ -191,6 +198,7 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
     shown = sorted((b for b in booked if b.status in SHOWN_STATUSES and b.start < day_end and b.end > day_start),
                    key=lambda b: b.start)
     shown_starts = [b.start for b in shown]
+    longest = max((b.end - b.start for b in shown), default=CELL)
     weekend = day.weekday() >= 5
     cells: list[Cell] = []
     moment, i = day_start, 0
@@ -203,7 +211,7 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
         local = moment.astimezone(tz)
         past = moment <= now
         now_fraction = (now - moment) / CELL if moment <= now < end else None
-        appointment = _booked_in(shown, shown_starts, moment, end)
+        appointment = _booked_in(shown, shown_starts, moment, end, longest)
         if appointment is not None:
             cells.append(Cell(moment, end, local, BOOKED, past, weekend, appointment.patient_name,
                               appointment.id, appointment.status, None, now_fraction))
@@ -221,16 +229,14 @@ def day_cells(tz: ZoneInfo, day: date, *, slots: Sequence[SlotRow], booked: Sequ
     return DayColumn(day, cells, explicit_day)
 
 
-def _booked_in(shown: list[BookedRow], starts: list[datetime], start: datetime, end: datetime) -> BookedRow | None:
-    """The earliest appointment overlapping [start, end): those starting before `end`, walked back
-    from the latest (a day's appointments do not overlap each other, so this stops at once)."""
-    i = bisect_left(starts, end) - 1
-    found = None
-    while i >= 0 and (shown[i].end > start or starts[i] >= start - MAX_APPOINTMENT):
+def _booked_in(shown: list[BookedRow], starts: list[datetime], start: datetime, end: datetime,
+               longest: timedelta = MAX_APPOINTMENT) -> BookedRow | None:
+    """The earliest appointment overlapping [start, end): of those starting in [start - longest,
+    end), the first that ends after `start` (`longest`: the longest of `shown`, at most 4 h)."""
+    for i in range(bisect_left(starts, start - longest), bisect_left(starts, end)):
         if shown[i].end > start:
-            found = shown[i]
-        i -= 1
-    return found
+            return shown[i]
+    return None
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -277,14 +283,19 @@ def _read(session: Session, doctor: Doctor, first_day: date, last_day: date, now
         select(ExternalBusy.start_at, ExternalBusy.end_at)
         .where(ExternalBusy.doctor_id == doctor.id, ExternalBusy.start_at < end, ExternalBusy.end_at > start)
     ).all()
+    # Instants in `datetime.UTC`, like the cells' own: psycopg returns them in the session's zone
+    # (a ZoneInfo "Etc/UTC"), and comparing datetimes of two tzinfo objects asks each for its
+    # offset — a Week view compares them some 20,000 times (measured: its cells 5.9 → 4.1 ms).
     return _Loaded(
         tz, doctor.online,
-        [SlotRow(r.start_at, r.end_at, r.is_available, r.source != TEMPLATE_SOURCE or not r.is_available,
+        [SlotRow(r.start_at.astimezone(UTC), r.end_at.astimezone(UTC), r.is_available,
+                 r.source != TEMPLATE_SOURCE or not r.is_available,
                  r.locked_by is not None and r.locked_until is not None and r.locked_until > now)
          for r in slot_rows],
-        [BookedRow(r.id, r.start_at, r.end_at, r.status, names.get(r.patient_id, "A patient"))
+        [BookedRow(r.id, r.start_at.astimezone(UTC), r.end_at.astimezone(UTC), r.status,
+                   names.get(r.patient_id, "A patient"))
          for r in appointment_rows],
-        [(r.start_at, r.end_at) for r in busy_rows],
+        [(r.start_at.astimezone(UTC), r.end_at.astimezone(UTC)) for r in busy_rows],
         template_for(doctor.weekly_hours),
     )
 

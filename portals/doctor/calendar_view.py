@@ -6,7 +6,9 @@ callback and diffs it against what it rendered last, so an update changes only t
 entry changed (focus stays put); it also owns the keyboard (arrow keys, one tab stop per grid) and
 turns a press into the PRESS store. After a press or a refresh only the changed entries go back, as
 a `dash.Patch` of the store and of the entries' digests (DIGESTS: what the page holds, so the server
-can tell what changed without the page sending the cells back).
+can tell what changed without the page sending the cells back). Digests are made from the cells'
+fields, so the 30-second tick makes no words unless a cell changed; words are made once per kind
+of cell (`Labels`), not per cell.
 
 Plain functions over the calendar read model (`core.scheduling.doctor_calendar`), so they are
 tested without a server.
@@ -14,7 +16,6 @@ tested without a server.
 
 from __future__ import annotations
 
-import json
 import zlib
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -130,31 +131,131 @@ def view_key(view: str, anchor: date, timezone: str, today: date) -> str:
 # The grid travels as plain data in the CELLS store; doctor-calendar.js renders it (and diffs it
 # against what it rendered last, so an update touches only the buttons that changed and focus
 # stays where it is). Every word the page shows is made here, so it is translated with the rest.
+#
+# A Week grid has 336 cells but only a few dozen kinds of label ("available — press to turn off",
+# "booked by <name> (confirmed)", …): a `Labels` made once per answer asks the catalogs once per
+# kind and fills in the day and time per cell, so a render costs a few catalog lookups instead of
+# four per cell (a lookup through Flask-Babel is ~10 µs).
+
+WHEN = "\x00"  # stands for "<day>, <time>" in a label made once per kind (no name holds NUL: PostgreSQL text cannot)
+
+
+class Labels:
+    """The words of one answer, in the page's language, each made once and reused for every cell
+    of the same kind. Made per request (the language is the request's); not shared across them."""
+
+    def __init__(self, language: str | None = None):
+        self.language = language or current_language()
+        self._kinds: dict[tuple, tuple[str, str | None]] = {}
+        self._classes: dict[tuple, str] = {}
+        self._times: dict[str, str] = {}
+        self._days: dict[date, str] = {}
+        self._status: dict[str | None, str] = {}
+
+    def day(self, day: date) -> str:
+        found = self._days.get(day)
+        if found is None:
+            found = self._days[day] = _formatted(day, self.language, DAY_PATTERN.get(self.language, DAY_PATTERN["en"]))
+        return found
+
+    def time(self, cell: Cell) -> str:
+        key = row_key(cell)
+        found = self._times.get(key)
+        if found is None:
+            label = key[:5]
+            found = self._times[key] = (_("%(time)s (second time, after the clocks go back)", time=label)
+                                        if cell.repeated else label)
+        return found
+
+    def when(self, cell: Cell) -> str:
+        return f"{self.day(cell.local.date())}, {self.time(cell)}"
+
+    def status(self, status: str | None) -> str:
+        found = self._status.get(status)
+        if found is None:
+            found = self._status[status] = status_word(status)
+        return found
+
+    def kind(self, cell: Cell) -> tuple[str, str | None]:
+        """(the label with WHEN for its day and time, the hover tip) of a cell's kind."""
+        key = (cell.state, cell.past, cell.not_offered, cell.patient_name, cell.appointment_status)
+        found = self._kinds.get(key)
+        if found is None:
+            found = self._kinds[key] = self._make_kind(cell)
+        return found
+
+    def _make_kind(self, cell: Cell) -> tuple[str, str | None]:
+        tip = None
+        if cell.state == BOOKED:
+            status = self.status(cell.appointment_status)
+            what = _("booked by %(name)s (%(status)s)", name=cell.patient_name, status=status)
+            tip = f"{cell.patient_name} · {status}"
+        elif cell.state == HELD:
+            what = _("held — a patient is paying for this time right now")
+        else:
+            what = str(STATE_WORDS[cell.state])
+            if cell.not_offered:
+                what = _("%(state)s, not offered to patients: %(reason)s", state=what,
+                         reason=_(cell.not_offered))  # a reason marked in core
+        if cell.past:
+            return _("%(when)s, past, %(what)s", when=WHEN, what=what), tip
+        if cell.state == BOOKED:
+            return _("%(when)s, %(what)s — cancel the appointment to free this time", when=WHEN, what=what), tip
+        action = ACTIONS.get(cell.state)
+        return (f"{WHEN}, {what} — {action}" if action else f"{WHEN}, {what}"), tip
+
+    def label(self, cell: Cell) -> str:
+        """"Tuesday 3 March, 14:30, available — press to turn off" and its siblings."""
+        return self.kind(cell)[0].replace(WHEN, self.when(cell))
+
+    def cls(self, cell: Cell) -> str:
+        key = (cell.state, cell.past, cell.weekend, bool(cell.not_offered), cell.now_fraction is not None)
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = cell_class(cell)
+        return found
+
+    def entry(self, cell: Cell) -> dict:
+        """One button of the grid, as the script renders it: its start (what a press sends back), the
+        state a press toggles, classes, ARIA label, and the visible name and hover tip if booked or
+        held. Equal data, equal button: the now line is kept to the minute so the 30 s refresh does
+        not resend every "now" cell."""
+        pressable = cell.pressable
+        template, tip = self.kind(cell)
+        data = {"start": cell.start.isoformat(), "state": cell.state if pressable else f"{cell.state}-inert",
+                "cls": self.cls(cell), "label": template.replace(WHEN, self.when(cell)), "pressable": pressable}
+        if cell.state == BOOKED:
+            data["name"] = cell.patient_name
+            data["tip"] = tip
+        elif cell.state == HELD:
+            data["name"] = _("Held")
+        if cell.now_fraction is not None:
+            data["now"] = f"{now_minute(cell) / 30 * 100:.1f}%"
+        return data
+
+    def gap(self, day: date, key: str) -> dict:
+        """A time the day does not have (the clocks go forward): a dash, and a sentence for screen readers."""
+        return {"gap": _("No %(time)s on %(day)s: the clocks go forward", time=key, day=self.day(day))}
+
+
+def row_key(cell: Cell) -> str:
+    """`Cell.row_key` without strftime (called for every cell of every answer)."""
+    local = cell.local
+    return f"{local.hour:02d}:{local.minute:02d}{'+' if local.fold else ''}"
+
+
+def now_minute(cell: Cell) -> int | None:
+    """The minute of the cell at which the now line stands (None: not in this cell)."""
+    return None if cell.now_fraction is None else int(cell.now_fraction * 30)
+
 
 def time_label(cell: Cell) -> str:
-    label = cell.local.strftime("%H:%M")
-    return _("%(time)s (second time, after the clocks go back)", time=label) if cell.repeated else label
+    return Labels().time(cell)
 
 
 def cell_label(cell: Cell) -> str:
     """"Tuesday 3 March, 14:30, available — press to turn off" and its siblings."""
-    where = f"{day_label(cell.local.date())}, {time_label(cell)}"
-    if cell.state == BOOKED:
-        what = _("booked by %(name)s (%(status)s)", name=cell.patient_name,
-                 status=status_word(cell.appointment_status))
-    elif cell.state == HELD:
-        what = _("held — a patient is paying for this time right now")
-    else:
-        what = str(STATE_WORDS[cell.state])
-        if cell.not_offered:
-            what = _("%(state)s, not offered to patients: %(reason)s", state=what,
-                     reason=_(cell.not_offered))  # a reason marked in core
-    if cell.past:
-        return _("%(when)s, past, %(what)s", when=where, what=what)
-    if cell.state == BOOKED:
-        return _("%(when)s, %(what)s — cancel the appointment to free this time", when=where, what=what)
-    action = ACTIONS.get(cell.state)
-    return f"{where}, {what} — {action}" if action else f"{where}, {what}"
+    return Labels().label(cell)
 
 
 def cell_class(cell: Cell) -> str:
@@ -170,52 +271,91 @@ def cell_class(cell: Cell) -> str:
     return " ".join(classes)
 
 
-def cell_data(cell: Cell) -> dict:
-    """One button of the grid, as the script renders it: its start (what a press sends back), the
-    state a press toggles, classes, ARIA label, and the visible name and hover tip if booked or held.
-    Equal data, equal button: the now line is kept to the minute so the 30 s refresh does not
-    resend every "now" cell."""
-    data = {"start": cell.start.isoformat(), "state": cell.state if cell.pressable else f"{cell.state}-inert",
-            "cls": cell_class(cell), "label": cell_label(cell), "pressable": cell.pressable}
-    if cell.state == BOOKED:
-        data["name"] = cell.patient_name
-        data["tip"] = f"{cell.patient_name} · {status_word(cell.appointment_status)}"
-    elif cell.state == HELD:
-        data["name"] = _("Held")
-    if cell.now_fraction is not None:
-        data["now"] = f"{int(cell.now_fraction * 30) / 30 * 100:.1f}%"
-    return data
+def cell_data(cell: Cell, labels: Labels | None = None) -> dict:
+    """One cell's entry (`Labels.entry`); pass the answer's `labels` when making many."""
+    return (labels or Labels()).entry(cell)
 
 
 def gap_data(day: date, key: str) -> dict:
-    """A time the day does not have (the clocks go forward): a dash, and a sentence for screen readers."""
-    return {"gap": _("No %(time)s on %(day)s: the clocks go forward", time=key, day=day_label(day))}
+    return Labels().gap(day, key)
 
 
 def grid_rows(days: list[DayColumn]) -> list[tuple[str, list[Cell | None]]]:
     """Rows by wall-clock time across the days; a day without that time (clocks forward) gets None."""
-    keys = sorted({c.row_key for d in days for c in d.cells}, key=row_order)
-    by_day = [{c.row_key: c for c in d.cells} for d in days]
+    by_day = [{row_key(c): c for c in d.cells} for d in days]
+    keys = sorted({key for cells in by_day for key in cells}, key=row_order)
     return [(key, [cells.get(key) for cells in by_day]) for key in keys]
 
 
-def _column(day: date, today: date, view: str) -> dict:
-    column = {"label": day_label(day), "weekend": day.weekday() >= 5, "today": day == today}
+def _column(day: date, today: date, view: str, labels: Labels) -> dict:
+    column = {"label": labels.day(day), "weekend": day.weekday() >= 5, "today": day == today}
     if view != "day":
-        column["short"] = [_date(day, "EEE"), _date(day, SHORT_DATE)]
+        column["short"] = [_formatted(day, labels.language, "EEE"),
+                           _formatted(day, labels.language, SHORT_DATE.get(labels.language, SHORT_DATE["en"]))]
     return column
 
 
+# --- digests -------------------------------------------------------------------------------------
+# The page holds one short digest per entry (DIGESTS), so the server can tell which entries
+# changed without the page sending the cells back. A digest is made from the cell's raw fields —
+# everything its entry is made of, and the language its words are in — not from the entry itself,
+# so the 30-second tick builds no label at all unless something changed.
+
+def _crc(text: str) -> str:
+    return format(zlib.crc32(text.encode()), "08x")
+
+
+def cell_digest(cell: Cell, language: str) -> str:
+    """Equal fields, equal entry, equal digest (the now line counts to the minute)."""
+    return _crc(f"{language}|{int(cell.start.timestamp())}|{cell.state}|{cell.past:d}|{cell.weekend:d}|"
+                f"{cell.not_offered or ''}|{now_minute(cell)}|{cell.patient_name or ''}|"
+                f"{cell.appointment_status or ''}")
+
+
+def gap_digest(day: date, key: str, language: str) -> str:
+    return _crc(f"{language}|gap|{day.isoformat()}|{key}")
+
+
+def month_digest(summary: DaySummary, language: str) -> str:
+    return _crc(f"{language}|{summary.day.isoformat()}|{summary.available}|{summary.booked}|{summary.past:d}")
+
+
+class Grid:
+    """A Day or Week grid about to be answered: its digests cost no words; `entries(indexes)`
+    makes only the entries asked for, `data()` the whole grid."""
+
+    def __init__(self, view: str, calendar: CalendarView, key: str, today: date, labels: Labels | None = None):
+        self.view, self.calendar, self.key, self.today = view, calendar, key, today
+        self.labels = labels or Labels()
+        self.rows = grid_rows(calendar.days)
+        # Entry order: row by row, `cells[row * len(cols) + col]`; a day lacking the time is a gap.
+        self.slots = [(calendar.days[c].day, key_, cell) for key_, row in self.rows for c, cell in enumerate(row)]
+
+    def digests(self) -> list[str]:
+        language = self.labels.language
+        return [gap_digest(day, key, language) if cell is None else cell_digest(cell, language)
+                for day, key, cell in self.slots]
+
+    def entry(self, index: int) -> dict:
+        day, key, cell = self.slots[index]
+        return self.labels.gap(day, key) if cell is None else self.labels.entry(cell)
+
+    def data(self) -> dict:
+        """The Day or Week grid as data: columns (days), rows (wall-clock times) and the cells row
+        by row — `cells[row * len(cols) + col]`, a gap where a day lacks the time."""
+        return {"key": self.key, "view": self.view, "corner": _("Time"), "again": " " + _("(again)"),
+                "cols": [_column(d.day, self.today, self.view, self.labels) for d in self.calendar.days],
+                "rows": [{"time": k[:-1], "again": True} if k.endswith("+") else {"time": k} for k, _c in self.rows],
+                "cells": [self.entry(i) for i in range(len(self.slots))]}
+
+
 def grid_data(view: str, calendar: CalendarView, key: str, today: date) -> dict:
-    """The Day or Week grid as data: columns (days), rows (wall-clock times) and the cells row by
-    row — `cells[row * len(cols) + col]`, a gap where a day lacks the time."""
-    rows = grid_rows(calendar.days)
-    cells = [gap_data(calendar.days[c].day, row_key) if cell is None else cell_data(cell)
-             for row_key, row in rows for c, cell in enumerate(row)]
-    return {"key": key, "view": view, "corner": _("Time"), "again": " " + _("(again)"),
-            "cols": [_column(d.day, today, view) for d in calendar.days],
-            "rows": [{"time": k[:-1], "again": True} if k.endswith("+") else {"time": k} for k, _cells in rows],
-            "cells": cells}
+    return Grid(view, calendar, key, today).data()
+
+
+def grid_digests(calendar: CalendarView) -> list[str]:
+    """The digests of a Day or Week grid's entries (what the page holds beside them)."""
+    return Grid("week", calendar, "", calendar.now.date()).digests()
 
 
 def month_label(summary: DaySummary) -> str:
@@ -248,31 +388,40 @@ def month_data(anchor: date, summaries: list[DaySummary], key: str, today: date)
             "cells": [month_day_data(s, anchor, today) for s in summaries]}
 
 
+class MonthGrid:
+    """The Month overview about to be answered, like `Grid`: digests from the counts, entries on demand."""
+
+    def __init__(self, anchor: date, summaries: list[DaySummary], key: str, today: date,
+                 labels: Labels | None = None):
+        self.anchor, self.summaries, self.key, self.today = anchor, summaries, key, today
+        self.labels = labels or Labels()
+
+    def digests(self) -> list[str]:
+        return [month_digest(s, self.labels.language) for s in self.summaries]
+
+    def entry(self, index: int) -> dict:
+        return month_day_data(self.summaries[index], self.anchor, self.today)
+
+    def data(self) -> dict:
+        return month_data(self.anchor, self.summaries, self.key, self.today)
+
+
 # --- partial updates -----------------------------------------------------------------------------
 
-def digest(entry: dict) -> str:
-    """Short and stable: equal entries, equal digests (what the page holds, to say what changed)."""
-    return format(zlib.crc32(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()), "08x")
-
-
-def digests(data: dict) -> list[str]:
-    return [digest(entry) for entry in data["cells"]]
-
-
-def changed_entries(data: dict, old: list | None) -> list[int] | None:
-    """Indexes of the entries that differ from the digests on the page; None when the page holds
-    another shape (render anew)."""
-    if not isinstance(old, list) or len(old) != len(data["cells"]):
+def changed_entries(new: list[str], old: list | None) -> list[int] | None:
+    """Indexes of the entries whose digest differs from the one on the page; None when the page
+    holds another shape (render anew)."""
+    if not isinstance(old, list) or len(old) != len(new):
         return None
-    return [i for i, entry in enumerate(data["cells"]) if digest(entry) != old[i]]
+    return [i for i, (mine, theirs) in enumerate(zip(new, old, strict=True)) if mine != theirs]
 
 
-def entry_patches(entries: dict[int, dict]) -> tuple[Patch, Patch]:
-    """Patches of the CELLS store and of its digests that set only these entries."""
+def entry_patches(entries: dict[int, tuple[dict, str]]) -> tuple[Patch, Patch]:
+    """Patches of the CELLS store and of its digests that set only these entries ({index: (entry, digest)})."""
     cells, sums = Patch(), Patch()
-    for index, entry in entries.items():
+    for index, (entry, entry_digest) in entries.items():
         cells["cells"][index] = entry
-        sums[index] = digest(entry)
+        sums[index] = entry_digest
     return cells, sums
 
 

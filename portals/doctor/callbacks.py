@@ -95,35 +95,44 @@ def _zone_of(actor: Actor, page: dict | None) -> str:
     return page_zone(page) or doctor_slots.doctor_profile(actor).timezone
 
 
-def calendar_data(actor: Actor, nav: dict | None, zone: str) -> tuple[dict, str, str]:
-    """The grid `nav` asks for, as data (one read), its title, and the doctor's zone as read."""
+def calendar_grid(actor: Actor, nav: dict | None, zone: str) -> tuple[cv.Grid | cv.MonthGrid, str, str]:
+    """The grid `nav` asks for (one read), not yet in words; its title; the doctor's zone as read."""
     now = clock.now()
     view, anchor = cv.parse_nav(nav, today_for(zone, now))
     if view == "month":
         zone, summaries = doctor_calendar.month_overview(actor, anchor.year, anchor.month)
         today = today_for(zone, now)
-        data = cv.month_data(anchor, summaries, cv.view_key(view, anchor, zone, today), today)
+        grid = cv.MonthGrid(anchor, summaries, cv.view_key(view, anchor, zone, today), today)
     else:
         days = cv.view_days(view, anchor)
         calendar = doctor_calendar.doctor_calendar(actor, days[0], len(days))
         zone, today = calendar.timezone, today_for(calendar.timezone, now)
-        data = cv.grid_data(view, calendar, cv.view_key(view, anchor, zone, today), today)
-    return data, cv.view_title(view, anchor), zone
+        grid = cv.Grid(view, calendar, cv.view_key(view, anchor, zone, today), today)
+    return grid, cv.view_title(view, anchor), zone
+
+
+def calendar_data(actor: Actor, nav: dict | None, zone: str) -> tuple[dict, list[str], str, str]:
+    """The grid `nav` asks for as data, its digests, its title and the doctor's zone as read."""
+    grid, title, zone = calendar_grid(actor, nav, zone)
+    return grid.data(), grid.digests(), title, zone
 
 
 def refresh_calendar(actor: Actor, nav: dict | None, page: dict | None, digests: list | None) -> dict:
     """The calendar's refresh (a move, the 30 s tick, a change made elsewhere on the page): the
     grid whole when another grid is on the page, else a Patch of the entries that changed, else
-    nothing. Named outputs: cells, digests, page, title."""
-    data, title, zone = calendar_data(actor, nav, _zone_of(actor, page))
-    same_grid = isinstance(page, dict) and page.get("key") == data["key"]
-    changed = cv.changed_entries(data, digests) if same_grid else None
+    nothing. The digests come from the cells' fields, so a tick that finds nothing changed makes no
+    words at all, and one that does makes only the changed entries. Named outputs: cells, digests,
+    page, title."""
+    grid, title, zone = calendar_grid(actor, nav, _zone_of(actor, page))
+    sums = grid.digests()
+    same_grid = isinstance(page, dict) and page.get("key") == grid.key
+    changed = cv.changed_entries(sums, digests) if same_grid else None
     if changed is not None:
         if not changed:
             return {"cells": no_update, "digests": no_update, "page": no_update, "title": no_update}
-        cells, sums = cv.entry_patches({i: data["cells"][i] for i in changed})
-        return {"cells": cells, "digests": sums, "page": no_update, "title": no_update}
-    return {"cells": data, "digests": cv.digests(data), "page": {"zone": zone, "key": data["key"]}, "title": title}
+        cells, patched = cv.entry_patches({i: (grid.entry(i), sums[i]) for i in changed})
+        return {"cells": cells, "digests": patched, "page": no_update, "title": no_update}
+    return {"cells": grid.data(), "digests": sums, "page": {"zone": zone, "key": grid.key}, "title": title}
 
 
 def press_cell(actor: Actor, press: dict | None, page: dict | None) -> dict:
@@ -143,7 +152,9 @@ def press_cell(actor: Actor, press: dict | None, page: dict | None) -> dict:
         return {**nothing, "status": _("That time could not be read. Please reload the page.")}
     pressed = doctor_calendar.press_cell(actor, start, turn_on=state == doctor_calendar.UNAVAILABLE)
     message = refusal_text(pressed.refused) if pressed.refused else cv.press_message(pressed.cell)
-    cells, sums = cv.entry_patches({index: cv.cell_data(pressed.cell)})
+    labels = cv.Labels()
+    cells, sums = cv.entry_patches({index: (labels.entry(pressed.cell),
+                                            cv.cell_digest(pressed.cell, labels.language))})
     return {"cells": cells, "digests": sums, "status": message}
 
 

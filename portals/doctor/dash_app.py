@@ -73,7 +73,7 @@ def doctor_layout():
     now = clock.now()
     today = cb.today_for(profile.timezone, now)
     nav = {"view": "week", "anchor": today.isoformat()}
-    cells, title, zone = cb.calendar_data(actor, nav, profile.timezone)
+    cells, digests, title, zone = cb.calendar_data(actor, nav, profile.timezone)
     page = {"zone": zone, "key": cells["key"]}
     upcoming, upcoming_sig = cb.refresh_upcoming(actor, None, page, force=True)
     return html.Div([
@@ -82,7 +82,7 @@ def doctor_layout():
         # the list's signature keeps an unchanged answer empty.
         dcc.Interval(id="doctor-presence-refresh", interval=PRESENCE_REFRESH_MS),
         dcc.Store(id=cv.PAGE, data=page), dcc.Store(id=cv.NAV, data=nav),
-        dcc.Store(id=cv.CELLS, data=cells), dcc.Store(id=cv.DIGESTS, data=cv.digests(cells)),
+        dcc.Store(id=cv.CELLS, data=cells), dcc.Store(id=cv.DIGESTS, data=digests),
         dcc.Store(id=cv.PRESS), dcc.Store(id=cv.OPEN_DAY), dcc.Store(id=CHANGED),
         dcc.Store(id=uv.SIG, data=upcoming_sig), dcc.Store(id="doctor-cancel-target"),
         dcc.Store(id="doctor-msg-with"), dcc.Store(id=documents_panel.TARGET),
@@ -197,8 +197,11 @@ def schedule_section(title: str, online: bool, today) -> html.Section:
                className="dk-muted small"),
         legend(),
         html.Div(id=cv.STATUS, role="status", className="dk-live"),
-        # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children.
-        html.Div(id=cv.GRID, className="dk-cal-scroll"),
+        # Rendered by doctor-calendar.js from the CELLS store; no callback writes its children. The
+        # grid scrolls in this box (sideways on a phone), so the box is a named region keyboard users
+        # can focus and scroll with the arrow keys (the page itself never scrolls sideways).
+        html.Div(id=cv.GRID, className="dk-cal-scroll", role="region", tabIndex="0",
+                 **{"aria-labelledby": "doctor-cal-title"}),
         bulk_form(today),
     ], id="doctor-schedule", className="dk-card dk-schedule", **{"aria-labelledby": "doctor-schedule-title"})
 

@@ -217,3 +217,35 @@ def test_a_patient_writes_to_their_doctor_from_the_dashboard(page: Page, login):
     expect(page.get_by_role("list", name=re.compile("^Messages with")).get_by_role("listitem").last).to_contain_text(
         "Can I send you my test results?")
     assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_on_a_phone_the_grid_scrolls_in_its_own_box_never_the_page(page: Page, login, clinic, base_url, language):
+    """375 px (issue 22): the Week grid is wider than the phone, so it scrolls sideways inside its own
+    box — a named region keyboard users can focus and scroll, the time column staying at its left
+    edge — and the page itself never does, in French either (its "‹ Précédent · Aujourd'hui ·
+    Suivant ›" made the page 422 px wide)."""
+    page.set_viewport_size({"width": 375, "height": 812})
+    open_portal(page, login, clinic)
+    if language != "en":
+        page.context.add_cookies([{"name": "doktu_lang", "value": language, "url": base_url}])
+        page.goto("/doctor/")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    box = page.locator("#doctor-cal-grid")
+    expect(box).to_have_attribute("role", "region")
+    expect(box).to_have_attribute("tabindex", "0")
+    expect(box).to_have_attribute("aria-labelledby", "doctor-cal-title")
+    for view in ("week", "day", "month"):
+        page.locator(f'#doctor-cal-view input[value="{view}"]').check()
+        expect(page.locator(f"#doctor-cal-table.dk-cal--{view}")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, view
+        if view == "week":
+            assert box.evaluate("b => b.scrollWidth > b.clientWidth")  # wider than the phone: it scrolls
+            box.evaluate("b => { b.scrollLeft = 0; }")
+            box.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("() => document.getElementById('doctor-cal-grid').scrollLeft > 0")
+            time_cell = page.locator("#doctor-cal-table tbody th").first.bounding_box()
+            assert abs(time_cell["x"] - box.bounding_box()["x"]) <= 2  # the time column is sticky
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert_no_axe_violations(page)

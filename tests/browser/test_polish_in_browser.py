@@ -211,3 +211,32 @@ def test_on_a_phone_the_patient_tabs_are_one_row(page: Page):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     page.get_by_role("link", name="Settings").first.click()
     expect(page.locator('.dk-tabs [aria-current="page"]')).to_be_in_viewport()
+
+
+PHONE_PAGES = {
+    "patient@demo.doktu.eu": ["/dashboard", "/dashboard/messages", "/dashboard/documents", "/account", "/doctors",
+                              "/now"],
+    "admin@demo.doktu.eu": ["/admin/overview", "/admin/appointments", "/admin/doctors", "/admin/patients",
+                            "/admin/payments", "/admin/alerts", "/admin/reviews", "/admin/inbox", "/admin/exports"],
+}
+
+
+@pytest.mark.parametrize("email", list(PHONE_PAGES))
+def test_on_a_phone_no_page_scrolls_sideways(page: Page, email: str):
+    """375 px: nothing wider than the screen on the patient's pages and the console's sections (the
+    appointments table's visually hidden "Actions" text used to escape its scrolling box: 614 px)."""
+    page.set_viewport_size(PHONE)
+    paths = PHONE_PAGES[email]
+    page.goto(f"/login?next={paths[0]}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page).to_have_url(re.compile(re.escape(paths[0]) + "$"))
+    for path in paths:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1).first).to_be_visible()
+        if path.startswith("/admin/"):
+            expect(page.locator("#admin-section-title")).not_to_be_empty()
+            page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        assert_no_axe_violations(page)

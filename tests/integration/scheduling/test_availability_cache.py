@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import redis
 
-from core import clock
+from core import clock, runtime
 from core.actor import ANONYMOUS, SYSTEM
 from core.booking.changes import cancel
 from core.booking.pending import create_pending
@@ -17,6 +17,7 @@ from core.db import unit_of_work
 from core.models import Appointment, ExternalBusy
 from core.scheduling import availability_cache
 from core.scheduling.availability import doctor_availability
+from core.scheduling.availability_cache import AvailabilityCache
 from core.scheduling.calendars import load_calendars
 from core.scheduling.doctor_slots import set_online, set_slot
 from core.scheduling.holds import hold_slot, release_hold, unlock_stale_slots
@@ -24,12 +25,11 @@ from tests.integration.scheduling.conftest import paris
 
 
 @pytest.fixture
-def cache(app):
-    """The cache on the test's Redis, switched on although sessions are injected."""
-    previous = availability_cache.current()
-    made = availability_cache.configure(app.extensions["doktu"].redis, enabled_in_tests=True)
-    yield made
-    availability_cache.configure(previous.client, enabled_in_tests=previous.enabled_in_tests)
+def cache(app, monkeypatch):
+    """The runtime's cache on the test's Redis, switched on although sessions are injected."""
+    made = AvailabilityCache(app.extensions["doktu"].redis, enabled_in_tests=True)
+    monkeypatch.setattr(runtime.current(), "availability", made)
+    return made
 
 
 def offered(doctor_id, viewer=ANONYMOUS):
@@ -157,13 +157,10 @@ def test_a_pending_booking_blocks_only_until_its_hold_ends(cache, doctor, make_u
     assert paris(3, 16) in offered(doctor.doctor.id)
 
 
-def test_without_redis_availability_is_read_from_postgresql(app, doctor):
-    previous = availability_cache.current()
-    availability_cache.configure(redis.Redis(port=1, socket_connect_timeout=0.2), enabled_in_tests=True)
-    try:
-        assert offered(doctor.doctor.id) == truth(doctor.doctor.id)
-    finally:
-        availability_cache.configure(previous.client, enabled_in_tests=previous.enabled_in_tests)
+def test_without_redis_availability_is_read_from_postgresql(app, doctor, monkeypatch):
+    down = AvailabilityCache(redis.Redis(port=1, socket_connect_timeout=0.2), enabled_in_tests=True)
+    monkeypatch.setattr(runtime.current(), "availability", down)
+    assert offered(doctor.doctor.id) == truth(doctor.doctor.id)
 
 
 def test_a_read_only_unit_of_work_asks_nothing_about_changes(db, doctor):

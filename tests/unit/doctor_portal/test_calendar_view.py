@@ -82,40 +82,93 @@ def test_fall_back_rows_say_again():
 
 
 def test_a_changed_cell_becomes_a_patch_of_that_entry_only():
-    before = cv.grid_data("week", week(), "k", date(2026, 3, 2))
-    sums = cv.digests(before)
+    sums = cv.Grid("week", week(), "k", date(2026, 3, 2)).digests()
     turned_off = datetime(2026, 3, 3, 14, tzinfo=PARIS)
-    after = cv.grid_data("week", week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True,
-                                                      False)]), "k", date(2026, 3, 2))
-    changed = cv.changed_entries(after, sums)
+    grid = cv.Grid("week", week(slots=[SlotRow(turned_off, turned_off + timedelta(minutes=30), False, True, False)]),
+                   "k", date(2026, 3, 2))
+    after, after_sums = grid.data(), grid.digests()
+    changed = cv.changed_entries(after_sums, sums)
     # 14:00 itself, and 13:30 whose 13:45 start would now overlap the closed time (no longer offered)
     assert changed == [27 * 7 + 1, 28 * 7 + 1]
     assert after["cells"][27 * 7 + 1]["state"] == "available" and "is-not-offered" in after["cells"][27 * 7 + 1]["cls"]
-    cells, sum_patch = cv.entry_patches({i: after["cells"][i] for i in changed})
+    cells, sum_patch = cv.entry_patches({i: (grid.entry(i), after_sums[i]) for i in changed})
     assert isinstance(cells, Patch) and isinstance(sum_patch, Patch)
     assert cells.to_plotly_json()["operations"] == [
         {"operation": "Assign", "location": ["cells", i], "params": {"value": after["cells"][i]}} for i in changed]
     assert after["cells"][28 * 7 + 1]["label"] == "Tuesday 3 March, 14:00, unavailable — press to turn on"
     assert sum_patch.to_plotly_json()["operations"] == [
-        {"operation": "Assign", "location": [i], "params": {"value": cv.digest(after["cells"][i])}} for i in changed]
+        {"operation": "Assign", "location": [i], "params": {"value": after_sums[i]}} for i in changed]
 
 
 def test_nothing_changed_means_nothing_sent():
-    data = cv.grid_data("week", week(), "k", date(2026, 3, 2))
-    sums = cv.digests(data)
-    assert cv.changed_entries(data, sums) == []
-    assert cv.changed_entries(data, sums[:-1]) is None  # another shape: render anew
-    assert cv.changed_entries(data, None) is None
+    sums = cv.Grid("week", week(), "k", date(2026, 3, 2)).digests()
+    assert cv.changed_entries(sums, list(sums)) == []
+    assert cv.changed_entries(sums, sums[:-1]) is None  # another shape: render anew
+    assert cv.changed_entries(sums, None) is None
+
+
+def varied_weeks() -> list[CalendarView]:
+    """Weeks that differ cell by cell in every way an entry can: bookings (names, statuses), holds,
+    turned-off and explicit slots, the now line's minute, past and future, a busy time."""
+    monday = date(2026, 3, 2)
+    at = lambda day, hour, minute=0: datetime(2026, 3, day, hour, minute, tzinfo=PARIS)  # noqa: E731
+    half = timedelta(minutes=30)
+    weeks = []
+    for i, (name, status) in enumerate([("Noor Haddad", "confirmed"), ("Noor Haddad", "paid"),
+                                        ("Jan Novak", "confirmed"), ("Jan Novak", "completed")]):
+        booked = [BookedRow(uuid.UUID(int=1), at(3, 14), at(3, 14) + half, status, name),
+                  BookedRow(uuid.UUID(int=2), at(2, 7), at(2, 7) + half, "completed", name)]
+        slots = [SlotRow(at(4, 11 + i), at(4, 11 + i) + half, False, True, False),
+                 SlotRow(at(5, 9), at(5, 9) + half, True, True, i % 2 == 0),
+                 SlotRow(at(6, 22), at(6, 22) + half, True, True, False)]
+        now = datetime(2026, 3, 2, 8, 3 * i, tzinfo=PARIS)
+        days = [monday + timedelta(days=d) for d in range(7)]
+        busy = [(at(7, 15), at(7, 16))] if i % 2 else []
+        weeks.append(CalendarView("Europe/Paris", i != 3, now, [
+            day_cells(PARIS, d, slots=slots, booked=booked, busy=busy, now=now, online=i != 3) for d in days]))
+    return weeks
+
+
+def test_equal_digests_mean_equal_entries():
+    """The digest is made from the cells' fields, not from their entries: it must change exactly
+    when the entry does, or a tick would miss a change (or resend what did not change)."""
+    grids = [cv.Grid("week", view, "k", date(2026, 3, 2)) for view in varied_weeks()]
+    entries = [grid.data()["cells"] for grid in grids]
+    sums = [grid.digests() for grid in grids]
+    differing = 0
+    for a in range(len(grids)):
+        for b in range(a + 1, len(grids)):
+            for i in range(len(sums[a])):
+                assert (sums[a][i] == sums[b][i]) == (entries[a][i] == entries[b][i]), (a, b, i, entries[a][i])
+                differing += sums[a][i] != sums[b][i]
+    assert differing > 20  # the weeks do differ, in many cells
+
+
+def test_labels_made_once_per_kind_read_as_if_made_per_cell():
+    """A grid's entries, with its words shared between cells of a kind, equal entries made one by one."""
+    for view in varied_weeks():
+        grid = cv.Grid("week", view, "k", date(2026, 3, 2))
+        shared = grid.data()["cells"]
+        alone = [cv.gap_data(day, key) if cell is None else cv.cell_data(cell) for day, key, cell in grid.slots]
+        assert shared == alone
+        assert len(grid.labels._kinds) < 30  # a few dozen kinds for 336 cells
+
+
+def test_the_language_is_part_of_the_digest():
+    cell = cell_at(week(), 3, 14, 30)
+    assert cv.cell_digest(cell, "en") != cv.cell_digest(cell, "fr")
 
 
 def test_the_now_line_moves_within_its_cell():
     now = datetime(2026, 3, 2, 14, 15, tzinfo=PARIS)
-    cell = cv.cell_data(cell_at(week(now=now), 2, 14))
-    assert cell["now"] == "50.0%" and "is-now" in cell["cls"]
-    later = cv.cell_data(cell_at(week(now=now + timedelta(minutes=6)), 2, 14))
-    assert cv.digest(later) != cv.digest(cell)
-    same_minute = cv.cell_data(cell_at(week(now=now + timedelta(seconds=20)), 2, 14))
-    assert cv.digest(same_minute) == cv.digest(cell)  # the 30 s refresh does not resend an unmoved line
+    cell = cell_at(week(now=now), 2, 14)
+    data = cv.cell_data(cell)
+    assert data["now"] == "50.0%" and "is-now" in data["cls"]
+    later = cell_at(week(now=now + timedelta(minutes=6)), 2, 14)
+    assert cv.cell_data(later)["now"] == "70.0%" and cv.cell_digest(later, "en") != cv.cell_digest(cell, "en")
+    same_minute = cell_at(week(now=now + timedelta(seconds=20)), 2, 14)
+    # the 30 s refresh does not resend an unmoved line
+    assert cv.cell_digest(same_minute, "en") == cv.cell_digest(cell, "en")
 
 
 def test_a_press_names_its_entry():

@@ -113,7 +113,7 @@ def test_refresh_sends_only_what_changed(monkeypatch):
     nav = {"view": "week", "anchor": "2026-03-02"}
     first = cb.refresh_calendar(DOCTOR, nav, {"zone": "Europe/Paris"}, None)
     assert first["page"] == PAGE and first["title"].startswith("Week of 2 March")
-    assert len(first["cells"]["cells"]) == 48 * 7 and first["digests"] == cv.digests(first["cells"])
+    assert len(first["cells"]["cells"]) == 48 * 7 and first["digests"] == cv.grid_digests(week())
 
     unchanged = cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])
     assert unchanged == {"cells": no_update, "digests": no_update, "page": no_update, "title": no_update}
@@ -124,6 +124,23 @@ def test_refresh_sends_only_what_changed(monkeypatch):
     # 14:00, and 13:30 whose 13:45 start now overlaps the closed time (no longer offered)
     assert [op["location"] for op in changed["cells"].to_plotly_json()["operations"]] == [
         ["cells", 27 * 7 + 1], ["cells", 28 * 7 + 1]]
+
+
+def test_a_tick_that_finds_nothing_changed_makes_no_words(monkeypatch):
+    """The 30 s tick compares digests of the cells' fields: no label, class or catalog lookup unless
+    an entry changed, and then only that entry's."""
+    monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week())
+    nav = {"view": "week", "anchor": "2026-03-02"}
+    first = cb.refresh_calendar(DOCTOR, nav, PAGE, None)
+    made = []
+    real_entry = cv.Labels.entry
+    monkeypatch.setattr(cv.Labels, "entry", lambda self, cell: made.append(cell.start) or real_entry(self, cell))
+    monkeypatch.setattr(cv.Labels, "gap", lambda *a: pytest.fail("no gap this week"))
+    assert cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])["cells"] is no_update
+    assert made == []
+    monkeypatch.setattr(doctor_calendar, "doctor_calendar", lambda actor, first, count: week([off_at(TUESDAY_2PM)]))
+    cb.refresh_calendar(DOCTOR, nav, PAGE, first["digests"])
+    assert made == [TUESDAY_2PM - timedelta(minutes=30), TUESDAY_2PM]
 
 
 def test_refresh_of_another_grid_renders_it_whole(monkeypatch):
