@@ -183,8 +183,9 @@ def _notify_calendar_listeners(doctor_ids: list[uuid.UUID]) -> None:
 
 _CONTEXT = ("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
             "set_config('app.now', :n, true)")
-_CONTEXT_LOCKED_RAW = ("SELECT set_config('app.user_id', %(u)s, true) AS u, set_config('app.role', %(r)s, true) AS r, "
-                       "set_config('app.now', %(n)s, true) AS n, pg_advisory_xact_lock(hashtextextended(%(k)s, 0)) AS k")
+_CONTEXT_LOCKED_RAW = ("SELECT set_config('app.user_id', %(u)s, true) AS u, "
+                       "set_config('app.role', %(r)s, true) AS r, set_config('app.now', %(n)s, true) AS n, "
+                       "pg_advisory_xact_lock(hashtextextended(%(k)s, 0)) AS k")
 
 
 def apply_rls_context(session: Session, actor: Actor, *, lock: str | None = None) -> None:
