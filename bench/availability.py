@@ -10,8 +10,9 @@ Builds a database (`--db`, default `doktu_bench`: migrations + demo seed), serve
    availability, the SQL statements of one availability call and of the 10-doctor batch, p50/p95
    of the 10-doctor batch and of `/` one request at a time; with --big, again on 1,000 doctors
    with 3 months of appointments;
-3. successful holds per second with 16 concurrent clients, overlapping live holds, and 50 clients
-   racing for one slot.
+3. successful and refused holds per second with 16 concurrent clients — each request a patient
+   holding a free offered start no other patient is after (`hold_plan`) —, overlapping live holds,
+   and 50 clients racing for one slot.
 `--code DIR` runs another checkout's application code (e.g. a worktree of main) on the same
 script, so a before and an after are measured the same way.
 """
