@@ -147,7 +147,8 @@ def pipelined(session: Session, *statements: tuple[str, dict], changes: bool = F
     way (no compilation, no result metadata): the hot paths' statements are fixed strings. Errors
     come back as SQLAlchemy's DBAPIError, like any other statement's. `changes`: also read (and
     reset) the doctors whose calendar the transaction changed so far, in the same round trip, so
-    the commit does not need a statement of its own for it (`_calendar_changes`)."""
+    the commit does not need a statement of its own for it (`_calendar_changes`). The price: with
+    tracing on, these statements get no SQLAlchemy span (the request's span still times them)."""
     conn = session.connection()  # begins the session's transaction (a savepoint in tests)
     raw = conn.connection.dbapi_connection
     if any(not sql.lstrip()[:6].upper().startswith("SELECT") for sql, _ in statements):
