@@ -117,13 +117,20 @@ request = function()
 end
 """
 
+# Request i goes with token i: each wrk thread takes every THREADS-th request from its own offset
+# (`setup` numbers the threads), so two threads never send the same request at the same time.
 WRK_BODIES_LUA = """
-local tokens, bodies, n = {tokens}, {bodies}, 0
+local tokens, bodies, threads, made = {tokens}, {bodies}, {threads}, 0
+function setup(thread)
+  thread:set("offset", made)
+  made = made + 1
+end
+local n = -1
 request = function()
   n = n + 1
+  local i = (offset + n * threads) % #bodies + 1
   return wrk.format("POST", "{path}",
-    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[n % #tokens + 1]}},
-    bodies[(n * 7) % #bodies + 1])
+    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tokens[i]}}, bodies[i])
 end
 """
 
@@ -200,11 +207,12 @@ def get_load(label: str, base: str, paths: list[str], *, pgid: int | None, db_cp
 
 
 def post_load(label: str, base: str, path: str, tokens: list[str], bodies: list[str], *, pgid: int | None,
-              db_cpu: DatabaseCpu, connections: int = 16, seconds: int = 8) -> Load:
-    """POST JSON `bodies` with bearer `tokens` (wrk only)."""
+              db_cpu: DatabaseCpu, connections: int = 16, seconds: int = 8, threads: int = 2) -> Load:
+    """POST JSON `bodies[i]` with bearer `tokens[i]`, in order, cycling (wrk only)."""
+    assert len(tokens) == len(bodies), "one token per body"
     app0, db0, t0 = group_cpu(pgid) if pgid else 0.0, db_cpu(), time.perf_counter()
-    script = WRK_BODIES_LUA.format(tokens=_lua_list(tokens), bodies=_lua_list(bodies), path=path)
-    requests, p50, p99, failed = run_wrk(base, script, connections=connections, seconds=seconds)
+    script = WRK_BODIES_LUA.format(tokens=_lua_list(tokens), bodies=_lua_list(bodies), path=path, threads=threads)
+    requests, p50, p99, failed = run_wrk(base, script, connections=connections, seconds=seconds, threads=threads)
     elapsed = time.perf_counter() - t0
     app1 = group_cpu(pgid) if pgid else 0.0
     return Load(label, requests, elapsed, p50, p99, failed, app1 - app0, db_cpu() - db0,

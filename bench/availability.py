@@ -10,8 +10,9 @@ Builds a database (`--db`, default `doktu_bench`: migrations + demo seed), serve
    availability, the SQL statements of one availability call and of the 10-doctor batch, p50/p95
    of the 10-doctor batch and of `/` one request at a time; with --big, again on 1,000 doctors
    with 3 months of appointments;
-3. successful holds per second with 16 concurrent clients, overlapping live holds, and 50 clients
-   racing for one slot.
+3. successful and refused holds per second with 16 concurrent clients — each request a patient
+   holding a free offered start no other patient is after (`hold_plan`) —, overlapping live holds,
+   and 50 clients racing for one slot.
 `--code DIR` runs another checkout's application code (e.g. a worktree of main) on the same
 script, so a before and an after are measured the same way.
 """
@@ -158,22 +159,22 @@ def make_big(engine, doctors: int = 1000, days: int = 90) -> None:
           f"(built in {time.perf_counter() - t:.1f} s)")
 
 
-def holds_with_python(port, tokens, doctor_ids, starts, clients, seconds) -> None:
-    outcomes = {"held": 0, "conflict": 0, "other": 0}
+def holds_with_python(port, tokens, bodies, clients, seconds) -> None:
+    outcomes = {"held": 0, "refused": 0, "other": 0}
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
-        client = Client(port, tokens[i])
-        n = 0
+        clients_by_token: dict[str, Client] = {}
+        n = i
         while time.perf_counter() < stop_at:
-            doctor = doctor_ids[(i + n) % len(doctor_ids)]
-            start = starts[(i * 7 + n * 3) % len(starts)]
-            status, _ = client.request("POST", "/api/slots/hold", {"doctorId": doctor, "start": start.isoformat()})
-            key = "held" if status == 201 else "conflict" if status in (409, 422) else "other"
+            token, body = tokens[n % len(bodies)], bodies[n % len(bodies)]
+            client = clients_by_token.setdefault(token, Client(port, token))
+            status, _ = client.request("POST", "/api/slots/hold", json.loads(body))
+            key = "held" if status == 201 else "refused" if status in (409, 422) else "other"
             with lock:
                 outcomes[key] += 1
-            n += 1
+            n += clients
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     t = time.perf_counter()
@@ -182,9 +183,33 @@ def holds_with_python(port, tokens, doctor_ids, starts, clients, seconds) -> Non
     for th in threads:
         th.join()
     elapsed = time.perf_counter() - t
-    total = sum(outcomes.values())
-    print(f"holds (python client): {total / elapsed:.0f} requests/s with {clients} clients over {elapsed:.1f} s "
-          f"({outcomes['held']} held, {outcomes['conflict']} refused, {outcomes['other']} other)")
+    print(f"holds (python client, {clients} threads: install wrk for fair figures): "
+          f"{outcomes['held'] / elapsed:,.0f} successful holds/s, {outcomes['refused'] / elapsed:,.0f} refused/s, "
+          f"{outcomes['other']} other, over {elapsed:.1f} s")
+
+
+def hold_plan(port: int, doctor_ids: list[str], holders: list[str], per_doctor: int) -> tuple[list[str], list[str]]:
+    """The requests of the holds run: (token, body) pairs in order, every one a patient holding a
+    free start nobody else is after. The starts are the ones each doctor *offers* (so each is free
+    and they are 45 minutes apart: two holds never block each other); each start belongs to one
+    patient, and each patient holds `per_doctor` >= 2 starts of a doctor in turn — a new hold with
+    a doctor gives the patient's previous one back (SPEC §3), so when the cycle comes round again a
+    start is free, not already the patient's (a renewal would flatter the figure)."""
+    tz = ZoneInfo("Europe/Paris")
+    day0 = (datetime.now(tz) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    offered: list[list[str]] = []
+    for doctor in doctor_ids:
+        _, body = Client(port).request("GET", f"/api/doctors/{doctor}/unified-availability?" + urlencode(
+            {"from": day0.isoformat(), "to": (day0 + timedelta(days=7)).isoformat()}))
+        offered.append([s["start"] for s in body["slots"] if s["isAvailable"]])
+    owners = len(holders) // len(doctor_ids)  # patients per doctor
+    tokens, bodies = [], []
+    for r in range(max(len(starts) for starts in offered)):
+        for d, (doctor, starts) in enumerate(zip(doctor_ids, offered, strict=True)):
+            if r < len(starts) - len(starts) % (owners * per_doctor):  # whole turns only
+                tokens.append(holders[d * owners + r % owners])
+                bodies.append(json.dumps({"doctorId": doctor, "start": starts[r]}))
+    return tokens, bodies
 
 
 def report_double_holds(engine) -> None:
@@ -246,8 +271,9 @@ def sql_statements(db_url: str, call, doctor_ids: list[uuid.UUID]) -> tuple[int,
 
 
 def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, clients: int) -> None:
+    per_doctor_patients = 4
     cheap = hash_password(PASSWORD, cost=4)  # bench logins only; production hashes at 12
-    emails = [f"holder{i}@bench.doktu.eu" for i in range(max(clients, 50))]
+    emails = [f"holder{i}@bench.doktu.eu" for i in range(max(per_doctor_patients * len(doctor_ids), 50))]
     with engine.begin() as conn:
         conn.execute(text("SELECT set_config('app.role', 'system', true)"))
         for email in emails:
@@ -260,17 +286,19 @@ def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, 
         status, body = Client(port).request("POST", "/api/auth/token", {"email": email, "password": PASSWORD})
         assert status == 200, body
         tokens.append(body["access_token"])
-    tz = ZoneInfo("Europe/Paris")
-    base_day = (datetime.now(tz) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    starts = [base_day + timedelta(days=d, minutes=15 * k) for d in range(7) for k in range(43)]
+    plan_tokens, bodies = hold_plan(port, doctor_ids, tokens, per_doctor=2)
+    print(f"holds: {len(bodies)} planned requests over {len(doctor_ids)} doctors' offered starts, "
+          f"{per_doctor_patients} patients per doctor, each start one patient's")
     if shutil.which("wrk"):
-        bodies = [json.dumps({"doctorId": d, "start": s.isoformat()}) for d in doctor_ids for s in starts[::3]]
-        load = post_load("holds", base, "/api/slots/hold", tokens[:clients], bodies, pgid=pgid, db_cpu=db_cpu,
+        load = post_load("holds", base, "/api/slots/hold", plan_tokens, bodies, pgid=pgid, db_cpu=db_cpu,
                          connections=clients)
-        print(f"{load.line()}\n  -> {load.ok_rps:,.0f} successful holds/s (201); the rest 409/422: taken or too soon")
+        print(f"{load.line()}\n  -> {load.ok_rps:,.0f} successful holds/s (201), "
+              f"{load.failed / load.seconds:,.0f} refused/s (409/422)")
     else:
-        holds_with_python(port, tokens, doctor_ids, starts, clients, 8.0)
+        holds_with_python(port, plan_tokens, bodies, clients, 8.0)
     report_double_holds(engine)
+    base_day = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).replace(hour=10, minute=0, second=0,
+                                                                                   microsecond=0)
     race(port, tokens, doctor_ids[0], base_day + timedelta(days=8, hours=2))
 
 

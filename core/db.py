@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,22 +113,71 @@ def query_once(statement, params: dict) -> list:
 _CHANGED = text("SELECT current_setting('app.calendar_changed', true), set_config('app.calendar_changed', '', true)")
 
 
+_CHANGED_RAW = ("SELECT current_setting('app.calendar_changed', true) AS seen, "
+                "set_config('app.calendar_changed', '', true) AS reset")
+
+
+def _parse_changes(seen: str | None) -> list[uuid.UUID]:
+    return [uuid.UUID(part) for part in (seen or "").split(",") if part]
+
+
 def _calendar_changes(session: Session, rt: Runtime) -> list[uuid.UUID]:
     """Doctors whose calendar this transaction changed (the `app.calendar_changed` setting filled
     by the note_calendar_change() trigger, migration 0011a), read just before the commit — only
-    when a statement other than a SELECT ran and someone listens (`Runtime.calendars_changed`),
-    so read-only units of work pay nothing."""
+    when a statement other than a SELECT ran since the last reading and someone listens
+    (`Runtime.calendars_changed`), so read-only units of work pay nothing; `pipelined(…,
+    changes=True)` reads them in its own round trip."""
+    conn = session.connection()
+    changed = conn.info.pop("changed", [])
     if not rt.watches_calendars:
         return []
-    conn = session.connection()
-    if not conn.info.pop("wrote", False):
-        return []
-    seen = session.execute(_CHANGED).scalar() or ""
-    return [uuid.UUID(part) for part in seen.split(",") if part]
+    if conn.info.pop("wrote", False):
+        changed = list(dict.fromkeys([*changed, *_parse_changes(session.execute(_CHANGED).scalar())]))
+    return changed
+
+
+def pipelined(session: Session, *statements: tuple[str, dict], changes: bool = False) -> list[list]:
+    """Run several statements (psycopg placeholders: `%(name)s`) on the session's connection in ONE
+    round trip (psycopg's pipeline mode), in order, and return each one's rows (named tuples).
+
+    The server still runs them one after the other, each with its own snapshot taken when it
+    starts: a read sent after `pg_advisory_xact_lock` sees everything committed before the lock was
+    granted, as it would in separate round trips (the hold path, issue 21). No SQLAlchemy on the
+    way (no compilation, no result metadata): the hot paths' statements are fixed strings. Errors
+    come back as SQLAlchemy's DBAPIError, like any other statement's. `changes`: also read (and
+    reset) the doctors whose calendar the transaction changed so far, in the same round trip, so
+    the commit does not need a statement of its own for it (`_calendar_changes`). The price: with
+    tracing on, these statements get no SQLAlchemy span (the request's span still times them)."""
+    conn = session.connection()  # begins the session's transaction (a savepoint in tests)
+    raw = conn.connection.dbapi_connection
+    if any(not sql.lstrip()[:6].upper().startswith("SELECT") for sql, _ in statements):
+        conn.info["wrote"] = True
+    sent = [*statements, (_CHANGED_RAW, {})] if changes else list(statements)
+    cursors = []
+    try:
+        with raw.pipeline():
+            for sql, params in sent:
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        rows = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except psycopg.Error as exc:
+        raise DBAPIError.instance("; ".join(sql for sql, _ in sent), None, exc, psycopg.Error) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    if changes:
+        conn.info["wrote"] = False
+        conn.info["changed"] = list(dict.fromkeys([*conn.info.get("changed", []), *_parse_changes(rows[-1][0][0])]))
+        rows.pop()
+    return rows
 
 
 _CONTEXT = ("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true), "
             "set_config('app.now', :n, true)")
+_CONTEXT_LOCKED_RAW = ("SELECT set_config('app.user_id', %(u)s, true) AS u, "
+                       "set_config('app.role', %(r)s, true) AS r, set_config('app.now', %(n)s, true) AS n, "
+                       "pg_advisory_xact_lock(hashtextextended(%(k)s, 0)) AS k")
 
 
 def apply_rls_context(session: Session, actor: Actor, *, lock: str | None = None) -> None:
@@ -153,6 +204,8 @@ class UnitOfWork:
     _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
     _holds_freed: list[uuid.UUID] = field(default_factory=list)
     _holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    # The rows of `unit_of_work(…, read=…)`: read in the RLS context's round trip, under its lock.
+    first_rows: list = field(default_factory=list)
 
     def holds_freed(self, slot_ids) -> None:
         """These slots' holds were given back in this transaction: clear their Redis mirror after
@@ -212,17 +265,27 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(actor: Actor, *, lock: str | None = None,
+                 read: tuple[str, dict] | None = None) -> Iterator[UnitOfWork]:
     """One transaction for one actor: RLS context first, commit at the end, side effects after.
-    `lock`: an advisory lock key taken with the RLS context, before any read."""
+    `lock`: an advisory lock key taken with the RLS context, before any read. `read` (with a
+    lock): one statement (psycopg placeholders) sent in the same round trip as the context and
+    the lock, run once the lock is granted; its rows are `uow.first_rows` (the hold path)."""
     rt = runtime.current()
     session = rt.db.session_factory()
     uow = UnitOfWork(session, actor, rt)
     changed: list[uuid.UUID] = []
     try:
         with session.begin():
-            session.connection().info.pop("wrote", None)
-            apply_rls_context(session, actor, lock=lock)
+            info = session.connection().info
+            info.pop("wrote", None)
+            info.pop("changed", None)
+            if read is not None and lock is not None:
+                user_id, role = actor.rls_settings()
+                context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock}
+                uow.first_rows = pipelined(session, (_CONTEXT_LOCKED_RAW, context), read)[1]
+            else:
+                apply_rls_context(session, actor, lock=lock)
             yield uow
             session.flush()
             changed = _calendar_changes(session, rt)

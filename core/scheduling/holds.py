@@ -19,34 +19,38 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actor import SYSTEM, Actor
-from core.db import unit_of_work
+from core.db import pipelined, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow
 from core.i18n import N_
 from core.models import Slot
-from core.scheduling.calendars import TEMPLATE_SOURCE, load_calendars
+from core.scheduling.calendars import TEMPLATE_SOURCE, calendars_from_rows, load_calendars, load_range
 from core.scheduling.engine import ADVANCE_NOTICE
 
 HOLD_TTL = timedelta(minutes=15)
 log = logging.getLogger(__name__)
 
 # One statement: give back this patient's other hold with the doctor (one hold per doctor),
-# then take the slot only if it is free, expired or already ours.
-_TAKE = text("""
+# then take the slot only if it is free, expired or already ours. psycopg placeholders: it is sent
+# with `core.db.pipelined`, together with the reading of the calendar changes it made.
+_TAKE = """
     WITH released AS (
         UPDATE slots SET locked_by = NULL, locked_until = NULL
-         WHERE doctor_id = :doctor AND locked_by = :me AND start_at <> :start
+         WHERE doctor_id = %(doctor)s AND locked_by = %(me)s AND start_at <> %(start)s
         RETURNING id
     ), taken AS (
         INSERT INTO slots (doctor_id, start_at, end_at, is_available, source, locked_until, locked_by)
-        VALUES (:doctor, :start, :end, true, :source, :until, :me)
+        VALUES (%(doctor)s, %(start)s, %(end)s, true, %(source)s, %(until)s, %(me)s)
         ON CONFLICT (doctor_id, start_at) DO UPDATE
            SET locked_until = EXCLUDED.locked_until, locked_by = EXCLUDED.locked_by
          WHERE slots.is_available
-           AND (slots.locked_by IS NULL OR slots.locked_until <= :now OR slots.locked_by = EXCLUDED.locked_by)
+           AND (slots.locked_by IS NULL OR slots.locked_until <= %(now)s OR slots.locked_by = EXCLUDED.locked_by)
         RETURNING id, locked_until
     )
     SELECT taken.id, taken.locked_until, ARRAY(SELECT id FROM released) AS released FROM taken
-""")
+"""
+# The doctor's calendar for a hold's check, read in the round trip that sets the RLS context and
+# takes the doctor's lock (`unit_of_work(read=…)`): the statement runs once the lock is granted.
+_CALENDAR = "SELECT * FROM doctor_calendars(%(ids)s, %(start)s, %(end)s, %(now)s)"
 
 
 @dataclass(frozen=True)
@@ -106,16 +110,20 @@ def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
 
 
 def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datetime,
-              now: datetime, *, locked: bool = False) -> tuple[SlotHold, list[uuid.UUID]]:
+              now: datetime, *, locked: bool = False, rows: list | None = None) -> tuple[SlotHold, list[uuid.UUID]]:
     """Inside the caller's transaction: lock the doctor (unless the unit of work already did, with
-    its RLS context), re-check the start with the engine, take the slot. Returns the hold and the
+    its RLS context), re-check the start with the engine, take the slot. `rows`: the doctor's
+    `doctor_calendars()` rows, already read under the lock (`hold_slot`). Returns the hold and the
     slots given back (the patient's previous hold)."""
     if start - now < ADVANCE_NOTICE:
         raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
     if not locked:
         lock_doctor(session, doctor_id)
     just_this = start + timedelta(seconds=1)
-    calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
+    if rows is None:
+        calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
+    else:
+        calendar = calendars_from_rows(rows, now).get(doctor_id)
     if calendar is None:
         raise NotFound(N_("No such doctor."))
     # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
@@ -135,11 +143,13 @@ def claim_slot(session: Session, doctor_id: uuid.UUID, start: datetime, end: dat
     """The hold itself, under the doctor's lock the caller took after checking the start with the
     engine: take the slot for `holder` until `until` if it is free, expired or already theirs
     (giving back their other hold with the doctor). A row (id, locked_until, released), or None.
-    The waitlist holds an offered start for its waiter with it (SPEC §17)."""
-    return session.execute(_TAKE, {
+    The waitlist holds an offered start for its waiter with it (SPEC §17). One round trip, which
+    also reads the calendar change the statement made (the commit then needs no statement for it)."""
+    rows = pipelined(session, (_TAKE, {
         "doctor": doctor_id, "start": start, "end": end, "source": TEMPLATE_SOURCE,
         "until": until, "me": holder, "now": now,
-    }).one_or_none()
+    }), changes=True)[0]
+    return rows[0] if rows else None
 
 
 def require_patient(actor: Actor) -> None:
@@ -153,9 +163,17 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
     it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
     require_patient(actor)
     now = clock.now()
-    # Named by doctor and start (the usual call): the doctor's lock rides with the RLS context.
+    # Named by doctor and start (the usual call): the doctor's lock and then the doctor's calendar
+    # ride in the RLS context's round trip (issue 21) — BEGIN, context + lock, calendar; then the
+    # take and the change record; then COMMIT: three round trips.
     known = slot_id is None and doctor_id is not None and start is not None
-    with unit_of_work(actor, lock=doctor_lock_key(doctor_id) if known else None) as uow:
+    calendar = None
+    if known:
+        if start - now < ADVANCE_NOTICE:  # refused before any round trip
+            raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
+        low, high = load_range(start, start + timedelta(seconds=1))
+        calendar = (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now})
+    with unit_of_work(actor, lock=doctor_lock_key(doctor_id) if known else None, read=calendar) as uow:
         session = uow.session
         if slot_id is not None:
             row = session.get(Slot, slot_id)
@@ -164,7 +182,8 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
             doctor_id, start = row.doctor_id, row.start_at
         if doctor_id is None or start is None:
             raise NotFound(N_("Name a slot, or a doctor and a start time."))
-        hold, released = take_hold(session, actor, doctor_id, start, now, locked=known)
+        hold, released = take_hold(session, actor, doctor_id, start, now, locked=known,
+                                   rows=uow.first_rows if known else None)
         uow.holds_freed(released)
         uow.hold_taken(hold.slot_id, actor.user_id)
     return hold

@@ -3,6 +3,7 @@
 import threading
 import uuid
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 import redis
@@ -143,6 +144,40 @@ def test_twenty_concurrent_holders_of_one_slot_one_wins(committed_clinic, clock_
     with unit_of_work(SYSTEM) as uow:
         held = uow.session.scalars(select(Slot).where(Slot.doctor_id == clinic.doctor_id)).all()
     assert len(held) == 1 and held[0].locked_by in {uid for uid, _ in clinic.patients}
+
+
+def test_racers_for_neighbouring_starts_never_both_hold(committed_clinic, clock_at):
+    """Twenty patients at once for twenty starts 15 minutes apart (different slot rows, so the
+    upsert's conflict cannot decide): the calendar each hold checks is read after the doctor's
+    lock is granted (one round trip with the lock, issue 21), so no two live holds end up within
+    45 minutes of each other — a read taken before the lock would let neighbours through."""
+    clinic = committed_clinic(20)
+    starts = [paris(3, 14) + timedelta(minutes=15 * i) for i in range(len(clinic.patients))]
+    barrier = threading.Barrier(len(clinic.patients))
+    outcomes: list[str] = []
+
+    def attempt(user_id, start):
+        barrier.wait()
+        try:
+            hold_slot(Actor(user_id, "patient"), doctor_id=clinic.doctor_id, start=start)
+            outcomes.append("held")
+        except SlotConflict:
+            outcomes.append("conflict")
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt, args=(uid, start))
+               for (uid, _), start in zip(clinic.patients, starts, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert set(outcomes) <= {"held", "conflict"} and len(outcomes) == 20, outcomes
+    with unit_of_work(SYSTEM) as uow:
+        held = sorted(uow.session.scalars(select(Slot.start_at).where(
+            Slot.doctor_id == clinic.doctor_id, Slot.locked_by.is_not(None))).all())
+    assert len(held) == outcomes.count("held") >= 1
+    assert all(b - a >= timedelta(minutes=45) for a, b in pairwise(held)), held
 
 
 @pytest.mark.parametrize("status", ["pending", "suspended"])
