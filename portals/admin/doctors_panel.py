@@ -97,7 +97,7 @@ def review_list(found: list[onboarding.ReviewRow]):
                                        className="dk-btn dk-btn--danger dk-btn--small"))
         items.append(html.Li(html.Article([
             html.H3(d.name, className="h6", id=f"admin-doctor-{did}"),
-            html.P(" · ".join([d.specialty or _("No specialty yet"),
+            html.P(" · ".join([_(d.specialty) if d.specialty else _("No specialty yet"),
                                _("RPPS %(number)s", number=d.rpps or _("not given")), d.email,
                                _(STATUS_LABELS.get(d.status, d.status))]) + submitted, className="dk-muted"),
             html.Label([_("Reason (required, kept in the audit log)"),

@@ -222,6 +222,8 @@ def fmt_cell(field: str, value):
                          className=f"dk-chip admin-status admin-status--{value}")
     if field == "day":
         return fmt_day(value)
+    if field == "specialty":  # stored as its English catalog key (core.doctors.onboarding.SPECIALTIES)
+        return _(value)
     if isinstance(value, Decimal | float):
         return babel_numbers.format_decimal(value, "#,##0.00", locale=_locale())
     if isinstance(value, int) and not isinstance(value, bool):
