@@ -152,8 +152,12 @@ def run_wrk(base: str, script: str, *, connections: int, seconds: int, threads: 
         os.unlink(f.name)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return (requests, _ms(re.search(r"50%\s+(\S+)", out).group(1)), _ms(re.search(r"99%\s+(\S+)", out).group(1)),
-            int(non2xx.group(1)) if non2xx else 0)
+    # The latency distribution's lines ("     50%  116.65ms"), anchored: a script's own output
+    # printed before them must not be read as a percentile.
+    p50, p99 = (re.search(rf"^\s+{p}%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M) for p in (50, 99))
+    if not (p50 and p99):
+        raise RuntimeError(f"wrk printed no latency distribution:\n{out}")
+    return requests, _ms(p50.group(1)), _ms(p99.group(1)), int(non2xx.group(1)) if non2xx else 0
 
 
 def _python_load(base: str, paths: list[str], *, connections: int, seconds: int,

@@ -10,10 +10,16 @@ class DomainError(Exception):
     status = 500
     default_message = N_("Something went wrong.")
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None, params: dict | None = None):
+    def __init__(self, message: str | None = None, *, details: dict | None = None, params: dict | None = None,
+                 parts: list[tuple[str, dict]] | None = None):
         # `message` is an English catalog msgid (marked `N_`); with `params` it holds `%(name)s`
         # placeholders, so a portal can show it in the viewer's language (`template` % translated
         # params) while `message` — what the API envelope and the logs carry — stays English.
+        # `parts`: several such sentences refused at once (the password policy's rules), each
+        # translated on its own and joined.
+        self.parts = parts or []
+        if self.parts:
+            message = " ".join(part % values if values else part for part, values in self.parts)
         template = message or self.default_message
         self.template = template
         self.params = params or {}

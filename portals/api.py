@@ -217,6 +217,8 @@ def localized_message(error: DomainError, language: str | None = None) -> str:
     marked `N_`, so is what a handler here says; a message a catalog does not hold stays English.
     One place for every endpoint, the Dash portals' JSON errors included; codes never change."""
     language = language or error_language()
+    if getattr(error, "parts", None):
+        return " ".join(i18n.translate(language, part, **values) for part, values in error.parts)
     template = getattr(error, "template", None) or error.message
     params = getattr(error, "params", None) or {}
     # A refusal with values (a weekday, a limit) translates its template, then its string values

@@ -5,9 +5,11 @@ but not the zxcvbn strength estimate (score ≥ 3 of 4)."""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zxcvbn import zxcvbn
+
+from core.i18n import N_
 
 MIN_LENGTH = 12
 MAX_BYTES = 72  # bcrypt's limit: longer passwords are refused, never silently cut
@@ -18,6 +20,7 @@ MIN_STRENGTH = 3
 class PolicyResult:
     problems: list[str]
     score: int  # zxcvbn 0–4, for the strength meter
+    parts: list[tuple[str, dict]] = field(default_factory=list)  # (catalog message, values) per problem
 
     @property
     def ok(self) -> bool:
@@ -89,21 +92,22 @@ def password_strength(password: str, *, user_inputs: tuple[str, ...] = ()) -> St
 
 
 def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> PolicyResult:
-    """Every rule the password breaks, in words a person can act on."""
-    problems = []
+    """Every rule the password breaks, in words a person can act on (catalog messages: a page shows
+    them in the reader's language through the refusal's `parts`)."""
+    parts: list[tuple[str, dict]] = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        parts.append((N_("Use at least %(count)d characters."), {"count": MIN_LENGTH}))
     if len(password.encode()) > MAX_BYTES:
-        problems.append(f"Use at most {MAX_BYTES} bytes (about {MAX_BYTES} plain letters).")
+        parts.append((N_("Use at most %(count)d bytes (about %(count)d plain letters)."), {"count": MAX_BYTES}))
     if not any(ch.isupper() for ch in password):
-        problems.append("Add an upper-case letter.")
+        parts.append((N_("Add an upper-case letter."), {}))
     if not any(ch.islower() for ch in password):
-        problems.append("Add a lower-case letter.")
+        parts.append((N_("Add a lower-case letter."), {}))
     if not any(ch.isdigit() for ch in password):
-        problems.append("Add a digit.")
+        parts.append((N_("Add a digit."), {}))
     if not any(_is_symbol(ch) for ch in password):
-        problems.append("Add a symbol, such as ! ? # or -.")
+        parts.append((N_("Add a symbol, such as ! ? # or -."), {}))
     score = _score(password, user_inputs)
-    if not problems and score < MIN_STRENGTH:
-        problems.append("This password is too easy to guess. Avoid common words, names and patterns.")
-    return PolicyResult(problems, score)
+    if not parts and score < MIN_STRENGTH:
+        parts.append((N_("This password is too easy to guess. Avoid common words, names and patterns."), {}))
+    return PolicyResult([part % values if values else part for part, values in parts], score, parts)

@@ -63,7 +63,7 @@ def reset_password(token: str, new_password: str) -> AuthenticatedUser:
         user = s.get(User, row.user_id)
         policy = check_password(new_password, user_inputs=(user.email, user.full_name))
         if not policy.ok:
-            raise ValidationFailed(" ".join(policy.problems))
+            raise ValidationFailed(parts=policy.parts)
         s.execute(update(PasswordResetToken).where(PasswordResetToken.id == row.id).values(used_at=clock.now()))
         s.execute(update(User).where(User.id == user.id).values(
             password_hash=hash_password(new_password), session_version=User.session_version + 1))

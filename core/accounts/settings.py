@@ -147,7 +147,7 @@ def change_password(actor: Actor, *, current_password: str, new_password: str) -
                                    details=_field("new_password", "unchanged"))
         policy = check_password(new_password, user_inputs=(user.email, user.email.split("@")[0], user.full_name))
         if not policy.ok:
-            raise ValidationFailed(" ".join(policy.problems),
+            raise ValidationFailed(parts=policy.parts,
                                    details={"fields": [{"field": "new_password", "message": p}
                                                        for p in policy.problems]})
         s.execute(update(User).where(User.id == actor.user_id).values(

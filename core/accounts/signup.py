@@ -34,7 +34,7 @@ def sign_up(email: str, password: str, full_name: str = "", *, visitor_id: str |
     email = normalise_email(email)
     policy = check_password(password, user_inputs=(email, email.split("@")[0], full_name))
     if not policy.ok:
-        raise ValidationFailed(" ".join(policy.problems),
+        raise ValidationFailed(parts=policy.parts,
                                details={"fields": [{"field": "password", "message": p} for p in policy.problems]})
     consents.require_acceptance(accept_terms)  # SPEC §21: an explicit, unticked checkbox
     name = full_name.strip()[:200] or email.split("@")[0]

@@ -23,7 +23,7 @@ def create_admin(email: str, password: str, full_name: str = "") -> Authenticate
     name = full_name.strip()[:200] or email.split("@")[0]
     policy = check_password(password, user_inputs=(email, name))
     if not policy.ok:
-        raise ValidationFailed(" ".join(policy.problems))
+        raise ValidationFailed(parts=policy.parts)
     try:
         with unit_of_work(SYSTEM) as uow:
             s = uow.session

@@ -298,7 +298,7 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> Authentic
             row = _usable(s, token, lock=True)
             policy = check_password(password, user_inputs=(row.email, name))
             if not policy.ok:
-                raise ValidationFailed(" ".join(policy.problems), details={
+                raise ValidationFailed(parts=policy.parts, details={
                     "fields": [{"field": "password", "message": p} for p in policy.problems]})
             if s.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == row.email)):
                 raise DuplicateEmail()

@@ -200,7 +200,7 @@ def test_the_join_and_onboarding_pages_in_each_language(client, make_user, langu
                                                           "rpps": "123", "languages": ["de"], "price": "35",
                                                           "timezone": "Europe/Berlin"})
         assert refused.status_code == 422
-        assert {"fr": "Le numéro RPPS a 11 chiffres.", "de": "Die RPPS-Nummer hat 11 Ziffern."}[language] in \
+        assert {"fr": "Le numéro RPPS compte 11 chiffres.", "de": "Die RPPS-Nummer hat 11 Ziffern."}[language] in \
             refused.get_data(as_text=True)
         # The link, used once, no longer works: said in the visitor's language.
         expired = client.get(path)
