@@ -58,14 +58,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Hang guards, not expectations: a command's exit, or the server answering, is what is waited for.
+# On a loaded 2-core runner (load 16–17, eight suites at once) a cold `doktu db upgrade` + `db seed`
+# outlasted the old 120-s guard and every browser test errored; the guards stay far above that.
+COMMAND_GUARD_SECONDS = 900.0
+SERVE_GUARD_SECONDS = 300.0
+
+
 def _run(args: list[str], env: dict[str, str]) -> None:
     done = subprocess.run([str(DOKTU), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=COMMAND_GUARD_SECONDS, check=False)
     if done.returncode != 0:
         pytest.fail(f"doktu {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-def _wait_healthy(base_url: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+def _wait_healthy(base_url: str, proc: subprocess.Popen, log: Path, timeout: float = SERVE_GUARD_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 
 from core import clock
 from core.actor import Actor
@@ -138,7 +138,7 @@ def search_doctors(actor: Actor, filters: SearchFilters, *, page: int = 1, zone:
     if filters.specialty:
         query = query.where(Doctor.specialty == filters.specialty)
     if filters.language:
-        query = query.where(Doctor.languages.any(filters.language.lower()))
+        query = query.where(any_(Doctor.languages) == filters.language.lower())  # :lang = ANY (languages)
     query = query.order_by(rating_stats.c.rating_bayes.desc().nulls_last(),
                            rating_stats.c.rating_count.desc().nulls_last(), Doctor.number)
     with unit_of_work(actor) as uow:

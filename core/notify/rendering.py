@@ -2,11 +2,13 @@
 recipient's language and time zone (SPEC §11).
 
 Templates live in `core/notify/templates/<language>/`: `<name>.txt` (its first statement sets
-`subject`), `<name>.html` (extends `_layout.html`) and, for SMS, `<name>.sms.txt`. Each language
-(SPEC §20: en, fr, de) has its own folder, whole texts written by a translator rather than pieced
-from catalog strings; a message translated as text only gets its HTML part built from that text in
-the language's layout. Dates and money go through `core.i18n` (Babel). A message missing in a
-language falls back to English; the test suite fails if one is missing.
+`subject`), `<name>.html` (extends `<language>/_layout.html`) and, for SMS, `<name>.sms.txt`. Each
+language (SPEC §20: en, fr, de) has its own folder, whole texts written by a translator rather than
+pieced from catalog strings; a message translated as text only gets its HTML part built from that
+text in the layout. There is one layout for every language (`templates/_layout.html`, its footer
+through the catalogs): `<language>/_layout.html` is that file. Dates and money go through
+`core.i18n` (Babel). A message missing in a language falls back to English; the test suite fails
+if one is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup, escape
 
 from core import i18n
@@ -65,11 +67,31 @@ def format_money(cents: int, currency: str, language: str) -> str:
     return i18n.format_money(cents, currency, language)
 
 
+LAYOUT = "_layout.html"
+
+
+class _Loader(FileSystemLoader):
+    """The templates' folder, where every `<language>/_layout.html` is the one shared layout: the
+    messages keep naming their language's layout, and a language needs no copy of it."""
+
+    def get_source(self, environment, template):
+        folder, _, name = template.rpartition("/")
+        return super().get_source(environment, LAYOUT if folder and name == LAYOUT else template)
+
+
+@pass_context
+def _translate(context, message: str, **variables) -> str:
+    """`_()` in a message template: the catalogs' words in the message's language (`lang`)."""
+    return i18n.translate(context["lang"], message, **variables)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       keep_trailing_newline=True)
+    env = Environment(loader=_Loader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.globals["_"] = _translate
+    return env
 
 
 def render(name: str, language: str, **values) -> Rendered:

@@ -315,45 +315,15 @@ def callback_request(cid: str, spec: dict) -> st.SearchStrategy:
 DASH_VALUES = st.one_of(json_values, moments, days, st.integers(-3, 10 ** 12), st.lists(st.integers(-2, 9), max_size=3))
 
 
-def test_public_endpoints_never_500(client, people):
+ENDPOINT_GROUPS = {"public": PUBLIC, "patient": PATIENT, "doctor": DOCTOR, "admin": ADMIN, "dash": DASH}
+
+
+@pytest.mark.parametrize("group", list(ENDPOINT_GROUPS))
+def test_endpoints_never_500(client, people, group):
+    """Each group's routes (public, patient, doctor, admin, the Dash callback bodies), as who may
+    call them, with drawn bodies and queries: a clean answer, never a 500."""
     @FUZZ
-    @given(PUBLIC)
-    def check(drawn):
-        run(client, people, drawn)
-
-    check()
-
-
-def test_patient_endpoints_never_500(client, people):
-    @FUZZ
-    @given(PATIENT)
-    def check(drawn):
-        run(client, people, drawn)
-
-    check()
-
-
-def test_doctor_endpoints_never_500(client, people):
-    @FUZZ
-    @given(DOCTOR)
-    def check(drawn):
-        run(client, people, drawn)
-
-    check()
-
-
-def test_admin_endpoints_never_500(client, people):
-    @FUZZ
-    @given(ADMIN)
-    def check(drawn):
-        run(client, people, drawn)
-
-    check()
-
-
-def test_dash_callback_bodies_never_500(client, people):
-    @FUZZ
-    @given(DASH)
+    @given(ENDPOINT_GROUPS[group])
     def check(drawn):
         run(client, people, drawn)
 

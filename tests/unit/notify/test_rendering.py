@@ -80,6 +80,26 @@ def test_a_message_translated_as_text_gets_an_html_part_in_its_language(language
     assert "Ada &amp; Bob &lt;b&gt;" in message.html
 
 
+FOOTERS = {
+    "en": "You receive this email because you have a Doktu account. Doktu, tele-consultations in Europe.",
+    "fr": "Vous recevez cet e-mail parce que vous avez un compte Doktu. Doktu, la téléconsultation en Europe.",
+    "de": "Sie erhalten diese E-Mail, weil Sie ein Doktu-Konto haben. Doktu, Videosprechstunden in Europa.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(FOOTERS))
+@pytest.mark.parametrize("name", ["confirmed", "doctor_booked"])  # an HTML template; one written as text only
+def test_one_layout_serves_every_language_with_its_footer_from_the_catalogs(name, language):
+    """One `_layout.html` for all languages (each `<language>/_layout.html` is it): the page's
+    language and the footer's words follow the message's language."""
+    message = render(name, language, **VALUES)
+    assert f'<html lang="{language}">' in message.html
+    assert f'<p style="margin:16px 0 0;font-size:13px;color:#4a5568;">{FOOTERS[language]}</p>' in message.html
+    assert not any((Path(TEMPLATES) / folder / "_layout.html").exists() for folder in languages())
+    if (Path(TEMPLATES) / language / "reminder.html").exists():  # a message's own footer stays its own
+        assert FOOTERS[language] not in render("reminder", language, **VALUES).html
+
+
 def test_when_reads_in_the_zone_and_language_with_a_24_hour_clock():
     moment = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
     assert format_when(moment, ZoneInfo("Europe/Paris"), "en") == "Tuesday 3 March 2026, 14:00"
