@@ -56,7 +56,8 @@ def clean_reason(reason: str | None) -> str:
     if not value:
         raise ValidationFailed(N_("Give a reason: it is kept in the audit trail."), details={"field": "reason"})
     if len(value) > MAX_REASON:
-        raise ValidationFailed(f"The reason can be at most {MAX_REASON} characters.", details={"field": "reason"})
+        raise ValidationFailed(N_("The reason can be at most %(count)d characters."), params={"count": MAX_REASON},
+                               details={"field": "reason"})
     return value
 
 
@@ -108,7 +109,8 @@ def refund(actor: Actor, appointment_id: uuid.UUID, reason: str, amount_cents: i
             left = card.amount_cents - card.refunded_cents
             wanted = left if amount_cents is None else amount_cents
             if wanted < 1 or wanted > left:
-                raise ValidationFailed(f"The amount must be between 1 and {left} cents.", details={"field": "amount"})
+                raise ValidationFailed(N_("The amount must be between 1 and %(left)d cents."), params={"left": left},
+                                       details={"field": "amount"})
             done = record_refund(uow, card, wanted, reason=f"refunded by an admin: {reason}")
         _audit(uow.session, actor, "refund", appointment.id, reason, paymentId=str(card.id), refundCents=done,
                full=done == left)

@@ -113,8 +113,8 @@ class RateLimited(DomainError):
     code, status = "ERR_RATE_LIMITED", 429
     default_message = N_("Too many attempts. Please wait and try again.")
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 60):
-        super().__init__(message)
+    def __init__(self, message: str | None = None, *, retry_after: int = 60, params: dict | None = None):
+        super().__init__(message, params=params)
         self.retry_after = retry_after
 
 

@@ -73,7 +73,8 @@ def check_document(document: Any) -> None:
     while todo:
         value, path, depth = todo.pop()
         if depth > MAX_JSON_DEPTH:
-            raise MalformedRequest(f"The JSON nests more than {MAX_JSON_DEPTH} levels deep.")
+            raise MalformedRequest(N_("The JSON nests more than %(count)d levels deep."),
+                                   params={"count": MAX_JSON_DEPTH})
         if isinstance(value, str):
             _check_text(value, path)
         elif isinstance(value, dict):

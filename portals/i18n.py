@@ -120,7 +120,8 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(current_language=current_language, languages=i18n.LANGUAGES,
                                  language_name=language_name, day_name=day_name, day_short=day_short,
                                  number=number, one_decimal=one_decimal, day=day, Markup=Markup,
-                                 text_lang=text_lang, js_strings=js_strings)
+                                 text_lang=text_lang, js_strings=js_strings,
+                                 refusal_text=refusal_text)
     app.jinja_env.filters["language_name"] = language_name
 
 

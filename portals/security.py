@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect, generate_csrf
 from core import runtime
 from core.config import Settings
 from core.errors import Forbidden, Unauthenticated
+from core.i18n import N_
 from portals.auth import has_valid_bearer_token
 
 csrf = CSRFProtect()
@@ -47,7 +48,7 @@ def guard_portals() -> Response | None:
             raise Unauthenticated()
         return redirect(url_for("public.login", next=request.full_path.rstrip("?")))
     if current_user.role != role:
-        raise Forbidden(f"This area is for {role}s only.")
+        raise Forbidden(N_("This area is for %(role)ss only."), params={"role": role})
     return None
 
 

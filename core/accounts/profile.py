@@ -58,11 +58,12 @@ def clean_items(items: list[str], label: str) -> list[str]:
         if not text or text.lower() in seen:
             continue
         if len(text) > MAX_ITEM_LENGTH:
-            raise ValidationFailed(f"Each {label} can be at most {MAX_ITEM_LENGTH} characters.")
+            raise ValidationFailed(N_("Each %(label)s can be at most %(count)d characters."),
+                                   params={"label": label, "count": MAX_ITEM_LENGTH})
         seen.add(text.lower())
         cleaned.append(text)
     if len(cleaned) > MAX_ITEMS:
-        raise ValidationFailed(f"List at most {MAX_ITEMS} {label}s.")
+        raise ValidationFailed(N_("List at most %(count)d %(label)ss."), params={"count": MAX_ITEMS, "label": label})
     return cleaned
 
 
@@ -79,8 +80,8 @@ def save_profile(actor: Actor, *, date_of_birth: date, gender: str, primary_cond
         raise ValidationFailed(N_("Enter a real date of birth, not in the future."))
     if gender not in GENDERS:
         raise ValidationFailed(N_("Choose one of the gender options."))
-    conditions = clean_items(primary_conditions, "condition")
-    allergy_list = clean_items(allergies, "allergy")
+    conditions = clean_items(primary_conditions, N_("condition"))
+    allergy_list = clean_items(allergies, N_("allergy"))
     with unit_of_work(actor) as uow:
         patient = _own_patient(uow.session, actor)
         patient.date_of_birth, patient.gender = date_of_birth, gender

@@ -79,7 +79,8 @@ def clean_name(raw: str) -> str:
     if not name:
         raise ValidationFailed(N_("Enter your name."), details=_field("full_name", "required"))
     if len(name) > MAX_NAME:
-        raise ValidationFailed(f"Use at most {MAX_NAME} characters.", details=_field("full_name", "too long"))
+        raise ValidationFailed(N_("Use at most %(count)d characters."), params={"count": MAX_NAME},
+                               details=_field("full_name", "too long"))
     return name
 
 

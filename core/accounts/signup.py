@@ -15,6 +15,7 @@ from core.accounts.policy import check_password
 from core.actor import SYSTEM
 from core.db import unit_of_work
 from core.errors import DuplicateEmail, ValidationFailed
+from core.i18n import N_
 from core.models import FunnelEvent, Patient, User
 from core.privacy import consents, verification
 
@@ -25,7 +26,7 @@ def normalise_email(raw: str) -> str:
     try:
         return validate_email(unicodedata.normalize("NFKC", raw).strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed(f"Enter a valid email address ({exc}).",
+        raise ValidationFailed(N_("Enter a valid email address (%(reason)s)."), params={"reason": str(exc)},
                                details={"fields": [{"field": "email", "message": str(exc)}]}) from exc
 
 

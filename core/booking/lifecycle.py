@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from core.errors import InvalidTransition
+from core.i18n import N_
 
 PENDING, PAID, CONFIRMED = "pending", "paid", "confirmed"
 COMPLETED, CANCELLED, NO_SHOW = "completed", "cancelled", "no_show"
@@ -33,8 +34,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     NO_SHOW: frozenset(),
 }
 
-_WORDS = {PENDING: "unpaid", PAID: "booked", CONFIRMED: "booked", COMPLETED: "completed",
-          CANCELLED: "cancelled", NO_SHOW: "missed"}
+# Catalog labels: a refusal names them in the reader's language (`refusal_text`).
+_WORDS = {PENDING: N_("unpaid"), PAID: N_("booked"), CONFIRMED: N_("booked"), COMPLETED: N_("completed"),
+          CANCELLED: N_("cancelled"), NO_SHOW: N_("missed")}
 
 
 class HasStatus(Protocol):
@@ -57,7 +59,8 @@ def check_transition(appointment: HasStatus, to_status: str) -> None:
         raise ValueError(f"unknown appointment status {to_status!r}")
     current = appointment.status
     if not can_transition(current, to_status, cancelled_by=getattr(appointment, "cancelled_by", None)):
-        raise InvalidTransition(f"A {_WORDS.get(current, current)} appointment cannot be {_verb(to_status)}.",
+        raise InvalidTransition(N_("A %(status)s appointment cannot be %(verb)s."),
+                                params={"status": _WORDS.get(current, current), "verb": _verb(to_status)},
                                 details={"status": current, "to": to_status})
 
 
@@ -75,8 +78,9 @@ CORRECTIONS: dict[str, str] = {NO_SHOW: COMPLETED}
 def correct(appointment: HasStatus, to_status: str) -> None:
     """Apply a staff correction (see CORRECTIONS), or raise ERR_INVALID_STATE."""
     if CORRECTIONS.get(appointment.status) != to_status:
-        raise InvalidTransition(f"A {_WORDS.get(appointment.status, appointment.status)} appointment cannot be "
-                                f"corrected to {to_status}.", details={"status": appointment.status, "to": to_status})
+        raise InvalidTransition(N_("A %(status)s appointment cannot be corrected to %(to)s."),
+                                params={"status": _WORDS.get(appointment.status, appointment.status), "to": to_status},
+                                details={"status": appointment.status, "to": to_status})
     appointment.status = to_status
 
 
@@ -88,10 +92,11 @@ def require_reschedulable(appointment: HasStatus) -> None:
     """Only a booked (paid) appointment moves. An unpaid one is not rescheduled: its patient picks
     another time before paying, which replaces the hold (create-pending)."""
     if appointment.status not in BOOKED:
-        raise InvalidTransition(f"A {_WORDS.get(appointment.status, appointment.status)} appointment cannot be "
-                                "rescheduled.", details={"status": appointment.status, "to": "reschedule"})
+        raise InvalidTransition(N_("A %(status)s appointment cannot be rescheduled."),
+                                params={"status": _WORDS.get(appointment.status, appointment.status)},
+                                details={"status": appointment.status, "to": "reschedule"})
 
 
 def _verb(status: str) -> str:
-    return {PAID: "paid", CONFIRMED: "confirmed", COMPLETED: "completed", CANCELLED: "cancelled",
-            NO_SHOW: "marked as missed", PENDING: "made pending again"}[status]
+    return {PAID: N_("paid"), CONFIRMED: N_("confirmed"), COMPLETED: N_("completed"), CANCELLED: N_("cancelled"),
+            NO_SHOW: N_("marked as missed"), PENDING: N_("made pending again")}[status]

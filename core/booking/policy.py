@@ -71,10 +71,11 @@ def check_reschedule(*, actor_role: str, now: datetime, start: datetime, resched
         raise TimeWindow(N_("Appointments can be rescheduled up to 60 minutes before they start."),
                          details={"minutesBefore": 60})
     if reschedule_count >= MAX_RESCHEDULES:
-        raise MaxReschedules(f"An appointment can be rescheduled at most {MAX_RESCHEDULES} times.",
+        raise MaxReschedules(N_("An appointment can be rescheduled at most %(count)d times."),
+                             params={"count": MAX_RESCHEDULES},
                              details={"limit": "appointment", "max": MAX_RESCHEDULES})
     if actor_role == "patient" and monthly_cap > 0 and month_count >= monthly_cap:
-        raise MaxReschedules(f"You can reschedule at most {monthly_cap} times per month.",
+        raise MaxReschedules(N_("You can reschedule at most %(count)d times per month."), params={"count": monthly_cap},
                              details={"limit": "month", "max": monthly_cap})
 
 

@@ -73,7 +73,8 @@ def check_until(until: date, today: date) -> None:
     if until < today:
         raise ValidationFailed(N_("Pick a date from today on."), details={"field": "until"})
     if until > today + MAX_WINDOW:
-        raise ValidationFailed(f"Pick a date within the next {MAX_WINDOW.days} days.", details={"field": "until"})
+        raise ValidationFailed(N_("Pick a date within the next %(count)d days."), params={"count": MAX_WINDOW.days},
+                               details={"field": "until"})
 
 
 # ---- views -----------------------------------------------------------------------------------

@@ -492,8 +492,9 @@ def suspend_doctor(actor: Actor, doctor_id: uuid.UUID, reason: str, *, confirmed
         # Locked the doctor row: bookings take the same lock (core.scheduling.holds.lock_doctor).
         future = _future_appointments(s, doctor.id, now)
         if len(future) != confirmed_count:
-            raise InvalidTransition(f"Bookings changed: suspending now cancels {len(future)} appointments. "
-                                    "Confirm again.", details={"count": len(future)})
+            raise InvalidTransition(N_("Bookings changed: suspending now cancels %(count)d appointments. "
+                                       "Confirm again."),
+                                    params={"count": len(future)}, details={"count": len(future)})
         doctor.status, doctor.status_reason, doctor.status_changed_at = "suspended", reason, now
         record_audit(s, actor, action="doctor.suspended", subject_type="doctor", subject_id=str(doctor.id),
                      at=now, details={"reason": reason, "appointments": len(future)})

@@ -223,8 +223,8 @@ def start_subscription(actor: Actor, plan_code: str) -> PlanCheckout:
         live = _live(s, actor.user_id)
         if live is not None:
             name = plan_by_code(live.plan).name
-            raise PlanActive(f"You already have the {name} plan. Cancel it first; you can choose another "
-                             "plan once it has ended.")
+            raise PlanActive(N_("You already have the %(name)s plan. Cancel it first; you can choose another "
+                                "plan once it has ended."), params={"name": name})
         open_rows = s.execute(
             select(Subscription, Payment).join(Payment, Payment.id == Subscription.id)
             .where(Subscription.user_id == actor.user_id, Subscription.status == "incomplete",

@@ -94,7 +94,8 @@ def request_export(actor: Actor) -> ExportState:
                 .order_by(DataExport.requested_at)))
             if len(recent) >= DAILY_CAP:
                 wait = int((recent[0] + timedelta(hours=24) - now).total_seconds()) + 1
-                raise RateLimited(f"You can ask for {DAILY_CAP} exports in 24 hours. Please try again later.",
+                raise RateLimited(N_("You can ask for %(count)d exports in 24 hours. Please try again later."),
+                                  params={"count": DAILY_CAP},
                                   retry_after=wait)
             row = DataExport(user_id=actor.user_id, status="queued", requested_at=now)
             s.add(row)

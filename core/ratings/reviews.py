@@ -79,7 +79,8 @@ def rate_consultation(actor: Actor, appointment_id: uuid.UUID, stars: int, comme
         raise ValidationFailed(N_("Choose 1 to 5 stars."), details={"field": "stars"})
     comment = clean_comment(comment)
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise ValidationFailed(f"The comment is too long (at most {MAX_COMMENT} characters).",
+        raise ValidationFailed(N_("The comment is too long (at most %(count)d characters)."),
+                               params={"count": MAX_COMMENT},
                                details={"field": "comment"})
     now = clock.now()
     with unit_of_work(actor) as uow:

@@ -22,7 +22,8 @@ def resolve_window(start: datetime | None, end: datetime | None, now: datetime) 
     """Default: the next 7 days. At most 62 days; `from` before `to`; times with an offset."""
     for value, name in ((start, "from"), (end, "to")):
         if value is not None and value.tzinfo is None:
-            raise ValidationFailed(f"`{name}` needs a time zone offset, e.g. 2026-03-02T09:00:00+01:00.")
+            raise ValidationFailed(N_("`%(name)s` needs a time zone offset, e.g. 2026-03-02T09:00:00+01:00."),
+                                   params={"name": name})
     start = start or now
     end = end or start + DEFAULT_WINDOW
     if end <= start:
@@ -61,7 +62,7 @@ def next_free_slots(actor: Actor, doctor_ids: list[uuid.UUID], *, count: int = 2
     """The next `count` bookable starts of many doctors, in one statement whatever their number
     (or none, from the availability cache); the engine stops at the day that has them."""
     if len(doctor_ids) > MAX_BATCH:
-        raise ValidationFailed(f"At most {MAX_BATCH} doctors at once.")
+        raise ValidationFailed(N_("At most %(count)d doctors at once."), params={"count": MAX_BATCH})
     now = clock.now()
     start, end = resolve_window(start, end, now)
     calendars = availability_cache.current().calendars(list(dict.fromkeys(doctor_ids)), start, end, now)

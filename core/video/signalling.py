@@ -95,13 +95,14 @@ def send(redis, visit: uuid.UUID, sender: str, tab: str, kind: str, payload, clo
         raise ValidationFailed(f"kind must be one of: {', '.join(KINDS)}.")
     body = json.dumps({"kind": kind, "from": sender, "payload": payload}, separators=(",", ":"))
     if len(body.encode()) > MAX_MESSAGE_BYTES:
-        raise PayloadTooLarge(f"A signalling message is at most {MAX_MESSAGE_BYTES} bytes.")
+        raise PayloadTooLarge(N_("A signalling message is at most %(count)d bytes."),
+                              params={"count": MAX_MESSAGE_BYTES})
     require_tab(redis, visit, sender, tab)
     sent_key, inbox = _key(visit, "sent", sender), _key(visit, "inbox", other_side(sender))
     count = int(redis.incr(sent_key))
     if count > MAX_MESSAGES_PER_PARTICIPANT:
-        raise SignalLimit(f"At most {MAX_MESSAGES_PER_PARTICIPANT} signalling messages per participant "
-                          "and consultation.")
+        raise SignalLimit(N_("At most %(count)d signalling messages per participant and consultation."),
+                          params={"count": MAX_MESSAGES_PER_PARTICIPANT})
     until = expiry(closes_at)
     pipe = redis.pipeline()
     pipe.rpush(inbox, body)

@@ -19,6 +19,7 @@ from spectree import Response
 
 from core import runtime
 from core.errors import InvalidTransition, PayloadTooLarge, TimeWindow, VideoTestRequired
+from core.i18n import N_
 from core.video import ice, policy, room
 from core.video.joining import JoinSession, join_session
 from core.video.readiness import latest_test_of, record_test
@@ -203,7 +204,7 @@ def api_probe_upload():
     answers how many bytes arrived. 413 beyond the limit, 60 probes a minute per user."""
     declared = request.content_length
     if (declared or 0) > PROBE_UPLOAD_MAX:
-        raise PayloadTooLarge(f"The upload probe takes at most {PROBE_UPLOAD_MAX} bytes.")
+        raise PayloadTooLarge(N_("The upload probe takes at most %(count)d bytes."), params={"count": PROBE_UPLOAD_MAX})
     # Read the declared length and no further: behind gunicorn the stream is capped at the maximum,
     # and reading past a body of exactly that size would raise 413.
     remaining = PROBE_UPLOAD_MAX + 1 if declared is None else declared
@@ -212,7 +213,7 @@ def api_probe_upload():
         received += len(chunk)
         remaining -= len(chunk)
     if received > PROBE_UPLOAD_MAX:
-        raise PayloadTooLarge(f"The upload probe takes at most {PROBE_UPLOAD_MAX} bytes.")
+        raise PayloadTooLarge(N_("The upload probe takes at most %(count)d bytes."), params={"count": PROBE_UPLOAD_MAX})
     response, status = to_json(UploadOut(received_bytes=received))
     return _uncached(response), status
 

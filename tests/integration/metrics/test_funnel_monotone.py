@@ -46,7 +46,9 @@ def _people(day: datetime) -> list[int]:
 def test_each_step_is_at_most_the_one_before_for_any_history(db, make_user, events):
     users = {u: make_user("patient").user.id for u in USERS} if not hasattr(db, "_funnel_users") else db._funnel_users
     db._funnel_users = users
-    day = datetime(2025, 1, 1, 0, 0, tzinfo=UTC) + timedelta(days=next(_days))  # an empty day per example
+    # An empty day per example, with a day between: an event at 23:00 UTC is already the next Paris
+    # day, which would leak into the following example's "today" if the days were adjacent.
+    day = datetime(2025, 1, 1, 0, 0, tzinfo=UTC) + timedelta(days=2 * next(_days))
     _insert([(s, users.get(u), v, m) for s, u, v, m in events], day)
     people = _people(day)
     assert all(later <= earlier for earlier, later in itertools.pairwise(people)), people
