@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from core import clock, config
 from core.actor import SYSTEM
 from core.db import unit_of_work
+from core.i18n import translate
 from core.models import Appointment, AppointmentChange, AuditEvent, Doctor, Patient, Payment, Receipt, User
 from core.notify.invites import Invite, build_ics
 from core.notify.outbox import Attachment, Outgoing, queue_once
@@ -196,7 +197,7 @@ def _rescheduled_by(session: Session, facts: Facts) -> str | None:
 
 
 def _summary(language: str, other: str) -> str:
-    return f"Téléconsultation avec {other}" if language == "fr" else f"Video consultation with {other}"
+    return translate(language, "Video consultation with %(name)s", name=other)
 
 
 def _money(cents: int | None, currency: str, language: str) -> str:

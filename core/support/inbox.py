@@ -90,25 +90,28 @@ class InboxRow:
         return STATUS_LABELS[self.status]
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details={"fields": [{"field": field, "message": message}]})
+def _invalid(field: str, message: str, **params) -> ValidationFailed:
+    """`message`: a catalog template (`N_`) with `params`; the field's detail keeps the English."""
+    error = ValidationFailed(message, params=params or None)
+    error.details = {"fields": [{"field": field, "message": error.message}]}
+    return error
 
 
 def _clean(subject: str | None, body: str | None) -> tuple[str, str]:
     subject, body = (subject or "").strip(), (body or "").strip()
     if not subject:
-        raise _invalid("subject", "Give your message a subject.")
+        raise _invalid("subject", N_("Give your message a subject."))
     if len(subject) > MAX_SUBJECT:
-        raise _invalid("subject", f"The subject can be at most {MAX_SUBJECT} characters.")
+        raise _invalid("subject", N_("The subject can be at most %(count)d characters."), count=MAX_SUBJECT)
     return subject, _body(body)
 
 
 def _body(body: str | None) -> str:
     body = (body or "").strip()
     if not body:
-        raise _invalid("body", "Write your message first.")
+        raise _invalid("body", N_("Write your message first."))
     if len(body) > MAX_BODY:
-        raise _invalid("body", f"A message can be at most {MAX_BODY} characters.")
+        raise _invalid("body", N_("A message can be at most %(count)d characters."), count=MAX_BODY)
     return body
 
 
@@ -288,7 +291,8 @@ def reveal_health_details(actor: Actor, message_id: uuid.UUID, reason: str) -> s
     _require_admin(actor)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
-        raise _invalid("reason", f"Say why you need to read it (at least {MIN_REASON} characters).")
+        raise _invalid("reason", N_("Say why you need to read it (at least %(count)d characters)."),
+                       count=MIN_REASON)
     with unit_of_work(actor) as uow:
         message = uow.session.get(SupportMessage, message_id)
         if message is None or not message.health:
@@ -322,7 +326,7 @@ def set_status(actor: Actor, conversation_id: uuid.UUID, status: str) -> None:
     """An admin closes a conversation (or takes it up as `open`, no due time)."""
     _require_admin(actor)
     if status not in ("open", "closed"):
-        raise _invalid("status", "Choose open or closed.")
+        raise _invalid("status", N_("Choose open or closed."))
     with unit_of_work(actor) as uow:
         c = uow.session.get(SupportConversation, conversation_id, with_for_update=True)
         if c is None:

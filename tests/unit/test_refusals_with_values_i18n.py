@@ -48,3 +48,20 @@ def test_the_password_rules_are_joined_sentence_by_sentence():
 def test_a_value_that_is_no_catalog_label_is_kept_as_given():
     error = ValidationFailed("Use at most %(count)d characters.", params={"count": 120})
     assert localized_message(error, "fr") == "Utilisez au plus 120 caractères."
+
+
+def test_a_support_message_refused_in_german_keeps_the_english_field_detail():
+    from core.support import inbox
+
+    error = refusal(lambda: inbox._clean("x" * (inbox.MAX_SUBJECT + 1), "Hello"))
+    assert localized_message(error, "de") == f"Der Betreff darf höchstens {inbox.MAX_SUBJECT} Zeichen lang sein."
+    assert error.details["fields"][0]["message"] == f"The subject can be at most {inbox.MAX_SUBJECT} characters."
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "Video consultation with Dr Weiß"),
+                                                 ("fr", "Consultation vidéo avec Dr Weiß"),
+                                                 ("de", "Videosprechstunde mit Dr Weiß")])
+def test_the_calendar_invitation_title_is_in_the_recipients_language(language, title):
+    from core.notify import appointments
+
+    assert appointments._summary(language, "Dr Weiß") == title
