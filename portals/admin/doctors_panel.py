@@ -76,7 +76,8 @@ def invitations_table(found: list[onboarding.InvitationView]):
                             html.Th(_("Link valid until (Paris)"), scope="col"),
                             html.Th(_("Actions"), scope="col")])),
         html.Tbody(rows),
-    ], className="dk-table admin-table", id="admin-invitations"), className="admin-table-wrap")
+    ], className="dk-table admin-table", id="admin-invitations"), className="admin-table-wrap", tabIndex="0",
+        role="region", **{"aria-labelledby": "admin-invitations-title"})
 
 
 def review_list(found: list[onboarding.ReviewRow]):

@@ -58,3 +58,20 @@ def test_approve_needs_a_reason_and_suspend_confirms_the_count(make_user, appoin
         assert uow.session.get(Doctor, doctor.doctor.id).status == "suspended"
         assert uow.session.scalar(select(Appointment.cancelled_by).where(Appointment.id == booked)) == "admin"
     assert "Reinstate" in text_of(listing)
+
+
+def test_the_invitations_table_scrolls_in_a_focusable_named_region(app):
+    """On a phone a long invitations list scrolls sideways in its own box: a keyboard user must be
+    able to reach it (axe `scrollable-region-focusable`, found by CI's 375 px run), like every
+    console table."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    found = [onboarding.InvitationView(uuid.uuid4(), f"dr.{n}.with.a.long.address@clinic.example", now,
+                                       now + timedelta(days=7), "pending") for n in range(3)]
+    with app.test_request_context("/admin/doctors"):
+        box = panel.invitations_table(found)
+    assert box.className == "admin-table-wrap"
+    assert box.tabIndex == "0" and box.role == "region"
+    assert getattr(box, "aria-labelledby") == "admin-invitations-title"
