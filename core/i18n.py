@@ -73,6 +73,20 @@ def translate(language: str, message: str, **variables) -> str:
     return text % variables if variables else text
 
 
+def translate_refusal(language: str, error) -> str:
+    """A domain error's message in `language`: its template (an English catalog msgid) translated
+    with its params filled in — a string param that is itself a catalog label (a weekday, a status)
+    translated too — or its `parts` (several rules refused at once) translated one by one and
+    joined. `error.message` stays English for the API's details and the logs."""
+    if getattr(error, "parts", None):
+        return " ".join(translate(language, part, **values) for part, values in error.parts)
+    template = getattr(error, "template", None) or getattr(error, "message", None) or str(error)
+    params = getattr(error, "params", None) or {}
+    return translate(language, template, **{
+        key: translate(language, value) if isinstance(value, str) and value else value
+        for key, value in params.items()})
+
+
 def translate_plural(language: str, singular: str, plural: str, count: int, **variables) -> str:
     """`%(num)d item` / `%(num)d items` for `count` (keyword `translate_plural:2,3`)."""
     text = translations(language).ngettext(singular, plural, count)

@@ -216,16 +216,7 @@ def localized_message(error: DomainError, language: str | None = None) -> str:
     Accept-Language → English), looked up in the catalogs as written: every default message is
     marked `N_`, so is what a handler here says; a message a catalog does not hold stays English.
     One place for every endpoint, the Dash portals' JSON errors included; codes never change."""
-    language = language or error_language()
-    if getattr(error, "parts", None):
-        return " ".join(i18n.translate(language, part, **values) for part, values in error.parts)
-    template = getattr(error, "template", None) or error.message
-    params = getattr(error, "params", None) or {}
-    # A refusal with values (a weekday, a limit) translates its template, then its string values
-    # that are catalog labels themselves — the same rule as the portals' `refusal_text`.
-    return i18n.translate(language, template, **{
-        key: i18n.translate(language, value) if isinstance(value, str) and value else value
-        for key, value in params.items()})
+    return i18n.translate_refusal(language or error_language(), error)
 
 
 def envelope(error: DomainError) -> dict:

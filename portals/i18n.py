@@ -126,14 +126,6 @@ def init_i18n(app: Flask) -> None:
 
 
 def refusal_text(error) -> str:
-    """A DomainError's message in the viewer's language: its template (an English catalog msgid)
-    translated, with its params filled in — a param that is itself a catalog label (a weekday, "the
-    dose") is translated too. `error.message` stays English for the API envelope and the logs."""
-    if getattr(error, "parts", None):
-        return " ".join(_(part, **values) if values else _(part) for part, values in error.parts)
-    template = getattr(error, "template", None) or getattr(error, "message", None) or str(error)
-    params = getattr(error, "params", None) or {}
-    if not params:
-        return _(template)
-    return _(template, **{key: _(value) if isinstance(value, str) and value else value
-                        for key, value in params.items()})
+    """A DomainError's message in the viewer's language (`core.i18n.translate_refusal`)."""
+    return i18n.translate_refusal(current_language(), error)
+
