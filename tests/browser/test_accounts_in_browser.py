@@ -9,7 +9,6 @@ axe-core (WCAG 2.x A/AA + best practices) checks every accounts page on the way.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 import redis
 from playwright.sync_api import Locator, Page, expect
 
+from tests import resources
 from tests.browser.conftest import DEMO_PASSWORD
 from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
 
@@ -43,7 +43,7 @@ def browser_context_args(browser_context_args):
 def clean_login_failures(live_doktu) -> Iterator[None]:
     """Failed sign-ins are counted per address too, and every browser test comes from 127.0.0.1:
     start from zero and leave no count behind, or later tests would all meet the challenge."""
-    client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    client = redis.Redis.from_url(resources.redis_url())
 
     def wipe() -> None:
         keys = list(client.scan_iter("*login-failures:*"))

@@ -4,7 +4,6 @@ trail at once. Tables search and filter on the server; the panel passes axe."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ ADMIN = "admin@demo.doktu.eu"
 def forgotten(live_doktu, server_url):
     """A consultation paid by card (35 €) that started 3 days ago and was never settled (within "Last
     7 days", the console's default period; not yesterday, whose figures another module checks)."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     engine = create_engine(make_url(server_url).set(database=name))
     tag = uuid.uuid4().hex[:6]
     start = (datetime.now(PARIS) - timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import uuid
 from datetime import datetime, time, timedelta
@@ -23,6 +22,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from tests import resources
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def yesterday_clinic(live_doktu, server_url):
     """One doctor (offering the 11-hour template) and two patients, yesterday (Paris):
     B1 Q1 10:00 completed · B2 Q2 11:00 no-show · B3 Q2 14:00 completed, all paid by card (35 €);
     B4 Q1 held, never paid; Q1 joined yesterday; 27 declined card payments."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     engine = create_engine(make_url(server_url).set(database=name))
     day = datetime.now(PARIS).date() - timedelta(days=1)
 

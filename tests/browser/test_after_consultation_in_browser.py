@@ -10,7 +10,6 @@ database as its owner; doctor9 is used by no other browser test."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import resources
 from tests.browser.conftest import assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ DOCTOR = "doctor9@demo.doktu.eu"
 def completed_visit(live_doktu, server_url):
     """A patient "Chloé Bernard" (born 17 May 1991, the demo password) whose consultation with doctor9
     ended an hour ago and is completed."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     engine = create_engine(make_url(server_url).set(database=name))
     email = f"chloe-{uuid.uuid4().hex[:8]}@tests.doktu.eu"
     with engine.begin() as conn:

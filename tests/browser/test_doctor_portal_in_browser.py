@@ -8,7 +8,6 @@ its owner; doctor8 is used by no other browser test."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import resources
 from tests.browser.conftest import DASH_UPDATE, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def day_label(day: date) -> str:
 def clinic(live_doktu, server_url):
     """doctor8's id and zone, a patient booked tomorrow 15:00 and another consultation starting in
     two minutes (the doctor has passed the device test), written as the database owner."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"  # tests/browser/conftest.py's database
+    name = f"{resources.db_name()}_browser"  # tests/browser/conftest.py's database
     engine = create_engine(make_url(server_url).set(database=name))
     with engine.begin() as conn:
         doctor = conn.execute(text("""SELECT d.id, d.user_id, d.timezone FROM doctors d JOIN users u ON u.id = d.user_id

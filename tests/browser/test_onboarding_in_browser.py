@@ -7,7 +7,6 @@ of the way."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import time
 import uuid
@@ -22,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.doctors.calendar_feed import feed_path, feed_token
+from tests import resources
 from tests.live_browser import DEMO_PASSWORD, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def png() -> bytes:
 
 
 def database(server_url: str):
-    return create_engine(make_url(server_url).set(database=f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"))
+    return create_engine(make_url(server_url).set(database=f"{resources.db_name()}_browser"))
 
 
 def test_invite_onboard_approve_and_book(page: Page, browser: Browser, base_url: str, login, live_doktu,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import uuid
 import zipfile
@@ -18,6 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.accounts.passwords import hash_password
+from tests import resources
 from tests.browser.conftest import assert_no_axe_violations as assert_no_violations
 from tests.browser.test_accounts_in_browser import admin_outbox
 
@@ -28,7 +28,7 @@ PASSWORD = "Quiet-Harbour-47-Lanterns!"
 @pytest.fixture(scope="module")
 def browser_db(live_doktu, server_url):
     """The live server's own database, as its owner (for fixtures the UI cannot make)."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     engine = create_engine(make_url(server_url).set(database=name))
     yield engine
     engine.dispose()

@@ -9,7 +9,6 @@ few seconds from now, so its join window opens a few seconds into the test."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -19,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import resources
 from tests.browser.conftest import DEMO_PASSWORD, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ RELAY_ONLY = """(() => { const Native = window.RTCPeerConnection;
 
 
 def _engine(server_url: str):
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     return create_engine(make_url(server_url).set(database=name))
 
 

@@ -11,7 +11,6 @@ server behind a NAT (a srflx candidate)."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 
@@ -20,6 +19,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import resources
 from tests.browser.conftest import assert_no_axe_violations
 
 
@@ -191,7 +191,7 @@ def sign_up(page: Page) -> str:
 def book_in_three_minutes(server_url: str, email: str) -> uuid.UUID:
     """A confirmed consultation starting 3 minutes from now, with a doctor free then (written to the
     live server's database directly: booking through the site needs 60 minutes' notice)."""
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_browser"
+    name = f"{resources.db_name()}_browser"
     engine = create_engine(make_url(server_url).set(database=name))
     try:
         with engine.begin() as conn:

@@ -5,7 +5,6 @@ booking."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import date, datetime, timedelta
@@ -15,6 +14,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect
 
+from tests import resources
 from tests.live_browser import assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
@@ -123,7 +123,7 @@ def _booked_today(page: Page) -> int:
 
 def _forget_metric_snapshots() -> None:
     """The console shares 60-second snapshots of its figures: stand for the minute passing."""
-    client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    client = redis.Redis.from_url(resources.redis_url())
     for key in client.scan_iter("doktu:metrics:*"):
         client.delete(key)
 

@@ -1,6 +1,5 @@
 """The migrations are the schema: upgrade → downgrade → upgrade works, and the models match them."""
 
-import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -9,12 +8,13 @@ from sqlalchemy import create_engine, inspect, text
 
 from core.models import Base
 from portals.migrate import downgrade, upgrade
+from tests import resources
 from tests.conftest import create_fresh_database, drop_database
 
 
 @pytest.fixture
 def scratch_url(server_url):
-    name = os.environ.get("TEST_DB_NAME", "doktu_test") + "_migrations"
+    name = resources.db_name() + "_migrations"
     url = create_fresh_database(server_url, name)
     yield url
     drop_database(server_url, name)

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import redis
 
+from tests import resources
 from tests.conftest import create_fresh_database, drop_database
 from tests.live_browser import DOKTU, ROOT, _free_port, _run, _wait_healthy
 
@@ -36,7 +37,7 @@ def nothing_listens(port: int) -> bool:
 def server(server_url, tmp_path_factory) -> Iterator[str]:
     if not nothing_listens(6403):
         pytest.fail("something listens on 127.0.0.1:6403: the test needs a dead Redis there")
-    name = f"{os.environ.get('TEST_DB_NAME', 'doktu_test')}_redis_down"
+    name = f"{resources.db_name()}_redis_down"
     db_url = create_fresh_database(server_url, name)
     instance = tmp_path_factory.mktemp("redis-down-instance")
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": DEAD_REDIS, "SECRET_KEY": secrets.token_urlsafe(48),
