@@ -4,6 +4,11 @@ Prints figures; asserts nothing.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/12 \
         .venv/bin/python bench/kpis.py [--doctors 1000] [--per-doctor-day 2.55] [--runs 40]
 
+To iterate on the roll-ups: `--keep --db-name NAME` builds NAME once (~10 min) and reuses it (new
+migrations applied; no server, no HTTP part), `--fresh-only` measures only the job and the fresh
+figures, `--refill` empties the roll-ups first (times the job's first run), `--code OTHER_CHECKOUT`
+measures another checkout's core on the same database (an A/B, back to back).
+
 Builds a database `doktu_bench_kpis` under `doktu serve` (bench/_server.py: migrations + demo
 seed), adds doctors, generates 12 months of history with the same generator as
 `doktu db seed --history` (core/seed_history.py: appointments, payments, refunds, funnel events,

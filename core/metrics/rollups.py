@@ -126,7 +126,11 @@ def rollup_days(days: list[date], *, now: datetime | None = None) -> int:
                     f"SELECT CAST(:k AS text), :d, x.user_id, {_PREVIOUS_DAY} FROM ({sql}) x RETURNING kind, user_id"),
                     {**params, "k": kind, "d": day})}
             regap = {day}
-            if changed := sorted(before ^ after):
+            changed = sorted(before ^ after)
+            # Nothing after the day (the first run goes forwards, the job ends at yesterday): no next
+            # day to fix — skips thousands of probes a day on the first run.
+            if changed and s.execute(text("SELECT EXISTS (SELECT 1 FROM kpi_day_accounts WHERE day > :d)"),
+                                     {"d": day}).scalar():
                 regap |= set(s.scalars(_FIX_NEXT_DAYS, {"d": day, "kinds": [k for k, _ in changed],
                                                         "users": [u for _, u in changed]}))
             s.execute(text("DELETE FROM kpi_day_gaps WHERE day = ANY(CAST(:days AS date[]))"), {"days": sorted(regap)})
