@@ -4,6 +4,11 @@ Prints figures; asserts nothing.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/12 \
         .venv/bin/python bench/kpis.py [--doctors 1000] [--per-doctor-day 2.55] [--runs 40]
 
+To iterate on the roll-ups: `--keep --db-name NAME` builds NAME once (~10 min) and reuses it (new
+migrations applied; no server, no HTTP part), `--fresh-only` measures only the job and the fresh
+figures, `--refill` empties the roll-ups first (times the job's first run), `--code OTHER_CHECKOUT`
+measures another checkout's core on the same database (an A/B, back to back).
+
 Builds a database `doktu_bench_kpis` under `doktu serve` (bench/_server.py: migrations + demo
 seed), adds doctors, generates 12 months of history with the same generator as
 `doktu db seed --history` (core/seed_history.py: appointments, payments, refunds, funnel events,
@@ -35,7 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _server import DEFAULT_REDIS_URL, seeded_server  # noqa: E402
+from _server import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    _doktu,
+    _sqlalchemy_url,
+    create_database,
+    run_redis_url,
+    seeded_server,
+    server_env,
+)
 
 from core.accounts.passwords import hash_password  # noqa: E402
 from core.config import sqlalchemy_url  # noqa: E402
@@ -238,6 +252,49 @@ def explain_slowest(range_name: str, runs: int = 10) -> None:
     print("\n".join("    " + row[0] for row in plan))
 
 
+def kept_database(name: str, doctors: int, per_doctor_day: float, code: Path | None = None) -> str:
+    """--keep: the database `name`, built once (migrations, demo seed, the history: ~10 min) and kept
+    between runs to iterate on; later runs only apply new migrations. Returns its URL."""
+    import tempfile
+
+    from sqlalchemy.engine import make_url
+
+    server_url = _sqlalchemy_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+    admin.dispose()
+    db_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    if exists:
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            built = conn.execute(text("SELECT to_regclass('kpi_days') IS NOT NULL AND "
+                                      "EXISTS (SELECT 1 FROM users WHERE email = :e)"), {"e": ADMIN_EMAIL}).scalar()
+        engine.dispose()
+        exists = bool(built)
+    if not exists:
+        db_url = create_database(server_url, name)
+    with tempfile.TemporaryDirectory(prefix="doktu-bench-") as tmp:
+        env = server_env(db_url, run_redis_url(), Path(tmp), "development")
+        if code is not None:  # that checkout's migrations
+            env["PYTHONPATH"] = str(code)
+        # An A/B's other (older) checkout measures its code on the schema as it is.
+        upgrade = () if exists and code is not None else (["db", "upgrade"],)
+        for step in upgrade + ((["db", "seed"],) if not exists else ()):
+            done = _doktu(step, env)
+            if done.returncode != 0:
+                raise RuntimeError(f"doktu {' '.join(step)} exited {done.returncode}: {(done.stderr or done.stdout)[-1500:]}")
+    if exists:
+        print(f"database {name} kept from an earlier run" + (" (new migrations applied)" if upgrade else ""))
+        from core import runtime
+        from core.config import Settings
+
+        runtime.bootstrap(Settings(env="test", database_url=sqlalchemy_url(db_url)))
+    else:
+        build(db_url, doctors, per_doctor_day)
+    return db_url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doctors", type=int, default=1000)
@@ -245,7 +302,37 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--db-name", default="doktu_bench_kpis", help="database to create and drop")
     parser.add_argument("--live-runs", type=int, default=5, help="runs of the (slow) raw-row figures per range")
+    parser.add_argument("--keep", action="store_true",
+                        help="build --db-name once and keep it; later runs reuse it (no HTTP part, no server)")
+    parser.add_argument("--fresh-only", action="store_true", help="with --keep: only the roll-ups and fresh figures")
+    parser.add_argument("--refill", action="store_true", help="with --keep: empty the roll-ups first (time the first run)")
+    parser.add_argument("--code", type=Path, help="with --keep: another checkout whose core to measure (A/B)")
     args = parser.parse_args()
+    if args.keep:
+        if args.code is not None:
+            sys.path.insert(0, str(args.code.resolve()))
+            for module in [m for m in sys.modules if m == "core" or m.startswith("core.")]:  # re-import from --code
+                del sys.modules[module]
+        db_url = kept_database(args.db_name, args.doctors, args.per_doctor_day, args.code)
+        import core
+
+        print(f"code measured: {Path(core.__file__).parent.parent}")
+        if args.refill:
+            owner = create_engine(sqlalchemy_url(db_url))
+            with owner.begin() as conn:
+                gaps = conn.execute(text("SELECT to_regclass('kpi_day_gaps') IS NOT NULL")).scalar()
+                conn.execute(text("TRUNCATE kpi_days, kpi_day_accounts" + (", kpi_day_gaps" if gaps else "")))
+            owner.dispose()
+        service = None
+        if not args.fresh_only:
+            print(f"\nfigures from the raw rows, {args.live_runs} runs per range (2 cores):")
+            service = bench_service(args.live_runs)
+        print(f"\nfresh KPIs from the daily roll-ups, {args.runs} runs per range:")
+        bench_rollups(args.runs)
+        if service is not None:
+            print()
+            explain_slowest(max(RANGES, key=lambda n: pct(service[n], 95)))
+        return
     with seeded_server(args.db_name, workers=2) as server:
         build(server.db_url, args.doctors, args.per_doctor_day)
         print(f"\nfigures from the raw rows, {args.live_runs} runs per range (2 cores):")

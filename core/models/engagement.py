@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
@@ -160,7 +161,26 @@ class KpiDayAccount(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # booking | paying
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The account's previous day of this kind (NULL: none), so a period's distinct accounts are a
+    # plain count of the rows whose prev_day is before the period (core/metrics/rollups.py).
+    prev_day: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (CheckConstraint("kind IN ('booking', 'paying')", name="kind"),
-                      # A period's days, whatever the kind (migration 0012k).
-                      Index("ix_kpi_day_accounts_day", "day", "kind", "user_id"))
+                      # A period's days, whatever the kind, counted from the index alone (migration 0013a).
+                      Index("ix_kpi_day_accounts_day", "day", "kind", postgresql_include=["prev_day"]),
+                      # An account's days: its previous and next day, today's accounts seen earlier.
+                      Index("ix_kpi_day_accounts_user", "kind", "user_id", "day"))
+
+
+class KpiDayGap(Base):
+    """Per kind and day, how many accounts came back after `gap` days (31: after 31 or more, or
+    for the first time): a period's distinct accounts without reading its accounts (migration 0013a)."""
+
+    __tablename__ = "kpi_day_gaps"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # booking | paying
+    gap: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("kind IN ('booking', 'paying')", name="kind"),)
