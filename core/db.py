@@ -230,8 +230,6 @@ class UnitOfWork:
     _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
     _holds_freed: list[uuid.UUID] = field(default_factory=list)
     _holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
-    # The rows of `unit_of_work(…, read=…)`: read in the RLS context's round trip, under its lock.
-    first_rows: list = field(default_factory=list)
 
     def holds_freed(self, slot_ids) -> None:
         """These slots' holds were given back in this transaction: clear their Redis mirror after
@@ -291,12 +289,10 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, lock: str | None = None,
-                 read: tuple[str, dict] | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWork]:
     """One transaction for one actor: RLS context first, commit at the end, side effects after.
-    `lock`: an advisory lock key taken with the RLS context, before any read. `read` (with a
-    lock): one statement (psycopg placeholders) sent in the same round trip as the context and
-    the lock, run once the lock is granted; its rows are `uow.first_rows` (the hold path)."""
+    `lock`: an advisory lock key taken with the RLS context, before any read (the hold's own
+    path, two round trips in all, is `pipelined_unit`)."""
     rt = runtime.current()
     session = rt.db.session_factory()
     uow = UnitOfWork(session, actor, rt)
@@ -306,12 +302,7 @@ def unit_of_work(actor: Actor, *, lock: str | None = None,
             info = session.connection().info
             info.pop("wrote", None)
             info.pop("changed", None)
-            if read is not None and lock is not None:
-                user_id, role = actor.rls_settings()
-                context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock}
-                uow.first_rows = pipelined(session, (_CONTEXT_LOCKED_RAW, context), read)[1]
-            else:
-                apply_rls_context(session, actor, lock=lock)
+            apply_rls_context(session, actor, lock=lock)
             yield uow
             session.flush()
             changed = _calendar_changes(session, rt)

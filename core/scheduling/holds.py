@@ -51,7 +51,7 @@ _TAKE = """
     SELECT taken.id, taken.locked_until, ARRAY(SELECT id FROM released) AS released FROM taken
 """
 # The doctor's calendar for a hold's check, read in the round trip that sets the RLS context and
-# takes the doctor's lock (`unit_of_work(read=…)`): the statement runs once the lock is granted.
+# takes the doctor's lock (`PipelinedUnit.begin`): the statement runs once the lock is granted.
 _CALENDAR = "SELECT * FROM doctor_calendars(%(ids)s, %(start)s, %(end)s, %(now)s)"
 
 
