@@ -208,10 +208,11 @@ def _tail(path: Path, chars: int = 3000) -> str:
 
 @contextmanager
 def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str, ...] = ("production", "development"),
-                  quiet: bool = False, code: Path | None = None) -> Iterator[Server]:
+                  quiet: bool = False, code: Path | None = None, port: int | None = None) -> Iterator[Server]:
     """Create `db_name`, migrate, seed, serve; yield the running server; stop it and drop the database.
     `code`: another checkout whose `core`/`portals` to run (put first on PYTHONPATH), e.g. to
-    measure a before and an after with one script."""
+    measure a before and an after with one script. `port`: listen there (a worktree's own range)
+    instead of a free one the system picks."""
     server_url = _sqlalchemy_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     redis_url = run_redis_url()
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
@@ -233,11 +234,11 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
                                         f"{(done.stderr or done.stdout)[-1500:]}")
                         break
                 else:
-                    port = free_port()
-                    url = f"http://127.0.0.1:{port}"
+                    listen = port or free_port()
+                    url = f"http://127.0.0.1:{listen}"
                     env["PUBLIC_BASE_URL"] = url
                     log = instance / f"serve-{mode}.log"
-                    args = [str(DOKTU), "serve", "--host", "127.0.0.1", "--port", str(port)]
+                    args = [str(DOKTU), "serve", "--host", "127.0.0.1", "--port", str(listen)]
                     if workers:
                         args += ["--workers", str(workers)]
                     with log.open("w") as out:

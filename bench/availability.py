@@ -270,7 +270,8 @@ def sql_statements(db_url: str, call, doctor_ids: list[uuid.UUID]) -> tuple[int,
     return first, len(seen)
 
 
-def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, clients: int) -> None:
+def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, clients: int,
+          seconds: int = 8) -> None:
     per_doctor_patients = 4
     cheap = hash_password(PASSWORD, cost=4)  # bench logins only; production hashes at 12
     emails = [f"holder{i}@bench.doktu.eu" for i in range(max(per_doctor_patients * len(doctor_ids), 50))]
@@ -290,12 +291,15 @@ def holds(base: str, port: int, engine, doctor_ids: list[str], *, pgid, db_cpu, 
     print(f"holds: {len(bodies)} planned requests over {len(doctor_ids)} doctors' offered starts, "
           f"{per_doctor_patients} patients per doctor, each start one patient's")
     if shutil.which("wrk"):
+        # Warm every worker up on the same path first (imports, pools, plans): not counted.
+        post_load("warm-up", base, "/api/slots/hold", plan_tokens, bodies, pgid=pgid, db_cpu=db_cpu,
+                  connections=clients, seconds=2)
         load = post_load("holds", base, "/api/slots/hold", plan_tokens, bodies, pgid=pgid, db_cpu=db_cpu,
-                         connections=clients)
+                         connections=clients, seconds=seconds)
         print(f"{load.line()}\n  -> {load.ok_rps:,.0f} successful holds/s (201), "
               f"{load.failed / load.seconds:,.0f} refused/s (409/422)")
     else:
-        holds_with_python(port, plan_tokens, bodies, clients, 8.0)
+        holds_with_python(port, plan_tokens, bodies, clients, float(seconds))
     report_double_holds(engine)
     base_day = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).replace(hour=10, minute=0, second=0,
                                                                                    microsecond=0)
@@ -327,28 +331,34 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="concurrent hold clients")
     parser.add_argument("--db", default="doktu_bench", help="database to create (and drop) for this run")
     parser.add_argument("--code", type=Path, default=None, help="run the application code of this checkout")
+    parser.add_argument("--port", type=int, default=None, help="serve on this port (default: a free one)")
+    parser.add_argument("--holds-only", action="store_true", help="only the holds figures and the race")
+    parser.add_argument("--hold-seconds", type=int, default=8, help="length of the holds run")
     args = parser.parse_args()
-    bench_engine()
-    with seeded_server(args.db, workers=args.workers, code=args.code) as server:
+    if not args.holds_only:
+        bench_engine()
+    with seeded_server(args.db, workers=args.workers, code=args.code, port=args.port) as server:
         port = int(server.url.rsplit(":", 1)[1])
         engine = create_engine(server.db_url)
         db_cpu = DatabaseCpu(server.db_url)
         doctor_ids = server.doctor_ids
         try:
-            availability_figures("seeded", server.url, doctor_ids, pgid=server.pid, db_cpu=db_cpu)
-            p50, p95 = sequential(server.url, "/")
-            print(f"/ (anonymous), one at a time: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= 40 ms)")
-            if args.code is None:
-                from core.actor import ANONYMOUS
-                from core.scheduling.availability import doctor_availability, next_free_slots
+            if not args.holds_only:
+                availability_figures("seeded", server.url, doctor_ids, pgid=server.pid, db_cpu=db_cpu)
+                p50, p95 = sequential(server.url, "/")
+                print(f"/ (anonymous), one at a time: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= 40 ms)")
+                if args.code is None:
+                    from core.actor import ANONYMOUS
+                    from core.scheduling.availability import doctor_availability, next_free_slots
 
-                ids = [uuid.UUID(d) for d in doctor_ids[:10]]
-                cold, warm = sql_statements(server.db_url, lambda: doctor_availability(ANONYMOUS, ids[0]), ids[:1])
-                print(f"SQL statements, one doctor's availability: {cold} cold, {warm} warm (from the Redis cache)")
-                cold, warm = sql_statements(server.db_url, lambda: next_free_slots(ANONYMOUS, ids), ids)
-                print(f"SQL statements, 10-doctor batch: {cold} cold, {warm} warm")
-            holds(server.url, port, engine, doctor_ids, pgid=server.pid, db_cpu=db_cpu, clients=args.clients)
-            if args.big:
+                    ids = [uuid.UUID(d) for d in doctor_ids[:10]]
+                    cold, warm = sql_statements(server.db_url, lambda: doctor_availability(ANONYMOUS, ids[0]), ids[:1])
+                    print(f"SQL statements, one doctor's availability: {cold} cold, {warm} warm (from the Redis cache)")
+                    cold, warm = sql_statements(server.db_url, lambda: next_free_slots(ANONYMOUS, ids), ids)
+                    print(f"SQL statements, 10-doctor batch: {cold} cold, {warm} warm")
+            holds(server.url, port, engine, doctor_ids, pgid=server.pid, db_cpu=db_cpu, clients=args.clients,
+                  seconds=args.hold_seconds)
+            if args.big and not args.holds_only:
                 make_big(engine)
                 with engine.connect() as conn:
                     big_ids = [str(r[0]) for r in conn.execute(text(

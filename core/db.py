@@ -110,6 +110,32 @@ def query_once(statement, params: dict) -> list:
     raise AssertionError("unreachable")
 
 
+def read_once(sql: str, params: dict) -> list:
+    """`query_once` straight on psycopg (psycopg placeholders, rows as named tuples): no SQLAlchemy
+    compilation or result machinery, for the statement every bearer-token request runs (the token's
+    user, issue 21). Autocommit, one round trip; a connection found dead is retried once."""
+    db = current()
+    if db.factory_injected:
+        with db.session_factory() as session:
+            return _send(session.connection().connection.dbapi_connection, [(sql, params)])[0]
+    for attempt in (1, 2):
+        fairy = db.engine.raw_connection()
+        raw = fairy.driver_connection
+        try:
+            raw.autocommit = True
+            with raw.cursor(row_factory=namedtuple_row) as cursor:
+                return cursor.execute(sql, params).fetchall()
+        except psycopg.OperationalError as exc:
+            fairy.invalidate()
+            if attempt == 2 or not raw.closed:
+                raise translate_db_error(DBAPIError.instance(sql, None, exc, psycopg.Error)) from exc
+        finally:
+            if not raw.closed:
+                raw.autocommit = False
+            fairy.close()
+    raise AssertionError("unreachable")
+
+
 _CHANGED = text("SELECT current_setting('app.calendar_changed', true), set_config('app.calendar_changed', '', true)")
 
 
@@ -204,8 +230,6 @@ class UnitOfWork:
     _after_commit: list[tuple[uuid.UUID, str, tuple, dict]] = field(default_factory=list)
     _holds_freed: list[uuid.UUID] = field(default_factory=list)
     _holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
-    # The rows of `unit_of_work(…, read=…)`: read in the RLS context's round trip, under its lock.
-    first_rows: list = field(default_factory=list)
 
     def holds_freed(self, slot_ids) -> None:
         """These slots' holds were given back in this transaction: clear their Redis mirror after
@@ -265,12 +289,10 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, lock: str | None = None,
-                 read: tuple[str, dict] | None = None) -> Iterator[UnitOfWork]:
+def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWork]:
     """One transaction for one actor: RLS context first, commit at the end, side effects after.
-    `lock`: an advisory lock key taken with the RLS context, before any read. `read` (with a
-    lock): one statement (psycopg placeholders) sent in the same round trip as the context and
-    the lock, run once the lock is granted; its rows are `uow.first_rows` (the hold path)."""
+    `lock`: an advisory lock key taken with the RLS context, before any read (the hold's own
+    path, two round trips in all, is `pipelined_unit`)."""
     rt = runtime.current()
     session = rt.db.session_factory()
     uow = UnitOfWork(session, actor, rt)
@@ -280,12 +302,7 @@ def unit_of_work(actor: Actor, *, lock: str | None = None,
             info = session.connection().info
             info.pop("wrote", None)
             info.pop("changed", None)
-            if read is not None and lock is not None:
-                user_id, role = actor.rls_settings()
-                context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock}
-                uow.first_rows = pipelined(session, (_CONTEXT_LOCKED_RAW, context), read)[1]
-            else:
-                apply_rls_context(session, actor, lock=lock)
+            apply_rls_context(session, actor, lock=lock)
             yield uow
             session.flush()
             changed = _calendar_changes(session, rt)
@@ -295,14 +312,132 @@ def unit_of_work(actor: Actor, *, lock: str | None = None,
         session.close()
     if changed:
         rt.calendars_changed(changed)
-    if len(uow._holds_taken) == 1:  # the usual new hold: one round trip (issue 21)
-        rt.holds.replace(uow._holds_freed, *uow._holds_taken[0])
-    else:  # best effort: PostgreSQL already decided
-        rt.holds.clear(uow._holds_freed)
-        for slot_id, holder in uow._holds_taken:
-            rt.holds.set(slot_id, holder)
+    rt.holds.apply(uow._holds_freed, uow._holds_taken)  # one round trip; best effort: PostgreSQL decided
     for effect_id, dotted_path, args, kwargs in uow._after_commit:
         tasks.dispatch_owed(effect_id, dotted_path, args, kwargs)
+
+
+class PipelinedUnit:
+    """A unit of work in two round trips, for the hold (issue 21): `begin` sends BEGIN, the RLS
+    context with an advisory lock and the first reads together; `commit` sends the writes, the
+    reading of the calendar change record and COMMIT together. Straight on psycopg — no Session,
+    no ORM, no SQLAlchemy compilation. Because the COMMIT rides with the writes, the writes must
+    decide for themselves whether to write (a statement that finds nothing to do writes nothing),
+    as nothing can be rolled back in between. After the commit, like `unit_of_work`: the changed
+    calendars are dropped from the cache and the hold mirror updated, in one Redis round trip."""
+
+    def __init__(self, actor: Actor, rt: Runtime, raw: psycopg.Connection, *, own: bool):
+        self.actor, self.runtime, self.raw, self.own = actor, rt, raw, own
+        self.changed: list[uuid.UUID] = []
+        self.committed = False
+        self._holds_freed: list[uuid.UUID] = []
+        self._holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = []
+
+    def begin(self, lock: str, *statements: tuple[str, dict]) -> list[list]:
+        """BEGIN, who acts (RLS) and `now`, the lock, then `statements` — run once the lock is granted."""
+        user_id, role = self.actor.rls_settings()
+        context = (_CONTEXT_LOCKED_RAW, {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock})
+        sent = [("BEGIN", None)] if self.own else []
+        return _send(self.raw, [*sent, context, *statements])[len(sent) + 1:]
+
+    def commit(self, *statements: tuple[str, dict]) -> list[list]:
+        """`statements`, the calendar changes they made, then COMMIT (the test's savepoint is
+        released by its session instead)."""
+        sent = [*statements, (_CHANGED_RAW, {})] + ([("COMMIT", None)] if self.own else [])
+        rows = _send(self.raw, sent)
+        self.committed = True
+        self.changed = _parse_changes(rows[len(statements)][0][0]) if self.runtime.watches_calendars else []
+        return rows[:len(statements)]
+
+    def holds_freed(self, slot_ids) -> None:
+        self._holds_freed.extend(slot_ids)
+
+    def hold_taken(self, slot_id: uuid.UUID, holder: uuid.UUID) -> None:
+        self._holds_taken.append((slot_id, holder))
+
+    def after_commit(self) -> None:
+        rt = self.runtime
+        if self.changed and rt.availability.client is not None and rt.availability.client is rt.holds.client:
+            # The cache's invalidation and the hold mirror share one pipeline: one Redis round trip.
+            pipe = rt.holds.client.pipeline(transaction=False)
+            rt.availability.queue_invalidation(pipe, self.changed)
+            rt.holds.queue(pipe, self._holds_freed, self._holds_taken)
+            rt.holds.send(pipe)
+            rt.tell_calendar_listeners(self.changed)
+            return
+        if self.changed:
+            rt.calendars_changed(self.changed)
+        rt.holds.apply(self._holds_freed, self._holds_taken)
+
+
+def _send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> list[list]:
+    """`statements` in one round trip (psycopg's pipeline mode), each one's rows."""
+    cursors = []
+    try:
+        with raw.pipeline():
+            for sql, params in statements:
+                cursor = raw.cursor(row_factory=namedtuple_row)
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+    except psycopg.Error as exc:
+        raise DBAPIError.instance("; ".join(sql for sql, _ in statements), None, exc, psycopg.Error) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+@contextmanager
+def pipelined_unit(actor: Actor) -> Iterator[PipelinedUnit]:
+    """A `PipelinedUnit` for `actor` on a pooled connection of its own (autocommit switched on
+    while it is used, so psycopg sends no BEGIN of its own in a round trip of its own: the unit
+    sends it with its first statements). When a test injected sessions, the same statements run
+    in the test's transaction (a savepoint that is released instead of a COMMIT)."""
+    rt = runtime.current()
+    if rt.db.factory_injected:
+        session = rt.db.session_factory()
+        try:
+            with session.begin():
+                unit = PipelinedUnit(actor, rt, session.connection().connection.dbapi_connection, own=False)
+                yield unit
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from exc
+        finally:
+            session.close()
+        if unit.committed:
+            unit.after_commit()
+        return
+    try:
+        fairy = rt.db.engine.raw_connection()
+    except DBAPIError as exc:
+        raise translate_db_error(exc) from exc
+    raw = fairy.driver_connection
+    unit = PipelinedUnit(actor, rt, raw, own=True)
+    try:
+        raw.autocommit = True
+        yield unit
+    except DBAPIError as exc:
+        _end(fairy, raw)
+        raise translate_db_error(exc) from exc
+    except BaseException:
+        _end(fairy, raw)
+        raise
+    else:
+        _end(fairy, raw)
+    if unit.committed:
+        unit.after_commit()
+
+
+def _end(fairy, raw: psycopg.Connection) -> None:
+    """Back to the pool as the pool expects it: out of any transaction, autocommit off. A
+    connection that cannot get there (PostgreSQL gone) is thrown away."""
+    try:
+        if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raw.execute("ROLLBACK")
+        raw.autocommit = False
+    except psycopg.Error:
+        fairy.invalidate()
+    fairy.close()
 
 
 def sqlstate(exc: DBAPIError) -> str | None:

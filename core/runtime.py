@@ -61,6 +61,11 @@ class Runtime:
         every process — web, worker, CLI — as each bootstraps its own runtime), then tell the
         listeners. Best effort: PostgreSQL already decided, a cache must never fail a use case."""
         self.availability.invalidate(doctor_ids)
+        self.tell_calendar_listeners(doctor_ids)
+
+    def tell_calendar_listeners(self, doctor_ids: list[uuid.UUID]) -> None:
+        """The listeners' part of `calendars_changed` (the hold path queues the cache's part with
+        its hold mirror, in one Redis round trip)."""
         for listener in self.calendar_listeners:
             try:
                 listener(doctor_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 import jwt
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from core import clock, db
 from core.accounts.passwords import burn_time, verify_password
@@ -86,14 +87,14 @@ def sign_out_everywhere(actor: Actor) -> None:
                             .values(session_version=User.session_version + 1))
 
 
-_SESSION_USER = text("SELECT id, email, role, full_name, session_version, timezone, locale, device_zone "
-                     "FROM app_session_user(:id, :version)")
+_SESSION_USER = ("SELECT id, email, role, full_name, session_version, timezone, locale, device_zone "
+                 "FROM app_session_user(%(id)s, %(version)s)")
 
 
 def load_user(user_id: uuid.UUID, session_version: int) -> AuthenticatedUser | None:
     """The user behind a session or token, unless switched off or signed out everywhere since.
     Runs on every authenticated request: one statement, autocommit, no transaction around it."""
-    rows = db.query_once(_SESSION_USER, {"id": user_id, "version": session_version})
+    rows = db.read_once(_SESSION_USER, {"id": user_id, "version": session_version})
     if not rows:
         return None
     row = rows[0]
@@ -110,18 +111,38 @@ def issue_token(user: AuthenticatedUser, *, secret: str, ttl_seconds: int) -> st
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
+# Tokens whose signature, audience and claims were verified, by (secret, token): a client sends
+# the same token on every call, and verifying it again cost more than the rest of its check
+# (issue 21). Time is checked on every use; the user is read on every use (revocation is at once).
+_VERIFIED: dict[tuple[str, str], tuple[uuid.UUID, int, str, float, float]] = {}
+_VERIFIED_MAX = 4096
+
+
+def _verified_claims(token: str, secret: str) -> tuple[uuid.UUID, int, str]:
+    """(user id, session version, role) of a token whose signature holds and that is valid now."""
+    key = (secret, token)
+    known = _VERIFIED.get(key)
+    if known is None:
+        claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
+                            options={"require": ["sub", "exp", "role", "ver"]})
+        known = (uuid.UUID(claims["sub"]), int(claims["ver"]), str(claims["role"]), float(claims["exp"]),
+                 float(claims.get("nbf", 0)))
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = known
+    moment = time.time()  # PyJWT's clock for `exp` and `nbf`
+    if not known[4] <= moment < known[3]:
+        raise jwt.ExpiredSignatureError("expired")
+    return known[0], known[1], known[2]
+
+
 def user_from_token(token: str, *, secret: str) -> AuthenticatedUser:
     """Verify a bearer token and return its still-valid user, or raise Unauthenticated."""
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
-            options={"require": ["sub", "exp", "role", "ver"]},
-        )
-        user_id = uuid.UUID(claims["sub"])
-        version = int(claims["ver"])
+        user_id, version, role = _verified_claims(token, secret)
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Unauthenticated(N_("The access token is invalid or has expired.")) from exc
     user = load_user(user_id, version)
-    if user is None or user.role != claims["role"]:
+    if user is None or user.role != role:
         raise Unauthenticated(N_("The access token is invalid or has expired."))
     return user

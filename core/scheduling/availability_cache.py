@@ -170,14 +170,19 @@ class AvailabilityCache:
             return
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.delete(*(_key(d) for d in doctor_ids))
-            for doctor_id in doctor_ids:
-                pipe.incr(_changes_key(doctor_id))
-                pipe.expire(_changes_key(doctor_id), CHANGES_TTL)
-            pipe.incr(GENERATION)
+            self.queue_invalidation(pipe, doctor_ids)
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
             log.warning("availability cache invalidation failed", extra={"error": type(exc).__name__})
+
+    @staticmethod
+    def queue_invalidation(pipe, doctor_ids: list[uuid.UUID]) -> None:
+        """The commands of `invalidate`, added to a pipeline another write sends (the hold's)."""
+        pipe.delete(*(_key(d) for d in doctor_ids))
+        for doctor_id in doctor_ids:
+            pipe.incr(_changes_key(doctor_id))
+            pipe.expire(_changes_key(doctor_id), CHANGES_TTL)
+        pipe.incr(GENERATION)
 
 
 def _read_rows(doctor_ids: list[uuid.UUID], low: datetime, high: datetime,

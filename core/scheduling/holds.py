@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.actor import SYSTEM, Actor
-from core.db import pipelined, unit_of_work
+from core.db import pipelined, pipelined_unit, unit_of_work
 from core.errors import Forbidden, NotFound, SlotConflict, TimeWindow
 from core.i18n import N_
 from core.models import Slot
@@ -29,15 +29,12 @@ from core.scheduling.engine import ADVANCE_NOTICE
 HOLD_TTL = timedelta(minutes=15)
 log = logging.getLogger(__name__)
 
-# One statement: give back this patient's other hold with the doctor (one hold per doctor),
-# then take the slot only if it is free, expired or already ours. psycopg placeholders: it is sent
-# with `core.db.pipelined`, together with the reading of the calendar changes it made.
+# One statement: take the slot only if it is free, expired or already ours, and only then give
+# back this patient's other hold with the doctor (one hold per doctor) — a refused take writes
+# nothing, so the hold's COMMIT can ride in the same round trip (`core.db.PipelinedUnit`).
+# psycopg placeholders: it is sent with the reading of the calendar changes it made.
 _TAKE = """
-    WITH released AS (
-        UPDATE slots SET locked_by = NULL, locked_until = NULL
-         WHERE doctor_id = %(doctor)s AND locked_by = %(me)s AND start_at <> %(start)s
-        RETURNING id
-    ), taken AS (
+    WITH taken AS (
         INSERT INTO slots (doctor_id, start_at, end_at, is_available, source, locked_until, locked_by)
         VALUES (%(doctor)s, %(start)s, %(end)s, true, %(source)s, %(until)s, %(me)s)
         ON CONFLICT (doctor_id, start_at) DO UPDATE
@@ -45,11 +42,16 @@ _TAKE = """
          WHERE slots.is_available
            AND (slots.locked_by IS NULL OR slots.locked_until <= %(now)s OR slots.locked_by = EXCLUDED.locked_by)
         RETURNING id, locked_until
+    ), released AS (
+        UPDATE slots SET locked_by = NULL, locked_until = NULL
+         WHERE doctor_id = %(doctor)s AND locked_by = %(me)s AND start_at <> %(start)s
+           AND EXISTS (SELECT FROM taken)
+        RETURNING id
     )
     SELECT taken.id, taken.locked_until, ARRAY(SELECT id FROM released) AS released FROM taken
 """
 # The doctor's calendar for a hold's check, read in the round trip that sets the RLS context and
-# takes the doctor's lock (`unit_of_work(read=…)`): the statement runs once the lock is granted.
+# takes the doctor's lock (`PipelinedUnit.begin`): the statement runs once the lock is granted.
 _CALENDAR = "SELECT * FROM doctor_calendars(%(ids)s, %(start)s, %(end)s, %(now)s)"
 
 
@@ -73,23 +75,28 @@ class HoldMirror:
     def key(slot_id: uuid.UUID) -> str:
         return f"slot_holds:{slot_id}"
 
-    def set(self, slot_id: uuid.UUID, holder: uuid.UUID, ttl: timedelta = HOLD_TTL) -> None:
-        self._run(lambda c: c.set(self.key(slot_id), str(holder), ex=int(ttl.total_seconds())))
+    def apply(self, freed: list[uuid.UUID], taken: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        """What a transaction freed and took, in one round trip (nothing to do: none)."""
+        if self.client is None or not (freed or taken):
+            return
 
-    def replace(self, released: list[uuid.UUID], slot_id: uuid.UUID, holder: uuid.UUID) -> None:
-        """A new hold that gave others back, in one round trip."""
         def both(client):
             pipe = client.pipeline(transaction=False)
-            if released:
-                pipe.delete(*(self.key(s) for s in released))
-            pipe.set(self.key(slot_id), str(holder), ex=int(HOLD_TTL.total_seconds()))
+            self.queue(pipe, freed, taken)
             pipe.execute()
 
         self._run(both)
 
-    def clear(self, slot_ids: list[uuid.UUID]) -> None:
-        if slot_ids:
-            self._run(lambda c: c.delete(*(self.key(s) for s in slot_ids)))
+    def queue(self, pipe, freed: list[uuid.UUID], taken: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        """The mirror's commands, added to `pipe` (the hold sends them with the cache's invalidation)."""
+        if freed:
+            pipe.delete(*(self.key(s) for s in freed))
+        for slot_id, holder in taken:
+            pipe.set(self.key(slot_id), str(holder), ex=int(HOLD_TTL.total_seconds()))
+
+    def send(self, pipe) -> None:
+        """Send a pipeline carrying the mirror's commands (best effort, like every mirror call)."""
+        self._run(lambda _client: pipe.execute())
 
     def _run(self, action) -> None:
         if self.client is None:
@@ -110,28 +117,17 @@ def lock_doctor(session: Session, doctor_id: uuid.UUID) -> None:
 
 
 def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datetime,
-              now: datetime, *, locked: bool = False, rows: list | None = None) -> tuple[SlotHold, list[uuid.UUID]]:
-    """Inside the caller's transaction: lock the doctor (unless the unit of work already did, with
-    its RLS context), re-check the start with the engine, take the slot. `rows`: the doctor's
-    `doctor_calendars()` rows, already read under the lock (`hold_slot`). Returns the hold and the
-    slots given back (the patient's previous hold)."""
+              now: datetime) -> tuple[SlotHold, list[uuid.UUID]]:
+    """Inside the caller's transaction (create-pending's, a hold named by slot id): lock the
+    doctor, re-check the start with the engine, take the slot. Returns the hold and the slots
+    given back (the patient's previous hold)."""
     if start - now < ADVANCE_NOTICE:
         raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
-    if not locked:
-        lock_doctor(session, doctor_id)
-    just_this = start + timedelta(seconds=1)
-    if rows is None:
-        calendar = load_calendars(session, [doctor_id], start, just_this, now).get(doctor_id)
-    else:
-        calendar = calendars_from_rows(rows, now).get(doctor_id)
+    lock_doctor(session, doctor_id)
+    calendar = load_calendars(session, [doctor_id], start, start + timedelta(seconds=1), now).get(doctor_id)
     if calendar is None:
         raise NotFound(N_("No such doctor."))
-    # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
-    # patient's previous one, and a start between two offered ones breaks no spec rule.
-    offered = calendar.availability(start, just_this, now, actor.user_id, rhythm=False)
-    entry = next((a for a in offered if a.start == start and a.is_available), None)
-    if entry is None:
-        raise SlotConflict(N_("This time is no longer available. Please pick another."))
+    entry = _free_entry(calendar, actor, start, now)
     taken = claim_slot(session, doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now)
     if taken is None:
         raise SlotConflict(N_("This time is no longer available. Please pick another."))
@@ -145,11 +141,14 @@ def claim_slot(session: Session, doctor_id: uuid.UUID, start: datetime, end: dat
     (giving back their other hold with the doctor). A row (id, locked_until, released), or None.
     The waitlist holds an offered start for its waiter with it (SPEC §17). One round trip, which
     also reads the calendar change the statement made (the commit then needs no statement for it)."""
-    rows = pipelined(session, (_TAKE, {
-        "doctor": doctor_id, "start": start, "end": end, "source": TEMPLATE_SOURCE,
-        "until": until, "me": holder, "now": now,
-    }), changes=True)[0]
+    rows = pipelined(session, _take(doctor_id, start, end, holder, until, now), changes=True)[0]
     return rows[0] if rows else None
+
+
+def _take(doctor_id: uuid.UUID, start: datetime, end: datetime, holder: uuid.UUID, until: datetime,
+          now: datetime) -> tuple[str, dict]:
+    return _TAKE, {"doctor": doctor_id, "start": start, "end": end, "source": TEMPLATE_SOURCE,
+                   "until": until, "me": holder, "now": now}
 
 
 def require_patient(actor: Actor) -> None:
@@ -163,17 +162,9 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
     it; a patient holds at most one slot per doctor (a new hold releases the previous one)."""
     require_patient(actor)
     now = clock.now()
-    # Named by doctor and start (the usual call): the doctor's lock and then the doctor's calendar
-    # ride in the RLS context's round trip (issue 21) — BEGIN, context + lock, calendar; then the
-    # take and the change record; then COMMIT: three round trips.
-    known = slot_id is None and doctor_id is not None and start is not None
-    calendar = None
-    if known:
-        if start - now < ADVANCE_NOTICE:  # refused before any round trip
-            raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
-        low, high = load_range(start, start + timedelta(seconds=1))
-        calendar = (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now})
-    with unit_of_work(actor, lock=doctor_lock_key(doctor_id) if known else None, read=calendar) as uow:
+    if slot_id is None and doctor_id is not None and start is not None:
+        return _hold_start(actor, doctor_id, start, now)
+    with unit_of_work(actor) as uow:  # named by slot id: read the slot first, then as a start
         session = uow.session
         if slot_id is not None:
             row = session.get(Slot, slot_id)
@@ -182,11 +173,43 @@ def hold_slot(actor: Actor, *, doctor_id: uuid.UUID | None = None, start: dateti
             doctor_id, start = row.doctor_id, row.start_at
         if doctor_id is None or start is None:
             raise NotFound(N_("Name a slot, or a doctor and a start time."))
-        hold, released = take_hold(session, actor, doctor_id, start, now, locked=known,
-                                   rows=uow.first_rows if known else None)
+        hold, released = take_hold(session, actor, doctor_id, start, now)
         uow.holds_freed(released)
         uow.hold_taken(hold.slot_id, actor.user_id)
     return hold
+
+
+def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: datetime) -> SlotHold:
+    """The usual hold, named by doctor and start, in two round trips (issue 21): BEGIN, the RLS
+    context with the doctor's lock, then the doctor's calendar (read once the lock is granted);
+    the engine checks the start; then the take, the change record and COMMIT. A start less than
+    60 minutes away is refused before any round trip."""
+    if start - now < ADVANCE_NOTICE:
+        raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
+    low, high = load_range(start, start + timedelta(seconds=1))
+    with pipelined_unit(actor) as unit:
+        rows = unit.begin(doctor_lock_key(doctor_id),
+                          (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now}))[0]
+        calendar = calendars_from_rows(rows, now).get(doctor_id)
+        if calendar is None:
+            raise NotFound(N_("No such doctor."))
+        entry = _free_entry(calendar, actor, start, now)
+        taken = unit.commit(_take(doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now))[0]
+        if not taken:  # taken in between by no one (we hold the lock): the engine and the row disagree
+            raise SlotConflict(N_("This time is no longer available. Please pick another."))
+        unit.holds_freed(taken[0].released)
+        unit.hold_taken(taken[0].id, actor.user_id)
+    return SlotHold(taken[0].id, doctor_id, start, entry.end, taken[0].locked_until)
+
+
+def _free_entry(calendar, actor: Actor, start: datetime, now: datetime):
+    # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
+    # patient's previous one, and a start between two offered ones breaks no spec rule.
+    offered = calendar.availability(start, start + timedelta(seconds=1), now, actor.user_id, rhythm=False)
+    entry = next((a for a in offered if a.start == start and a.is_available), None)
+    if entry is None:
+        raise SlotConflict(N_("This time is no longer available. Please pick another."))
+    return entry
 
 
 def release_hold(actor: Actor, slot_id: uuid.UUID) -> None:

@@ -24,8 +24,8 @@ def test_rows_come_back_per_statement_by_name(db):
 def test_the_rls_context_rides_with_a_read_and_applies_to_it(db, make_user):
     patient = make_user("patient")
     read = ("SELECT current_setting('app.user_id') AS who, current_setting('app.role') AS role", {})
-    with unit_of_work(patient.actor, lock="doktu:test:pipelined", read=read) as uow:
-        row = uow.first_rows[0]
+    with core_db.pipelined_unit(patient.actor) as unit:
+        row = unit.begin("doktu:test:pipelined", read)[0][0]
     assert (row.who, row.role) == (str(patient.user.id), "patient")
 
 

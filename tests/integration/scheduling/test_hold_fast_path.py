@@ -1,0 +1,135 @@
+"""The hold's own path (issue 21): two round trips on a pooled connection of its own, the release
+of the previous hold only when the take succeeds, the pool left as found, and the bearer token's
+check (claims verified once per token, the user read on every call)."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from core import db as core_db
+from core import runtime
+from core.accounts import authentication
+from core.accounts.authentication import issue_token, load_user, sign_out_everywhere
+from core.actor import SYSTEM, Actor
+from core.db import unit_of_work
+from core.errors import SlotConflict
+from core.models import Slot
+from core.scheduling.holds import HOLD_TTL, claim_slot, hold_slot
+from tests.integration.scheduling.conftest import paris
+
+
+def bearer(app, made, ttl_seconds: int = 900) -> dict:
+    user = load_user(made.user.id, made.user.session_version)
+    secret = app.extensions["doktu"].settings.secret_key
+    return {"Authorization": f"Bearer {issue_token(user, secret=secret, ttl_seconds=ttl_seconds)}"}
+
+
+def hold_body(doctor, day: int = 3, hour: int = 14) -> dict:
+    return {"doctorId": str(doctor.doctor.id), "start": paris(day, hour).isoformat()}
+
+
+def test_a_refused_take_gives_the_patients_other_hold_back_not(db, doctor, make_user, clock_at):
+    """The take and the release are one statement whose COMMIT rides with it: when the slot is
+    someone else's, the patient's previous hold with the doctor stays theirs."""
+    mine, theirs = make_user("patient"), make_user("patient")
+    kept = hold_slot(mine.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
+    other = hold_slot(theirs.actor, doctor_id=doctor.doctor.id, start=paris(3, 17))
+    now = clock_at()
+    with unit_of_work(mine.actor) as uow:
+        refused = claim_slot(uow.session, doctor.doctor.id, paris(3, 17), paris(3, 17) + timedelta(minutes=30),
+                             mine.user.id, now + HOLD_TTL, now)
+    assert refused is None
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.get(Slot, kept.slot_id).locked_by == mine.user.id
+        assert uow.session.get(Slot, other.slot_id).locked_by == theirs.user.id
+
+
+def _pooled_connections_are_clean() -> None:
+    pool = core_db.current().engine.pool
+    records = list(pool._pool.queue)  # the idle connections, as the next checkout gets them
+    assert records
+    for record in records:
+        raw = record.dbapi_connection
+        assert raw.autocommit is False
+        assert raw.info.transaction_status.name == "IDLE"
+
+
+def test_on_its_own_connection_a_hold_commits_and_a_refusal_rolls_back(committed_clinic, clock_at):
+    """Outside a test's transaction (as in production): the hold is committed for everyone, a
+    second patient's refusal rolls its transaction back, a new hold moves the patient's hold, and
+    every pooled connection goes back idle with autocommit off."""
+    clinic = committed_clinic(2)
+    (first, _), (second, _) = clinic.patients
+    held = hold_slot(Actor(first, "patient"), doctor_id=clinic.doctor_id, start=paris(3, 14))
+    with pytest.raises(SlotConflict):
+        hold_slot(Actor(second, "patient"), doctor_id=clinic.doctor_id, start=paris(3, 14, 30))
+    _pooled_connections_are_clean()
+    moved = hold_slot(Actor(first, "patient"), doctor_id=clinic.doctor_id, start=paris(3, 16))
+    _pooled_connections_are_clean()
+    with core_db.current().engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        rows = dict(conn.execute(select(Slot.id, Slot.locked_by).where(Slot.doctor_id == clinic.doctor_id)).all())
+    assert rows == {held.slot_id: None, moved.slot_id: first}
+    assert runtime.current().redis.get(f"slot_holds:{held.slot_id}") is None
+    assert runtime.current().redis.get(f"slot_holds:{moved.slot_id}").decode() == str(first)
+
+
+def test_a_hold_by_token_is_201_and_the_same_token_is_refused_once_revoked(app, client, doctor, make_user):
+    patient = make_user("patient")
+    headers = bearer(app, patient)
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=headers).status_code == 201
+    sign_out_everywhere(patient.actor)  # the claims are verified (and remembered): the user is not
+    refused = client.post("/api/slots/hold", json=hold_body(doctor, hour=16), headers=headers)
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "ERR_UNAUTHENTICATED"
+
+
+def test_an_expired_or_tampered_token_is_401_even_once_verified(app, client, doctor, make_user, time_machine):
+    patient = make_user("patient")
+    headers = bearer(app, patient, ttl_seconds=120)
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=headers).status_code == 201
+    time_machine.shift(timedelta(seconds=121))  # the remembered claims expire like the token
+    late = client.post("/api/slots/hold", json=hold_body(doctor, hour=16), headers=headers)
+    assert late.status_code == 401
+    already = bearer(app, patient, ttl_seconds=-1)
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=already).status_code == 401
+    fresh = bearer(app, patient)["Authorization"]
+    tampered = {"Authorization": fresh[:-2] + ("AA" if not fresh.endswith("AA") else "BB")}
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=tampered).status_code == 401
+
+
+def test_a_doctors_token_is_403_and_a_deactivated_patients_401(app, client, doctor, make_user):
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=bearer(app, doctor)).status_code == 403
+    patient = make_user("patient")
+    headers = bearer(app, patient)
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("UPDATE users SET is_active = false WHERE id = :u"), {"u": patient.user.id})
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=headers).status_code == 401
+
+
+def test_claims_are_verified_once_per_token_and_secret(app, make_user, monkeypatch):
+    patient = make_user("patient")
+    token = bearer(app, patient)["Authorization"][7:]
+    secret = app.extensions["doktu"].settings.secret_key
+    monkeypatch.setattr(authentication, "_VERIFIED", {})
+    decoded: list[str] = []
+    real = authentication.jwt.decode
+    monkeypatch.setattr(authentication.jwt, "decode", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    for _ in range(3):
+        assert authentication.user_from_token(token, secret=secret).id == patient.user.id
+    assert decoded == [token]
+    with pytest.raises(authentication.Unauthenticated):  # another secret is another verification
+        authentication.user_from_token(token, secret="another-secret-that-is-long-enough-0123456789")
+    assert len(decoded) == 2
+
+
+def test_the_hold_answer_keeps_the_models_wire_shape(app, client, doctor, make_user):
+    from portals.patient.api import HoldOut
+
+    answer = client.post("/api/slots/hold", json=hold_body(doctor), headers=bearer(app, make_user("patient")))
+    body = answer.get_json()
+    assert answer.status_code == 201
+    assert HoldOut.model_validate(body).model_dump(mode="json", by_alias=True) == body
+    assert uuid.UUID(body["slotId"]) and body["lockedUntil"].endswith("Z")
