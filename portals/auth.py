@@ -13,6 +13,7 @@ from core.accounts.authentication import AuthenticatedUser, load_user, user_from
 from core.actor import ANONYMOUS, Actor
 from core.errors import Forbidden, Unauthenticated
 
+
 class _LoginManager(LoginManager):
     def _session_protection_failed(self) -> bool:
         """Flask-Login hashes the client's address and user agent on every request before it looks
