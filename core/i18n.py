@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, dates, numbers
@@ -111,7 +111,14 @@ def _date_pattern(language: str, pattern: str) -> str:
 
 
 def babel_locale(language: str) -> Locale:
-    return Locale.parse(BABEL_LOCALES[language_of(language)])
+    return _babel_locale(language_of(language))
+
+
+@cache
+def _babel_locale(language: str) -> Locale:
+    """One Locale per language and process: a page formats dozens of dates and numbers, and
+    parsing the identifier each time was a visible part of rendering `/` (issue 21)."""
+    return Locale.parse(BABEL_LOCALES[language])
 
 
 def format_money(cents: int, currency: str, language: str, *, short_whole: bool = False) -> str:
@@ -173,8 +180,10 @@ def format_time(moment: time | datetime, language: str) -> str:
     return moment.strftime("%H:%M")
 
 
+@lru_cache(maxsize=256)
 def language_name(code: str) -> str:
-    """A language written out in itself: `de` → `Deutsch`, `fr` → `Français`."""
+    """A language written out in itself: `de` → `Deutsch`, `fr` → `Français` (remembered: the
+    directory writes the same few names on every page)."""
     try:
         name = Locale.parse(code.replace("-", "_")).get_display_name(code.split("-")[0]) or code
     except (ValueError, TypeError):

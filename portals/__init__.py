@@ -13,6 +13,7 @@ from core.config import Settings
 from core.models import Base
 from portals.assets import init_assets
 from portals.migrate import MIGRATIONS_DIR
+from portals.pipeline import speed_up_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", template_folder="templates",
                 instance_path=str(settings.instance_path))
     configure_flask(app, settings)
+    speed_up_pipeline(app)
     app.extensions["doktu"] = rt  # the same object as core.runtime.current(), for the CLI and tests
     register_extensions(app, settings)
     register_blueprints(app)

@@ -20,7 +20,9 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 from redis.exceptions import RedisError
 from spectree import SpecTree
+from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
+from spectree.utils import get_multidict_items
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -169,8 +171,30 @@ class _FlaskPlugin(FlaskPlugin):
     check_responses = True
 
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
+        if not self.check_responses and isinstance(resp, Response):
+            # Unchecked, spectree would copy the finished response into a new one (body, status,
+            # headers): hand it on as it is (issue 21).
+            return resp, None
         return super().validate_response(resp, resp_model if self.check_responses else None,
                                          skip_validation, force_resp_serialize)
+
+    def request_validation(self, request, query, json, form, headers, cookies):
+        """spectree's, without copying every header and cookie into dicts when no model reads
+        them (none of our routes validates headers or cookies): that was most of its cost on a
+        GET (issue 21)."""
+        if headers is not None or cookies is not None:
+            return super().request_validation(request, query, json, form, headers, cookies)
+        has_data = request.method not in ("GET", "DELETE")
+        use_json = json and has_data and request.mimetype not in self.FORM_MIMETYPE
+        use_form = form and has_data and request.mimetype in self.FORM_MIMETYPE
+        adapter = self.model_adapter
+        request.context = Context(
+            adapter.validate_obj(query, get_multidict_items(request.args, query)) if query else None,
+            adapter.validate_obj(json, request.get_json(silent=True) or {}) if use_json else None,
+            adapter.validate_obj(form, self.fill_form(request)) if use_form else None,
+            None,
+            None,
+        )
 
 
 api_spec = SpecTree(

@@ -13,7 +13,18 @@ from core.accounts.authentication import AuthenticatedUser, load_user, user_from
 from core.actor import ANONYMOUS, Actor
 from core.errors import Forbidden, Unauthenticated
 
-login_manager = LoginManager()
+
+class _LoginManager(LoginManager):
+    def _session_protection_failed(self) -> bool:
+        """Flask-Login hashes the client's address and user agent on every request before it looks
+        at the session; an empty session (every anonymous visitor) can never fail the check, so
+        it is not hashed for them (issue 21). Otherwise unchanged."""
+        if not session:
+            return False
+        return super()._session_protection_failed()
+
+
+login_manager = _LoginManager()
 login_manager.login_view = "public.login"
 login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "basic"

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 from prometheus_client import (
@@ -82,9 +83,21 @@ class RequestMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
 
+        # The labelled children by their labels: prometheus_client validates and looks labels up
+        # under a lock on every `labels()` call; the set is bounded (route patterns).
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
+
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint, method).observe(seconds)
+        key = (endpoint, method)
+        timer = self._timers.get(key)
+        if timer is None:
+            timer = self._timers[key] = self.latency.labels(endpoint, method)
+        counter = self._counters.get((endpoint, method, status))
+        if counter is None:
+            counter = self._counters[(endpoint, method, status)] = self.requests.labels(endpoint, method, str(status))
+        counter.inc()
+        timer.observe(seconds)
 
 
 def _endpoint_label() -> str:
@@ -128,13 +141,15 @@ def init_observability(app: Flask, settings: Settings) -> None:
     def _finish_request(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = _endpoint_label()
-        metrics.observe(endpoint, request.method, response.status_code, elapsed)
-        if g.get("request_id"):
-            response.headers[REQUEST_ID_HEADER] = g.request_id
-        if request.path != "/metrics":
+        method, status = request.method, response.status_code
+        metrics.observe(endpoint, method, status, elapsed)
+        if rid := g.get("request_id"):
+            response.headers[REQUEST_ID_HEADER] = rid
+        # The access line's fields are built only when it will be written (LOG_LEVEL=WARNING
+        # in production drops it).
+        if access_log.isEnabledFor(logging.INFO) and request.path != "/metrics":
             access_log.info("request", extra={
-                "method": request.method, "route": endpoint, "status": response.status_code,
-                "ms": round(elapsed * 1000, 2),
+                "method": method, "route": endpoint, "status": status, "ms": round(elapsed * 1000, 2),
             })
         return response
 

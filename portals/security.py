@@ -124,20 +124,41 @@ def init_content_security_policy(app: Flask, dash_apps: Iterable) -> None:
     app.extensions["doktu_csp"] = content_security_policy(runtime.current().settings, hashes)
 
 
-def set_security_headers(response: Response) -> Response:
-    settings = runtime.current().settings
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "geolocation=(), payment=(self)")
-    policy = current_app.extensions.get("doktu_csp")
+_FIXED_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+                  ("X-Frame-Options", "DENY"), ("Permissions-Policy", "geolocation=(), payment=(self)"))
+NO_STORE = ("cache-control", "Cache-Control", "no-store")
+# (settings, policy) -> the headers they give, as (lower-case name, name, value): built once per
+# settings object (frozen; a test swaps the whole object), not re-read on every response.
+_headers_for: list[tuple[object, object, tuple[tuple[str, str, str], ...]]] = []
+
+
+def security_headers(settings: Settings, policy: str | None) -> tuple[tuple[str, str, str], ...]:
+    for known_settings, known_policy, headers in _headers_for:
+        if known_settings is settings and known_policy == policy:
+            return headers
+    pairs = list(_FIXED_HEADERS)
     if policy:
         header = "Content-Security-Policy-Report-Only" if settings.csp_report_only else "Content-Security-Policy"
-        response.headers.setdefault(header, policy)
+        pairs.append((header, policy))
     if settings.is_production:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.path.startswith("/api/") or portal_role(request.path):
-        response.headers.setdefault("Cache-Control", "no-store")
+        pairs.append(("Strict-Transport-Security", HSTS))
+    headers = tuple((name.lower(), name, value) for name, value in pairs)
+    _headers_for[:] = [(settings, policy, headers)]
+    return headers
+
+
+def set_security_headers(response: Response) -> Response:
+    """The same headers on every response, each unless the view set its own (one pass over the
+    response's headers instead of a lookup per header: issue 21)."""
+    headers = security_headers(runtime.current().settings, current_app.extensions.get("doktu_csp"))
+    present = {name.lower() for name, _ in response.headers}
+    path = request.path
+    if path.startswith("/api/") or portal_role(path):
+        headers = (*headers, NO_STORE)
+    add = response.headers.add
+    for lower, name, value in headers:
+        if lower not in present:
+            add(name, value)
     return response
 
 

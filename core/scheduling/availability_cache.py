@@ -43,6 +43,7 @@ from core.scheduling.weekly import template_for
 log = logging.getLogger(__name__)
 
 TTL = timedelta(seconds=120)
+DECODED_MEMO = 512  # calendars kept decoded in the process, by doctor and range (a few MB at most)
 CHANGES_TTL = 3600  # seconds; far longer than any fill takes
 PREFIX = "availability:"
 GENERATION = f"{PREFIX}generation"  # counts every change of any calendar (views built from many)
@@ -107,6 +108,21 @@ class AvailabilityCache:
     def __init__(self, client: redis.Redis | None, *, enabled_in_tests: bool = False):
         self.client = client
         self.enabled_in_tests = enabled_in_tests
+        # (doctor, range) -> (the cached bytes, their calendar). Redis stays the truth — every call
+        # still reads the bytes, so invalidation is exact —, but the same bytes are not parsed
+        # again: decoding was a quarter of a cache hit's engine work (issue 21). Calendars are
+        # only read once built (the engine copies what it sorts), so threads may share them.
+        self._decoded: dict[tuple[uuid.UUID, str], tuple[bytes, DoctorCalendar]] = {}
+
+    def _decode(self, doctor_id: uuid.UUID, field: str, raw: bytes) -> DoctorCalendar:
+        known = self._decoded.get((doctor_id, field))
+        if known is not None and known[0] == raw:
+            return known[1]
+        calendar = decode(doctor_id, raw)
+        if len(self._decoded) >= DECODED_MEMO:
+            self._decoded.clear()  # ranges move with the day: start over rather than track age
+        self._decoded[(doctor_id, field)] = (raw, calendar)
+        return calendar
 
     @property
     def active(self) -> bool:
@@ -135,7 +151,7 @@ class AvailabilityCache:
             return load_calendars(None, doctor_ids, start, end, now)
         missing = []
         for doctor_id, raw in zip(doctor_ids, cached, strict=True):
-            calendar = decode(doctor_id, raw) if raw else None
+            calendar = self._decode(doctor_id, field, raw) if raw else None
             if calendar is None or (calendar.valid_until is not None and calendar.valid_until <= now):
                 missing.append(doctor_id)
             else:
