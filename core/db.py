@@ -179,19 +179,7 @@ def pipelined(session: Session, *statements: tuple[str, dict], changes: bool = F
     if any(not sql.lstrip()[:6].upper().startswith("SELECT") for sql, _ in statements):
         conn.info["wrote"] = True
     sent = [*statements, (_CHANGED_RAW, {})] if changes else list(statements)
-    cursors = []
-    try:
-        with raw.pipeline():
-            for sql, params in sent:
-                cursor = raw.cursor(row_factory=namedtuple_row)
-                cursor.execute(sql, params)
-                cursors.append(cursor)
-        rows = [cursor.fetchall() if cursor.description else [] for cursor in cursors]
-    except psycopg.Error as exc:
-        raise DBAPIError.instance("; ".join(sql for sql, _ in sent), None, exc, psycopg.Error) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
+    rows = _send(raw, sent)
     if changes:
         conn.info["wrote"] = False
         conn.info["changed"] = list(dict.fromkeys([*conn.info.get("changed", []), *_parse_changes(rows[-1][0][0])]))
