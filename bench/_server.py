@@ -262,7 +262,7 @@ def seeded_server(db_name: str, *, workers: int | None = None, modes: tuple[str,
                 ids = []
             finally:
                 engine.dispose()
-            count = workers or os.cpu_count() or 1
+            count = workers or 2 * (os.cpu_count() or 1) + 1
             say(f"server: {url} (DOKTU_ENV={mode}, gunicorn {count} workers x 4 threads, database {db_name}, "
                 f"redis {redis_url}, RATE_LIMITS=0)")
             yield Server(url=url, mode=mode, db_url=db_url, doctor_ids=ids, log=log, workers=count,

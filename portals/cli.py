@@ -109,7 +109,7 @@ def seed_history_with_report(months: int) -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--workers", default=None, type=int, help="Default: one per core (1 in embedded mode), 4 threads each.")
+@click.option("--workers", default=None, type=int, help="Default: 2 × cores + 1 (1 in embedded mode).")
 def serve_command(host: str, port: int, workers: int | None) -> None:
     """Serve with gunicorn, the production WSGI server."""
     from portals.server import serve

@@ -33,10 +33,7 @@ class DoktuServer(BaseApplication):
 def serve(settings: Settings, *, host: str, port: int, workers: int | None = None) -> None:
     embedded = settings.embedded_database or settings.embedded_redis
     # The in-process Redis and job threads live in one process: one worker, many threads.
-    # Otherwise one process per core and threads for the waits (gthread): measured against
-    # 2 × cores + 1 on 2 cores, back to back, it served more holds and day requests with less CPU
-    # each (README "Fixed cost of a request").
-    count = 1 if embedded else (workers or os.cpu_count() or 1)
+    count = 1 if embedded else (workers or 2 * (os.cpu_count() or 1) + 1)
     DoktuServer(settings, {
         "bind": f"{host}:{port}", "workers": count, "threads": 8 if embedded else 4,
         "worker_class": "gthread", "accesslog": None, "timeout": 60, "graceful_timeout": 20,
