@@ -119,20 +119,29 @@ def read_once(sql: str, params: dict) -> list:
         with db.session_factory() as session:
             return _send(session.connection().connection.dbapi_connection, [(sql, params)])[0]
     for attempt in (1, 2):
-        fairy = db.engine.raw_connection()
+        try:
+            fairy = db.engine.raw_connection()
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from exc
         raw = fairy.driver_connection
         try:
             raw.autocommit = True
             with raw.cursor(row_factory=namedtuple_row) as cursor:
                 return cursor.execute(sql, params).fetchall()
-        except psycopg.OperationalError as exc:
-            fairy.invalidate()
-            if attempt == 2 or not raw.closed:
+        except psycopg.Error as exc:
+            # Only a connection found dead is thrown away and the read retried; a live one that
+            # refused (a statement timeout is an OperationalError too) goes back to the pool and
+            # the error is answered like any other statement's.
+            dead = raw.closed or raw.broken
+            if dead:
+                _discard(fairy, raw, exc)
+            if not dead or attempt == 2:
                 raise translate_db_error(DBAPIError.instance(sql, None, exc, psycopg.Error)) from exc
         finally:
-            if not raw.closed:
-                raw.autocommit = False
-            fairy.close()
+            if raw.closed:
+                fairy.close()
+            else:
+                _end(fairy, raw)
     raise AssertionError("unreachable")
 
 
@@ -194,16 +203,12 @@ _CONTEXT_LOCKED_RAW = ("SELECT set_config('app.user_id', %(u)s, true) AS u, "
                        "pg_advisory_xact_lock(hashtextextended(%(k)s, 0)) AS k")
 
 
-def apply_rls_context(session: Session, actor: Actor, *, lock: str | None = None) -> None:
+def apply_rls_context(session: Session, actor: Actor) -> None:
     """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
-    double-booking guard compares hold expiry with the same clock as the services. `lock`: also
-    take this transaction-level advisory lock in the same round trip (the hold path, issue 21)."""
+    double-booking guard compares hold expiry with the same clock as the services. (The hold's
+    own path sends the same settings with its doctor lock: `_CONTEXT_LOCKED_RAW`.)"""
     user_id, role = actor.rls_settings()
-    params = {"u": user_id, "r": role, "n": clock.now().isoformat()}
-    if lock is None:
-        session.execute(text(_CONTEXT), params)
-    else:
-        session.execute(text(_CONTEXT + ", pg_advisory_xact_lock(hashtextextended(:k, 0))"), {**params, "k": lock})
+    session.execute(text(_CONTEXT), {"u": user_id, "r": role, "n": clock.now().isoformat()})
 
 
 @dataclass
@@ -277,10 +282,9 @@ def acting_as_system(uow: UnitOfWork) -> Iterator[Session]:
 
 
 @contextmanager
-def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWork]:
-    """One transaction for one actor: RLS context first, commit at the end, side effects after.
-    `lock`: an advisory lock key taken with the RLS context, before any read (the hold's own
-    path, two round trips in all, is `pipelined_unit`)."""
+def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
+    """One transaction for one actor: RLS context first, commit at the end, side effects after
+    (the hold's own path, two round trips in all, is `pipelined_unit`)."""
     rt = runtime.current()
     session = rt.db.session_factory()
     uow = UnitOfWork(session, actor, rt)
@@ -290,7 +294,7 @@ def unit_of_work(actor: Actor, *, lock: str | None = None) -> Iterator[UnitOfWor
             info = session.connection().info
             info.pop("wrote", None)
             info.pop("changed", None)
-            apply_rls_context(session, actor, lock=lock)
+            apply_rls_context(session, actor)
             yield uow
             session.flush()
             changed = _calendar_changes(session, rt)
@@ -402,30 +406,39 @@ def pipelined_unit(actor: Actor) -> Iterator[PipelinedUnit]:
     raw = fairy.driver_connection
     unit = PipelinedUnit(actor, rt, raw, own=True)
     try:
-        raw.autocommit = True
-        yield unit
+        try:
+            raw.autocommit = True
+            yield unit
+        finally:
+            _end(fairy, raw)
+            if unit.committed:  # what was committed is mirrored even if the caller raised after it
+                unit.after_commit()
     except DBAPIError as exc:
-        _end(fairy, raw)
         raise translate_db_error(exc) from exc
-    except BaseException:
-        _end(fairy, raw)
-        raise
-    else:
-        _end(fairy, raw)
-    if unit.committed:
-        unit.after_commit()
+    except psycopg.Error as exc:  # the connection refused before any statement (PostgreSQL gone)
+        raise translate_db_error(DBAPIError.instance("SET autocommit", None, exc, psycopg.Error)) from exc
 
 
 def _end(fairy, raw: psycopg.Connection) -> None:
     """Back to the pool as the pool expects it: out of any transaction, autocommit off. A
-    connection that cannot get there (PostgreSQL gone) is thrown away."""
+    connection that cannot get there is thrown away, and when it is dead (PostgreSQL restarted)
+    so is every connection of its pool made before now, as SQLAlchemy does for its own statements
+    (else each stale one would fail a request of its own)."""
     try:
         if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             raw.execute("ROLLBACK")
         raw.autocommit = False
-    except psycopg.Error:
-        fairy.invalidate()
+    except psycopg.Error as exc:
+        _discard(fairy, raw, exc)
     fairy.close()
+
+
+def _discard(fairy, raw: psycopg.Connection, exc: BaseException) -> None:
+    """Throw a connection that failed away; a dead one takes its pool's older connections along."""
+    if raw.closed or raw.broken:
+        fairy._pool._invalidate(fairy, exc)  # SQLAlchemy's own call on a disconnect
+    else:
+        fairy.invalidate(exc)
 
 
 def sqlstate(exc: DBAPIError) -> str | None:

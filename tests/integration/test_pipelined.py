@@ -1,10 +1,14 @@
 """`core.db.pipelined` (issue 21): several statements in one round trip, with the semantics of
 separate ones — rows as named tuples, errors as SQLAlchemy's, calendar changes read on the way."""
 
+import threading
+import time
 import uuid
 
+import psycopg
 import pytest
-from sqlalchemy.exc import DataError
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, OperationalError
 
 from core import db as core_db
 from core import runtime
@@ -52,3 +56,97 @@ def test_calendar_changes_read_in_the_pipeline_reach_the_commit(db, make_user, m
         uow.session.execute(core_db.text("UPDATE doctors SET online = NOT online WHERE id = :d"),
                             {"d": other.doctor.id})
     assert seen == [[doctor.doctor.id, other.doctor.id]]
+
+
+# On the real pool (no `db` fixture: nothing injected), as in production.
+
+def _idle_connections() -> set[int]:
+    return {id(record.dbapi_connection) for record in core_db.current().engine.pool._pool.queue}
+
+
+@pytest.fixture
+def probe(app):
+    """A sequence the app's role may advance: `nextval` is not rolled back, so it counts how many
+    times a statement ran, whatever became of it."""
+    name = f"read_once_probe_{uuid.uuid4().hex[:8]}"
+    with _owner() as owner:
+        owner.execute(f"CREATE SEQUENCE {name}")
+        owner.execute(f"GRANT USAGE, SELECT ON SEQUENCE {name} TO doktu_app")
+    yield name
+    with _owner() as owner:
+        owner.execute(f"DROP SEQUENCE {name}")
+
+
+def _owner() -> psycopg.Connection:
+    """A connection of the database's owner, outside the app's pool (which acts as doktu_app)."""
+    url = core_db.current().engine.url.set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def _runs(name: str) -> int:
+    with core_db.current().engine.connect() as conn:
+        return conn.execute(text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}")).scalar()
+
+
+def test_read_once_answers_a_refusal_like_any_statement_and_keeps_the_connection(app, probe):
+    core_db.read_once("SELECT 1 AS one", {})
+    pooled = _idle_connections()
+    with pytest.raises(DataError):  # SQLAlchemy's, as every other statement's error
+        core_db.read_once(f"SELECT 1 / (nextval('{probe}') * %(z)s) AS boom", {"z": 0})
+    assert _runs(probe) == 1
+    assert _idle_connections() == pooled  # a live connection is not thrown away
+
+
+def test_read_once_does_not_repeat_a_cancelled_read(app, probe):
+    """A statement timeout or a cancel is an OperationalError on a live connection: answered, not
+    retried (which would double the slow statement under pressure)."""
+    core_db.read_once("SELECT 1 AS one", {})
+    pooled = _idle_connections()
+
+    def cancel_it() -> None:
+        with _owner() as owner:
+            for _ in range(200):
+                if owner.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                                 "WHERE state = 'active' AND query LIKE %s", (f"%nextval('{probe}')%pg_sleep%",)).fetchone():
+                    return
+                time.sleep(0.025)
+
+    canceller = threading.Thread(target=cancel_it)
+    canceller.start()
+    with pytest.raises(OperationalError) as refused:
+        core_db.read_once(f"SELECT nextval('{probe}') AS n, pg_sleep(5) AS s", {})
+    canceller.join()
+    assert core_db.sqlstate(refused.value) == "57014"
+    assert _runs(probe) == 1
+    assert _idle_connections() == pooled
+
+
+def test_read_once_retries_a_dead_connection_once_on_a_renewed_pool(app):
+    """PostgreSQL restarted: every pooled connection is dead. The read is retried once, and the
+    retry does not meet the next dead connection: the pool's older ones are all renewed."""
+    engine = core_db.current().engine
+    held = [engine.raw_connection() for _ in range(3)]
+    for fairy in held:
+        fairy.close()
+    old = {record.dbapi_connection.info.backend_pid for record in engine.pool._pool.queue}  # every idle one
+    assert len(old) >= 3
+    with _owner() as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (list(old),))
+        for _ in range(100):
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (list(old),)).fetchone():
+                break
+            time.sleep(0.05)
+    assert core_db.read_once("SELECT pg_backend_pid() AS pid", {})[0].pid not in old
+    assert core_db.read_once("SELECT pg_backend_pid() AS pid", {})[0].pid not in old
+
+
+def test_what_a_pipelined_unit_committed_is_mirrored_even_if_the_caller_raises_after(app, committed_clinic,
+                                                                                   monkeypatch):
+    clinic = committed_clinic(0)
+    seen: list[list[uuid.UUID]] = []
+    monkeypatch.setattr(runtime.current(), "calendar_listeners", [seen.append])
+    with pytest.raises(RuntimeError), core_db.pipelined_unit(SYSTEM) as unit:
+        unit.begin("doktu:test:after-commit")
+        unit.commit(("UPDATE doctors SET online = NOT online WHERE id = %(d)s", {"d": clinic.doctor_id}))
+        raise RuntimeError("the caller fails after the commit")
+    assert seen == [[clinic.doctor_id]]
