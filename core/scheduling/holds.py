@@ -121,12 +121,9 @@ def take_hold(session: Session, actor: Actor, doctor_id: uuid.UUID, start: datet
     """Inside the caller's transaction (create-pending's, a hold named by slot id): lock the
     doctor, re-check the start with the engine, take the slot. Returns the hold and the slots
     given back (the patient's previous hold)."""
-    if start - now < ADVANCE_NOTICE:
-        raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
+    _check_notice(start, now)
     lock_doctor(session, doctor_id)
     calendar = load_calendars(session, [doctor_id], start, start + timedelta(seconds=1), now).get(doctor_id)
-    if calendar is None:
-        raise NotFound(N_("No such doctor."))
     entry = _free_entry(calendar, actor, start, now)
     taken = claim_slot(session, doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now)
     if taken is None:
@@ -184,15 +181,12 @@ def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: dateti
     context with the doctor's lock, then the doctor's calendar (read once the lock is granted);
     the engine checks the start; then the take, the change record and COMMIT. A start less than
     60 minutes away is refused before any round trip."""
-    if start - now < ADVANCE_NOTICE:
-        raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
+    _check_notice(start, now)
     low, high = load_range(start, start + timedelta(seconds=1))
     with pipelined_unit(actor) as unit:
         rows = unit.begin(doctor_lock_key(doctor_id),
                           (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now}))[0]
         calendar = calendars_from_rows(rows, now).get(doctor_id)
-        if calendar is None:
-            raise NotFound(N_("No such doctor."))
         entry = _free_entry(calendar, actor, start, now)
         taken = unit.commit(_take(doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now))[0]
         if not taken:  # taken in between by no one (we hold the lock): the engine and the row disagree
@@ -202,7 +196,16 @@ def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: dateti
     return SlotHold(taken[0].id, doctor_id, start, entry.end, taken[0].locked_until)
 
 
+def _check_notice(start: datetime, now: datetime) -> None:
+    if start - now < ADVANCE_NOTICE:
+        raise TimeWindow(N_("Consultations can be booked up to 60 minutes before they start."))
+
+
 def _free_entry(calendar, actor: Actor, start: datetime, now: datetime):
+    """The engine's entry for `start` if it is free for `actor` (the check both hold paths make
+    under the doctor's lock); NotFound without a calendar, SlotConflict when it is not free."""
+    if calendar is None:
+        raise NotFound(N_("No such doctor."))
     # Every free start is accepted, not only the offered rhythm (engine): a hold replaces the
     # patient's previous one, and a start between two offered ones breaks no spec rule.
     offered = calendar.availability(start, start + timedelta(seconds=1), now, actor.user_id, rhythm=False)

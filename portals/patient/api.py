@@ -19,6 +19,7 @@ from portals.api import ApiModel, ErrorEnvelope, api_route, raw_json, to_json, v
 from portals.hygiene import BoundedDate, BoundedDateTime
 from portals.limits import slot_holds
 from portals.patient import patient
+from portals.schemas import wire_datetime
 
 
 class HoldRequest(ApiModel):
@@ -54,14 +55,8 @@ def hold():
                      slot_id=body.slot_id)
     # The wire shape of HoldOut, built directly (a model per hold was measurable, issue 21); a
     # test keeps it equal to HoldOut's (spectree does not check this route's answers).
-    return raw_json({"slotId": str(held.slot_id), "doctorId": str(held.doctor_id), "start": _wire(held.start),
-                     "end": _wire(held.end), "lockedUntil": _wire(held.locked_until)}, 201)
-
-
-def _wire(moment: datetime) -> str:
-    """A datetime as pydantic writes it (`…Z` for UTC, the offset otherwise)."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return raw_json({"slotId": str(held.slot_id), "doctorId": str(held.doctor_id), "start": wire_datetime(held.start),
+                     "end": wire_datetime(held.end), "lockedUntil": wire_datetime(held.locked_until)}, 201)
 
 
 @api_route(patient.delete("/api/slots/hold/<uuid:slot_id>"), role="patient",

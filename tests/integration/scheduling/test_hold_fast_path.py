@@ -30,7 +30,7 @@ def hold_body(doctor, day: int = 3, hour: int = 14) -> dict:
     return {"doctorId": str(doctor.doctor.id), "start": paris(day, hour).isoformat()}
 
 
-def test_a_refused_take_gives_the_patients_other_hold_back_not(db, doctor, make_user, clock_at):
+def test_a_refused_take_keeps_the_patients_other_hold(db, doctor, make_user, clock_at):
     """The take and the release are one statement whose COMMIT rides with it: when the slot is
     someone else's, the patient's previous hold with the doctor stays theirs."""
     mine, theirs = make_user("patient"), make_user("patient")
