@@ -10,6 +10,7 @@ appointment with them; this service narrows that to the care relationship, and w
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +40,42 @@ class PatientSummary:
     # Namesakes told apart (SPEC §18): four "Chloé Bernard" differ by birth date and email.
     date_of_birth: date | None = None
     email: str = ""
+
+
+# A page of the list: a doctor with hundreds of patients finds one by name or email, and the
+# portal never draws hundreds of rows at once (242 rows froze the browser for 21 s).
+RECORDS_PAGE = 20
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    patients: list[PatientSummary]
+    first: int  # index of the page's first patient among the matches (0-based)
+    total: int  # how many patients match
+
+    @property
+    def has_previous(self) -> bool:
+        return self.first > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.first + len(self.patients) < self.total
+
+
+def _folded(text: str) -> str:
+    """Case and accents ignored: "chloe" finds "Chloé"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def page_of_patients(patients: list[PatientSummary], query: str | None = None, page: int = 0,
+                     size: int = RECORDS_PAGE) -> PatientPage:
+    """Page `page` (clamped to the pages there are) of the patients whose name or email contains
+    every word of `query`, in the list's order."""
+    words = _folded(query or "").split()
+    found = [p for p in patients if all(w in _folded(f"{p.name} {p.email}") for w in words)]
+    last_page = max(0, (len(found) - 1) // size)
+    first = min(max(page, 0), last_page) * size
+    return PatientPage(found[first:first + size], first, len(found))
 
 
 @dataclass(frozen=True)

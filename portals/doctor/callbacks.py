@@ -318,9 +318,15 @@ def toggle_schedule(clicks: int | None) -> tuple[bool, str, str]:
     return hidden, "false" if hidden else "true", _("View schedule") if hidden else _("Hide schedule")
 
 
-def open_records(actor: Actor, page: dict | None = None):
+def open_records(actor: Actor, page: dict | None = None, *, query: str | None = None, at: int = 0) -> dict:
+    """The records dialog's list: page `at` of the patients matching `query`, with its pager's
+    state (named outputs of the records callback)."""
     tz = ZoneInfo(_zone_of(actor, page))
-    return panels.records_table(patient_records.list_patients(actor), tz, today_for(tz.key))
+    shown = patient_records.page_of_patients(patient_records.list_patients(actor), query, at)
+    return {"list": panels.records_table(shown.patients, tz, today_for(tz.key), query=query),
+            "status": panels.records_status(shown), "pager_hidden": shown.total <= patient_records.RECORDS_PAGE,
+            "previous_disabled": not shown.has_previous, "next_disabled": not shown.has_next,
+            "at": shown.first // patient_records.RECORDS_PAGE}
 
 
 def open_record(actor: Actor, patient_id: str, page: dict | None = None):

@@ -255,7 +255,22 @@ def cancel_dialog() -> dbc.Modal:
 def records_dialog() -> dbc.Modal:
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle(_("Patient records"), id="doctor-records-title")),
-        dbc.ModalBody([html.Div(id="doctor-records-list"), html.Div(id="doctor-record-detail")]),
+        dbc.ModalBody([
+            html.Div([dbc.Label(_("Find a patient"), html_for="doctor-records-search"),
+                      dbc.Input(id="doctor-records-search", type="search", debounce=300, autocomplete="off",
+                                placeholder=_("Name or email"))], className="dk-records__search"),
+            html.Div(id="doctor-records-list"),
+            html.Nav([
+                html.Button(_("Previous patients"), id="doctor-records-prev", type="button",
+                            className="dk-btn dk-btn--ghost dk-btn--small"),
+                html.P(id="doctor-records-status", className="dk-records__status", role="status"),
+                html.Button(_("Next patients"), id="doctor-records-next", type="button",
+                            className="dk-btn dk-btn--ghost dk-btn--small"),
+            ], id="doctor-records-pager", className="dk-records__pager", hidden=True,
+                **{"aria-label": _("Pages of patients")}),
+            dcc.Store(id="doctor-records-at", data=0),
+            html.Div(id="doctor-record-detail"),
+        ]),
     ], id="doctor-records-dialog", is_open=False, size="xl", scrollable=True, labelledby="doctor-records-title")
 
 
@@ -463,11 +478,26 @@ def register_callbacks(app: Dash) -> None:
     def schedule(clicks):
         return cb.toggle_schedule(clicks)
 
-    @app.callback(Output("doctor-records-dialog", "is_open"), Output("doctor-records-list", "children"),
-                  Output("doctor-record-detail", "children"),
-                  Input("doctor-records-open", "n_clicks"), State(cv.PAGE, "data"), prevent_initial_call=True)
-    def records(_n, page):
-        return True, cb.open_records(_actor(), page), None
+    @app.callback(output={"open": Output("doctor-records-dialog", "is_open"),
+                          "list": Output("doctor-records-list", "children"),
+                          "detail": Output("doctor-record-detail", "children"),
+                          "status": Output("doctor-records-status", "children"),
+                          "pager_hidden": Output("doctor-records-pager", "hidden"),
+                          "previous_disabled": Output("doctor-records-prev", "disabled"),
+                          "next_disabled": Output("doctor-records-next", "disabled"),
+                          "at": Output("doctor-records-at", "data")},
+                  inputs={"opened": Input("doctor-records-open", "n_clicks"),
+                          "query": Input("doctor-records-search", "value"),
+                          "previous": Input("doctor-records-prev", "n_clicks"),
+                          "following": Input("doctor-records-next", "n_clicks")},
+                  state={"at": State("doctor-records-at", "data"), "page": State(cv.PAGE, "data")},
+                  prevent_initial_call=True)
+    def records(opened, query, previous, following, at, page):
+        step = {"doctor-records-prev": -1, "doctor-records-next": 1}.get(ctx.triggered_id)
+        # Opening or searching starts at the first page; the pager moves from the current one.
+        shown = cb.open_records(_actor(), page, query=query, at=(at or 0) + step if step else 0)
+        opening = ctx.triggered_id == "doctor-records-open"
+        return {**shown, "open": True, "detail": None if opening else no_update}
 
     @app.callback(Output("doctor-record-detail", "children", allow_duplicate=True),
                   Input({"type": panels.RECORD_OPEN, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),

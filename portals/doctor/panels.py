@@ -11,7 +11,7 @@ from dash import html
 
 from core import clock, i18n, timezones
 from core.accounts.profile import GENDERS
-from core.doctors.patient_records import PatientRecord, PatientSummary
+from core.doctors.patient_records import PatientPage, PatientRecord, PatientSummary
 from core.i18n import N_
 from core.messaging.messages import Conversation, ConversationSummary
 from portals.doctor.documents_panel import open_button, patient_documents, short_when
@@ -37,8 +37,11 @@ def numeric_day(value: date) -> str:
     return day(value, pattern)
 
 
-def records_table(patients: list[PatientSummary], tz: ZoneInfo, today: date | None = None):
+def records_table(patients: list[PatientSummary], tz: ZoneInfo, today: date | None = None, *,
+                  query: str | None = None):
     today = today or clock.now().astimezone(tz).date()
+    if not patients and (query or "").strip():
+        return html.P(_("No patient matches “%(query)s”.", query=query.strip()), className="dk-muted")
     if not patients:
         return html.P(_("No patients yet: patients appear here once they have booked a consultation with you."),
                       className="dk-muted")
@@ -59,6 +62,14 @@ def records_table(patients: list[PatientSummary], tz: ZoneInfo, today: date | No
                                                    email=p.email)})),
         ]) for p in patients]),
     ], className="dk-table dk-records")
+
+
+def records_status(page: PatientPage) -> str:
+    """"Patients 21–40 of 242" (announced politely when the page or the search changes)."""
+    if not page.patients:
+        return ""
+    return _("Patients %(first)s–%(last)s of %(total)s", first=page.first + 1,
+             last=page.first + len(page.patients), total=page.total)
 
 
 def age_on(born: date, today: date) -> int:

@@ -55,7 +55,8 @@ def panels(app, doctor, practice, language: str) -> dict:  # noqa: F811
                                   headers={"Cookie": f"doktu_lang={language}"}):
         return {
             "upcoming": cb.refresh_upcoming(actor, None, force=True)[0],
-            "records": cb.open_records(actor),
+            "records": [(shown := cb.open_records(actor))["list"], shown["status"]],
+            "records found none": cb.open_records(actor, query="zzz")["list"],
             "record": cb.open_record(actor, str(practice["noor"].patient.id)),
             "no record": cb.open_record(actor, "nonsense"),
             "conversations": cb.open_messages(actor, None),
