@@ -103,12 +103,13 @@ def doctor_upcoming(actor: Actor, *, limit: int = UPCOMING_LIMIT) -> list[Upcomi
         doctor_id = session.scalar(select(Doctor.id).where(Doctor.user_id == actor.user_id))
         if doctor_id is None:
             raise Forbidden(N_("This account has no doctor profile."))
-        expired_hold = and_(Appointment.status == lifecycle.CANCELLED, Appointment.cancelled_by.is_(None))
+        # A cancelled consultation (by anyone, or a hold that ran out) is no longer to come: it
+        # would take one of the five places from one that is.
         rows = session.execute(
             select(Appointment, User.full_name, User.id)
             .join(Patient, Patient.id == Appointment.patient_id)
             .join(User, User.id == Patient.user_id)
-            .where(Appointment.doctor_id == doctor_id, ~expired_hold,
+            .where(Appointment.doctor_id == doctor_id, Appointment.status != lifecycle.CANCELLED,
                    or_(Appointment.start_at > now - JOIN_CLOSES,
                        and_(Appointment.status.in_(lifecycle.BOOKED), Appointment.start_at > now - WRAP_UP)))
             .order_by(Appointment.start_at)

@@ -52,7 +52,7 @@ def test_join_needs_the_doctors_device_test_like_the_video_service(doctor, patie
     assert item.join_open and item.join_refusal is None
 
 
-def test_other_doctors_and_expired_holds_are_not_listed(doctor, patient, appointment, make_user, clock_at):
+def test_other_doctors_expired_holds_and_cancellations_are_not_listed(doctor, patient, appointment, make_user, clock_at):
     other = make_user("doctor", full_name="Dr Other")
     appointment(other, patient(), paris(3, 10))
     appointment(doctor, patient(), paris(3, 11), status="pending")
@@ -60,8 +60,11 @@ def test_other_doctors_and_expired_holds_are_not_listed(doctor, patient, appoint
         uow.session.add(Appointment(doctor_id=doctor.doctor.id, patient_id=patient().patient.id,
                                     start_at=paris(3, 12), end_at=paris(3, 12, 30), status="cancelled",
                                     cancelled_at=paris(2, 7)))
+        uow.session.add(Appointment(doctor_id=doctor.doctor.id, patient_id=patient().patient.id,
+                                    start_at=paris(3, 9), end_at=paris(3, 9, 30), status="cancelled",
+                                    cancelled_at=paris(2, 7), cancelled_by="patient"))
     items = doctor_agenda.doctor_upcoming(doctor.actor)
-    assert [(i.start, i.status) for i in items] == [(paris(3, 11), "pending")]
+    assert [(i.start, i.status) for i in items] == [(paris(3, 11), "pending")]  # nor a cancelled one
     assert items[0].refund.refund_as == "none"
 
 
