@@ -10,7 +10,6 @@ appointment with them; this service narrows that to the care relationship, and w
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from core.db import unit_of_work
 from core.errors import Forbidden, NotFound
 from core.i18n import N_
 from core.models import Appointment, Doctor, Patient, User
+from core.search import matches
 
 CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
 
@@ -62,17 +62,11 @@ class PatientPage:
         return self.first + len(self.patients) < self.total
 
 
-def _folded(text: str) -> str:
-    """Case and accents ignored: "chloe" finds "Chloé"."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-
-
 def page_of_patients(patients: list[PatientSummary], query: str | None = None, page: int = 0,
                      size: int = RECORDS_PAGE) -> PatientPage:
     """Page `page` (clamped to the pages there are) of the patients whose name or email contains
     every word of `query`, in the list's order."""
-    words = _folded(query or "").split()
-    found = [p for p in patients if all(w in _folded(f"{p.name} {p.email}") for w in words)]
+    found = [p for p in patients if matches(query, p.name, p.email)]
     last_page = max(0, (len(found) - 1) // size)
     first = min(max(page, 0), last_page) * size
     return PatientPage(found[first:first + size], first, len(found))

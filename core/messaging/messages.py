@@ -23,6 +23,7 @@ from core.errors import Forbidden, NotFound, ValidationFailed
 from core.i18n import N_
 from core.messaging.notices import owe_message_notice
 from core.models import Appointment, Doctor, Message, Patient, User
+from core.search import matches
 
 CARE_STATUSES = (*lifecycle.BOOKED, lifecycle.COMPLETED, lifecycle.NO_SHOW)
 MAX_BODY = 5000
@@ -130,6 +131,21 @@ def conversations(actor: Actor) -> list[ConversationSummary]:
     summaries.sort(key=lambda s: (s.last_at is None, -(s.last_at.timestamp() if s.last_at else 0),
                                   s.other.name.lower()))
     return summaries
+
+
+# The conversation list draws at most this many (486 conversations froze the doctor's browser for
+# 6 s on every click); a search by name finds the others.
+CONVERSATIONS_SHOWN = 25
+
+
+def shown_conversations(summaries: list[ConversationSummary], query: str | None = None,
+                        selected: str | None = None, limit: int = CONVERSATIONS_SHOWN) -> tuple[list, int]:
+    """(the conversations to draw, how many match `query`): the `limit` most recent matches, and
+    the selected one too when it matches but is older."""
+    found = [s for s in summaries if matches(query, s.other.name)]
+    shown = found[:limit]
+    current = next((s for s in found[limit:] if str(s.other.user_id) == selected), None)
+    return ([*shown, current] if current else shown), len(found)
 
 
 def unread_count(actor: Actor) -> int:

@@ -410,11 +410,11 @@ def feed_url(actor: Actor, *, rotate: bool = False):
 
 # --- messages ------------------------------------------------------------------------------------
 
-def open_messages(actor: Actor, selected: str | None):
-    return panels.conversation_list(messages.conversations(actor), selected)
+def open_messages(actor: Actor, selected: str | None, query: str | None = None):
+    return panels.conversation_list(messages.conversations(actor), selected, query)
 
 
-def show_conversation(actor: Actor, user_id: str, page: dict | None = None):
+def show_conversation(actor: Actor, user_id: str, page: dict | None = None, query: str | None = None):
     """Returns (thread, selected user id, conversation list, header button children)."""
     try:
         conversation = messages.read_conversation(actor, client_uuid(user_id))
@@ -423,11 +423,12 @@ def show_conversation(actor: Actor, user_id: str, page: dict | None = None):
             no_update, no_update
     tz = ZoneInfo(_zone_of(actor, page))
     return (panels.conversation_thread(conversation, tz), user_id,
-            panels.conversation_list(messages.conversations(actor), user_id),
+            panels.conversation_list(messages.conversations(actor), user_id, query),
             panels.unread_badge(messages.unread_count(actor)))
 
 
-def send(actor: Actor, user_id: str | None, body: str | None, page: dict | None = None):
+def send(actor: Actor, user_id: str | None, body: str | None, page: dict | None = None,
+         query: str | None = None):
     """Returns (thread, message box value, feedback, conversation list): the list shows the message
     just sent as the conversation's last (issue 24: it said "No messages yet")."""
     if not user_id:
@@ -438,7 +439,7 @@ def send(actor: Actor, user_id: str | None, body: str | None, page: dict | None 
     except (DomainError, ValueError) as refused:
         return no_update, no_update, _why(refused, _("No such conversation.")), no_update
     return (panels.conversation_thread(conversation, ZoneInfo(_zone_of(actor, page))), "", _("Sent."),
-            panels.conversation_list(messages.conversations(actor), user_id))
+            panels.conversation_list(messages.conversations(actor), user_id, query))
 
 
 def unread_button(actor: Actor):

@@ -333,7 +333,13 @@ def messages_dialog() -> dbc.Modal:
     return dbc.Modal([
         dbc.ModalHeader(dbc.ModalTitle(_("Messages"), id="doctor-messages-title")),
         dbc.ModalBody(html.Div([
-            html.Div(id="doctor-conversations", className="dk-messages__list"),
+            html.Div([
+                html.Div([dbc.Label(_("Find a conversation"), html_for="doctor-conversations-search"),
+                          dbc.Input(id="doctor-conversations-search", type="search", debounce=300,
+                                    autocomplete="off", placeholder=_("Patient's name"))],
+                         className="dk-records__search"),
+                html.Div(id="doctor-conversations"),
+            ], className="dk-messages__list"),
             html.Div([
                 html.Div(id="doctor-thread", className="dk-messages__thread"),
                 dbc.Label(_("Your message"), html_for="doctor-msg-body", className="mt-2"),
@@ -557,26 +563,27 @@ def register_callbacks(app: Dash) -> None:
 
     # --- messages ---
     @app.callback(Output("doctor-messages-dialog", "is_open"), Output("doctor-conversations", "children"),
-                  Input("doctor-messages-open", "n_clicks"), State("doctor-msg-with", "data"),
-                  prevent_initial_call=True)
-    def open_messages(_n, selected):
-        return True, cb.open_messages(_actor(), selected)
+                  Input("doctor-messages-open", "n_clicks"), Input("doctor-conversations-search", "value"),
+                  State("doctor-msg-with", "data"), prevent_initial_call=True)
+    def open_messages(_n, query, selected):
+        return True, cb.open_messages(_actor(), selected, query)
 
     @app.callback(Output("doctor-thread", "children"), Output("doctor-msg-with", "data"),
                   Output("doctor-conversations", "children", allow_duplicate=True),
                   Output("doctor-messages-open", "children", allow_duplicate=True),
                   Input({"type": panels.CONVERSATION, "id": ALL}, "n_clicks"), State(cv.PAGE, "data"),
-                  prevent_initial_call=True)
-    def conversation(clicks, page):
+                  State("doctor-conversations-search", "value"), prevent_initial_call=True)
+    def conversation(clicks, page, query):
         if not _clicked(clicks):
             return no_update, no_update, no_update, no_update
-        return cb.show_conversation(_actor(), ctx.triggered_id["id"], page)
+        return cb.show_conversation(_actor(), ctx.triggered_id["id"], page, query)
 
     @app.callback(Output("doctor-thread", "children", allow_duplicate=True), Output("doctor-msg-body", "value"),
                   Output("doctor-msg-feedback", "children"),
                   Output("doctor-conversations", "children", allow_duplicate=True),
                   Input("doctor-msg-send", "n_clicks"), State("doctor-msg-with", "data"),
-                  State("doctor-msg-body", "value"), State(cv.PAGE, "data"), prevent_initial_call=True)
-    def send(_n, user_id, body, page):
-        return cb.send(_actor(), user_id, body, page)
+                  State("doctor-msg-body", "value"), State(cv.PAGE, "data"),
+                  State("doctor-conversations-search", "value"), prevent_initial_call=True)
+    def send(_n, user_id, body, page, query):
+        return cb.send(_actor(), user_id, body, page, query)
 

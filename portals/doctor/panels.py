@@ -13,7 +13,7 @@ from core import clock, i18n, timezones
 from core.accounts.profile import GENDERS
 from core.doctors.patient_records import PatientPage, PatientRecord, PatientSummary
 from core.i18n import N_
-from core.messaging.messages import Conversation, ConversationSummary
+from core.messaging.messages import CONVERSATIONS_SHOWN, Conversation, ConversationSummary, shown_conversations
 from portals.doctor.documents_panel import open_button, patient_documents, short_when
 from portals.i18n import _, current_language, day, day_short, ngettext
 
@@ -130,12 +130,15 @@ def weekday_options() -> list[dict]:
 
 # --- messages ------------------------------------------------------------------------------------
 
-def conversation_list(summaries: list[ConversationSummary], selected: str | None):
+def conversation_list(summaries: list[ConversationSummary], selected: str | None, query: str | None = None):
     if not summaries:
         return html.P(_("No conversations yet: you can write to patients once they have booked with you."),
                       className="dk-muted")
+    shown, total = shown_conversations(summaries, query, selected)
+    if not shown:
+        return html.P(_("No conversation matches “%(query)s”.", query=(query or "").strip()), className="dk-muted")
     items = []
-    for s in summaries:
+    for s in shown:
         current = str(s.other.user_id) == selected
         items.append(html.Li(html.Button(
             [html.Span(s.other.name, className="dk-conv__name"),
@@ -147,7 +150,12 @@ def conversation_list(summaries: list[ConversationSummary], selected: str | None
                                      "Conversation with %(name)s (%(num)d unread)", s.unread, name=s.other.name)
                if s.unread else _("Conversation with %(name)s", name=s.other.name),
                "aria-current": "true" if current else "false"})))
-    return html.Ul(items, className="dk-conv-list", **{"aria-label": _("Conversations")})
+    listing = html.Ul(items, className="dk-conv-list", **{"aria-label": _("Conversations")})
+    if total <= len(shown):
+        return listing
+    return html.Div([listing, html.P(_("The %(shown)s most recent of %(total)s conversations: search a name to find "
+                                       "the others.", shown=CONVERSATIONS_SHOWN, total=total),
+                                     className="dk-muted dk-conv-more")])
 
 
 def conversation_thread(conversation: Conversation | None, tz: ZoneInfo):
