@@ -61,6 +61,16 @@ class PatientPage:
     def has_next(self) -> bool:
         return self.first + len(self.patients) < self.total
 
+    @property
+    def number(self) -> int:
+        """Which page this is (0-based)."""
+        return self.first // RECORDS_PAGE
+
+    @property
+    def single(self) -> bool:
+        """Every match fits on one page: no pager needed."""
+        return self.total <= RECORDS_PAGE
+
 
 def page_of_patients(patients: list[PatientSummary], query: str | None = None, page: int = 0,
                      size: int = RECORDS_PAGE) -> PatientPage:

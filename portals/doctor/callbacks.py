@@ -324,9 +324,8 @@ def open_records(actor: Actor, page: dict | None = None, *, query: str | None = 
     tz = ZoneInfo(_zone_of(actor, page))
     shown = patient_records.page_of_patients(patient_records.list_patients(actor), query, at)
     return {"list": panels.records_table(shown.patients, tz, today_for(tz.key), query=query),
-            "status": panels.records_status(shown), "pager_hidden": shown.total <= patient_records.RECORDS_PAGE,
-            "previous_disabled": not shown.has_previous, "next_disabled": not shown.has_next,
-            "at": shown.first // patient_records.RECORDS_PAGE}
+            "status": panels.records_status(shown), "pager_hidden": shown.single,
+            "previous_disabled": not shown.has_previous, "next_disabled": not shown.has_next, "at": shown.number}
 
 
 def open_record(actor: Actor, patient_id: str, page: dict | None = None):
