@@ -19,6 +19,9 @@ class Slot(Base):
         CheckConstraint("locked_by IS NULL OR locked_until IS NOT NULL", name="hold_complete"),
         CheckConstraint("source IN ('doctor', 'template', 'seed')", name="source"),
         Index("ix_slots_locked_until", "locked_until", postgresql_where=text("locked_until IS NOT NULL")),
+        # A patient's current holds: the hold gives back the previous one with the same doctor
+        # without reading every slot row the doctor ever had (migration 0013b).
+        Index("ix_slots_locked_by", "locked_by", postgresql_where=text("locked_by IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -150,3 +150,25 @@ def test_what_a_pipelined_unit_committed_is_mirrored_even_if_the_caller_raises_a
         unit.commit(("UPDATE doctors SET online = NOT online WHERE id = %(d)s", {"d": clinic.doctor_id}))
         raise RuntimeError("the caller fails after the commit")
     assert seen == [[clinic.doctor_id]]
+
+
+def test_a_unit_that_need_not_be_durable_waits_for_no_disk_and_leaves_the_connection_as_it_was(app):
+    """`durable=False` (the hold): `synchronous_commit` is off for that transaction only — every
+    pooled connection, the one it used included, commits durably again afterwards."""
+    setting = ("SELECT current_setting('synchronous_commit') AS value, pg_backend_pid() AS pid", {})
+    with core_db.pipelined_unit(SYSTEM, durable=False) as unit:
+        lazy = unit.begin("doktu:test:lazy", setting)[0][0]
+        unit.commit()
+    with core_db.pipelined_unit(SYSTEM) as unit:
+        durable = unit.begin("doktu:test:durable", setting)[0][0]
+        unit.commit()
+    engine = core_db.current().engine
+    idle = [engine.raw_connection() for _ in range(engine.pool.checkedin())]  # every pooled one
+    try:
+        after = {fairy.driver_connection.execute(setting[0]).fetchone() for fairy in idle}
+    finally:
+        for fairy in idle:
+            fairy.rollback()
+            fairy.close()
+    assert lazy.value == "off" and durable.value == "on"
+    assert lazy.pid in {pid for _, pid in after} and {value for value, _ in after} == {"on"}
