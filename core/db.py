@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import clock, runtime, tasks
 from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
-from core.errors import ServiceUnavailable, SlotConflict
+from core.errors import TOKEN_REFUSED, ServiceUnavailable, SlotConflict, Unauthenticated
 from core.models.effects import OwedEffect
 from core.runtime import Runtime
 
@@ -207,6 +207,18 @@ _CONTEXT_LOCKED_RAW = ("SELECT set_config('app.user_id', %(u)s, true) AS u, "
 _CONTEXT_LOCKED_LAZY_RAW = _CONTEXT_LOCKED_RAW + ", set_config('synchronous_commit', 'off', true) AS lazy"
 
 
+# A bearer token's session, confirmed inside the unit of work (`Actor.unconfirmed_session`): the
+# account exists, is active and was not signed out everywhere since the token was issued.
+_SESSION_ROLE_RAW = "SELECT role FROM app_session_user(%(id)s, %(version)s)"
+_SESSION_ROLE = text("SELECT role FROM app_session_user(:id, :version)")
+
+
+def _confirm_session(actor: Actor, rows: list) -> None:
+    """Refuse an actor whose token's session is over (no row) or whose role changed since."""
+    if not rows or rows[0][0] != actor.role:
+        raise Unauthenticated(TOKEN_REFUSED)
+
+
 def apply_rls_context(session: Session, actor: Actor) -> None:
     """Who acts (RLS), and the application's "now" (`app.now`, read by `app_now()`): the
     double-booking guard compares hold expiry with the same clock as the services. (The hold's
@@ -298,6 +310,9 @@ def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
             info = session.connection().info
             info.pop("wrote", None)
             info.pop("changed", None)
+            if actor.unconfirmed_session is not None:
+                _confirm_session(actor, session.execute(_SESSION_ROLE, {
+                    "id": actor.user_id, "version": actor.unconfirmed_session}).all())
             apply_rls_context(session, actor)
             yield uow
             session.flush()
@@ -330,20 +345,33 @@ class PipelinedUnit:
         self._holds_taken: list[tuple[uuid.UUID, uuid.UUID]] = []
 
     def begin(self, lock: str, *statements: tuple[str, dict]) -> list[list]:
-        """BEGIN, who acts (RLS) and `now`, the lock, then `statements` — run once the lock is granted."""
-        user_id, role = self.actor.rls_settings()
+        """BEGIN, who acts (RLS) and `now`, the lock, then `statements` — run once the lock is granted.
+        An actor's unconfirmed token session is confirmed in the same round trip: refused, the
+        unit ends with Unauthenticated and rolls back (the statements only read)."""
+        actor = self.actor
+        user_id, role = actor.rls_settings()
         context = (_CONTEXT_LOCKED_RAW if self.durable else _CONTEXT_LOCKED_LAZY_RAW,
                    {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock})
         sent = [("BEGIN", None)] if self.own else []
-        return _send(self.raw, [*sent, context, *statements])[len(sent) + 1:]
+        if actor.unconfirmed_session is not None:
+            sent.append((_SESSION_ROLE_RAW, {"id": actor.user_id, "version": actor.unconfirmed_session}))
+        rows = _send(self.raw, [*sent, context, *statements])
+        if actor.unconfirmed_session is not None:
+            _confirm_session(actor, rows[len(sent) - 1])
+        return rows[len(sent) + 1:]
 
-    def commit(self, *statements: tuple[str, dict]) -> list[list]:
+    def commit(self, *statements: tuple[str, dict], changes: list[uuid.UUID] | None = None) -> list[list]:
         """`statements`, the calendar changes they made, then COMMIT (the test's savepoint is
-        released by its session instead)."""
-        sent = [*statements, (_CHANGED_RAW, {})] + ([("COMMIT", None)] if self.own else [])
+        released by its session instead). `changes`: the doctors whose calendar the statements
+        change, when the caller knows them (the hold: its doctor) — then none is read back."""
+        read_back = changes is None and self.runtime.watches_calendars
+        sent = [*statements, *([(_CHANGED_RAW, {})] if read_back else []), *([("COMMIT", None)] if self.own else [])]
         rows = _send(self.raw, sent)
         self.committed = True
-        self.changed = _parse_changes(rows[len(statements)][0][0]) if self.runtime.watches_calendars else []
+        if read_back:
+            self.changed = _parse_changes(rows[len(statements)][0][0])
+        elif self.runtime.watches_calendars:
+            self.changed = list(changes or [])
         return rows[:len(statements)]
 
     def holds_freed(self, slot_ids) -> None:

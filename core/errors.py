@@ -38,6 +38,11 @@ class Unauthenticated(DomainError):
     default_message = N_("Please sign in.")
 
 
+# What a refused bearer token is told, wherever it is refused (its check, or the unit of work that
+# confirms its session: `core.actor.Actor.unconfirmed_session`).
+TOKEN_REFUSED = N_("The access token is invalid or has expired.")
+
+
 class Forbidden(DomainError):
     code, status = "ERR_FORBIDDEN", 403
     default_message = N_("You are not allowed to do this.")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
@@ -206,14 +206,18 @@ api_spec = SpecTree(
 
 
 def api_route(route: Callable, *, role: str | tuple[str, ...] | None = None, guards: Sequence[Callable] = (),
-              **validate: Any) -> Callable:
+              confirms_token: bool = False, **validate: Any) -> Callable:
     """One decorator for a JSON endpoint, in place of the stack every endpoint repeated:
 
         @api_route(patient.post("/api/slots/hold"), role="patient", guards=[slot_holds],
                    json=HoldRequest, resp=Response(HTTP_201=HoldOut, ...), tags=["slots"])
 
     is `route`, then `require_role(role)` (401/403 before anything else), then each guard in order
-    (rate limits), then spectree's validation and documentation with `validate`'s arguments."""
+    (rate limits), then spectree's validation and documentation with `validate`'s arguments.
+
+    `confirms_token`: a bearer token is taken on its verified claims, without reading the account,
+    because every path of the view's service acts in a unit of work that confirms the token's
+    session in its first round trip (`core.actor.Actor.unconfirmed_session`; issue 21)."""
     from portals.auth import require_role  # portals.auth answers with this module's errors
 
     def decorate(view: Callable) -> Callable:
@@ -222,6 +226,7 @@ def api_route(route: Callable, *, role: str | tuple[str, ...] | None = None, gua
             wrapped = guard(wrapped)
         if role is not None:
             wrapped = require_role(*((role,) if isinstance(role, str) else role))(wrapped)
+        wrapped.confirms_token = confirms_token
         return route(wrapped)
 
     return decorate
@@ -281,7 +286,24 @@ HTTP_ERRORS: dict[int, type[DomainError]] = {
 }
 
 
+def _session_checked(error: DomainError) -> DomainError:
+    """A bearer token taken on its claims (`api_route(confirms_token=True)`) whose request was
+    refused before its unit of work confirmed the session: confirm it now, so a token that is
+    signed out hears 401 here as everywhere, not what its request would have met."""
+    confirm = getattr(g.get("_login_user"), "confirm", None)
+    if confirm is None or isinstance(error, Unauthenticated):
+        return error
+    try:
+        confirm()
+    except Unauthenticated as refused:
+        return refused
+    except Exception:  # the account could not be read (database down): answer what was refused
+        log.warning("token session not confirmed before an error", exc_info=True)
+    return error
+
+
 def respond_with_error(error: DomainError):
+    error = _session_checked(error)
     if isinstance(error, Unauthenticated) and not wants_json():
         return redirect(url_for("public.login", next=request.full_path.rstrip("?")))
     if error.status >= 500:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from functools import wraps
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user
 
 from core import runtime
-from core.accounts.authentication import AuthenticatedUser, load_user, user_from_token
+from core.accounts.authentication import AuthenticatedUser, load_user, token_actor, user_from_token
 from core.actor import ANONYMOUS, Actor
-from core.errors import Forbidden, Unauthenticated
+from core.errors import TOKEN_REFUSED, Forbidden, Unauthenticated
 
 
 class _LoginManager(LoginManager):
@@ -63,6 +63,47 @@ class SessionUser(UserMixin):
         return self.user.locale
 
 
+class TokenSessionUser(SessionUser):
+    """A bearer token's user on a route whose service confirms the token's session itself, in the
+    first round trip of its unit of work (`api_route(confirms_token=True)`: the hold, issue 21).
+    Who and which role come from the verified, signed claims, with no read; the account (name,
+    language, zones) is read — and a session that is over refused — only if something asks for it,
+    and before any error is answered (`confirm`)."""
+
+    def __init__(self, actor: Actor):
+        self._actor = actor
+        self._user: AuthenticatedUser | None = None
+        self.via_token = True
+
+    @property
+    def user(self) -> AuthenticatedUser:
+        if self._user is None:
+            loaded = load_user(self._actor.user_id, self._actor.unconfirmed_session)
+            if loaded is None or loaded.role != self._actor.role:
+                raise Unauthenticated(TOKEN_REFUSED)
+            self._user = loaded
+        return self._user
+
+    def confirm(self) -> None:
+        """Raise Unauthenticated unless the token's session is still on."""
+        _ = self.user
+
+    def get_id(self) -> str:
+        return f"{self._actor.user_id}:{self._actor.unconfirmed_session}"
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self._actor.user_id
+
+    @property
+    def role(self) -> str:
+        return self._actor.role
+
+    @property
+    def actor(self) -> Actor:
+        return self._actor if self._user is None else self._user.actor
+
+
 @login_manager.user_loader
 def _load_session_user(session_id: str) -> SessionUser | None:
     try:
@@ -78,8 +119,10 @@ def _load_bearer_user(req) -> SessionUser | None:
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    user = user_from_token(header[7:].strip(), secret=runtime.current().settings.secret_key)
-    return SessionUser(user, via_token=True)
+    token, secret = header[7:].strip(), runtime.current().settings.secret_key
+    if getattr(current_app.view_functions.get(req.endpoint), "confirms_token", False):
+        return TokenSessionUser(token_actor(token, secret=secret))
+    return SessionUser(user_from_token(token, secret=secret), via_token=True)
 
 
 @login_manager.unauthorized_handler
@@ -120,6 +163,8 @@ def require_role(*roles: str):
             if not current_user.is_authenticated:
                 raise Unauthenticated()
             if current_user.role not in roles:
+                if isinstance(current_user._get_current_object(), TokenSessionUser):
+                    current_user.confirm()  # a token whose session is over hears 401, not 403
                 raise Forbidden()
             return view(*args, **kwargs)
 

@@ -193,7 +193,9 @@ def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: dateti
                           (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now}))[0]
         calendar = calendars_from_rows(rows, now).get(doctor_id)
         entry = _free_entry(calendar, actor, start, now)
-        taken = unit.commit(_take(doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now))[0]
+        # The take writes only this doctor's slots: their calendar is the one to drop from the cache.
+        taken = unit.commit(_take(doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now),
+                            changes=[doctor_id])[0]
         if not taken:  # taken in between by no one (we hold the lock): the engine and the row disagree
             raise SlotConflict(N_("This time is no longer available. Please pick another."))
         unit.holds_freed(taken[0].released)

@@ -44,7 +44,7 @@ class HoldOut(ApiModel):
     locked_until: datetime
 
 
-@api_route(patient.post("/api/slots/hold"), role="patient", guards=[slot_holds], json=HoldRequest,
+@api_route(patient.post("/api/slots/hold"), role="patient", guards=[slot_holds], confirms_token=True, json=HoldRequest,
            resp=Response(HTTP_201=HoldOut, HTTP_404=ErrorEnvelope, HTTP_409=ErrorEnvelope, HTTP_422=ErrorEnvelope),
            tags=["availability"], skip_validation=True)
 def hold():

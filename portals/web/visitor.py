@@ -56,8 +56,8 @@ def sync_saved_zone_cookie(response: Response) -> Response:
     times site.js re-labels agree with the server's. Only when the request loaded the user anyway
     (pages do, static files do not): never a query of its own."""
     loaded = g.get("_login_user")  # Flask-Login's per-request cache of current_user
-    if loaded is None:
-        return response
+    if loaded is None or getattr(loaded, "via_token", False):
+        return response  # a bearer token's client is not a browser running site.js
     saved = _user_zone(loaded) if loaded.is_authenticated else None
     if saved and request.cookies.get(SAVED_COOKIE) != saved:
         response.set_cookie(SAVED_COOKIE, saved, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure)

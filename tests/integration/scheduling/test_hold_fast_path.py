@@ -133,3 +133,86 @@ def test_the_hold_answer_keeps_the_models_wire_shape(app, client, doctor, make_u
     assert answer.status_code == 201
     assert HoldOut.model_validate(body).model_dump(mode="json", by_alias=True) == body
     assert uuid.UUID(body["slotId"]) and body["lockedUntil"].endswith("Z")
+
+
+# A hold by bearer token confirms the token's session in the hold's first round trip (issue 21):
+# no read of the account before it, the same refusals as everywhere.
+
+def test_a_hold_by_token_reads_no_account_and_another_route_still_does(app, client, doctor, make_user, monkeypatch):
+    patient = make_user("patient")
+    headers = bearer(app, patient)
+    reads: list[uuid.UUID] = []
+    real = authentication.load_user
+    monkeypatch.setattr(authentication, "load_user", lambda *a: reads.append(a[0]) or real(*a))
+    monkeypatch.setattr("portals.auth.load_user", authentication.load_user)
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=headers).status_code == 201
+    assert reads == []
+    assert client.get("/api/patient/profile", headers=headers).status_code == 200
+    assert reads == [patient.user.id]
+
+
+def test_a_signed_out_token_is_401_whatever_its_hold_would_have_met(app, client, db, doctor, make_user, clock_at):
+    """Refused before its unit of work (a start too soon: 422, a slot id: its own unit, another
+    patient's slot: 409), a token that is signed out still hears 401, and nothing is held."""
+    patient, other = make_user("patient"), make_user("patient")
+    headers = bearer(app, patient)
+    theirs = hold_slot(other.actor, doctor_id=doctor.doctor.id, start=paris(3, 17))
+    sign_out_everywhere(patient.actor)
+    too_soon = {"doctorId": str(doctor.doctor.id), "start": (clock_at() + timedelta(minutes=30)).isoformat()}
+    for body in (hold_body(doctor), too_soon, {"slotId": str(theirs.slot_id)}, hold_body(doctor, hour=17)):
+        refused = client.post("/api/slots/hold", json=body, headers=headers)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (401, "ERR_UNAUTHENTICATED"), body
+    with unit_of_work(SYSTEM) as uow:
+        assert uow.session.scalars(select(Slot).where(Slot.locked_by == patient.user.id)).all() == []
+
+
+def test_a_token_whose_role_changed_or_a_signed_out_doctors_is_401(app, client, doctor, make_user):
+    patient = make_user("patient")
+    headers = bearer(app, patient)
+    with unit_of_work(SYSTEM) as uow:  # the signed claims say patient; the account no longer does
+        uow.session.execute(text("UPDATE users SET role = 'admin' WHERE id = :u"), {"u": patient.user.id})
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=headers).status_code == 401
+    doctors = bearer(app, doctor)
+    sign_out_everywhere(doctor.actor)
+    assert client.post("/api/slots/hold", json=hold_body(doctor), headers=doctors).status_code == 401
+
+
+def test_a_refusal_by_token_speaks_the_accounts_language(app, client, db, doctor, make_user):
+    patient, other = make_user("patient"), make_user("patient")
+    with unit_of_work(SYSTEM) as uow:
+        uow.session.execute(text("UPDATE users SET locale = 'fr' WHERE id = :u"), {"u": patient.user.id})
+    hold_slot(other.actor, doctor_id=doctor.doctor.id, start=paris(3, 17))
+    refused = client.post("/api/slots/hold", json=hold_body(doctor, hour=17), headers=bearer(app, patient))
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["message"] == "Ce créneau n'est plus disponible. Veuillez en choisir un autre."
+
+
+def test_on_its_own_connection_an_unconfirmed_session_is_confirmed_or_refused(committed_clinic, clock_at):
+    """On the real pool: the session is confirmed in the hold's first round trip; a session
+    version that is over ends the unit with 401, holds nothing and leaves the pool clean."""
+    clinic = committed_clinic(1)
+    (patient, _), = clinic.patients
+    with core_db.current().engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        version = conn.execute(text("SELECT session_version FROM users WHERE id = :u"), {"u": patient}).scalar()
+    held = hold_slot(Actor(patient, "patient", unconfirmed_session=version), doctor_id=clinic.doctor_id,
+                     start=paris(3, 14))
+    with pytest.raises(authentication.Unauthenticated):
+        hold_slot(Actor(patient, "patient", unconfirmed_session=version + 1), doctor_id=clinic.doctor_id,
+                  start=paris(3, 16))
+    _pooled_connections_are_clean()
+    with core_db.current().engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.role', 'system', true)"))
+        rows = dict(conn.execute(select(Slot.id, Slot.locked_by).where(Slot.doctor_id == clinic.doctor_id)).all())
+    assert rows == {held.slot_id: patient}
+
+
+def test_any_unit_of_work_confirms_an_unconfirmed_session(db, make_user):
+    patient = make_user("patient")
+    version = patient.user.session_version
+    with unit_of_work(Actor(patient.user.id, "patient", unconfirmed_session=version)) as uow:
+        assert uow.session.execute(text("SELECT current_setting('app.user_id')")).scalar() == str(patient.user.id)
+    for refused in (Actor(patient.user.id, "patient", unconfirmed_session=version + 1),
+                    Actor(patient.user.id, "doctor", unconfirmed_session=version)):
+        with pytest.raises(authentication.Unauthenticated), unit_of_work(refused):
+            pytest.fail("the unit acted for a session that is over")
