@@ -5,9 +5,9 @@ figures; asserts nothing.
 
 `bench/availability.py` measures holds over HTTP (gunicorn, 16 wrk connections). This script peels
 the layers off, one process and one connection, so each figure is CPU per successful hold:
-1. the hold's SQL alone: the app's two round trips (`core.db._send`: BEGIN + RLS context + doctor
-   lock + calendar; take + change record + COMMIT) from a bare psycopg connection — PostgreSQL's
-   CPU (its backend's, from /proc) and the client's;
+1. the hold's SQL alone: the app's two round trips (`core.db._send`: BEGIN + `hold_calendar()`,
+   which sets the RLS context, takes the doctor's lock and reads the calendar; take + COMMIT) from
+   a bare psycopg connection — PostgreSQL's CPU (its backend's, from /proc) and the client's;
 2. the service, `core.scheduling.holds.hold_slot`, in process: adds the engine's check of the
    start (the one slot rule), the pool and the Redis mirror/cache round trip;
 3. the Flask request, `POST /api/slots/hold` through the WSGI app (test client): adds bearer
@@ -137,9 +137,9 @@ def main() -> None:
 def run_layers(db_url: str, count: int, rounds: int) -> None:
     from core import clock
     from core.actor import Actor
-    from core.db import _CHANGED_RAW, _CONTEXT_LOCKED_RAW, _send
+    from core.db import _send
     from core.scheduling.calendars import load_range
-    from core.scheduling.holds import _CALENDAR, HOLD_TTL, _take, doctor_lock_key, hold_slot
+    from core.scheduling.holds import _LOCKED_CALENDAR, HOLD_TTL, _take, doctor_lock_key, hold_slot
     from portals import create_app
 
     engine = create_engine(db_url)
@@ -171,11 +171,11 @@ def run_layers(db_url: str, count: int, rounds: int) -> None:
             start, now = datetime.fromisoformat(start_text), clock.now()
             low, high = load_range(start, start + timedelta(seconds=1))
             _send(bare, [("BEGIN", None),
-                         (_CONTEXT_LOCKED_RAW, {"u": str(patients[p]), "r": "patient", "n": now.isoformat(),
-                                                "k": doctor_lock_key(doctor)}),
-                         (_CALENDAR, {"ids": [doctor], "start": low, "end": high, "now": now})])
+                         (_LOCKED_CALENDAR, {"u": str(patients[p]), "r": "patient", "n": now.isoformat(),
+                                             "k": doctor_lock_key(doctor), "s": None, "lazy": True,
+                                             "doctor": doctor, "start": low, "end": high, "now": now})])
             rows = _send(bare, [_take(doctor, start, start + timedelta(minutes=30), patients[p], now + HOLD_TTL, now),
-                                (_CHANGED_RAW, {}), ("COMMIT", None)])
+                                ("COMMIT", None)])
             ok += bool(rows[0])
         return ok
 

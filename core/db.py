@@ -360,6 +360,25 @@ class PipelinedUnit:
             _confirm_session(actor, rows[len(sent) - 1])
         return rows[len(sent) + 1:]
 
+    def begin_within(self, lock: str, call: tuple[str, dict]) -> list:
+        """BEGIN and ONE statement that sets the unit's context itself (the hold's `hold_calendar`,
+        migration 0013b): what `begin` sends as separate statements reaches `call` as parameters —
+        `%(u)s` user, `%(r)s` role, `%(n)s` now (text), `%(k)s` lock, `%(s)s` the session version to
+        confirm (NULL: none), `%(lazy)s` not durable. A session that is over (SQLSTATE 28000) is
+        Unauthenticated. Returns `call`'s rows."""
+        actor = self.actor
+        user_id, role = actor.rls_settings()
+        sql, params = call
+        context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock,
+                   "s": actor.unconfirmed_session, "lazy": not self.durable}
+        sent = [("BEGIN", None)] if self.own else []
+        try:
+            return _send(self.raw, [*sent, (sql, {**params, **context})])[-1]
+        except DBAPIError as exc:
+            if sqlstate(exc) == "28000":
+                raise Unauthenticated(TOKEN_REFUSED) from exc
+            raise
+
     def commit(self, *statements: tuple[str, dict], changes: list[uuid.UUID] | None = None) -> list[list]:
         """`statements`, the calendar changes they made, then COMMIT (the test's savepoint is
         released by its session instead). `changes`: the doctors whose calendar the statements

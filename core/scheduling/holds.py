@@ -50,9 +50,11 @@ _TAKE = """
     )
     SELECT taken.id, taken.locked_until, ARRAY(SELECT id FROM released) AS released FROM taken
 """
-# The doctor's calendar for a hold's check, read in the round trip that sets the RLS context and
-# takes the doctor's lock (`PipelinedUnit.begin`): the statement runs once the lock is granted.
-_CALENDAR = "SELECT * FROM doctor_calendars(%(ids)s, %(start)s, %(end)s, %(now)s)"
+# The doctor's calendar for a hold's check, read in the one statement that also sets the RLS
+# context, confirms a token's session and takes the doctor's lock (`PipelinedUnit.begin_within`,
+# migration 0013b): the calendar is read once the lock is granted.
+_LOCKED_CALENDAR = ("SELECT * FROM hold_calendar(%(u)s, %(r)s, %(n)s, %(k)s, %(s)s, %(lazy)s, "
+                    "%(doctor)s, %(start)s, %(end)s, %(now)s)")
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,8 @@ def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: dateti
     _check_notice(start, now)
     low, high = load_range(start, start + timedelta(seconds=1))
     with pipelined_unit(actor, durable=False) as unit:
-        rows = unit.begin(doctor_lock_key(doctor_id),
-                          (_CALENDAR, {"ids": [doctor_id], "start": low, "end": high, "now": now}))[0]
+        rows = unit.begin_within(doctor_lock_key(doctor_id), (_LOCKED_CALENDAR, {
+            "doctor": doctor_id, "start": low, "end": high, "now": now}))
         calendar = calendars_from_rows(rows, now).get(doctor_id)
         entry = _free_entry(calendar, actor, start, now)
         # The take writes only this doctor's slots: their calendar is the one to drop from the cache.

@@ -4,14 +4,15 @@ separate ones — rows as named tuples, errors as SQLAlchemy's, calendar changes
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
 
+from core import clock, runtime
 from core import db as core_db
-from core import runtime
 from core.actor import SYSTEM, Actor
 from core.db import pipelined, unit_of_work
 from core.errors import SlotConflict
@@ -172,3 +173,25 @@ def test_a_unit_that_need_not_be_durable_waits_for_no_disk_and_leaves_the_connec
             fairy.close()
     assert lazy.value == "off" and durable.value == "on"
     assert lazy.pid in {pid for _, pid in after} and {value for value, _ in after} == {"on"}
+
+
+def test_a_hold_calendar_unit_sets_its_context_in_one_statement(app, committed_clinic):
+    """`begin_within` + `hold_calendar()` (the hold's first round trip): who acts, `now`, the lazy
+    COMMIT and the doctor's calendar, from one statement; a session version that is over is 401."""
+    from core.errors import Unauthenticated
+    from core.scheduling.holds import _LOCKED_CALENDAR
+    clinic = committed_clinic(1)
+    (patient, _), = clinic.patients
+    now = clock.now()
+    call = (_LOCKED_CALENDAR, {"doctor": clinic.doctor_id, "start": now, "end": now + timedelta(days=1), "now": now})
+    seen = ("SELECT current_setting('app.user_id') AS who, current_setting('app.role') AS role, "
+            "current_setting('synchronous_commit') AS sync, app_now() AS now", {})
+    with core_db.pipelined_unit(Actor(patient, "patient"), durable=False) as unit:
+        calendar = unit.begin_within(f"doktu:doctor:{clinic.doctor_id}", call)
+        context = unit.commit(seen, changes=[])[0][0]
+    assert [row.doctor_id for row in calendar] == [clinic.doctor_id]
+    assert (context.who, context.role, context.sync) == (str(patient), "patient", "off")
+    assert timedelta(0) <= context.now - now < timedelta(seconds=30)  # the unit's clock, read as it began
+    with pytest.raises(Unauthenticated), core_db.pipelined_unit(
+            Actor(patient, "patient", unconfirmed_session=99)) as unit:
+        unit.begin_within(f"doktu:doctor:{clinic.doctor_id}", call)
