@@ -346,19 +346,17 @@ class PipelinedUnit:
 
     def begin(self, lock: str, *statements: tuple[str, dict]) -> list[list]:
         """BEGIN, who acts (RLS) and `now`, the lock, then `statements` — run once the lock is granted.
-        An actor's unconfirmed token session is confirmed in the same round trip: refused, the
-        unit ends with Unauthenticated and rolls back (the statements only read)."""
+        An actor's unconfirmed token session is confirmed first, in a round trip of its own (the
+        hold confirms it inside its one statement instead: `begin_within`)."""
         actor = self.actor
+        if actor.unconfirmed_session is not None:  # a round trip of its own, before anything runs
+            _confirm_session(actor, _send(self.raw, [(_SESSION_ROLE_RAW, {
+                "id": actor.user_id, "version": actor.unconfirmed_session})])[0])
         user_id, role = actor.rls_settings()
         context = (_CONTEXT_LOCKED_RAW if self.durable else _CONTEXT_LOCKED_LAZY_RAW,
                    {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock})
         sent = [("BEGIN", None)] if self.own else []
-        if actor.unconfirmed_session is not None:
-            sent.append((_SESSION_ROLE_RAW, {"id": actor.user_id, "version": actor.unconfirmed_session}))
-        rows = _send(self.raw, [*sent, context, *statements])
-        if actor.unconfirmed_session is not None:
-            _confirm_session(actor, rows[len(sent) - 1])
-        return rows[len(sent) + 1:]
+        return _send(self.raw, [*sent, context, *statements])[len(sent) + 1:]
 
     def begin_within(self, lock: str, call: tuple[str, dict]) -> list:
         """BEGIN and ONE statement that sets the unit's context itself (the hold's `hold_calendar`,
@@ -369,6 +367,8 @@ class PipelinedUnit:
         actor = self.actor
         user_id, role = actor.rls_settings()
         sql, params = call
+        if actor.unconfirmed_session is not None and "%(s)s" not in sql:
+            raise RuntimeError("begin_within: the statement must confirm the token's session (%(s)s)")
         context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock,
                    "s": actor.unconfirmed_session, "lazy": not self.durable}
         sent = [("BEGIN", None)] if self.own else []

@@ -136,8 +136,10 @@ def has_bearer_token() -> bool:
 
 def has_valid_bearer_token() -> bool:
     """The request carries a bearer token that verifies (signature, expiry, audience, session
-    version). Only that switches CSRF off: a cross-site page cannot attach a valid token, but it
-    can attach a bogus `Authorization: Bearer x` next to the victim's session cookie (Flask-Login
+    version — on a `confirms_token` route the session version is confirmed by the service's unit
+    of work before it reads or writes anything, and the request then acts as the token's own user
+    only). Only that switches CSRF off: a cross-site page cannot attach a valid token, but it can
+    attach a bogus `Authorization: Bearer x` next to the victim's session cookie (Flask-Login
     reads the session first, so such a header never reaches the token check on its own)."""
     if not has_bearer_token():
         return False

@@ -55,6 +55,7 @@ def init_limits(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config["RATELIMIT_KEY_PREFIX"] = "doktu-limits"
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # a limiter fault must never refuse a request
+    app.after_request(_no_budget_for_the_unauthenticated)  # before the limiter's: runs after it
     limiter.init_app(app)
     limiter.enabled = settings.rate_limits  # after init_app, so the storage exists either way
 
@@ -79,9 +80,23 @@ def user_key() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else f"ip:{get_remote_address()}"
 
 
-# One budget for every way of holding a time (the hold API, create-pending, the /book form).
+# One budget for every way of holding a time (the hold API, create-pending, the /book form). A
+# request refused as unauthenticated draws nothing from it: the hold route takes a bearer token on
+# its claims and confirms its session only in the service (`api_route(confirms_token=True)`), so
+# a signed-out token must not spend its former owner's budget.
 slot_holds = limiter.shared_limit(PER_ACCOUNT_HOLDS, scope="slot-holds", key_func=user_key,
-                                  exempt_when=lambda: not current_user.is_authenticated)
+                                  exempt_when=lambda: not current_user.is_authenticated,
+                                  deduct_when=lambda response: response.status_code != 401)
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
+
+
+def _no_budget_for_the_unauthenticated(response):
+    """A 401 says nothing about the account's budget (the limiter adds its headers after this runs
+    — after_request hooks run last-registered first)."""
+    if response.status_code == 401:
+        for name in RATE_LIMIT_HEADERS:
+            response.headers.pop(name, None)
+    return response
 
 
 def _failure_keys(email: str) -> dict[str, str]:

@@ -199,6 +199,7 @@ def _hold_start(actor: Actor, doctor_id: uuid.UUID, start: datetime, now: dateti
         taken = unit.commit(_take(doctor_id, start, entry.end, actor.user_id, now + HOLD_TTL, now),
                             changes=[doctor_id])[0]
         if not taken:  # taken in between by no one (we hold the lock): the engine and the row disagree
+            unit.changed = []  # the take wrote nothing: no calendar to drop
             raise SlotConflict(N_("This time is no longer available. Please pick another."))
         unit.holds_freed(taken[0].released)
         unit.hold_taken(taken[0].id, actor.user_id)

@@ -10,7 +10,8 @@
   patient is never a doctor). They are now plain SQL that PostgreSQL inlines into the policy: the
   role is compared first, and only a doctor (a patient) calls the SECURITY DEFINER look-up
   `app_doctor_lookup()` (`app_patient_lookup()`), the former body. Same answers for every role;
-  the functions keep their identity, so every policy that names them picks the new body up.
+  the functions keep their identity, so every policy that names them picks the new body up. The
+  body names its functions by schema (no caller's search_path can put others in their place).
 
 - `hold_calendar(...)`: the hold's first round trip in one statement instead of three — who acts
   (RLS) and `now`, the COMMIT that need not wait for the disk, the bearer token's session confirmed
@@ -63,7 +64,9 @@ GRANT EXECUTE ON FUNCTION hold_calendar(text, text, text, text, int, boolean, uu
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX ix_slots_locked_by ON slots (locked_by) WHERE locked_by IS NOT NULL")
+    with op.get_context().autocommit_block():  # built without blocking the holds of a live site
+        op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_slots_locked_by ON slots (locked_by) "
+                   "WHERE locked_by IS NOT NULL")
     op.execute(HOLD_CALENDAR)
     for role, table in LOOKUPS.items():
         op.execute(f"""
@@ -72,7 +75,7 @@ CREATE FUNCTION app_{role}_lookup() RETURNS uuid LANGUAGE sql STABLE SECURITY DE
   $$ SELECT id FROM {table} WHERE user_id = app_user_id() AND app_role() = '{role}' $$;
 GRANT EXECUTE ON FUNCTION app_{role}_lookup() TO {APP_ROLE};
 CREATE OR REPLACE FUNCTION app_{role}_id() RETURNS uuid LANGUAGE sql STABLE SECURITY INVOKER AS
-  $$ SELECT CASE WHEN app_role() = '{role}' THEN app_{role}_lookup() END $$;
+  $$ SELECT CASE WHEN public.app_role() = '{role}' THEN public.app_{role}_lookup() END $$;
 """)
 
 
@@ -86,4 +89,5 @@ CREATE OR REPLACE FUNCTION app_{role}_id() RETURNS uuid LANGUAGE sql STABLE SECU
   $$ SELECT id FROM {table} WHERE user_id = app_user_id() AND app_role() = '{role}' $$;
 DROP FUNCTION app_{role}_lookup();
 """)
-    op.execute("DROP INDEX ix_slots_locked_by")
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_slots_locked_by")

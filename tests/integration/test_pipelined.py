@@ -195,3 +195,24 @@ def test_a_hold_calendar_unit_sets_its_context_in_one_statement(app, committed_c
     with pytest.raises(Unauthenticated), core_db.pipelined_unit(
             Actor(patient, "patient", unconfirmed_session=99)) as unit:
         unit.begin_within(f"doktu:doctor:{clinic.doctor_id}", call)
+
+
+def test_begin_confirms_a_session_before_any_statement_runs(app, committed_clinic, probe):
+    """`begin` (the generic path): a session that is over is refused before the caller's
+    statements run — the probe's sequence never advances."""
+    from core.errors import Unauthenticated
+    clinic = committed_clinic(1)
+    (patient, _), = clinic.patients
+    counted = (f"SELECT nextval('{probe}') AS n", {})
+    with pytest.raises(Unauthenticated), core_db.pipelined_unit(Actor(patient, "patient", unconfirmed_session=99)) as unit:
+        unit.begin("doktu:test:confirm", counted)
+    assert _runs(probe) == 0
+    with core_db.pipelined_unit(Actor(patient, "patient", unconfirmed_session=1)) as unit:  # a new account's
+        assert unit.begin("doktu:test:confirm", counted)[0][0].n == 1
+
+
+def test_begin_within_refuses_a_statement_that_would_skip_the_confirmation(app, committed_clinic):
+    clinic = committed_clinic(1)
+    (patient, _), = clinic.patients
+    with pytest.raises(RuntimeError), core_db.pipelined_unit(Actor(patient, "patient", unconfirmed_session=1)) as unit:
+        unit.begin_within("doktu:test:skip", ("SELECT 1 AS one", {}))

@@ -125,3 +125,20 @@ def test_audit_events_are_append_only_and_admin_readable(clinic):
     assert len(rows(admin.actor, "SELECT 1 FROM audit_events WHERE action = 'profile.viewed'")) == 1
     with pytest.raises(DBAPIError), unit_of_work(SYSTEM) as uow:
         uow.session.execute(text("DELETE FROM audit_events"))
+
+
+def test_the_role_look_ups_answer_only_for_their_role(db, make_user):
+    """`app_doctor_id()` / `app_patient_id()` (inlined since migration 0013b: the role is compared
+    before the SECURITY DEFINER look-up): the acting user's doctor or patient id for that role
+    only — NULL for every other role, for no user, and for a user of the other kind."""
+    doctor, patient = make_user("doctor"), make_user("patient")
+    cases = [(doctor.user.id, "doctor", doctor.doctor.id, None), (patient.user.id, "patient", None, patient.patient.id),
+             (doctor.user.id, "patient", None, None), (patient.user.id, "doctor", None, None)]
+    cases += [(who, role, None, None) for who in (doctor.user.id, patient.user.id, None)
+              for role in ("admin", "system", "anonymous", "")]
+    with unit_of_work(SYSTEM) as uow:
+        for who, role, doctor_id, patient_id in cases:
+            uow.session.execute(text("SELECT set_config('app.user_id', :u, true), set_config('app.role', :r, true)"),
+                                {"u": str(who) if who else "", "r": role})
+            got = uow.session.execute(text("SELECT app_doctor_id() AS d, app_patient_id() AS p")).one()
+            assert (got.d, got.p) == (doctor_id, patient_id), (who, role)

@@ -53,3 +53,30 @@ def test_a_patient_gets_10_holds_in_10_minutes_then_429(app, client, doctor, onb
                      headers={"X-CSRFToken": re.search(r'name="csrf_token" value="([^"]+)"',
                                                        fresh.get("/logout").get_data(as_text=True)).group(1)})
     assert own.status_code == 201
+
+
+def test_a_signed_out_token_spends_no_budget_and_sees_none(app, client, doctor, make_user, limits):
+    """The hold route confirms a bearer token's session in its service (after the limiter ran):
+    a token signed out since draws nothing from its former owner's budget and its 401 carries
+    no X-RateLimit headers; the owner keeps all 10 holds."""
+    from core.accounts.authentication import issue_token, load_user, sign_out_everywhere
+    from core.actor import SYSTEM
+    from core.db import unit_of_work
+    from core.models import User
+    from tests.integration.scheduling.test_hold_fast_path import bearer, hold_body
+
+    patient = make_user("patient")
+    stolen = bearer(app, patient)
+    sign_out_everywhere(patient.actor)
+    for hour in range(9, 21):
+        refused = client.post(HOLD, json=hold_body(doctor, hour=hour), headers=stolen)
+        assert refused.status_code == 401
+        assert not [name for name, _ in refused.headers if name.lower().startswith("x-ratelimit")]
+    with unit_of_work(SYSTEM) as uow:
+        version = uow.session.get(User, patient.user.id).session_version
+    token = issue_token(load_user(patient.user.id, version), secret=app.extensions["doktu"].settings.secret_key,
+                        ttl_seconds=900)
+    fresh = {"Authorization": f"Bearer {token}"}
+    codes = [client.post(HOLD, json=hold_body(doctor, day=4 + i), headers=fresh).status_code for i in range(10)]
+    assert codes == [201] * 10
+    assert client.post(HOLD, json=hold_body(doctor, day=15), headers=fresh).status_code == 429

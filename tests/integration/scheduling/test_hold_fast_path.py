@@ -216,3 +216,19 @@ def test_any_unit_of_work_confirms_an_unconfirmed_session(db, make_user):
                     Actor(patient.user.id, "doctor", unconfirmed_session=version)):
         with pytest.raises(authentication.Unauthenticated), unit_of_work(refused):
             pytest.fail("the unit acted for a session that is over")
+
+
+def test_a_take_the_row_refuses_drops_no_cached_calendar(db, doctor, make_user, monkeypatch, clock_at):
+    """The engine and the slot row disagree (cannot happen under the lock, forced here): 409, and
+    the refused take, which wrote nothing, invalidates nothing."""
+    from core.scheduling import holds
+
+    mine, theirs = make_user("patient"), make_user("patient")
+    hold_slot(theirs.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
+    seen: list[list[uuid.UUID]] = []
+    monkeypatch.setattr(runtime.current(), "calendar_listeners", [seen.append])
+    monkeypatch.setattr(holds, "_free_entry", lambda calendar, actor, start, now: type(
+        "Entry", (), {"end": start + timedelta(minutes=30)})())
+    with pytest.raises(SlotConflict):
+        hold_slot(mine.actor, doctor_id=doctor.doctor.id, start=paris(3, 14))
+    assert seen == []
