@@ -6,6 +6,7 @@ booking."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -128,7 +129,20 @@ def _forget_metric_snapshots() -> None:
         client.delete(key)
 
 
+def _clear_of_a_paris_midnight(margin: timedelta = timedelta(minutes=3)) -> None:
+    """The console's "Today" is a Europe/Paris day (SPEC §9): a run that starts just before
+    midnight there waits for the new day, so "before" and "after" count the same day (CI at
+    23:00 UTC counted the new day's bookings after the old day's)."""
+    from core.metrics.periods import PARIS
+
+    now = datetime.now(PARIS)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), PARIS)
+    if midnight - now < margin:
+        time.sleep((midnight - now).total_seconds() + 1)
+
+
 def test_the_admin_tiles_count_a_new_booking(page: Page, browser: Browser, base_url, login):
+    _clear_of_a_paris_midnight()
     login("admin@demo.doktu.eu", next_path="/admin/")
     _forget_metric_snapshots()
     before = _booked_today(page)
