@@ -210,7 +210,6 @@ _CONTEXT_LOCKED_LAZY_RAW = _CONTEXT_LOCKED_RAW + ", set_config('synchronous_comm
 # A bearer token's session, confirmed inside the unit of work (`Actor.unconfirmed_session`): the
 # account exists, is active and was not signed out everywhere since the token was issued.
 _SESSION_ROLE_RAW = "SELECT role FROM app_session_user(%(id)s, %(version)s)"
-_SESSION_ROLE = text("SELECT role FROM app_session_user(:id, :version)")
 
 
 def _confirm_session(actor: Actor, rows: list) -> None:
@@ -311,8 +310,8 @@ def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
             info.pop("wrote", None)
             info.pop("changed", None)
             if actor.unconfirmed_session is not None:
-                _confirm_session(actor, session.execute(_SESSION_ROLE, {
-                    "id": actor.user_id, "version": actor.unconfirmed_session}).all())
+                _confirm_session(actor, pipelined(session, (_SESSION_ROLE_RAW, {
+                    "id": actor.user_id, "version": actor.unconfirmed_session}))[0])
             apply_rls_context(session, actor)
             yield uow
             session.flush()

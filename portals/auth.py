@@ -43,11 +43,14 @@ class SessionUser(UserMixin):
 
     @property
     def id(self) -> uuid.UUID:
-        return self.user.id
+        return self.actor.user_id
 
     @property
     def role(self) -> str:
-        return self.user.role
+        return self.actor.role
+
+    def confirm(self) -> None:
+        """Raise Unauthenticated unless the session is still on: it was, when the user was read."""
 
     @property
     def display_name(self) -> str:
@@ -90,14 +93,6 @@ class TokenSessionUser(SessionUser):
 
     def get_id(self) -> str:
         return f"{self._actor.user_id}:{self._actor.unconfirmed_session}"
-
-    @property
-    def id(self) -> uuid.UUID:
-        return self._actor.user_id
-
-    @property
-    def role(self) -> str:
-        return self._actor.role
 
     @property
     def actor(self) -> Actor:
@@ -165,8 +160,7 @@ def require_role(*roles: str):
             if not current_user.is_authenticated:
                 raise Unauthenticated()
             if current_user.role not in roles:
-                if isinstance(current_user._get_current_object(), TokenSessionUser):
-                    current_user.confirm()  # a token whose session is over hears 401, not 403
+                current_user.confirm()  # a token whose session is over hears 401, not 403
                 raise Forbidden()
             return view(*args, **kwargs)
 
