@@ -124,8 +124,12 @@ def test_read_once_does_not_repeat_a_cancelled_read(app, probe):
 
 def test_read_once_retries_a_dead_connection_once_on_a_renewed_pool(app):
     """PostgreSQL restarted: every pooled connection is dead. The read is retried once, and the
-    retry does not meet the next dead connection: the pool's older ones are all renewed."""
+    retry does not meet the next dead connection: the pool's older ones are all renewed.
+
+    The pool starts empty: a connection made before an earlier test's invalidation would be renewed
+    on checkout without failing, the pool never invalidated, and a dead one left to the next test."""
     engine = core_db.current().engine
+    engine.dispose()
     held = [engine.raw_connection() for _ in range(3)]
     for fairy in held:
         fairy.close()
@@ -139,6 +143,8 @@ def test_read_once_retries_a_dead_connection_once_on_a_renewed_pool(app):
             time.sleep(0.05)
     assert core_db.read_once("SELECT pg_backend_pid() AS pid", {})[0].pid not in old
     assert core_db.read_once("SELECT pg_backend_pid() AS pid", {})[0].pid not in old
+    with core_db.pipelined_unit(SYSTEM) as unit:  # a write, which is not retried, meets no dead one
+        assert unit.begin("doktu:test:renewed", ("SELECT pg_backend_pid() AS pid", None))[0][0].pid not in old
 
 
 def test_what_a_pipelined_unit_committed_is_mirrored_even_if_the_caller_raises_after(app, committed_clinic,
