@@ -7,7 +7,8 @@ figures; asserts nothing.
 the layers off, one process and one connection, so each figure is CPU per successful hold:
 1. the hold's SQL alone: the app's two round trips (`core.db._send`: BEGIN + `hold_calendar()`,
    which sets the RLS context, takes the doctor's lock and reads the calendar; take + COMMIT) from
-   a bare psycopg connection — PostgreSQL's CPU (its backend's, from /proc) and the client's;
+   a bare psycopg connection (its own preparing off, as the app's) — PostgreSQL's CPU (its
+   backend's, from /proc) and the client's;
 2. the service, `core.scheduling.holds.hold_slot`, in process: adds the engine's check of the
    start (the one slot rule), the pool and the Redis mirror/cache round trip;
 3. the Flask request, `POST /api/slots/hold` through the WSGI app (test client): adds bearer
@@ -155,7 +156,8 @@ def run_layers(db_url: str, count: int, rounds: int) -> None:
         tokens.append(answer.get_json()["access_token"])
     steps = plan(client, doctors)
     print(f"{len(steps)} planned holds over {len(doctors)} doctors, {PATIENTS} patients")
-    bare = psycopg.connect(_sqlalchemy_url(db_url).replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    bare = psycopg.connect(_sqlalchemy_url(db_url).replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
+                           prepare_threshold=None)
     bare.execute("SET ROLE doktu_app")
     turn = {"i": 0}
 
@@ -197,7 +199,7 @@ def run_layers(db_url: str, count: int, rounds: int) -> None:
 
     results: list = []
     for _ in range(rounds):
-        for label, run in (("1. the hold's SQL alone (psycopg, same round trips)", sql_only),
+        for label, run in (("1. the hold's SQL alone (core.pgwire, same round trips)", sql_only),
                            ("2. the service hold_slot() in process", service),
                            ("3. the Flask request (WSGI test client)", flask_request)):
             free_holds(engine)

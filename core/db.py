@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import clock, runtime, tasks
+from core import clock, pgwire, runtime, tasks
 from core.actor import SYSTEM, Actor
 from core.config import APP_DB_ROLE
 from core.errors import TOKEN_REFUSED, ServiceUnavailable, SlotConflict, Unauthenticated
@@ -57,7 +57,10 @@ def make_app_engine(url: str, *, app_url: str | None = None, **kwargs: Any) -> E
     CPU, issue 21) and did not help through a PostgreSQL restart (RECIPES). A dead pooled connection
     fails its statement instead; SQLAlchemy then invalidates the pool, `query_once` retries once,
     and a unit of work answers 503 with Retry-After (`ServiceUnavailable`)."""
-    engine = create_engine(app_url or url, pool_pre_ping=False, future=True, **kwargs)
+    # psycopg prepares nothing of its own: on every ROLLBACK of a connection where it had prepared
+    # statements it sends DEALLOCATE ALL, which would also drop the hot paths' (`core.pgwire`).
+    engine = create_engine(app_url or url, pool_pre_ping=False, future=True,
+                           connect_args={"prepare_threshold": None}, **kwargs)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_writes(conn, _cursor, statement, _params, _context, _many):
@@ -414,28 +417,19 @@ class PipelinedUnit:
 
 
 def _send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> list[list]:
-    """`statements` in one round trip (psycopg's pipeline mode), each one's rows."""
-    cursors = []
+    """`statements` in one round trip (libpq's pipeline mode, `core.pgwire`), each one's rows."""
     try:
-        with raw.pipeline():
-            for sql, params in statements:
-                cursor = raw.cursor(row_factory=namedtuple_row)
-                cursor.execute(sql, params)
-                cursors.append(cursor)
-        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
+        return pgwire.send(raw, statements)
     except psycopg.Error as exc:
         raise DBAPIError.instance("; ".join(sql for sql, _ in statements), None, exc, psycopg.Error) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
 
 
 @contextmanager
 def pipelined_unit(actor: Actor, *, durable: bool = True) -> Iterator[PipelinedUnit]:
-    """A `PipelinedUnit` for `actor` on a pooled connection of its own (autocommit switched on
-    while it is used, so psycopg sends no BEGIN of its own in a round trip of its own: the unit
-    sends it with its first statements). When a test injected sessions, the same statements run
-    in the test's transaction (a savepoint that is released instead of a COMMIT).
+    """A `PipelinedUnit` for `actor` on a pooled connection of its own (the unit sends BEGIN with
+    its first statements and COMMIT with its last, on libpq directly: psycopg sends nothing of its
+    own). When a test injected sessions, the same statements run in the test's transaction (a
+    savepoint that is released instead of a COMMIT).
 
     `durable=False`: the COMMIT does not wait for the disk (`synchronous_commit = off` for this
     transaction only) — for writes whose loss in a PostgreSQL crash costs nobody anything that a
@@ -463,7 +457,6 @@ def pipelined_unit(actor: Actor, *, durable: bool = True) -> Iterator[PipelinedU
     unit = PipelinedUnit(actor, rt, raw, own=True, durable=durable)
     try:
         try:
-            raw.autocommit = True
             yield unit
         finally:
             _end(fairy, raw)
@@ -471,8 +464,6 @@ def pipelined_unit(actor: Actor, *, durable: bool = True) -> Iterator[PipelinedU
                 unit.after_commit()
     except DBAPIError as exc:
         raise translate_db_error(exc) from exc
-    except psycopg.Error as exc:  # the connection refused before any statement (PostgreSQL gone)
-        raise translate_db_error(DBAPIError.instance("SET autocommit", None, exc, psycopg.Error)) from exc
 
 
 def _end(fairy, raw: psycopg.Connection) -> None:
@@ -483,7 +474,8 @@ def _end(fairy, raw: psycopg.Connection) -> None:
     try:
         if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             raw.execute("ROLLBACK")
-        raw.autocommit = False
+        if raw.autocommit:  # `read_once` switched it on
+            raw.autocommit = False
     except psycopg.Error as exc:
         _discard(fairy, raw, exc)
     fairy.close()
