@@ -333,8 +333,8 @@ def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
 class PipelinedUnit:
     """A unit of work in two round trips, for the hold (issue 21): `begin` sends BEGIN, the RLS
     context with an advisory lock and the first reads together; `commit` sends the writes, the
-    reading of the calendar change record and COMMIT together. Straight on psycopg — no Session,
-    no ORM, no SQLAlchemy compilation. Because the COMMIT rides with the writes, the writes must
+    reading of the calendar change record and COMMIT together. Straight on libpq (`core.pgwire`) —
+    no Session, no ORM, no SQLAlchemy compilation. Because the COMMIT rides with the writes, the writes must
     decide for themselves whether to write (a statement that finds nothing to do writes nothing),
     as nothing can be rolled back in between. After the commit, like `unit_of_work`: the changed
     calendars are dropped from the cache and the hold mirror updated, in one Redis round trip."""
@@ -357,8 +357,7 @@ class PipelinedUnit:
         user_id, role = actor.rls_settings()
         context = (_CONTEXT_LOCKED_RAW if self.durable else _CONTEXT_LOCKED_LAZY_RAW,
                    {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock})
-        sent = [("BEGIN", None)] if self.own else []
-        return _send(self.raw, [*sent, context, *statements])[len(sent) + 1:]
+        return _send(self.raw, [context, *statements])[1:]  # BEGIN goes with them (`pgwire.send`)
 
     def begin_within(self, lock: str, call: tuple[str, dict]) -> list:
         """BEGIN and ONE statement that sets the unit's context itself (the hold's `hold_calendar`,
@@ -373,9 +372,8 @@ class PipelinedUnit:
             raise RuntimeError("begin_within: the statement must confirm the token's session (%(s)s)")
         context = {"u": user_id, "r": role, "n": clock.now().isoformat(), "k": lock,
                    "s": actor.unconfirmed_session, "lazy": not self.durable}
-        sent = [("BEGIN", None)] if self.own else []
         try:
-            return _send(self.raw, [*sent, (sql, {**params, **context})])[-1]
+            return _send(self.raw, [(sql, {**params, **context})])[0]  # with BEGIN (`pgwire.send`)
         except DBAPIError as exc:
             if sqlstate(exc) == "28000":
                 raise Unauthenticated(TOKEN_REFUSED) from exc

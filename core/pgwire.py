@@ -10,7 +10,9 @@ Statements with parameters are prepared on each connection the first time they a
 the same round trip): the hold's statements are planned once per connection, not on every
 request (half of PostgreSQL's CPU per hold). A connection keeps at most `MAX_PREPARED` of them.
 psycopg's own preparing is off on the app's connections (`core.db.make_app_engine`): it would
-drop these with DEALLOCATE ALL on its next ROLLBACK.
+drop these with DEALLOCATE ALL on its next ROLLBACK. A connection whose statements the server
+dropped or can no longer run as prepared (a migration changed what they return) is closed, and
+the error (`StalePreparedStatements`) is one to retry.
 """
 
 from __future__ import annotations
@@ -30,10 +32,20 @@ MAX_PREPARED = 64
 _PLACEHOLDER = re.compile(rb"%\((\w+)\)s|%%")
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
 _SYNC, _ABORTED = pq.ExecStatus.PIPELINE_SYNC, pq.ExecStatus.PIPELINE_ABORTED
-_BAD = pq.ConnStatus.BAD
-# A prepared statement the server no longer has (DEALLOCATE ALL run by someone else): the
-# connection's statements are prepared again from the next round trip on.
-_STALE = "26000"
+_IDLE = pq.TransactionStatus.IDLE
+_BEGIN = object()  # marks the BEGIN `send` queues itself in `pending`
+
+
+class StalePreparedStatements(psycopg.OperationalError):
+    """The server no longer has one of this connection's prepared statements (DEALLOCATE ALL) or
+    would run it with another result shape (a migration replaced what it reads). The connection
+    was closed — its pool throws it away with every connection as old — and nothing ran: retry."""
+
+
+def _stale(error: psycopg.Error) -> bool:
+    return error.sqlstate == "26000" or (
+        error.sqlstate == "0A000" and "cached plan must not change result type" in str(error))
+
 
 # Names of prepared statements, the same on every connection: (query, parameter types) -> name.
 _names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
@@ -45,17 +57,14 @@ _prepared: weakref.WeakKeyDictionary[psycopg.Connection, set[bytes]] = weakref.W
 @lru_cache(maxsize=256)
 def numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     """`%(name)s` placeholders as `$n` (a name used twice is one parameter), and the names in order."""
-    names: list[str] = []
+    numbers: dict[str, int] = {}  # name -> its parameter's number, in order of first use
 
     def number(match: re.Match) -> bytes:
         if match.group(0) == b"%%":
             return b"%"
-        name = match.group(1).decode()
-        if name not in names:
-            names.append(name)
-        return b"$%d" % (names.index(name) + 1)
+        return b"$%d" % numbers.setdefault(match.group(1).decode(), len(numbers) + 1)
 
-    return _PLACEHOLDER.sub(number, sql.encode()), tuple(names)
+    return _PLACEHOLDER.sub(number, sql.encode()), tuple(numbers)
 
 
 def statement_name(query: bytes, types: tuple[int, ...]) -> bytes:
@@ -70,9 +79,12 @@ def _row_type(names: tuple[str, ...]):
 
 def send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> list[list]:
     """Run `statements` (psycopg placeholders; `None` for no parameters) in order, in one round
-    trip, and return each one's rows (an empty list for a statement that returns none). The first
-    error is raised once every result has been read, so the connection is left ready for the next
-    statement (inside a transaction, the caller rolls it back)."""
+    trip, and return each one's rows (an empty list for a statement that returns none). Like
+    psycopg's own `execute`, on a connection that is not in autocommit and not in a transaction it
+    begins one first. The first error is raised once every result has been read, so the
+    connection is left ready for the next statement (inside a transaction, the caller rolls it
+    back). Anything that leaves the round trip unfinished closes the connection: its results
+    would be out of step with the next caller's."""
     pgconn = raw.pgconn
     tx = Transformer(raw)
     prepared = _prepared.setdefault(raw, set())
@@ -84,9 +96,12 @@ def send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> 
         query, names = numbered(sql)
         values = tx.dump_sequence([params[name] for name in names], [PyFormat.AUTO] * len(names))
         commands.append((query, values, tx.types, tx.formats))
-    pending: list[bytes | None] = []  # per queued command: the name it prepares, or None
+    pending: list = []  # per queued command: `_BEGIN`, the name it prepares, or None (a statement)
     pgconn.enter_pipeline_mode()
     try:
+        if not raw.autocommit and pgconn.transaction_status == _IDLE:
+            pgconn.send_query_params(b"BEGIN", None)
+            pending.append(_BEGIN)
         for query, values, types, formats in commands:
             if values is None:
                 pgconn.send_query_params(query, None)
@@ -103,16 +118,18 @@ def send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> 
             pending.append(None)
         pgconn.pipeline_sync()
         results = _read(pgconn)
-    finally:
-        if pgconn.status != _BAD:
-            pgconn.exit_pipeline_mode()
+        pgconn.exit_pipeline_mode()
+    except BaseException:
+        raw.close()  # unfinished: nobody may read this connection's next results as theirs
+        raise
     rows: list[list] = []
     failure = None
     for made, result in zip(pending, results, strict=True):
         status = result.status
-        if made is not None:  # a preparation: no rows of its own
+        if made is not None:  # BEGIN, or a preparation: no rows of their own
             if status != _COMMAND_OK:
-                prepared.discard(made)
+                if made is not _BEGIN:
+                    prepared.discard(made)
                 failure = failure or result
             continue
         if status == _TUPLES_OK:
@@ -125,17 +142,21 @@ def send(raw: psycopg.Connection, statements: list[tuple[str, dict | None]]) -> 
             failure = failure or result
     if failure is not None:
         error = errors.error_from_result(failure, encoding=raw.info.encoding)
-        if error.sqlstate == _STALE:  # prepared here, then dropped: prepare again next time
-            prepared.clear()
+        if _stale(error):
+            raw.close()
+            raise StalePreparedStatements(str(error)) from error
         raise error
     return rows
 
 
 def _read(pgconn) -> list:
-    """Flush the queue, then collect one result per command up to the pipeline's sync point."""
+    """Send the queue, then collect one result per command up to the pipeline's sync point. While
+    the queue is still going out, results are read as they come (libpq's documented loop for a
+    non-blocking flush)."""
     fd = pgconn.socket
     while pgconn.flush():
-        _wait(fd, select.POLLOUT)
+        if _wait(fd, select.POLLIN | select.POLLOUT) & select.POLLIN:
+            pgconn.consume_input()
     results = []
     while True:
         while pgconn.is_busy():
@@ -149,7 +170,7 @@ def _read(pgconn) -> list:
         results.append(result)
 
 
-def _wait(fd: int, event: int) -> None:
+def _wait(fd: int, events: int) -> int:
     poller = select.poll()
-    poller.register(fd, event | select.POLLERR | select.POLLHUP)
-    poller.poll()
+    poller.register(fd, events)
+    return next((revents for _, revents in poller.poll()), 0)

@@ -3,14 +3,17 @@ name, errors with their SQLSTATE, statements prepared once per connection and ke
 app's rollbacks."""
 
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from core import db as core_db
 from core import pgwire
+from core.config import APP_DB_ROLE
 
 
 @pytest.fixture
@@ -23,8 +26,28 @@ def conn(app):
     try:
         yield raw
     finally:
-        raw.autocommit = False
+        if not raw.closed:
+            raw.autocommit = False
         fairy.close()
+
+
+@contextmanager
+def _pooled():
+    fairy = core_db.current().engine.raw_connection()
+    fairy.driver_connection.autocommit = True
+    try:
+        yield fairy.driver_connection
+    finally:
+        fairy.driver_connection.autocommit = False
+        fairy.close()
+
+
+@contextmanager
+def _owner_connection():
+    """The database's owner, outside the app's pool (which acts as doktu_app)."""
+    url = core_db.current().engine.url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as owner:
+        yield owner
 
 
 def _prepared_here(conn) -> set[str]:
@@ -102,13 +125,59 @@ def test_the_apps_rollbacks_keep_the_prepared_statements(conn):
     assert pgwire.send(conn, [(sql, {"x": 3})])[0][0].x == 3
 
 
-def test_statements_dropped_by_someone_else_are_prepared_again(conn):
+def test_a_connection_whose_statements_were_dropped_is_closed_and_the_error_is_a_retry(conn):
     sql = f"SELECT %(x)s::int AS x -- {uuid.uuid4()}"
+    other = f"SELECT %(y)s::int AS y -- {uuid.uuid4()}"
     pgwire.send(conn, [(sql, {"x": 1})])
     conn.execute("DEALLOCATE ALL")
-    with pytest.raises(psycopg.errors.InvalidSqlStatementName):
-        pgwire.send(conn, [(sql, {"x": 2})])
-    assert pgwire.send(conn, [(sql, {"x": 3})])[0][0].x == 3
+    with pytest.raises(pgwire.StalePreparedStatements) as raised:
+        pgwire.send(conn, [(other, {"y": 2}), (sql, {"x": 2})])  # `other` prepared on the way
+    assert conn.closed and raised.value.sqlstate is None  # OperationalError, no SQLSTATE: a 503
+    with _pooled() as fresh:
+        assert pgwire.send(fresh, [(other, {"y": 4}), (sql, {"x": 3})]) == [[(4,)], [(3,)]]
+
+
+def test_a_statement_whose_result_changed_shape_closes_its_connection(app, conn):
+    """A migration replaced what a prepared statement reads: the server refuses to run it as
+    prepared (0A000). That connection is closed (the pool renews it) instead of failing forever."""
+    function = f"pgwire_probe_{uuid.uuid4().hex[:8]}"
+    with _owner_connection() as owner:
+        owner.execute(f"CREATE FUNCTION {function}(p int) RETURNS TABLE (a int) LANGUAGE sql AS 'SELECT p'")
+        owner.execute(f"GRANT EXECUTE ON FUNCTION {function}(int) TO {APP_DB_ROLE}")
+    try:
+        sql = f"SELECT * FROM {function}(%(p)s)"
+        assert pgwire.send(conn, [(sql, {"p": 1})])[0][0].a == 1
+        with _owner_connection() as owner:
+            owner.execute(f"DROP FUNCTION {function}(int)")
+            owner.execute(f"CREATE FUNCTION {function}(p int) RETURNS TABLE (a int, b int) LANGUAGE sql "
+                          "AS 'SELECT p, p + 1'")
+            owner.execute(f"GRANT EXECUTE ON FUNCTION {function}(int) TO {APP_DB_ROLE}")
+        with pytest.raises(pgwire.StalePreparedStatements):
+            pgwire.send(conn, [(sql, {"p": 2})])
+        assert conn.closed
+        with _pooled() as fresh:
+            assert pgwire.send(fresh, [(sql, {"p": 3})])[0][0] == (3, 4)
+    finally:
+        with _owner_connection() as owner:
+            owner.execute(f"DROP FUNCTION IF EXISTS {function}(int)")
+
+
+def test_a_round_trip_that_cannot_finish_closes_its_connection(conn):
+    """libpq refuses more than 65,535 parameters while the round trip is being queued: the
+    connection is closed (its next results would be out of step), the error is libpq's."""
+    sql = "SELECT " + ", ".join(f"%(p{i})s::int AS c{i}" for i in range(65_536))
+    with pytest.raises(psycopg.OperationalError):
+        pgwire.send(conn, [("SELECT 1 AS one", {}), (sql, {f"p{i}": i for i in range(65_536)})])
+    assert conn.closed
+
+
+def test_a_session_transaction_begun_by_sqlalchemy_holds_what_the_pipeline_does(app):
+    """A real Session (no test savepoint): SQLAlchemy has sent nothing yet when `pipelined` runs
+    first, so the round trip begins the transaction itself, like psycopg's execute would."""
+    probe = ("SELECT set_config('doktu.probe', %(v)s, true) AS v", {"v": "seen"})
+    with Session(core_db.current().engine) as session, session.begin():
+        core_db.pipelined(session, probe)
+        assert session.execute(text("SELECT current_setting('doktu.probe', true)")).scalar() == "seen"
 
 
 def test_a_session_sees_what_the_pipeline_wrote_in_its_transaction(db):
