@@ -333,10 +333,10 @@ def unit_of_work(actor: Actor) -> Iterator[UnitOfWork]:
 class PipelinedUnit:
     """A unit of work in two round trips, for the hold (issue 21): `begin` sends BEGIN, the RLS
     context with an advisory lock and the first reads together; `commit` sends the writes, the
-    reading of the calendar change record and COMMIT together. Straight on libpq (`core.pgwire`) —
-    no Session, no ORM, no SQLAlchemy compilation. Because the COMMIT rides with the writes, the writes must
-    decide for themselves whether to write (a statement that finds nothing to do writes nothing),
-    as nothing can be rolled back in between. After the commit, like `unit_of_work`: the changed
+    reading of the calendar change record and COMMIT together. Straight on libpq (`core.pgwire`)
+    — no Session, no ORM, no SQLAlchemy compilation. Because the COMMIT rides with the writes, the
+    writes must decide for themselves whether to write (a statement that finds nothing to do
+    writes nothing), as nothing can be rolled back in between. After the commit, like `unit_of_work`: the changed
     calendars are dropped from the cache and the hold mirror updated, in one Redis round trip."""
 
     def __init__(self, actor: Actor, rt: Runtime, raw: psycopg.Connection, *, own: bool, durable: bool = True):

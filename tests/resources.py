@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import zlib
 
+import psycopg
+
 DEFAULT_DB_NAME = "doktu_test"
 
 
@@ -24,3 +26,11 @@ def redis_db_for(name: str) -> int:
 
 def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{redis_db_for(db_name())}"
+
+
+def owner_connection() -> psycopg.Connection:
+    """A connection of the test database's owner, outside the app's pool (which acts as doktu_app)."""
+    from core import db
+
+    url = db.current().engine.url.set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)

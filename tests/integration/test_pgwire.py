@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from core import db as core_db
 from core import pgwire
 from core.config import APP_DB_ROLE
+from tests.resources import owner_connection
 
 
-@pytest.fixture
-def conn(app):
+@contextmanager
+def _pooled():
     """A connection of the app's own pool (psycopg's preparing off, the app role), in autocommit:
     a pipeline without BEGIN is one implicit transaction."""
     fairy = core_db.current().engine.raw_connection()
@@ -31,23 +32,10 @@ def conn(app):
         fairy.close()
 
 
-@contextmanager
-def _pooled():
-    fairy = core_db.current().engine.raw_connection()
-    fairy.driver_connection.autocommit = True
-    try:
-        yield fairy.driver_connection
-    finally:
-        fairy.driver_connection.autocommit = False
-        fairy.close()
-
-
-@contextmanager
-def _owner_connection():
-    """The database's owner, outside the app's pool (which acts as doktu_app)."""
-    url = core_db.current().engine.url.set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as owner:
-        yield owner
+@pytest.fixture
+def conn(app):
+    with _pooled() as raw:
+        yield raw
 
 
 def _prepared_here(conn) -> set[str]:
@@ -141,13 +129,13 @@ def test_a_statement_whose_result_changed_shape_closes_its_connection(app, conn)
     """A migration replaced what a prepared statement reads: the server refuses to run it as
     prepared (0A000). That connection is closed (the pool renews it) instead of failing forever."""
     function = f"pgwire_probe_{uuid.uuid4().hex[:8]}"
-    with _owner_connection() as owner:
+    with owner_connection() as owner:
         owner.execute(f"CREATE FUNCTION {function}(p int) RETURNS TABLE (a int) LANGUAGE sql AS 'SELECT p'")
         owner.execute(f"GRANT EXECUTE ON FUNCTION {function}(int) TO {APP_DB_ROLE}")
     try:
         sql = f"SELECT * FROM {function}(%(p)s)"
         assert pgwire.send(conn, [(sql, {"p": 1})])[0][0].a == 1
-        with _owner_connection() as owner:
+        with owner_connection() as owner:
             owner.execute(f"DROP FUNCTION {function}(int)")
             owner.execute(f"CREATE FUNCTION {function}(p int) RETURNS TABLE (a int, b int) LANGUAGE sql "
                           "AS 'SELECT p, p + 1'")
@@ -158,7 +146,7 @@ def test_a_statement_whose_result_changed_shape_closes_its_connection(app, conn)
         with _pooled() as fresh:
             assert pgwire.send(fresh, [(sql, {"p": 3})])[0][0] == (3, 4)
     finally:
-        with _owner_connection() as owner:
+        with owner_connection() as owner:
             owner.execute(f"DROP FUNCTION IF EXISTS {function}(int)")
 
 

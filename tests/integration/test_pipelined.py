@@ -6,7 +6,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
@@ -16,6 +15,7 @@ from core import db as core_db
 from core.actor import SYSTEM, Actor
 from core.db import pipelined, unit_of_work
 from core.errors import SlotConflict
+from tests.resources import owner_connection
 
 
 def test_rows_come_back_per_statement_by_name(db):
@@ -70,18 +70,12 @@ def probe(app):
     """A sequence the app's role may advance: `nextval` is not rolled back, so it counts how many
     times a statement ran, whatever became of it."""
     name = f"read_once_probe_{uuid.uuid4().hex[:8]}"
-    with _owner() as owner:
+    with owner_connection() as owner:
         owner.execute(f"CREATE SEQUENCE {name}")
         owner.execute(f"GRANT USAGE, SELECT ON SEQUENCE {name} TO doktu_app")
     yield name
-    with _owner() as owner:
+    with owner_connection() as owner:
         owner.execute(f"DROP SEQUENCE {name}")
-
-
-def _owner() -> psycopg.Connection:
-    """A connection of the database's owner, outside the app's pool (which acts as doktu_app)."""
-    url = core_db.current().engine.url.set(drivername="postgresql")
-    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
 
 def _runs(name: str) -> int:
@@ -105,7 +99,7 @@ def test_read_once_does_not_repeat_a_cancelled_read(app, probe):
     pooled = _idle_connections()
 
     def cancel_it() -> None:
-        with _owner() as owner:
+        with owner_connection() as owner:
             for _ in range(200):
                 if owner.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
                                  "WHERE state = 'active' AND query LIKE %s", (f"%nextval('{probe}')%pg_sleep%",)).fetchone():
@@ -135,7 +129,7 @@ def test_read_once_retries_a_dead_connection_once_on_a_renewed_pool(app):
         fairy.close()
     old = {record.dbapi_connection.info.backend_pid for record in engine.pool._pool.queue}  # every idle one
     assert len(old) >= 3
-    with _owner() as admin:
+    with owner_connection() as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (list(old),))
         for _ in range(100):
             if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (list(old),)).fetchone():
