@@ -33,6 +33,7 @@ _PLACEHOLDER = re.compile(rb"%\((\w+)\)s|%%")
 _TUPLES_OK, _COMMAND_OK = pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK
 _SYNC, _ABORTED = pq.ExecStatus.PIPELINE_SYNC, pq.ExecStatus.PIPELINE_ABORTED
 _IDLE = pq.TransactionStatus.IDLE
+_BAD = pq.ConnStatus.BAD
 _BEGIN = object()  # marks the BEGIN `send` queues itself in `pending`
 
 
@@ -158,13 +159,21 @@ def _read(pgconn) -> list:
         if _wait(fd, select.POLLIN | select.POLLOUT) & select.POLLIN:
             pgconn.consume_input()
     results = []
+    between = False  # the last result read was the end of one command's results
     while True:
         while pgconn.is_busy():
             _wait(fd, select.POLLIN)
             pgconn.consume_input()
         result = pgconn.get_result()
-        if result is None:  # the end of one command's results
+        if result is None:
+            if between:  # twice in a row: the next command's results are not in yet (as psycopg does)
+                if pgconn.status == _BAD:
+                    raise psycopg.OperationalError("the connection was lost during the round trip")
+                _wait(fd, select.POLLIN)
+                pgconn.consume_input()
+            between = True
             continue
+        between = False
         if result.status == _SYNC:
             return results
         results.append(result)
